@@ -1,0 +1,47 @@
+"""Domain errors, each with a stable code that the API maps to an HTTP status."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    """Stable error codes shared by the API, the CLI and the spokes."""
+
+    VALIDATION_ERROR = "VALIDATION_ERROR"
+    NOT_FOUND = "NOT_FOUND"
+    CONFLICT = "CONFLICT"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    AGENT_NOT_AVAILABLE = "AGENT_NOT_AVAILABLE"
+    AGENT_AT_CAPACITY = "AGENT_AT_CAPACITY"
+    WORK_ITEM_ALREADY_ACCEPTED = "WORK_ITEM_ALREADY_ACCEPTED"
+    WORK_ITEM_NOT_PENDING = "WORK_ITEM_NOT_PENDING"
+    WORK_ITEM_CANCELLED = "WORK_ITEM_CANCELLED"
+    OFFER_NOT_PENDING = "OFFER_NOT_PENDING"
+    DECLINE_NOT_ALLOWED = "DECLINE_NOT_ALLOWED"
+    INVALID_REJECT_REASON = "INVALID_REJECT_REASON"
+    INVALID_TIMEOUT = "INVALID_TIMEOUT"
+    INVALID_STATE_TRANSITION = "INVALID_STATE_TRANSITION"
+    DOCUMENT_NOT_ACTIVE = "DOCUMENT_NOT_ACTIVE"
+    QUEUE_CHANNEL_MISMATCH = "QUEUE_CHANNEL_MISMATCH"
+    INVALID_WRAP_UP_CODE = "INVALID_WRAP_UP_CODE"
+    IN_USE = "IN_USE"
+    STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
+
+
+class DomainError(Exception):
+    """A request the domain refuses; nothing was changed."""
+
+    def __init__(self, code: ErrorCode, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+class NotFoundError(DomainError):
+    """The named entity does not exist."""
+
+    def __init__(self, kind: str, entity_id: str, field: str | None = None) -> None:
+        super().__init__(ErrorCode.NOT_FOUND, f"{kind} '{entity_id}' does not exist", field)

@@ -1,0 +1,82 @@
+"""Typed events pushed to an agent's feed, each published only after its commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base of every feed event; `type` names its schema."""
+
+    type: ClassVar[str] = "event"
+
+
+@dataclass(frozen=True, slots=True)
+class OfferCreated(Event):
+    """A work item was offered to the agent."""
+
+    type: ClassVar[str] = "offer.created"
+    offer_id: str
+    work_item_id: str
+    document_type: str
+    document_id: str
+    channel_id: str
+    queue_id: str
+    created_at: datetime
+    expires_at: datetime | None
+    allowed_to_decline: bool
+    auto_accept: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OfferEnded(Event):
+    """An offer to the agent was accepted, rejected, timed out or withdrawn."""
+
+    type: ClassVar[str] = "offer.ended"
+    offer_id: str
+    work_item_id: str
+    state: str
+    reject_reason_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkItemClosed(Event):
+    """Accepted work ended; the agent's capacity is free again."""
+
+    type: ClassVar[str] = "work_item.closed"
+    work_item_id: str
+    document_type: str
+    document_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceChanged(Event):
+    """The agent's presence or per-channel availability changed."""
+
+    type: ClassVar[str] = "presence.changed"
+    presence_id: str
+    channel_available: dict[str, bool]
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CapacityChanged(Event):
+    """The agent's capacities changed."""
+
+    type: ClassVar[str] = "capacity.changed"
+    capacity_cap: int | None
+    capacity_overrides: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentChanged(Event):
+    """An interaction or case the agent works on changed state."""
+
+    type: ClassVar[str] = "document.changed"
+    document_type: str
+    document_id: str
+    state: str
+    wrap_up_due_at: datetime | None = None

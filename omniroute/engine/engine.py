@@ -1,0 +1,229 @@
+"""The routing engine: a single writer that applies commands in batches (group commit).
+
+Commands run one after another against the in-memory state; the routing pass follows; the
+batch's changes and feed events are written in one transaction; only after the commit do
+callers get their results and subscribers their events. Timers fire inside the same loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from omniroute.domain.errors import DomainError, ErrorCode
+from omniroute.engine.bus import EventBus
+from omniroute.engine.clock import Clock, SystemClock
+from omniroute.engine.flush import write_tx
+from omniroute.engine.loader import index_agents, load_agents, load_config, load_state
+from omniroute.engine.state import EngineState, Tx
+from omniroute.engine.timers import TimerKind
+from omniroute.services import documents, routing
+from omniroute.store.db import Database
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass
+class _Command(Generic[T]):
+    fn: Callable[[Tx], T]
+    future: asyncio.Future[T] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class _Reload:
+    """A request to re-read configuration and agents from the store."""
+
+    def __init__(self) -> None:
+        self.future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+
+class _Stop:
+    pass
+
+
+def _route_all(tx: Tx, agent_ids: Iterable[str]) -> None:
+    for agent_id in agent_ids:
+        tx.route_agent(agent_id)
+
+
+class Engine:
+    """Owns the routing state of one Omniroute process."""
+
+    def __init__(
+        self, db: Database, clock: Clock | None = None, batch_max: int = 512
+    ) -> None:
+        self.db = db
+        self.clock: Clock = clock or SystemClock()
+        self.batch_max = batch_max
+        self.bus = EventBus()
+        self._state: EngineState | None = None
+        self._inbox: asyncio.Queue[_Command[Any] | _Reload | _Stop] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0
+
+    @property
+    def state(self) -> EngineState:
+        """The live state; only read it from inside commands or tests."""
+        if self._state is None:
+            msg = "engine is not started"
+            raise RuntimeError(msg)
+        return self._state
+
+    @property
+    def running(self) -> bool:
+        """Whether the command loop is alive."""
+        return self._task is not None and not self._task.done()
+
+    async def start(self) -> None:
+        """Load the state, fire what fell due while down, and start the loop."""
+        async with self.db.session() as session:
+            self._state = await load_state(session)
+        self._task = asyncio.create_task(self._run(), name="omniroute-engine")
+        await self.tick()
+
+    async def stop(self) -> None:
+        """Finish the queued commands and stop."""
+        if self._task is None:
+            return
+        await self._inbox.put(_Stop())
+        await self._task
+        self._task = None
+
+    async def execute(self, fn: Callable[[Tx], T]) -> T:
+        """Run a command in the next batch; returns once its changes are committed."""
+        if not self.running:
+            raise DomainError(ErrorCode.STORE_UNAVAILABLE, "the routing engine is not running")
+        cmd: _Command[T] = _Command(fn)
+        await self._inbox.put(cmd)
+        return await cmd.future
+
+    async def tick(self) -> None:
+        """Process due timers now (a no-op command)."""
+        await self.execute(lambda _tx: None)
+
+    async def reload_config(self) -> None:
+        """Re-read configuration and agents after an administrative change."""
+        request = _Reload()
+        await self._inbox.put(request)
+        await request.future
+
+    # -- the loop ---------------------------------------------------------------------
+
+    async def _next(self) -> _Command[Any] | _Reload | _Stop | None:
+        due = self.state.timers.next_due()
+        if due is None:
+            return await self._inbox.get()
+        delay = (due - self.clock.now()).total_seconds()
+        if delay <= 0:
+            return self._inbox.get_nowait() if not self._inbox.empty() else None
+        try:
+            return await asyncio.wait_for(self._inbox.get(), timeout=delay)
+        except TimeoutError:
+            return None
+
+    async def _run(self) -> None:
+        while True:
+            first = await self._next()
+            if isinstance(first, _Stop):
+                return
+            if isinstance(first, _Reload):
+                await self._reload(first)
+                continue
+            batch: list[_Command[Any]] = [first] if first is not None else []
+            stop = False
+            while len(batch) < self.batch_max and not self._inbox.empty():
+                nxt = self._inbox.get_nowait()
+                if isinstance(nxt, _Command):
+                    batch.append(nxt)
+                    continue
+                await self._process(batch)
+                batch = []
+                if isinstance(nxt, _Stop):
+                    stop = True
+                    break
+                await self._reload(nxt)
+            if batch or first is None:
+                await self._process(batch)
+            if stop:
+                return
+
+    async def _reload(self, request: _Reload) -> None:
+        try:
+            async with self.db.session() as session:
+                config, catalogs = await load_config(session)
+                agents = await load_agents(session)
+            state = self.state
+            state.config.channels = config.channels
+            state.config.presence = config.presence
+            state.config.queues = config.queues
+            state.config.rules = config.rules
+            state.reject_reasons = catalogs["reject_reasons"]
+            state.wrap_up_codes = catalogs["wrap_up_codes"]
+            state.skill_ids = catalogs["skill_ids"]
+            index_agents(state, agents)
+            await self._process([_Command(lambda tx: _route_all(tx, agents))])
+        except Exception as err:  # noqa: BLE001 - the caller gets the failure
+            request.future.set_exception(err)
+            return
+        request.future.set_result(None)
+
+    def _fire_timers(self, tx: Tx) -> None:
+        for kind, target in self.state.timers.pop_due(tx.now):
+            if kind is TimerKind.OFFER_TIMEOUT:
+                routing.time_out_offer(tx, target)
+            elif kind is TimerKind.WRAP_UP_DUE:
+                documents.wrap_up_due(tx, target)
+            elif kind is TimerKind.MAX_WAIT:
+                documents.max_wait_exceeded(tx, target)
+            else:
+                tx.route_item(target)
+
+    async def _process(self, batch: list[_Command[Any]]) -> None:
+        state = self.state
+        tx = Tx(state, self.clock.now())
+        outcomes: list[tuple[_Command[Any], bool, Any]] = []
+        try:
+            self._fire_timers(tx)
+            for cmd in batch:
+                try:
+                    outcomes.append((cmd, True, cmd.fn(tx)))
+                except DomainError as err:
+                    outcomes.append((cmd, False, err))
+            routing.route_pending(tx)
+            async with self.db.session() as session, session.begin():
+                await write_tx(session, tx)
+        except Exception as err:
+            log.exception("engine batch failed; reloading state from the store")
+            failure = DomainError(
+                ErrorCode.STORE_UNAVAILABLE, f"the change could not be stored: {err}"
+            )
+            for cmd in batch:
+                if not cmd.future.done():
+                    cmd.future.set_exception(failure)
+            await self._recover()
+            return
+        self.batches += 1
+        for due, kind, target in tx.timers:
+            state.timers.add(due, kind, target)
+        for cmd, ok, value in outcomes:
+            if cmd.future.done():
+                continue
+            if ok:
+                cmd.future.set_result(value)
+            else:
+                cmd.future.set_exception(value)
+        self.bus.publish(tx.events)
+
+    async def _recover(self) -> None:
+        while True:
+            try:
+                async with self.db.session() as session:
+                    self._state = await load_state(session)
+            except Exception:
+                log.exception("reloading engine state failed; retrying")
+                await asyncio.sleep(1.0)
+                continue
+            return

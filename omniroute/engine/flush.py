@@ -1,0 +1,159 @@
+"""Write what a batch of commands changed, in one transaction."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import insert, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omniroute.domain.model import DocumentType, Offer, WorkItem
+from omniroute.engine.loader import requirements_json
+from omniroute.engine.state import Tx
+from omniroute.store import tables as t
+
+
+def _item_row(item: WorkItem, tx: Tx) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "state": item.state.value,
+        "cancel_reason": item.cancel_reason.value if item.cancel_reason else None,
+        "rejected": item.rejected,
+        "timed_out": item.timed_out,
+        "offer_count": item.offer_count,
+        "agent_id": item.agent_id,
+        "excluded_agents": sorted(item.excluded_agents),
+        "updated_at": tx.now,
+        "accepted_at": item.accepted_at,
+        "ended_at": item.ended_at,
+    }
+
+
+def _new_item_row(item: WorkItem, tx: Tx) -> dict[str, Any]:
+    return _item_row(item, tx) | {
+        "document_type": item.document_type.value,
+        "document_id": item.document_id,
+        "queue_id": item.queue_id,
+        "channel_id": item.channel_id,
+        "priority": item.priority,
+        "skills": requirements_json(item.skills),
+        "previous_id": item.previous_id,
+        "created_at": item.created_at,
+    }
+
+
+def _offer_row(offer: Offer) -> dict[str, Any]:
+    return {
+        "id": offer.id,
+        "state": offer.state.value,
+        "reject_reason_id": offer.reject_reason_id,
+        "note": offer.note,
+        "ended_at": offer.ended_at,
+    }
+
+
+def _new_offer_row(offer: Offer) -> dict[str, Any]:
+    return _offer_row(offer) | {
+        "work_item_id": offer.work_item_id,
+        "agent_id": offer.agent_id,
+        "created_at": offer.created_at,
+        "expires_at": offer.expires_at,
+        "allowed_to_decline": offer.allowed_to_decline,
+        "auto_accept": offer.auto_accept,
+        "presence_after_timeout": offer.presence_after_timeout,
+        "external_segment_id": offer.external_segment_id,
+    }
+
+
+async def _insert(session: AsyncSession, model: type[t.Base], rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(model), rows)
+
+
+async def _update(session: AsyncSession, model: type[t.Base], rows: Iterable[dict[str, Any]]) -> None:
+    # Bulk UPDATE by primary key needs the same columns in every row of one call.
+    by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_shape[tuple(sorted(row))].append(row)
+    for shaped in by_shape.values():
+        await session.execute(update(model), shaped)
+
+
+async def write_tx(session: AsyncSession, tx: Tx) -> None:
+    """Write every change recorded in the transaction; the caller commits."""
+    new = tx.new_ids
+    docs_new: dict[DocumentType, list[dict[str, Any]]] = defaultdict(list)
+    docs_upd: dict[DocumentType, list[dict[str, Any]]] = defaultdict(list)
+    for doc in tx.documents.values():
+        row = {
+            "id": doc.id,
+            "state": str(doc.state),
+            "agent_id": doc.agent_id,
+            "work_item_id": doc.work_item_id,
+            "updated_at": tx.now,
+        } | tx.document_fields.get(doc.id, {})
+        (docs_new if doc.id in new else docs_upd)[doc.type].append(row)
+    await _insert(session, t.CaseRow, docs_new[DocumentType.CASE])
+    await _insert(session, t.InteractionRow, docs_new[DocumentType.INTERACTION])
+    items = tx.items.values()
+    await _insert(session, t.WorkItemRow, [_new_item_row(i, tx) for i in items if i.id in new])
+    offers = tx.offers.values()
+    await _insert(session, t.OfferRow, [_new_offer_row(o) for o in offers if o.id in new])
+    await _update(session, t.CaseRow, docs_upd[DocumentType.CASE])
+    await _update(session, t.InteractionRow, docs_upd[DocumentType.INTERACTION])
+    await _update(session, t.WorkItemRow, [_item_row(i, tx) for i in items if i.id not in new])
+    await _update(session, t.OfferRow, [_offer_row(o) for o in offers if o.id not in new])
+    await _update(
+        session,
+        t.AgentRow,
+        [
+            {
+                "id": a.id,
+                "presence_id": a.presence_id,
+                "presence_since": a.presence_since,
+                "last_assigned_at": a.last_assigned_at,
+                "capacity_cap": a.capacity_cap,
+            }
+            for a in tx.agents.values()
+        ],
+    )
+    await _upsert_agent_channels(session, tx)
+    await _insert(
+        session,
+        t.AgentEventRow,
+        [
+            {
+                "seq": fe.seq,
+                "agent_id": fe.agent_id,
+                "type": fe.event.type,
+                "payload": event_payload(fe.event),
+                "created_at": fe.created_at,
+            }
+            for fe in tx.events
+        ],
+    )
+
+
+async def _upsert_agent_channels(session: AsyncSession, tx: Tx) -> None:
+    if not tx.agent_channels:
+        return
+    dialect = session.bind.dialect.name
+    make = pg_insert if dialect == "postgresql" else sqlite_insert
+    for (agent_id, channel_id), fields in tx.agent_channels.items():
+        stmt = make(t.AgentChannelRow).values(agent_id=agent_id, channel_id=channel_id, **fields)
+        stmt = stmt.on_conflict_do_update(index_elements=["agent_id", "channel_id"], set_=fields)
+        await session.execute(stmt)
+
+
+def event_payload(event: Any) -> dict[str, Any]:
+    """An event's fields as JSON-ready values."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(event):
+        value = getattr(event, f.name)
+        out[f.name] = value.isoformat() if hasattr(value, "isoformat") else value
+    return out

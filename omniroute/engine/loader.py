@@ -1,0 +1,275 @@
+"""Rebuild the engine's in-memory state from the store."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omniroute.domain.model import (
+    CAPACITY_HOLDING_STATES,
+    CLOSED_CASE_STATES,
+    CLOSED_INTERACTION_STATES,
+    LIVE_WORK_ITEM_STATES,
+    Agent,
+    Channel,
+    Document,
+    DocumentType,
+    Offer,
+    OfferState,
+    PresenceState,
+    Queue,
+    RejectReason,
+    RoutingMode,
+    Rule,
+    SkillRequirement,
+    Strategy,
+    WorkItem,
+    WorkItemState,
+    WrapUpCode,
+)
+from omniroute.domain.routing import RoutingConfig, RoutingIndex
+from omniroute.engine.state import EngineState
+from omniroute.engine.timers import TimerKind
+from omniroute.store import tables as t
+
+
+def skill_requirements(raw: list[Any]) -> tuple[SkillRequirement, ...]:
+    """Skill requirements from their stored JSON form."""
+    return tuple(
+        SkillRequirement(
+            skill_id=r["skill_id"],
+            min_level=int(r.get("min_level", 1)),
+            mandatory=bool(r.get("mandatory", True)),
+            widen_after_s=r.get("widen_after_s"),
+        )
+        for r in raw
+    )
+
+
+def requirements_json(reqs: tuple[SkillRequirement, ...]) -> list[dict[str, Any]]:
+    """Skill requirements in their stored JSON form."""
+    return [
+        {
+            "skill_id": r.skill_id,
+            "min_level": r.min_level,
+            "mandatory": r.mandatory,
+            "widen_after_s": r.widen_after_s,
+        }
+        for r in reqs
+    ]
+
+
+async def load_config(session: AsyncSession) -> tuple[RoutingConfig, dict[str, Any]]:
+    """Channels, presence states, queues, rules and the other routing catalogs."""
+    config = RoutingConfig()
+    for ch in (await session.scalars(select(t.ChannelRow))).all():
+        config.channels[ch.id] = Channel(ch.id, ch.name, ch.default_capacity)
+    for ps in (await session.scalars(select(t.PresenceStateRow))).all():
+        config.presence[ps.id] = PresenceState(ps.id, ps.name, ps.is_available)
+    for r in (await session.scalars(select(t.RuleRow))).all():
+        config.rules[r.id] = Rule(
+            id=r.id,
+            name=r.name,
+            strategy=Strategy(r.strategy),
+            offer_timeout_s=r.offer_timeout_s,
+            allowed_to_decline=r.allowed_to_decline,
+            auto_accept=r.auto_accept,
+            presence_after_timeout=r.presence_after_timeout,
+            reassign_on_timeout=r.reassign_on_timeout,
+            primary_group_id=r.primary_group_id,
+            overflow_group_id=r.overflow_group_id,
+            overflow_after_s=r.overflow_after_s,
+        )
+    for q in (await session.scalars(select(t.QueueRow))).all():
+        config.queues[q.id] = Queue(
+            id=q.id,
+            name=q.name,
+            channels=tuple(q.channels),
+            rule_id=q.rule_id,
+            priority=q.priority,
+            routing_mode=RoutingMode(q.routing_mode),
+            max_wait_s=q.max_wait_s,
+            skills=skill_requirements(q.skills),
+            spoke=q.spoke,
+            provider_queue_id=q.provider_queue_id,
+        )
+    catalogs: dict[str, Any] = {
+        "reject_reasons": {
+            r.id: RejectReason(r.id, r.name, r.reassignable, r.channel_id)
+            for r in (await session.scalars(select(t.RejectReasonRow))).all()
+        },
+        "wrap_up_codes": {
+            w.id: WrapUpCode(w.id, w.name, w.time_limit_s)
+            for w in (await session.scalars(select(t.WrapUpCodeRow))).all()
+        },
+        "skill_ids": set((await session.scalars(select(t.SkillRow.id))).all()),
+    }
+    return config, catalogs
+
+
+async def load_agents(session: AsyncSession) -> dict[str, Agent]:
+    """Agents with their capacities, availability, skills and groups (load not included)."""
+    agents: dict[str, Agent] = {}
+    for a in (await session.scalars(select(t.AgentRow))).all():
+        agents[a.id] = Agent(
+            id=a.id,
+            name=a.name,
+            presence_id=a.presence_id,
+            capacity_cap=a.capacity_cap,
+            last_assigned_at=a.last_assigned_at,
+            presence_since=a.presence_since,
+            allow_external=a.allow_external,
+        )
+    for ac in (await session.scalars(select(t.AgentChannelRow))).all():
+        agent = agents.get(ac.agent_id)
+        if agent is None:
+            continue
+        if ac.capacity is not None:
+            agent.capacity_overrides[ac.channel_id] = ac.capacity
+        agent.channel_available[ac.channel_id] = ac.available
+    for sk in (await session.scalars(select(t.AgentSkillRow))).all():
+        if sk.agent_id in agents:
+            agents[sk.agent_id].skills[sk.skill_id] = sk.level
+    groups: dict[str, set[str]] = {}
+    for g in (await session.scalars(select(t.AgentGroupRow))).all():
+        groups.setdefault(g.agent_id, set()).add(g.group_id)
+    for agent_id, ids in groups.items():
+        if agent_id in agents:
+            agents[agent_id].groups = frozenset(ids)
+    return agents
+
+
+def item_timers(state: EngineState, item: WorkItem) -> list[tuple[datetime, TimerKind, str]]:
+    """The timers that may change a queued item's eligibility or end its wait."""
+    queue = state.config.queues[item.queue_id]
+    rule = state.config.rules[queue.rule_id]
+    delays = [r.widen_after_s for r in item.skills if not r.mandatory and r.widen_after_s]
+    if rule.overflow_after_s:
+        delays.append(rule.overflow_after_s)
+    timers = [
+        (item.created_at + timedelta(seconds=d), TimerKind.RECHECK_ITEM, item.id)
+        for d in delays
+        if d
+    ]
+    if queue.max_wait_s:
+        due = item.created_at + timedelta(seconds=queue.max_wait_s)
+        timers.append((due, TimerKind.MAX_WAIT, item.id))
+    return timers
+
+
+async def _load_documents(session: AsyncSession, state: EngineState) -> None:
+    inter = t.InteractionRow
+    closed_i = [s.value for s in CLOSED_INTERACTION_STATES]
+    rows = await session.execute(
+        select(inter.id, inter.channel_id, inter.state, inter.work_item_id, inter.agent_id,
+               inter.wrap_up_due_at).where(inter.state.not_in(closed_i))
+    )
+    for doc_id, channel_id, st, wi, agent_id, due in rows:
+        state.documents[doc_id] = Document(
+            doc_id, DocumentType.INTERACTION, channel_id, st, wi, None, agent_id, due
+        )
+        if due is not None:
+            state.timers.add(due, TimerKind.WRAP_UP_DUE, doc_id)
+    case = t.CaseRow
+    closed_c = [s.value for s in CLOSED_CASE_STATES]
+    rows = await session.execute(
+        select(case.id, case.channel_id, case.state, case.work_item_id, case.agent_id).where(
+            case.state.not_in(closed_c)
+        )
+    )
+    for doc_id, channel_id, st, wi, agent_id in rows:
+        state.documents[doc_id] = Document(
+            doc_id, DocumentType.CASE, channel_id, st, wi, None, agent_id
+        )
+
+
+async def _load_work(session: AsyncSession, state: EngineState) -> None:
+    wi = t.WorkItemRow
+    live = [s.value for s in LIVE_WORK_ITEM_STATES]
+    rows = await session.execute(
+        select(
+            wi.id, wi.document_type, wi.document_id, wi.queue_id, wi.channel_id, wi.priority,
+            wi.created_at, wi.skills, wi.state, wi.rejected, wi.timed_out, wi.offer_count,
+            wi.previous_id, wi.agent_id, wi.excluded_agents, wi.accepted_at,
+        ).where(wi.state.in_(live))
+    )
+    for r in rows:
+        item = WorkItem(
+            id=r.id,
+            document_type=DocumentType(r.document_type),
+            document_id=r.document_id,
+            queue_id=r.queue_id,
+            channel_id=r.channel_id,
+            priority=r.priority,
+            created_at=r.created_at,
+            skills=skill_requirements(r.skills),
+            state=WorkItemState(r.state),
+            rejected=r.rejected,
+            timed_out=r.timed_out,
+            offer_count=r.offer_count,
+            previous_id=r.previous_id,
+            agent_id=r.agent_id,
+            excluded_agents=set(r.excluded_agents),
+            accepted_at=r.accepted_at,
+        )
+        state.work_items[item.id] = item
+        doc = state.documents.get(item.document_id)
+        if item.state is WorkItemState.ACCEPTED and doc is not None:
+            doc.accepted_item_id = item.id
+    of = t.OfferRow
+    rows = await session.execute(select(of).where(of.state == OfferState.PENDING.value))
+    for (o,) in rows:
+        offer = Offer(
+            id=o.id,
+            work_item_id=o.work_item_id,
+            agent_id=o.agent_id,
+            created_at=o.created_at,
+            expires_at=o.expires_at,
+            allowed_to_decline=o.allowed_to_decline,
+            auto_accept=o.auto_accept,
+            presence_after_timeout=o.presence_after_timeout,
+            external_segment_id=o.external_segment_id,
+        )
+        state.offers[offer.id] = offer
+        if offer.work_item_id in state.work_items:
+            state.work_items[offer.work_item_id].offer_id = offer.id
+        if offer.expires_at is not None:
+            state.timers.add(offer.expires_at, TimerKind.OFFER_TIMEOUT, offer.id)
+
+
+def index_agents(state: EngineState, agents: dict[str, Agent]) -> None:
+    """Count each agent's load from the live items and index them."""
+    for item in state.work_items.values():
+        agent = agents.get(item.agent_id or "")
+        if agent is not None and item.state in CAPACITY_HOLDING_STATES:
+            agent.load[item.channel_id] = agent.load.get(item.channel_id, 0) + 1
+    for agent_id in list(state.index.agents):
+        if agent_id not in agents:
+            state.index.remove_agent(agent_id)
+    for agent in agents.values():
+        state.index.refresh_agent(agent)
+
+
+async def load_state(session: AsyncSession) -> EngineState:
+    """The whole engine state, as the store holds it."""
+    config, catalogs = await load_config(session)
+    state = EngineState(config=config, index=RoutingIndex(config))
+    state.reject_reasons = catalogs["reject_reasons"]
+    state.wrap_up_codes = catalogs["wrap_up_codes"]
+    state.skill_ids = catalogs["skill_ids"]
+    await _load_documents(session, state)
+    await _load_work(session, state)
+    index_agents(state, await load_agents(session))
+    for item in state.work_items.values():
+        if item.state is WorkItemState.QUEUED:
+            queue = config.queues[item.queue_id]
+            if queue.routing_mode is RoutingMode.INTERNAL:
+                state.index.enqueue(item)
+            for due, kind, target in item_timers(state, item):
+                state.timers.add(due, kind, target)
+    max_seq = await session.scalar(select(func.max(t.AgentEventRow.seq)))
+    state.next_seq = (max_seq or 0) + 1
+    return state

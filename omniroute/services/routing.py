@@ -1,0 +1,327 @@
+"""Routing use cases: offers, accept, reject, timeout, and the routing pass."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
+from omniroute.domain.events import OfferCreated, OfferEnded, PresenceChanged, WorkItemClosed
+from omniroute.domain.model import (
+    CAPACITY_HOLDING_STATES,
+    Agent,
+    CancelReason,
+    DocumentType,
+    InteractionState,
+    CaseState,
+    Offer,
+    OfferState,
+    RoutingMode,
+    WorkItem,
+    WorkItemState,
+)
+from omniroute.engine.state import Tx
+from omniroute.engine.timers import TimerKind
+
+
+def new_id() -> str:
+    """A new random identifier."""
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True, slots=True)
+class OfferTerms:
+    """The terms of one offer."""
+
+    timeout_s: float | None
+    allowed_to_decline: bool
+    auto_accept: bool
+    presence_after_timeout: str | None
+    external_segment_id: str | None = None
+
+
+def rule_terms(tx: Tx, item: WorkItem) -> OfferTerms:
+    """Offer terms from the item's queue rule."""
+    config = tx.state.config
+    rule = config.rules[config.queues[item.queue_id].rule_id]
+    return OfferTerms(
+        timeout_s=rule.offer_timeout_s,
+        allowed_to_decline=rule.allowed_to_decline,
+        auto_accept=rule.auto_accept,
+        presence_after_timeout=rule.presence_after_timeout,
+    )
+
+
+# -- queue membership -------------------------------------------------------------------
+
+
+def enqueue(tx: Tx, item: WorkItem) -> None:
+    """Put an item (back) in its queue and ask for routing."""
+    item.state = WorkItemState.QUEUED
+    item.agent_id = None
+    item.offer_id = None
+    queue = tx.state.config.queues[item.queue_id]
+    tx.save_item(item)
+    if queue.routing_mode is RoutingMode.INTERNAL:
+        tx.state.index.enqueue(item)
+        tx.route_item(item.id)
+
+
+def schedule_item_timers(tx: Tx, item: WorkItem) -> None:
+    """Arm the timers that can change an item's eligibility or end its wait."""
+    config = tx.state.config
+    queue = config.queues[item.queue_id]
+    rule = config.rules[queue.rule_id]
+    delays = [req.widen_after_s for req in item.skills if not req.mandatory and req.widen_after_s]
+    if rule.overflow_after_s:
+        delays.append(rule.overflow_after_s)
+    for delay in delays:
+        if delay:
+            tx.schedule(item.created_at + timedelta(seconds=delay), TimerKind.RECHECK_ITEM, item.id)
+    if queue.max_wait_s:
+        due = item.created_at + timedelta(seconds=queue.max_wait_s)
+        tx.schedule(due, TimerKind.MAX_WAIT, item.id)
+
+
+def _hold(tx: Tx, agent: Agent, channel_id: str) -> None:
+    agent.load[channel_id] = agent.load.get(channel_id, 0) + 1
+    tx.state.index.refresh_agent(agent)
+
+
+def release_capacity(tx: Tx, agent_id: str, channel_id: str) -> None:
+    """Give back one unit of an agent's capacity on a channel."""
+    agent = tx.state.agents.get(agent_id)
+    if agent is None:
+        return
+    agent.load[channel_id] = max(agent.load.get(channel_id, 0) - 1, 0)
+    tx.state.index.refresh_agent(agent)
+    tx.route_agent(agent.id)
+
+
+# -- offers -----------------------------------------------------------------------------
+
+
+def make_offer(tx: Tx, item: WorkItem, agent: Agent, terms: OfferTerms) -> Offer:
+    """Offer a queued item to an agent; the caller has checked eligibility and capacity."""
+    now = tx.now
+    expires = None if terms.timeout_s is None else now + timedelta(seconds=terms.timeout_s)
+    offer = Offer(
+        id=new_id(),
+        work_item_id=item.id,
+        agent_id=agent.id,
+        created_at=now,
+        expires_at=expires,
+        allowed_to_decline=terms.allowed_to_decline,
+        auto_accept=terms.auto_accept,
+        presence_after_timeout=terms.presence_after_timeout,
+        external_segment_id=terms.external_segment_id,
+    )
+    tx.state.index.dequeue(item.id)
+    item.state = WorkItemState.PENDING_ACCEPT
+    item.agent_id = agent.id
+    item.offer_id = offer.id
+    item.offer_count += 1
+    agent.last_assigned_at = now
+    _hold(tx, agent, item.channel_id)
+    tx.state.offers[offer.id] = offer
+    tx.save_offer(offer, new=True)
+    tx.save_item(item)
+    tx.save_agent(agent)
+    tx.emit(
+        agent.id,
+        OfferCreated(
+            offer_id=offer.id,
+            work_item_id=item.id,
+            document_type=item.document_type.value,
+            document_id=item.document_id,
+            channel_id=item.channel_id,
+            queue_id=item.queue_id,
+            created_at=now,
+            expires_at=expires,
+            allowed_to_decline=offer.allowed_to_decline,
+            auto_accept=offer.auto_accept,
+        ),
+    )
+    if offer.auto_accept:
+        _accept(tx, offer, item)
+    elif expires is not None:
+        tx.schedule(expires, TimerKind.OFFER_TIMEOUT, offer.id)
+    return offer
+
+
+def _pending_offer(tx: Tx, offer_id: str, agent_id: str | None) -> tuple[Offer, WorkItem]:
+    offer = tx.state.offers.get(offer_id)
+    if offer is None or (agent_id is not None and offer.agent_id != agent_id):
+        raise DomainError(
+            ErrorCode.OFFER_NOT_PENDING, f"offer '{offer_id}' is not pending for this agent"
+        )
+    return offer, tx.state.work_items[offer.work_item_id]
+
+
+def _end_offer(tx: Tx, offer: Offer, state: OfferState) -> None:
+    offer.state = state
+    offer.ended_at = tx.now
+    tx.state.offers.pop(offer.id, None)
+    tx.save_offer(offer)
+    tx.emit(
+        offer.agent_id,
+        OfferEnded(
+            offer_id=offer.id,
+            work_item_id=offer.work_item_id,
+            state=state.value,
+            reject_reason_id=offer.reject_reason_id,
+        ),
+    )
+
+
+def _accept(tx: Tx, offer: Offer, item: WorkItem) -> None:
+    _end_offer(tx, offer, OfferState.ACCEPTED)
+    item.state = WorkItemState.ACCEPTED
+    item.accepted_at = tx.now
+    item.offer_id = None
+    tx.save_item(item)
+    doc = tx.state.documents[item.document_id]
+    previous = tx.state.work_items.get(doc.accepted_item_id or "")
+    if previous is not None and previous.id != item.id:
+        close_work_item(tx, previous)
+    doc.accepted_item_id = item.id
+    doc.agent_id = offer.agent_id
+    if doc.type is DocumentType.INTERACTION:
+        doc.state = InteractionState.WORK_IN_PROGRESS
+    else:
+        doc.state = CaseState.IN_PROGRESS
+    tx.save_document(doc)
+
+
+def accept_offer(tx: Tx, offer_id: str, agent_id: str | None) -> Offer:
+    """The agent accepts a pending offer."""
+    offer, item = _pending_offer(tx, offer_id, agent_id)
+    _accept(tx, offer, item)
+    return offer
+
+
+def reject_offer(
+    tx: Tx, offer_id: str, agent_id: str | None, reason_id: str | None, note: str | None
+) -> Offer:
+    """The agent declines a pending offer; the item goes back to its queue."""
+    offer, item = _pending_offer(tx, offer_id, agent_id)
+    if not offer.allowed_to_decline:
+        raise DomainError(ErrorCode.DECLINE_NOT_ALLOWED, "this offer may not be declined")
+    reassignable = False
+    if reason_id is not None:
+        reason = tx.state.reject_reasons.get(reason_id)
+        if reason is None or reason.channel_id not in (None, item.channel_id):
+            raise DomainError(
+                ErrorCode.INVALID_REJECT_REASON,
+                f"reject reason '{reason_id}' does not exist for channel '{item.channel_id}'",
+                "reason_id",
+            )
+        reassignable = reason.reassignable
+    offer.reject_reason_id = reason_id
+    offer.note = note
+    _end_offer(tx, offer, OfferState.REJECTED)
+    item.rejected = True
+    if not reassignable:
+        item.excluded_agents.add(offer.agent_id)
+    release_capacity(tx, offer.agent_id, item.channel_id)
+    enqueue(tx, item)
+    return offer
+
+
+def time_out_offer(tx: Tx, offer_id: str) -> None:
+    """An offer's timeout fell due: return the item and apply the after-timeout presence."""
+    offer = tx.state.offers.get(offer_id)
+    if offer is None or offer.expires_at is None or offer.expires_at > tx.now:
+        return
+    item = tx.state.work_items[offer.work_item_id]
+    _end_offer(tx, offer, OfferState.TIMED_OUT)
+    item.timed_out = True
+    rule = tx.state.config.rules[tx.state.config.queues[item.queue_id].rule_id]
+    if not rule.reassign_on_timeout:
+        item.excluded_agents.add(offer.agent_id)
+    release_capacity(tx, offer.agent_id, item.channel_id)
+    agent = tx.state.agents.get(offer.agent_id)
+    target = offer.presence_after_timeout
+    if agent is not None and target and target in tx.state.config.presence:
+        set_presence_state(tx, agent, target, reason="offer_timed_out")
+    enqueue(tx, item)
+
+
+def withdraw(tx: Tx, item: WorkItem, reason: CancelReason) -> None:
+    """Take a live item out of routing: withdraw its offer, free capacity, cancel it."""
+    if item.state is WorkItemState.QUEUED:
+        tx.state.index.dequeue(item.id)
+    if item.offer_id is not None:
+        offer = tx.state.offers.get(item.offer_id)
+        if offer is not None:
+            _end_offer(tx, offer, OfferState.WITHDRAWN)
+    if item.state in CAPACITY_HOLDING_STATES and item.agent_id is not None:
+        release_capacity(tx, item.agent_id, item.channel_id)
+    item.state = WorkItemState.CANCELLED
+    item.cancel_reason = reason
+    item.offer_id = None
+    item.ended_at = tx.now
+    tx.state.work_items.pop(item.id, None)
+    tx.save_item(item)
+
+
+def close_work_item(tx: Tx, item: WorkItem) -> None:
+    """Accepted work is finished: free the agent's capacity."""
+    if item.state is not WorkItemState.ACCEPTED:
+        withdraw(tx, item, CancelReason.DOCUMENT_CLOSED)
+        return
+    item.state = WorkItemState.CLOSED
+    item.ended_at = tx.now
+    tx.state.work_items.pop(item.id, None)
+    tx.save_item(item)
+    if item.agent_id is not None:
+        release_capacity(tx, item.agent_id, item.channel_id)
+        tx.emit(
+            item.agent_id,
+            WorkItemClosed(item.id, item.document_type.value, item.document_id),
+        )
+
+
+# -- presence ---------------------------------------------------------------------------
+
+
+def set_presence_state(tx: Tx, agent: Agent, presence_id: str, reason: str) -> None:
+    """Change an agent's presence state and route to them if they became available."""
+    if presence_id not in tx.state.config.presence:
+        raise NotFoundError("presence state", presence_id, "presence_id")
+    if agent.presence_id != presence_id:
+        agent.presence_id = presence_id
+        agent.presence_since = tx.now
+    tx.state.index.refresh_agent(agent)
+    tx.save_agent(agent)
+    tx.route_agent(agent.id)
+    tx.emit(agent.id, PresenceChanged(presence_id, dict(agent.channel_available), reason))
+
+
+# -- the routing pass -------------------------------------------------------------------
+
+
+def route_pending(tx: Tx) -> None:
+    """Route until no queued item and routable agent form an eligible pair."""
+    state = tx.state
+    index = state.index
+    while tx.route_agents or tx.route_items:
+        agent_ids = list(tx.route_agents)
+        tx.route_agents.clear()
+        for agent_id in agent_ids:
+            agent = state.agents.get(agent_id)
+            while agent is not None:
+                item = index.best_item_for(agent, tx.now)
+                if item is None:
+                    break
+                make_offer(tx, item, agent, rule_terms(tx, item))
+        item_ids = list(tx.route_items)
+        tx.route_items.clear()
+        for item_id in item_ids:
+            queued = index.items.get(item_id)
+            if queued is None:
+                continue
+            best = index.best_agent_for(queued, tx.now)
+            if best is not None:
+                make_offer(tx, queued, best, rule_terms(tx, queued))

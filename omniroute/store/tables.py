@@ -1,0 +1,314 @@
+"""SQLAlchemy 2 table models: the durable state of Omniroute."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Refuse naive datetimes; store UTC."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            msg = "naive datetime given to the store; use timezone-aware UTC"
+            raise ValueError(msg)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Return aware UTC datetimes."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with stable constraint names for migrations."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+ID = String(64)
+
+
+class ChannelRow(Base):
+    """A service channel."""
+
+    __tablename__ = "channels"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    default_capacity: Mapped[int] = mapped_column(Integer)
+
+
+class PresenceStateRow(Base):
+    """A presence state."""
+
+    __tablename__ = "presence_states"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    is_available: Mapped[bool] = mapped_column(Boolean)
+
+
+class SkillRow(Base):
+    """A skill."""
+
+    __tablename__ = "skills"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class GroupRow(Base):
+    """A group of agents, used by rules for eligibility and overflow."""
+
+    __tablename__ = "groups"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class RuleRow(Base):
+    """An assignment rule."""
+
+    __tablename__ = "rules"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    strategy: Mapped[str] = mapped_column(String(32))
+    offer_timeout_s: Mapped[int | None] = mapped_column(Integer)
+    allowed_to_decline: Mapped[bool] = mapped_column(Boolean, default=True)
+    auto_accept: Mapped[bool] = mapped_column(Boolean, default=False)
+    presence_after_timeout: Mapped[str | None] = mapped_column(ForeignKey("presence_states.id"))
+    reassign_on_timeout: Mapped[bool] = mapped_column(Boolean, default=False)
+    primary_group_id: Mapped[str | None] = mapped_column(ForeignKey("groups.id"))
+    overflow_group_id: Mapped[str | None] = mapped_column(ForeignKey("groups.id"))
+    overflow_after_s: Mapped[int | None] = mapped_column(Integer)
+
+
+class QueueRow(Base):
+    """A queue."""
+
+    __tablename__ = "queues"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    channels: Mapped[list[Any]] = mapped_column(JSON)
+    priority: Mapped[int] = mapped_column(Integer, default=100)
+    routing_mode: Mapped[str] = mapped_column(String(16), default="internal")
+    rule_id: Mapped[str] = mapped_column(ForeignKey("rules.id"))
+    max_wait_s: Mapped[int | None] = mapped_column(Integer)
+    skills: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    spoke: Mapped[str | None] = mapped_column(String(64))
+    provider_queue_id: Mapped[str | None] = mapped_column(String(200))
+
+
+class RejectReasonRow(Base):
+    """A reject reason, optionally limited to one channel."""
+
+    __tablename__ = "reject_reasons"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    channel_id: Mapped[str | None] = mapped_column(ForeignKey("channels.id"))
+    reassignable: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class WrapUpCodeRow(Base):
+    """A wrap-up code."""
+
+    __tablename__ = "wrap_up_codes"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    time_limit_s: Mapped[int | None] = mapped_column(Integer)
+
+
+class AgentRow(Base):
+    """An agent."""
+
+    __tablename__ = "agents"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    presence_id: Mapped[str] = mapped_column(ForeignKey("presence_states.id"))
+    presence_since: Mapped[datetime | None] = mapped_column()
+    capacity_cap: Mapped[int | None] = mapped_column(Integer)
+    last_assigned_at: Mapped[datetime | None] = mapped_column()
+    allow_external: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column()
+
+
+class AgentChannelRow(Base):
+    """An agent's capacity override and availability on one channel."""
+
+    __tablename__ = "agent_channels"
+    agent_id: Mapped[str] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True
+    )
+    channel_id: Mapped[str] = mapped_column(ForeignKey("channels.id"), primary_key=True)
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    available: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class AgentSkillRow(Base):
+    """A skill an agent holds at a level."""
+
+    __tablename__ = "agent_skills"
+    agent_id: Mapped[str] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True
+    )
+    skill_id: Mapped[str] = mapped_column(ForeignKey("skills.id"), primary_key=True)
+    level: Mapped[int] = mapped_column(Integer)
+
+
+class AgentGroupRow(Base):
+    """Membership of an agent in a group."""
+
+    __tablename__ = "agent_groups"
+    agent_id: Mapped[str] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True
+    )
+    group_id: Mapped[str] = mapped_column(ForeignKey("groups.id"), primary_key=True)
+
+
+class ApiTokenRow(Base):
+    """An API token; only its SHA-256 digest is stored."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    agent_id: Mapped[str | None] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column()
+
+
+class InteractionRow(Base):
+    """One customer contact on one channel."""
+
+    __tablename__ = "interactions"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    channel_id: Mapped[str] = mapped_column(ForeignKey("channels.id"))
+    state: Mapped[str] = mapped_column(String(32), index=True)
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"))
+    agent_id: Mapped[str | None] = mapped_column(String(64))
+    work_item_id: Mapped[str | None] = mapped_column(String(64))
+    customer_name: Mapped[str] = mapped_column(String(200), default="")
+    customer_email: Mapped[str] = mapped_column(String(320), default="")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    wrap_up_code_id: Mapped[str | None] = mapped_column(String(64))
+    wrap_up_notes: Mapped[str | None] = mapped_column(Text)
+    wrap_up_due_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+    ended_at: Mapped[datetime | None] = mapped_column()
+    closed_at: Mapped[datetime | None] = mapped_column()
+
+
+class CaseRow(Base):
+    """A longer-lived service record; routable on the case channel."""
+
+    __tablename__ = "cases"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    channel_id: Mapped[str] = mapped_column(ForeignKey("channels.id"))
+    state: Mapped[str] = mapped_column(String(32), index=True)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    customer_name: Mapped[str] = mapped_column(String(200), default="")
+    customer_email: Mapped[str] = mapped_column(String(320), default="")
+    agent_id: Mapped[str | None] = mapped_column(String(64))
+    work_item_id: Mapped[str | None] = mapped_column(String(64))
+    resolution: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+    closed_at: Mapped[datetime | None] = mapped_column()
+
+
+class WorkItemRow(Base):
+    """A routable unit: one document in one queue."""
+
+    __tablename__ = "work_items"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    document_type: Mapped[str] = mapped_column(String(16))
+    document_id: Mapped[str] = mapped_column(String(64), index=True)
+    queue_id: Mapped[str] = mapped_column(ForeignKey("queues.id"))
+    channel_id: Mapped[str] = mapped_column(ForeignKey("channels.id"))
+    state: Mapped[str] = mapped_column(String(32))
+    cancel_reason: Mapped[str | None] = mapped_column(String(32))
+    rejected: Mapped[bool] = mapped_column(Boolean, default=False)
+    timed_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    offer_count: Mapped[int] = mapped_column(Integer, default=0)
+    previous_id: Mapped[str | None] = mapped_column(String(64))
+    priority: Mapped[int] = mapped_column(Integer)
+    skills: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    excluded_agents: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    agent_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+    accepted_at: Mapped[datetime | None] = mapped_column()
+    ended_at: Mapped[datetime | None] = mapped_column()
+
+    __table_args__ = (Index("ix_work_items_state", "state"),)
+
+
+class OfferRow(Base):
+    """One work item offered to one agent."""
+
+    __tablename__ = "offers"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    work_item_id: Mapped[str] = mapped_column(ForeignKey("work_items.id"), index=True)
+    agent_id: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime | None] = mapped_column()
+    allowed_to_decline: Mapped[bool] = mapped_column(Boolean)
+    auto_accept: Mapped[bool] = mapped_column(Boolean)
+    presence_after_timeout: Mapped[str | None] = mapped_column(String(64))
+    reject_reason_id: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    ended_at: Mapped[datetime | None] = mapped_column()
+    external_segment_id: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (Index("ix_offers_state", "state"),)
+
+
+class AgentEventRow(Base):
+    """An event on an agent's feed, stored in the transaction that caused it."""
+
+    __tablename__ = "agent_events"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    agent_id: Mapped[str] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column()
+
+    __table_args__ = (Index("ix_agent_events_agent_seq", "agent_id", "seq"),)

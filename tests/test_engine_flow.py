@@ -1,0 +1,112 @@
+"""The engine's main flows against a real store: offer, accept, reject, timeout, wrap-up."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select
+
+from omniroute.domain.errors import DomainError, ErrorCode
+from omniroute.domain.model import DocumentType, WorkItemState
+from omniroute.engine.clock import ManualClock
+from omniroute.engine.engine import Engine
+from omniroute.services import documents, routing
+from omniroute.services.documents import NewDocument, RouteRequest
+from omniroute.store import tables as t
+from omniroute.store.db import Database
+from tests.seed import NOW, add_agent, add_queue, add_rule, seed_catalog
+
+
+@pytest.fixture
+async def engine(db: Database) -> AsyncIterator[Engine]:
+    await seed_catalog(db)
+    await add_rule(db, presence_after_timeout="away")
+    await add_queue(db, "support", ["chat", "email"])
+    eng = Engine(db, ManualClock(NOW))
+    await eng.start()
+    yield eng
+    await eng.stop()
+
+
+def chat(queue: str = "support") -> NewDocument:
+    return NewDocument(DocumentType.INTERACTION, "chat", {"subject": "hi"}, RouteRequest(queue))
+
+
+async def test_offer_accept_end_wrap_up(engine: Engine, db: Database) -> None:
+    await add_agent(db, "alice")
+    await engine.reload_config()
+    doc, item = await engine.execute(lambda tx: documents.create_document(tx, chat()))
+    assert item is not None
+    live = engine.state.work_items[item.id]
+    assert live.state is WorkItemState.PENDING_ACCEPT
+    assert live.agent_id == "alice"
+    offer_id = live.offer_id
+    assert offer_id is not None
+    await engine.execute(lambda tx: routing.accept_offer(tx, offer_id, "alice"))
+    assert engine.state.agents["alice"].load == {"chat": 1}
+    await engine.execute(
+        lambda tx: documents.end_interaction(tx, doc.id, "alice", None, "notes")
+    )
+    assert engine.state.agents["alice"].load == {"chat": 1}
+    await engine.execute(
+        lambda tx: documents.submit_wrap_up(tx, doc.id, "alice", "resolved", "done")
+    )
+    assert engine.state.agents["alice"].load == {"chat": 0}
+    async with db.session() as s:
+        row = await s.get(t.InteractionRow, doc.id)
+        assert row is not None
+        assert row.state == "closed_complete"
+        assert row.wrap_up_code_id == "resolved"
+        wi = await s.get(t.WorkItemRow, item.id)
+        assert wi is not None
+        assert wi.state == "closed"
+        offers = (await s.scalars(select(t.OfferRow))).all()
+        assert [o.state for o in offers] == ["accepted"]
+
+
+async def test_reject_excludes_agent_and_reoffers(engine: Engine, db: Database) -> None:
+    await add_agent(db, "alice")
+    await engine.reload_config()
+    _, item = await engine.execute(lambda tx: documents.create_document(tx, chat()))
+    assert item is not None
+    first = engine.state.work_items[item.id].offer_id
+    assert first is not None
+    await engine.execute(lambda tx: routing.reject_offer(tx, first, "alice", "wrong", None))
+    live = engine.state.work_items[item.id]
+    assert live.state is WorkItemState.QUEUED
+    assert live.rejected
+    await add_agent(db, "bob")
+    await engine.reload_config()
+    assert live.state is WorkItemState.PENDING_ACCEPT
+    assert live.agent_id == "bob"
+    assert live.offer_count == 2
+
+
+async def test_timeout_returns_item_and_sets_presence(engine: Engine, db: Database) -> None:
+    await add_agent(db, "alice")
+    await engine.reload_config()
+    _, item = await engine.execute(lambda tx: documents.create_document(tx, chat()))
+    assert item is not None
+    clock = engine.clock
+    assert isinstance(clock, ManualClock)
+    clock.advance(31)
+    await engine.tick()
+    live = engine.state.work_items[item.id]
+    assert live.state is WorkItemState.QUEUED
+    assert live.timed_out
+    assert engine.state.agents["alice"].presence_id == "away"
+    assert engine.state.agents["alice"].load == {"chat": 0}
+
+
+async def test_failed_command_changes_nothing(engine: Engine, db: Database) -> None:
+    await add_agent(db, "alice")
+    await engine.reload_config()
+    bad = NewDocument(DocumentType.INTERACTION, "chat", {}, RouteRequest("nope"))
+    with pytest.raises(DomainError) as err:
+        await engine.execute(lambda tx: documents.create_document(tx, bad))
+    assert err.value.code is ErrorCode.NOT_FOUND
+    assert err.value.field == "queue_id"
+    async with db.session() as s:
+        assert (await s.scalars(select(t.InteractionRow))).all() == []
+    assert engine.state.documents == {}
