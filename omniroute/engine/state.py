@@ -11,6 +11,7 @@ from omniroute.domain.model import (
     Agent,
     Document,
     Offer,
+    OfferState,
     RejectReason,
     WorkItem,
     WrapUpCode,
@@ -31,8 +32,15 @@ class EngineState:
     reject_reasons: dict[str, RejectReason] = field(default_factory=dict)
     wrap_up_codes: dict[str, WrapUpCode] = field(default_factory=dict)
     skill_ids: set[str] = field(default_factory=set)
+    ended_offers: dict[str, tuple[str, OfferState]] = field(default_factory=dict)
     timers: TimerHeap = field(default_factory=TimerHeap)
     next_seq: int = 1
+
+    def remember_ended(self, offer: Offer, limit: int = 100_000) -> None:
+        """Keep recent offer outcomes so a late accept or reject gets a precise error."""
+        self.ended_offers[offer.id] = (offer.agent_id, offer.state)
+        if len(self.ended_offers) > limit:
+            del self.ended_offers[next(iter(self.ended_offers))]
 
     @property
     def agents(self) -> dict[str, Agent]:

@@ -152,17 +152,28 @@ def make_offer(tx: Tx, item: WorkItem, agent: Agent, terms: OfferTerms) -> Offer
 
 def _pending_offer(tx: Tx, offer_id: str, agent_id: str | None) -> tuple[Offer, WorkItem]:
     offer = tx.state.offers.get(offer_id)
-    if offer is None or (agent_id is not None and offer.agent_id != agent_id):
+    if offer is not None:
+        if agent_id is not None and offer.agent_id != agent_id:
+            raise DomainError(ErrorCode.FORBIDDEN, f"offer '{offer_id}' was made to another agent")
+        return offer, tx.state.work_items[offer.work_item_id]
+    ended = tx.state.ended_offers.get(offer_id)
+    if ended is None:
+        raise NotFoundError("offer", offer_id, "offer_id")
+    owner, state = ended
+    if agent_id is not None and owner != agent_id:
+        raise DomainError(ErrorCode.FORBIDDEN, f"offer '{offer_id}' was made to another agent")
+    if state is OfferState.ACCEPTED:
         raise DomainError(
-            ErrorCode.OFFER_NOT_PENDING, f"offer '{offer_id}' is not pending for this agent"
+            ErrorCode.WORK_ITEM_ALREADY_ACCEPTED, f"offer '{offer_id}' was already accepted"
         )
-    return offer, tx.state.work_items[offer.work_item_id]
+    raise DomainError(ErrorCode.OFFER_NOT_PENDING, f"offer '{offer_id}' is {state.value}")
 
 
 def _end_offer(tx: Tx, offer: Offer, state: OfferState) -> None:
     offer.state = state
     offer.ended_at = tx.now
     tx.state.offers.pop(offer.id, None)
+    tx.state.remember_ended(offer)
     tx.save_offer(offer)
     tx.emit(
         offer.agent_id,

@@ -1,0 +1,50 @@
+"""The FastAPI application: routers, error mapping, and the engine's life cycle."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from omniroute.api.auth import TokenCache
+from omniroute.api.errors import install_error_handlers
+from omniroute.api.routes import admin, agents, documents, feed, health
+from omniroute.config import Settings
+from omniroute.engine.clock import Clock
+from omniroute.engine.engine import Engine
+from omniroute.store.db import Database
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    """Build the app; the engine starts with the app and stops with it."""
+    cfg = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(cfg.database_url)
+        engine = Engine(db, clock, batch_max=cfg.engine_batch_max)
+        app.state.db = db
+        app.state.engine = engine
+        app.state.tokens = TokenCache(db)
+        app.state.settings = cfg
+        await engine.start()
+        try:
+            yield
+        finally:
+            await engine.stop()
+            await db.dispose()
+
+    app = FastAPI(
+        title="Omniroute",
+        version="0.1.0",
+        summary="Open customer-service routing hub: work-assignment engine API",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(health.router)
+    for module in (agents, documents, feed, admin):
+        app.include_router(module.router, prefix=API_PREFIX)
+    return app

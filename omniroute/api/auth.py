@@ -1,0 +1,76 @@
+"""Bearer-token authentication with roles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select
+
+from omniroute.auth_tokens import hash_token
+from omniroute.domain.errors import DomainError, ErrorCode
+from omniroute.store import tables as t
+from omniroute.store.db import Database
+
+
+class Role(StrEnum):
+    """What a token may do."""
+
+    ADMIN = "admin"
+    AGENT = "agent"
+    INTEGRATION = "integration"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The caller behind a token."""
+
+    token_id: str
+    role: Role
+    agent_id: str | None
+
+    def require(self, *roles: Role) -> None:
+        """Refuse a caller whose role is not among these."""
+        if self.role not in roles:
+            allowed = ", ".join(r.value for r in roles)
+            raise DomainError(ErrorCode.FORBIDDEN, f"this needs one of the roles: {allowed}")
+
+    def require_agent_or(self, agent_id: str, *roles: Role) -> None:
+        """Allow the agent itself, or callers in these roles."""
+        if self.role is Role.AGENT and self.agent_id == agent_id:
+            return
+        if self.role in roles:
+            return
+        raise DomainError(ErrorCode.FORBIDDEN, "an agent may act only on its own behalf")
+
+    def acting_agent(self) -> str | None:
+        """The agent to hold to ownership checks: the caller if it is an agent."""
+        return self.agent_id if self.role is Role.AGENT else None
+
+
+class TokenCache:
+    """Looks tokens up by digest, caching principals; cleared when tokens change."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._cache: dict[str, Principal] = {}
+
+    async def principal(self, token: str) -> Principal:
+        """The principal for a bearer token, or UNAUTHENTICATED."""
+        digest = hash_token(token)
+        cached = self._cache.get(digest)
+        if cached is not None:
+            return cached
+        async with self._db.session() as session:
+            row = await session.scalar(
+                select(t.ApiTokenRow).where(t.ApiTokenRow.token_hash == digest)
+            )
+        if row is None:
+            raise DomainError(ErrorCode.UNAUTHENTICATED, "the API token is not valid")
+        principal = Principal(row.id, Role(row.role), row.agent_id)
+        self._cache[digest] = principal
+        return principal
+
+    def clear(self) -> None:
+        """Forget every cached principal (after a token was revoked)."""
+        self._cache.clear()

@@ -1,0 +1,92 @@
+"""Map domain, validation and store errors to JSON error responses with stable codes."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from omniroute.domain.errors import DomainError, ErrorCode
+
+STATUS: dict[ErrorCode, int] = {
+    ErrorCode.VALIDATION_ERROR: 422,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.CONFLICT: 409,
+    ErrorCode.UNAUTHENTICATED: 401,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.AGENT_NOT_AVAILABLE: 409,
+    ErrorCode.AGENT_AT_CAPACITY: 409,
+    ErrorCode.WORK_ITEM_ALREADY_ACCEPTED: 409,
+    ErrorCode.WORK_ITEM_NOT_PENDING: 409,
+    ErrorCode.WORK_ITEM_CANCELLED: 409,
+    ErrorCode.OFFER_NOT_PENDING: 409,
+    ErrorCode.DECLINE_NOT_ALLOWED: 409,
+    ErrorCode.INVALID_REJECT_REASON: 422,
+    ErrorCode.INVALID_TIMEOUT: 422,
+    ErrorCode.INVALID_STATE_TRANSITION: 409,
+    ErrorCode.DOCUMENT_NOT_ACTIVE: 409,
+    ErrorCode.QUEUE_CHANNEL_MISMATCH: 422,
+    ErrorCode.INVALID_WRAP_UP_CODE: 422,
+    ErrorCode.IN_USE: 409,
+    ErrorCode.STORE_UNAVAILABLE: 503,
+}
+
+
+def error_body(code: ErrorCode, message: str, field: str | None = None) -> dict[str, object]:
+    """The JSON body of every error response."""
+    return {"error": {"code": code.value, "message": message, "field": field}}
+
+
+def error_response(err: DomainError) -> JSONResponse:
+    """A domain error as an HTTP response."""
+    return JSONResponse(error_body(err.code, err.message, err.field), STATUS[err.code])
+
+
+async def _domain(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return error_response(exc)
+
+
+async def _validation(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {}
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+    field = ".".join(loc) or None
+    message = first.get("msg", "invalid request")
+    if field:
+        message = f"{field}: {message}"
+    return JSONResponse(error_body(ErrorCode.VALIDATION_ERROR, message, field), 422)
+
+
+async def _integrity(_request: Request, exc: Exception) -> JSONResponse:
+    text = str(getattr(exc, "orig", exc)).lower()
+    if "foreign key" in text:
+        return JSONResponse(
+            error_body(
+                ErrorCode.IN_USE,
+                "the change refers to, or removes, something other records depend on",
+            ),
+            409,
+        )
+    return JSONResponse(
+        error_body(ErrorCode.CONFLICT, "a record with the same identity already exists"), 409
+    )
+
+
+async def _http(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {401: ErrorCode.UNAUTHENTICATED, 403: ErrorCode.FORBIDDEN, 404: ErrorCode.NOT_FOUND}
+    mapped = code.get(exc.status_code, ErrorCode.VALIDATION_ERROR)
+    return JSONResponse(
+        error_body(mapped, str(exc.detail)), exc.status_code, headers=exc.headers
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register every error mapping on the app."""
+    app.add_exception_handler(DomainError, _domain)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(IntegrityError, _integrity)
+    app.add_exception_handler(StarletteHTTPException, _http)

@@ -1,0 +1,165 @@
+"""Agent endpoints: presence, capacity, offers, accept and reject."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import select
+
+from omniroute.api.auth import Role
+from omniroute.api.deps import CurrentPrincipal, EngineDep, SessionDep
+from omniroute.api.schemas import (
+    CapacityIn,
+    CapacityOut,
+    ChannelCapacity,
+    OfferOut,
+    PresenceIn,
+    PresenceOut,
+    RejectIn,
+    RejectReasonOut,
+)
+from omniroute.domain.errors import NotFoundError
+from omniroute.domain.model import Agent
+from omniroute.engine.state import Tx
+from omniroute.services import agents as agent_service
+from omniroute.services import routing
+from omniroute.store import tables as t
+
+router = APIRouter(tags=["agents"])
+
+
+def _presence(tx: Tx, agent: Agent) -> PresenceOut:
+    channels = tx.state.config.channels
+    state = tx.state.config.presence.get(agent.presence_id)
+    return PresenceOut(
+        agent_id=agent.id,
+        presence_id=agent.presence_id,
+        is_available=bool(state and state.is_available),
+        since=agent.presence_since,
+        channel_available={c: agent.channel_available.get(c, True) for c in channels},
+    )
+
+
+def _capacity(tx: Tx, agent: Agent) -> CapacityOut:
+    return CapacityOut(
+        agent_id=agent.id,
+        capacity_cap=agent.capacity_cap,
+        total_load=agent.total_load,
+        channels={
+            c.id: ChannelCapacity(
+                capacity=agent.capacity_for(c),
+                load=agent.load.get(c.id, 0),
+                free=agent.free_on(c),
+                available=agent.channel_available.get(c.id, True),
+            )
+            for c in tx.state.config.channels.values()
+        },
+    )
+
+
+@router.get("/agents/{agent_id}/presence", response_model=PresenceOut)
+async def get_presence(agent_id: str, who: CurrentPrincipal, engine: EngineDep) -> PresenceOut:
+    """An agent's presence state and per-channel availability."""
+    who.require_agent_or(agent_id, Role.ADMIN, Role.INTEGRATION)
+    return await engine.execute(lambda tx: _presence(tx, agent_service.get_agent(tx, agent_id)))
+
+
+@router.put("/agents/{agent_id}/presence", response_model=PresenceOut)
+async def put_presence(
+    agent_id: str, body: PresenceIn, who: CurrentPrincipal, engine: EngineDep
+) -> PresenceOut:
+    """Set an agent's presence state and/or per-channel availability."""
+    who.require_agent_or(agent_id, Role.ADMIN, Role.INTEGRATION)
+
+    def command(tx: Tx) -> PresenceOut:
+        agent = agent_service.set_presence(
+            tx, agent_id, body.presence_id, body.channel_available
+        )
+        return _presence(tx, agent)
+
+    return await engine.execute(command)
+
+
+@router.get("/agents/{agent_id}/capacity", response_model=CapacityOut)
+async def get_capacity(agent_id: str, who: CurrentPrincipal, engine: EngineDep) -> CapacityOut:
+    """An agent's capacity, load and free capacity per channel."""
+    who.require_agent_or(agent_id, Role.ADMIN, Role.INTEGRATION)
+    return await engine.execute(lambda tx: _capacity(tx, agent_service.get_agent(tx, agent_id)))
+
+
+@router.put("/agents/{agent_id}/capacity", response_model=CapacityOut)
+async def put_capacity(
+    agent_id: str, body: CapacityIn, who: CurrentPrincipal, engine: EngineDep
+) -> CapacityOut:
+    """Set per-channel capacity overrides and the universal cap (administrators)."""
+    who.require(Role.ADMIN)
+    cap_given = "capacity_cap" in body.model_fields_set
+
+    def command(tx: Tx) -> CapacityOut:
+        agent = agent_service.set_capacity(
+            tx, agent_id, body.channels, cap_given=cap_given, capacity_cap=body.capacity_cap
+        )
+        return _capacity(tx, agent)
+
+    return await engine.execute(command)
+
+
+@router.get("/agents/{agent_id}/offers", response_model=list[OfferOut])
+async def pending_offers(
+    agent_id: str, who: CurrentPrincipal, engine: EngineDep
+) -> list[OfferOut]:
+    """The agent's pending offers."""
+    who.require_agent_or(agent_id, Role.ADMIN, Role.INTEGRATION)
+
+    def command(tx: Tx) -> list[OfferOut]:
+        agent_service.get_agent(tx, agent_id)
+        offers = [o for o in tx.state.offers.values() if o.agent_id == agent_id]
+        return [OfferOut.model_validate(o) for o in sorted(offers, key=lambda o: o.created_at)]
+
+    return await engine.execute(command)
+
+
+@router.get("/offers/{offer_id}", response_model=OfferOut)
+async def get_offer(offer_id: str, who: CurrentPrincipal, session: SessionDep) -> OfferOut:
+    """One offer."""
+    row = await session.get(t.OfferRow, offer_id)
+    if row is None:
+        raise NotFoundError("offer", offer_id, "offer_id")
+    who.require_agent_or(row.agent_id, Role.ADMIN, Role.INTEGRATION)
+    return OfferOut.model_validate(row)
+
+
+@router.post("/offers/{offer_id}/accept", response_model=OfferOut)
+async def accept(offer_id: str, who: CurrentPrincipal, engine: EngineDep) -> OfferOut:
+    """Accept a pending offer (the agent it was made to)."""
+    who.require(Role.AGENT, Role.ADMIN, Role.INTEGRATION)
+    agent_id = who.acting_agent()
+    offer = await engine.execute(lambda tx: routing.accept_offer(tx, offer_id, agent_id))
+    return OfferOut.model_validate(offer)
+
+
+@router.post("/offers/{offer_id}/reject", response_model=OfferOut)
+async def reject(
+    offer_id: str, body: RejectIn, who: CurrentPrincipal, engine: EngineDep
+) -> OfferOut:
+    """Decline a pending offer with a reason; the work item returns to its queue."""
+    who.require(Role.AGENT, Role.ADMIN, Role.INTEGRATION)
+    agent_id = who.acting_agent()
+    offer = await engine.execute(
+        lambda tx: routing.reject_offer(tx, offer_id, agent_id, body.reason_id, body.note)
+    )
+    return OfferOut.model_validate(offer)
+
+
+@router.get("/channels/{channel_id}/reject-reasons", response_model=list[RejectReasonOut])
+async def reject_reasons(
+    channel_id: str, _who: CurrentPrincipal, session: SessionDep
+) -> list[RejectReasonOut]:
+    """The reject reasons an agent may give on a channel."""
+    if await session.get(t.ChannelRow, channel_id) is None:
+        raise NotFoundError("channel", channel_id, "channel_id")
+    rows = await session.scalars(
+        select(t.RejectReasonRow)
+        .where((t.RejectReasonRow.channel_id == channel_id) | t.RejectReasonRow.channel_id.is_(None))
+        .order_by(t.RejectReasonRow.name)
+    )
+    return [RejectReasonOut.model_validate(r) for r in rows]

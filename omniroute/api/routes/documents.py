@@ -1,0 +1,246 @@
+"""Interactions, cases and work items: create, route, end, wrap up, read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+
+from omniroute.api.auth import Principal, Role
+from omniroute.api.deps import CurrentPrincipal, EngineDep, SessionDep
+from omniroute.api.schemas import (
+    CaseCreate,
+    CaseOut,
+    CloseCaseIn,
+    EndIn,
+    InteractionCreate,
+    InteractionOut,
+    RouteFields,
+    RouteIn,
+    WorkItemOut,
+    WrapUpIn,
+)
+from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
+from omniroute.domain.model import DocumentType
+from omniroute.engine.state import Tx
+from omniroute.services import documents
+from omniroute.services.documents import NewDocument, RouteRequest
+from omniroute.store import tables as t
+
+router = APIRouter(tags=["documents"])
+CREATORS = (Role.ADMIN, Role.INTEGRATION)
+
+
+def _route(body: RouteFields) -> RouteRequest | None:
+    if body.queue_id is None:
+        if body.skills or body.priority is not None:
+            raise DomainError(
+                ErrorCode.VALIDATION_ERROR, "priority and skills need a queue_id", "queue_id"
+            )
+        return None
+    return RouteRequest(body.queue_id, body.priority, tuple(s.to_domain() for s in body.skills))
+
+
+async def _interaction(session: SessionDep, interaction_id: str) -> InteractionOut:
+    row = await session.get(t.InteractionRow, interaction_id, populate_existing=True)
+    if row is None:
+        raise NotFoundError("interaction", interaction_id, "interaction_id")
+    return InteractionOut.model_validate(row)
+
+
+async def _case(session: SessionDep, case_id: str) -> CaseOut:
+    row = await session.get(t.CaseRow, case_id, populate_existing=True)
+    if row is None:
+        raise NotFoundError("case", case_id, "case_id")
+    return CaseOut.model_validate(row)
+
+
+@router.post("/interactions", response_model=InteractionOut, status_code=201)
+async def create_interaction(
+    body: InteractionCreate, who: CurrentPrincipal, engine: EngineDep, session: SessionDep
+) -> InteractionOut:
+    """Create an interaction; with a queue it is routed at once."""
+    who.require(*CREATORS)
+    fields: dict[str, Any] = body.model_dump(
+        include={"customer_name", "customer_email", "subject", "case_id", "external_id"}
+    )
+    new = NewDocument(DocumentType.INTERACTION, body.channel_id, fields, _route(body))
+    doc, _ = await engine.execute(lambda tx: documents.create_document(tx, new))
+    return await _interaction(session, doc.id)
+
+
+@router.get("/interactions/{interaction_id}", response_model=InteractionOut)
+async def get_interaction(
+    interaction_id: str, _who: CurrentPrincipal, session: SessionDep
+) -> InteractionOut:
+    """One interaction."""
+    return await _interaction(session, interaction_id)
+
+
+@router.get("/interactions", response_model=list[InteractionOut])
+async def list_interactions(
+    _who: CurrentPrincipal,
+    session: SessionDep,
+    state: str | None = None,
+    agent_id: str | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+) -> list[InteractionOut]:
+    """Interactions, newest first, filtered by state or agent."""
+    query = select(t.InteractionRow)
+    if state is not None:
+        query = query.where(t.InteractionRow.state == state)
+    if agent_id is not None:
+        query = query.where(t.InteractionRow.agent_id == agent_id)
+    query = query.order_by(t.InteractionRow.created_at.desc(), t.InteractionRow.id)
+    rows = await session.scalars(query.limit(limit).offset(offset))
+    return [InteractionOut.model_validate(r) for r in rows]
+
+
+@router.post("/interactions/{interaction_id}/end", response_model=InteractionOut)
+async def end_interaction(
+    interaction_id: str,
+    body: EndIn,
+    who: CurrentPrincipal,
+    engine: EngineDep,
+    session: SessionDep,
+) -> InteractionOut:
+    """End an interaction: wrap-up follows unless a code without a time limit is given."""
+    agent_id = who.acting_agent()
+    await engine.execute(
+        lambda tx: documents.end_interaction(
+            tx, interaction_id, agent_id, body.wrap_up_code_id, body.notes
+        )
+    )
+    return await _interaction(session, interaction_id)
+
+
+@router.post("/interactions/{interaction_id}/wrap-up", response_model=InteractionOut)
+async def wrap_up(
+    interaction_id: str,
+    body: WrapUpIn,
+    who: CurrentPrincipal,
+    engine: EngineDep,
+    session: SessionDep,
+) -> InteractionOut:
+    """Submit the wrap-up code and notes; the interaction closes and capacity frees."""
+    agent_id = who.acting_agent()
+    await engine.execute(
+        lambda tx: documents.submit_wrap_up(
+            tx, interaction_id, agent_id, body.wrap_up_code_id, body.notes
+        )
+    )
+    return await _interaction(session, interaction_id)
+
+
+@router.post("/cases", response_model=CaseOut, status_code=201)
+async def create_case(
+    body: CaseCreate, who: CurrentPrincipal, engine: EngineDep, session: SessionDep
+) -> CaseOut:
+    """Create a case; with a queue it is routed at once."""
+    who.require(*CREATORS)
+    fields: dict[str, Any] = body.model_dump(
+        include={"subject", "description", "customer_name", "customer_email"}
+    )
+    new = NewDocument(DocumentType.CASE, body.channel_id, fields, _route(body))
+    doc, _ = await engine.execute(lambda tx: documents.create_document(tx, new))
+    return await _case(session, doc.id)
+
+
+@router.get("/cases/{case_id}", response_model=CaseOut)
+async def get_case(case_id: str, _who: CurrentPrincipal, session: SessionDep) -> CaseOut:
+    """One case."""
+    return await _case(session, case_id)
+
+
+@router.get("/cases", response_model=list[CaseOut])
+async def list_cases(
+    _who: CurrentPrincipal,
+    session: SessionDep,
+    state: str | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+) -> list[CaseOut]:
+    """Cases, newest first."""
+    query = select(t.CaseRow)
+    if state is not None:
+        query = query.where(t.CaseRow.state == state)
+    query = query.order_by(t.CaseRow.created_at.desc(), t.CaseRow.id)
+    rows = await session.scalars(query.limit(limit).offset(offset))
+    return [CaseOut.model_validate(r) for r in rows]
+
+
+@router.post("/cases/{case_id}/close", response_model=CaseOut)
+async def close_case(
+    case_id: str, body: CloseCaseIn, who: CurrentPrincipal, engine: EngineDep, session: SessionDep
+) -> CaseOut:
+    """Close a case, freeing the agent's capacity."""
+    agent_id = who.acting_agent()
+    await engine.execute(lambda tx: documents.close_case(tx, case_id, agent_id, body.resolution))
+    return await _case(session, case_id)
+
+
+def _check_router(tx: Tx, who: Principal, document_id: str) -> None:
+    if who.role is Role.AGENT:
+        doc = tx.state.documents.get(document_id)
+        if doc is None or doc.agent_id != who.agent_id:
+            raise DomainError(
+                ErrorCode.FORBIDDEN, "an agent may only transfer work assigned to it"
+            )
+
+
+@router.post("/work-items", response_model=WorkItemOut, status_code=201)
+async def route_document(
+    body: RouteIn, who: CurrentPrincipal, engine: EngineDep, session: SessionDep
+) -> WorkItemOut:
+    """Route a document to a queue: a new work item, re-routing any not yet accepted."""
+    route = RouteRequest(body.queue_id, body.priority, tuple(s.to_domain() for s in body.skills))
+
+    def command(tx: Tx) -> str:
+        _check_router(tx, who, body.document_id)
+        return documents.route_document(tx, body.document_id, route).id
+
+    item_id = await engine.execute(command)
+    row = await session.get(t.WorkItemRow, item_id)
+    assert row is not None
+    return WorkItemOut.model_validate(row)
+
+
+@router.get("/work-items/{work_item_id}", response_model=WorkItemOut)
+async def get_work_item(
+    work_item_id: str, _who: CurrentPrincipal, session: SessionDep
+) -> WorkItemOut:
+    """One work item."""
+    row = await session.get(t.WorkItemRow, work_item_id)
+    if row is None:
+        raise NotFoundError("work item", work_item_id, "work_item_id")
+    return WorkItemOut.model_validate(row)
+
+
+@router.get("/work-items", response_model=list[WorkItemOut])
+async def list_work_items(
+    _who: CurrentPrincipal,
+    session: SessionDep,
+    state: str | None = None,
+    queue_id: str | None = None,
+    document_id: str | None = None,
+    agent_id: str | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+) -> list[WorkItemOut]:
+    """Work items, newest first, filtered."""
+    wi = t.WorkItemRow
+    query = select(wi)
+    for column, value in (
+        (wi.state, state),
+        (wi.queue_id, queue_id),
+        (wi.document_id, document_id),
+        (wi.agent_id, agent_id),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    rows = await session.scalars(
+        query.order_by(wi.created_at.desc(), wi.id).limit(limit).offset(offset)
+    )
+    return [WorkItemOut.model_validate(r) for r in rows]

@@ -1,0 +1,112 @@
+"""The agent's live feed over WebSocket: a snapshot or a replay, then committed events."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from sqlalchemy import select
+
+from omniroute.api.auth import Principal, Role, TokenCache
+from omniroute.api.deps import bearer_token
+from omniroute.api.schemas import OfferOut
+from omniroute.domain.errors import DomainError
+from omniroute.engine.engine import Engine
+from omniroute.engine.flush import event_payload
+from omniroute.engine.state import FeedEvent, Tx
+from omniroute.services import agents as agent_service
+from omniroute.store import tables as t
+from omniroute.store.db import Database
+
+router = APIRouter(tags=["feed"])
+POLICY_VIOLATION = 1008
+
+
+def frame(fe: FeedEvent) -> dict[str, Any]:
+    """The JSON frame of one feed event."""
+    return {
+        "seq": fe.seq,
+        "type": fe.event.type,
+        "at": fe.created_at.isoformat(),
+        "data": event_payload(fe.event),
+    }
+
+
+def _snapshot(tx: Tx, agent_id: str) -> dict[str, Any]:
+    agent = agent_service.get_agent(tx, agent_id)
+    offers = [o for o in tx.state.offers.values() if o.agent_id == agent_id]
+    return {
+        "type": "hello",
+        "seq": tx.state.next_seq - 1,
+        "data": {
+            "agent_id": agent.id,
+            "presence_id": agent.presence_id,
+            "channel_available": dict(agent.channel_available),
+            "load": dict(agent.load),
+            "offers": [OfferOut.model_validate(o).model_dump(mode="json") for o in offers],
+        },
+    }
+
+
+async def _authenticate(ws: WebSocket, agent_id: str) -> Principal:
+    header = ws.headers.get("authorization")
+    token = bearer_token(header) if header else ws.query_params.get("token", "")
+    tokens: TokenCache = ws.app.state.tokens
+    principal = await tokens.principal(token)
+    principal.require_agent_or(agent_id, Role.ADMIN)
+    return principal
+
+
+async def _replay(db: Database, agent_id: str, since: int) -> list[dict[str, Any]]:
+    ev = t.AgentEventRow
+    async with db.session() as session:
+        rows = await session.scalars(
+            select(ev).where(ev.agent_id == agent_id, ev.seq > since).order_by(ev.seq)
+        )
+        return [
+            {"seq": r.seq, "type": r.type, "at": r.created_at.isoformat(), "data": r.payload}
+            for r in rows
+        ]
+
+
+@router.websocket("/agents/{agent_id}/feed")
+async def feed(ws: WebSocket, agent_id: str) -> None:
+    """Pushes the agent's events; `?since=SEQ` replays what a reconnecting client missed."""
+    engine: Engine = ws.app.state.engine
+    try:
+        await _authenticate(ws, agent_id)
+    except DomainError as err:
+        await ws.close(code=POLICY_VIOLATION, reason=err.code.value)
+        return
+    await ws.accept()
+    sub = engine.bus.subscribe(agent_id)
+    try:
+        since_raw = ws.query_params.get("since")
+        if since_raw is not None and since_raw.isdigit():
+            last = int(since_raw)
+            for item in await _replay(ws.app.state.db, agent_id, last):
+                await ws.send_json(item)
+                last = item["seq"]
+        else:
+            try:
+                hello = await engine.execute(lambda tx: _snapshot(tx, agent_id))
+            except DomainError as err:
+                await ws.close(code=POLICY_VIOLATION, reason=err.code.value)
+                return
+            await ws.send_json(hello)
+            last = hello["seq"]
+        while True:
+            fe = await sub.queue.get()
+            if sub.overflowed:
+                await ws.close(code=1013, reason="feed overflow; reconnect with since")
+                return
+            if fe.seq > last:
+                await ws.send_json(frame(fe))
+                last = fe.seq
+    except WebSocketDisconnect:
+        pass
+    finally:
+        engine.bus.unsubscribe(sub)
+        with contextlib.suppress(Exception):
+            await ws.close()
