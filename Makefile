@@ -14,8 +14,6 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/omniroute db upgrade
-	$(BIN)/omniroute demo-data
 	$(BIN)/omniroute serve --demo
 
 lint: $(STAMP)

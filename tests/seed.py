@@ -56,8 +56,11 @@ async def add_queue(
 ) -> None:
     """A queue."""
     async with db.session() as s, s.begin():
-        s.add(t.QueueRow(id=queue_id, name=queue_id, channels=list(channels), rule_id=rule_id,
-                         **fields))
+        s.add(
+            t.QueueRow(
+                id=queue_id, name=queue_id, channels=list(channels), rule_id=rule_id, **fields
+            )
+        )
 
 
 async def add_agent(

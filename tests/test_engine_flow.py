@@ -45,9 +45,7 @@ async def test_offer_accept_end_wrap_up(engine: Engine, db: Database) -> None:
     assert offer_id is not None
     await engine.execute(lambda tx: routing.accept_offer(tx, offer_id, "alice"))
     assert engine.state.agents["alice"].load == {"chat": 1}
-    await engine.execute(
-        lambda tx: documents.end_interaction(tx, doc.id, "alice", None, "notes")
-    )
+    await engine.execute(lambda tx: documents.end_interaction(tx, doc.id, "alice", None, "notes"))
     assert engine.state.agents["alice"].load == {"chat": 1}
     await engine.execute(
         lambda tx: documents.submit_wrap_up(tx, doc.id, "alice", "resolved", "done")
@@ -78,9 +76,10 @@ async def test_reject_excludes_agent_and_reoffers(engine: Engine, db: Database) 
     assert live.rejected
     await add_agent(db, "bob")
     await engine.reload_config()
-    assert live.state is WorkItemState.PENDING_ACCEPT
-    assert live.agent_id == "bob"
-    assert live.offer_count == 2
+    again = engine.state.work_items[item.id]
+    assert again.state is WorkItemState.PENDING_ACCEPT
+    assert again.agent_id == "bob"
+    assert again.offer_count == 2
 
 
 async def test_timeout_returns_item_and_sets_presence(engine: Engine, db: Database) -> None:

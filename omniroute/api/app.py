@@ -28,7 +28,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         engine = Engine(db, clock, batch_max=cfg.engine_batch_max)
         app.state.db = db
         app.state.engine = engine
-        app.state.tokens = TokenCache(db)
+        app.state.tokens = TokenCache(db, demo=cfg.demo)
         app.state.settings = cfg
         await engine.start()
         try:

@@ -12,6 +12,8 @@ from omniroute.domain.errors import DomainError, ErrorCode
 from omniroute.store import tables as t
 from omniroute.store.db import Database
 
+DEMO_TOKEN_PREFIX = "demo-"
+
 
 class Role(StrEnum):
     """What a token may do."""
@@ -51,12 +53,16 @@ class Principal:
 class TokenCache:
     """Looks tokens up by digest, caching principals; cleared when tokens change."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, demo: bool = False) -> None:
         self._db = db
+        self._demo = demo
         self._cache: dict[str, Principal] = {}
 
     async def principal(self, token: str) -> Principal:
         """The principal for a bearer token, or UNAUTHENTICATED."""
+        if not self._demo and token.startswith(DEMO_TOKEN_PREFIX):
+            # Demo data may outlive demo mode; its well-known tokens must not.
+            raise DomainError(ErrorCode.UNAUTHENTICATED, "demo tokens work only in demo mode")
         digest = hash_token(token)
         cached = self._cache.get(digest)
         if cached is not None:

@@ -79,9 +79,7 @@ async def _http(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = {401: ErrorCode.UNAUTHENTICATED, 403: ErrorCode.FORBIDDEN, 404: ErrorCode.NOT_FOUND}
     mapped = code.get(exc.status_code, ErrorCode.VALIDATION_ERROR)
-    return JSONResponse(
-        error_body(mapped, str(exc.detail)), exc.status_code, headers=exc.headers
-    )
+    return JSONResponse(error_body(mapped, str(exc.detail)), exc.status_code, headers=exc.headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -175,26 +175,27 @@ class RoutingIndex:
         best_key: ItemKey | None = None
         for channel_id in self.routable_channels(agent.id):
             for bucket in self._buckets_by_channel.get(channel_id, ()):
-                head = self._first_eligible(bucket, agent, now)
-                if head is None:
+                # A bucket is sorted, so one whose head does not beat the best so far
+                # cannot hold a better item.
+                if best_key is not None and bucket.items[0] >= best_key:
                     continue
-                key = _item_key(head)
-                if best_key is None or key < best_key:
-                    best, best_key = head, key
+                found = self._first_eligible(bucket, agent, now)
+                if found is not None:
+                    best, best_key = self.items[found[2]], found
         return best
 
-    def _first_eligible(self, bucket: Bucket, agent: Agent, now: datetime) -> WorkItem | None:
+    def _first_eligible(self, bucket: Bucket, agent: Agent, now: datetime) -> ItemKey | None:
         queue = self.config.queues[bucket.queue_id]
         if queue.routing_mode is not RoutingMode.INTERNAL:
             return None
         rule = self.config.rules[queue.rule_id]
-        for _, _, item_id in bucket.items:
-            item = self.items[item_id]
-            age = item.age_s(now)
+        now_ts = now.timestamp()
+        for key in bucket.items:
+            age = now_ts - key[1]
             # Items in a bucket share requirements and are sorted oldest first, so once
             # one is too young for this agent, every later one is too.
-            if not rule.group_allows(agent.groups, age) or not agent.has_skills(item.skills, age):
+            if not rule.group_allows(agent.groups, age) or not agent.has_skills(bucket.skills, age):
                 return None
-            if agent.id not in item.excluded_agents:
-                return item
+            if agent.id not in self.items[key[2]].excluded_agents:
+                return key
         return None

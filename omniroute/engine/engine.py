@@ -27,10 +27,14 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+def _new_future() -> asyncio.Future[Any]:
+    return asyncio.get_running_loop().create_future()
+
+
 @dataclass
 class _Command(Generic[T]):
     fn: Callable[[Tx], T]
-    future: asyncio.Future[T] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    future: asyncio.Future[T] = field(default_factory=_new_future)
 
 
 class _Reload:
@@ -52,9 +56,7 @@ def _route_all(tx: Tx, agent_ids: Iterable[str]) -> None:
 class Engine:
     """Owns the routing state of one Omniroute process."""
 
-    def __init__(
-        self, db: Database, clock: Clock | None = None, batch_max: int = 512
-    ) -> None:
+    def __init__(self, db: Database, clock: Clock | None = None, batch_max: int = 512) -> None:
         self.db = db
         self.clock: Clock = clock or SystemClock()
         self.batch_max = batch_max

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -70,18 +70,33 @@ def _new_offer_row(offer: Offer) -> dict[str, Any]:
     }
 
 
+def _table(model: type[t.Base]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
 async def _insert(session: AsyncSession, model: type[t.Base], rows: list[dict[str, Any]]) -> None:
+    # Core executemany: the ORM's per-row bookkeeping is most of the cost at this volume.
     if rows:
-        await session.execute(insert(model), rows)
+        await session.execute(insert(_table(model)), rows)
 
 
-async def _update(session: AsyncSession, model: type[t.Base], rows: Iterable[dict[str, Any]]) -> None:
-    # Bulk UPDATE by primary key needs the same columns in every row of one call.
+async def _update(
+    session: AsyncSession, model: type[t.Base], rows: Iterable[dict[str, Any]]
+) -> None:
+    table = _table(model)
     by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        by_shape[tuple(sorted(row))].append(row)
-    for shaped in by_shape.values():
-        await session.execute(update(model), shaped)
+        by_shape[tuple(sorted(k for k in row if k != "id"))].append(row)
+    for columns, shaped in by_shape.items():
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("_id"))
+            .values({c: bindparam(c) for c in columns})
+        )
+        params = [{"_id": r["id"], **{c: r[c] for c in columns}} for r in shaped]
+        await session.execute(stmt, params)
 
 
 async def write_tx(session: AsyncSession, tx: Tx) -> None:
@@ -142,7 +157,7 @@ async def write_tx(session: AsyncSession, tx: Tx) -> None:
 async def _upsert_agent_channels(session: AsyncSession, tx: Tx) -> None:
     if not tx.agent_channels:
         return
-    dialect = session.bind.dialect.name
+    dialect = session.get_bind().dialect.name
     make = pg_insert if dialect == "postgresql" else sqlite_insert
     for (agent_id, channel_id), fields in tx.agent_channels.items():
         stmt = make(t.AgentChannelRow).values(agent_id=agent_id, channel_id=channel_id, **fields)

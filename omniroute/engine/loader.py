@@ -164,8 +164,14 @@ async def _load_documents(session: AsyncSession, state: EngineState) -> None:
     inter = t.InteractionRow
     closed_i = [s.value for s in CLOSED_INTERACTION_STATES]
     rows = await session.execute(
-        select(inter.id, inter.channel_id, inter.state, inter.work_item_id, inter.agent_id,
-               inter.wrap_up_due_at).where(inter.state.not_in(closed_i))
+        select(
+            inter.id,
+            inter.channel_id,
+            inter.state,
+            inter.work_item_id,
+            inter.agent_id,
+            inter.wrap_up_due_at,
+        ).where(inter.state.not_in(closed_i))
     )
     for doc_id, channel_id, st, wi, agent_id, due in rows:
         state.documents[doc_id] = Document(
@@ -175,12 +181,12 @@ async def _load_documents(session: AsyncSession, state: EngineState) -> None:
             state.timers.add(due, TimerKind.WRAP_UP_DUE, doc_id)
     case = t.CaseRow
     closed_c = [s.value for s in CLOSED_CASE_STATES]
-    rows = await session.execute(
+    case_rows = await session.execute(
         select(case.id, case.channel_id, case.state, case.work_item_id, case.agent_id).where(
             case.state.not_in(closed_c)
         )
     )
-    for doc_id, channel_id, st, wi, agent_id in rows:
+    for doc_id, channel_id, st, wi, agent_id in case_rows:
         state.documents[doc_id] = Document(
             doc_id, DocumentType.CASE, channel_id, st, wi, None, agent_id
         )
@@ -191,9 +197,22 @@ async def _load_work(session: AsyncSession, state: EngineState) -> None:
     live = [s.value for s in LIVE_WORK_ITEM_STATES]
     rows = await session.execute(
         select(
-            wi.id, wi.document_type, wi.document_id, wi.queue_id, wi.channel_id, wi.priority,
-            wi.created_at, wi.skills, wi.state, wi.rejected, wi.timed_out, wi.offer_count,
-            wi.previous_id, wi.agent_id, wi.excluded_agents, wi.accepted_at,
+            wi.id,
+            wi.document_type,
+            wi.document_id,
+            wi.queue_id,
+            wi.channel_id,
+            wi.priority,
+            wi.created_at,
+            wi.skills,
+            wi.state,
+            wi.rejected,
+            wi.timed_out,
+            wi.offer_count,
+            wi.previous_id,
+            wi.agent_id,
+            wi.excluded_agents,
+            wi.accepted_at,
         ).where(wi.state.in_(live))
     )
     for r in rows:

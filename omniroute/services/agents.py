@@ -60,11 +60,9 @@ def set_capacity(
     """Set per-channel capacity overrides (None = channel default) and the universal cap."""
     agent = get_agent(tx, agent_id)
     _check_channels(tx, list(channels), "channels")
-    for channel_id, capacity in channels.items():
+    for capacity in channels.values():
         if capacity is not None and capacity < 0:
-            raise DomainError(
-                ErrorCode.VALIDATION_ERROR, "capacity cannot be negative", "channels"
-            )
+            raise DomainError(ErrorCode.VALIDATION_ERROR, "capacity cannot be negative", "channels")
     for channel_id, capacity in channels.items():
         if capacity is None:
             agent.capacity_overrides.pop(channel_id, None)

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
+from omniroute.api.auth import Role, TokenCache
+from omniroute.auth_tokens import hash_token
+from omniroute.domain.errors import DomainError, ErrorCode
+from omniroute.store import tables as t
+from omniroute.store.db import Database
 from tests.api.conftest import Api
+from tests.seed import NOW
 
 
 async def test_chat_offer_accept(api: Api) -> None:
@@ -28,3 +36,21 @@ async def test_chat_offer_accept(api: Api) -> None:
     r = await api.client.get(f"/interactions/{interaction['id']}", headers=api.auth("alice"))
     assert r.json()["state"] == "work_in_progress"
     assert r.json()["agent_id"] == "alice"
+
+
+async def test_demo_tokens_refused_outside_demo_mode(db: Database) -> None:
+    async with db.session() as s, s.begin():
+        s.add(
+            t.ApiTokenRow(
+                id="demo",
+                name="demo",
+                token_hash=hash_token("demo-admin-token"),
+                role="admin",
+                created_at=NOW,
+            )
+        )
+    with pytest.raises(DomainError) as err:
+        await TokenCache(db, demo=False).principal("demo-admin-token")
+    assert err.value.code is ErrorCode.UNAUTHENTICATED
+    principal = await TokenCache(db, demo=True).principal("demo-admin-token")
+    assert principal.role is Role.ADMIN

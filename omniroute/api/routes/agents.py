@@ -17,8 +17,8 @@ from omniroute.api.schemas import (
     RejectIn,
     RejectReasonOut,
 )
-from omniroute.domain.errors import NotFoundError
-from omniroute.domain.model import Agent
+from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
+from omniroute.domain.model import Agent, OfferState
 from omniroute.engine.state import Tx
 from omniroute.services import agents as agent_service
 from omniroute.services import routing
@@ -128,25 +128,51 @@ async def get_offer(offer_id: str, who: CurrentPrincipal, session: SessionDep) -
     return OfferOut.model_validate(row)
 
 
+async def _ended_offer_error(
+    session: SessionDep, err: DomainError, offer_id: str, agent_id: str | None
+) -> DomainError:
+    """The precise error for an offer the engine no longer remembers (ended before a restart)."""
+    if err.code is not ErrorCode.NOT_FOUND or err.field != "offer_id":
+        return err
+    row = await session.get(t.OfferRow, offer_id)
+    if row is None or row.state == OfferState.PENDING:
+        return err
+    if agent_id is not None and row.agent_id != agent_id:
+        return DomainError(ErrorCode.FORBIDDEN, f"offer '{offer_id}' was made to another agent")
+    if row.state == OfferState.ACCEPTED:
+        return DomainError(
+            ErrorCode.WORK_ITEM_ALREADY_ACCEPTED, f"offer '{offer_id}' was already accepted"
+        )
+    return DomainError(ErrorCode.OFFER_NOT_PENDING, f"offer '{offer_id}' is {row.state}")
+
+
 @router.post("/offers/{offer_id}/accept", response_model=OfferOut)
-async def accept(offer_id: str, who: CurrentPrincipal, engine: EngineDep) -> OfferOut:
+async def accept(
+    offer_id: str, who: CurrentPrincipal, engine: EngineDep, session: SessionDep
+) -> OfferOut:
     """Accept a pending offer (the agent it was made to)."""
     who.require(Role.AGENT, Role.ADMIN, Role.INTEGRATION)
     agent_id = who.acting_agent()
-    offer = await engine.execute(lambda tx: routing.accept_offer(tx, offer_id, agent_id))
+    try:
+        offer = await engine.execute(lambda tx: routing.accept_offer(tx, offer_id, agent_id))
+    except DomainError as err:
+        raise await _ended_offer_error(session, err, offer_id, agent_id) from None
     return OfferOut.model_validate(offer)
 
 
 @router.post("/offers/{offer_id}/reject", response_model=OfferOut)
 async def reject(
-    offer_id: str, body: RejectIn, who: CurrentPrincipal, engine: EngineDep
+    offer_id: str, body: RejectIn, who: CurrentPrincipal, engine: EngineDep, session: SessionDep
 ) -> OfferOut:
     """Decline a pending offer with a reason; the work item returns to its queue."""
     who.require(Role.AGENT, Role.ADMIN, Role.INTEGRATION)
     agent_id = who.acting_agent()
-    offer = await engine.execute(
-        lambda tx: routing.reject_offer(tx, offer_id, agent_id, body.reason_id, body.note)
-    )
+    try:
+        offer = await engine.execute(
+            lambda tx: routing.reject_offer(tx, offer_id, agent_id, body.reason_id, body.note)
+        )
+    except DomainError as err:
+        raise await _ended_offer_error(session, err, offer_id, agent_id) from None
     return OfferOut.model_validate(offer)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Query
@@ -56,6 +57,25 @@ async def _case(session: SessionDep, case_id: str) -> CaseOut:
     return CaseOut.model_validate(row)
 
 
+async def _on_document(
+    engine: EngineDep,
+    session: SessionDep,
+    row_type: type[t.InteractionRow] | type[t.CaseRow],
+    doc_id: str,
+    command: Callable[[Tx], object],
+) -> None:
+    """Run a command on the document named in the path: 404 if it never existed."""
+    try:
+        await engine.execute(command)
+    except DomainError as err:
+        if err.code is not ErrorCode.DOCUMENT_NOT_ACTIVE or err.field != "document_id":
+            raise
+        kind = "interaction" if row_type is t.InteractionRow else "case"
+        if await session.get(row_type, doc_id) is None:
+            raise NotFoundError(kind, doc_id, f"{kind}_id") from None
+        raise DomainError(err.code, err.message, f"{kind}_id") from None
+
+
 @router.post("/interactions", response_model=InteractionOut, status_code=201)
 async def create_interaction(
     body: InteractionCreate, who: CurrentPrincipal, engine: EngineDep, session: SessionDep
@@ -108,10 +128,14 @@ async def end_interaction(
 ) -> InteractionOut:
     """End an interaction: wrap-up follows unless a code without a time limit is given."""
     agent_id = who.acting_agent()
-    await engine.execute(
+    await _on_document(
+        engine,
+        session,
+        t.InteractionRow,
+        interaction_id,
         lambda tx: documents.end_interaction(
             tx, interaction_id, agent_id, body.wrap_up_code_id, body.notes
-        )
+        ),
     )
     return await _interaction(session, interaction_id)
 
@@ -126,10 +150,14 @@ async def wrap_up(
 ) -> InteractionOut:
     """Submit the wrap-up code and notes; the interaction closes and capacity frees."""
     agent_id = who.acting_agent()
-    await engine.execute(
+    await _on_document(
+        engine,
+        session,
+        t.InteractionRow,
+        interaction_id,
         lambda tx: documents.submit_wrap_up(
             tx, interaction_id, agent_id, body.wrap_up_code_id, body.notes
-        )
+        ),
     )
     return await _interaction(session, interaction_id)
 
@@ -177,7 +205,13 @@ async def close_case(
 ) -> CaseOut:
     """Close a case, freeing the agent's capacity."""
     agent_id = who.acting_agent()
-    await engine.execute(lambda tx: documents.close_case(tx, case_id, agent_id, body.resolution))
+    await _on_document(
+        engine,
+        session,
+        t.CaseRow,
+        case_id,
+        lambda tx: documents.close_case(tx, case_id, agent_id, body.resolution),
+    )
     return await _case(session, case_id)
 
 

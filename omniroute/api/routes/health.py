@@ -29,5 +29,6 @@ async def readyz(db: DbDep, engine: EngineDep) -> JSONResponse:
         checks["store"] = f"error: {type(err).__name__}"
     checks["engine"] = "ok" if engine.running else "stopped"
     ready = all(v == "ok" for v in checks.values())
-    return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks},
-                        200 if ready else 503)
+    return JSONResponse(
+        {"status": "ready" if ready else "not_ready", "checks": checks}, 200 if ready else 503
+    )

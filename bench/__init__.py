@@ -1,0 +1,1 @@
+"""Omniroute benchmarks (`make bench`)."""

@@ -1,0 +1,231 @@
+"""The `omniroute` command line: serve, migrate, load demo data, create API tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, NoReturn, TypeVar
+
+import typer
+import uvicorn
+from pydantic import ValidationError
+
+from omniroute.api.auth import Role
+from omniroute.auth_tokens import hash_token, new_token
+from omniroute.config import Settings, StoreSettings
+from omniroute.demo import DemoInfo, load_demo_data
+from omniroute.store import migrate
+from omniroute.store import tables as t
+from omniroute.store.db import Database
+
+APP_FACTORY = "omniroute.api.app:create_app"
+
+app = typer.Typer(
+    help="Omniroute: open, self-hosted customer-service routing hub.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(token_app, name="token")
+
+S = TypeVar("S", bound=StoreSettings)
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+def _problem(loc: tuple[int | str, ...], msg: str) -> str:
+    where = ".".join(str(part) for part in loc) or "settings"
+    return f"{where}: {msg.removeprefix('Value error, ')}"
+
+
+def _settings(kind: type[S]) -> S:
+    """Settings of the given kind, or a readable error and exit status 2."""
+    try:
+        return kind()
+    except ValidationError as err:
+        problems = "; ".join(_problem(e["loc"], e["msg"]) for e in err.errors())
+        _fail(f"invalid settings: {problems}", 2)
+    except FileNotFoundError as err:
+        _fail(str(err), 2)
+
+
+def _migrate(url: str) -> None:
+    before = migrate.current(url)
+    migrate.upgrade(url)
+    after = migrate.current(url)
+    if before == after:
+        typer.echo(f"database is up to date (revision {after})")
+    else:
+        typer.echo(f"database upgraded from revision {before or '(empty)'} to {after}")
+
+
+async def _load_demo(url: str, *, fixed_tokens: bool) -> DemoInfo:
+    db = Database(url)
+    try:
+        return await load_demo_data(db, fixed_tokens=fixed_tokens)
+    finally:
+        await db.dispose()
+
+
+def _print_demo(info: DemoInfo) -> None:
+    if info.loaded:
+        typer.echo("demo data loaded")
+    else:
+        typer.echo("demo data already present; nothing loaded")
+    typer.echo(f'demo agents (password "{info.password}"):')
+    for agent in info.agents:
+        typer.echo(f"  {agent.id:<8} {agent.email}")
+    if not info.tokens:
+        typer.echo("the demo API tokens are not known (they were random and shown only once)")
+        return
+    typer.echo("API tokens (send as 'Authorization: Bearer <token>'):")
+    for token in info.tokens:
+        who = f"agent {token.agent_id}" if token.agent_id else token.role
+        typer.echo(f"  {who:<14} {token.token}")
+
+
+def _browse_host(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - compared, not bound
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind [default: settings]")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on [default: settings]")] = None,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Demo mode: demo secret key, demo data, fixed tokens")
+    ] = False,
+) -> None:
+    """Migrate the database, load demo data in demo mode, and serve the API."""
+    # The app factory reads its settings from the environment, so pass choices on there.
+    if demo:
+        os.environ["OMNIROUTE_DEMO"] = "1"
+    if host is not None:
+        os.environ["OMNIROUTE_HOST"] = host
+    if port is not None:
+        os.environ["OMNIROUTE_PORT"] = str(port)
+    settings = _settings(Settings)
+    _migrate(settings.database_url)
+    info: DemoInfo | None = None
+    if settings.demo:
+        info = asyncio.run(_load_demo(settings.database_url, fixed_tokens=True))
+        _print_demo(info)
+    base = f"http://{_browse_host(settings.host)}:{settings.port}"
+    typer.echo(f"Omniroute serving on {base} (database {settings.database_url})")
+    typer.echo(f"  API docs:   {base}/docs")
+    typer.echo(f"  OpenAPI:    {base}/openapi.json")
+    typer.echo(f"  health:     {base}/healthz")
+    typer.echo(f"  readiness:  {base}/readyz")
+    agent_tokens = [tok for tok in info.tokens if tok.agent_id] if info else []
+    if agent_tokens:
+        tok = agent_tokens[0]
+        typer.echo(
+            f"  try:        curl -H 'Authorization: Bearer {tok.token}' "
+            f"{base}/api/v1/agents/{tok.agent_id}/presence"
+        )
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision")] = "head",
+) -> None:
+    """Upgrade the database schema (to the newest revision by default)."""
+    url = _settings(StoreSettings).database_url
+    if revision == "head":
+        _migrate(url)
+        return
+    migrate.upgrade(url, revision)
+    typer.echo(f"database at revision {migrate.current(url)}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the revision the database is at."""
+    url = _settings(StoreSettings).database_url
+    revision = migrate.current(url)
+    newest = migrate.head()
+    if revision is None:
+        typer.echo(f"(empty): not migrated; newest revision is {newest}")
+    elif revision == newest:
+        typer.echo(f"{revision} (head)")
+    else:
+        typer.echo(f"{revision}; newest revision is {newest}: run 'omniroute db upgrade'")
+
+
+@app.command("demo-data")
+def demo_data(
+    random_tokens: Annotated[
+        bool,
+        typer.Option(
+            "--random-tokens", help="Create random API tokens instead of the fixed demo ones"
+        ),
+    ] = False,
+) -> None:
+    """Migrate the database and load the demo data (once); print the demo tokens."""
+    url = _settings(StoreSettings).database_url
+    _migrate(url)
+    _print_demo(asyncio.run(_load_demo(url, fixed_tokens=not random_tokens)))
+
+
+async def _create_token(url: str, role: Role, name: str, agent_id: str | None) -> str:
+    token = new_token()
+    db = Database(url)
+    try:
+        async with db.session() as session, session.begin():
+            if agent_id is not None and await session.get(t.AgentRow, agent_id) is None:
+                _fail(f"agent '{agent_id}' does not exist")
+            session.add(
+                t.ApiTokenRow(
+                    id=uuid.uuid4().hex,
+                    name=name,
+                    token_hash=hash_token(token),
+                    role=role.value,
+                    agent_id=agent_id,
+                    created_at=datetime.now(UTC),
+                )
+            )
+    finally:
+        await db.dispose()
+    return token
+
+
+@token_app.command("create")
+def token_create(
+    role: Annotated[Role, typer.Option(help="What the token may do")],
+    name: Annotated[str, typer.Option(help="A label for the token, e.g. who holds it")],
+    agent: Annotated[
+        str | None, typer.Option(help="The agent id an agent token acts as (role agent only)")
+    ] = None,
+) -> None:
+    """Create an API token and print it (shown this once; only its digest is stored)."""
+    if role is Role.AGENT and agent is None:
+        _fail("an agent token needs --agent ID")
+    if role is not Role.AGENT and agent is not None:
+        _fail("--agent applies only to --role agent")
+    url = _settings(StoreSettings).database_url
+    migrate.upgrade(url)
+    token = asyncio.run(_create_token(url, role, name, agent))
+    typer.echo(token)
+    typer.secho(
+        "store it now: Omniroute keeps only its digest and cannot show it again",
+        fg=typer.colors.YELLOW,
+        err=True,
+    )
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,113 @@
+"""Settings from the environment (`OMNIROUTE_*`) and an optional TOML config file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+from sqlalchemy.engine import make_url
+
+ENV_PREFIX = "OMNIROUTE_"
+CONFIG_FILE_ENV = "OMNIROUTE_CONFIG_FILE"
+DEMO_SECRET_KEY = "omniroute-demo-secret-key-do-not-use-in-production"  # noqa: S105 public on purpose
+MIN_SECRET_KEY_LENGTH = 32
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
+
+def config_file_path() -> Path | None:
+    """The TOML config file named by `OMNIROUTE_CONFIG_FILE`, if any."""
+    value = os.environ.get(CONFIG_FILE_ENV, "").strip()
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    if not path.is_file():
+        msg = f"{CONFIG_FILE_ENV} names {value!r}, which is not a readable file"
+        raise FileNotFoundError(msg)
+    return path
+
+
+class StoreSettings(BaseSettings):
+    """The settings the store commands need (no secret key required)."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./var/omniroute.db"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then environment, then the TOML config file."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = config_file_path()
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+
+class Settings(StoreSettings):
+    """Everything the server reads at start-up."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    demo: bool = False
+    secret_key: SecretStr | None = None
+    log_level: str = "info"
+    engine_batch_max: int = Field(default=512, ge=1)
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        level = value.strip().lower()
+        if level not in LOG_LEVELS:
+            msg = f"log_level must be one of {', '.join(LOG_LEVELS)}"
+            raise ValueError(msg)
+        return level
+
+    @model_validator(mode="after")
+    def _check_secret_key(self) -> Self:
+        if self.secret_key is None:
+            if self.demo:
+                self.secret_key = SecretStr(DEMO_SECRET_KEY)
+                return self
+            msg = (
+                "secret_key is required outside demo mode: set OMNIROUTE_SECRET_KEY to a random "
+                f"string of at least {MIN_SECRET_KEY_LENGTH} characters "
+                '(for example: python -c "import secrets; print(secrets.token_urlsafe(32))"), '
+                "or run in demo mode with OMNIROUTE_DEMO=1"
+            )
+            raise ValueError(msg)
+        if self.demo:
+            return self
+        key = self.secret_key.get_secret_value()
+        if key == DEMO_SECRET_KEY:
+            msg = "secret_key is the public demo key; set OMNIROUTE_SECRET_KEY to your own"
+            raise ValueError(msg)
+        if len(key) < MIN_SECRET_KEY_LENGTH:
+            msg = f"secret_key must be at least {MIN_SECRET_KEY_LENGTH} characters long"
+            raise ValueError(msg)
+        return self
+
+
+def ensure_sqlite_dir(url: str) -> None:
+    """Create the parent directory of a SQLite file database URL; other URLs are left alone."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return
+    database = parsed.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,284 @@
+"""Demo data: a small contact centre to try Omniroute with, loaded once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from argon2 import PasswordHasher
+from sqlalchemy import select
+
+from omniroute.auth_tokens import hash_token, new_token
+from omniroute.store import tables as t
+from omniroute.store.db import Database
+
+DEMO_PASSWORD = "demo"  # noqa: S105 public on purpose: the demo agents' sign-in password
+DEMO_EMAIL_DOMAIN = "demo.omniroute.local"
+ADMIN_TOKEN = "demo-admin-token"  # noqa: S105 public on purpose: fixed demo credentials
+INTEGRATION_TOKEN = "demo-integration-token"  # noqa: S105 public on purpose
+
+
+def agent_token(agent_id: str) -> str:
+    """The fixed demo token of a demo agent."""
+    return f"demo-agent-{agent_id}-token"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoAgent:
+    """A demo agent and where it can work."""
+
+    id: str
+    name: str
+    email: str
+    skills: dict[str, int]
+    groups: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DemoToken:
+    """An API token created for the demo."""
+
+    name: str
+    role: str
+    agent_id: str | None
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class DemoInfo:
+    """What the demo holds: its agents and the API tokens that are known."""
+
+    loaded: bool
+    agents: tuple[DemoAgent, ...]
+    tokens: tuple[DemoToken, ...]
+    password: str = DEMO_PASSWORD
+
+
+def _skill(
+    skill_id: str, min_level: int, *, mandatory: bool = True, widen_after_s: int | None = None
+) -> dict[str, Any]:
+    return {
+        "skill_id": skill_id,
+        "min_level": min_level,
+        "mandatory": mandatory,
+        "widen_after_s": widen_after_s,
+    }
+
+
+def _agent(agent_id: str, skills: dict[str, int], groups: Sequence[str]) -> DemoAgent:
+    return DemoAgent(
+        id=agent_id,
+        name=agent_id.title(),
+        email=f"{agent_id}@{DEMO_EMAIL_DOMAIN}",
+        skills=skills,
+        groups=tuple(groups),
+    )
+
+
+AGENTS = (
+    _agent("alice", {"english": 5, "french": 4, "billing": 3}, ["tier1"]),
+    _agent("bob", {"english": 4, "technical": 3}, ["tier1"]),
+    _agent("carol", {"english": 3, "french": 2, "billing": 5}, ["tier2"]),
+    _agent("dave", {"english": 2, "technical": 5, "billing": 1}, ["tier2"]),
+)
+
+# Per-channel overrides that show the capacity and availability model in the demo.
+AGENT_CHANNELS: tuple[tuple[str, str, int | None, bool], ...] = (
+    ("bob", "chat", 2, True),
+    ("dave", "email", None, False),
+)
+AGENT_CAPACITY_CAPS = {"carol": 6}
+
+
+def _fixed_tokens() -> list[DemoToken]:
+    tokens = [
+        DemoToken("Demo admin", "admin", None, ADMIN_TOKEN),
+        DemoToken("Demo integration", "integration", None, INTEGRATION_TOKEN),
+    ]
+    tokens += [DemoToken(f"{a.name} (agent)", "agent", a.id, agent_token(a.id)) for a in AGENTS]
+    return tokens
+
+
+def _random_tokens() -> list[DemoToken]:
+    return [DemoToken(d.name, d.role, d.agent_id, new_token()) for d in _fixed_tokens()]
+
+
+def _token_id(token: DemoToken) -> str:
+    return f"demo-{token.agent_id}" if token.agent_id else f"demo-{token.role}"
+
+
+def _catalog() -> list[list[Any]]:
+    """Configuration rows, in groups that each only refer to earlier groups."""
+    return [
+        [
+            t.ChannelRow(id="chat", name="Chat", default_capacity=3),
+            t.ChannelRow(id="email", name="Email", default_capacity=5),
+            t.ChannelRow(id="case", name="Case", default_capacity=5),
+            t.ChannelRow(id="voice", name="Voice", default_capacity=1),
+            t.ChannelRow(id="callback", name="Callback", default_capacity=1),
+            t.PresenceStateRow(id="available", name="Available", is_available=True),
+            t.PresenceStateRow(id="away", name="Away", is_available=False),
+            t.PresenceStateRow(id="offline", name="Offline", is_available=False),
+            t.PresenceStateRow(id="lunch", name="Lunch", is_available=False),
+            t.SkillRow(id="english", name="English", description="Speaks English"),
+            t.SkillRow(id="french", name="French", description="Speaks French"),
+            t.SkillRow(id="billing", name="Billing", description="Invoices, refunds, payments"),
+            t.SkillRow(id="technical", name="Technical", description="Product troubleshooting"),
+            t.GroupRow(id="tier1", name="Tier 1"),
+            t.GroupRow(id="tier2", name="Tier 2"),
+            t.WrapUpCodeRow(id="resolved", name="Resolved", description="Issue resolved"),
+            t.WrapUpCodeRow(
+                id="follow-up",
+                name="Follow-up",
+                description="Needs a follow-up",
+                time_limit_s=120,
+            ),
+            t.WrapUpCodeRow(id="escalated", name="Escalated", description="Handed on"),
+        ],
+        [
+            t.RuleRow(
+                id="standard",
+                name="Standard",
+                strategy="most_capacity",
+                offer_timeout_s=30,
+                allowed_to_decline=True,
+                auto_accept=False,
+                presence_after_timeout="away",
+                reassign_on_timeout=False,
+                primary_group_id="tier1",
+                overflow_group_id="tier2",
+                overflow_after_s=60,
+            ),
+            t.RuleRow(
+                id="voice-rule",
+                name="Voice",
+                strategy="longest_idle",
+                offer_timeout_s=20,
+                allowed_to_decline=False,
+                auto_accept=False,
+                # An unanswered call means the agent is not at the phone: stop offering calls.
+                presence_after_timeout="away",
+                reassign_on_timeout=False,
+            ),
+            t.RejectReasonRow(id="busy", name="Busy", reassignable=True),
+            t.RejectReasonRow(id="wrong-skill", name="Wrong skill", reassignable=False),
+            t.RejectReasonRow(
+                id="not-my-queue", name="Not my queue", channel_id="email", reassignable=False
+            ),
+        ],
+        [
+            t.QueueRow(
+                id="support-chat",
+                name="Support chat",
+                channels=["chat"],
+                priority=10,
+                rule_id="standard",
+                skills=[_skill("english", 1)],
+            ),
+            t.QueueRow(
+                id="billing-email",
+                name="Billing email",
+                channels=["email"],
+                priority=20,
+                rule_id="standard",
+                skills=[
+                    _skill("billing", 2),
+                    _skill("french", 1, mandatory=False, widen_after_s=120),
+                ],
+            ),
+            t.QueueRow(
+                id="cases", name="Cases", channels=["case"], priority=100, rule_id="standard"
+            ),
+            t.QueueRow(
+                id="voice",
+                name="Voice",
+                channels=["voice", "callback"],
+                priority=5,
+                rule_id="voice-rule",
+            ),
+        ],
+    ]
+
+
+def _agent_rows(now: datetime, password_hashes: Sequence[str]) -> list[list[Any]]:
+    agents = [
+        t.AgentRow(
+            id=a.id,
+            name=a.name,
+            email=a.email,
+            presence_id="offline",
+            presence_since=now,
+            capacity_cap=AGENT_CAPACITY_CAPS.get(a.id),
+            allow_external=True,
+            password_hash=password_hash,
+            created_at=now,
+        )
+        for a, password_hash in zip(AGENTS, password_hashes, strict=True)
+    ]
+    details: list[Any] = [
+        t.AgentSkillRow(agent_id=a.id, skill_id=skill, level=level)
+        for a in AGENTS
+        for skill, level in a.skills.items()
+    ]
+    details += [t.AgentGroupRow(agent_id=a.id, group_id=g) for a in AGENTS for g in a.groups]
+    details += [
+        t.AgentChannelRow(
+            agent_id=agent, channel_id=channel, capacity=capacity, available=available
+        )
+        for agent, channel, capacity, available in AGENT_CHANNELS
+    ]
+    return [agents, details]
+
+
+def _token_rows(now: datetime, tokens: Sequence[DemoToken]) -> list[t.ApiTokenRow]:
+    return [
+        t.ApiTokenRow(
+            id=_token_id(token),
+            name=token.name,
+            token_hash=hash_token(token.token),
+            role=token.role,
+            agent_id=token.agent_id,
+            created_at=now,
+        )
+        for token in tokens
+    ]
+
+
+def _hash_passwords(count: int) -> list[str]:
+    hasher = PasswordHasher()
+    return [hasher.hash(DEMO_PASSWORD) for _ in range(count)]
+
+
+async def _known_tokens(db: Database, tokens: Sequence[DemoToken]) -> tuple[DemoToken, ...]:
+    """The tokens among these whose digest the store holds."""
+    digests = {hash_token(token.token) for token in tokens}
+    async with db.session() as session:
+        stored = set(
+            await session.scalars(
+                select(t.ApiTokenRow.token_hash).where(t.ApiTokenRow.token_hash.in_(digests))
+            )
+        )
+    return tuple(token for token in tokens if hash_token(token.token) in stored)
+
+
+async def load_demo_data(db: Database, *, fixed_tokens: bool = True) -> DemoInfo:
+    """Load the demo configuration, agents and tokens unless channel 'chat' already exists."""
+    async with db.session() as session:
+        exists = await session.get(t.ChannelRow, "chat") is not None
+    if exists:
+        known = await _known_tokens(db, _fixed_tokens()) if fixed_tokens else ()
+        return DemoInfo(loaded=False, agents=AGENTS, tokens=known)
+
+    tokens = _fixed_tokens() if fixed_tokens else _random_tokens()
+    # Argon2 is deliberately slow; keep the event loop free while it runs.
+    password_hashes = await asyncio.to_thread(_hash_passwords, len(AGENTS))
+    now = datetime.now(UTC)
+    groups = [*_catalog(), *_agent_rows(now, password_hashes), _token_rows(now, tokens)]
+    async with db.session() as session, session.begin():
+        for rows in groups:
+            session.add_all(rows)
+            await session.flush()
+    return DemoInfo(loaded=True, agents=AGENTS, tokens=tuple(tokens))

@@ -1,0 +1,98 @@
+"""The migrations build exactly the schema that tables.py describes, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, pool, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from omniroute.store.migrate import alembic_config, current, head, upgrade
+from omniroute.store.tables import Base
+
+PG_URL = os.environ.get("OMNIROUTE_TEST_PG_URL")
+BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+
+
+async def _admin(url: str, statement: str) -> None:
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT", poolclass=pool.NullPool)
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a new, empty database (on PostgreSQL, a database created for the test)."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'nested' / 'omniroute.db'}"
+        return
+    assert PG_URL is not None
+    base = PG_URL
+    name = f"omniroute_mig_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin(base, f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _diff_and_tables(connection: Connection) -> tuple[list[Any], set[str]]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return compare_metadata(context, Base.metadata), set(inspect(connection).get_table_names())
+
+
+async def _inspect(url: str) -> tuple[list[Any], set[str]]:
+    engine = create_async_engine(url, poolclass=pool.NullPool)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(_diff_and_tables)
+    finally:
+        await engine.dispose()
+
+
+def test_upgrade_to_head_matches_tables(empty_db_url: str) -> None:
+    assert current(empty_db_url) is None
+    upgrade(empty_db_url)
+    assert current(empty_db_url) == head()
+    diff, tables = asyncio.run(_inspect(empty_db_url))
+    assert diff == [], "migrations differ from tables.py; rerun scripts/regen_migration.sh"
+    assert set(Base.metadata.tables) <= tables
+
+
+def test_upgrade_twice_is_a_no_op(empty_db_url: str) -> None:
+    upgrade(empty_db_url)
+    upgrade(empty_db_url)
+    assert current(empty_db_url) == head()
+
+
+def test_downgrade_to_base_removes_every_table(empty_db_url: str) -> None:
+    upgrade(empty_db_url)
+    command.downgrade(alembic_config(empty_db_url), "base")
+    assert current(empty_db_url) is None
+    _, tables = asyncio.run(_inspect(empty_db_url))
+    assert tables.isdisjoint(Base.metadata.tables)
+
+
+def test_current_does_not_create_a_missing_sqlite_file(tmp_path: Path) -> None:
+    path = tmp_path / "missing.db"
+    assert current(f"sqlite+aiosqlite:///{path}") is None
+    assert not path.exists()
+
+
+async def test_upgrade_works_inside_a_running_event_loop(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'loop.db'}"
+    upgrade(url)
+    assert current(url) == head()
