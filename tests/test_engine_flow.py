@@ -109,3 +109,17 @@ async def test_failed_command_changes_nothing(engine: Engine, db: Database) -> N
     async with db.session() as s:
         assert (await s.scalars(select(t.InteractionRow))).all() == []
     assert engine.state.documents == {}
+
+
+async def test_second_engine_on_same_database_is_refused(engine: Engine, db: Database) -> None:
+    second = Engine(Database(db.url), ManualClock(NOW))
+    with pytest.raises(DomainError) as err:
+        await second.start()
+    assert err.value.code is ErrorCode.STORE_UNAVAILABLE
+    assert not second.running
+    await engine.stop()
+    await second.start()
+    assert second.running
+    await second.stop()
+    await second.db.dispose()
+    await engine.start()

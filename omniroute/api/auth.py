@@ -12,7 +12,7 @@ from omniroute.domain.errors import DomainError, ErrorCode
 from omniroute.store import tables as t
 from omniroute.store.db import Database
 
-DEMO_TOKEN_PREFIX = "demo-"
+DEMO_TOKEN_PREFIX = "demo-"  # noqa: S105 - a prefix, not a secret
 
 
 class Role(StrEnum):

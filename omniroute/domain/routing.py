@@ -66,6 +66,14 @@ class RoutingIndex:
         self._item_bucket: dict[str, Bucket] = {}
         self._routable: dict[tuple[str, Strategy], SortedList[AgentKey]] = {}
         self._agent_keys: dict[str, dict[tuple[str, Strategy], AgentKey]] = {}
+        self._strategies: frozenset[Strategy] = frozenset()
+        self.config_changed()
+
+    def config_changed(self) -> None:
+        """Note which strategies the rules use; call before re-indexing agents."""
+        # Agents are indexed only in the orderings some rule needs: each ordering costs
+        # two sorted-list updates per channel on every offer.
+        self._strategies = frozenset(r.strategy for r in self.config.rules.values())
 
     # -- queued items -----------------------------------------------------------------
 
@@ -104,31 +112,37 @@ class RoutingIndex:
         self.agents[agent.id] = agent
         old = self._agent_keys.pop(agent.id, {})
         for slot, key in old.items():
-            self._routable[slot].discard(key)
+            listed = self._routable.get(slot)
+            if listed is not None:
+                listed.discard(key)
         presence = self.config.presence.get(agent.presence_id)
         if presence is None or not presence.is_available:
             return
         idle = agent.last_assigned_at.timestamp() if agent.last_assigned_at else 0.0
         new: dict[tuple[str, Strategy], AgentKey] = {}
+        most = Strategy.MOST_CAPACITY in self._strategies
+        longest = Strategy.LONGEST_IDLE in self._strategies
         for channel in self.config.channels.values():
             if not agent.channel_available.get(channel.id, True):
                 continue
             free = agent.free_on(channel)
             if free <= 0:
                 continue
-            for strategy, key in (
-                (Strategy.MOST_CAPACITY, (float(-free), idle, agent.id)),
-                (Strategy.LONGEST_IDLE, (idle, 0.0, agent.id)),
-            ):
-                slot = (channel.id, strategy)
+            # The routable marker slot is kept even when no rule orders by capacity.
+            new[(channel.id, Strategy.MOST_CAPACITY)] = (float(-free), idle, agent.id)
+            if longest:
+                new[(channel.id, Strategy.LONGEST_IDLE)] = (idle, 0.0, agent.id)
+        for slot, key in new.items():
+            if most or slot[1] is not Strategy.MOST_CAPACITY:
                 self._routable.setdefault(slot, SortedList()).add(key)
-                new[slot] = key
         self._agent_keys[agent.id] = new
 
     def remove_agent(self, agent_id: str) -> None:
         """Drop an agent from the indexes."""
         for slot, key in self._agent_keys.pop(agent_id, {}).items():
-            self._routable[slot].discard(key)
+            listed = self._routable.get(slot)
+            if listed is not None:
+                listed.discard(key)
         self.agents.pop(agent_id, None)
 
     def is_routable(self, agent_id: str, channel_id: str) -> bool:

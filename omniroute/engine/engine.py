@@ -17,6 +17,7 @@ from omniroute.domain.errors import DomainError, ErrorCode
 from omniroute.engine.bus import EventBus
 from omniroute.engine.clock import Clock, SystemClock
 from omniroute.engine.flush import write_tx
+from omniroute.engine.lease import EngineLease
 from omniroute.engine.loader import index_agents, load_agents, load_config, load_state
 from omniroute.engine.state import EngineState, Tx
 from omniroute.engine.timers import TimerKind
@@ -64,6 +65,7 @@ class Engine:
         self._state: EngineState | None = None
         self._inbox: asyncio.Queue[_Command[Any] | _Reload | _Stop] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._lease = EngineLease(db)
         self.batches = 0
 
     @property
@@ -80,9 +82,14 @@ class Engine:
         return self._task is not None and not self._task.done()
 
     async def start(self) -> None:
-        """Load the state, fire what fell due while down, and start the loop."""
-        async with self.db.session() as session:
-            self._state = await load_state(session)
+        """Take the lease, load the state, fire what fell due while down, start the loop."""
+        await self._lease.acquire()
+        try:
+            async with self.db.session() as session:
+                self._state = await load_state(session)
+        except BaseException:
+            await self._lease.release()
+            raise
         self._task = asyncio.create_task(self._run(), name="omniroute-engine")
         await self.tick()
 
@@ -93,6 +100,7 @@ class Engine:
         await self._inbox.put(_Stop())
         await self._task
         self._task = None
+        await self._lease.release()
 
     async def execute(self, fn: Callable[[Tx], T]) -> T:
         """Run a command in the next batch; returns once its changes are committed."""

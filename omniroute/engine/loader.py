@@ -261,6 +261,7 @@ async def _load_work(session: AsyncSession, state: EngineState) -> None:
 
 def index_agents(state: EngineState, agents: dict[str, Agent]) -> None:
     """Count each agent's load from the live items and index them."""
+    state.index.config_changed()
     for item in state.work_items.values():
         agent = agents.get(item.agent_id or "")
         if agent is not None and item.state in CAPACITY_HOLDING_STATES:
