@@ -13,6 +13,7 @@ from omniroute.domain.errors import DomainError, ErrorCode
 STATUS: dict[ErrorCode, int] = {
     ErrorCode.VALIDATION_ERROR: 422,
     ErrorCode.NOT_FOUND: 404,
+    ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.CONFLICT: 409,
     ErrorCode.UNAUTHENTICATED: 401,
     ErrorCode.FORBIDDEN: 403,
@@ -31,6 +32,17 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.INVALID_WRAP_UP_CODE: 422,
     ErrorCode.IN_USE: 409,
     ErrorCode.STORE_UNAVAILABLE: 503,
+    ErrorCode.AGENT_NOT_ALLOWED_EXTERNAL: 409,
+    ErrorCode.WORK_ITEM_ASSIGNED: 409,
+    ErrorCode.INVALID_OFFERED_AT: 422,
+    ErrorCode.OFFER_EXPIRED: 409,
+    ErrorCode.IDEMPOTENCY_KEY_REUSED: 422,
+    ErrorCode.TRANSFER_PENDING: 409,
+    ErrorCode.NO_PENDING_TRANSFER: 409,
+    ErrorCode.SPOKE_UNAVAILABLE: 502,
+    ErrorCode.SPOKE_AUTH_FAILED: 502,
+    ErrorCode.SPOKE_REJECTED: 502,
+    ErrorCode.INVALID_SIGNATURE: 401,
 }
 
 
@@ -77,7 +89,12 @@ async def _integrity(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _http(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = {401: ErrorCode.UNAUTHENTICATED, 403: ErrorCode.FORBIDDEN, 404: ErrorCode.NOT_FOUND}
+    code = {
+        401: ErrorCode.UNAUTHENTICATED,
+        403: ErrorCode.FORBIDDEN,
+        404: ErrorCode.NOT_FOUND,
+        405: ErrorCode.METHOD_NOT_ALLOWED,
+    }
     mapped = code.get(exc.status_code, ErrorCode.VALIDATION_ERROR)
     return JSONResponse(error_body(mapped, str(exc.detail)), exc.status_code, headers=exc.headers)
 

@@ -40,6 +40,8 @@ class CancelReason(StrEnum):
     DISQUALIFIED = "disqualified"
     MANUALLY_ASSIGNED = "manually_assigned"
     REROUTED = "rerouted"
+    TRANSFER_REJECTED = "transfer_rejected"
+    TRANSFER_TIMED_OUT = "transfer_timed_out"
     DOCUMENT_CLOSED = "document_closed"
     MAX_WAIT_EXCEEDED = "max_wait_exceeded"
 
@@ -239,6 +241,8 @@ class Document:
     accepted_item_id: str | None = None
     agent_id: str | None = None
     wrap_up_due_at: datetime | None = None
+    spoke: str | None = None
+    summary: dict[str, str] = field(default_factory=dict)
 
     @property
     def active(self) -> bool:
@@ -266,6 +270,9 @@ class WorkItem:
     timed_out: bool = False
     offer_count: int = 0
     previous_id: str | None = None
+    transfer_type: str | None = None
+    transfer_from_agent_id: str | None = None
+    transfer_to_agent_id: str | None = None
     agent_id: str | None = None
     offer_id: str | None = None
     excluded_agents: set[str] = field(default_factory=set)

@@ -207,8 +207,10 @@ class Engine:
                 await write_tx(session, tx)
         except Exception as err:
             log.exception("engine batch failed; reloading state from the store")
+            # The driver's message can carry SQL and customer data: it goes to the log only.
             failure = DomainError(
-                ErrorCode.STORE_UNAVAILABLE, f"the change could not be stored: {err}"
+                ErrorCode.STORE_UNAVAILABLE,
+                f"the change could not be stored ({type(err).__name__}); nothing was changed",
             )
             for cmd in batch:
                 if not cmd.future.done():

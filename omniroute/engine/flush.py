@@ -13,9 +13,17 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniroute.domain.model import DocumentType, Offer, WorkItem
+from omniroute.domain.outbound import OutboxState
 from omniroute.engine.loader import requirements_json
 from omniroute.engine.state import Tx
 from omniroute.store import tables as t
+
+PLAIN_TABLES: dict[str, type[t.Base]] = {
+    "agent_identities": t.AgentIdentityRow,
+    "idempotency_keys": t.IdempotencyKeyRow,
+    "spoke_incidents": t.SpokeIncidentRow,
+    "inbound_events": t.InboundEventRow,
+}
 
 
 def _item_row(item: WorkItem, tx: Tx) -> dict[str, Any]:
@@ -43,6 +51,9 @@ def _new_item_row(item: WorkItem, tx: Tx) -> dict[str, Any]:
         "priority": item.priority,
         "skills": requirements_json(item.skills),
         "previous_id": item.previous_id,
+        "transfer_type": item.transfer_type,
+        "transfer_from_agent_id": item.transfer_from_agent_id,
+        "transfer_to_agent_id": item.transfer_to_agent_id,
         "created_at": item.created_at,
     }
 
@@ -138,6 +149,30 @@ async def write_tx(session: AsyncSession, tx: Tx) -> None:
         ],
     )
     await _upsert_agent_channels(session, tx)
+    by_table: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for table, row in tx.rows:
+        by_table[table].append(row)
+    for table, rows in by_table.items():
+        await _insert(session, PLAIN_TABLES[table], rows)
+    await _insert(
+        session,
+        t.OutboxEventRow,
+        [
+            {
+                "seq": ev.seq,
+                "id": ev.id,
+                "spoke": ev.spoke,
+                "ordering_key": ev.ordering_key,
+                "type": ev.type,
+                "payload": ev.payload,
+                "state": OutboxState.PENDING.value,
+                "attempts": 0,
+                "next_attempt_at": ev.created_at,
+                "created_at": ev.created_at,
+            }
+            for ev in tx.outbox
+        ],
+    )
     await _insert(
         session,
         t.AgentEventRow,

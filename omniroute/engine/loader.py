@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -31,7 +31,7 @@ from omniroute.domain.model import (
     WrapUpCode,
 )
 from omniroute.domain.routing import RoutingConfig, RoutingIndex
-from omniroute.engine.state import EngineState
+from omniroute.engine.state import EngineState, SpokeConfig
 from omniroute.engine.timers import TimerKind
 from omniroute.store import tables as t
 
@@ -171,11 +171,22 @@ async def _load_documents(session: AsyncSession, state: EngineState) -> None:
             inter.work_item_id,
             inter.agent_id,
             inter.wrap_up_due_at,
+            inter.customer_name,
+            inter.customer_email,
+            inter.subject,
         ).where(inter.state.not_in(closed_i))
     )
-    for doc_id, channel_id, st, wi, agent_id, due in rows:
+    for doc_id, channel_id, st, wi, agent_id, due, name, email, subject in rows:
         state.documents[doc_id] = Document(
-            doc_id, DocumentType.INTERACTION, channel_id, st, wi, None, agent_id, due
+            doc_id,
+            DocumentType.INTERACTION,
+            channel_id,
+            st,
+            wi,
+            None,
+            agent_id,
+            due,
+            summary={"customer_name": name, "customer_email": email, "subject": subject},
         )
         if due is not None:
             state.timers.add(due, TimerKind.WRAP_UP_DUE, doc_id)
@@ -213,6 +224,9 @@ async def _load_work(session: AsyncSession, state: EngineState) -> None:
             wi.agent_id,
             wi.excluded_agents,
             wi.accepted_at,
+            wi.transfer_type,
+            wi.transfer_from_agent_id,
+            wi.transfer_to_agent_id,
         ).where(wi.state.in_(live))
     )
     for r in rows:
@@ -233,11 +247,24 @@ async def _load_work(session: AsyncSession, state: EngineState) -> None:
             agent_id=r.agent_id,
             excluded_agents=set(r.excluded_agents),
             accepted_at=r.accepted_at,
+            transfer_type=r.transfer_type,
+            transfer_from_agent_id=r.transfer_from_agent_id,
+            transfer_to_agent_id=r.transfer_to_agent_id,
         )
         state.work_items[item.id] = item
         doc = state.documents.get(item.document_id)
-        if item.state is WorkItemState.ACCEPTED and doc is not None:
-            doc.accepted_item_id = item.id
+        if doc is None:
+            continue
+        queue = state.config.queues.get(item.queue_id)
+        if queue is not None and queue.routing_mode is RoutingMode.EXTERNAL:
+            doc.spoke = queue.spoke
+        if item.state is WorkItemState.ACCEPTED:
+            current = state.work_items.get(doc.accepted_item_id or "")
+            # After a consult transfer two items are accepted; the newer one is current.
+            if current is None or (current.accepted_at or item.created_at) < (
+                item.accepted_at or item.created_at
+            ):
+                doc.accepted_item_id = item.id
     of = t.OfferRow
     rows = await session.execute(select(of).where(of.state == OfferState.PENDING.value))
     for (o,) in rows:
@@ -253,6 +280,9 @@ async def _load_work(session: AsyncSession, state: EngineState) -> None:
             external_segment_id=o.external_segment_id,
         )
         state.offers[offer.id] = offer
+        if offer.external_segment_id is not None:
+            spoke = _item_spoke(state, offer.work_item_id)
+            state.segment_offers[(spoke, offer.external_segment_id)] = offer.id
         if offer.work_item_id in state.work_items:
             state.work_items[offer.work_item_id].offer_id = offer.id
         if offer.expires_at is not None:
@@ -292,4 +322,45 @@ async def load_state(session: AsyncSession) -> EngineState:
                 state.timers.add(due, kind, target)
     max_seq = await session.scalar(select(func.max(t.AgentEventRow.seq)))
     state.next_seq = (max_seq or 0) + 1
+    await _load_external(session, state)
     return state
+
+
+def _item_spoke(state: EngineState, item_id: str) -> str:
+    item = state.work_items.get(item_id)
+    queue = state.config.queues.get(item.queue_id) if item is not None else None
+    return (queue.spoke if queue is not None else None) or ""
+
+
+async def load_spokes(session: AsyncSession) -> dict[str, SpokeConfig]:
+    """The configured spokes' presence mappings and provisioning switches."""
+    return {
+        row.name: SpokeConfig(row.name, dict(row.presence_map), row.allow_provisioning, row.enabled)
+        for row in (await session.scalars(select(t.SpokeRow))).all()
+    }
+
+
+async def _load_external(session: AsyncSession, state: EngineState) -> None:
+    state.spokes = await load_spokes(session)
+    for ident in (await session.scalars(select(t.AgentIdentityRow))).all():
+        state.link_identity(ident.spoke, ident.provider_agent_id, ident.agent_id)
+    max_out = await session.scalar(select(func.max(t.OutboxEventRow.seq)))
+    state.next_outbox_seq = (max_out or 0) + 1
+    # Retries of a provider's request come within minutes; a day of keys is plenty.
+    since = datetime.now(UTC) - timedelta(days=1)
+    keys = await session.scalars(
+        select(t.IdempotencyKeyRow).where(t.IdempotencyKeyRow.created_at >= since)
+    )
+    for key in keys.all():
+        state.idempotency[key.key] = (key.request_hash, key.result_id)
+    of, wi = t.OfferRow, t.WorkItemRow
+    recent = await session.execute(
+        select(of.id, of.external_segment_id, wi.queue_id)
+        .join(wi, wi.id == of.work_item_id)
+        .where(of.external_segment_id.is_not(None), of.created_at >= since)
+    )
+    for offer_id, segment, queue_id in recent:
+        queue = state.config.queues.get(queue_id)
+        spoke = (queue.spoke if queue is not None else None) or ""
+        if segment is not None:
+            state.segment_offers[(spoke, segment)] = offer_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,28 @@ from omniroute.domain.routing import RoutingConfig, RoutingIndex
 from omniroute.engine.timers import TimerHeap, TimerKind
 
 
+@dataclass(frozen=True, slots=True)
+class SpokeConfig:
+    """What the engine needs of a configured spoke."""
+
+    name: str
+    presence_map: dict[str, str]
+    allow_provisioning: bool = False
+    enabled: bool = True
+
+    def provider_state(self, presence_id: str) -> str | None:
+        """The provider's state name for one of our presence states."""
+        return self.presence_map.get(presence_id)
+
+    def our_state(self, provider_state: str) -> str | None:
+        """Our presence state for a provider's state name (case-insensitive)."""
+        wanted = provider_state.casefold()
+        for ours, theirs in self.presence_map.items():
+            if theirs.casefold() == wanted:
+                return ours
+        return None
+
+
 @dataclass
 class EngineState:
     """Everything routing decisions need, kept in memory and rebuilt from the store."""
@@ -33,8 +56,25 @@ class EngineState:
     wrap_up_codes: dict[str, WrapUpCode] = field(default_factory=dict)
     skill_ids: set[str] = field(default_factory=set)
     ended_offers: dict[str, tuple[str, OfferState]] = field(default_factory=dict)
+    spokes: dict[str, SpokeConfig] = field(default_factory=dict)
+    identities: dict[tuple[str, str], str] = field(default_factory=dict)
+    agent_identities: dict[str, dict[str, str]] = field(default_factory=dict)
+    idempotency: dict[str, tuple[str, str]] = field(default_factory=dict)
+    segment_offers: dict[tuple[str, str], str] = field(default_factory=dict)
+    next_outbox_seq: int = 1
     timers: TimerHeap = field(default_factory=TimerHeap)
     next_seq: int = 1
+
+    def link_identity(self, spoke: str, provider_agent_id: str, agent_id: str) -> None:
+        """Record that a provider's agent id is one of our agents."""
+        self.identities[(spoke, provider_agent_id)] = agent_id
+        self.agent_identities.setdefault(agent_id, {})[spoke] = provider_agent_id
+
+    def provider_agent_id(self, spoke: str, agent_id: str | None) -> str | None:
+        """An agent's id at a provider, if linked."""
+        if agent_id is None:
+            return None
+        return self.agent_identities.get(agent_id, {}).get(spoke)
 
     def remember_ended(self, offer: Offer, limit: int = 100_000) -> None:
         """Keep recent offer outcomes so a late accept or reject gets a precise error."""
@@ -46,6 +86,24 @@ class EngineState:
     def agents(self) -> dict[str, Agent]:
         """Agents by id."""
         return self.index.agents
+
+
+def new_event_id() -> str:
+    """A unique id for an outgoing event, usable as the provider's idempotency key."""
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEvent:
+    """A routing event for a provider, written in the same transaction as its cause."""
+
+    seq: int
+    id: str
+    spoke: str
+    ordering_key: str
+    type: str
+    payload: dict[str, Any]
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +133,8 @@ class Tx:
         self.route_agents: dict[str, None] = {}
         self.route_items: dict[str, None] = {}
         self.timers: list[tuple[datetime, TimerKind, str]] = []
+        self.outbox: list[OutboxEvent] = []
+        self.rows: list[tuple[str, dict[str, Any]]] = []
 
     # -- recording changes ------------------------------------------------------------
 
@@ -114,6 +174,20 @@ class Tx:
         seq = self.state.next_seq
         self.state.next_seq += 1
         self.events.append(FeedEvent(seq, agent_id, event, self.now))
+
+    def send(self, spoke: str, event_type: str, ordering_key: str, payload: dict[str, Any]) -> None:
+        """Queue a routing event for a provider; it is stored with this transaction."""
+        seq = self.state.next_outbox_seq
+        self.state.next_outbox_seq += 1
+        self.outbox.append(
+            OutboxEvent(
+                seq, f"ev-{new_event_id()}", spoke, ordering_key, event_type, payload, self.now
+            )
+        )
+
+    def insert_row(self, table: str, row: dict[str, Any]) -> None:
+        """Insert a plain row (identities, idempotency keys, incidents) with this batch."""
+        self.rows.append((table, row))
 
     def schedule(self, due: datetime, kind: TimerKind, target_id: str) -> None:
         """Arm a timer once the batch commits."""

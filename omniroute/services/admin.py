@@ -79,7 +79,9 @@ class Use:
 async def _ids(
     session: AsyncSession, column: InstrumentedAttribute[str], *where: ColumnElement[bool]
 ) -> tuple[str, ...]:
-    rows = await session.scalars(select(column).where(*where).distinct().limit(SHOWN + 1))
+    rows = await session.scalars(
+        select(column).where(*where).distinct().order_by(column).limit(SHOWN + 1)
+    )
     return tuple(rows)
 
 

@@ -82,7 +82,8 @@ def create_document(tx: Tx, new: NewDocument) -> tuple[Document, WorkItem | None
         raise NotFoundError("channel", new.channel_id, "channel_id")
     if new.type is DocumentType.INTERACTION:
         case_id = new.fields.get("case_id")
-        if case_id is not None and case_id not in tx.state.documents:
+        case = tx.state.documents.get(case_id) if case_id is not None else None
+        if case_id is not None and (case is None or case.type is not DocumentType.CASE):
             raise DomainError(
                 ErrorCode.DOCUMENT_NOT_ACTIVE,
                 f"case '{case_id}' does not exist or is closed",
@@ -247,7 +248,7 @@ def wrap_up_due(tx: Tx, doc_id: str) -> None:
         return
     if doc.wrap_up_due_at > tx.now:
         return
-    _close(tx, doc, InteractionState.CLOSED_COMPLETE)
+    _close(tx, doc, InteractionState.CLOSED_COMPLETE, wrap_up_due_at=None)
 
 
 def close_case(tx: Tx, doc_id: str, agent_id: str | None, resolution: str | None) -> Document:

@@ -178,6 +178,9 @@ def _pending_offer(tx: Tx, offer_id: str, agent_id: str | None) -> tuple[Offer, 
 def _end_offer(tx: Tx, offer: Offer, state: OfferState) -> None:
     offer.state = state
     offer.ended_at = tx.now
+    if state is OfferState.TIMED_OUT and offer.expires_at is not None:
+        # A timeout processed late (after a restart) still ended when it fell due.
+        offer.ended_at = min(tx.now, offer.expires_at)
     tx.state.offers.pop(offer.id, None)
     tx.state.remember_ended(offer)
     tx.save_offer(offer)
@@ -307,9 +310,10 @@ def set_presence_state(tx: Tx, agent: Agent, presence_id: str, reason: str) -> N
     """Change an agent's presence state and route to them if they became available."""
     if presence_id not in tx.state.config.presence:
         raise NotFoundError("presence state", presence_id, "presence_id")
-    if agent.presence_id != presence_id:
-        agent.presence_id = presence_id
-        agent.presence_since = tx.now
+    if agent.presence_id == presence_id:
+        return
+    agent.presence_id = presence_id
+    agent.presence_since = tx.now
     tx.state.index.refresh_agent(agent)
     tx.save_agent(agent)
     tx.route_agent(agent.id)

@@ -59,6 +59,7 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         datetime: UTCDateTime,
         dict[str, Any]: JSON,
+        dict[str, Any] | None: JSON,
         list[Any]: JSON,
     }
 
@@ -91,6 +92,9 @@ class SkillRow(Base):
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
+    spoke: Mapped[str | None] = mapped_column(String(64))
+    provider_id: Mapped[str | None] = mapped_column(String(200))
+    provider_data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class GroupRow(Base):
@@ -132,6 +136,7 @@ class QueueRow(Base):
     skills: Mapped[list[Any]] = mapped_column(JSON, default=list)
     spoke: Mapped[str | None] = mapped_column(String(64))
     provider_queue_id: Mapped[str | None] = mapped_column(String(200))
+    provider_data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class RejectReasonRow(Base):
@@ -152,6 +157,9 @@ class WrapUpCodeRow(Base):
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     time_limit_s: Mapped[int | None] = mapped_column(Integer)
+    spoke: Mapped[str | None] = mapped_column(String(64))
+    provider_id: Mapped[str | None] = mapped_column(String(200))
+    provider_data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class AgentRow(Base):
@@ -272,6 +280,9 @@ class WorkItemRow(Base):
     timed_out: Mapped[bool] = mapped_column(Boolean, default=False)
     offer_count: Mapped[int] = mapped_column(Integer, default=0)
     previous_id: Mapped[str | None] = mapped_column(String(64))
+    transfer_type: Mapped[str | None] = mapped_column(String(16))
+    transfer_from_agent_id: Mapped[str | None] = mapped_column(String(64))
+    transfer_to_agent_id: Mapped[str | None] = mapped_column(String(64))
     priority: Mapped[int] = mapped_column(Integer)
     skills: Mapped[list[Any]] = mapped_column(JSON, default=list)
     excluded_agents: Mapped[list[Any]] = mapped_column(JSON, default=list)
@@ -316,3 +327,84 @@ class AgentEventRow(Base):
     created_at: Mapped[datetime] = mapped_column()
 
     __table_args__ = (Index("ix_agent_events_agent_seq", "agent_id", "seq"),)
+
+
+class SpokeRow(Base):
+    """A configured spoke: a connector instance of one installed kind."""
+
+    __tablename__ = "spokes"
+    name: Mapped[str] = mapped_column(ID, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    presence_map: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    allow_provisioning: Mapped[bool] = mapped_column(Boolean, default=False)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+
+
+class AgentIdentityRow(Base):
+    """A provider's agent id linked to one of our agents."""
+
+    __tablename__ = "agent_identities"
+    spoke: Mapped[str] = mapped_column(
+        ForeignKey("spokes.name", ondelete="CASCADE"), primary_key=True
+    )
+    provider_agent_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    agent_id: Mapped[str] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    linked_at: Mapped[datetime] = mapped_column()
+
+
+class OutboxEventRow(Base):
+    """A routing event for a provider, written with the change that caused it."""
+
+    __tablename__ = "outbox_events"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    spoke: Mapped[str] = mapped_column(String(64))
+    ordering_key: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column()
+    delivered_at: Mapped[datetime | None] = mapped_column()
+
+    __table_args__ = (
+        Index("ix_outbox_events_state_due", "state", "next_attempt_at"),
+        Index("ix_outbox_events_ordering", "ordering_key", "seq"),
+    )
+
+
+class InboundEventRow(Base):
+    """A provider event already processed, kept so a repeat is recognised."""
+
+    __tablename__ = "inbound_events"
+    spoke: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    type: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column()
+
+
+class SpokeIncidentRow(Base):
+    """Something a spoke could not do that an operator should see."""
+
+    __tablename__ = "spoke_incidents"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    spoke: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column()
+
+
+class IdempotencyKeyRow(Base):
+    """The outcome of a request made with an Idempotency-Key, to answer a retry alike."""
+
+    __tablename__ = "idempotency_keys"
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    result_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column()

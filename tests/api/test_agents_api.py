@@ -489,9 +489,7 @@ async def test_reject_reassignable_reason_may_return_to_same_agent(api: Api) -> 
 
 
 @pytest.mark.parametrize("reason", ["wrong", None])
-async def test_reject_non_reassignable_reason_excludes_agent(
-    api: Api, reason: str | None
-) -> None:
+async def test_reject_non_reassignable_reason_excludes_agent(api: Api, reason: str | None) -> None:
     pending = await one_offer(api)
     r = await api.client.post(
         f"/offers/{pending['id']}/reject", json={"reason_id": reason}, headers=api.auth("alice")
@@ -556,7 +554,11 @@ async def test_reject_another_agents_offer_is_forbidden(api: Api) -> None:
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({"reason": "busy"}, "reason"), ({"note": "x" * 2001}, "note"), ({"reason_id": 3}, "reason_id")],
+    [
+        ({"reason": "busy"}, "reason"),
+        ({"note": "x" * 2001}, "note"),
+        ({"reason_id": 3}, "reason_id"),
+    ],
 )
 async def test_reject_validation(api: Api, body: dict[str, Any], field: str) -> None:
     pending = await one_offer(api)
@@ -697,7 +699,9 @@ async def test_late_answers_after_restart_get_precise_errors(db_url: str) -> Non
         await interaction(api)
         rejected = (await offers(api, "alice"))[0]
         r = await api.client.post(
-            f"/offers/{rejected['id']}/reject", json={"reason_id": "wrong"}, headers=api.auth("alice")
+            f"/offers/{rejected['id']}/reject",
+            json={"reason_id": "wrong"},
+            headers=api.auth("alice"),
         )
         assert r.status_code == 200, r.text
         await interaction(api)
@@ -731,3 +735,29 @@ async def test_late_answers_after_restart_get_precise_errors(db_url: str) -> Non
         r = await api.client.post(f"/offers/{live['id']}/accept", headers=alice)
         assert r.status_code == 200, r.text
         assert r.json()["state"] == "accepted"
+
+
+async def test_timeout_that_fell_due_while_stopped_fires_on_start(db_url: str) -> None:
+    db = Database(db_url)
+    await reset_schema(db)
+    await seed_api(db)
+    await db.dispose()
+    clock = ManualClock(NOW)
+    async with running(db_url, clock) as api:
+        pending = await one_offer(api)
+    clock.advance(31)
+    async with running(db_url, clock) as api:
+        ended = await offer(api, pending["id"])
+        assert ended["state"] == "timed_out"
+        assert (await work_item(api, pending["work_item_id"]))["timed_out"] is True
+        assert (await get_presence(api, "alice"))["presence_id"] == "away"
+        r = await api.client.post(f"/offers/{pending['id']}/accept", headers=api.auth("alice"))
+        error(r, 409, "OFFER_NOT_PENDING")
+
+
+async def test_answer_after_expiry_before_the_timer_ran(api: Api) -> None:
+    pending = await one_offer(api)
+    api.clock.advance(30)
+    r = await api.client.post(f"/offers/{pending['id']}/accept", headers=api.auth("alice"))
+    error(r, 409, "OFFER_NOT_PENDING")
+    assert (await offer(api, pending["id"]))["state"] == "timed_out"

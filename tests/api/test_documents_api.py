@@ -200,11 +200,18 @@ async def test_create_interaction_linked_to_case(api: Api) -> None:
             "VALIDATION_ERROR",
             "priority",
         ),
-        ({"channel_id": "chat", "customer_name": "x" * 201}, 422, "VALIDATION_ERROR",
-         "customer_name"),
         (
-            {"channel_id": "chat", "queue_id": "support", "skills": [{"skill_id": "english",
-                                                                        "min_level": 11}]},
+            {"channel_id": "chat", "customer_name": "x" * 201},
+            422,
+            "VALIDATION_ERROR",
+            "customer_name",
+        ),
+        (
+            {
+                "channel_id": "chat",
+                "queue_id": "support",
+                "skills": [{"skill_id": "english", "min_level": 11}],
+            },
             422,
             "VALIDATION_ERROR",
             "skills.0.min_level",
@@ -237,12 +244,6 @@ async def test_create_interaction_in_closed_case(api: Api) -> None:
     assert await snapshot(api) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services.documents.create_document accepts any active document id as case_id; "
-    "an interaction id passes the check, the insert breaks the cases foreign key and the "
-    "whole engine batch fails with 503 STORE_UNAVAILABLE",
-)
 async def test_create_interaction_case_id_of_an_interaction(api: Api) -> None:
     other = await interaction(api, "email", None)
     r = await api.client.post(
@@ -251,6 +252,7 @@ async def test_create_interaction_case_id_of_an_interaction(api: Api) -> None:
         headers=api.auth("integration"),
     )
     error(r, 409, "DOCUMENT_NOT_ACTIVE", "case_id")
+    assert [i["id"] for i in await get(api, "/interactions")] == [other["id"]]
 
 
 @pytest.mark.parametrize("who", ["alice", "bob"])
@@ -291,8 +293,13 @@ async def test_list_interactions(api: Api) -> None:
 
 
 @pytest.mark.parametrize(
-    ("params", "field"), [({"limit": 0}, "limit"), ({"limit": 1001}, "limit"),
-                          ({"offset": -1}, "offset"), ({"limit": "many"}, "limit")]
+    ("params", "field"),
+    [
+        ({"limit": 0}, "limit"),
+        ({"limit": 1001}, "limit"),
+        ({"offset": -1}, "offset"),
+        ({"limit": "many"}, "limit"),
+    ],
 )
 @pytest.mark.parametrize("path", ["/interactions", "/cases", "/work-items"])
 async def test_list_paging_validation(
@@ -371,14 +378,21 @@ async def test_reroute_withdraws_pending_offer(api: Api) -> None:
             "NOT_FOUND",
             "skills",
         ),
-        ({"document_id": "nope", "queue_id": "support"}, 409, "DOCUMENT_NOT_ACTIVE",
-         "document_id"),
+        ({"document_id": "nope", "queue_id": "support"}, 409, "DOCUMENT_NOT_ACTIVE", "document_id"),
         ({"document_id": "DOC"}, 422, "VALIDATION_ERROR", "queue_id"),
         ({"queue_id": "support"}, 422, "VALIDATION_ERROR", "document_id"),
-        ({"document_id": "DOC", "queue_id": "support", "priority": 1_000_001}, 422,
-         "VALIDATION_ERROR", "priority"),
-        ({"document_id": "DOC", "queue_id": "support", "force": True}, 422,
-         "VALIDATION_ERROR", "force"),
+        (
+            {"document_id": "DOC", "queue_id": "support", "priority": 1_000_001},
+            422,
+            "VALIDATION_ERROR",
+            "priority",
+        ),
+        (
+            {"document_id": "DOC", "queue_id": "support", "force": True},
+            422,
+            "VALIDATION_ERROR",
+            "force",
+        ),
     ],
 )
 async def test_route_errors_leave_nothing(
@@ -426,7 +440,8 @@ async def test_agent_may_route_only_its_own_work(api: Api) -> None:
     before = await snapshot(api)
     for who, doc_id in (("bob", doc["id"]), ("alice", unassigned["id"]), ("alice", "nope")):
         r = await api.client.post(
-            "/work-items", json={"document_id": doc_id, "queue_id": "support"},
+            "/work-items",
+            json={"document_id": doc_id, "queue_id": "support"},
             headers=api.auth(who),
         )
         error(r, 403, "FORBIDDEN")
@@ -513,6 +528,7 @@ async def test_end_with_timed_code_waits_for_wrap_up(api: Api) -> None:
     closed = await get(api, f"/interactions/{doc['id']}")
     assert closed["state"] == "closed_complete"
     assert closed["wrap_up_code_id"] == "follow-up"
+    assert closed["wrap_up_due_at"] is None
     assert when(closed["closed_at"]) == NOW + timedelta(seconds=60)
     assert await load(api, "alice") == 0
     assert (await get(api, f"/work-items/{doc['work_item_id']}"))["state"] == "closed"
@@ -582,18 +598,42 @@ async def test_end_errors_change_nothing(api: Api) -> None:
     alice = api.auth("alice")
     cases_path = f"/interactions/{cases['id']}/end"
     for path, body, who, status, code, field in (
-        (f"/interactions/{doc['id']}/end", {"wrap_up_code_id": "x"}, alice, 422,
-         "INVALID_WRAP_UP_CODE", "wrap_up_code_id"),
+        (
+            f"/interactions/{doc['id']}/end",
+            {"wrap_up_code_id": "x"},
+            alice,
+            422,
+            "INVALID_WRAP_UP_CODE",
+            "wrap_up_code_id",
+        ),
         (f"/interactions/{doc['id']}/end", {}, api.auth("bob"), 403, "FORBIDDEN", ANY),
         (f"/interactions/{on_hold['id']}/end", {}, alice, 403, "FORBIDDEN", ANY),
-        (f"/interactions/{doc['id']}/end", {"code": "resolved"}, alice, 422, "VALIDATION_ERROR",
-         "code"),
-        (f"/interactions/{doc['id']}/end", {"notes": "x" * 10_001}, alice, 422,
-         "VALIDATION_ERROR", "notes"),
+        (
+            f"/interactions/{doc['id']}/end",
+            {"code": "resolved"},
+            alice,
+            422,
+            "VALIDATION_ERROR",
+            "code",
+        ),
+        (
+            f"/interactions/{doc['id']}/end",
+            {"notes": "x" * 10_001},
+            alice,
+            422,
+            "VALIDATION_ERROR",
+            "notes",
+        ),
         ("/interactions/nope/end", {}, alice, 404, "NOT_FOUND", "interaction_id"),
         (cases_path, {}, api.auth("admin"), 404, "NOT_FOUND", "interaction_id"),
-        (f"/interactions/{doc['id']}/wrap-up", {"wrap_up_code_id": "resolved"}, alice, 409,
-         "INVALID_STATE_TRANSITION", ANY),
+        (
+            f"/interactions/{doc['id']}/wrap-up",
+            {"wrap_up_code_id": "resolved"},
+            alice,
+            409,
+            "INVALID_STATE_TRANSITION",
+            ANY,
+        ),
     ):
         r = await api.client.post(path, json=body, headers=who)
         error(r, status, code, field)
@@ -608,14 +648,32 @@ async def test_wrap_up_errors_change_nothing(api: Api) -> None:
     before = await snapshot(api)
     alice = api.auth("alice")
     for url, body, who, status, code, field in (
-        (f"{path}/wrap-up", {"wrap_up_code_id": "x"}, alice, 422, "INVALID_WRAP_UP_CODE",
-         "wrap_up_code_id"),
+        (
+            f"{path}/wrap-up",
+            {"wrap_up_code_id": "x"},
+            alice,
+            422,
+            "INVALID_WRAP_UP_CODE",
+            "wrap_up_code_id",
+        ),
         (f"{path}/wrap-up", {}, alice, 422, "VALIDATION_ERROR", "wrap_up_code_id"),
-        (f"{path}/wrap-up", {"wrap_up_code_id": "resolved"}, api.auth("bob"), 403, "FORBIDDEN",
-         ANY),
+        (
+            f"{path}/wrap-up",
+            {"wrap_up_code_id": "resolved"},
+            api.auth("bob"),
+            403,
+            "FORBIDDEN",
+            ANY,
+        ),
         (f"{path}/end", {}, alice, 409, "INVALID_STATE_TRANSITION", ANY),
-        ("/interactions/nope/wrap-up", {"wrap_up_code_id": "resolved"}, alice, 404, "NOT_FOUND",
-         "interaction_id"),
+        (
+            "/interactions/nope/wrap-up",
+            {"wrap_up_code_id": "resolved"},
+            alice,
+            404,
+            "NOT_FOUND",
+            "interaction_id",
+        ),
     ):
         r = await api.client.post(url, json=body, headers=who)
         error(r, status, code, field)
@@ -718,7 +776,8 @@ async def test_case_not_found(api: Api) -> None:
         )
         error(r, 404, "NOT_FOUND", "case_id")
     r = await api.client.post(
-        f"/cases/{chat['id']}/close", json={"resolution": "x" * 10_001},
+        f"/cases/{chat['id']}/close",
+        json={"resolution": "x" * 10_001},
         headers=api.auth("integration"),
     )
     error(r, 422, "VALIDATION_ERROR", "resolution")
@@ -764,3 +823,47 @@ async def test_list_work_items_filters(api: Api) -> None:
     assert await ids(agent_id="alice") == [ia]
     assert await ids(agent_id="alice", state="queued") == []
     assert await ids(limit=1, offset=1) == [ib]
+
+
+async def test_wrap_up_before_its_limit(api: Api) -> None:
+    doc = await assigned_chat(api)
+    path = f"/interactions/{doc['id']}"
+    r = await api.client.post(
+        f"{path}/end", json={"wrap_up_code_id": "follow-up"}, headers=api.auth("alice")
+    )
+    assert r.json()["state"] == "wrap_up"
+    api.clock.advance(10)
+    r = await api.client.post(
+        f"{path}/wrap-up", json={"wrap_up_code_id": "resolved"}, headers=api.auth("alice")
+    )
+    assert r.status_code == 200, r.text
+    closed = r.json()
+    assert closed["state"] == "closed_complete"
+    assert closed["wrap_up_code_id"] == "resolved"
+    assert closed["wrap_up_due_at"] is None
+    api.clock.advance(60)
+    await api.engine.tick()
+    assert await get(api, path) == closed
+
+
+async def test_ending_during_a_transfer_withdraws_it(api: Api) -> None:
+    doc = await assigned_chat(api)
+    await presence(api, "bob")
+    r = await api.client.post(
+        "/work-items", json={"document_id": doc["id"], "queue_id": "vip"}, headers=api.auth("alice")
+    )
+    transfer = r.json()
+    [offer] = await offers(api, "bob")
+    r = await api.client.post(
+        f"/interactions/{doc['id']}/end",
+        json={"wrap_up_code_id": "resolved"},
+        headers=api.auth("alice"),
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "closed_complete"
+    item = await get(api, f"/work-items/{transfer['id']}")
+    assert item["state"] == "cancelled"
+    assert item["cancel_reason"] == "document_closed"
+    assert (await get(api, f"/offers/{offer['id']}"))["state"] == "withdrawn"
+    assert await load(api, "alice") == 0
+    assert await load(api, "bob") == 0

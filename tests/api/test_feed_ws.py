@@ -195,16 +195,15 @@ async def test_replay_since_returns_exactly_missed_events(api: Api, ws_url: str)
 
 
 @pytest.mark.parametrize("token", ["nonsense", ""])
-async def test_bad_token_closes_with_policy_violation(
-    api: Api, ws_url: str, token: str
-) -> None:
+async def test_bad_token_closes_with_policy_violation(api: Api, ws_url: str, token: str) -> None:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with connect(f"{ws_url}/agents/alice/feed", additional_headers=headers) as ws:
         assert await closed_code(ws) == 1008
 
 
-async def test_agent_cannot_open_another_agents_feed(api: Api, ws_url: str) -> None:
-    async with feed(ws_url, "bob", "token-alice") as ws:
+@pytest.mark.parametrize("token", ["token-alice", "token-integration"])
+async def test_only_the_agent_or_admin_may_open_a_feed(api: Api, ws_url: str, token: str) -> None:
+    async with feed(ws_url, "bob", token) as ws:
         assert await closed_code(ws) == 1008
 
 
@@ -217,7 +216,7 @@ async def test_closed_client_is_unsubscribed(api: Api, ws_url: str) -> None:
     async with feed(ws_url, "alice") as ws:
         await recv(ws)
     for _ in range(100):
-        if "alice" not in api.engine.bus._subs:  # noqa: SLF001 - the bus has no public view
+        if "alice" not in api.engine.bus._subs:
             break
         await asyncio.sleep(0.01)
-    assert "alice" not in api.engine.bus._subs  # noqa: SLF001
+    assert "alice" not in api.engine.bus._subs

@@ -119,6 +119,10 @@ class Entity(Generic[RowT, NewT]):
         fields = set(self.create.model_fields) - self.links - {"id"}
         return {name: getattr(row, name) for name in fields}
 
+    async def derived(self, model: NewT, keys: set[str]) -> dict[str, Any]:
+        """Column values computed from the given fields before anything is written."""
+        return {}
+
     def new_row(self, entity_id: str, values: dict[str, Any], now: datetime) -> RowT:
         """A row for a new record."""
         return self.row(id=entity_id, **values)
@@ -282,6 +286,12 @@ class Queues(Entity[t.QueueRow, QueueCreate]):
                     f"skill '{req.skill_id}' is required twice",
                     f"skills.{i}.skill_id",
                 )
+            if req.widen_after_s is not None and req.widen_after_s > MAX_SECONDS:
+                raise DomainError(
+                    ErrorCode.VALIDATION_ERROR,
+                    f"widen_after_s may be at most {MAX_SECONDS} seconds",
+                    f"skills.{i}.widen_after_s",
+                )
             seen.add(req.skill_id)
 
     async def check_refs(self, session: AsyncSession, model: QueueCreate, entity_id: str) -> None:
@@ -362,6 +372,13 @@ class Agents(Entity[t.AgentRow, AgentCreate]):
         await svc.check_agent_links(session, model.skills, model.groups)
         await svc.require_email_free(session, model.email, entity_id)
 
+    async def derived(self, model: AgentCreate, keys: set[str]) -> dict[str, Any]:
+        """The password hash, when a password (or null, to clear it) is given."""
+        if "password" not in keys:
+            return {}
+        password = model.password
+        return {"password_hash": None if password is None else await svc.hash_password(password)}
+
     def new_row(self, entity_id: str, values: dict[str, Any], now: datetime) -> t.AgentRow:
         """A new agent, in its initial presence since now."""
         return t.AgentRow(id=entity_id, **values, presence_since=now, created_at=now)
@@ -369,14 +386,11 @@ class Agents(Entity[t.AgentRow, AgentCreate]):
     async def write_links(
         self, session: AsyncSession, row: t.AgentRow, model: AgentCreate, keys: set[str]
     ) -> None:
-        """Replace skills and groups and set or clear the password, as given."""
+        """Replace skills and groups, as given."""
         if "skills" in keys:
             await svc.replace_agent_skills(session, row.id, model.skills)
         if "groups" in keys:
             await svc.replace_agent_groups(session, row.id, model.groups)
-        if "password" in keys:
-            password = model.password
-            row.password_hash = None if password is None else await svc.hash_password(password)
 
     async def view(self, session: AsyncSession, rows: Sequence[t.AgentRow]) -> list[Out]:
         """Agents with their skills and groups, never the password."""
@@ -414,11 +428,13 @@ def _add_routes(entity: Entity[Any, Any]) -> None:
             raise DomainError(ErrorCode.CONFLICT, f"{kind} '{body.id}' already exists", "id")
         entity_id = body.id or await svc.free_id(session, entity.row, body.name, entity.name)
         await entity.check_refs(session, body, entity_id)
+        keys = set(type(body).model_fields)
         values = body.model_dump(mode="json", exclude={"id", *entity.links})
+        values |= await entity.derived(body, keys)
         row = entity.new_row(entity_id, values, engine.clock.now())
         session.add(row)
         await session.flush()
-        await entity.write_links(session, row, body, set(type(body).model_fields))
+        await entity.write_links(session, row, body, keys)
         await session.commit()
         await engine.reload_config()
         return (await entity.view(session, [row]))[0]
@@ -447,6 +463,7 @@ def _add_routes(entity: Entity[Any, Any]) -> None:
             entity.check(model)
             await entity.check_refs(session, model, entity_id)
             values = model.model_dump(mode="json", include=keys - entity.links)
+            values |= await entity.derived(model, keys)
             for column, value in values.items():
                 setattr(row, column, value)
             await entity.write_links(session, row, model, keys)

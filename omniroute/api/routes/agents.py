@@ -71,9 +71,7 @@ async def put_presence(
     who.require_agent_or(agent_id, Role.ADMIN, Role.INTEGRATION)
 
     def command(tx: Tx) -> PresenceOut:
-        agent = agent_service.set_presence(
-            tx, agent_id, body.presence_id, body.channel_available
-        )
+        agent = agent_service.set_presence(tx, agent_id, body.presence_id, body.channel_available)
         return _presence(tx, agent)
 
     return await engine.execute(command)
@@ -104,9 +102,7 @@ async def put_capacity(
 
 
 @router.get("/agents/{agent_id}/offers", response_model=list[OfferOut])
-async def pending_offers(
-    agent_id: str, who: CurrentPrincipal, engine: EngineDep
-) -> list[OfferOut]:
+async def pending_offers(agent_id: str, who: CurrentPrincipal, engine: EngineDep) -> list[OfferOut]:
     """The agent's pending offers."""
     who.require_agent_or(agent_id, Role.ADMIN, Role.INTEGRATION)
 
@@ -185,7 +181,9 @@ async def reject_reasons(
         raise NotFoundError("channel", channel_id, "channel_id")
     rows = await session.scalars(
         select(t.RejectReasonRow)
-        .where((t.RejectReasonRow.channel_id == channel_id) | t.RejectReasonRow.channel_id.is_(None))
+        .where(
+            (t.RejectReasonRow.channel_id == channel_id) | t.RejectReasonRow.channel_id.is_(None)
+        )
         .order_by(t.RejectReasonRow.name)
     )
     return [RejectReasonOut.model_validate(r) for r in rows]

@@ -219,9 +219,7 @@ def _check_router(tx: Tx, who: Principal, document_id: str) -> None:
     if who.role is Role.AGENT:
         doc = tx.state.documents.get(document_id)
         if doc is None or doc.agent_id != who.agent_id:
-            raise DomainError(
-                ErrorCode.FORBIDDEN, "an agent may only transfer work assigned to it"
-            )
+            raise DomainError(ErrorCode.FORBIDDEN, "an agent may only transfer work assigned to it")
 
 
 @router.post("/work-items", response_model=WorkItemOut, status_code=201)
@@ -254,6 +252,7 @@ async def get_work_item(
 
 @router.get("/work-items", response_model=list[WorkItemOut])
 async def list_work_items(
+    *,
     _who: CurrentPrincipal,
     session: SessionDep,
     state: str | None = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import Any
 
@@ -12,6 +13,7 @@ from omniroute.api.auth import Principal, Role, TokenCache
 from omniroute.api.deps import bearer_token
 from omniroute.api.schemas import OfferOut
 from omniroute.domain.errors import DomainError
+from omniroute.engine.bus import Subscription
 from omniroute.engine.engine import Engine
 from omniroute.engine.flush import event_payload
 from omniroute.engine.state import FeedEvent, Tx
@@ -70,6 +72,24 @@ async def _replay(db: Database, agent_id: str, since: int) -> list[dict[str, Any
         ]
 
 
+async def _pump(ws: WebSocket, sub: Subscription, last: int) -> None:
+    """Send the subscription's events newer than `last` until the feed overflows."""
+    while True:
+        fe = await sub.queue.get()
+        if sub.overflowed:
+            await ws.close(code=1013, reason="feed overflow; reconnect with since")
+            return
+        if fe.seq > last:
+            await ws.send_json(frame(fe))
+            last = fe.seq
+
+
+async def _until_disconnect(ws: WebSocket) -> None:
+    """Return once the client has gone (clients send nothing else that matters)."""
+    while (await ws.receive())["type"] != "websocket.disconnect":
+        pass
+
+
 @router.websocket("/agents/{agent_id}/feed")
 async def feed(ws: WebSocket, agent_id: str) -> None:
     """Pushes the agent's events; `?since=SEQ` replays what a reconnecting client missed."""
@@ -77,6 +97,8 @@ async def feed(ws: WebSocket, agent_id: str) -> None:
     try:
         await _authenticate(ws, agent_id)
     except DomainError as err:
+        # Accept first so that the client sees the close code, not a bare HTTP 403.
+        await ws.accept()
         await ws.close(code=POLICY_VIOLATION, reason=err.code.value)
         return
     await ws.accept()
@@ -96,14 +118,17 @@ async def feed(ws: WebSocket, agent_id: str) -> None:
                 return
             await ws.send_json(hello)
             last = hello["seq"]
-        while True:
-            fe = await sub.queue.get()
-            if sub.overflowed:
-                await ws.close(code=1013, reason="feed overflow; reconnect with since")
-                return
-            if fe.seq > last:
-                await ws.send_json(frame(fe))
-                last = fe.seq
+        # Watch for the client leaving, or a silent feed would hold its subscription forever.
+        tasks = {
+            asyncio.create_task(_pump(ws, sub, last)),
+            asyncio.create_task(_until_disconnect(ws)),
+        }
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
     except WebSocketDisconnect:
         pass
     finally:

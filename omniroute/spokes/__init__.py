@@ -1,0 +1,1 @@
+"""Spokes: connectors to contact-center providers."""
