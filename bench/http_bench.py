@@ -453,6 +453,7 @@ async def rss_100k(workdir: Path) -> dict[str, Any]:
 
 async def run(workdir: Path) -> dict[str, Any]:
     """Run the HTTP benchmarks; one figure per key."""
+    load_1m = os.getloadavg()[0]
     path = workdir / "http-e2e.db"
     agent_ids, queues = await prepare_e2e(path)
     server = Server(path)
@@ -494,5 +495,6 @@ async def run(workdir: Path) -> dict[str, Any]:
         "offer_latency_rate_per_s": latency["offer_latency_rate_per_s"],
         "server_ready_s_100k": memory["server_ready_s_100k"],
         "host_cpus": os.cpu_count(),
+        "host_load_1m": load_1m,  # other work on the machine when the HTTP part began
     }
     return {k: round(v, 3 if k == "e2e_floor_ratio" else 1) for k, v in out.items()}

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -13,6 +14,7 @@ from omniroute.auth_tokens import hash_token
 from omniroute.cli import app
 from omniroute.store import tables as t
 from omniroute.store.db import Database
+from omniroute.store.migrate import alembic_config
 
 runner = CliRunner()
 
@@ -45,7 +47,8 @@ def test_db_upgrade_and_current(url: str) -> None:
     assert result.exit_code == 0, result.output
     assert "upgraded" in result.output
     result = runner.invoke(app, ["db", "current"])
-    assert result.output.strip() == "0001 (head)"
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert result.output.strip() == f"{head} (head)"
 
 
 def test_demo_data_prints_the_fixed_tokens_every_time(url: str) -> None:

@@ -14,13 +14,13 @@ from omniroute.engine.engine import Engine
 from omniroute.store.db import Database
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
     """The app's database."""
     db: Database = request.app.state.db
     return db
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     """The app's routing engine."""
     engine: Engine = request.app.state.engine
     return engine

@@ -27,7 +27,7 @@ class SkillRequirementIn(Body):
     skill_id: str
     min_level: int = Field(1, ge=1, le=10)
     mandatory: bool = True
-    widen_after_s: int | None = Field(None, ge=1)
+    widen_after_s: int | None = Field(None, ge=1, le=2**31 - 1)
 
     def to_domain(self) -> SkillRequirement:
         """The domain value."""

@@ -204,6 +204,7 @@ class Agent:
     last_assigned_at: datetime | None = None
     presence_since: datetime | None = None
     allow_external: bool = True
+    email: str = ""
 
     @property
     def total_load(self) -> int:

@@ -122,6 +122,7 @@ async def load_agents(session: AsyncSession) -> dict[str, Agent]:
             last_assigned_at=a.last_assigned_at,
             presence_since=a.presence_since,
             allow_external=a.allow_external,
+            email=a.email,
         )
     for ac in (await session.scalars(select(t.AgentChannelRow))).all():
         agent = agents.get(ac.agent_id)

@@ -6,6 +6,7 @@ from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.domain.events import CapacityChanged, PresenceChanged
 from omniroute.domain.model import Agent
 from omniroute.engine.state import Tx
+from omniroute.services import outbound
 from omniroute.services.routing import set_presence_state
 
 
@@ -46,6 +47,7 @@ def set_presence(
             agent.id,
             PresenceChanged(agent.presence_id, dict(agent.channel_available), "set"),
         )
+        outbound.agent_presence(tx, agent)
     return agent
 
 

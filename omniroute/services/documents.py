@@ -19,8 +19,10 @@ from omniroute.domain.model import (
     WorkItem,
     WorkItemState,
 )
+from omniroute.domain.outbound import RoutingEventType, TransferType
 from omniroute.engine.state import Tx
 from omniroute.engine.timers import TimerKind
+from omniroute.services import outbound
 from omniroute.services.routing import (
     close_work_item,
     enqueue,
@@ -92,7 +94,12 @@ def create_document(tx: Tx, new: NewDocument) -> tuple[Document, WorkItem | None
         state: str = InteractionState.NEW
     else:
         state = CaseState.NEW
-    doc = Document(id=new_id(), type=new.type, channel_id=new.channel_id, state=state)
+    summary = {
+        k: str(new.fields.get(k) or "") for k in ("customer_name", "customer_email", "subject")
+    }
+    doc = Document(
+        id=new_id(), type=new.type, channel_id=new.channel_id, state=state, summary=summary
+    )
     if new.route is not None:
         _validate_route(tx, doc, new.route)
     tx.state.documents[doc.id] = doc
@@ -116,6 +123,7 @@ def route_document(tx: Tx, doc_id: str, route: RouteRequest) -> WorkItem:
     current = tx.state.work_items.get(doc.work_item_id or "")
     if current is not None and current.state is not WorkItemState.ACCEPTED:
         withdraw(tx, current, CancelReason.REROUTED)
+    accepted = tx.state.work_items.get(doc.accepted_item_id or "")
     item = WorkItem(
         id=new_id(),
         document_type=doc.type,
@@ -127,6 +135,13 @@ def route_document(tx: Tx, doc_id: str, route: RouteRequest) -> WorkItem:
         skills=queue.skills + route.skills,
         previous_id=previous_id,
     )
+    if accepted is not None:
+        # Routing accepted work again is a blind transfer to the queue.
+        item.previous_id = accepted.id
+        item.transfer_type = TransferType.BLIND.value
+        item.transfer_from_agent_id = accepted.agent_id
+        if accepted.agent_id is not None:
+            item.excluded_agents.add(accepted.agent_id)
     tx.state.work_items[item.id] = item
     tx.save_item(item, new=True)
     doc.work_item_id = item.id
@@ -137,6 +152,13 @@ def route_document(tx: Tx, doc_id: str, route: RouteRequest) -> WorkItem:
     tx.save_document(doc)
     enqueue(tx, item)
     schedule_item_timers(tx, item)
+    spoke = outbound.queue_spoke(tx, queue.id)
+    if spoke is not None:
+        doc.spoke = spoke
+        if accepted is not None:
+            outbound.transfer(tx, RoutingEventType.TRANSFER_TO_QUEUE, spoke, item)
+        else:
+            outbound.new_interaction(tx, item)
     return item
 
 
@@ -157,12 +179,17 @@ def _close(tx: Tx, doc: Document, state: str, **fields: Any) -> None:
     _withdraw_pending(tx, doc)
     accepted = tx.state.work_items.get(doc.accepted_item_id or "")
     if accepted is not None:
+        sender = tx.state.work_items.get(accepted.previous_id or "")
+        if sender is not None and sender.state is WorkItemState.ACCEPTED:
+            close_work_item(tx, sender)
         close_work_item(tx, accepted)
     doc.state = state
     doc.wrap_up_due_at = None
     tx.state.documents.pop(doc.id, None)
     tx.save_document(doc, closed_at=tx.now, **fields)
     _announce(tx, doc)
+    wrap_up = {k: doc.summary.get(k) for k in ("wrap_up_code_id", "wrap_up_notes")}
+    outbound.end_interaction(tx, doc, wrap_up | fields)
 
 
 def _announce(tx: Tx, doc: Document) -> None:
@@ -209,6 +236,8 @@ def end_interaction(
         return doc
     _withdraw_pending(tx, doc)
     doc.state = InteractionState.WRAP_UP
+    doc.summary["wrap_up_code_id"] = code_id or ""
+    doc.summary["wrap_up_notes"] = notes or ""
     if limit is not None:
         doc.wrap_up_due_at = tx.now + timedelta(seconds=limit)
         tx.schedule(doc.wrap_up_due_at, TimerKind.WRAP_UP_DUE, doc.id)

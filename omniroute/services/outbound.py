@@ -110,9 +110,11 @@ def transfer(tx: Tx, event: RoutingEventType, spoke: str, item: WorkItem) -> Non
     tx.send(spoke, event, item.document_id, payload)
 
 
-def agent_presence(tx: Tx, agent: Agent) -> None:
+def agent_presence(tx: Tx, agent: Agent, skip_spoke: str | None = None) -> None:
     """Carry an agent's presence to every provider the agent is linked with."""
     for spoke, provider_agent_id in tx.state.agent_identities.get(agent.id, {}).items():
+        if spoke == skip_spoke:
+            continue
         config = tx.state.spokes.get(spoke)
         if config is None or not config.enabled:
             continue

@@ -24,7 +24,7 @@ from omniroute.domain.model import (
 )
 from omniroute.engine.state import Tx
 from omniroute.engine.timers import TimerKind
-
+from omniroute.services import outbound
 
 _ID_PREFIX = uuid.uuid4().hex[:12]
 _id_counter = itertools.count(1)
@@ -184,6 +184,9 @@ def _end_offer(tx: Tx, offer: Offer, state: OfferState) -> None:
     tx.state.offers.pop(offer.id, None)
     tx.state.remember_ended(offer)
     tx.save_offer(offer)
+    item = tx.state.work_items.get(offer.work_item_id)
+    if item is not None:
+        outbound.offer_outcome(tx, offer, item)
     tx.emit(
         offer.agent_id,
         OfferEnded(
@@ -203,7 +206,8 @@ def _accept(tx: Tx, offer: Offer, item: WorkItem) -> None:
     tx.save_item(item)
     doc = tx.state.documents[item.document_id]
     previous = tx.state.work_items.get(doc.accepted_item_id or "")
-    if previous is not None and previous.id != item.id:
+    # A consult transfer keeps the sender on the work until the sender completes it.
+    if previous is not None and previous.id != item.id and item.transfer_type != "consult":
         close_work_item(tx, previous)
     doc.accepted_item_id = item.id
     doc.agent_id = offer.agent_id
@@ -245,7 +249,10 @@ def reject_offer(
     if not reassignable:
         item.excluded_agents.add(offer.agent_id)
     release_capacity(tx, offer.agent_id, item.channel_id)
-    enqueue(tx, item)
+    if item.transfer_to_agent_id is not None:
+        withdraw(tx, item, CancelReason.TRANSFER_REJECTED)
+    else:
+        enqueue(tx, item)
     return offer
 
 
@@ -265,7 +272,10 @@ def time_out_offer(tx: Tx, offer_id: str) -> None:
     target = offer.presence_after_timeout
     if agent is not None and target and target in tx.state.config.presence:
         set_presence_state(tx, agent, target, reason="offer_timed_out")
-    enqueue(tx, item)
+    if item.transfer_to_agent_id is not None:
+        withdraw(tx, item, CancelReason.TRANSFER_TIMED_OUT)
+    else:
+        enqueue(tx, item)
 
 
 def withdraw(tx: Tx, item: WorkItem, reason: CancelReason) -> None:
@@ -284,6 +294,10 @@ def withdraw(tx: Tx, item: WorkItem, reason: CancelReason) -> None:
     item.ended_at = tx.now
     tx.state.work_items.pop(item.id, None)
     tx.save_item(item)
+    doc = tx.state.documents.get(item.document_id)
+    if doc is not None and doc.work_item_id == item.id and doc.accepted_item_id is not None:
+        doc.work_item_id = doc.accepted_item_id
+        tx.save_document(doc)
 
 
 def close_work_item(tx: Tx, item: WorkItem) -> None:
@@ -306,8 +320,10 @@ def close_work_item(tx: Tx, item: WorkItem) -> None:
 # -- presence ---------------------------------------------------------------------------
 
 
-def set_presence_state(tx: Tx, agent: Agent, presence_id: str, reason: str) -> None:
-    """Change an agent's presence state and route to them if they became available."""
+def set_presence_state(
+    tx: Tx, agent: Agent, presence_id: str, reason: str, origin_spoke: str | None = None
+) -> None:
+    """Change an agent's presence state, tell linked providers, route if now available."""
     if presence_id not in tx.state.config.presence:
         raise NotFoundError("presence state", presence_id, "presence_id")
     if agent.presence_id == presence_id:
@@ -318,6 +334,7 @@ def set_presence_state(tx: Tx, agent: Agent, presence_id: str, reason: str) -> N
     tx.save_agent(agent)
     tx.route_agent(agent.id)
     tx.emit(agent.id, PresenceChanged(presence_id, dict(agent.channel_available), reason))
+    outbound.agent_presence(tx, agent, skip_spoke=origin_spoke)
 
 
 # -- the routing pass -------------------------------------------------------------------

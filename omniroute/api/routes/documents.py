@@ -23,7 +23,7 @@ from omniroute.api.schemas import (
     WrapUpIn,
 )
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
-from omniroute.domain.model import DocumentType
+from omniroute.domain.model import Document, DocumentType
 from omniroute.engine.state import Tx
 from omniroute.services import documents
 from omniroute.services.documents import NewDocument, RouteRequest
@@ -78,7 +78,7 @@ async def _on_document(
 
 @router.post("/interactions", response_model=InteractionOut, status_code=201)
 async def create_interaction(
-    body: InteractionCreate, who: CurrentPrincipal, engine: EngineDep, session: SessionDep
+    body: InteractionCreate, who: CurrentPrincipal, engine: EngineDep
 ) -> InteractionOut:
     """Create an interaction; with a queue it is routed at once."""
     who.require(*CREATORS)
@@ -86,8 +86,35 @@ async def create_interaction(
         include={"customer_name", "customer_email", "subject", "case_id", "external_id"}
     )
     new = NewDocument(DocumentType.INTERACTION, body.channel_id, fields, _route(body))
-    doc, _ = await engine.execute(lambda tx: documents.create_document(tx, new))
-    return await _interaction(session, doc.id)
+
+    def command(tx: Tx) -> InteractionOut:
+        doc, _ = documents.create_document(tx, new)
+        return _created_interaction(tx, doc, fields)
+
+    # Built from what the command wrote: a read-back would cost a store round trip.
+    return await engine.execute(command)
+
+
+def _created_interaction(tx: Tx, doc: Document, fields: dict[str, Any]) -> InteractionOut:
+    return InteractionOut(
+        id=doc.id,
+        channel_id=doc.channel_id,
+        state=str(doc.state),
+        case_id=fields.get("case_id"),
+        agent_id=doc.agent_id,
+        work_item_id=doc.work_item_id,
+        customer_name=fields.get("customer_name") or "",
+        customer_email=fields.get("customer_email") or "",
+        subject=fields.get("subject") or "",
+        external_id=fields.get("external_id"),
+        wrap_up_code_id=None,
+        wrap_up_notes=None,
+        wrap_up_due_at=None,
+        created_at=tx.now,
+        updated_at=tx.now,
+        ended_at=None,
+        closed_at=None,
+    )
 
 
 @router.get("/interactions/{interaction_id}", response_model=InteractionOut)
