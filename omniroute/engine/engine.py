@@ -18,7 +18,14 @@ from omniroute.engine.bus import EventBus
 from omniroute.engine.clock import Clock, SystemClock
 from omniroute.engine.flush import write_tx
 from omniroute.engine.lease import EngineLease
-from omniroute.engine.loader import index_agents, load_agents, load_config, load_state
+from omniroute.engine.loader import (
+    index_agents,
+    load_agents,
+    load_config,
+    load_identities,
+    load_spokes,
+    load_state,
+)
 from omniroute.engine.state import EngineState, Tx
 from omniroute.engine.timers import TimerKind
 from omniroute.services import documents, routing
@@ -67,6 +74,7 @@ class Engine:
         self._task: asyncio.Task[None] | None = None
         self._lease = EngineLease(db)
         self.batches = 0
+        self.commit_listeners: list[Callable[[Tx], None]] = []
 
     @property
     def state(self) -> EngineState:
@@ -165,7 +173,14 @@ class Engine:
             async with self.db.session() as session:
                 config, catalogs = await load_config(session)
                 agents = await load_agents(session)
+                spokes = await load_spokes(session)
+                identities = await load_identities(session)
             state = self.state
+            state.spokes = spokes
+            state.identities.clear()
+            state.agent_identities.clear()
+            for (spoke, provider_agent_id), agent_id in identities.items():
+                state.link_identity(spoke, provider_agent_id, agent_id)
             state.config.channels = config.channels
             state.config.presence = config.presence
             state.config.queues = config.queues
@@ -228,6 +243,8 @@ class Engine:
             else:
                 cmd.future.set_exception(value)
         self.bus.publish(tx.events)
+        for listener in self.commit_listeners:
+            listener(tx)
 
     async def _recover(self) -> None:
         while True:

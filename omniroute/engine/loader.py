@@ -341,10 +341,16 @@ async def load_spokes(session: AsyncSession) -> dict[str, SpokeConfig]:
     }
 
 
+async def load_identities(session: AsyncSession) -> dict[tuple[str, str], str]:
+    """Provider agent ids linked to our agents."""
+    rows = (await session.scalars(select(t.AgentIdentityRow))).all()
+    return {(r.spoke, r.provider_agent_id): r.agent_id for r in rows}
+
+
 async def _load_external(session: AsyncSession, state: EngineState) -> None:
     state.spokes = await load_spokes(session)
-    for ident in (await session.scalars(select(t.AgentIdentityRow))).all():
-        state.link_identity(ident.spoke, ident.provider_agent_id, ident.agent_id)
+    for (spoke, provider_agent_id), agent_id in (await load_identities(session)).items():
+        state.link_identity(spoke, provider_agent_id, agent_id)
     max_out = await session.scalar(select(func.max(t.OutboxEventRow.seq)))
     state.next_outbox_seq = (max_out or 0) + 1
     # Retries of a provider's request come within minutes; a day of keys is plenty.
