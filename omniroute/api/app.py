@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from omniroute.api.auth import TokenCache
 from omniroute.api.errors import install_error_handlers
-from omniroute.api.routes import admin, agents, documents, feed, health
+from omniroute.api.routes import admin, agents, documents, external, feed, health
 from omniroute.config import Settings
 from omniroute.engine.clock import Clock
 from omniroute.engine.engine import Engine
@@ -45,6 +45,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     )
     install_error_handlers(app)
     app.include_router(health.router)
-    for module in (agents, documents, feed, admin):
+    for module in (agents, documents, feed, admin, external):
         app.include_router(module.router, prefix=API_PREFIX)
     return app

@@ -19,6 +19,7 @@ from omniroute.engine.state import Tx
 from omniroute.store import tables as t
 
 PLAIN_TABLES: dict[str, type[t.Base]] = {
+    "agents": t.AgentRow,
     "agent_identities": t.AgentIdentityRow,
     "idempotency_keys": t.IdempotencyKeyRow,
     "spoke_incidents": t.SpokeIncidentRow,
@@ -152,8 +153,8 @@ async def write_tx(session: AsyncSession, tx: Tx) -> None:
     by_table: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for table, row in tx.rows:
         by_table[table].append(row)
-    for table, rows in by_table.items():
-        await _insert(session, PLAIN_TABLES[table], rows)
+    for table, model in PLAIN_TABLES.items():
+        await _insert(session, model, by_table.get(table, []))
     await _insert(
         session,
         t.OutboxEventRow,

@@ -360,6 +360,12 @@ async def _load_external(session: AsyncSession, state: EngineState) -> None:
     )
     for key in keys.all():
         state.idempotency[key.key] = (key.request_hash, key.result_id)
+    seen = await session.execute(
+        select(t.InboundEventRow.spoke, t.InboundEventRow.event_id).where(
+            t.InboundEventRow.received_at >= since
+        )
+    )
+    state.inbound_seen = {(spoke, event_id) for spoke, event_id in seen}
     of, wi = t.OfferRow, t.WorkItemRow
     recent = await session.execute(
         select(of.id, of.external_segment_id, wi.queue_id)

@@ -61,6 +61,7 @@ class EngineState:
     agent_identities: dict[str, dict[str, str]] = field(default_factory=dict)
     idempotency: dict[str, tuple[str, str]] = field(default_factory=dict)
     segment_offers: dict[tuple[str, str], str] = field(default_factory=dict)
+    inbound_seen: set[tuple[str, str]] = field(default_factory=set)
     next_outbox_seq: int = 1
     timers: TimerHeap = field(default_factory=TimerHeap)
     next_seq: int = 1

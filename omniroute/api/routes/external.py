@@ -1,0 +1,213 @@
+"""External routing endpoints: the Work Offer API, transfers and providers' inbound events."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.responses import JSONResponse
+
+from omniroute.api.auth import Role
+from omniroute.api.deps import CurrentPrincipal, EngineDep, SessionDep
+from omniroute.api.external_schemas import TransferStartIn, WorkOfferIn, WorkOfferOut
+from omniroute.api.schemas import WorkItemOut
+from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
+from omniroute.domain.outbound import TransferType
+from omniroute.engine.state import Tx
+from omniroute.services import identity, transfers
+from omniroute.services.work_offers import ProviderTransfer, WorkOffer, offer_work
+from omniroute.spokes.base import (
+    InboundEventType,
+    SpokeAuthError,
+    SpokeError,
+    SpokeRejectedError,
+)
+from omniroute.store import tables as t
+
+router = APIRouter(tags=["external routing"])
+
+
+def _offered_at(raw: str | None) -> datetime | None:
+    if raw is None:
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError as err:
+        raise DomainError(
+            ErrorCode.INVALID_OFFERED_AT,
+            "offered_at must be an ISO 8601 date-time with an offset, e.g. 2026-01-01T10:00:00Z",
+            "offered_at",
+        ) from err
+    if value.tzinfo is None:
+        raise DomainError(
+            ErrorCode.INVALID_OFFERED_AT, "offered_at needs a UTC offset", "offered_at"
+        )
+    return value.astimezone(UTC)
+
+
+def _work_offer(body: WorkOfferIn, key: str | None, token_id: str) -> WorkOffer:
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()
+    transfer = None
+    if body.transfer is not None:
+        transfer = ProviderTransfer(
+            type=TransferType(body.transfer.type),
+            from_agent_id=body.transfer.from_agent_id,
+            from_provider_agent_id=body.transfer.from_provider_agent_id,
+            source_queue_id=body.transfer.source_queue_id,
+            source_provider_queue_id=body.transfer.source_provider_queue_id,
+        )
+    return WorkOffer(
+        spoke=body.spoke,
+        document_id=body.document_id,
+        work_item_id=body.work_item_id,
+        queue_id=body.queue_id,
+        provider_queue_id=body.provider_queue_id,
+        agent_id=body.agent_id,
+        provider_agent_id=body.provider_agent_id,
+        allowed_to_decline=body.allowed_to_decline,
+        auto_accept=body.auto_accept,
+        timeout_s=body.timeout,
+        after_timeout_presence=body.after_timeout_presence,
+        offered_at=_offered_at(body.offered_at),
+        external_segment_id=body.external_segment_id,
+        transfer=transfer,
+        # Keys are scoped to the caller so two integrations cannot collide.
+        idempotency_key=f"{token_id}:{key}" if key else None,
+        request_hash=hashlib.sha256(canonical).hexdigest(),
+    )
+
+
+@router.post(
+    "/work-offers",
+    response_model=WorkOfferOut,
+    status_code=201,
+    responses={200: {"description": "a repeated request: the offer made the first time"}},
+)
+async def create_work_offer(
+    body: WorkOfferIn,
+    who: CurrentPrincipal,
+    engine: EngineDep,
+    session: SessionDep,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> Response:
+    """Offer work to an agent on the provider's terms (idempotent)."""
+    who.require(Role.INTEGRATION, Role.ADMIN)
+    request = _work_offer(body, idempotency_key, who.token_id)
+    result = await engine.execute(lambda tx: offer_work(tx, request))
+    row = await session.get(t.OfferRow, result.offer_id)
+    if row is None:
+        raise NotFoundError("offer", result.offer_id)
+    work_item = await session.get(t.WorkItemRow, row.work_item_id)
+    out = WorkOfferOut(
+        offer_id=row.id,
+        work_item_id=row.work_item_id,
+        document_id=work_item.document_id if work_item is not None else "",
+        agent_id=row.agent_id,
+        state=row.state,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        external_segment_id=row.external_segment_id,
+        replayed=result.replayed,
+    )
+    return JSONResponse(out.model_dump(mode="json"), 200 if result.replayed else 201)
+
+
+async def _item_out(session: SessionDep, item_id: str) -> WorkItemOut:
+    row = await session.get(t.WorkItemRow, item_id, populate_existing=True)
+    if row is None:
+        raise NotFoundError("work item", item_id)
+    return WorkItemOut.model_validate(row)
+
+
+@router.post("/documents/{document_id}/transfer", response_model=WorkItemOut, status_code=201)
+async def start_transfer(
+    document_id: str,
+    body: TransferStartIn,
+    who: CurrentPrincipal,
+    engine: EngineDep,
+    session: SessionDep,
+) -> WorkItemOut:
+    """Transfer accepted work to an agent or a queue; pending until the target accepts."""
+    request = transfers.TransferRequest(
+        document_id=document_id,
+        by_agent_id=who.acting_agent(),
+        target_agent_id=body.target_agent_id,
+        target_queue_id=body.target_queue_id,
+        type=TransferType(body.type),
+    )
+    item = await engine.execute(lambda tx: transfers.start_transfer(tx, request).id)
+    return await _item_out(session, item)
+
+
+@router.delete("/documents/{document_id}/transfer", response_model=WorkItemOut)
+async def cancel_transfer(
+    document_id: str, who: CurrentPrincipal, engine: EngineDep, session: SessionDep
+) -> WorkItemOut:
+    """Cancel the pending transfer; the work stays with the sender."""
+    agent_id = who.acting_agent()
+    item = await engine.execute(lambda tx: transfers.cancel_transfer(tx, document_id, agent_id).id)
+    return await _item_out(session, item)
+
+
+@router.post("/documents/{document_id}/transfer/complete", response_model=WorkItemOut)
+async def complete_consult(
+    document_id: str, who: CurrentPrincipal, engine: EngineDep, session: SessionDep
+) -> WorkItemOut:
+    """The sender of an accepted consult transfer leaves the work."""
+    agent_id = who.acting_agent()
+    item = await engine.execute(lambda tx: transfers.complete_consult(tx, document_id, agent_id).id)
+    return await _item_out(session, item)
+
+
+def _apply_inbound(tx: Tx, spoke: str, events: list[Any]) -> list[dict[str, Any]]:
+    outcomes: list[dict[str, Any]] = []
+    for event in events:
+        if not identity.first_time(tx, spoke, event.id, event.type.value):
+            outcomes.append({"id": event.id, "outcome": "duplicate"})
+            continue
+        if event.type is InboundEventType.AGENT_SIGNED_IN:
+            agent_id = identity.sign_in(
+                tx,
+                identity.SignIn(spoke, event.provider_agent_id, event.email, event.name),
+            )
+            outcomes.append(
+                {
+                    "id": event.id,
+                    "outcome": "linked" if agent_id else "incident",
+                    "agent_id": agent_id,
+                }
+            )
+        else:
+            state = identity.provider_presence(
+                tx,
+                identity.ProviderPresence(spoke, event.provider_agent_id, event.state_name or ""),
+            )
+            outcomes.append(
+                {
+                    "id": event.id,
+                    "outcome": "applied" if state else "incident",
+                    "presence_id": state,
+                }
+            )
+    return outcomes
+
+
+@router.post("/spokes/{name}/events")
+async def inbound_events(name: str, request: Request, engine: EngineDep) -> dict[str, Any]:
+    """Events from a provider, authenticated by the spoke's signature, applied once each."""
+    manager = request.app.state.spokes
+    spoke = manager.get(name)
+    body = await request.body()
+    try:
+        events = spoke.parse_inbound(dict(request.headers), body)
+    except SpokeAuthError as err:
+        raise DomainError(ErrorCode.INVALID_SIGNATURE, str(err)) from err
+    except SpokeRejectedError as err:
+        raise DomainError(ErrorCode.VALIDATION_ERROR, str(err), "body") from err
+    except SpokeError as err:
+        raise DomainError(ErrorCode.SPOKE_REJECTED, str(err)) from err
+    outcomes = await engine.execute(lambda tx: _apply_inbound(tx, name, events))
+    return {"events": outcomes}
