@@ -274,8 +274,9 @@ async def test_transfer_to_agent_cancel_and_accept(engine: Engine) -> None:
             lambda tx: transfers.start_transfer(tx, transfer_to(doc_id, sender, agent=target))
         )
     assert err.value.code is ErrorCode.TRANSFER_PENDING
-    await engine.execute(lambda tx: transfers.cancel_transfer(tx, doc_id, sender))
-    assert item.state is WorkItemState.CANCELLED
+    cancelled = await engine.execute(lambda tx: transfers.cancel_transfer(tx, doc_id, sender))
+    assert cancelled.id == item.id
+    assert cancelled.cancel_reason == "transfer_cancelled"
     assert engine.state.agents[target].load.get("chat", 0) == 0
     again = await engine.execute(
         lambda tx: transfers.start_transfer(tx, transfer_to(doc_id, sender, agent=target))
