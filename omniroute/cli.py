@@ -16,6 +16,7 @@ from omniroute.api.auth import Role
 from omniroute.auth_tokens import hash_token, new_token
 from omniroute.config import Settings, StoreSettings
 from omniroute.demo import DemoInfo, load_demo_data
+from omniroute.spokes.base import CatalogKind
 from omniroute.store import migrate
 from omniroute.store import tables as t
 from omniroute.store.db import Database
@@ -225,6 +226,86 @@ def token_create(
         fg=typer.colors.YELLOW,
         err=True,
     )
+
+
+@app.command("import")
+def import_catalog(
+    spoke: Annotated[str, typer.Argument(help="The configured spoke to import from")],
+    *,
+    kind: Annotated[
+        list[CatalogKind] | None,
+        typer.Option(help="What to import (repeat) [default: skills, queues, wrap_up_codes]"),
+    ] = None,
+    only: Annotated[
+        list[str] | None, typer.Option(help="Import only these provider ids (repeat)")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show, write nothing")] = False,
+    channel: Annotated[
+        list[str] | None, typer.Option(help="Channels of new queues the provider gives none")
+    ] = None,
+    rule: Annotated[str | None, typer.Option(help="Rule of new queues [default: first]")] = None,
+) -> None:
+    """Compare a spoke's skills, queues and wrap-up codes with ours; import new and changed."""
+    from omniroute.domain.errors import DomainError
+    from omniroute.services import catalog
+
+    url = _settings(StoreSettings).database_url
+    migrate.upgrade(url)
+    defaults = catalog.QueueDefaults(tuple(channel or ["chat"]), rule)
+
+    async def run() -> catalog.CatalogImport:
+        db = Database(url)
+        try:
+            return await catalog.import_from_spoke(
+                db,
+                spoke,
+                kind or catalog.DEFAULT_KINDS,
+                only=set(only) if only else None,
+                dry_run=dry_run,
+                queue_defaults=defaults,
+            )
+        finally:
+            await db.dispose()
+
+    try:
+        outcome = asyncio.run(run())
+    except DomainError as err:
+        _fail(f"{err.code.value}: {err.message}")
+    for line in catalog.report_lines(outcome):
+        typer.echo(line)
+
+
+@app.command()
+def sim(
+    *,
+    token: Annotated[str, typer.Option(help="Omniroute integration token")],
+    secret: Annotated[str, typer.Option(help="The webhook spoke's shared secret")],
+    spoke: Annotated[str, typer.Option(help="The spoke's name in Omniroute")],
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8090,
+    omniroute_url: Annotated[str, typer.Option(help="Omniroute's base URL")] = (
+        "http://127.0.0.1:8080"
+    ),
+    think_ms: Annotated[
+        int | None, typer.Option(min=0, help="Delay before each offer [default: scenario]")
+    ] = None,
+    scenario: Annotated[str | None, typer.Option(help="JSON scenario file")] = None,
+) -> None:
+    """Run the contact-center simulator that plays a provider over the webhook spoke."""
+    from omniroute.sim.app import serve as serve_sim
+    from omniroute.sim.core import Config as SimConfig
+    from omniroute.sim.world import ScenarioError, build_world
+
+    try:
+        world = build_world(scenario, think_ms)
+    except ScenarioError as err:
+        _fail(str(err), 2)
+    base = f"http://{_browse_host(host)}:{port}"
+    typer.echo(f"simulator for spoke '{spoke}' serving on {base} (Omniroute at {omniroute_url})")
+    typer.echo(f"  webhook:    {base}/webhook")
+    typer.echo(f"  catalog:    {base}/catalog/skills (queues, wrap-up-codes, agents, health)")
+    typer.echo(f"  state:      {base}/sim/state")
+    serve_sim(SimConfig(omniroute_url, token, secret, spoke), world, host, port)
 
 
 if __name__ == "__main__":

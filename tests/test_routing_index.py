@@ -52,9 +52,7 @@ QUEUES = {
     "q_li": Queue("q_li", "q_li", ("chat", "email", "voice"), "li", priority=100),
     "q_ovf": Queue("q_ovf", "q_ovf", ("chat", "email", "voice"), "ovf", priority=50),
     "q_grp": Queue("q_grp", "q_grp", ("chat", "email", "voice"), "grp", priority=10),
-    "q_ext": Queue(
-        "q_ext", "q_ext", ("chat", "email"), "mc", routing_mode=RoutingMode.EXTERNAL
-    ),
+    "q_ext": Queue("q_ext", "q_ext", ("chat", "email"), "mc", routing_mode=RoutingMode.EXTERNAL),
 }
 
 
@@ -423,9 +421,7 @@ def oracle_eligible(a: Agent, w: WorkItem, now: datetime) -> bool:
         if rule.overflow_after_s is not None and age < rule.overflow_after_s:
             return False
     for req in w.skills:
-        widened = (
-            not req.mandatory and req.widen_after_s is not None and age >= req.widen_after_s
-        )
+        widened = not req.mandatory and req.widen_after_s is not None and age >= req.widen_after_s
         if not widened and a.skills.get(req.skill_id, 0) < req.min_level:
             return False
     return True
@@ -506,13 +502,13 @@ def test_index_agrees_with_brute_force(
         for channel_id in CHANNELS:
             assert index.is_routable(a.id, channel_id) == oracle_routable(a, channel_id)
         candidates = [
-            w
-            for w in queued
-            if oracle_routable(a, w.channel_id) and oracle_eligible(a, w, now)
+            w for w in queued if oracle_routable(a, w.channel_id) and oracle_eligible(a, w, now)
         ]
         expected = min(candidates, key=lambda w: (w.priority, w.created_at, w.id), default=None)
         assert best_item_id(index, a.id, now) == (expected.id if expected else None)
     for w in queued:
-        able = [a for a in agents if oracle_routable(a, w.channel_id) and oracle_eligible(a, w, now)]
+        able = [
+            a for a in agents if oracle_routable(a, w.channel_id) and oracle_eligible(a, w, now)
+        ]
         best = min(able, key=lambda a: oracle_agent_key(a, w), default=None)
         assert best_agent_id(index, w, now) == (best.id if best else None)

@@ -9,10 +9,21 @@ from fastapi import FastAPI
 
 from omniroute.api.auth import TokenCache
 from omniroute.api.errors import install_error_handlers
-from omniroute.api.routes import admin, agents, documents, external, feed, health
+from omniroute.api.routes import (
+    admin,
+    agents,
+    catalog,
+    documents,
+    external,
+    feed,
+    health,
+    spokes_admin,
+)
 from omniroute.config import Settings
 from omniroute.engine.clock import Clock
+from omniroute.engine.dispatcher import Dispatcher
 from omniroute.engine.engine import Engine
+from omniroute.spokes.manager import SpokeManager
 from omniroute.store.db import Database
 
 API_PREFIX = "/api/v1"
@@ -31,9 +42,18 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.tokens = TokenCache(db, demo=cfg.demo)
         app.state.settings = cfg
         await engine.start()
+        spokes = SpokeManager(db, engine.clock)
+        dispatcher = Dispatcher(db, spokes, engine.clock)
+        app.state.spokes = spokes
+        app.state.dispatcher = dispatcher
         try:
+            await spokes.start()
+            dispatcher.attach(engine)
+            await dispatcher.start()
             yield
         finally:
+            await dispatcher.stop()
+            await spokes.stop()
             await engine.stop()
             await db.dispose()
 
@@ -47,4 +67,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(health.router)
     for module in (agents, documents, feed, admin, external):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(catalog.router, prefix=API_PREFIX)
+    app.include_router(spokes_admin.router, prefix=API_PREFIX)
     return app

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omniroute.domain.model import DocumentType, Offer, WorkItem
 from omniroute.domain.outbound import OutboxState
 from omniroute.engine.loader import requirements_json
+from omniroute.engine.rowwriter import RowWriter
 from omniroute.engine.state import Tx
 from omniroute.store import tables as t
 
@@ -82,37 +81,10 @@ def _new_offer_row(offer: Offer) -> dict[str, Any]:
     }
 
 
-def _table(model: type[t.Base]) -> Table:
-    table = model.__table__
-    assert isinstance(table, Table)
-    return table
-
-
-async def _insert(session: AsyncSession, model: type[t.Base], rows: list[dict[str, Any]]) -> None:
-    # Core executemany: the ORM's per-row bookkeeping is most of the cost at this volume.
-    if rows:
-        await session.execute(insert(_table(model)), rows)
-
-
-async def _update(
-    session: AsyncSession, model: type[t.Base], rows: Iterable[dict[str, Any]]
-) -> None:
-    table = _table(model)
-    by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        by_shape[tuple(sorted(k for k in row if k != "id"))].append(row)
-    for columns, shaped in by_shape.items():
-        stmt = (
-            update(table)
-            .where(table.c.id == bindparam("_id"))
-            .values({c: bindparam(c) for c in columns})
-        )
-        params = [{"_id": r["id"], **{c: r[c] for c in columns}} for r in shaped]
-        await session.execute(stmt, params)
-
-
 async def write_tx(session: AsyncSession, tx: Tx) -> None:
     """Write every change recorded in the transaction; the caller commits."""
+    writer = RowWriter(session.get_bind().dialect.name)
+    _insert, _update = writer.insert, writer.update
     new = tx.new_ids
     docs_new: dict[DocumentType, list[dict[str, Any]]] = defaultdict(list)
     docs_upd: dict[DocumentType, list[dict[str, Any]]] = defaultdict(list)

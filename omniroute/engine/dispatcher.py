@@ -1,0 +1,349 @@
+"""The outbox dispatcher: delivers stored routing events to their spokes, in order per key.
+
+Only the lowest-seq undelivered event of an ordering key may go out, and a key whose oldest
+undelivered event is dead waits until an operator retries or discards it. Failures are
+retried with exponential backoff and full jitter; everything lives in the `outbox_events`
+table, so a restart resumes where the last process stopped (at-least-once delivery).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import Select, exists, func, select, update
+from sqlalchemy.orm import aliased
+
+from omniroute.domain.errors import DomainError
+from omniroute.domain.outbound import OutboxState, RoutingEventType
+from omniroute.engine.clock import Clock, SystemClock
+from omniroute.engine.engine import Engine
+from omniroute.engine.state import Tx
+from omniroute.spokes.base import (
+    RoutingEvent,
+    Spoke,
+    SpokeAuthError,
+    SpokeRejectedError,
+    SpokeUnavailableError,
+)
+from omniroute.store import tables as t
+from omniroute.store.db import Database
+
+log = logging.getLogger(__name__)
+
+# About 24 h of retries at the capped backoff's mean delay of 30 s.
+DEFAULT_MAX_ATTEMPTS = 2880
+MAX_RETRY_AFTER_S = 3600.0
+MAX_ERROR_CHARS = 2000
+UNDELIVERED = (OutboxState.PENDING.value, OutboxState.DEAD.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Exponential backoff with full jitter: uniform in [0, min(cap, base * factor^(n-1))]."""
+
+    base_s: float = 1.0
+    factor: float = 2.0
+    cap_s: float = 60.0
+
+    def ceiling(self, attempt: int) -> float:
+        """The largest delay after the given failed attempt (1 = the first)."""
+        # The exponent is bounded so that thousands of attempts cannot overflow a float.
+        exponent = min(max(attempt - 1, 0), 64)
+        return min(self.cap_s, self.base_s * self.factor**exponent)
+
+    def delay(self, attempt: int, rng: random.Random, retry_after_s: float | None = None) -> float:
+        """Seconds to wait after a failed attempt, at least what the provider asked for."""
+        wait = rng.uniform(0.0, self.ceiling(attempt))
+        if retry_after_s is not None and retry_after_s > 0:
+            wait = max(wait, min(retry_after_s, MAX_RETRY_AFTER_S))
+        return wait
+
+    def capped(self, rng: random.Random) -> float:
+        """A delay near the cap, for failures that need an operator (expired credentials)."""
+        return rng.uniform(self.cap_s / 2, self.cap_s)
+
+
+class SpokeSource(Protocol):
+    """Where the dispatcher finds a spoke by its configured name."""
+
+    async def ready(self, name: str) -> Spoke:
+        """The loaded spoke; raise a DomainError if it is unknown or unavailable."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Due:
+    seq: int
+    id: str
+    spoke: str
+    ordering_key: str
+    type: str
+    payload: dict[str, Any]
+    attempts: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    state: OutboxState
+    error: str | None = None
+    delay_s: float = 0.0
+    auth_failed: bool = False
+
+
+def _error_text(err: BaseException) -> str:
+    text = f"{type(err).__name__}: {err}"
+    return text[:MAX_ERROR_CHARS]
+
+
+def due_heads_query(now: datetime, exclude_keys: set[str], limit: int) -> Select[Any]:
+    """Due pending events with no older undelivered (pending or dead) event of their key."""
+    ev = t.OutboxEventRow
+    earlier = aliased(t.OutboxEventRow)
+    blocked = exists().where(
+        earlier.ordering_key == ev.ordering_key,
+        earlier.seq < ev.seq,
+        earlier.state.in_(UNDELIVERED),
+    )
+    query = select(ev).where(
+        ev.state == OutboxState.PENDING.value, ev.next_attempt_at <= now, ~blocked
+    )
+    if exclude_keys:
+        query = query.where(ev.ordering_key.not_in(exclude_keys))
+    return query.order_by(ev.next_attempt_at, ev.seq).limit(limit)
+
+
+class Dispatcher:
+    """A background task that delivers pending outbox events through their spokes."""
+
+    def __init__(
+        self,
+        db: Database,
+        spokes: SpokeSource,
+        clock: Clock | None = None,
+        *,
+        concurrency: int = 16,
+        backoff: Backoff | None = None,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        rng: random.Random | None = None,
+        idle_poll_s: float | None = 30.0,
+        stop_grace_s: float = 5.0,
+        error_pause_s: float = 1.0,
+    ) -> None:
+        self.db = db
+        self.spokes = spokes
+        self.clock: Clock = clock or SystemClock()
+        self.concurrency = concurrency
+        self.backoff = backoff or Backoff()
+        self.max_attempts = max_attempts
+        self.rng = rng or random.Random()
+        self.idle_poll_s = idle_poll_s
+        self.stop_grace_s = stop_grace_s
+        self.error_pause_s = error_pause_s
+        self.delivered = 0
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self._inflight: dict[str, asyncio.Task[None]] = {}
+        self._auth_failed: set[str] = set()
+        self._engine: Engine | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the dispatch loop is alive."""
+        return self._task is not None and not self._task.done()
+
+    def attach(self, engine: Engine) -> None:
+        """Wake up whenever the engine commits new outbox events."""
+        self._engine = engine
+        engine.commit_listeners.append(self.on_commit)
+
+    def on_commit(self, tx: Tx) -> None:
+        """Engine commit listener."""
+        if tx.outbox:
+            self.wake()
+
+    def wake(self) -> None:
+        """Look at the outbox again now (new events, a retry, a spoke came back)."""
+        self._idle.clear()
+        self._wake.set()
+
+    async def idle(self) -> None:
+        """Return once nothing is in flight and no eligible event is due."""
+        await self._idle.wait()
+
+    async def start(self) -> None:
+        """Start delivering; pending events stored by earlier processes are picked up."""
+        if self.running:
+            return
+        self._stopping = False
+        self.wake()
+        self._task = asyncio.create_task(self._run(), name="omniroute-dispatcher")
+
+    async def stop(self) -> None:
+        """Stop; deliveries still running after the grace period are cancelled, to be redone."""
+        if self._engine is not None:
+            with contextlib.suppress(ValueError):
+                self._engine.commit_listeners.remove(self.on_commit)
+            self._engine = None
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        await self._task
+        self._task = None
+        tasks = list(self._inflight.values())
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=self.stop_grace_s)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+
+    # -- the loop ---------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                timeout = await self._dispatch()
+            except Exception:
+                log.exception("outbox dispatcher could not read the outbox; retrying")
+                timeout = self.error_pause_s
+            if not self._inflight and not self._wake.is_set():
+                self._idle.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _dispatch(self) -> float | None:
+        """Start deliveries for due heads; the seconds until the next retry falls due."""
+        now = self.clock.now()
+        free = self.concurrency - len(self._inflight)
+        async with self.db.session() as session:
+            if free > 0:
+                rows = await session.scalars(due_heads_query(now, set(self._inflight), free))
+                for row in rows.all():
+                    self._start(
+                        _Due(
+                            row.seq,
+                            row.id,
+                            row.spoke,
+                            row.ordering_key,
+                            row.type,
+                            dict(row.payload),
+                            row.attempts,
+                            row.created_at,
+                        )
+                    )
+            ev = t.OutboxEventRow
+            next_due = await session.scalar(
+                select(func.min(ev.next_attempt_at)).where(
+                    ev.state == OutboxState.PENDING.value, ev.next_attempt_at > now
+                )
+            )
+        timeout = None if next_due is None else max((next_due - now).total_seconds(), 0.0)
+        if self.idle_poll_s is not None:
+            # Another process (the CLI) may retry events; look again now and then.
+            timeout = self.idle_poll_s if timeout is None else min(timeout, self.idle_poll_s)
+        return timeout
+
+    def _start(self, due: _Due) -> None:
+        task = asyncio.create_task(self._deliver(due), name=f"omniroute-deliver-{due.seq}")
+        self._inflight[due.ordering_key] = task
+
+        def done(_task: asyncio.Task[None]) -> None:
+            if self._inflight.get(due.ordering_key) is task:
+                del self._inflight[due.ordering_key]
+            self.wake()
+
+        task.add_done_callback(done)
+
+    # -- one attempt ------------------------------------------------------------------
+
+    async def _deliver(self, due: _Due) -> None:
+        attempt = due.attempts + 1
+        outcome = await self._attempt(due, attempt)
+        try:
+            await self._record(due, attempt, outcome)
+        except Exception:
+            log.exception("outbox event %s: recording the outcome failed", due.seq)
+            # Holding the key a moment keeps a failing store from turning into a hot loop.
+            await asyncio.sleep(self.error_pause_s)
+
+    async def _attempt(self, due: _Due, attempt: int) -> _Outcome:
+        try:
+            event_type = RoutingEventType(due.type)
+        except ValueError:
+            return _Outcome(OutboxState.DEAD, f"unknown routing event type '{due.type}'")
+        event = RoutingEvent(
+            id=due.id,
+            type=event_type,
+            spoke=due.spoke,
+            ordering_key=due.ordering_key,
+            created_at=due.created_at,
+            attempt=attempt,
+            payload=due.payload,
+        )
+        try:
+            spoke = await self.spokes.ready(due.spoke)
+            await spoke.deliver(event)
+        except SpokeRejectedError as err:
+            return _Outcome(OutboxState.DEAD, _error_text(err))
+        except SpokeAuthError as err:
+            return self._retry(attempt, _error_text(err), self.backoff.capped(self.rng), auth=True)
+        except SpokeUnavailableError as err:
+            delay = self.backoff.delay(attempt, self.rng, err.retry_after_s)
+            return self._retry(attempt, _error_text(err), delay)
+        except Exception as err:
+            if not isinstance(err, DomainError):
+                log.warning("outbox event %s to '%s' failed", due.seq, due.spoke, exc_info=True)
+            return self._retry(attempt, _error_text(err), self.backoff.delay(attempt, self.rng))
+        return _Outcome(OutboxState.DELIVERED)
+
+    def _retry(self, attempt: int, error: str, delay_s: float, *, auth: bool = False) -> _Outcome:
+        if attempt >= self.max_attempts:
+            return _Outcome(OutboxState.DEAD, f"gave up after {attempt} attempts: {error}")
+        return _Outcome(OutboxState.PENDING, error, delay_s, auth)
+
+    async def _record(self, due: _Due, attempt: int, outcome: _Outcome) -> None:
+        now = self.clock.now()
+        ev = t.OutboxEventRow
+        values: dict[str, Any] = {"attempts": attempt, "state": outcome.state.value}
+        if outcome.state is OutboxState.DELIVERED:
+            values["delivered_at"] = now
+        else:
+            values["last_error"] = outcome.error
+        if outcome.state is OutboxState.PENDING:
+            values["next_attempt_at"] = now + timedelta(seconds=outcome.delay_s)
+        new_auth_incident = outcome.auth_failed and due.spoke not in self._auth_failed
+        async with self.db.session() as session, session.begin():
+            # Only a still-pending row changes: an operator may have discarded it meanwhile.
+            await session.execute(
+                update(ev)
+                .where(ev.seq == due.seq, ev.state == OutboxState.PENDING.value)
+                .values(**values)
+            )
+            if new_auth_incident:
+                session.add(
+                    t.SpokeIncidentRow(
+                        id=uuid.uuid4().hex,
+                        spoke=due.spoke,
+                        kind="auth_failed",
+                        message=f"the provider refused our credentials: {outcome.error}; "
+                        "renew them in the spoke's settings",
+                        details={"seq": due.seq, "event_id": due.id},
+                        created_at=now,
+                    )
+                )
+        if outcome.auth_failed:
+            self._auth_failed.add(due.spoke)
+        elif outcome.state is OutboxState.DELIVERED:
+            self._auth_failed.discard(due.spoke)
+            self.delivered += 1

@@ -1,0 +1,382 @@
+"""Versioned event envelopes spokes exchange with providers: pydantic models and JSON Schema."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+
+from omniroute.domain.outbound import SCHEMA_VERSION, RoutingEventType
+from omniroute.spokes.base import InboundEventType
+
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+DocumentTypeName = Literal["interaction", "case"]
+ClosedState = Literal["closed_complete", "closed_abandoned", "resolved", "closed"]
+OfferOutcomeName = Literal["accepted", "rejected", "timed_out", "withdrawn"]
+TransferTypeName = Literal["blind", "consult"]
+
+
+class _Model(BaseModel):
+    """Receivers ignore fields they do not know: version 1 may gain fields, never lose them."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+# -- the `data` of each outgoing event ---------------------------------------------------
+
+
+class SkillRequirementData(_Model):
+    """A skill the work item asks for."""
+
+    skill_id: str
+    min_level: int
+    mandatory: bool = Field(description="false: a preferred skill that may widen after a wait")
+
+
+class AgentRef(_Model):
+    """An agent by our id and, when linked, by the provider's id."""
+
+    agent_id: str | None = Field(description="our agent id; null when there is no agent")
+    provider_agent_id: str | None = Field(
+        description="the agent's id at the provider; null when the agent is not linked"
+    )
+
+
+class WorkItemData(_Model):
+    """The routable facts of a work item."""
+
+    work_item_id: str = Field(description="give it back as work_item_id on the Work Offer API")
+    document_type: DocumentTypeName
+    document_id: str
+    channel_id: str = Field(description="chat, email, case, voice, callback or a custom one")
+    queue_id: str = Field(description="our queue id")
+    provider_queue_id: str | None = Field(description="the provider's id of that queue")
+    priority: int = Field(description="lower is more urgent")
+    skills: list[SkillRequirementData]
+    previous_work_item_id: str | None = Field(
+        description="the work item this one follows (a transfer or re-route), if any"
+    )
+    created_at: AwareDatetime
+    customer: dict[str, str | None] = Field(
+        description="what we know of the customer: customer_name, customer_email, subject"
+    )
+
+
+class NewInteractionData(WorkItemData):
+    """A work item entered an external queue: route it, then call the Work Offer API."""
+
+
+class TransferData(WorkItemData):
+    """A transfer started or cancelled; the work item is the one the transfer created."""
+
+    transfer_id: str = Field(description="the transfer's work item id (same as work_item_id)")
+    transfer_type: TransferTypeName
+    from_: AgentRef = Field(alias="from", description="the agent handing the work over")
+    to: AgentRef = Field(description="the target agent; both ids null for a queue transfer")
+
+
+class OfferOutcomeData(_Model):
+    """How an offer of the provider's work ended in the agent's workspace."""
+
+    work_item_id: str
+    document_id: str
+    offer_id: str
+    external_segment_id: str | None = Field(
+        description="the external_segment_id the provider gave on the Work Offer call"
+    )
+    outcome: OfferOutcomeName = Field(
+        description="withdrawn: the offer ended because the work was closed or re-routed"
+    )
+    reject_reason_id: str | None
+    note: str | None = Field(description="the agent's note on a reject")
+    at: AwareDatetime
+    agent_id: str
+    provider_agent_id: str | None
+
+
+class EndInteractionData(_Model):
+    """An interaction or case the provider routed is closed; wrap-up included."""
+
+    document_type: DocumentTypeName
+    document_id: str
+    work_item_id: str | None = Field(description="the accepted work item, else the last one")
+    state: ClosedState
+    wrap_up_code_id: str | None
+    wrap_up_code_name: str | None
+    notes: str | None = Field(description="the wrap-up notes")
+    at: AwareDatetime
+    agent_id: str | None
+    provider_agent_id: str | None
+
+
+class AgentPresenceData(_Model):
+    """A linked agent's presence changed in Omniroute, in the provider's state name."""
+
+    agent_id: str
+    provider_agent_id: str
+    presence_id: str = Field(description="our presence state")
+    provider_state: str = Field(description="the provider's name for it, from the presence map")
+    channel_available: dict[str, bool]
+    at: AwareDatetime
+
+
+# -- the outgoing envelope -----------------------------------------------------------------
+
+
+class _Envelope(_Model):
+    """What every outgoing event carries around its data."""
+
+    schema_version: Literal[1]
+    id: str = Field(description="unique per event; also sent as the Idempotency-Key header")
+    type: str
+    spoke: str = Field(description="the configured spoke's name in Omniroute")
+    ordering_key: str = Field(
+        description="events with the same key are delivered one at a time, in order"
+    )
+    created_at: AwareDatetime
+    attempt: int = Field(ge=1, description="1 on the first delivery, more on retries")
+    data: Any
+
+
+class NewInteractionEvent(_Envelope):
+    """`new_interaction`: route this work item."""
+
+    type: Literal["new_interaction"]
+    data: NewInteractionData
+
+
+class OfferOutcomeEvent(_Envelope):
+    """`offer_outcome`: an offer was accepted, rejected, timed out or withdrawn."""
+
+    type: Literal["offer_outcome"]
+    data: OfferOutcomeData
+
+
+class EndInteractionEvent(_Envelope):
+    """`end_interaction`: the interaction or case is closed."""
+
+    type: Literal["end_interaction"]
+    data: EndInteractionData
+
+
+class TransferToAgentEvent(_Envelope):
+    """`transfer_to_agent`: offer the transfer's work item to the target agent."""
+
+    type: Literal["transfer_to_agent"]
+    data: TransferData
+
+
+class TransferToQueueEvent(_Envelope):
+    """`transfer_to_queue`: route the transfer's work item in the target queue."""
+
+    type: Literal["transfer_to_queue"]
+    data: TransferData
+
+
+class CancelTransferEvent(_Envelope):
+    """`cancel_transfer`: the sender took the transfer back; the work stays with the sender."""
+
+    type: Literal["cancel_transfer"]
+    data: TransferData
+
+
+class AgentPresenceEvent(_Envelope):
+    """`agent_presence`: set the linked agent's state at the provider."""
+
+    type: Literal["agent_presence"]
+    data: AgentPresenceData
+
+
+OUTGOING: dict[RoutingEventType, type[_Envelope]] = {
+    RoutingEventType.NEW_INTERACTION: NewInteractionEvent,
+    RoutingEventType.OFFER_OUTCOME: OfferOutcomeEvent,
+    RoutingEventType.END_INTERACTION: EndInteractionEvent,
+    RoutingEventType.TRANSFER_TO_AGENT: TransferToAgentEvent,
+    RoutingEventType.TRANSFER_TO_QUEUE: TransferToQueueEvent,
+    RoutingEventType.CANCEL_TRANSFER: CancelTransferEvent,
+    RoutingEventType.AGENT_PRESENCE: AgentPresenceEvent,
+}
+
+OutgoingEvent = Annotated[
+    NewInteractionEvent
+    | OfferOutcomeEvent
+    | EndInteractionEvent
+    | TransferToAgentEvent
+    | TransferToQueueEvent
+    | CancelTransferEvent
+    | AgentPresenceEvent,
+    Field(discriminator="type"),
+]
+OUTGOING_EVENT: TypeAdapter[OutgoingEvent] = TypeAdapter(OutgoingEvent)
+
+
+# -- the inbound envelope ------------------------------------------------------------------
+
+
+class AgentSignedInData(_Model):
+    """An agent signed in through the provider's panel: link the provider's id to ours."""
+
+    provider_agent_id: str = Field(min_length=1)
+    email: str | None = Field(None, description="matched against our agents' emails")
+    name: str | None = Field(None, description="used when the spoke may provision agents")
+    occurred_at: AwareDatetime | None = None
+
+
+class AgentPresenceInData(_Model):
+    """An agent's state changed at the provider."""
+
+    provider_agent_id: str = Field(min_length=1)
+    state_name: str = Field(min_length=1, description="the provider's state name")
+    occurred_at: AwareDatetime | None = None
+
+
+class _InboundEnvelope(_Model):
+    """What every inbound event carries around its data."""
+
+    schema_version: Literal[1]
+    id: str = Field(
+        min_length=1, max_length=200, description="unique per event; a repeat is ignored"
+    )
+    type: str
+    data: Any
+
+
+class AgentSignedInEvent(_InboundEnvelope):
+    """`agent_signed_in` from the provider."""
+
+    type: Literal["agent_signed_in"]
+    data: AgentSignedInData
+
+
+class AgentPresenceInEvent(_InboundEnvelope):
+    """`agent_presence` from the provider."""
+
+    type: Literal["agent_presence"]
+    data: AgentPresenceInData
+
+
+INBOUND: dict[InboundEventType, type[_InboundEnvelope]] = {
+    InboundEventType.AGENT_SIGNED_IN: AgentSignedInEvent,
+    InboundEventType.AGENT_PRESENCE: AgentPresenceInEvent,
+}
+
+InboundEnvelope = Annotated[AgentSignedInEvent | AgentPresenceInEvent, Field(discriminator="type")]
+INBOUND_EVENT: TypeAdapter[InboundEnvelope] = TypeAdapter(InboundEnvelope)
+
+
+# -- catalog pages ------------------------------------------------------------------------
+
+
+class CatalogItem(BaseModel):
+    """One skill, queue, wrap-up code or agent; every other field becomes an attribute."""
+
+    model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True)
+
+    id: str = Field(min_length=1, description="the provider's id")
+    name: str
+
+
+class CatalogPage(_Model):
+    """One page of a catalog list."""
+
+    items: list[CatalogItem]
+    next: str | None = Field(
+        None, description="the next page's URL (absolute or relative); null on the last page"
+    )
+
+
+# -- JSON Schema ----------------------------------------------------------------------------
+
+
+def _schema(model: type[BaseModel], name: str, description: str) -> dict[str, Any]:
+    body = model.model_json_schema(by_alias=True)
+    return {
+        "$schema": JSON_SCHEMA_DIALECT,
+        "$id": f"{name}.json",
+        "title": name,
+        "description": description,
+    } | {k: v for k, v in body.items() if k not in ("title", "description")}
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """One JSON Schema per event type (inbound ones prefixed `inbound_`), and the catalog page."""
+    schemas: dict[str, dict[str, Any]] = {}
+    for event_type, model in OUTGOING.items():
+        description = f"Omniroute to provider, schema version {SCHEMA_VERSION}: " + (
+            model.__doc__ or ""
+        )
+        schemas[event_type.value] = _schema(model, event_type.value, description)
+    for inbound_type, inbound in INBOUND.items():
+        name = f"inbound_{inbound_type.value}"
+        description = f"Provider to Omniroute, schema version {SCHEMA_VERSION}: " + (
+            inbound.__doc__ or ""
+        )
+        schemas[name] = _schema(inbound, name, description)
+    page = "A page of GET {catalog_url}/<kind>: " + (CatalogPage.__doc__ or "")
+    schemas["catalog_page"] = _schema(CatalogPage, "catalog_page", page)
+    return schemas
+
+
+def render(schema: dict[str, Any]) -> str:
+    """A schema file's exact text."""
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
+def write(directory: Path) -> list[Path]:
+    """Write every schema into a directory and remove stale ones; returns the files written."""
+    directory.mkdir(parents=True, exist_ok=True)
+    schemas = json_schemas()
+    written = []
+    for name, schema in schemas.items():
+        path = directory / f"{name}.json"
+        path.write_text(render(schema), encoding="utf-8")
+        written.append(path)
+    for stale in directory.glob("*.json"):
+        if stale.stem not in schemas:
+            stale.unlink()
+    return written
+
+
+def differences(directory: Path) -> list[str]:
+    """Schema files in a directory that are missing, stale or differ from the models."""
+    schemas = json_schemas()
+    problems = [
+        f"{name}.json differs from the models"
+        for name, schema in schemas.items()
+        if not (directory / f"{name}.json").is_file()
+        or (directory / f"{name}.json").read_text(encoding="utf-8") != render(schema)
+    ]
+    problems += [
+        f"{p.name} has no model" for p in sorted(directory.glob("*.json")) if p.stem not in schemas
+    ]
+    return problems
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Write or check the schema files; without options, print them as one JSON object."""
+    parser = argparse.ArgumentParser(prog="python -m omniroute.spokes.events_schema")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--write", type=Path, metavar="DIR", help="write <type>.json files")
+    group.add_argument("--check", type=Path, metavar="DIR", help="fail if DIR is out of date")
+    args = parser.parse_args(argv)
+    if args.write is not None:
+        for path in write(args.write):
+            sys.stdout.write(f"wrote {path}\n")
+        return 0
+    if args.check is not None:
+        problems = differences(args.check)
+        for problem in problems:
+            sys.stderr.write(f"{problem}; run with --write {args.check}\n")
+        return 1 if problems else 0
+    sys.stdout.write(json.dumps(json_schemas(), indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
