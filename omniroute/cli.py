@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Annotated, NoReturn, TypeVar
 
 import typer
 import uvicorn
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniroute.api.auth import Role
 from omniroute.auth_tokens import hash_token, new_token
@@ -34,6 +37,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
 
 S = TypeVar("S", bound=StoreSettings)
+R = TypeVar("R")
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
@@ -306,6 +310,171 @@ def sim(
     typer.echo(f"  catalog:    {base}/catalog/skills (queues, wrap-up-codes, agents, health)")
     typer.echo(f"  state:      {base}/sim/state")
     serve_sim(SimConfig(omniroute_url, token, secret, spoke), world, host, port)
+
+
+# -- outbox and spokes ----------------------------------------------------------------
+
+outbox_app = typer.Typer(help="Routing events waiting for, or failed at, their spokes.")
+spokes_app = typer.Typer(help="Configured spokes (connectors to providers).")
+app.add_typer(outbox_app, name="outbox")
+app.add_typer(spokes_app, name="spokes")
+
+
+class OutboxListState(StrEnum):
+    """States `outbox list` can show."""
+
+    PENDING = "pending"
+    DEAD = "dead"
+    DELIVERED = "delivered"
+    DISCARDED = "discarded"
+
+
+def _store_url() -> str:
+    """The database URL of a database at the newest revision, or a readable exit."""
+    url = _settings(StoreSettings).database_url
+    if migrate.current(url) != migrate.head():
+        _fail("the database is not at the newest revision: run 'omniroute db upgrade'")
+    return url
+
+
+async def _with_db(url: str, fn: Callable[[AsyncSession], Awaitable[R]]) -> R:
+    db = Database(url)
+    try:
+        async with db.session() as session:
+            return await fn(session)
+    finally:
+        await db.dispose()
+
+
+def _stamp(value: datetime | None) -> str:
+    return "-" if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+@outbox_app.command("list")
+def outbox_list(
+    *,
+    state: Annotated[
+        OutboxListState | None, typer.Option(help="Only this state [default: pending and dead]")
+    ] = None,
+    spoke: Annotated[str | None, typer.Option(help="Only this spoke's events")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many")] = 100,
+) -> None:
+    """List routing events with their attempts, last error and what blocks them."""
+    from omniroute.services import outbox_admin
+
+    url = _store_url()
+    views = asyncio.run(
+        _with_db(
+            url,
+            lambda s: outbox_admin.list_events(
+                s, state=state.value if state else None, spoke=spoke, limit=limit
+            ),
+        )
+    )
+    if not views:
+        typer.echo("no events")
+        return
+    typer.echo(
+        f"{'SEQ':>7}  {'STATE':<9} {'SPOKE':<12} {'TYPE':<18} {'KEY':<24} "
+        f"{'TRIES':>5}  {'NEXT ATTEMPT':<19}  NOTE"
+    )
+    for v in views:
+        note = f"blocked by {v.blocked_by}" if v.blocked_by is not None else ""
+        if v.last_error:
+            note = f"{note}; {v.last_error}" if note else v.last_error
+        typer.echo(
+            f"{v.seq:>7}  {v.state:<9} {v.spoke:<12.12} {v.type:<18.18} {v.ordering_key:<24.24} "
+            f"{v.attempts:>5}  {_stamp(v.next_attempt_at):<19}  {note[:120]}"
+        )
+
+
+@outbox_app.command("retry")
+def outbox_retry(
+    event: Annotated[
+        str | None, typer.Argument(help="The event's seq or id (see 'omniroute outbox list')")
+    ] = None,
+    *,
+    all_dead: Annotated[bool, typer.Option("--all-dead", help="Retry every dead event")] = False,
+    spoke: Annotated[str | None, typer.Option(help="With --all-dead: only this spoke")] = None,
+) -> None:
+    """Send a dead event again (attempts start over), or a pending one now."""
+    from omniroute.domain.errors import DomainError
+    from omniroute.services import outbox_admin
+
+    if (event is None) == (not all_dead):
+        _fail("give an event's seq or id, or --all-dead")
+    if spoke is not None and not all_dead:
+        _fail("--spoke applies only to --all-dead")
+    url = _store_url()
+    now = datetime.now(UTC)
+
+    async def run(session: AsyncSession) -> str:
+        async with session.begin():
+            if event is None:
+                count = await outbox_admin.retry_dead(session, now, spoke)
+                return f"{count} dead event(s) pending again"
+            row = await outbox_admin.retry(session, event, now)
+            return f"event {row.seq} pending, due now"
+
+    try:
+        message = asyncio.run(_with_db(url, run))
+    except DomainError as err:
+        _fail(f"{err.code.value}: {err.message}")
+    typer.echo(message)
+    typer.echo("a running Omniroute sends it within its idle poll interval (30 s)")
+
+
+@outbox_app.command("discard")
+def outbox_discard(
+    event: Annotated[str, typer.Argument(help="The event's seq or id")],
+) -> None:
+    """Give up on a dead or pending event: never sent, no longer blocking later events."""
+    from omniroute.domain.errors import DomainError
+    from omniroute.services import outbox_admin
+
+    url = _store_url()
+
+    async def run(session: AsyncSession) -> int:
+        async with session.begin():
+            return (await outbox_admin.discard(session, event)).seq
+
+    try:
+        seq = asyncio.run(_with_db(url, run))
+    except DomainError as err:
+        _fail(f"{err.code.value}: {err.message}")
+    typer.echo(f"event {seq} discarded")
+
+
+@spokes_app.command("list")
+def spokes_list() -> None:
+    """List configured spokes with their outbox counts, and the installed kinds."""
+    from sqlalchemy import select
+
+    from omniroute.services import outbox_admin
+    from omniroute.spokes import registry
+
+    url = _store_url()
+
+    async def run(session: AsyncSession) -> tuple[list[t.SpokeRow], dict[str, dict[str, int]]]:
+        rows = (await session.scalars(select(t.SpokeRow).order_by(t.SpokeRow.name))).all()
+        return list(rows), await outbox_admin.counts(session)
+
+    rows, counts = asyncio.run(_with_db(url, run))
+    try:
+        kinds = ", ".join(sorted(registry.available_spokes())) or "none"
+    except (ImportError, TypeError) as err:
+        kinds = f"(could not list: {err})"
+    typer.echo(f"installed kinds: {kinds}")
+    if not rows:
+        typer.echo("no spokes configured")
+        return
+    typer.echo(f"{'NAME':<16} {'KIND':<12} {'ENABLED':<8} {'PENDING':>7} {'DEAD':>5}")
+    for row in rows:
+        mine = counts.get(row.name, {})
+        typer.echo(
+            f"{row.name:<16} {row.kind:<12} {'yes' if row.enabled else 'no':<8} "
+            f"{mine.get('pending', 0):>7} {mine.get('dead', 0):>5}"
+        )
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.SPOKE_AUTH_FAILED: 502,
     ErrorCode.SPOKE_REJECTED: 502,
     ErrorCode.INVALID_SIGNATURE: 401,
+    ErrorCode.PAYLOAD_TOO_LARGE: 413,
 }
 
 

@@ -244,6 +244,8 @@ class Document:
     wrap_up_due_at: datetime | None = None
     spoke: str | None = None
     summary: dict[str, str] = field(default_factory=dict)
+    wrap_up_code_id: str | None = None
+    wrap_up_notes: str | None = None
 
     @property
     def active(self) -> bool:

@@ -175,9 +175,11 @@ async def _load_documents(session: AsyncSession, state: EngineState) -> None:
             inter.customer_name,
             inter.customer_email,
             inter.subject,
+            inter.wrap_up_code_id,
+            inter.wrap_up_notes,
         ).where(inter.state.not_in(closed_i))
     )
-    for doc_id, channel_id, st, wi, agent_id, due, name, email, subject in rows:
+    for doc_id, channel_id, st, wi, agent_id, due, name, email, subject, code, notes in rows:
         state.documents[doc_id] = Document(
             doc_id,
             DocumentType.INTERACTION,
@@ -188,6 +190,8 @@ async def _load_documents(session: AsyncSession, state: EngineState) -> None:
             agent_id,
             due,
             summary={"customer_name": name, "customer_email": email, "subject": subject},
+            wrap_up_code_id=code,
+            wrap_up_notes=notes,
         )
         if due is not None:
             state.timers.add(due, TimerKind.WRAP_UP_DUE, doc_id)

@@ -188,7 +188,7 @@ def _close(tx: Tx, doc: Document, state: str, **fields: Any) -> None:
     tx.state.documents.pop(doc.id, None)
     tx.save_document(doc, closed_at=tx.now, **fields)
     _announce(tx, doc)
-    wrap_up = {k: doc.summary.get(k) for k in ("wrap_up_code_id", "wrap_up_notes")}
+    wrap_up = {"wrap_up_code_id": doc.wrap_up_code_id, "wrap_up_notes": doc.wrap_up_notes}
     outbound.end_interaction(tx, doc, wrap_up | fields)
 
 
@@ -236,8 +236,8 @@ def end_interaction(
         return doc
     _withdraw_pending(tx, doc)
     doc.state = InteractionState.WRAP_UP
-    doc.summary["wrap_up_code_id"] = code_id or ""
-    doc.summary["wrap_up_notes"] = notes or ""
+    doc.wrap_up_code_id = code_id
+    doc.wrap_up_notes = notes
     if limit is not None:
         doc.wrap_up_due_at = tx.now + timedelta(seconds=limit)
         tx.schedule(doc.wrap_up_due_at, TimerKind.WRAP_UP_DUE, doc.id)

@@ -61,6 +61,11 @@ def new_interaction(tx: Tx, item: WorkItem) -> None:
     tx.send(spoke, RoutingEventType.NEW_INTERACTION, item.document_id, item_payload(tx, item, doc))
 
 
+def _reassignable(tx: Tx, reason_id: str | None) -> bool | None:
+    reason = tx.state.reject_reasons.get(reason_id or "")
+    return reason.reassignable if reason is not None else None
+
+
 def offer_outcome(tx: Tx, offer: Offer, item: WorkItem) -> None:
     """Tell the provider how an offer for one of its items ended."""
     spoke = item_spoke(tx, item)
@@ -73,6 +78,7 @@ def offer_outcome(tx: Tx, offer: Offer, item: WorkItem) -> None:
         "external_segment_id": offer.external_segment_id,
         "outcome": offer.state.value,
         "reject_reason_id": offer.reject_reason_id,
+        "reassignable": _reassignable(tx, offer.reject_reason_id),
         "note": offer.note,
         "at": _iso(offer.ended_at),
     } | _agent_ref(tx, spoke, offer.agent_id)

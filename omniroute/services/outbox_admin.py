@@ -51,7 +51,7 @@ async def _dead_heads(session: AsyncSession, keys: set[str]) -> dict[str, int]:
         .where(ev.state == OutboxState.DEAD.value, ev.ordering_key.in_(keys))
         .group_by(ev.ordering_key)
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 async def list_events(

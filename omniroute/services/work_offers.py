@@ -87,6 +87,12 @@ def offer_work(tx: Tx, req: WorkOffer) -> WorkOfferResult:
             "agent_id" if req.agent_id is not None else "provider_agent_id",
         )
     item = _target_item(tx, req, agent)
+    if agent.id in item.excluded_agents:
+        raise DomainError(
+            ErrorCode.AGENT_NOT_AVAILABLE,
+            f"agent '{agent.id}' declined or let this work item time out and may not get it again",
+            "agent_id" if req.agent_id is not None else "provider_agent_id",
+        )
     terms = OfferTerms(
         timeout_s=remaining,
         allowed_to_decline=req.allowed_to_decline,

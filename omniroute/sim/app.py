@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from omniroute.sim.client import ApiResult, OmnirouteClient, RetryPolicy, Sleep
-from omniroute.sim.core import AgentRun, Config, Faults, Platform
+from omniroute.sim.core import AgentRun, Config, Faults, InvalidEventError, Platform
 from omniroute.sim.world import World
 from omniroute.spokes.signing import SignatureError, verify
 
@@ -145,6 +145,7 @@ def create_app(
     app.state.platform = platform
 
     @app.get("/healthz")
+    @app.get("/readyz")
     async def healthz() -> dict[str, str]:
         """Liveness, unsigned: for process supervisors and tests."""
         return {"status": "ok"}
@@ -202,7 +203,11 @@ def create_app(
         problem = _envelope_problem(envelope)
         if problem is not None:
             return _error(422, "INVALID_ENVELOPE", problem)
-        return {"status": platform.receive(envelope), "id": envelope["id"]}
+        try:
+            outcome = platform.receive(envelope)
+        except InvalidEventError as err:
+            return _error(422, "INVALID_DATA", str(err))
+        return {"status": outcome, "id": envelope["id"]}
 
     @app.post("/sim/agents/{provider_id}/sign-in")
     async def sign_in(provider_id: str, body: SignInIn | None = None) -> JSONResponse:

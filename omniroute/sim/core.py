@@ -34,6 +34,10 @@ EVENT_TYPES = frozenset(
 )
 
 
+class InvalidEventError(Exception):
+    """A webhook event whose data the simulator cannot use."""
+
+
 def now_iso() -> str:
     """The current UTC time in ISO 8601."""
     return datetime.now(UTC).isoformat()
@@ -41,7 +45,7 @@ def now_iso() -> str:
 
 @dataclass
 class Config:
-    """How to reach Omniroute and how this platform behaves."""
+    """How to reach Omniroute as the provider behind one spoke."""
 
     omniroute_url: str
     token: str
@@ -242,8 +246,14 @@ class Platform:
         self.count(f"items_{reason}")
 
     def _reroute_later(self) -> None:
+        if self._timers:
+            return  # one pending pass re-routes every waiting item
+
         async def later() -> None:
             await self.sleep(self.world.settings.reroute_after_s)
+            task = asyncio.current_task()
+            if task is not None:
+                self._timers.discard(task)  # so a failure in this pass can arm the next one
             self.route()
 
         self._spawn(self._timers, later())
@@ -305,6 +315,8 @@ class Platform:
                 item.status = "offered"
             return
         self.count(f"work_offer_error_{code}")
+        if item.status != "offering":
+            return  # an outcome overtook this answer and already decided
         agent_unknown = code == "NOT_FOUND" and (result.error_field or "").endswith("agent_id")
         if code in AGENT_ERRORS or agent_unknown:
             if agent_unknown:
@@ -346,13 +358,20 @@ class Platform:
 
     def receive(self, envelope: dict[str, Any]) -> str:
         """Apply one verified envelope once; returns processed, duplicate or ignored."""
+        # Unusable data raises InvalidEventError and is not remembered, so a fixed retry works.
         event_id = str(envelope["id"])
         if event_id in self.seen:
             self.count("webhooks_duplicate")
             return "duplicate"
-        self.seen.add(event_id)
         event_type = str(envelope["type"])
-        data = envelope.get("data") or {}
+        handler = self._handlers().get(event_type)
+        if handler is not None:
+            try:
+                handler(envelope.get("data") or {})
+            except (TypeError, ValueError, AttributeError) as err:
+                self.count("webhooks_invalid")
+                raise InvalidEventError(f"{event_type} data is not usable: {err}") from err
+        self.seen.add(event_id)
         self.events.append(
             {
                 "seq": len(self.events) + 1,
@@ -365,11 +384,9 @@ class Platform:
             }
         )
         self.count("webhooks_processed")
-        handler = self._handlers().get(event_type)
         if handler is None:
             self.count("webhooks_ignored")
             return "ignored"
-        handler(data)
         self.route()
         return "processed"
 
@@ -581,6 +598,7 @@ class Platform:
         waiting = [i for i in items if i.status == "waiting"]
         return {
             "spoke": self.config.spoke,
+            "on_queue_state": self.world.on_queue_state,
             "settings": self.world.settings.model_dump(),
             "faults": asdict(self.faults),
             "agents": [self.agent_view(a) for a in self.agents.values()],

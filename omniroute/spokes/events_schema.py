@@ -94,6 +94,10 @@ class OfferOutcomeData(_Model):
         description="withdrawn: the offer ended because the work was closed or re-routed"
     )
     reject_reason_id: str | None
+    reassignable: bool | None = Field(
+        description="whether the reject reason lets the same agent be offered the item again "
+        "(null without a reason); Omniroute refuses a Work Offer to an excluded agent"
+    )
     note: str | None = Field(description="the agent's note on a reject")
     at: AwareDatetime
     agent_id: str

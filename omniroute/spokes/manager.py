@@ -132,7 +132,7 @@ class SpokeManager:
 
     async def _load(self, row: t.SpokeRow) -> _Slot:
         if not row.enabled:
-            return _Slot(row.name, row.kind, SpokeStatus.DISABLED, error="disabled")
+            return _Slot(row.name, row.kind, SpokeStatus.DISABLED)
         try:
             cls = registry.spoke_class(row.kind)
         except KeyError as err:

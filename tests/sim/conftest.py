@@ -127,7 +127,7 @@ class Sim:
 
     async def agent(self, provider_id: str) -> dict[str, Any]:
         """One agent from the settled state."""
-        agents = {a["id"]: a for a in (await self.state())["agents"]}
+        agents: dict[str, dict[str, Any]] = {a["id"]: a for a in (await self.state())["agents"]}
         return agents[provider_id]
 
     async def item(self, work_item_id: str) -> dict[str, Any] | None:
@@ -170,7 +170,9 @@ def new_interaction(
     }
 
 
-def outcome(work_item_id: str, agent: str, result: str, document_id: str | None = None) -> dict[str, Any]:
+def outcome(
+    work_item_id: str, agent: str, result: str, document_id: str | None = None
+) -> dict[str, Any]:
     """The data of an offer_outcome event."""
     return {
         "work_item_id": work_item_id,

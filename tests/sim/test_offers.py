@@ -212,3 +212,14 @@ async def test_a_cancelled_transfer_ignores_its_late_offer_answer(sim: Sim) -> N
     state = await sim.state()
     assert state["items"] == []
     assert {a["id"]: a["offering"] for a in state["agents"]}["sim-a2"] == []
+
+
+@pytest.mark.parametrize("world", [make_world(agents=1, retry_attempts=1)])
+async def test_omniroute_down_for_a_while_then_back(sim: Sim, world: World) -> None:
+    sim.fake.scripted["sim-a1"] = [error("STORE_UNAVAILABLE", 503)] * 3
+    await sim.post_event("new_interaction", new_interaction("w1"))
+    await sim.platform.settle(timers=True)
+    state = await sim.state()
+    assert [o["result"] for o in state["offers"]] == ["failed"] * 3 + ["offered"]
+    assert state["items"][0]["status"] == "offered"
+    assert state["counters"]["work_offer_error_STORE_UNAVAILABLE"] == 3

@@ -55,7 +55,11 @@ async def test_a_tampered_body_is_refused(sim: Sim) -> None:
     [
         (b"not json", 400, "INVALID_JSON"),
         (b"[]", 422, "INVALID_ENVELOPE"),
-        (json.dumps({"schema_version": 2, "id": "x", "type": "t"}).encode(), 422, "INVALID_ENVELOPE"),
+        (
+            json.dumps({"schema_version": 2, "id": "x", "type": "t"}).encode(),
+            422,
+            "INVALID_ENVELOPE",
+        ),
         (json.dumps({"schema_version": 1, "type": "t"}).encode(), 422, "INVALID_ENVELOPE"),
         (
             json.dumps({"schema_version": 1, "id": "x", "type": "t", "data": []}).encode(),
@@ -93,7 +97,9 @@ async def test_a_duplicate_id_is_not_processed_again(sim: Sim) -> None:
 async def test_events_are_logged_in_order_per_ordering_key(sim: Sim) -> None:
     await sim.post_event("new_interaction", new_interaction("w1"), id="e1", ordering_key="d1")
     await sim.post_event("new_interaction", new_interaction("w2"), id="e2", ordering_key="d2")
-    await sim.post_event("offer_outcome", outcome("w1", "sim-a1", "accepted"), id="e3", ordering_key="d1")
+    await sim.post_event(
+        "offer_outcome", outcome("w1", "sim-a1", "accepted"), id="e3", ordering_key="d1"
+    )
     state = await sim.state()
     assert state["order"] == {"d1": ["e1", "e3"], "d2": ["e2"]}
     assert [(e["seq"], e["type"]) for e in state["events"]] == [
@@ -140,7 +146,9 @@ async def test_priority_then_age_decides_what_waits(sim: Sim) -> None:
     await sim.post_event("new_interaction", new_interaction("later", priority=50))
     await sim.post_event("new_interaction", new_interaction("urgent", priority=1))
     await sim.post_event("offer_outcome", outcome("busy", "sim-a1", "accepted"))
-    await sim.post_event("end_interaction", {"document_id": "doc-busy", "provider_agent_id": "sim-a1"})
+    await sim.post_event(
+        "end_interaction", {"document_id": "doc-busy", "provider_agent_id": "sim-a1"}
+    )
     assert (await sim.item("urgent") or {})["agent_id"] == "sim-a1"
     assert (await sim.item("later") or {})["status"] == "waiting"
 
@@ -450,3 +458,15 @@ async def test_restart_forgets_routing_state_but_not_the_world(sim: Sim) -> None
 
 async def test_healthz(sim: Sim) -> None:
     assert (await sim.client.get("/healthz")).json() == {"status": "ok"}
+
+
+async def test_unusable_data_is_refused_and_not_remembered(sim: Sim) -> None:
+    bad = new_interaction("w1") | {"priority": "high"}
+    response = await sim.post_event("new_interaction", bad, id="e1")
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "INVALID_DATA"
+    state = await sim.state()
+    assert state["items"] == []
+    assert state["events"] == []
+    retry = await sim.post_event("new_interaction", new_interaction("w1"), id="e1")
+    assert retry.json()["status"] == "processed"

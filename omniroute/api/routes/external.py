@@ -195,12 +195,31 @@ def _apply_inbound(tx: Tx, spoke: str, events: list[Any]) -> list[dict[str, Any]
     return outcomes
 
 
+MAX_INBOUND_BYTES = 1 << 20
+
+
+async def _bounded_body(request: Request) -> bytes:
+    # The body is read before its signature can be checked, so its size is capped first.
+    too_large = DomainError(
+        ErrorCode.PAYLOAD_TOO_LARGE, f"inbound events are limited to {MAX_INBOUND_BYTES} bytes"
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_INBOUND_BYTES:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > MAX_INBOUND_BYTES:
+            raise too_large
+    return bytes(body)
+
+
 @router.post("/spokes/{name}/events")
 async def inbound_events(name: str, request: Request, engine: EngineDep) -> dict[str, Any]:
     """Events from a provider, authenticated by the spoke's signature, applied once each."""
     manager = request.app.state.spokes
     spoke = manager.get(name)
-    body = await request.body()
+    body = await _bounded_body(request)
     try:
         events = spoke.parse_inbound(dict(request.headers), body)
     except SpokeAuthError as err:

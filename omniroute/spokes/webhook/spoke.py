@@ -129,7 +129,7 @@ def _problems(err: ValidationError, prefix: str = "") -> str:
         loc = [str(p) for p in problem["loc"]]
         if len(loc) > 1 and loc[0] in tags:
             loc = loc[1:]
-        where = prefix + ".".join(loc)
+        where = prefix + ".".join(loc) if loc else prefix.rstrip(".")
         found.append(f"{where}: {problem['msg']}" if where else str(problem["msg"]))
     more = err.error_count() - MAX_PROBLEMS
     return "; ".join(found) + (f" (and {more} more)" if more > 0 else "")
@@ -141,6 +141,21 @@ def _same_origin(a: httpx.URL, b: httpx.URL) -> bool:
 
 def _below(base: httpx.URL, path: str) -> httpx.URL:
     return base.copy_with(path=base.path.rstrip("/") + "/" + path)
+
+
+def _parse_envelope(raw: object, where: str) -> AgentSignedInEvent | AgentPresenceInEvent:
+    if isinstance(raw, dict):
+        version = raw.get("schema_version")
+        if version is not None and version != SCHEMA_VERSION:
+            msg = (
+                f"{where}schema_version: {version!r} is not supported; "
+                f"this Omniroute speaks {SCHEMA_VERSION}"
+            )
+            raise SpokeRejectedError(msg)
+    try:
+        return INBOUND_EVENT.validate_python(raw)
+    except ValidationError as err:
+        raise SpokeRejectedError(_problems(err, where)) from err
 
 
 def _inbound_event(parsed: AgentSignedInEvent | AgentPresenceInEvent) -> InboundEvent:
@@ -201,7 +216,8 @@ class WebhookSpoke(Spoke):
     async def deliver(self, event: RoutingEvent) -> None:
         """POST the signed envelope; the event id is the Idempotency-Key."""
         if event.schema_version != SCHEMA_VERSION:
-            msg = f"event '{event.id}' has schema version {event.schema_version}; 1 is spoken"
+            version = event.schema_version
+            msg = f"event '{event.id}' has schema version {version}, not {SCHEMA_VERSION}"
             raise SpokeRejectedError(msg)
         headers = {"Content-Type": "application/json", "Idempotency-Key": event.id}
         await self._call("POST", httpx.URL(str(self.config.url)), encode(envelope(event)), headers)
@@ -240,30 +256,16 @@ class WebhookSpoke(Spoke):
             msg = f"the body is not JSON: {err}"
             raise SpokeRejectedError(msg) from err
         if isinstance(raw, dict):
-            return [_inbound_event(self._envelope(raw, ""))]
+            return [_inbound_event(_parse_envelope(raw, ""))]
         if not isinstance(raw, list):
             msg = "the body must be an event object or a list of event objects"
             raise SpokeRejectedError(msg)
         if len(raw) > MAX_INBOUND_EVENTS:
             msg = f"{len(raw)} events in one request; send at most {MAX_INBOUND_EVENTS}"
             raise SpokeRejectedError(msg)
-        return [_inbound_event(self._envelope(item, f"[{n}].")) for n, item in enumerate(raw)]
+        return [_inbound_event(_parse_envelope(item, f"[{n}].")) for n, item in enumerate(raw)]
 
     # -- helpers -------------------------------------------------------------------------
-
-    def _envelope(self, raw: object, where: str) -> AgentSignedInEvent | AgentPresenceInEvent:
-        if isinstance(raw, dict):
-            version = raw.get("schema_version")
-            if version is not None and version != SCHEMA_VERSION:
-                msg = (
-                    f"{where}schema_version: {version!r} is not supported; "
-                    f"this Omniroute speaks {SCHEMA_VERSION}"
-                )
-                raise SpokeRejectedError(msg)
-        try:
-            return INBOUND_EVENT.validate_python(raw)
-        except ValidationError as err:
-            raise SpokeRejectedError(_problems(err, where)) from err
 
     def _what(self, method: str, url: httpx.URL) -> str:
         return f"webhook spoke '{self.instance_name}': {method} {_shown(url)}"
