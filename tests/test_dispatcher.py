@@ -414,29 +414,29 @@ async def test_events_stored_while_no_dispatcher_runs_are_delivered_at_start(hub
     assert hub.provider.by_key() == {"a": [0, 1], "b": [5]}
 
 
-async def test_a_failure_to_record_is_retried_without_losing_the_event(
+async def test_a_failure_to_store_outcomes_is_retried_without_redelivering(
     hub: Hub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await hub.dispatcher.stop()
     hub.dispatcher = hub.new_dispatcher(error_pause_s=0)
-    original = Dispatcher._record
-    calls = 0
+    original = Dispatcher._flush
+    failures = 0
 
-    async def flaky(self: Dispatcher, *args: Any) -> None:
-        nonlocal calls
-        calls += 1
-        if calls == 1:
+    async def flaky(self: Dispatcher) -> None:
+        nonlocal failures
+        if self._done and failures == 0:
+            failures += 1
             msg = "database is locked"
             raise RuntimeError(msg)
-        await original(self, *args)
+        await original(self)
 
-    monkeypatch.setattr(Dispatcher, "_record", flaky)
-    await hub.send("a", 0)
+    monkeypatch.setattr(Dispatcher, "_flush", flaky)
+    await hub.send("a", 0, 1)
     await hub.dispatcher.start()
-    await until(lambda: calls >= 2)
     await hub.settle()
-    assert await hub.states() == {0: "delivered"}
-    assert hub.provider.by_key() == {"a": [0, 0]}
+    assert failures == 1
+    assert await hub.states() == {0: "delivered", 1: "delivered"}
+    assert hub.provider.by_key() == {"a": [0, 1]}
 
 
 # -- the spoke manager ----------------------------------------------------------------

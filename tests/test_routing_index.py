@@ -512,3 +512,27 @@ def test_index_agrees_with_brute_force(
         ]
         best = min(able, key=lambda a: oracle_agent_key(a, w), default=None)
         assert best_agent_id(index, w, now) == (best.id if best else None)
+
+
+def test_strategies_follow_the_configured_rules() -> None:
+    """Agents are ordered for a strategy once a rule uses it and the index is told."""
+    config = RoutingConfig(
+        channels=dict(CHANNELS),
+        presence=dict(PRESENCE),
+        queues={"q_li": QUEUES["q_li"]},
+        rules={"li": RULES["li"]},
+    )
+    index = RoutingIndex(config)
+    add(index, agent("a", idle_since=10), agent("b", idle_since=5))
+    assert index.is_routable("a", "chat")
+    assert best_agent_id(index, item("i", queue="q_li")) == "b"
+    config.queues["q_mc"] = QUEUES["q_mc"]
+    config.rules["mc"] = RULES["mc"]
+    index.config_changed()
+    for a in list(index.agents.values()):
+        index.refresh_agent(a)
+    a = index.agents["a"]
+    a.capacity_overrides["chat"] = 5
+    index.refresh_agent(a)
+    assert best_agent_id(index, item("i", queue="q_mc")) == "a"
+    assert best_agent_id(index, item("i", queue="q_li")) == "b"

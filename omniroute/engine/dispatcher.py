@@ -1,10 +1,4 @@
-"""The outbox dispatcher: delivers stored routing events to their spokes, in order per key.
-
-Only the lowest-seq undelivered event of an ordering key may go out, and a key whose oldest
-undelivered event is dead waits until an operator retries or discards it. Failures are
-retried with exponential backoff and full jitter; everything lives in the `outbox_events`
-table, so a restart resumes where the last process stopped (at-least-once delivery).
-"""
+"""The outbox dispatcher: stored routing events to their spokes, in order per key, retried."""
 
 from __future__ import annotations
 
@@ -17,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Select, exists, func, select, update
+from sqlalchemy import Select, Table, bindparam, exists, func, select, update
 from sqlalchemy.orm import aliased
 
 from omniroute.domain.errors import DomainError
@@ -98,6 +92,13 @@ class _Outcome:
     auth_failed: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class _Done:
+    due: _Due
+    attempt: int
+    outcome: _Outcome
+
+
 def _error_text(err: BaseException) -> str:
     text = f"{type(err).__name__}: {err}"
     return text[:MAX_ERROR_CHARS]
@@ -152,7 +153,9 @@ class Dispatcher:
         self._idle = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
-        self._inflight: dict[str, asyncio.Task[None]] = {}
+        # A key stays busy from the start of its delivery until the outcome is stored.
+        self._busy: dict[str, asyncio.Task[None]] = {}
+        self._done: list[_Done] = []
         self._auth_failed: set[str] = set()
         self._engine: Engine | None = None
 
@@ -200,12 +203,18 @@ class Dispatcher:
         self._wake.set()
         await self._task
         self._task = None
-        tasks = list(self._inflight.values())
+        tasks = [task for task in self._busy.values() if not task.done()]
         if tasks:
             _, late = await asyncio.wait(tasks, timeout=self.stop_grace_s)
             for task in late:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
+        try:
+            await self._flush()
+        except Exception:
+            log.exception("outbox dispatcher could not store its last outcomes")
+        self._busy.clear()
+        self._done.clear()
 
     # -- the loop ---------------------------------------------------------------------
 
@@ -213,11 +222,12 @@ class Dispatcher:
         while not self._stopping:
             self._wake.clear()
             try:
+                await self._flush()
                 timeout = await self._dispatch()
             except Exception:
-                log.exception("outbox dispatcher could not read the outbox; retrying")
+                log.exception("outbox dispatcher could not use the store; retrying")
                 timeout = self.error_pause_s
-            if not self._inflight and not self._wake.is_set():
+            if not self._busy and not self._wake.is_set():
                 self._idle.set()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
@@ -225,10 +235,10 @@ class Dispatcher:
     async def _dispatch(self) -> float | None:
         """Start deliveries for due heads; the seconds until the next retry falls due."""
         now = self.clock.now()
-        free = self.concurrency - len(self._inflight)
+        free = self.concurrency - len(self._busy)
         async with self.db.session() as session:
             if free > 0:
-                rows = await session.scalars(due_heads_query(now, set(self._inflight), free))
+                rows = await session.scalars(due_heads_query(now, set(self._busy), free))
                 for row in rows.all():
                     self._start(
                         _Due(
@@ -256,26 +266,19 @@ class Dispatcher:
 
     def _start(self, due: _Due) -> None:
         task = asyncio.create_task(self._deliver(due), name=f"omniroute-deliver-{due.seq}")
-        self._inflight[due.ordering_key] = task
-
-        def done(_task: asyncio.Task[None]) -> None:
-            if self._inflight.get(due.ordering_key) is task:
-                del self._inflight[due.ordering_key]
-            self.wake()
-
-        task.add_done_callback(done)
+        self._busy[due.ordering_key] = task
+        task.add_done_callback(lambda _task: self.wake())
 
     # -- one attempt ------------------------------------------------------------------
 
     async def _deliver(self, due: _Due) -> None:
         attempt = due.attempts + 1
-        outcome = await self._attempt(due, attempt)
         try:
-            await self._record(due, attempt, outcome)
-        except Exception:
-            log.exception("outbox event %s: recording the outcome failed", due.seq)
-            # Holding the key a moment keeps a failing store from turning into a hot loop.
-            await asyncio.sleep(self.error_pause_s)
+            outcome = await self._attempt(due, attempt)
+        except asyncio.CancelledError:
+            self._busy.pop(due.ordering_key, None)
+            raise
+        self._done.append(_Done(due, attempt, outcome))
 
     async def _attempt(self, due: _Due, attempt: int) -> _Outcome:
         try:
@@ -312,38 +315,83 @@ class Dispatcher:
             return _Outcome(OutboxState.DEAD, f"gave up after {attempt} attempts: {error}")
         return _Outcome(OutboxState.PENDING, error, delay_s, auth)
 
-    async def _record(self, due: _Due, attempt: int, outcome: _Outcome) -> None:
+    # -- storing outcomes -------------------------------------------------------------
+
+    async def _flush(self) -> None:
+        """Store every finished attempt in one transaction, then free their keys."""
+        if not self._done:
+            return
+        done = list(self._done)
         now = self.clock.now()
-        ev = t.OutboxEventRow
-        values: dict[str, Any] = {"attempts": attempt, "state": outcome.state.value}
-        if outcome.state is OutboxState.DELIVERED:
-            values["delivered_at"] = now
-        else:
-            values["last_error"] = outcome.error
-        if outcome.state is OutboxState.PENDING:
-            values["next_attempt_at"] = now + timedelta(seconds=outcome.delay_s)
-        new_auth_incident = outcome.auth_failed and due.spoke not in self._auth_failed
-        async with self.db.session() as session, session.begin():
-            # Only a still-pending row changes: an operator may have discarded it meanwhile.
-            await session.execute(
-                update(ev)
-                .where(ev.seq == due.seq, ev.state == OutboxState.PENDING.value)
-                .values(**values)
+        delivered: list[dict[str, Any]] = []
+        failed: list[dict[str, Any]] = []
+        incidents: list[t.SpokeIncidentRow] = []
+        auth_noted = set(self._auth_failed)
+        for d in done:
+            if d.outcome.state is OutboxState.DELIVERED:
+                delivered.append({"b_seq": d.due.seq, "b_attempts": d.attempt, "b_at": now})
+                continue
+            due_at = now + timedelta(seconds=d.outcome.delay_s)
+            failed.append(
+                {
+                    "b_seq": d.due.seq,
+                    "b_attempts": d.attempt,
+                    "b_state": d.outcome.state.value,
+                    "b_error": d.outcome.error,
+                    "b_due": due_at,
+                }
             )
-            if new_auth_incident:
-                session.add(
-                    t.SpokeIncidentRow(
-                        id=uuid.uuid4().hex,
-                        spoke=due.spoke,
-                        kind="auth_failed",
-                        message=f"the provider refused our credentials: {outcome.error}; "
-                        "renew them in the spoke's settings",
-                        details={"seq": due.seq, "event_id": due.id},
-                        created_at=now,
-                    )
+            if d.outcome.auth_failed and d.due.spoke not in auth_noted:
+                auth_noted.add(d.due.spoke)
+                incidents.append(_auth_incident(d, now))
+        table = t.OutboxEventRow.__table__
+        assert isinstance(table, Table)
+        # Only a still-pending row changes: an operator may have discarded it meanwhile.
+        still_pending = (table.c.seq == bindparam("b_seq")) & (
+            table.c.state == OutboxState.PENDING.value
+        )
+        async with self.db.session() as session, session.begin():
+            if delivered:
+                await session.execute(
+                    update(table)
+                    .where(still_pending)
+                    .values(
+                        state=OutboxState.DELIVERED.value,
+                        attempts=bindparam("b_attempts"),
+                        delivered_at=bindparam("b_at"),
+                    ),
+                    delivered,
                 )
-        if outcome.auth_failed:
-            self._auth_failed.add(due.spoke)
-        elif outcome.state is OutboxState.DELIVERED:
-            self._auth_failed.discard(due.spoke)
-            self.delivered += 1
+            if failed:
+                await session.execute(
+                    update(table)
+                    .where(still_pending)
+                    .values(
+                        state=bindparam("b_state"),
+                        attempts=bindparam("b_attempts"),
+                        last_error=bindparam("b_error"),
+                        next_attempt_at=bindparam("b_due"),
+                    ),
+                    failed,
+                )
+            session.add_all(incidents)
+        del self._done[: len(done)]
+        for d in done:
+            self._busy.pop(d.due.ordering_key, None)
+            if d.outcome.auth_failed:
+                self._auth_failed.add(d.due.spoke)
+            elif d.outcome.state is OutboxState.DELIVERED:
+                self._auth_failed.discard(d.due.spoke)
+                self.delivered += 1
+
+
+def _auth_incident(done: _Done, now: datetime) -> t.SpokeIncidentRow:
+    return t.SpokeIncidentRow(
+        id=uuid.uuid4().hex,
+        spoke=done.due.spoke,
+        kind="auth_failed",
+        message=f"the provider refused our credentials: {done.outcome.error}; "
+        "renew them in the spoke's settings",
+        details={"seq": done.due.seq, "event_id": done.due.id},
+        created_at=now,
+    )

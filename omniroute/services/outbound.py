@@ -74,6 +74,7 @@ def offer_outcome(tx: Tx, offer: Offer, item: WorkItem) -> None:
     payload = {
         "work_item_id": item.id,
         "document_id": item.document_id,
+        "provider_queue_id": tx.state.config.queues[item.queue_id].provider_queue_id,
         "offer_id": offer.id,
         "external_segment_id": offer.external_segment_id,
         "outcome": offer.state.value,

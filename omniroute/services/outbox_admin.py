@@ -1,9 +1,4 @@
-"""Operator views and actions on the outbox: list, retry and discard routing events.
-
-States: `pending` (waiting or retrying), `delivered`, `dead` (rejected by the provider or
-given up; it blocks later events of its ordering key) and `discarded` (an operator gave up on
-it; it no longer blocks anything and is never sent).
-"""
+"""Operator views and actions on the outbox: list, retry and discard routing events."""
 
 from __future__ import annotations
 
@@ -18,6 +13,7 @@ from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.domain.outbound import OutboxState
 from omniroute.store import tables as t
 
+# Not in OutboxState yet: an operator gave up on the event; never sent, it blocks nothing.
 DISCARDED = "discarded"
 STATES = (OutboxState.PENDING.value, OutboxState.DEAD.value, OutboxState.DELIVERED.value, DISCARDED)
 UNDELIVERED = (OutboxState.PENDING.value, OutboxState.DEAD.value)

@@ -178,6 +178,14 @@ def create_app(
         following = str(request.url.include_query_params(offset=offset + size, limit=size))
         return {"items": page, "next": following if more else None}
 
+    @app.get("/webhook", response_model=None)
+    async def webhook_health(request: Request) -> JSONResponse | dict[str, Any]:
+        """The spoke's signed health check when it has no catalog URL (`GET {url}?health=1`)."""
+        refused = _check_signature(request, await request.body())
+        if refused is not None:
+            return refused
+        return {"status": "ok", "spoke": platform.config.spoke}
+
     @app.post("/webhook", response_model=None)
     async def webhook(request: Request) -> JSONResponse | dict[str, Any]:
         """Routing events from Omniroute: verified, deduplicated by id, applied in order."""

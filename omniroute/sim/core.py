@@ -21,17 +21,6 @@ AGENT_ERRORS = frozenset({"AGENT_NOT_AVAILABLE", "AGENT_AT_CAPACITY", "AGENT_NOT
 ITEM_GONE_ERRORS = frozenset(
     {"WORK_ITEM_ALREADY_ACCEPTED", "WORK_ITEM_ASSIGNED", "DOCUMENT_NOT_ACTIVE"}
 )
-EVENT_TYPES = frozenset(
-    {
-        "new_interaction",
-        "offer_outcome",
-        "end_interaction",
-        "transfer_to_agent",
-        "transfer_to_queue",
-        "cancel_transfer",
-        "agent_presence",
-    }
-)
 
 
 class InvalidEventError(Exception):
@@ -99,7 +88,8 @@ class Item:
     from_agent_id: str | None = None
     transfer_type: str | None = None
     declined_by: list[str] = field(default_factory=list)
-    skipped: set[str] = field(default_factory=set)
+    excluded: set[str] = field(default_factory=set)  # declined for good (not reassignable)
+    skipped: set[str] = field(default_factory=set)  # refused by Omniroute until news of them
     offers: int = 0
     attempt: int = 0
     received_at: str = field(default_factory=now_iso)
@@ -197,7 +187,7 @@ class Platform:
     def _choose(self, item: Item, candidates: list[Candidate]) -> str | None:
         queue = self.world.queue(item.queue_id or "")
         skills = queue.skills if queue is not None and item.target_agent_id is None else []
-        exclude = set(item.skipped)
+        exclude = item.skipped | item.excluded
         if item.declined_by:
             exclude.add(item.declined_by[-1])
         if item.from_agent_id is not None:
@@ -470,6 +460,8 @@ class Platform:
             self._drop(item, "withdrawn")
             return
         item.declined_by.append(agent.id)
+        if outcome == "rejected" and data.get("reassignable") is not True:
+            item.excluded.add(agent.id)
         if item.kind == "transfer_agent":
             # A declined transfer leaves the work with its sender.
             self._drop(item, "transfer_declined")
@@ -634,6 +626,7 @@ def _item_view(item: Item) -> dict[str, Any]:
         "from_agent_id": item.from_agent_id,
         "transfer_type": item.transfer_type,
         "declined_by": list(item.declined_by),
+        "excluded": sorted(item.excluded),
         "skipped": sorted(item.skipped),
         "offers": item.offers,
         "priority": item.priority,

@@ -86,6 +86,9 @@ class OfferOutcomeData(_Model):
 
     work_item_id: str
     document_id: str
+    provider_queue_id: str | None = Field(
+        description="the provider's queue of the work item, to re-route it after a reject"
+    )
     offer_id: str
     external_segment_id: str | None = Field(
         description="the external_segment_id the provider gave on the Work Offer call"

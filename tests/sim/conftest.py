@@ -21,9 +21,11 @@ from starlette.routing import Route
 from omniroute.sim.app import create_app
 from omniroute.sim.core import Config, Platform
 from omniroute.sim.world import SimAgent, SimQueue, SimSettings, SimSkill, SimWrapUpCode, World
-from omniroute.spokes.signing import sign, verify
+from omniroute.spokes.signing import sign
+from omniroute.spokes.webhook.settings import WebhookSettings
+from omniroute.spokes.webhook.spoke import WebhookSpoke
 
-SECRET = "sim-test-secret"
+SECRET = "sim-test-secret-0123456789abcdefghij"
 TOKEN = "sim-test-token"
 SPOKE = "sim"
 OMNIROUTE = "http://omniroute.test"
@@ -74,8 +76,10 @@ class FakeOmniroute:
     async def inbound(self, request: Request) -> JSONResponse:
         """The fake POST /api/v1/spokes/{name}/events, signature checked."""
         raw = await request.body()
-        verify(SECRET, request.headers, raw)
+        # Omniroute's own parser: the signature and the inbound schema are checked for real.
+        [parsed] = webhook_spoke().parse_inbound(dict(request.headers), raw)
         envelope = json.loads(raw)
+        assert parsed.id == envelope["id"]
         self.events.append({"spoke": request.path_params["name"], "envelope": envelope})
         if self.event_replies:
             status, payload = self.event_replies.pop(0)
@@ -136,6 +140,16 @@ class Sim:
         return items.get(work_item_id)
 
 
+def webhook_spoke(
+    url: str = "http://sim.test/webhook", catalog_url: str | None = None
+) -> WebhookSpoke:
+    """Omniroute's webhook spoke configured for the simulator under test."""
+    settings = WebhookSettings.model_validate(
+        {"url": url, "secret": SECRET, "catalog_url": catalog_url}
+    )
+    return WebhookSpoke(SPOKE, settings)
+
+
 def make_envelope(event_type: str, data: dict[str, Any], **fields: Any) -> dict[str, Any]:
     """A webhook envelope as Omniroute's webhook spoke sends it."""
     return {
@@ -171,16 +185,23 @@ def new_interaction(
 
 
 def outcome(
-    work_item_id: str, agent: str, result: str, document_id: str | None = None
+    work_item_id: str,
+    agent: str,
+    result: str,
+    document_id: str | None = None,
+    *,
+    reassignable: bool | None = None,
 ) -> dict[str, Any]:
     """The data of an offer_outcome event."""
     return {
         "work_item_id": work_item_id,
         "document_id": document_id or f"doc-{work_item_id}",
+        "provider_queue_id": None,
         "offer_id": "o1",
         "external_segment_id": None,
         "outcome": result,
         "reject_reason_id": None,
+        "reassignable": reassignable,
         "note": None,
         "at": datetime.now(UTC).isoformat(),
         "agent_id": None,

@@ -186,14 +186,41 @@ async def test_a_declined_offer_goes_to_another_agent(sim: Sim, result: str) -> 
     assert (await sim.agent("sim-a1"))["offering"] == []
 
 
-async def test_when_everyone_declined_the_earliest_decliner_gets_it_again(sim: Sim) -> None:
+async def test_when_everyone_declined_a_reassignable_decliner_gets_it_again(sim: Sim) -> None:
     await sim.post_event("new_interaction", new_interaction("w1"))
     for agent in ("sim-a1", "sim-a2", "sim-a3"):
         await sim.platform.settle()
-        await sim.post_event("offer_outcome", outcome("w1", agent, "rejected"))
+        await sim.post_event("offer_outcome", outcome("w1", agent, "rejected", reassignable=True))
     item = await sim.item("w1") or {}
     assert item["declined_by"] == ["sim-a1", "sim-a2", "sim-a3"]
+    assert item["excluded"] == []
     assert item["agent_id"] == "sim-a1"
+
+
+async def test_a_rejection_without_a_reassignable_reason_excludes_for_good(sim: Sim) -> None:
+    await sim.post_event("new_interaction", new_interaction("w1"))
+    await sim.platform.settle()
+    await sim.post_event("offer_outcome", outcome("w1", "sim-a1", "rejected"))
+    await sim.platform.settle()
+    await sim.post_event("offer_outcome", outcome("w1", "sim-a2", "rejected", reassignable=False))
+    await sim.platform.settle()
+    await sim.post_event("offer_outcome", outcome("w1", "sim-a3", "timed_out"))
+    item = await sim.item("w1") or {}
+    assert item["excluded"] == ["sim-a1", "sim-a2"]
+    assert item["status"] == "waiting"
+    assert len(sim.fake.offers) == 3
+
+
+@pytest.mark.parametrize("world", [make_world(agents=2)])
+async def test_a_timeout_is_not_for_good(sim: Sim, world: World) -> None:
+    await sim.post_event("new_interaction", new_interaction("w1"))
+    await sim.platform.settle()
+    await sim.post_event("offer_outcome", outcome("w1", "sim-a1", "timed_out"))
+    await sim.platform.settle()
+    await sim.post_event("offer_outcome", outcome("w1", "sim-a2", "timed_out"))
+    item = await sim.item("w1") or {}
+    assert item["agent_id"] == "sim-a1"
+    assert item["excluded"] == []
 
 
 @pytest.mark.parametrize("world", [make_world(agents=1)])
