@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -107,6 +109,10 @@ def serve(
     demo: Annotated[
         bool, typer.Option("--demo", help="Demo mode: demo secret key, demo data, fixed tokens")
     ] = False,
+    with_sim: Annotated[
+        bool,
+        typer.Option("--sim/--no-sim", help="In demo mode, also run the contact-center simulator"),
+    ] = True,
 ) -> None:
     """Migrate the database, load demo data in demo mode, and serve the API."""
     # The app factory reads its settings from the environment, so pass choices on there.
@@ -135,13 +141,35 @@ def serve(
             f"  try:        curl -H 'Authorization: Bearer {tok.token}' "
             f"{base}/api/v1/agents/{tok.agent_id}/presence"
         )
-    uvicorn.run(
-        APP_FACTORY,
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
+    simulator = _start_demo_sim(base) if settings.demo and with_sim else None
+    try:
+        uvicorn.run(
+            APP_FACTORY,
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+        )
+    finally:
+        if simulator is not None:
+            simulator.terminate()
+            simulator.wait(timeout=10)
+
+
+def _start_demo_sim(omniroute_url: str) -> subprocess.Popen[bytes]:
+    """The contact-center simulator behind the demo's external queue, as a child process."""
+    from omniroute.demo import INTEGRATION_TOKEN, SIM_PORT, SIM_SECRET, SIM_SPOKE
+
+    command = [
+        sys.executable, "-m", "omniroute.cli", "sim",
+        "--token", INTEGRATION_TOKEN, "--secret", SIM_SECRET, "--spoke", SIM_SPOKE,
+        "--port", str(SIM_PORT), "--omniroute-url", omniroute_url, "--sign-in-all",
+    ]  # fmt: skip
+    typer.echo(
+        f"  simulator:  http://127.0.0.1:{SIM_PORT}/sim/state (external queue 'sim-chat'; "
+        "its agents sign in as alice, bob, carol and dave)"
     )
+    return subprocess.Popen(command)  # noqa: S603 - our own module with fixed arguments
 
 
 @db_app.command("upgrade")
@@ -294,6 +322,9 @@ def sim(
         int | None, typer.Option(min=0, help="Delay before each offer [default: scenario]")
     ] = None,
     scenario: Annotated[str | None, typer.Option(help="JSON scenario file")] = None,
+    sign_in_all: Annotated[
+        bool, typer.Option("--sign-in-all", help="Sign every agent in once Omniroute answers")
+    ] = False,
 ) -> None:
     """Run the contact-center simulator that plays a provider over the webhook spoke."""
     from omniroute.sim.app import serve as serve_sim
@@ -309,7 +340,7 @@ def sim(
     typer.echo(f"  webhook:    {base}/webhook")
     typer.echo(f"  catalog:    {base}/catalog/skills (queues, wrap-up-codes, agents, health)")
     typer.echo(f"  state:      {base}/sim/state")
-    serve_sim(SimConfig(omniroute_url, token, secret, spoke), world, host, port)
+    serve_sim(SimConfig(omniroute_url, token, secret, spoke, sign_in_all), world, host, port)
 
 
 # -- outbox and spokes ----------------------------------------------------------------

@@ -19,6 +19,10 @@ DEMO_PASSWORD = "demo"  # noqa: S105 public on purpose: the demo agents' sign-in
 DEMO_EMAIL_DOMAIN = "demo.omniroute.local"
 ADMIN_TOKEN = "demo-admin-token"  # noqa: S105 public on purpose: fixed demo credentials
 INTEGRATION_TOKEN = "demo-integration-token"  # noqa: S105 public on purpose
+# The shared secret between Omniroute's demo webhook spoke and the simulator.
+SIM_SECRET = "demo-simulator-webhook-secret-not-for-production"  # noqa: S105 public on purpose
+SIM_SPOKE = "sim"
+SIM_PORT = 8090
 
 
 def agent_token(agent_id: str) -> str:
@@ -110,7 +114,7 @@ def _token_id(token: DemoToken) -> str:
     return f"demo-{token.agent_id}" if token.agent_id else f"demo-{token.role}"
 
 
-def _catalog() -> list[list[Any]]:
+def _catalog(now: datetime) -> list[list[Any]]:
     """Configuration rows, in groups that each only refer to earlier groups."""
     return [
         [
@@ -200,6 +204,40 @@ def _catalog() -> list[list[Any]]:
                 rule_id="voice-rule",
             ),
         ],
+        [
+            t.SpokeRow(
+                name=SIM_SPOKE,
+                kind="webhook",
+                settings={
+                    "url": f"http://127.0.0.1:{SIM_PORT}/webhook",
+                    "catalog_url": f"http://127.0.0.1:{SIM_PORT}/catalog",
+                    "secret": SIM_SECRET,
+                },
+                presence_map={
+                    "available": "On Queue",
+                    "away": "Away",
+                    "offline": "Offline",
+                    "lunch": "Break",
+                },
+                allow_provisioning=False,
+                enabled=True,
+                created_at=now,
+                updated_at=now,
+            ),
+        ],
+        [
+            # Routed by the contact-center simulator: its routing picks the agent.
+            t.QueueRow(
+                id="sim-chat",
+                name="Simulator chat (external)",
+                channels=["chat"],
+                priority=10,
+                rule_id="standard",
+                routing_mode="external",
+                spoke=SIM_SPOKE,
+                provider_queue_id="sim-queue-general",
+            ),
+        ],
     ]
 
 
@@ -276,7 +314,7 @@ async def load_demo_data(db: Database, *, fixed_tokens: bool = True) -> DemoInfo
     # Argon2 is deliberately slow; keep the event loop free while it runs.
     password_hashes = await asyncio.to_thread(_hash_passwords, len(AGENTS))
     now = datetime.now(UTC)
-    groups = [*_catalog(), *_agent_rows(now, password_hashes), _token_rows(now, tokens)]
+    groups = [*_catalog(now), *_agent_rows(now, password_hashes), _token_rows(now, tokens)]
     async with db.session() as session, session.begin():
         for rows in groups:
             session.add_all(rows)

@@ -112,6 +112,18 @@ def _inbound_response(agent: dict[str, Any], result: ApiResult) -> JSONResponse:
     return JSONResponse(body, 200 if result.ok else 502)
 
 
+async def _sign_in_everyone(platform: Platform, sleep: Sleep) -> None:
+    """Sign every agent in once Omniroute answers, as agents opening the panel would."""
+    pending = list(platform.agents.values())
+    delay = 0.2
+    while pending:
+        pending = [a for a in pending if not (await platform.sign_in(a)).ok]
+        if pending:
+            # Omniroute may still be starting: wait and try again, a little longer each time.
+            await sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
 def create_app(
     config: Config,
     world: World,
@@ -137,7 +149,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        starter = None
+        if config.sign_in_all:
+            starter = asyncio.create_task(_sign_in_everyone(platform, sleep))
         yield
+        if starter is not None:
+            starter.cancel()
         await platform.close()
         await client.aclose()
 

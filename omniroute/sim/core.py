@@ -40,6 +40,7 @@ class Config:
     token: str
     secret: str
     spoke: str
+    sign_in_all: bool = False
 
 
 @dataclass
