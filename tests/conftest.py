@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import pool, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from omniroute.store.db import Database
 from omniroute.store.tables import Base
+from tests.procs import Servers
 
 PG_URL = os.environ.get("OMNIROUTE_TEST_PG_URL")
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
@@ -32,6 +37,37 @@ async def reset_schema(db: Database) -> None:
             await conn.execute(text("DROP SCHEMA public CASCADE"))
             await conn.execute(text("CREATE SCHEMA public"))
         await conn.run_sync(Base.metadata.create_all)
+
+
+async def _admin_sql(url: str, statement: str) -> None:
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT", poolclass=pool.NullPool)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def server_db_url(db_url: str) -> Iterator[str]:
+    """A database of its own per test (on PostgreSQL a new database, dropped afterwards)."""
+    if not db_url.startswith("postgresql"):
+        yield db_url
+        return
+    name = f"omniroute_restart_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin_sql(db_url, f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(db_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(_admin_sql(db_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def servers(tmp_path: Path) -> Iterator[Servers]:
+    """Starts servers logging into tmp_path; stops any left running."""
+    pool_ = Servers(tmp_path / "logs")
+    yield pool_
+    pool_.close()
 
 
 @pytest.fixture

@@ -287,6 +287,9 @@ async def test_rejected_event_goes_dead_and_blocks_its_key_until_retried(hub: Hu
     dead, waiting = (await hub.rows())[:2]
     assert dead.last_error == "SpokeRejectedError: unknown queue"
     assert dead.attempts == 1
+    (incident,) = await incidents(hub.db, "event_dead")
+    assert incident.details == {"seq": dead.seq, "event_id": dead.id, "ordering_key": "a"}
+    assert "unknown queue" in incident.message
     async with hub.db.session() as s:
         views = await outbox_admin.list_events(s)
     assert [(v.seq, v.state, v.blocked_by) for v in views] == [
@@ -352,6 +355,7 @@ async def test_gives_up_after_max_attempts(hub: Hub) -> None:
     assert dead.state == "dead"
     assert dead.attempts == 3
     assert dead.last_error == "gave up after 3 attempts: SpokeUnavailableError: down"
+    assert len(await incidents(hub.db, "event_dead")) == 1
     assert waiting.state == "pending"
     assert waiting.attempts == 0
 

@@ -1132,12 +1132,12 @@ async def test_cancel_transfer_needs_a_transfer(configured: Database) -> None:
 @pytest.mark.xfail(
     strict=True,
     raises=AssertionError,
-    reason="engine bug: Document.summary is not fully reloaded (loader._load_documents gives "
-    "cases an empty summary and drops the wrap-up code and notes of interactions in wrap-up), "
-    "so after a restart provider payloads lose the customer fields and the wrap-up code",
+    reason="engine bug: loader._load_documents gives cases an empty Document.summary, so after "
+    "a restart provider payloads for a case (outbound.item_payload 'customer') lose its "
+    "customer fields",
 )
 async def test_restart_keeps_document_summaries(configured: Database) -> None:
-    """A document's summary (customer fields, wrap-up code and notes) survives a restart."""
+    """A document's summary (customer fields; wrap-up code and notes) survives a restart."""
     await add_agent(configured, "ann")
     engine = Engine(configured, ManualClock(NOW))
     await engine.start()

@@ -358,7 +358,7 @@ async def test_sign_in_links_by_email_and_presence_flows_both_ways(
             tx, identity.ProviderPresence(SPOKE, "P-carol", "on queue")
         )
     )
-    assert applied == "available"
+    assert applied == ("applied", "available")
     assert engine.state.agents["carol"].presence_id == "available"
     assert len(await outbox(db)) == before
     unmapped = await engine.execute(
@@ -366,7 +366,7 @@ async def test_sign_in_links_by_email_and_presence_flows_both_ways(
             tx, identity.ProviderPresence(SPOKE, "P-carol", "Meal")
         )
     )
-    assert unmapped is None
+    assert unmapped == ("incident", None)
     assert "unmapped_presence" in await incidents(db)
 
 

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import pool, select, text, update
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import select, update
 
 from omniroute.store import migrate
 from omniroute.store import tables as t
@@ -38,37 +34,6 @@ pytestmark = pytest.mark.timeout(90)
 def auth(who: str) -> dict[str, str]:
     """Authorization headers for a token seeded by `seed_api`."""
     return {"Authorization": f"Bearer token-{who}"}
-
-
-async def _admin_sql(url: str, statement: str) -> None:
-    engine = create_async_engine(url, isolation_level="AUTOCOMMIT", poolclass=pool.NullPool)
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
-@pytest.fixture
-def server_db_url(db_url: str) -> Iterator[str]:
-    """A database of its own per test (on PostgreSQL a new database, dropped afterwards)."""
-    if not db_url.startswith("postgresql"):
-        yield db_url
-        return
-    name = f"omniroute_restart_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin_sql(db_url, f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(db_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(_admin_sql(db_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-@pytest.fixture
-def servers(tmp_path: Path) -> Iterator[Servers]:
-    """Starts servers logging into tmp_path; stops any left running."""
-    pool_ = Servers(tmp_path / "logs")
-    yield pool_
-    pool_.close()
 
 
 @pytest.fixture

@@ -102,11 +102,13 @@ class SkillUpdate(Body):
 
 
 class SkillOut(Out):
-    """A skill."""
+    """A skill; `spoke` and `provider_id` are set when it was imported from a provider."""
 
     id: str
     name: str
     description: str
+    spoke: str | None = None
+    provider_id: str | None = None
 
 
 class GroupCreate(NewRecord):
@@ -253,12 +255,14 @@ class WrapUpCodeUpdate(Body):
 
 
 class WrapUpCodeOut(Out):
-    """A wrap-up code."""
+    """A wrap-up code; `spoke` and `provider_id` are set when it was imported."""
 
     id: str
     name: str
     description: str
     time_limit_s: int | None
+    spoke: str | None = None
+    provider_id: str | None = None
 
 
 class AgentCreate(NewRecord):

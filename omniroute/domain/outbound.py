@@ -32,3 +32,4 @@ class OutboxState(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
     DEAD = "dead"
+    DISCARDED = "discarded"

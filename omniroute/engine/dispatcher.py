@@ -341,7 +341,9 @@ class Dispatcher:
                     "b_due": due_at,
                 }
             )
-            if d.outcome.auth_failed and d.due.spoke not in auth_noted:
+            if d.outcome.state is OutboxState.DEAD:
+                incidents.append(_dead_incident(d, now))
+            elif d.outcome.auth_failed and d.due.spoke not in auth_noted:
                 auth_noted.add(d.due.spoke)
                 incidents.append(_auth_incident(d, now))
         table = t.OutboxEventRow.__table__
@@ -393,5 +395,18 @@ def _auth_incident(done: _Done, now: datetime) -> t.SpokeIncidentRow:
         message=f"the provider refused our credentials: {done.outcome.error}; "
         "renew them in the spoke's settings",
         details={"seq": done.due.seq, "event_id": done.due.id},
+        created_at=now,
+    )
+
+
+def _dead_incident(done: _Done, now: datetime) -> t.SpokeIncidentRow:
+    due = done.due
+    return t.SpokeIncidentRow(
+        id=uuid.uuid4().hex,
+        spoke=due.spoke,
+        kind="event_dead",
+        message=f"outbox event {due.seq} ({due.type}) is dead: {done.outcome.error}; later "
+        f"events of '{due.ordering_key}' wait until it is retried or discarded",
+        details={"seq": due.seq, "event_id": due.id, "ordering_key": due.ordering_key},
         created_at=now,
     )

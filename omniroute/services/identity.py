@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from omniroute.domain.model import Agent
 from omniroute.engine.state import Tx
@@ -28,6 +29,7 @@ class ProviderPresence:
     spoke: str
     provider_agent_id: str
     state_name: str
+    occurred_at: datetime | None = None
 
 
 def _by_email(tx: Tx, email: str) -> Agent | None:
@@ -97,8 +99,8 @@ def _provision(tx: Tx, event: SignIn) -> Agent:
     return agent
 
 
-def provider_presence(tx: Tx, event: ProviderPresence) -> str | None:
-    """Apply the provider's state to the linked agent through the spoke's mapping."""
+def provider_presence(tx: Tx, event: ProviderPresence) -> tuple[str, str | None]:
+    """Apply the provider's state to the linked agent: (outcome, our presence state)."""
     agent_id = tx.state.identities.get((event.spoke, event.provider_agent_id))
     agent = tx.state.agents.get(agent_id or "")
     if agent is None:
@@ -109,7 +111,14 @@ def provider_presence(tx: Tx, event: ProviderPresence) -> str | None:
             f"presence for provider agent '{event.provider_agent_id}', who is not linked",
             {"provider_agent_id": event.provider_agent_id, "state_name": event.state_name},
         )
-        return None
+        return "incident", None
+    if (
+        event.occurred_at is not None
+        and agent.presence_since is not None
+        and event.occurred_at < agent.presence_since
+    ):
+        # Our own later change is on its way to the provider: the newer state wins.
+        return "stale", agent.presence_id
     config = tx.state.spokes.get(event.spoke)
     ours = config.our_state(event.state_name) if config is not None else None
     if ours is None or ours not in tx.state.config.presence:
@@ -120,9 +129,9 @@ def provider_presence(tx: Tx, event: ProviderPresence) -> str | None:
             f"provider state '{event.state_name}' has no mapping to an Omniroute presence",
             {"agent_id": agent.id, "state_name": event.state_name},
         )
-        return None
+        return "incident", None
     set_presence_state(tx, agent, ours, reason="provider", origin_spoke=event.spoke)
-    return ours
+    return "applied", ours
 
 
 def first_time(tx: Tx, spoke: str, event_id: str, event_type: str) -> bool:

@@ -14,7 +14,7 @@ from omniroute.domain.outbound import OutboxState
 from omniroute.store import tables as t
 
 # Not in OutboxState yet: an operator gave up on the event; never sent, it blocks nothing.
-DISCARDED = "discarded"
+DISCARDED = OutboxState.DISCARDED.value
 STATES = (OutboxState.PENDING.value, OutboxState.DEAD.value, OutboxState.DELIVERED.value, DISCARDED)
 UNDELIVERED = (OutboxState.PENDING.value, OutboxState.DEAD.value)
 

@@ -520,6 +520,11 @@ class Platform:
         agent.linked = True
         if data.get("agent_id"):
             agent.omniroute_agent_id = str(data["agent_id"])
+        # Deliveries are asynchronous: a change made here after Omniroute's event was
+        # written must win over that older event (last writer by time wins).
+        if _older(data.get("at"), agent.state_since):
+            self.count("presence_stale")
+            return
         self.set_state(agent, state)
 
     # -- inbound events to Omniroute ---------------------------------------------------
@@ -613,6 +618,16 @@ class Platform:
             "counters": dict(self.counters),
             "in_flight": len(self._tasks),
         }
+
+
+def _older(at: Any, since: str) -> bool:
+    """Whether an event time is before a state's start (unknown times are never older)."""
+    if not isinstance(at, str):
+        return False
+    try:
+        return datetime.fromisoformat(at) < datetime.fromisoformat(since)
+    except ValueError:
+        return False
 
 
 def _item_view(item: Item) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -21,11 +20,11 @@ def register(api: Api, monkeypatch: pytest.MonkeyPatch, spoke: Spoke) -> None:
             raise NotFoundError("spoke", name, "name")
         return spoke
 
-    state = api.app.state
-    if hasattr(state, "spokes"):
-        monkeypatch.setattr(state.spokes, "get", get)
-    else:
-        monkeypatch.setattr(state, "spokes", SimpleNamespace(get=get), raising=False)
+    async def ready(name: str) -> Spoke:
+        return get(name)
+
+    monkeypatch.setattr(api.app.state.spokes, "get", get)
+    monkeypatch.setattr(api.app.state.spokes, "ready", ready)
 
 
 @pytest.fixture

@@ -41,9 +41,10 @@ def start_sim(
     think_ms: int | None = None,
     scenario: Path | None = None,
     host: str = "127.0.0.1",
+    port: int | None = None,
 ) -> Server:
     """Start the simulator and return once GET /readyz answers 200."""
-    port = free_port(host)
+    port = port if port is not None else free_port(host)
     command = sim_command(
         host=host,
         port=port,

@@ -103,8 +103,8 @@ def _diff_fields(diff: svc.CatalogDiff, notes: list[str]) -> dict[str, Any]:
     }
 
 
-def _spoke(request: Request, name: str) -> Spoke:
-    spoke: Spoke = request.app.state.spokes.get(name)
+async def _spoke(request: Request, name: str) -> Spoke:
+    spoke: Spoke = await request.app.state.spokes.ready(name)
     return spoke
 
 
@@ -113,7 +113,7 @@ async def review_catalog(
     name: str, kind: CatalogKind, request: Request, _who: AdminPrincipal, session: SessionDep
 ) -> CatalogOut:
     """What the provider lists of one kind: new, changed, unchanged, and gone. Admin only."""
-    diff = await svc.review(session, _spoke(request, name), name, kind)
+    diff = await svc.review(session, await _spoke(request, name), name, kind)
     return CatalogOut(**_diff_fields(diff, diff.notes))
 
 
@@ -134,7 +134,7 @@ async def import_catalog(
     )
     outcome = await svc.import_catalog(
         session,
-        _spoke(request, name),
+        await _spoke(request, name),
         name,
         body.kinds,
         only=only,

@@ -181,14 +181,16 @@ def _apply_inbound(tx: Tx, spoke: str, events: list[Any]) -> list[dict[str, Any]
                 }
             )
         else:
-            state = identity.provider_presence(
+            outcome, state = identity.provider_presence(
                 tx,
-                identity.ProviderPresence(spoke, event.provider_agent_id, event.state_name or ""),
+                identity.ProviderPresence(
+                    spoke, event.provider_agent_id, event.state_name or "", event.occurred_at
+                ),
             )
             outcomes.append(
                 {
                     "id": event.id,
-                    "outcome": "applied" if state else "incident",
+                    "outcome": outcome,
                     "presence_id": state,
                 }
             )
@@ -218,7 +220,7 @@ async def _bounded_body(request: Request) -> bytes:
 async def inbound_events(name: str, request: Request, engine: EngineDep) -> dict[str, Any]:
     """Events from a provider, authenticated by the spoke's signature, applied once each."""
     manager = request.app.state.spokes
-    spoke = manager.get(name)
+    spoke = await manager.ready(name)
     body = await _bounded_body(request)
     try:
         events = spoke.parse_inbound(dict(request.headers), body)

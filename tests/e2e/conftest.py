@@ -1,0 +1,139 @@
+"""Omniroute and the contact-center simulator as real processes on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+from sqlalchemy import update
+
+from omniroute.sim.world import default_world
+from omniroute.store import migrate
+from omniroute.store import tables as t
+from omniroute.store.db import Database
+from tests.api.conftest import seed_api
+from tests.procs import Server, Servers, free_port
+from tests.seed import NOW
+from tests.sim.procs import start_sim
+
+SPOKE = "sim"
+SECRET = "e2e-shared-webhook-secret-0123456789abcdef"
+SIM_OFFER_TIMEOUT_S = 4.0
+DEADLINE_S = 30.0
+T = TypeVar("T")
+
+
+@dataclass
+class World:
+    """The two processes and clients for each side."""
+
+    omniroute: Server
+    sim: Server
+    api: httpx.AsyncClient
+    sim_api: httpx.AsyncClient
+    db: Database
+
+    def auth(self, who: str) -> dict[str, str]:
+        """Authorization headers for a token seeded by `seed_api`."""
+        return {"Authorization": f"Bearer token-{who}"}
+
+    async def get(self, path: str, who: str = "admin", **params: Any) -> Any:
+        """GET an Omniroute API path and return its JSON, asserting success."""
+        r = await self.api.get(path, headers=self.auth(who), params=params)
+        assert r.status_code == 200, f"{path}: {r.status_code} {r.text}"
+        return r.json()
+
+    async def sim_state(self) -> dict[str, Any]:
+        """The simulator's whole state."""
+        r = await self.sim_api.get("/sim/state")
+        assert r.status_code == 200
+        state: dict[str, Any] = r.json()
+        return state
+
+    async def offers(self, agent: str) -> list[dict[str, Any]]:
+        """An agent's pending offers."""
+        result: list[dict[str, Any]] = await self.get(f"/agents/{agent}/offers", agent)
+        return result
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T | None]], what: str, timeout_s: float = DEADLINE_S
+) -> T:
+    """Poll until the probe returns something truthy; fail with `what` after the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = await probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+async def seed_external(db: Database, sim_port: int) -> None:
+    """The API seed plus a webhook spoke pointing at the simulator; demo emails for linking."""
+    await seed_api(db)
+    async with db.session() as s, s.begin():
+        for name in ("alice", "bob", "carol"):
+            await s.execute(
+                update(t.AgentRow)
+                .where(t.AgentRow.id == name)
+                .values(email=f"{name}@demo.omniroute.local")
+            )
+        s.add(
+            t.SpokeRow(
+                name=SPOKE,
+                kind="webhook",
+                settings={
+                    "url": f"http://127.0.0.1:{sim_port}/webhook",
+                    "catalog_url": f"http://127.0.0.1:{sim_port}/catalog",
+                    "secret": SECRET,
+                    "timeout_s": 5,
+                },
+                presence_map={"available": "On Queue", "away": "Away", "offline": "Offline"},
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        )
+
+
+def scenario_file(directory: Path) -> Path:
+    """The simulator's default world with a short offer timeout."""
+    world = default_world()
+    world.settings.offer_timeout_s = SIM_OFFER_TIMEOUT_S
+    path = directory / "scenario.json"
+    path.write_text(json.dumps(world.model_dump(mode="json")))
+    return path
+
+
+@pytest.fixture
+async def world(server_db_url: str, servers: Servers, tmp_path: Path) -> AsyncIterator[World]:
+    """Omniroute and the simulator, each in its own process, wired to each other."""
+    migrate.upgrade(server_db_url)
+    db = Database(server_db_url)
+    sim_port = free_port()
+    await seed_external(db, sim_port)
+    omniroute = servers.start(server_db_url)
+    sim = start_sim(
+        tmp_path / "logs" / "sim.log",
+        omniroute_url=omniroute.base_url,
+        token="token-integration",
+        secret=SECRET,
+        spoke=SPOKE,
+        scenario=scenario_file(tmp_path),
+        port=sim_port,
+    )
+    servers.started.append(sim)
+    async with (
+        httpx.AsyncClient(base_url=omniroute.api_url, timeout=15.0) as api,
+        httpx.AsyncClient(base_url=sim.base_url, timeout=15.0) as sim_api,
+    ):
+        yield World(omniroute, sim, api, sim_api, db)
+    await db.dispose()
