@@ -223,7 +223,7 @@ async def test_timeout_duplicates_and_work_offer_errors(world: World) -> None:
         "WORK_ITEM_ALREADY_ACCEPTED",
     )
     fresh = await new_chat(world, "support")
-    cases = {
+    cases: dict[str, dict[str, Any]] = {
         "AGENT_NOT_AVAILABLE": {"document_id": fresh, "agent_id": "carol"},
         "NOT_FOUND": {"document_id": fresh, "provider_agent_id": "nobody"},
         "INVALID_TIMEOUT": {"document_id": fresh, "agent_id": "alice", "timeout": -1},
