@@ -198,13 +198,27 @@ async def _load_documents(session: AsyncSession, state: EngineState) -> None:
     case = t.CaseRow
     closed_c = [s.value for s in CLOSED_CASE_STATES]
     case_rows = await session.execute(
-        select(case.id, case.channel_id, case.state, case.work_item_id, case.agent_id).where(
-            case.state.not_in(closed_c)
-        )
+        select(
+            case.id,
+            case.channel_id,
+            case.state,
+            case.work_item_id,
+            case.agent_id,
+            case.customer_name,
+            case.customer_email,
+            case.subject,
+        ).where(case.state.not_in(closed_c))
     )
-    for doc_id, channel_id, st, wi, agent_id in case_rows:
+    for doc_id, channel_id, st, wi, agent_id, name, email, subject in case_rows:
         state.documents[doc_id] = Document(
-            doc_id, DocumentType.CASE, channel_id, st, wi, None, agent_id
+            doc_id,
+            DocumentType.CASE,
+            channel_id,
+            st,
+            wi,
+            None,
+            agent_id,
+            summary={"customer_name": name, "customer_email": email, "subject": subject},
         )
 
 
@@ -256,20 +270,21 @@ async def _load_work(session: AsyncSession, state: EngineState) -> None:
             transfer_from_agent_id=r.transfer_from_agent_id,
             transfer_to_agent_id=r.transfer_to_agent_id,
         )
-        state.work_items[item.id] = item
+        state.add_item(item)
         doc = state.documents.get(item.document_id)
         if doc is None:
             continue
         queue = state.config.queues.get(item.queue_id)
         if queue is not None and queue.routing_mode is RoutingMode.EXTERNAL:
             doc.spoke = queue.spoke
-        if item.state is WorkItemState.ACCEPTED:
-            current = state.work_items.get(doc.accepted_item_id or "")
-            # After a consult transfer two items are accepted; the newer one is current.
-            if current is None or (current.accepted_at or item.created_at) < (
-                item.accepted_at or item.created_at
-            ):
-                doc.accepted_item_id = item.id
+    for doc in state.documents.values():
+        accepted = [i for i in state.live_items(doc.id) if i.state is WorkItemState.ACCEPTED]
+        # After a consult transfer the sender's item is still accepted; the current one is
+        # the item no other accepted item of the document points back to.
+        senders = {i.previous_id for i in accepted}
+        current = [i for i in accepted if i.id not in senders]
+        if current:
+            doc.accepted_item_id = current[-1].id
     of = t.OfferRow
     rows = await session.execute(select(of).where(of.state == OfferState.PENDING.value))
     for (o,) in rows:

@@ -62,9 +62,30 @@ class EngineState:
     idempotency: dict[str, tuple[str, str]] = field(default_factory=dict)
     segment_offers: dict[tuple[str, str], str] = field(default_factory=dict)
     inbound_seen: set[tuple[str, str]] = field(default_factory=set)
+    items_by_document: dict[str, set[str]] = field(default_factory=dict)
     next_outbox_seq: int = 1
     timers: TimerHeap = field(default_factory=TimerHeap)
     next_seq: int = 1
+
+    def add_item(self, item: WorkItem) -> None:
+        """Track a live work item."""
+        self.work_items[item.id] = item
+        self.items_by_document.setdefault(item.document_id, set()).add(item.id)
+
+    def drop_item(self, item: WorkItem) -> None:
+        """Stop tracking a work item that is no longer live."""
+        self.work_items.pop(item.id, None)
+        ids = self.items_by_document.get(item.document_id)
+        if ids is not None:
+            ids.discard(item.id)
+            if not ids:
+                del self.items_by_document[item.document_id]
+
+    def live_items(self, document_id: str) -> list[WorkItem]:
+        """A document's live work items, oldest first."""
+        ids = self.items_by_document.get(document_id, ())
+        items = [self.work_items[i] for i in ids if i in self.work_items]
+        return sorted(items, key=lambda i: (i.created_at, i.id))
 
     def link_identity(self, spoke: str, provider_agent_id: str, agent_id: str) -> None:
         """Record that a provider's agent id is one of our agents."""

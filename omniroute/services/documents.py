@@ -27,6 +27,7 @@ from omniroute.services.routing import (
     close_work_item,
     enqueue,
     new_id,
+    refuse_during_consult,
     schedule_item_timers,
     withdraw,
 )
@@ -118,6 +119,7 @@ def route_document(tx: Tx, doc_id: str, route: RouteRequest) -> WorkItem:
             "an interaction in wrap-up cannot be routed",
             "document_id",
         )
+    refuse_during_consult(tx, doc)
     queue = tx.state.config.queues[route.queue_id]
     previous_id = doc.work_item_id
     current = tx.state.work_items.get(doc.work_item_id or "")
@@ -142,7 +144,7 @@ def route_document(tx: Tx, doc_id: str, route: RouteRequest) -> WorkItem:
         item.transfer_from_agent_id = accepted.agent_id
         if accepted.agent_id is not None:
             item.excluded_agents.add(accepted.agent_id)
-    tx.state.work_items[item.id] = item
+    tx.state.add_item(item)
     tx.save_item(item, new=True)
     doc.work_item_id = item.id
     if doc.type is DocumentType.INTERACTION and doc.state == InteractionState.NEW:
@@ -176,13 +178,11 @@ def _withdraw_pending(tx: Tx, doc: Document) -> None:
 
 
 def _close(tx: Tx, doc: Document, state: str, **fields: Any) -> None:
-    _withdraw_pending(tx, doc)
-    accepted = tx.state.work_items.get(doc.accepted_item_id or "")
-    if accepted is not None:
-        sender = tx.state.work_items.get(accepted.previous_id or "")
-        if sender is not None and sender.state is WorkItemState.ACCEPTED:
-            close_work_item(tx, sender)
-        close_work_item(tx, accepted)
+    for item in tx.state.live_items(doc.id):
+        if item.state is WorkItemState.ACCEPTED:
+            close_work_item(tx, item)
+        else:
+            withdraw(tx, item, CancelReason.DOCUMENT_CLOSED)
     doc.state = state
     doc.wrap_up_due_at = None
     tx.state.documents.pop(doc.id, None)

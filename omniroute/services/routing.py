@@ -14,6 +14,7 @@ from omniroute.domain.model import (
     Agent,
     CancelReason,
     CaseState,
+    Document,
     DocumentType,
     InteractionState,
     Offer,
@@ -69,6 +70,9 @@ def enqueue(tx: Tx, item: WorkItem) -> None:
     item.offer_id = None
     queue = tx.state.config.queues[item.queue_id]
     tx.save_item(item)
+    if queue.max_wait_s is not None and item.age_s(tx.now) >= queue.max_wait_s:
+        # Its max-wait timer fired while it was offered: end its wait in the next batch.
+        tx.schedule(tx.now, TimerKind.MAX_WAIT, item.id)
     if queue.routing_mode is RoutingMode.INTERNAL:
         tx.state.index.enqueue(item)
         tx.route_item(item.id)
@@ -205,10 +209,12 @@ def _accept(tx: Tx, offer: Offer, item: WorkItem) -> None:
     item.offer_id = None
     tx.save_item(item)
     doc = tx.state.documents[item.document_id]
-    previous = tx.state.work_items.get(doc.accepted_item_id or "")
-    # A consult transfer keeps the sender on the work until the sender completes it.
-    if previous is not None and previous.id != item.id and item.transfer_type != "consult":
-        close_work_item(tx, previous)
+    # A consult transfer keeps the sender on the work until the sender completes it;
+    # any other acceptance hands the whole document over, consult senders included.
+    if item.transfer_type != "consult":
+        for other in tx.state.live_items(doc.id):
+            if other.id != item.id and other.state is WorkItemState.ACCEPTED:
+                close_work_item(tx, other)
     doc.accepted_item_id = item.id
     doc.agent_id = offer.agent_id
     if doc.type is DocumentType.INTERACTION:
@@ -216,6 +222,20 @@ def _accept(tx: Tx, offer: Offer, item: WorkItem) -> None:
     else:
         doc.state = CaseState.IN_PROGRESS
     tx.save_document(doc)
+
+
+def refuse_during_consult(tx: Tx, doc: Document) -> None:
+    """Refuse to move work while a consult sender is still on it: complete the consult first."""
+    current = tx.state.work_items.get(doc.accepted_item_id or "")
+    if current is None or current.transfer_type != "consult":
+        return
+    sender = tx.state.work_items.get(current.previous_id or "")
+    if sender is not None and sender.state is WorkItemState.ACCEPTED:
+        raise DomainError(
+            ErrorCode.TRANSFER_PENDING,
+            "a consult transfer is still open; its sender must complete it first",
+            "document_id",
+        )
 
 
 def accept_offer(tx: Tx, offer_id: str, agent_id: str | None) -> Offer:
@@ -292,7 +312,7 @@ def withdraw(tx: Tx, item: WorkItem, reason: CancelReason) -> None:
     item.cancel_reason = reason
     item.offer_id = None
     item.ended_at = tx.now
-    tx.state.work_items.pop(item.id, None)
+    tx.state.drop_item(item)
     tx.save_item(item)
     doc = tx.state.documents.get(item.document_id)
     if doc is not None and doc.work_item_id == item.id and doc.accepted_item_id is not None:
@@ -307,7 +327,7 @@ def close_work_item(tx: Tx, item: WorkItem) -> None:
         return
     item.state = WorkItemState.CLOSED
     item.ended_at = tx.now
-    tx.state.work_items.pop(item.id, None)
+    tx.state.drop_item(item)
     tx.save_item(item)
     if item.agent_id is not None:
         release_capacity(tx, item.agent_id, item.channel_id)

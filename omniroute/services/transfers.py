@@ -23,6 +23,7 @@ from omniroute.services.routing import (
     enqueue,
     make_offer,
     new_id,
+    refuse_during_consult,
     rule_terms,
     schedule_item_timers,
     withdraw,
@@ -49,7 +50,7 @@ def _worked(doc: Document) -> bool:
 def pending_transfer(tx: Tx, doc: Document) -> WorkItem | None:
     """The live transfer of a document not yet accepted by its target, if any."""
     item = tx.state.work_items.get(doc.work_item_id or "")
-    if item is None or item.id == doc.accepted_item_id:
+    if item is None or item.id == doc.accepted_item_id or item.transfer_type is None:
         return None
     return item if item.state is not WorkItemState.ACCEPTED else None
 
@@ -70,6 +71,7 @@ def start_transfer(tx: Tx, req: TransferRequest) -> WorkItem:
         raise DomainError(
             ErrorCode.TRANSFER_PENDING, "a transfer is already pending; cancel it first"
         )
+    refuse_during_consult(tx, doc)
     queues = tx.state.config.queues
     queue = queues[accepted.queue_id]
     if req.target_queue_id is not None:
@@ -114,7 +116,7 @@ def start_transfer(tx: Tx, req: TransferRequest) -> WorkItem:
         transfer_to_agent_id=target.id if target is not None else None,
         excluded_agents={accepted.agent_id} if accepted.agent_id else set(),
     )
-    tx.state.work_items[item.id] = item
+    tx.state.add_item(item)
     tx.save_item(item, new=True)
     doc.work_item_id = item.id
     tx.save_document(doc)

@@ -273,7 +273,7 @@ def _new_item(tx: Tx, doc: Document, queue: Queue) -> WorkItem:
         skills=queue.skills,
         previous_id=doc.work_item_id,
     )
-    tx.state.work_items[item.id] = item
+    tx.state.add_item(item)
     tx.save_item(item, new=True)
     doc.work_item_id = item.id
     doc.spoke = queue.spoke or doc.spoke
