@@ -1048,12 +1048,13 @@ async def consulted(db: Database, clock: ManualClock) -> tuple[Engine, str, str,
 
 
 async def test_consult_sender_is_released_when_work_moves_on(db: Database) -> None:
-    """Re-routing consulted work and closing it leaves no live item and no load behind."""
+    """Work under an open consult cannot move; closing it releases sender and target."""
     engine, doc_id, sender_id, _ = await consulted(db, ManualClock(NOW))
     try:
         route = RouteRequest("general")
-        moved = await engine.execute(lambda tx: documents.route_document(tx, doc_id, route))
-        assert await accept_current(engine, moved.id) == "carl"
+        with pytest.raises(DomainError) as refused:
+            await engine.execute(lambda tx: documents.route_document(tx, doc_id, route))
+        assert refused.value.code is ErrorCode.TRANSFER_PENDING
         await engine.execute(
             lambda tx: documents.end_interaction(tx, doc_id, None, "resolved", None)
         )
