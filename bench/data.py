@@ -199,3 +199,48 @@ def plain_queues(queues: dict[str, list[dict[str, Any]]], channel: str = "chat")
         for i, (qid, skills) in enumerate(queues.items())
         if channels[i % len(channels)] == channel and not any(s["mandatory"] for s in skills)
     ]
+
+
+async def seed_external_queue(
+    db: Database,
+    *,
+    spoke: str,
+    sim_base: str,
+    secret: str,
+    provider_queue_id: str,
+    queue_id: str = "ext",
+    wrap_up_code_id: str = "resolved",
+) -> tuple[str, str]:
+    """A webhook spoke to the simulator, an external chat queue and a wrap-up code without limit."""
+    async with db.session() as s, s.begin():
+        s.add(
+            t.SpokeRow(
+                name=spoke,
+                kind="webhook",
+                settings={
+                    "url": f"{sim_base}/webhook",
+                    "catalog_url": f"{sim_base}/catalog",
+                    "secret": secret,
+                    "timeout_s": 10,
+                },
+                presence_map={"available": "On Queue", "offline": "Offline"},
+                created_at=START,
+                updated_at=START,
+            )
+        )
+        s.add(t.WrapUpCodeRow(id=wrap_up_code_id, name="Resolved", time_limit_s=None))
+        await s.flush()
+        s.add(
+            t.QueueRow(
+                id=queue_id,
+                name=queue_id,
+                channels=["chat"],
+                priority=1,
+                routing_mode="external",
+                rule_id="r",
+                skills=[],
+                spoke=spoke,
+                provider_queue_id=provider_queue_id,
+            )
+        )
+    return queue_id, wrap_up_code_id

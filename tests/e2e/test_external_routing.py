@@ -199,7 +199,12 @@ async def test_timeout_duplicates_and_work_offer_errors(world: World) -> None:
             .where(t.OfferRow.work_item_id == offer["work_item_id"])
         )
     assert count == 1
-    assert (await world.sim_state())["counters"]["work_offer_calls"] >= 2
+
+    async def both_calls_answered() -> list[bool] | None:
+        records = [o for o in (await world.sim_state())["offers"] if o.get("replayed")]
+        return records[0]["replayed"] if records else None
+
+    assert await eventually(both_calls_answered, "the duplicated call's answer") == [False, True]
     await world.sim_api.post("/sim/faults", json={})
 
     # Nobody answers: the offer times out, the provider hears it and offers to the other agent.
