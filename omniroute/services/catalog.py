@@ -801,6 +801,6 @@ def report_lines(outcome: CatalogImport) -> list[str]:
         lines.append(f"{total} imported")
         if total:
             lines.append(
-                "a running Omniroute routes with these after its next configuration change"
+                "a running Omniroute picks these up after POST /api/v1/engine/reload (admin)"
             )
     return lines

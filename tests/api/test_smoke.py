@@ -54,3 +54,25 @@ async def test_demo_tokens_refused_outside_demo_mode(db: Database) -> None:
     assert err.value.code is ErrorCode.UNAUTHENTICATED
     principal = await TokenCache(db, demo=True).principal("demo-admin-token")
     assert principal.role is Role.ADMIN
+
+
+async def test_engine_reload_picks_up_rows_written_elsewhere(api: Api) -> None:
+    db: Database = api.app.state.db
+    async with db.session() as s, s.begin():
+        s.add(t.QueueRow(id="late", name="late", channels=["chat"], rule_id="standard"))
+    r = await api.client.post(
+        "/interactions",
+        json={"channel_id": "chat", "queue_id": "late"},
+        headers=api.auth("integration"),
+    )
+    assert r.status_code == 404
+    r = await api.client.post("/engine/reload", headers=api.auth("alice"))
+    assert r.status_code == 403
+    r = await api.client.post("/engine/reload", headers=api.auth("admin"))
+    assert r.status_code == 204
+    r = await api.client.post(
+        "/interactions",
+        json={"channel_id": "chat", "queue_id": "late"},
+        headers=api.auth("integration"),
+    )
+    assert r.status_code == 201, r.text

@@ -624,3 +624,11 @@ async def revoke_token(
     await session.commit()
     tokens.clear()
     return Response(status_code=204)
+
+
+@router.post("/engine/reload", status_code=204, response_class=Response)
+async def reload_engine(request: Request, _who: AdminPrincipal, engine: EngineDep) -> Response:
+    """Re-read configuration written outside this server (e.g. by `omniroute import`)."""
+    await engine.reload_config()
+    request.app.state.tokens.clear()
+    return Response(status_code=204)
