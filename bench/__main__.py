@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench import engine_bench, http_bench
+from bench import engine_bench, external_bench, http_bench
 
 
 async def run(workdir: Path) -> dict[str, Any]:
@@ -24,6 +24,8 @@ async def run(workdir: Path) -> dict[str, Any]:
     results["engine_decision_us_100k"] = round(large * 1e6, 1)
     results["engine_cost_growth"] = round(large / small, 3)
     results.update(await http_bench.run(workdir))
+    internal_p99 = results.get("offer_latency_ms_p99")
+    results.update(await external_bench.run(workdir, internal_p99))
     return results
 
 

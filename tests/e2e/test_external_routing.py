@@ -171,10 +171,15 @@ async def test_catalog_identity_presence_offers_transfers_and_wrap_up(world: Wor
     assert wrap_up["notes"] == "sorted"
 
     # Delivered in order: the provider saw this document's events in our outbox order.
-    events = await world.get("/outbox", state="delivered", limit=1000)
-    ours = [e["id"] for e in sorted(events, key=lambda e: e["seq"]) if e["ordering_key"] == doc_id]
-    theirs = (await world.sim_state())["order"][doc_id]
-    assert theirs == ours
+    async def delivered_in_order() -> bool:
+        events = await world.get("/outbox", state="delivered", limit=1000)
+        ours = [
+            e["id"] for e in sorted(events, key=lambda e: e["seq"]) if e["ordering_key"] == doc_id
+        ]
+        theirs: list[str] = (await world.sim_state())["order"][doc_id]
+        return ours == theirs
+
+    await eventually(delivered_in_order, "the provider's order to match our outbox order")
 
 
 async def wrapped_or_fail(probe: Any) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 
 import pytest
 
@@ -389,6 +390,24 @@ async def test_cancel_transfer_drops_it(sim: Sim) -> None:
     assert state["counters"]["items_transfer_cancelled"] == 1
 
 
+async def test_agent_presence_older_than_the_platform_state_is_ignored(sim: Sim) -> None:
+    before = (await sim.agent("sim-a1"))["state"]
+    await sim.post_event(
+        "agent_presence",
+        {
+            "agent_id": "alice",
+            "provider_agent_id": "sim-a1",
+            "presence_id": "away",
+            "provider_state": "Away",
+            "channel_available": {},
+            "at": "2020-01-01T10:00:00+00:00",
+        },
+        ordering_key="agent:alice",
+    )
+    assert (await sim.agent("sim-a1"))["state"] == before != "Away"
+    assert (await sim.state())["counters"]["presence_stale"] == 1
+
+
 async def test_agent_presence_sets_the_state_and_links(sim: Sim) -> None:
     await sim.post_event(
         "agent_presence",
@@ -398,7 +417,7 @@ async def test_agent_presence_sets_the_state_and_links(sim: Sim) -> None:
             "presence_id": "away",
             "provider_state": "Away",
             "channel_available": {},
-            "at": "2026-01-01T10:00:00+00:00",
+            "at": datetime.now(UTC).isoformat(),
         },
         ordering_key="agent:alice",
     )
