@@ -164,6 +164,7 @@ def _start_demo_sim(omniroute_url: str) -> subprocess.Popen[bytes]:
         sys.executable, "-m", "omniroute.cli", "sim",
         "--token", INTEGRATION_TOKEN, "--secret", SIM_SECRET, "--spoke", SIM_SPOKE,
         "--port", str(SIM_PORT), "--omniroute-url", omniroute_url, "--sign-in-all",
+        "--log-level", "warning",
     ]  # fmt: skip
     typer.echo(
         f"  simulator:  http://127.0.0.1:{SIM_PORT}/sim/state (external queue 'sim-chat'; "
@@ -325,6 +326,7 @@ def sim(
     sign_in_all: Annotated[
         bool, typer.Option("--sign-in-all", help="Sign every agent in once Omniroute answers")
     ] = False,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
 ) -> None:
     """Run the contact-center simulator that plays a provider over the webhook spoke."""
     from omniroute.sim.app import serve as serve_sim
@@ -340,7 +342,8 @@ def sim(
     typer.echo(f"  webhook:    {base}/webhook")
     typer.echo(f"  catalog:    {base}/catalog/skills (queues, wrap-up-codes, agents, health)")
     typer.echo(f"  state:      {base}/sim/state")
-    serve_sim(SimConfig(omniroute_url, token, secret, spoke, sign_in_all), world, host, port)
+    config = SimConfig(omniroute_url, token, secret, spoke, sign_in_all)
+    serve_sim(config, world, host, port, log_level=log_level)
 
 
 # -- outbox and spokes ----------------------------------------------------------------
