@@ -67,6 +67,18 @@ class Settings(StoreSettings):
     secret_key: SecretStr | None = None
     log_level: str = "info"
     engine_batch_max: int = Field(default=512, ge=1)
+    email_enabled: bool = False
+    smtp_listen_host: str = "127.0.0.1"
+    smtp_listen_port: int = Field(default=2525, ge=1, le=65535)
+    email_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    email_queue_id: str | None = None
+    email_from_address: str = "support@omniroute.localhost"
+    smtp_relay_host: str | None = None
+    smtp_relay_port: int = Field(default=25, ge=1, le=65535)
+    smtp_relay_username: str | None = None
+    smtp_relay_password: SecretStr | None = None
+    smtp_relay_starttls: bool = False
+    smtp_relay_timeout_s: float = Field(default=30.0, gt=0)
 
     @field_validator("log_level")
     @classmethod

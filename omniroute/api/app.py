@@ -14,11 +14,13 @@ from omniroute.api.routes import (
     agents,
     catalog,
     documents,
+    email,
     external,
     feed,
     health,
     spokes_admin,
 )
+from omniroute.channels.email.inbound import start_listener
 from omniroute.config import Settings
 from omniroute.engine.clock import Clock
 from omniroute.engine.dispatcher import Dispatcher
@@ -50,7 +52,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             await spokes.start()
             dispatcher.attach(engine)
             await dispatcher.start()
-            yield
+            listener = await start_listener(db, engine, cfg) if cfg.email_enabled else None
+            try:
+                yield
+            finally:
+                if listener is not None:
+                    await listener.stop()
         finally:
             await dispatcher.stop()
             await spokes.stop()
@@ -69,4 +76,5 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(catalog.router, prefix=API_PREFIX)
     app.include_router(spokes_admin.router, prefix=API_PREFIX)
+    app.include_router(email.router, prefix=API_PREFIX)
     return app

@@ -23,6 +23,8 @@ PLAIN_TABLES: dict[str, type[t.Base]] = {
     "idempotency_keys": t.IdempotencyKeyRow,
     "spoke_incidents": t.SpokeIncidentRow,
     "inbound_events": t.InboundEventRow,
+    "email_messages": t.EmailMessageRow,
+    "email_attachments": t.EmailAttachmentRow,
 }
 
 

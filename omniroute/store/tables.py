@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -408,3 +409,41 @@ class IdempotencyKeyRow(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     result_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column()
+
+
+class EmailMessageRow(Base):
+    """One email received over SMTP or sent through the relay, accepted or not."""
+
+    __tablename__ = "email_messages"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    direction: Mapped[str] = mapped_column(String(8))
+    message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+    in_reply_to: Mapped[str | None] = mapped_column(String(998))
+    references: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    from_address: Mapped[str] = mapped_column(String(320), default="")
+    to_addresses: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    text_body: Mapped[str | None] = mapped_column(Text)
+    html_body: Mapped[str | None] = mapped_column(Text)
+    raw_size: Mapped[int] = mapped_column(Integer, default=0)
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
+    interaction_id: Mapped[str | None] = mapped_column(ForeignKey("interactions.id"), index=True)
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    reject_reason: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime] = mapped_column()
+    sent_at: Mapped[datetime | None] = mapped_column()
+
+
+class EmailAttachmentRow(Base):
+    """A file attached to an email message."""
+
+    __tablename__ = "email_attachments"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    message_id: Mapped[str] = mapped_column(ForeignKey("email_messages.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    content_type: Mapped[str] = mapped_column(String(255), default="application/octet-stream")
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    content: Mapped[bytes] = mapped_column(LargeBinary)

@@ -1,0 +1,1 @@
+"""Customer channels: how customers reach Omniroute (email over SMTP, web chat)."""

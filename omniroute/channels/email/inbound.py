@@ -1,0 +1,313 @@
+"""Inbound email: the SMTP listener, threading, and filing mail as cases and interactions."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omniroute.channels.email.parse import (
+    HEADER_LIMIT,
+    MalformedEmailError,
+    ParsedEmail,
+    best_effort_headers,
+    parse_email,
+)
+from omniroute.config import Settings
+from omniroute.domain.errors import DomainError, ErrorCode
+from omniroute.domain.model import DocumentType, InteractionState
+from omniroute.engine.engine import Engine
+from omniroute.engine.state import Tx
+from omniroute.services import documents
+from omniroute.services.documents import NewDocument, RouteRequest
+from omniroute.services.routing import new_id
+from omniroute.store import tables as t
+from omniroute.store.db import Database
+
+log = logging.getLogger(__name__)
+EMAIL_CHANNEL = "email"
+CASE_CHANNEL = "case"
+ACCEPTED = "accepted"
+REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class Thread:
+    """The case (and its latest email interaction) a message belongs to."""
+
+    case_id: str
+    interaction_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Filed:
+    """Where a message was filed."""
+
+    message_row_id: str
+    case_id: str
+    interaction_id: str
+    new_interaction: bool
+
+
+def domain_of(address: str) -> str:
+    """The domain part of an address, for Message-IDs and the SMTP greeting."""
+    return address.rpartition("@")[2] or "omniroute.localhost"
+
+
+def _check_routable(tx: Tx, queue_id: str | None) -> str:
+    """Validate before changing anything: a command that raises must leave no trace."""
+    if queue_id is None:
+        raise DomainError(ErrorCode.VALIDATION_ERROR, "email_queue_id is not configured")
+    queue = tx.state.config.queues.get(queue_id)
+    if queue is None or EMAIL_CHANNEL not in queue.channels:
+        raise DomainError(
+            ErrorCode.QUEUE_CHANNEL_MISMATCH,
+            f"queue '{queue_id}' does not exist or does not serve the email channel",
+        )
+    for channel in (EMAIL_CHANNEL, CASE_CHANNEL):
+        if channel not in tx.state.config.channels:
+            raise DomainError(ErrorCode.NOT_FOUND, f"channel '{channel}' does not exist")
+    return queue_id
+
+
+def _open_interaction(tx: Tx, interaction_id: str | None) -> str | None:
+    doc = tx.state.documents.get(interaction_id or "")
+    if doc is None or doc.type is not DocumentType.INTERACTION:
+        return None
+    return None if doc.state == InteractionState.WRAP_UP else doc.id
+
+
+def file_message(
+    tx: Tx,
+    parsed: ParsedEmail,
+    thread: Thread | None,
+    queue_id: str | None,
+    row: dict[str, Any],
+) -> Filed:
+    """Thread a message into its case, or open a case and an interaction; store its rows."""
+    interaction_id = _open_interaction(tx, thread.interaction_id if thread else None)
+    case_id = thread.case_id if thread else None
+    new_interaction = interaction_id is None
+    if interaction_id is None:
+        queue = _check_routable(tx, queue_id)
+        customer = {
+            "customer_name": parsed.from_name,
+            "customer_email": parsed.from_address,
+            "subject": parsed.subject,
+        }
+        if case_id is None or case_id not in tx.state.documents:
+            # A new thread, or a reply to a closed case: a new case.
+            case_fields = customer | {"description": (parsed.text or "")[:4000]}
+            case, _ = documents.create_document(
+                tx, NewDocument(DocumentType.CASE, CASE_CHANNEL, case_fields)
+            )
+            case_id = case.id
+        doc, _ = documents.create_document(
+            tx,
+            NewDocument(
+                DocumentType.INTERACTION,
+                EMAIL_CHANNEL,
+                customer | {"case_id": case_id},
+                RouteRequest(queue),
+            ),
+        )
+        interaction_id = doc.id
+    message_row_id = str(row["id"])
+    tx.insert_row(
+        "email_messages", row | {"interaction_id": interaction_id, "case_id": case_id or None}
+    )
+    for attachment in parsed.attachments:
+        tx.insert_row(
+            "email_attachments",
+            {
+                "id": new_id(),
+                "message_id": message_row_id,
+                "filename": attachment.filename,
+                "content_type": attachment.content_type,
+                "size": len(attachment.content),
+                "content": attachment.content,
+            },
+        )
+    return Filed(message_row_id, case_id or "", interaction_id, new_interaction)
+
+
+def _smtp_text(reason: str) -> str:
+    return " ".join(reason.split())[:200]
+
+
+class EmailInbox:
+    """Receives raw messages: stores every one, files the good ones, rejects the rest."""
+
+    def __init__(self, db: Database, engine: Engine, settings: Settings) -> None:
+        self._db = db
+        self._engine = engine
+        self._settings = settings
+        self._lock = asyncio.Lock()
+
+    async def receive(self, raw: bytes, mail_from: str | None, rcpt_tos: list[str]) -> str:
+        """Handle one delivered message; returns the SMTP reply."""
+        async with self._lock:
+            return await self._receive(raw, mail_from or "", rcpt_tos)
+
+    async def _receive(self, raw: bytes, mail_from: str, rcpt_tos: list[str]) -> str:
+        now = self._engine.clock.now()
+        limit = self._settings.email_max_bytes
+        if len(raw) > limit:
+            reason = f"the message is {len(raw)} bytes, over the limit of {limit}"
+            await self._reject(raw, now, reason, rcpt_tos, keep=raw[:HEADER_LIMIT])
+            return f"552 5.3.4 {reason}"
+        try:
+            parsed = parse_email(raw)
+        except MalformedEmailError as err:
+            await self._reject(raw, now, err.reason, rcpt_tos, keep=raw)
+            return f"550 5.6.0 {_smtp_text(err.reason)}"
+        async with self._db.session() as session:
+            duplicate = await session.scalar(
+                select(t.EmailMessageRow.id).where(
+                    t.EmailMessageRow.message_id == parsed.message_id,
+                    t.EmailMessageRow.direction == "in",
+                    t.EmailMessageRow.status == ACCEPTED,
+                )
+            )
+            if duplicate is not None:
+                return "250 2.0.0 Already received"
+            thread = await find_thread(session, parsed)
+        row = _message_row(parsed, raw, now, rcpt_tos)
+        queue_id = self._settings.email_queue_id
+        try:
+            await self._engine.execute(lambda tx: file_message(tx, parsed, thread, queue_id, row))
+        except DomainError as err:
+            reason = f"the message could not be routed: {err.message}"
+            await self._reject(raw, now, reason, rcpt_tos, keep=raw)
+            log.warning("email %s not routed: %s", parsed.message_id, err.message)
+            return f"451 4.3.0 {_smtp_text(reason)}"
+        return "250 2.0.0 Message accepted"
+
+    async def _reject(
+        self, raw: bytes, now: datetime, reason: str, rcpt_tos: list[str], keep: bytes
+    ) -> None:
+        headers = best_effort_headers(raw)
+        async with self._db.session() as session, session.begin():
+            session.add(
+                t.EmailMessageRow(
+                    id=new_id(),
+                    direction="in",
+                    message_id=headers["message_id"],
+                    references=[],
+                    subject=headers["subject"] or "",
+                    from_address=(headers["from_address"] or "")[:320],
+                    to_addresses=rcpt_tos,
+                    raw_size=len(raw),
+                    raw=keep,
+                    status=REJECTED,
+                    reject_reason=reason,
+                    received_at=now,
+                )
+            )
+
+
+def _message_row(
+    parsed: ParsedEmail, raw: bytes, now: datetime, rcpt_tos: list[str]
+) -> dict[str, Any]:
+    return {
+        "id": new_id(),
+        "direction": "in",
+        "message_id": parsed.message_id,
+        "in_reply_to": parsed.in_reply_to,
+        "references": parsed.references,
+        "subject": parsed.subject,
+        "from_address": parsed.from_address,
+        "to_addresses": parsed.to or rcpt_tos,
+        "text_body": parsed.text,
+        "html_body": parsed.html,
+        "raw_size": len(raw),
+        "raw": raw,
+        "status": ACCEPTED,
+        "reject_reason": None,
+        "error": None,
+        "attempts": 0,
+        "received_at": now,
+        "sent_at": None,
+    }
+
+
+async def find_thread(session: AsyncSession, parsed: ParsedEmail) -> Thread | None:
+    """The case a reply belongs to: In-Reply-To first, then References, newest first."""
+    wanted = [parsed.in_reply_to] if parsed.in_reply_to else []
+    wanted += [ref for ref in reversed(parsed.references) if ref not in wanted]
+    if not wanted:
+        return None
+    m = t.EmailMessageRow
+    rows = await session.execute(
+        select(m.message_id, m.case_id).where(
+            m.message_id.in_(wanted), m.case_id.is_not(None), m.status != REJECTED
+        )
+    )
+    cases = {mid: case for mid, case in rows if mid is not None and case is not None}
+    case_id = next((cases[mid] for mid in wanted if mid in cases), None)
+    if case_id is None:
+        return None
+    latest = await session.scalar(
+        select(m.interaction_id)
+        .where(m.case_id == case_id, m.interaction_id.is_not(None))
+        .order_by(m.received_at.desc(), m.id.desc())
+        .limit(1)
+    )
+    return Thread(case_id, latest)
+
+
+class SmtpHandler:
+    """The aiosmtpd handler: hands each message to the inbox on the app's event loop."""
+
+    def __init__(self, inbox: EmailInbox, loop: asyncio.AbstractEventLoop) -> None:
+        self._inbox = inbox
+        self._loop = loop
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
+        """Store and file the message; the reply is sent once it is committed."""
+        raw = envelope.original_content or b""
+        rcpt = [str(r) for r in envelope.rcpt_tos]
+        receiving = self._inbox.receive(raw, envelope.mail_from, rcpt)
+        try:
+            future = asyncio.run_coroutine_threadsafe(receiving, self._loop)
+            return await asyncio.wrap_future(future)
+        except Exception:
+            log.exception("inbound email could not be stored")
+            return "451 4.3.0 Temporary failure, try again later"
+
+
+class EmailListener:
+    """The built-in SMTP listener (aiosmtpd in its own thread)."""
+
+    def __init__(self, inbox: EmailInbox, settings: Settings) -> None:
+        handler = SmtpHandler(inbox, asyncio.get_running_loop())
+        self.controller = Controller(
+            handler,
+            hostname=settings.smtp_listen_host,
+            port=settings.smtp_listen_port,
+            server_hostname=domain_of(settings.email_from_address),
+            data_size_limit=settings.email_max_bytes * 2,
+            ready_timeout=10.0,
+        )
+
+    async def start(self) -> None:
+        """Bind and serve."""
+        await asyncio.to_thread(self.controller.start)
+
+    async def stop(self) -> None:
+        """Stop serving."""
+        await asyncio.to_thread(self.controller.stop)
+
+
+async def start_listener(db: Database, engine: Engine, settings: Settings) -> EmailListener:
+    """Start the SMTP listener for the app."""
+    listener = EmailListener(EmailInbox(db, engine, settings), settings)
+    await listener.start()
+    return listener
