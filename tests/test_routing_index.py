@@ -111,7 +111,7 @@ def item(
         priority=QUEUES[queue].priority if priority is None else priority,
         created_at=NOW - timedelta(seconds=age_s),
         skills=skills,
-        excluded_agents=set(excluded),
+        excluded_agents=frozenset(excluded),
     )
 
 

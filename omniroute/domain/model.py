@@ -278,7 +278,8 @@ class WorkItem:
     transfer_to_agent_id: str | None = None
     agent_id: str | None = None
     offer_id: str | None = None
-    excluded_agents: set[str] = field(default_factory=set)
+    # Immutable so that the many items nobody declined share the one empty frozenset.
+    excluded_agents: frozenset[str] = frozenset()
     accepted_at: datetime | None = None
     ended_at: datetime | None = None
 

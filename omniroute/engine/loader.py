@@ -161,6 +161,13 @@ def item_timers(state: EngineState, item: WorkItem) -> list[tuple[datetime, Time
     return timers
 
 
+def _summary(name: str, email: str, subject: str) -> dict[str, str]:
+    # A three-key dict per queued document is a tenth of the memory at 100k items.
+    if not (name or email or subject):
+        return {}
+    return {"customer_name": name, "customer_email": email, "subject": subject}
+
+
 async def _load_documents(session: AsyncSession, state: EngineState) -> None:
     inter = t.InteractionRow
     closed_i = [s.value for s in CLOSED_INTERACTION_STATES]
@@ -189,7 +196,7 @@ async def _load_documents(session: AsyncSession, state: EngineState) -> None:
             None,
             agent_id,
             due,
-            summary={"customer_name": name, "customer_email": email, "subject": subject},
+            summary=_summary(name, email, subject),
             wrap_up_code_id=code,
             wrap_up_notes=notes,
         )
@@ -218,7 +225,7 @@ async def _load_documents(session: AsyncSession, state: EngineState) -> None:
             wi,
             None,
             agent_id,
-            summary={"customer_name": name, "customer_email": email, "subject": subject},
+            summary=_summary(name, email, subject),
         )
 
 
@@ -264,7 +271,7 @@ async def _load_work(session: AsyncSession, state: EngineState) -> None:
             offer_count=r.offer_count,
             previous_id=r.previous_id,
             agent_id=r.agent_id,
-            excluded_agents=set(r.excluded_agents),
+            excluded_agents=frozenset(r.excluded_agents),
             accepted_at=r.accepted_at,
             transfer_type=r.transfer_type,
             transfer_from_agent_id=r.transfer_from_agent_id,

@@ -143,7 +143,7 @@ def route_document(tx: Tx, doc_id: str, route: RouteRequest) -> WorkItem:
         item.transfer_type = TransferType.BLIND.value
         item.transfer_from_agent_id = accepted.agent_id
         if accepted.agent_id is not None:
-            item.excluded_agents.add(accepted.agent_id)
+            item.excluded_agents |= {accepted.agent_id}
     tx.state.add_item(item)
     tx.save_item(item, new=True)
     doc.work_item_id = item.id

@@ -31,6 +31,11 @@ def _agent_ref(tx: Tx, spoke: str, agent_id: str | None) -> dict[str, Any]:
     return {"agent_id": agent_id, "provider_agent_id": tx.state.provider_agent_id(spoke, agent_id)}
 
 
+def _customer(doc: Document | None) -> dict[str, str]:
+    summary = doc.summary if doc is not None else {}
+    return {k: summary.get(k, "") for k in ("customer_name", "customer_email", "subject")}
+
+
 def item_payload(tx: Tx, item: WorkItem, doc: Document | None) -> dict[str, Any]:
     """The routable facts of a work item, as providers see them."""
     queue = tx.state.config.queues[item.queue_id]
@@ -48,7 +53,7 @@ def item_payload(tx: Tx, item: WorkItem, doc: Document | None) -> dict[str, Any]
         ],
         "previous_work_item_id": item.previous_id,
         "created_at": item.created_at.isoformat(),
-        "customer": dict(doc.summary) if doc is not None else {},
+        "customer": _customer(doc),
     }
 
 

@@ -267,7 +267,7 @@ def reject_offer(
     _end_offer(tx, offer, OfferState.REJECTED)
     item.rejected = True
     if not reassignable:
-        item.excluded_agents.add(offer.agent_id)
+        item.excluded_agents |= {offer.agent_id}
     release_capacity(tx, offer.agent_id, item.channel_id)
     if item.transfer_to_agent_id is not None:
         withdraw(tx, item, CancelReason.TRANSFER_REJECTED)
@@ -286,7 +286,7 @@ def time_out_offer(tx: Tx, offer_id: str) -> None:
     item.timed_out = True
     rule = tx.state.config.rules[tx.state.config.queues[item.queue_id].rule_id]
     if not rule.reassign_on_timeout:
-        item.excluded_agents.add(offer.agent_id)
+        item.excluded_agents |= {offer.agent_id}
     release_capacity(tx, offer.agent_id, item.channel_id)
     agent = tx.state.agents.get(offer.agent_id)
     target = offer.presence_after_timeout

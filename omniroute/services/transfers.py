@@ -114,7 +114,7 @@ def start_transfer(tx: Tx, req: TransferRequest) -> WorkItem:
         transfer_type=req.type.value,
         transfer_from_agent_id=accepted.agent_id,
         transfer_to_agent_id=target.id if target is not None else None,
-        excluded_agents={accepted.agent_id} if accepted.agent_id else set(),
+        excluded_agents=frozenset({accepted.agent_id}) if accepted.agent_id else frozenset(),
     )
     tx.state.add_item(item)
     tx.save_item(item, new=True)
