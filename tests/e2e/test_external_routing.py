@@ -137,7 +137,25 @@ async def test_catalog_identity_presence_offers_transfers_and_wrap_up(world: Wor
     withdrawn = await world.get(f"/offers/{transfer_offer['id']}")
     assert withdrawn["state"] == "withdrawn"
 
+    # Transfer to an agent, completed: the provider offers it and the target takes over.
+    r = await world.api.post(
+        f"/documents/{doc_id}/transfer", json={"target_agent_id": other}, headers=world.auth(holder)
+    )
+    assert r.status_code == 201, r.text
+    _, offer = await offered(world, doc_id, other)
+    r = await world.api.post(f"/offers/{offer['id']}/accept", headers=world.auth(other))
+    assert r.status_code == 200, r.text
+    assert (await world.get(f"/interactions/{doc_id}"))["agent_id"] == other
+    capacity = await world.get(f"/agents/{holder}/capacity", holder)
+    assert capacity["channels"]["chat"]["load"] == 0
+    holder, other = other, holder
+
     # Transfer to a queue: the provider routes it and the new agent takes over.
+    async def sim_agent_free() -> bool:
+        agents = (await world.sim_state())["agents"]
+        return not next(a for a in agents if a["id"] == AGENT_OF[other])["work"]
+
+    await eventually(sim_agent_free, "the provider to free the previous holder")
     r = await world.api.post(
         f"/documents/{doc_id}/transfer", json={"target_queue_id": queue}, headers=world.auth(holder)
     )
