@@ -983,13 +983,6 @@ async def test_max_wait_holds_for_an_item_returned_after_its_wait(db: Database) 
         await engine.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="engine bug: ended offers are remembered only in memory (EngineState.ended_offers, "
-    "never loaded by loader.load_state), so after a restart a repeated accept gets NOT_FOUND "
-    "instead of WORK_ITEM_ALREADY_ACCEPTED",
-)
 async def test_repeated_accept_after_restart_says_already_accepted(
     configured: Database,
 ) -> None:

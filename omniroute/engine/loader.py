@@ -314,6 +314,16 @@ async def _load_work(session: AsyncSession, state: EngineState) -> None:
             state.work_items[offer.work_item_id].offer_id = offer.id
         if offer.expires_at is not None:
             state.timers.add(offer.expires_at, TimerKind.OFFER_TIMEOUT, offer.id)
+    # Outcomes of live items' past offers, so a late accept or reject still gets the precise
+    # error after a restart (older ones are answered from the store by the API).
+    ended = await session.execute(
+        select(of.id, of.agent_id, of.state)
+        .join(wi, wi.id == of.work_item_id)
+        .where(of.state != OfferState.PENDING.value, wi.state.in_(live))
+        .order_by(of.ended_at)
+    )
+    for offer_id, agent_id, offer_state in ended:
+        state.ended_offers[offer_id] = (agent_id, OfferState(offer_state))
 
 
 def index_agents(state: EngineState, agents: dict[str, Agent]) -> None:
