@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -14,32 +14,12 @@ from omniroute.api.app import create_app
 from omniroute.config import Settings
 from omniroute.engine.clock import ManualClock
 from omniroute.store.db import Database
+from tests.api.assertions import error, when
 from tests.api.conftest import Api, seed_api
 from tests.conftest import reset_schema
 from tests.seed import NOW, add_queue, add_rule
 
-ANY = object()
 CHANNELS = {"chat", "email", "case", "voice"}
-
-
-def when(value: str | None) -> datetime | None:
-    """A datetime from its JSON form."""
-    return None if value is None else datetime.fromisoformat(value)
-
-
-def error(r: httpx.Response, status: int, code: str, field: object = ANY) -> dict[str, Any]:
-    """Assert an error response of the stable shape and return its error object."""
-    assert r.status_code == status, r.text
-    body = r.json()
-    assert set(body) == {"error"}
-    err: dict[str, Any] = body["error"]
-    assert set(err) == {"code", "message", "field"}
-    assert err["code"] == code
-    assert isinstance(err["message"], str)
-    assert err["message"]
-    if field is not ANY:
-        assert err["field"] == field
-    return err
 
 
 async def presence(
