@@ -20,6 +20,7 @@ class Role(StrEnum):
 
     ADMIN = "admin"
     AGENT = "agent"
+    SUPERVISOR = "supervisor"
     INTEGRATION = "integration"
 
 
