@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from omniroute.api.auth import TokenCache
 from omniroute.api.errors import install_error_handlers
@@ -29,6 +31,8 @@ from omniroute.spokes.manager import SpokeManager
 from omniroute.store.db import Database
 
 API_PREFIX = "/api/v1"
+# Pages, scripts and styles of the workspace, widget and supervisor view: no build step.
+WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -77,4 +81,5 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(catalog.router, prefix=API_PREFIX)
     app.include_router(spokes_admin.router, prefix=API_PREFIX)
     app.include_router(email.router, prefix=API_PREFIX)
+    app.mount("/static", StaticFiles(directory=WEB_ROOT), name="static")
     return app
