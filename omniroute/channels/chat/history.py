@@ -60,10 +60,10 @@ async def _names(session: AsyncSession, items: list[dict[str, Any]]) -> None:
     agent_ids = {e["agent_id"] for e in items if e["agent_id"]}
     code_ids = {e["wrap_up_code_id"] for e in items if e["wrap_up_code_id"]}
     a, w = t.AgentRow, t.WrapUpCodeRow
-    agents = {
-        k: v for k, v in await session.execute(select(a.id, a.name).where(a.id.in_(agent_ids)))
-    }
-    codes = {k: v for k, v in await session.execute(select(w.id, w.name).where(w.id.in_(code_ids)))}
+    agent_rows = await session.execute(select(a.id, a.name).where(a.id.in_(agent_ids)))
+    code_rows = await session.execute(select(w.id, w.name).where(w.id.in_(code_ids)))
+    agents: dict[str, str] = {row.id: row.name for row in agent_rows}
+    codes: dict[str, str] = {row.id: row.name for row in code_rows}
     for e in items:
         e["agent_name"] = agents.get(e["agent_id"]) if e["agent_id"] else None
         e["wrap_up_code_name"] = codes.get(e["wrap_up_code_id"]) if e["wrap_up_code_id"] else None
