@@ -63,3 +63,29 @@ async def accept(client: httpx.AsyncClient, agent: str) -> dict[str, Any]:
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
+
+
+async def seed_chat_server(db_url: str) -> None:
+    """Migrate a database and seed agents, queues, tokens and the 'shop' and 'demo' widgets."""
+    from omniroute.store import migrate  # noqa: PLC0415 - only the server tests need it
+    from omniroute.store import tables as t  # noqa: PLC0415
+    from omniroute.store.db import Database  # noqa: PLC0415
+    from tests.api.conftest import seed_api  # noqa: PLC0415
+    from tests.seed import NOW  # noqa: PLC0415
+
+    migrate.upgrade(db_url)
+    db = Database(db_url)
+    try:
+        await seed_api(db)
+        async with db.session() as s, s.begin():
+            for widget_id, title in (("shop", "Shop help"), ("demo", "Northwind Outfitters")):
+                s.add(
+                    t.ChatWidgetRow(
+                        **(WIDGET | {"id": widget_id, "title": title}),
+                        enabled=True,
+                        created_at=NOW,
+                        updated_at=NOW,
+                    )
+                )
+    finally:
+        await db.dispose()

@@ -112,7 +112,8 @@ class ChatHub:
     def _on_commit(self, tx: Tx) -> None:
         for table, row in tx.rows:
             if table == "chat_messages":
-                self.push(row["interaction_id"], {"type": "message", "message": message_out(row)})
+                message = message_out(row) | {"client_id": row["client_id"]}
+                self.push(row["interaction_id"], {"type": "message", "message": message})
         for doc in tx.documents.values():
             if doc.type is not DocumentType.INTERACTION or doc.channel_id != CHAT_CHANNEL:
                 continue
