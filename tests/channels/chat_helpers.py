@@ -6,6 +6,12 @@ from typing import Any
 
 import httpx
 
+from omniroute.store import migrate
+from omniroute.store import tables as t
+from omniroute.store.db import Database
+from tests.api.conftest import seed_api
+from tests.seed import NOW
+
 WIDGET = {
     "id": "shop",
     "title": "Shop help",
@@ -67,12 +73,6 @@ async def accept(client: httpx.AsyncClient, agent: str) -> dict[str, Any]:
 
 async def seed_chat_server(db_url: str) -> None:
     """Migrate a database and seed agents, queues, tokens and the 'shop' and 'demo' widgets."""
-    from omniroute.store import migrate  # noqa: PLC0415 - only the server tests need it
-    from omniroute.store import tables as t  # noqa: PLC0415
-    from omniroute.store.db import Database  # noqa: PLC0415
-    from tests.api.conftest import seed_api  # noqa: PLC0415
-    from tests.seed import NOW  # noqa: PLC0415
-
     migrate.upgrade(db_url)
     db = Database(db_url)
     try:
