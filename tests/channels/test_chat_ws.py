@@ -98,7 +98,7 @@ async def authed(ws: ClientConnection, chat: Frame, since: int | None = None) ->
     return await until(ws, of("hello"), "hello")
 
 
-async def test_a_whole_chat(live: Live) -> None:  # noqa: PLR0915 - one conversation, in order
+async def test_a_whole_chat(live: Live) -> None:
     api = live.api
     await available(api, "alice")
     chat = await start(api, question="Where is my order?")
