@@ -15,6 +15,7 @@
   const css = `
 :host { all: initial; }
 * { box-sizing: border-box; }
+[hidden] { display: none !important; }
 .root { font-family: var(--font); color: var(--ink); font-size: 15px; line-height: 1.45; }
 .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 button, input, textarea { font: inherit; color: inherit; }
