@@ -75,7 +75,7 @@ def form_page(token: str, form: CaseForm | None = None, notice: str | None = Non
             for name, message in form.errors.items()
         )
         summary = (
-            '<div class="summary" role="alert" tabindex="-1" id="problems">'
+            '<div class="summary" role="alert" tabindex="-1" id="problems" autofocus>'
             f"<h2>Please fix {len(form.errors)} "
             f"{'thing' if len(form.errors) == 1 else 'things'}</h2><ul>{links}</ul></div>"
         )

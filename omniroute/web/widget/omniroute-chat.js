@@ -450,6 +450,9 @@ form.composer textarea { flex: 1; min-height: 42px; max-height: 120px; resize: n
       session = null; save(); reset(); showForm(""); $("#name").focus();
     });
     $(".prechat").addEventListener("submit", start);
+    for (const input of $(".prechat").querySelectorAll("input, textarea")) {
+      input.addEventListener("input", () => fieldError(input, ""));
+    }
     $(".composer").addEventListener("submit", sendMessage);
     $("#message").addEventListener("input", typing);
     $("#message").addEventListener("keydown", (event) => {
