@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -24,9 +25,12 @@ from omniroute.api.routes import (
     external,
     feed,
     health,
+    session,
     spokes_admin,
     support,
+    workspace,
 )
+from omniroute.api.sessions import SessionStore
 from omniroute.channels.chat.hub import ChatHub
 from omniroute.channels.email.inbound import start_listener
 from omniroute.config import Settings
@@ -52,6 +56,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.db = db
         app.state.engine = engine
         app.state.tokens = TokenCache(db, demo=cfg.demo)
+        app.state.sessions = SessionStore(db, engine.clock, timedelta(hours=cfg.session_hours))
         app.state.settings = cfg
         await engine.start()
         spokes = SpokeManager(db, engine.clock)
@@ -91,6 +96,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(catalog.router, prefix=API_PREFIX)
     app.include_router(spokes_admin.router, prefix=API_PREFIX)
     app.include_router(email.router, prefix=API_PREFIX)
+    app.include_router(session.router, prefix=API_PREFIX)
+    app.include_router(workspace.router, prefix=API_PREFIX)
+    app.include_router(workspace.pages)
     app.mount("/static", StaticFiles(directory=WEB_ROOT), name="static")
     for module in (chat, chat_widgets, chat_ws):
         app.include_router(module.router, prefix=API_PREFIX)

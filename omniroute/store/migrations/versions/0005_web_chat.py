@@ -1,7 +1,7 @@
 """web chat: widgets, sessions, messages
 
 Revision ID: 0005_web_chat
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-25 15:00:00+00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 revision: str = "0005_web_chat"
 # The integrator re-chains this after the other branches' revisions.
-down_revision: str | Sequence[str] | None = "0003"
+down_revision: str | Sequence[str] | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
