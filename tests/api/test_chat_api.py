@@ -198,6 +198,8 @@ async def test_history_lists_the_same_customers_earlier_contacts(shop: Api) -> N
     await start(shop.client, email="someone@else.com", question="Not Ann")
     shop.clock.advance(60)
     latest = await start(shop.client, email="ANN@example.com", question="Again")
+    shop.clock.advance(60)
+    await start(shop.client, question="Later than the one we look at")
     r = await shop.client.get(
         f"/interactions/{latest['interaction_id']}/history", headers=auth("admin")
     )

@@ -38,8 +38,6 @@ HEADERS = {
     "Cache-Control": "no-store",
 }
 BOT_REFERENCE = "received"
-# One submission at a time, so that a double click cannot file the same form twice.
-_filing = asyncio.Lock()
 
 
 def _settings(request: Request) -> Settings:
@@ -60,6 +58,15 @@ def _queue(request: Request) -> str | None:
 
 def _html(body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(body, status, headers=HEADERS)
+
+
+def _filing(request: Request) -> asyncio.Lock:
+    """One submission at a time per app, so that a double click cannot file a form twice."""
+    lock: asyncio.Lock | None = getattr(request.app.state, "case_form_lock", None)
+    if lock is None:
+        lock = asyncio.Lock()
+        request.app.state.case_form_lock = lock
+    return lock
 
 
 def _engine(request: Request) -> Engine:
@@ -107,7 +114,7 @@ async def submit_case(request: Request) -> HTMLResponse:
         return _html(page.sent_page(BOT_REFERENCE))
     if not form.valid:
         return _html(page.form_page(data.get("form_token", ""), form), 422)
-    async with _filing:
+    async with _filing(request):
         reference = await _filed_before(request, nonce)
         if reference is None:
             try:

@@ -15,20 +15,24 @@ HISTORY_LIMIT = 50
 async def customer_history(
     session: AsyncSession, interaction: t.InteractionRow, limit: int = HISTORY_LIMIT
 ) -> list[dict[str, Any]]:
-    """The same customer's other interactions and cases, newest first."""
+    """The same customer's earlier interactions and cases (up to this one's start), newest first."""
     email = interaction.customer_email.strip().lower()
     if not email:
         return []
     i, c = t.InteractionRow, t.CaseRow
     interactions = await session.scalars(
         select(i)
-        .where(func.lower(i.customer_email) == email, i.id != interaction.id)
+        .where(
+            func.lower(i.customer_email) == email,
+            i.id != interaction.id,
+            i.created_at <= interaction.created_at,
+        )
         .order_by(i.created_at.desc())
         .limit(limit)
     )
     cases = await session.scalars(
         select(c)
-        .where(func.lower(c.customer_email) == email)
+        .where(func.lower(c.customer_email) == email, c.created_at <= interaction.created_at)
         .order_by(c.created_at.desc())
         .limit(limit)
     )
