@@ -275,7 +275,7 @@ class AgentCreate(NewRecord):
     skills: dict[str, Level] = Field(default_factory=dict)
     groups: IdSet = Field(default_factory=list)
     password: Password | None = None
-    supervisor: bool = Field(False, description="may open the supervisor view when signed in")
+    supervisor: bool = Field(default=False, description="may open the supervisor view")
 
 
 class AgentUpdate(Body):
