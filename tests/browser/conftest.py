@@ -6,6 +6,7 @@ import asyncio
 import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,20 +81,27 @@ class Site:
         return {"Authorization": f"Bearer token-{who}"}
 
 
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    """A fresh Omniroute process on its own SQLite file."""
+@contextmanager
+def running_site(tmp_path: Path, env: dict[str, str] | None = None) -> Iterator[Site]:
+    """A fresh Omniroute process on its own SQLite file, with extra settings."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'browser.db'}"
     # Playwright's sync API keeps an event loop running in this thread: seed from another.
     with ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, _prepare(url)).result()
     servers = Servers(tmp_path / "logs")
     try:
-        server = servers.start(url)
+        server = servers.start(url, env=env)
         with httpx.Client(base_url=server.api_url, timeout=10) as client:
             yield Site(server, client)
     finally:
         servers.close()
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    """A fresh Omniroute process."""
+    with running_site(tmp_path) as running:
+        yield running
 
 
 def sign_in(chromium: Browser, site: Site, agent: str) -> Page:
