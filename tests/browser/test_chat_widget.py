@@ -4,27 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from tests import procs
 from tests.channels.chat_helpers import auth, seed_chat_server
 from tests.procs import Server, Servers
 
 SCREENSHOTS = procs.REPO_ROOT / "tests" / ".output" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-gpu",
-]
 DEADLINE_S = 15.0
 
 
@@ -32,7 +25,9 @@ DEADLINE_S = 15.0
 def chat_server(tmp_path: Path, servers: Servers, monkeypatch: pytest.MonkeyPatch) -> Server:
     """A seeded server process whose case form files into the 'cases' queue."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'browser.db'}"
-    asyncio.run(seed_chat_server(url))
+    # Playwright's sync API runs a loop in this thread: seed from another one.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, seed_chat_server(url)).result()
     plain_env: Callable[..., dict[str, str]] = procs.server_env
     monkeypatch.setattr(
         procs,
@@ -40,17 +35,6 @@ def chat_server(tmp_path: Path, servers: Servers, monkeypatch: pytest.MonkeyPatc
         lambda *a, **k: plain_env(*a, **k) | {"OMNIROUTE_CASE_FORM_QUEUE_ID": "cases"},
     )
     return servers.start(url)
-
-
-@pytest.fixture
-def chat_browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
 
 
 def eventually(probe: Callable[[], Any], what: str) -> Any:
@@ -71,11 +55,11 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
-def test_customer_chats_with_an_agent(chat_server: Server, chat_browser: Browser) -> None:
+def test_customer_chats_with_an_agent(chat_server: Server, chromium: Browser) -> None:
     api = httpx.Client(base_url=chat_server.api_url, timeout=10.0)
     r = api.put("/agents/alice/presence", json={"presence_id": "available"}, headers=auth("alice"))
     assert r.status_code == 200, r.text
-    page = chat_browser.new_page(viewport={"width": 1200, "height": 800})
+    page = chromium.new_page(viewport={"width": 1200, "height": 800})
     page.goto(f"{chat_server.base_url}/widget/demo")
     launcher = page.get_by_role("button", name="Chat with us: Northwind Outfitters")
     launcher.click()
@@ -128,8 +112,8 @@ def test_customer_chats_with_an_agent(chat_server: Server, chat_browser: Browser
     shot(page, "chat-widget-ended")
 
 
-def test_case_form_files_a_case(chat_server: Server, chat_browser: Browser) -> None:
-    page = chat_browser.new_page(viewport={"width": 1000, "height": 900})
+def test_case_form_files_a_case(chat_server: Server, chromium: Browser) -> None:
+    page = chromium.new_page(viewport={"width": 1000, "height": 900})
     page.goto(f"{chat_server.base_url}/support/case")
     page.get_by_label("Your name").fill("Ann Lee")
     page.get_by_label("Email address").fill("not-an-address")
