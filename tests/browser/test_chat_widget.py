@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,22 @@ SCREENSHOTS = procs.REPO_ROOT / "tests" / ".output" / "screenshots"
 DEADLINE_S = 15.0
 
 
+@dataclass
+class ChatSite:
+    """A seeded server process, its database and a way to restart it on the same port."""
+
+    server: Server
+    url: str
+    servers: Servers
+
+    def restart(self) -> None:
+        """Kill the process (no clean shutdown) and start a new one on the same port."""
+        self.server.kill()
+        self.server = self.servers.start(self.url, port=self.server.port)
+
+
 @pytest.fixture
-def chat_server(tmp_path: Path, servers: Servers, monkeypatch: pytest.MonkeyPatch) -> Server:
+def chat_site(tmp_path: Path, servers: Servers, monkeypatch: pytest.MonkeyPatch) -> ChatSite:
     """A seeded server process whose case form files into the 'cases' queue."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'browser.db'}"
     # Playwright's sync API runs a loop in this thread: seed from another one.
@@ -34,7 +49,7 @@ def chat_server(tmp_path: Path, servers: Servers, monkeypatch: pytest.MonkeyPatc
         "server_env",
         lambda *a, **k: plain_env(*a, **k) | {"OMNIROUTE_CASE_FORM_QUEUE_ID": "cases"},
     )
-    return servers.start(url)
+    return ChatSite(servers.start(url), url, servers)
 
 
 def eventually(probe: Callable[[], Any], what: str) -> Any:
@@ -55,7 +70,8 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
-def test_customer_chats_with_an_agent(chat_server: Server, chromium: Browser) -> None:
+def test_customer_chats_with_an_agent(chat_site: ChatSite, chromium: Browser) -> None:
+    chat_server = chat_site.server
     api = httpx.Client(base_url=chat_server.api_url, timeout=10.0)
     r = api.put("/agents/alice/presence", json={"presence_id": "available"}, headers=auth("alice"))
     assert r.status_code == 200, r.text
@@ -99,11 +115,22 @@ def test_customer_chats_with_an_agent(chat_server: Server, chromium: Browser) ->
     expect(page.get_by_text(reply)).to_be_visible()
     shot(page, "chat-widget-live")
 
+    # The server dies; the widget says so, reconnects when it is back and shows what it missed.
+    chat_site.restart()
+    expect(page.get_by_text("Connection lost")).to_be_visible()
+    missed = "Tracking number: NW-7781."
+    r = api.post(f"{path}/messages", json={"body": missed}, headers=auth("alice"))
+    assert r.status_code == 201, r.text
+    expect(page.get_by_text(missed)).to_be_visible()
+    expect(page.get_by_text("Connection lost")).to_be_hidden()
+    expect(page.get_by_text(reply)).to_have_count(1)
+
     transcript = api.get(f"{path}/messages", headers=auth("alice")).json()["items"]
     assert [m["body"] for m in transcript] == [
         "My boots have not arrived yet.",
         "The order number is 1042.",
         reply,
+        missed,
     ]
     r = api.post(f"{path}/end", json={"wrap_up_code_id": "resolved"}, headers=auth("alice"))
     assert r.status_code == 200, r.text
@@ -112,7 +139,8 @@ def test_customer_chats_with_an_agent(chat_server: Server, chromium: Browser) ->
     shot(page, "chat-widget-ended")
 
 
-def test_case_form_files_a_case(chat_server: Server, chromium: Browser) -> None:
+def test_case_form_files_a_case(chat_site: ChatSite, chromium: Browser) -> None:
+    chat_server = chat_site.server
     page = chromium.new_page(viewport={"width": 1000, "height": 900})
     page.goto(f"{chat_server.base_url}/support/case")
     page.get_by_label("Your name").fill("Ann Lee")
