@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -47,14 +47,28 @@ class Live:
         return connect(f"{self.ws_url}/agents/{agent}/feed", additional_headers=auth(agent))
 
 
+@pytest.fixture(scope="module")
+def chat_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One seeded server process for this module; each test starts chats of its own.
+
+    SQLite only: these tests are about the protocol, not the store.
+    """
+    root = tmp_path_factory.mktemp("chat-ws")
+    url = f"sqlite+aiosqlite:///{root / 'chat.db'}"
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, seed_chat_server(url)).result()
+    servers = Servers(root / "logs")
+    try:
+        yield servers.start(url)
+    finally:
+        servers.close()
+
+
 @pytest.fixture
-async def live(tmp_path: Path, servers: Servers) -> AsyncIterator[Live]:
-    """A seeded server in its own process (SQLite: this tests the protocol, not the store)."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}"
-    await seed_chat_server(url)
-    server = servers.start(url)
-    async with httpx.AsyncClient(base_url=server.api_url, timeout=15.0) as api:
-        yield Live(server, api)
+async def live(chat_process: Server) -> AsyncIterator[Live]:
+    """The module's server and an API client for it."""
+    async with httpx.AsyncClient(base_url=chat_process.api_url, timeout=15.0) as api:
+        yield Live(chat_process, api)
 
 
 async def until(ws: ClientConnection, wanted: Callable[[Frame], bool], what: str) -> Frame:
@@ -198,3 +212,6 @@ async def test_refused_connections_get_clear_close_codes(live: Live) -> None:
         assert await close_code(ws) == 4403
     async with live.customer(chat, f"?token={chat['token']}") as ws:
         assert (await until(ws, of("hello"), "hello with a query token"))["state"] == "waiting"
+        # Leave nothing queued for the other tests that share the server.
+        await ws.send(json.dumps({"type": "end"}))
+        await until(ws, of("ended"), "chat ended")
