@@ -38,9 +38,11 @@ PASSWORD = "browser-test-password"
 expect.set_options(timeout=15_000)
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API keeps an event loop running in this thread while it
+# lives, which would break every asyncio test that runs after the browser tests.
+@pytest.fixture(scope="package")
 def chromium() -> Iterator[Browser]:
-    """One headless Chromium for the whole run."""
+    """One headless Chromium for all the browser tests."""
     if shutil.which(CHROMIUM) is None:
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make test does it as root)")
     with sync_playwright() as playwright:
