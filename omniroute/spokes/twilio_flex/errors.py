@@ -24,7 +24,7 @@ def spoke_error(
         return SpokeAuthError(message + "; check account_sid and auth_token or the API key")
     if isinstance(err, ThrottledError):
         return SpokeUnavailableError(message, retry_after_s=err.retry_after_s)
-    if err.status == 429 or err.status >= 500:  # noqa: PLR2004 - HTTP semantics
+    if err.status == 429 or err.status >= 500:
         return SpokeUnavailableError(message)
     return SpokeRejectedError(message)
 

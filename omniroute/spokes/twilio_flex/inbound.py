@@ -21,7 +21,9 @@ from omniroute.spokes.base import (
 
 SIGNATURE_HEADER = "x-twilio-signature"
 SIGN_IN_EVENTS = frozenset({"worker.created", "worker.attributes.update"})
-RESCINDED_EVENTS = frozenset({"reservation.canceled", "reservation.timeout", "reservation.rescinded"})
+RESCINDED_EVENTS = frozenset(
+    {"reservation.canceled", "reservation.timeout", "reservation.rescinded"}
+)
 OFFER_EVENT = "reservation.created"
 PRESENCE_EVENT = "worker.activity.update"
 WORK_ITEM_ATTRIBUTE = "omniroute_work_item_id"
@@ -169,7 +171,10 @@ def events(fields: Mapping[str, str], reservation_timeout_s: float) -> list[Inbo
     if event_type is None:
         # No EventType: the workflow's assignment callback, which offers a reservation.
         return _offer(fields, reservation_timeout_s)
-    event_id = fields.get("Sid") or f"{fields.get('ResourceSid', '')}:{event_type}:{fields.get('Timestamp', '')}"
+    event_id = (
+        fields.get("Sid")
+        or f"{fields.get('ResourceSid', '')}:{event_type}:{fields.get('Timestamp', '')}"
+    )
     if event_type == OFFER_EVENT:
         return _offer(fields, reservation_timeout_s)
     if event_type in RESCINDED_EVENTS:

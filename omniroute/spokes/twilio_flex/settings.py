@@ -27,8 +27,12 @@ class TwilioFlexSettings(BaseModel):
         description="an API key SID (SK...) for REST calls instead of the auth token",
     )
     api_key_secret: SecretStr | None = Field(None, description="the API key's secret")
-    workspace_sid: str = Field(pattern=_sid("WS"), description="the TaskRouter workspace SID (WS...)")
-    workflow_sid: str = Field(pattern=_sid("WW"), description="the workflow new tasks and transfers enter (WW...)")
+    workspace_sid: str = Field(
+        pattern=_sid("WS"), description="the TaskRouter workspace SID (WS...)"
+    )
+    workflow_sid: str = Field(
+        pattern=_sid("WW"), description="the workflow new tasks and transfers enter (WW...)"
+    )
     callback_url: HttpUrl = Field(
         description=(
             "the public URL of POST /api/v1/spokes/{name}/events exactly as Twilio calls it; "

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 from twilio.rest import Client
 
+from omniroute.domain.outbound import RoutingEventType
 from omniroute.spokes.base import (
     Capability,
     CatalogEntry,
@@ -20,7 +21,6 @@ from omniroute.spokes.base import (
     InboundEvent,
     Manifest,
     RoutingEvent,
-    RoutingEventType,
     Spoke,
     SpokeRejectedError,
 )
@@ -134,6 +134,8 @@ class TwilioFlexSpoke(Spoke):
                 await self._cancel(str(data["transfer_id"]))
             case RoutingEventType.OFFER_OUTCOME:
                 await self._offer_outcome(data)
+            case RoutingEventType.OFFER_REFUSED:
+                await self._offer_outcome({**data, "outcome": "refused"})
             case RoutingEventType.END_INTERACTION:
                 await self._end(data)
             case RoutingEventType.AGENT_PRESENCE:
@@ -228,8 +230,12 @@ class TwilioFlexSpoke(Spoke):
         if task.assignment_status not in OPEN_TASK:
             return
         async with mapped(self._what(f"cancel task {task_sid}")):
-            await self._workspace().tasks(task_sid).update_async(
-                assignment_status="canceled", reason="transfer cancelled in Omniroute"
+            await (
+                self._workspace()
+                .tasks(task_sid)
+                .update_async(
+                    assignment_status="canceled", reason="transfer cancelled in Omniroute"
+                )
             )
 
     async def _offer_outcome(self, data: Mapping[str, Any]) -> None:
@@ -291,8 +297,12 @@ class TwilioFlexSpoke(Spoke):
             ) | {"outcome": outcome}
         new_status = "completed" if status in ("assigned", "wrapping") else "canceled"
         async with mapped(self._what(f"complete task {task_sid}")):
-            await self._workspace().tasks(task_sid).update_async(
-                assignment_status=new_status, reason=reason, attributes=json.dumps(attributes)
+            await (
+                self._workspace()
+                .tasks(task_sid)
+                .update_async(
+                    assignment_status=new_status, reason=reason, attributes=json.dumps(attributes)
+                )
             )
 
     async def _presence(self, data: Mapping[str, Any]) -> None:
@@ -332,10 +342,8 @@ class TwilioFlexSpoke(Spoke):
             self._activities |= {a.sid: a.sid for a in activities}
         sid = self._activities.get(name)
         if sid is None:
-            msg = (
-                f"TaskRouter has no activity '{name}': fix the spoke's presence map "
-                f"(activities: {', '.join(sorted(k for k in self._activities if not k.startswith('WA')))})"
-            )
+            known = ", ".join(sorted(k for k, v in self._activities.items() if k != v))
+            msg = f"TaskRouter has no activity '{name}': fix the spoke's presence map ({known})"
             raise SpokeRejectedError(msg)
         return sid
 

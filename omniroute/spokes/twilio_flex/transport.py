@@ -21,7 +21,7 @@ THROTTLED = frozenset({429, 503})
 log = logging.getLogger(__name__)
 
 
-class ThrottledError(TwilioRestException):
+class ThrottledError(TwilioRestException):  # type: ignore[misc]
     """Twilio answered 429 or 503; `retry_after_s` is its Retry-After, if it sent one."""
 
     def __init__(self, status: int, uri: str, msg: str, retry_after: float | None) -> None:
@@ -43,7 +43,7 @@ class HttpxTwilioClient(AsyncHttpClient):  # type: ignore[misc]
             return self.base_url + url[len(TASKROUTER_ORIGIN) :]
         return url
 
-    async def request(  # noqa: PLR0913 - twilio's AsyncHttpClient signature
+    async def request(  # noqa: PLR0917 - twilio's AsyncHttpClient signature
         self,
         method: str,
         url: str,
@@ -51,8 +51,8 @@ class HttpxTwilioClient(AsyncHttpClient):  # type: ignore[misc]
         data: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         auth: tuple[str, str] | None = None,
-        timeout: float | None = None,
-        allow_redirects: bool = False,  # noqa: ARG002, FBT001, FBT002 - never followed
+        timeout: float | None = None,  # noqa: ASYNC109 - twilio passes it
+        allow_redirects: bool = False,
     ) -> Response:
         """One request; 429/503 raise ThrottledError so the Retry-After is not lost."""
         target = self.target(url)
