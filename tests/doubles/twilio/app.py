@@ -106,12 +106,17 @@ def create_app(callback_url: str, reservation_timeout_s: float) -> Starlette:
             result = handler(form)
         except TwilioError as err:
             return JSONResponse(err.body(), err.status)
-        return JSONResponse(result, 201 if request.method == "POST" and "create" in handler.__name__ else 200)
+        return JSONResponse(
+            result, 201 if request.method == "POST" and "create" in handler.__name__ else 200
+        )
 
-    p = lambda r, name: r.path_params[name]  # noqa: E731
+    def p(request: Request, name: str) -> str:
+        return str(request.path_params[name])
 
     def routes() -> list[Route]:
-        def r(path: str, fn: Callable[[Request, dict[str, str]], Any], method: str = "GET") -> Route:
+        def r(
+            path: str, fn: Callable[[Request, dict[str, str]], Any], method: str = "GET"
+        ) -> Route:
             async def endpoint(request: Request) -> Response:
                 def call(form: dict[str, str]) -> Any:
                     return fn(request, form)
@@ -222,14 +227,11 @@ def create_app(callback_url: str, reservation_timeout_s: float) -> Starlette:
 
     async def activity(request: Request) -> Response:
         body = await request.json()
-        try:
-            worker = ws.worker(request.path_params["wk"])
-            chosen = ws.activities.get(body.get("activity", ""))
-            if chosen is None:
-                raise TwilioError(400, 20001, f"no activity {body.get('activity')}")
-            ws.set_activity(worker, chosen)
-        except TwilioError as err:
-            return JSONResponse(err.body(), err.status)
+        chosen = ws.activities.get(body.get("activity", ""))
+        worker = ws.workers.get(request.path_params["wk"])
+        if chosen is None or worker is None:
+            return JSONResponse({"error": "unknown worker or activity"}, 404)
+        ws.set_activity(worker, chosen)
         return JSONResponse(worker.json())
 
     async def time_out(request: Request) -> Response:

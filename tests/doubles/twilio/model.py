@@ -197,6 +197,7 @@ class Reservation:
     def json(self) -> dict[str, Any]:
         """Twilio's Reservation resource."""
         now = iso(datetime.now(UTC))
+        base = f"{API}/Workspaces/{WORKSPACE_SID}"
         return {
             "account_sid": ACCOUNT_SID,
             "workspace_sid": WORKSPACE_SID,
@@ -207,6 +208,6 @@ class Reservation:
             "reservation_status": self.status,
             "date_created": iso(self.created),
             "date_updated": now,
-            "url": f"{API}/Workspaces/{WORKSPACE_SID}/Tasks/{self.task.sid}/Reservations/{self.sid}",
+            "url": f"{base}/Workers/{self.worker.sid}/Reservations/{self.sid}",
             "links": {},
         }

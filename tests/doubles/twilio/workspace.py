@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from tests.doubles.twilio.model import (
     ACCOUNT_SID,
@@ -32,13 +31,20 @@ def default_workers(activities: dict[str, Activity]) -> list[Worker]:
         Worker(
             "WK" + "1" * 32,
             "alice",
-            {"email": "alice@demo.omniroute.local", "full_name": "Alice", "routing": {"skills": ["billing", "english"]}},
+            {
+                "email": "alice@demo.omniroute.local",
+                "full_name": "Alice",
+                "routing": {"skills": ["billing", "english"]},
+            },
             offline,
         ),
         Worker(
             "WK" + "2" * 32,
             "bob",
-            {"contact_uri": "client:bob_40demo_2Eomniroute_2Elocal", "routing": {"skills": ["tech", "english"]}},
+            {
+                "contact_uri": "client:bob_40demo_2Eomniroute_2Elocal",
+                "routing": {"skills": ["tech", "english"]},
+            },
             offline,
         ),
         Worker(
@@ -183,9 +189,7 @@ class Workspace:
         previous = worker.activity
         worker.activity = activity
         if previous.sid != activity.sid:
-            self.notify(
-                ("event", self._worker_fields("worker.activity.update", worker, previous))
-            )
+            self.notify(("event", self._worker_fields("worker.activity.update", worker, previous)))
         self.route()
         return worker
 
@@ -296,7 +300,10 @@ class Workspace:
             "WorkerActivityName": worker.activity.name,
         }
         if previous is not None:
-            fields |= {"WorkerPreviousActivitySid": previous.sid, "WorkerTimeInPreviousActivity": "1"}
+            fields |= {
+                "WorkerPreviousActivitySid": previous.sid,
+                "WorkerTimeInPreviousActivity": "1",
+            }
         return fields
 
     def _assignment_fields(self, r: Reservation) -> dict[str, str]:
