@@ -160,11 +160,12 @@ async def settled(flex: Flex, agent: str) -> None:
 
 
 async def callback_answers(flex: Flex, event_type: str, agent: str) -> list[str]:
-    """Omniroute's outcomes for the double's callbacks of one type about one worker."""
+    """Omniroute's answers to the callbacks of one type ("assignment" or an EventType)."""
     outcomes = []
     for record in (await flex.state())["callbacks"]:
         fields = record["fields"]
-        if fields.get("EventType") == event_type and fields.get("WorkerSid") == WORKER[agent]:
+        kind = fields.get("EventType", "assignment")
+        if kind == event_type and fields.get("WorkerSid") == WORKER[agent]:
             if record.get("status") == 200:
                 outcomes += [e["outcome"] for e in json.loads(record["answer"])["events"]]
     return outcomes
@@ -362,3 +363,59 @@ async def test_catalog_presence_offers_transfers_and_wrap_up(flex: Flex) -> None
     ours = sorted((e for e in events if e["ordering_key"] == doc_id), key=lambda e: e["seq"])
     delivered = [e["delivered_at"] for e in ours]
     assert delivered == sorted(delivered)
+
+
+async def test_timeouts_rescinds_duplicates_and_refusals(flex: Flex) -> None:
+    await import_catalog(flex)
+    queue = await general_queue(flex)
+    await sign_in_and_go_available(flex, "alice", "bob")
+
+    # TaskRouter tells us twice (assignment callback and reservation.created): one offer.
+    doc_id = await new_chat(flex, queue)
+    item = await live_item(flex, doc_id)
+    first_agent, first = await offered(flex, item, "alice", "bob")
+    [task] = await flex.tasks_of(doc_id)
+
+    async def both_answered() -> list[str] | None:
+        outcomes = await callback_answers(flex, "reservation.created", first_agent)
+        outcomes += await callback_answers(flex, "assignment", first_agent)
+        return sorted(outcomes) if len(outcomes) >= 2 else None
+
+    assert await eventually(both_answered, "both callbacks answered") == ["duplicate", "offered"]
+
+    # Our agent does not answer: the offer times out and the reservation is rejected.
+    other = "bob" if first_agent == "alice" else "alice"
+    _, second = await offered(flex, item, other)
+    assert (await flex.get(f"/offers/{first['id']}"))["state"] == "timed_out"
+    statuses = await reservation_statuses(flex, task["sid"])
+    assert statuses[WORKER[first_agent]] == "rejected"
+
+    # TaskRouter times the reservation out first: the offer is withdrawn.
+    pending = next(
+        r["sid"]
+        for r in (await flex.state())["reservations"]
+        if r["task_sid"] == task["sid"] and r["reservation_status"] == "pending"
+    )
+    r = await flex.twilio.post(f"/double/reservations/{pending}/timeout")
+    assert r.status_code == 200
+
+    async def withdrawn() -> bool:
+        return bool((await flex.get(f"/offers/{second['id']}"))["state"] == "withdrawn")
+
+    await eventually(withdrawn, "the rescinded reservation to withdraw the offer")
+
+    # A worker TaskRouter thinks available but we may not offer to: refused, then rejected.
+    r = await flex.api.patch("/agents/carol", json={"allow_external": False}, headers=flex.auth("admin"))
+    assert r.status_code == 200
+    await sign_in_and_go_available(flex, "carol")
+    fresh = await new_chat(flex, queue)
+
+    async def refused_and_rejected() -> bool:
+        tasks = await flex.tasks_of(fresh)
+        if not tasks:
+            return False
+        statuses = await reservation_statuses(flex, tasks[0]["sid"])
+        return statuses.get(WORKER["carol"]) == "rejected"
+
+    await eventually(refused_and_rejected, "carol's reservation to be refused and rejected")
+    assert "refused" in await callback_answers(flex, "assignment", "carol")
