@@ -32,6 +32,7 @@ WORKER = {
     "carol": "WK" + "3" * 32,
 }
 GENERAL = "WQ" + "0" * 31 + "1"
+DOCUMENT = "omniroute_document_id"
 
 
 @dataclass
@@ -64,7 +65,9 @@ class Flex:
     async def tasks_of(self, doc_id: str) -> list[dict[str, Any]]:
         """TaskRouter's tasks for one of our documents, oldest first."""
         tasks = (await self.state())["tasks"]
-        ours = [x for x in tasks if json.loads(x["attributes"]).get("omniroute_document_id") == doc_id]
+        ours = [
+            x for x in tasks if json.loads(x["attributes"]).get("omniroute_document_id") == doc_id
+        ]
         return sorted(ours, key=lambda x: x["date_created"])
 
     async def worker(self, agent: str) -> dict[str, Any]:
@@ -165,9 +168,9 @@ async def callback_answers(flex: Flex, event_type: str, agent: str) -> list[str]
     for record in (await flex.state())["callbacks"]:
         fields = record["fields"]
         kind = fields.get("EventType", "assignment")
-        if kind == event_type and fields.get("WorkerSid") == WORKER[agent]:
-            if record.get("status") == 200:
-                outcomes += [e["outcome"] for e in json.loads(record["answer"])["events"]]
+        ours = kind == event_type and fields.get("WorkerSid") == WORKER[agent]
+        if ours and record.get("status") == 200:
+            outcomes += [e["outcome"] for e in json.loads(record["answer"])["events"]]
     return outcomes
 
 
@@ -200,6 +203,12 @@ async def sign_in_and_go_available(flex: Flex, *agents: str) -> None:
     await eventually(available, "TaskRouter to see the agents available")
 
 
+async def set_activity(flex: Flex, agent: str, activity: str) -> httpx.Response:
+    """The agent picks an activity in Flex."""
+    path = f"/double/workers/{WORKER[agent]}/activity"
+    return await flex.twilio.post(path, json={"activity": activity})
+
+
 async def new_chat(flex: Flex, queue: str) -> str:
     r = await flex.api.post(
         "/interactions",
@@ -230,7 +239,9 @@ async def live_item(flex: Flex, doc_id: str) -> str:
 async def reservation_statuses(flex: Flex, task_sid: str) -> dict[str, str]:
     """Each worker's reservation status for one task."""
     reservations = (await flex.state())["reservations"]
-    return {r["worker_sid"]: r["reservation_status"] for r in reservations if r["task_sid"] == task_sid}
+    return {
+        r["worker_sid"]: r["reservation_status"] for r in reservations if r["task_sid"] == task_sid
+    }
 
 
 async def test_catalog_presence_offers_transfers_and_wrap_up(flex: Flex) -> None:
@@ -246,7 +257,9 @@ async def test_catalog_presence_offers_transfers_and_wrap_up(flex: Flex) -> None
     await sign_in_and_go_available(flex, "alice")
     # Presence in: bob (known to Flex only by contact_uri) picks Available in Flex.
     await sign_in(flex, "bob")
-    r = await flex.twilio.post(f"/double/workers/{WORKER['bob']}/activity", json={"activity": "Available"})
+    r = await flex.twilio.post(
+        f"/double/workers/{WORKER['bob']}/activity", json={"activity": "Available"}
+    )
     assert r.status_code == 200, r.text
 
     async def bob_available() -> bool:
@@ -255,7 +268,9 @@ async def test_catalog_presence_offers_transfers_and_wrap_up(flex: Flex) -> None
     await eventually(bob_available, "bob's Flex activity to reach Omniroute")
     # An activity the presence map does not know is an incident, never a guess.
     await sign_in(flex, "carol")
-    r = await flex.twilio.post(f"/double/workers/{WORKER['carol']}/activity", json={"activity": "Unavailable"})
+    r = await flex.twilio.post(
+        f"/double/workers/{WORKER['carol']}/activity", json={"activity": "Unavailable"}
+    )
     assert r.status_code == 200
 
     async def unmapped() -> bool:
@@ -288,7 +303,7 @@ async def test_catalog_presence_offers_transfers_and_wrap_up(flex: Flex) -> None
     assert r.status_code == 200, r.text
 
     async def assigned() -> bool:
-        return (await flex.tasks_of(doc_id))[0]["assignment_status"] == "assigned"
+        return bool((await flex.tasks_of(doc_id))[0]["assignment_status"] == "assigned")
 
     await eventually(assigned, "TaskRouter to assign the task")
     other = first_agent
@@ -323,7 +338,7 @@ async def test_catalog_presence_offers_transfers_and_wrap_up(flex: Flex) -> None
     assert (await flex.get(f"/interactions/{doc_id}"))["agent_id"] == other
 
     async def original_completed() -> bool:
-        return (await flex.tasks_of(doc_id))[0]["assignment_status"] == "completed"
+        return bool((await flex.tasks_of(doc_id))[0]["assignment_status"] == "completed")
 
     await eventually(original_completed, "TaskRouter to complete the transferred task")
     holder, other = other, holder
@@ -405,7 +420,9 @@ async def test_timeouts_rescinds_duplicates_and_refusals(flex: Flex) -> None:
     await eventually(withdrawn, "the rescinded reservation to withdraw the offer")
 
     # A worker TaskRouter thinks available but we may not offer to: refused, then rejected.
-    r = await flex.api.patch("/agents/carol", json={"allow_external": False}, headers=flex.auth("admin"))
+    r = await flex.api.patch(
+        "/agents/carol", json={"allow_external": False}, headers=flex.auth("admin")
+    )
     assert r.status_code == 200
     await sign_in_and_go_available(flex, "carol")
     fresh = await new_chat(flex, queue)
@@ -419,3 +436,58 @@ async def test_timeouts_rescinds_duplicates_and_refusals(flex: Flex) -> None:
 
     await eventually(refused_and_rejected, "carol's reservation to be refused and rejected")
     assert "refused" in await callback_answers(flex, "assignment", "carol")
+
+
+async def test_throttling_and_outage_lose_nothing_and_keep_order(flex: Flex) -> None:
+    await import_catalog(flex)
+    queue = await general_queue(flex)
+
+    # 429 with Retry-After: the dispatcher waits at least that long, then succeeds.
+    r = await flex.twilio.post("/double/faults", json={"status": 429, "count": 1, "retry_after": 2})
+    assert r.status_code == 200
+    throttled = await new_chat(flex, queue)
+
+    async def created(doc_id: str) -> list[dict[str, Any]] | None:
+        return await flex.tasks_of(doc_id) or None
+
+    await eventually(lambda: created(throttled), "the throttled task to be created")
+    requests = (await flex.state())["requests"]
+    fault = next(i for i, q in enumerate(requests) if q.get("fault") == 429)
+    retry = requests[fault + 1]
+    assert retry["path"] == requests[fault]["path"]
+    assert retry["at"] - requests[fault]["at"] >= 2.0 - 0.05  # never sooner than Retry-After
+
+    # TaskRouter down for a while: every event is delivered afterwards, once, in order.
+    r = await flex.twilio.post("/double/faults", json={"status": 503, "count": 5})
+    assert r.status_code == 200
+    docs = [await new_chat(flex, queue) for _ in range(3)]
+    for doc_id in docs:  # nobody took them: the customer gives up; the end must follow the start
+        r = await flex.api.post(
+            f"/interactions/{doc_id}/end", json={}, headers=flex.auth("integration")
+        )
+        assert r.json()["state"] == "closed_abandoned", r.text
+
+    async def all_delivered() -> list[dict[str, Any]] | None:
+        waiting = [e for e in await flex.get("/outbox", limit=1000) if e["ordering_key"] in docs]
+        delivered = [
+            e
+            for e in await flex.get("/outbox", state="delivered", limit=1000)
+            if e["ordering_key"] in docs
+        ]
+        return delivered if not waiting and len(delivered) >= 2 * len(docs) else None
+
+    events = await eventually(all_delivered, "every event delivered after the outage", 60.0)
+    assert any(e["attempts"] > 1 for e in events)
+    state = await flex.state()
+    creations = [
+        json.loads(q["form"]["Attributes"])["omniroute_document_id"]
+        for q in state["requests"]
+        if q["method"] == "POST" and q["path"].endswith("/Tasks") and "fault" not in q
+    ]
+    assert sorted(creations[-3:]) == sorted(docs)
+    for doc_id in docs:
+        [task] = await flex.tasks_of(doc_id)
+        assert task["assignment_status"] == "canceled"
+        assert json.loads(task["attributes"])["omniroute_wrap_up"]["state"] == "closed_abandoned"
+        ours = sorted((e for e in events if e["ordering_key"] == doc_id), key=lambda e: e["seq"])
+        assert [e["type"] for e in ours] == ["new_interaction", "end_interaction"]
