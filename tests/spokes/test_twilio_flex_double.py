@@ -28,7 +28,10 @@ from tests.spokes.payloads import routing_events
 pytestmark = pytest.mark.timeout(60)
 
 ALICE = "WK" + "1" * 32
+BOB = "WK" + "2" * 32
 GENERAL = "WQ" + "0" * 31 + "1"
+TECH = "WQ" + "0" * 31 + "3"
+WORK_ITEM = "omniroute_work_item_id"
 # Nothing listens there: the double's callbacks fail quietly, which these tests do not need.
 NOWHERE = "http://127.0.0.1:9/events"
 
@@ -76,6 +79,23 @@ async def faults(double: Server, **body: Any) -> None:
         assert (await client.post("/double/faults", json=body)).status_code == 200
 
 
+async def tasks_of(double: Server, work_item_id: str) -> list[dict[str, Any]]:
+    tasks = (await state(double))["tasks"]
+    return [t for t in tasks if json.loads(t["attributes"])[WORK_ITEM] == work_item_id]
+
+
+async def reserved(spoke: TwilioFlexSpoke, double: Server, work_item_id: str) -> dict[str, Any]:
+    """Create a task in the Tech queue (bob's alone) and return its reservation."""
+    created = event(
+        RoutingEventType.NEW_INTERACTION, work_item_id=work_item_id, provider_queue_id=TECH
+    )
+    await spoke.deliver(created)
+    [task] = await tasks_of(double, work_item_id)
+    reservations = (await state(double))["reservations"]
+    found: dict[str, Any] = next(r for r in reservations if r["task_sid"] == task["sid"])
+    return found
+
+
 def event(kind: RoutingEventType, **data: Any) -> RoutingEvent:
     base = routing_events()[kind]
     return dataclasses.replace(base, payload=dict(base.payload) | data)
@@ -89,16 +109,17 @@ async def test_new_interaction_is_one_task_however_often_it_is_delivered(
     )
     await spoke.deliver(created)
     await spoke.deliver(dataclasses.replace(created, attempt=2))
-    tasks = [
-        t
-        for t in (await state(double))["tasks"]
-        if json.loads(t["attributes"])["omniroute_work_item_id"] == "wi-once"
-    ]
+    tasks = await tasks_of(double, "wi-once")
     assert len(tasks) == 1
     attributes = json.loads(tasks[0]["attributes"])
     assert attributes["skills"] == ["english", "billing"]
     assert attributes["customer"]["customer_name"] == "Ann Lee"
     assert tasks[0]["priority"] == 950
+    # Nobody took it: ending it cancels the task, with the wrap-up on it.
+    await spoke.deliver(event(RoutingEventType.END_INTERACTION, work_item_id="wi-once"))
+    [task] = await tasks_of(double, "wi-once")
+    assert task["assignment_status"] == "canceled"
+    assert json.loads(task["attributes"])["omniroute_wrap_up"]["code_name"] == "Resolved"
 
 
 async def test_wrong_credentials_are_an_auth_error(double: Server) -> None:
@@ -163,3 +184,44 @@ async def test_end_of_unknown_work_and_transfer_to_unlinked_agent_are_rejected(
     unlinked = dict(transfer.payload) | {"to": {"agent_id": "bob", "provider_agent_id": None}}
     with pytest.raises(SpokeRejectedError, match="sign the agent in to Flex"):
         await spoke.deliver(dataclasses.replace(transfer, payload=unlinked))
+
+
+async def test_reservation_answers_are_idempotent_and_honest(
+    spoke: TwilioFlexSpoke, double: Server
+) -> None:
+    await spoke.deliver(
+        event(RoutingEventType.AGENT_PRESENCE, provider_agent_id=BOB, provider_state="Available")
+    )
+    first = await reserved(spoke, double, "wi-accept")
+    assert first["worker_sid"] == BOB
+    accepted = event(
+        RoutingEventType.OFFER_OUTCOME,
+        work_item_id="wi-accept",
+        outcome="accepted",
+        external_segment_id=first["sid"],
+        provider_agent_id=BOB,
+    )
+    await spoke.deliver(accepted)
+    await spoke.deliver(dataclasses.replace(accepted, attempt=2))  # the answer was lost
+    [task] = await tasks_of(double, "wi-accept")
+    assert task["assignment_status"] == "assigned"
+    await spoke.deliver(event(RoutingEventType.END_INTERACTION, work_item_id="wi-accept"))
+    [task] = await tasks_of(double, "wi-accept")
+    assert task["assignment_status"] == "completed"
+
+    # TaskRouter timed the reservation out before our agent accepted: say so, loudly.
+    second = await reserved(spoke, double, "wi-late")
+    async with httpx.AsyncClient(base_url=double.base_url) as client:
+        r = await client.post(f"/double/reservations/{second['sid']}/timeout")
+        assert r.status_code == 200
+    late = dict(accepted.payload) | {
+        "work_item_id": "wi-late",
+        "external_segment_id": second["sid"],
+    }
+    with pytest.raises(SpokeRejectedError, match="reservation is timeout"):
+        await spoke.deliver(dataclasses.replace(accepted, payload=late))
+    # Our own timeout after TaskRouter's: nothing left to answer.
+    await spoke.deliver(dataclasses.replace(accepted, payload=late | {"outcome": "timed_out"}))
+    await spoke.deliver(event(RoutingEventType.END_INTERACTION, work_item_id="wi-late"))
+    [task] = await tasks_of(double, "wi-late")
+    assert task["assignment_status"] == "canceled"

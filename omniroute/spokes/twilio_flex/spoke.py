@@ -245,19 +245,25 @@ class TwilioFlexSpoke(Spoke):
             return  # an offer TaskRouter did not make: nothing to answer
         reservation = self._workspace().workers(worker_sid).reservations(reservation_sid)
         what = self._what(f"answer reservation {reservation_sid}")
-        outcome = data["outcome"]
-        if outcome == "accepted":
-            async with mapped(what):
-                accepted = await reservation.update_async(reservation_status="accepted")
-            await self._finish_blind_transfer(str(accepted.task_sid))
-            return
-        if outcome in ("timed_out", "withdrawn"):
-            async with mapped(what):
-                current = await reservation.fetch_async()
-            if current.reservation_status != "pending":
-                return  # TaskRouter ended it first
+        # Read first: a retry after a lost answer, or TaskRouter's own timeout, may have
+        # settled the reservation already.
         async with mapped(what):
-            await reservation.update_async(reservation_status="rejected")
+            current = await reservation.fetch_async()
+        status = current.reservation_status
+        accepting = data["outcome"] == "accepted"
+        if accepting and status not in ("pending", "accepted"):
+            msg = (
+                f"{what}: our agent accepted but TaskRouter's reservation is {status}; "
+                "TaskRouter no longer counts this work as the agent's"
+            )
+            raise SpokeRejectedError(msg)
+        if status == "pending":
+            async with mapped(what):
+                await reservation.update_async(
+                    reservation_status="accepted" if accepting else "rejected"
+                )
+        if accepting:
+            await self._finish_blind_transfer(str(current.task_sid))
 
     async def _finish_blind_transfer(self, task_sid: str) -> None:
         task = await self._fetch_task(task_sid)
