@@ -151,9 +151,10 @@ function setConnection(status) {
 }
 
 const MISSED_LABELS = {
-  "offer.created": "new offer", "offer.ended": "offer ended", "chat.message": "new message",
-  "document.changed": "conversation changed", "transfer.changed": "transfer update",
-  "presence.changed": "presence change", "work_item.closed": "work closed",
+  "offer.created": ["new offer", "new offers"], "offer.ended": ["ended offer", "ended offers"],
+  "chat.message": ["new message", "new messages"], "document.changed": ["conversation change", "conversation changes"],
+  "transfer.changed": ["transfer update", "transfer updates"], "presence.changed": ["presence change", "presence changes"],
+  "work_item.closed": ["closed work item", "closed work items"],
 };
 
 function announceMissed(missed) {
@@ -163,10 +164,12 @@ function announceMissed(missed) {
   }
   const counts = new Map();
   for (const f of missed) {
-    const label = MISSED_LABELS[f.type] || f.type;
-    counts.set(label, (counts.get(label) || 0) + 1);
+    counts.set(f.type, (counts.get(f.type) || 0) + 1);
   }
-  const parts = [...counts].map(([label, n]) => `${n} × ${label}`);
+  const parts = [...counts].map(([type, n]) => {
+    const [one, many] = MISSED_LABELS[type] || [type, type];
+    return `${n} ${n === 1 ? one : many}`;
+  });
   const banner = document.getElementById("missed-banner");
   const text = `Reconnected. While you were away: ${parts.join(", ")}.`;
   if (banner) banner.remove();

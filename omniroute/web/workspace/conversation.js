@@ -124,7 +124,7 @@ export class Conversation {
     const problem = h("p", { class: "form-error", role: "alert" });
     this.wrapTimer = h("span", { class: "wrapup-timer", role: "timer", "aria-live": "off" });
     const submit = h("button", { class: "btn btn-primary", type: "submit" }, "Submit wrap-up");
-    const form = h("form", { class: "wrapup-form" },
+    const form = h("form", { class: "wrapup-form", novalidate: true },
       h("div", { class: "wrapup-head" }, h("h2", {}, "Wrap-up"), this.wrapTimer),
       h("label", { for: "wrapup-code" }, "Wrap-up code"), select,
       h("label", { for: "wrapup-notes" }, "Notes"), notes, problem,

@@ -6,7 +6,7 @@ export class EmailView {
   constructor(el, doc, { active }) {
     this.doc = doc;
     this.thread = h("ol", { class: "thread", "aria-label": "Email thread" });
-    this.input = h("textarea", { id: "email-reply", rows: "6", "aria-label": "Reply to the customer", maxlength: "1000000" });
+    this.input = h("textarea", { id: "email-reply", rows: "6", maxlength: "1000000" });
     this.send = h("button", { class: "btn btn-primary", type: "submit" }, "Send reply");
     const form = h("form", { class: "composer composer-email" },
       h("label", { for: "email-reply", class: "composer-label" }, `Reply to ${doc.customer_email || "the customer"}`),
@@ -26,16 +26,28 @@ export class EmailView {
   }
 
   item(m) {
-    const inbound = m.direction === "inbound";
-    return h("li", { class: `mail mail-${m.direction}` },
+    const inbound = m.direction === "in";
+    return h("li", { class: `mail mail-${inbound ? "inbound" : "outbound"}` },
       h("div", { class: "mail-head" },
         h("strong", {}, inbound ? m.from_address : "You"),
         h("span", { class: "muted small" }, `to ${m.to_addresses.join(", ")} · ${dateTimeOf(m.sent_at || m.received_at)}`),
-        !inbound && m.status !== "sent" ? h("span", { class: `pill pill-${m.status}` }, m.status) : null),
+        !inbound && m.status !== "sent" ? h("span", { class: `pill pill-${m.status}` }, m.status === "failed" ? `not sent: ${m.error || "relay failed"}` : m.status) : null),
+      !inbound && m.status === "failed" ? h("button", { class: "btn btn-secondary btn-sm", type: "button",
+        onclick: () => this.retry(m) }, "Retry sending") : null,
       h("div", { class: "mail-subject" }, m.subject),
       h("pre", { class: "mail-body" }, m.text_body || "(no text part)"),
       m.attachments?.length ? h("ul", { class: "attachments", "aria-label": "Attachments" },
         m.attachments.map((a) => h("li", {}, h("a", { href: `/api/v1/email-attachments/${encodeURIComponent(a.id)}` }, `${a.filename} (${Math.ceil(a.size / 1024)} KB)`)))) : null);
+  }
+
+  async retry(m) {
+    try {
+      await api("POST", `/email-messages/${encodeURIComponent(m.id)}/retry`);
+      toast("Reply sent.");
+    } catch (err) {
+      toast(`Still not sent: ${err.message}`, "error");
+    }
+    await this.load();
   }
 
   async reply() {
