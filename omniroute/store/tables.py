@@ -447,3 +447,16 @@ class EmailAttachmentRow(Base):
     content_type: Mapped[str] = mapped_column(String(255), default="application/octet-stream")
     size: Mapped[int] = mapped_column(Integer, default=0)
     content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ConnectContactRow(Base):
+    """The Amazon Connect task contact that stands for one of our documents in Connect."""
+
+    __tablename__ = "connect_contacts"
+    __table_args__ = (Index("ux_connect_contacts_contact", "spoke", "contact_id", unique=True),)
+    spoke: Mapped[str] = mapped_column(String(64), primary_key=True)
+    document_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    contact_id: Mapped[str] = mapped_column(String(256))
+    work_item_id: Mapped[str] = mapped_column(ID)
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
