@@ -298,6 +298,21 @@ def time_out_offer(tx: Tx, offer_id: str) -> None:
         enqueue(tx, item)
 
 
+def rescind_offer(tx: Tx, offer_id: str) -> bool:
+    """The provider took its pending offer back: the item waits for its next decision."""
+    offer = tx.state.offers.get(offer_id)
+    if offer is None:
+        return False
+    item = tx.state.work_items[offer.work_item_id]
+    _end_offer(tx, offer, OfferState.WITHDRAWN)
+    release_capacity(tx, offer.agent_id, item.channel_id)
+    if item.transfer_to_agent_id is not None:
+        withdraw(tx, item, CancelReason.TRANSFER_CANCELLED)
+    else:
+        enqueue(tx, item)
+    return True
+
+
 def withdraw(tx: Tx, item: WorkItem, reason: CancelReason) -> None:
     """Take a live item out of routing: withdraw its offer, free capacity, cancel it."""
     if item.state is WorkItemState.QUEUED:
