@@ -458,5 +458,6 @@ class ConnectContactRow(Base):
     document_id: Mapped[str] = mapped_column(ID, primary_key=True)
     contact_id: Mapped[str] = mapped_column(String(256))
     work_item_id: Mapped[str] = mapped_column(ID)
+    provider_queue_id: Mapped[str | None] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()

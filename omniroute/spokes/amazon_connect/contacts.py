@@ -18,6 +18,7 @@ class ContactLink:
     contact_id: str
     document_id: str
     work_item_id: str
+    provider_queue_id: str | None = None
 
 
 class ContactMap:
@@ -38,7 +39,10 @@ class ContactMap:
                 select(t.ConnectContactRow).where(t.ConnectContactRow.spoke == self.spoke)
             )
             for row in rows:
-                self._remember(ContactLink(row.contact_id, row.document_id, row.work_item_id))
+                link = ContactLink(
+                    row.contact_id, row.document_id, row.work_item_id, row.provider_queue_id
+                )
+                self._remember(link)
 
     def by_document(self, document_id: str) -> ContactLink | None:
         """The link of a document, if it has a contact."""
@@ -66,6 +70,7 @@ class ContactMap:
                         document_id=link.document_id,
                         contact_id=link.contact_id,
                         work_item_id=link.work_item_id,
+                        provider_queue_id=link.provider_queue_id,
                         created_at=now,
                         updated_at=now,
                     )

@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("document_id", sa.String(length=64), nullable=False),
         sa.Column("contact_id", sa.String(length=256), nullable=False),
         sa.Column("work_item_id", sa.String(length=64), nullable=False),
+        sa.Column("provider_queue_id", sa.String(length=256), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("spoke", "document_id", name=op.f("pk_connect_contacts")),
