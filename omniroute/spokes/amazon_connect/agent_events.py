@@ -81,7 +81,7 @@ class AgentEvent(_Model):
 Lookup = Callable[[str], ContactLink | None]
 
 
-def _segment(contact: AgentContact, user_id: str) -> str:
+def segment_id(contact: AgentContact, user_id: str) -> str:
     # The queue time changes each time Connect queues the contact again, so one offer = one id.
     queued = contact.queue_timestamp.isoformat() if contact.queue_timestamp else "-"
     return f"{contact.contact_id}/{user_id}/{queued}"
@@ -132,8 +132,8 @@ def _offers(
     event: AgentEvent, lookup: Lookup, timeout_s: float | None, auto_accept: bool
 ) -> list[InboundEvent]:
     user = event.user_id
-    now = {_segment(c, user): c for c in (event.current.contacts if event.current else [])}
-    before = {_segment(c, user): c for c in (event.previous.contacts if event.previous else [])}
+    now = {segment_id(c, user): c for c in (event.current.contacts if event.current else [])}
+    before = {segment_id(c, user): c for c in (event.previous.contacts if event.previous else [])}
     found: list[InboundEvent] = []
     for segment, contact in now.items():
         link = _ours(contact, lookup)

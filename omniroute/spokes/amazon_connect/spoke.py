@@ -243,11 +243,13 @@ class AmazonConnectSpoke(Spoke):
                 "reject_reason_id": data.get("reject_reason_id"),
             },
         )
-        if outcome in ("rejected", "timed_out") and data.get("reassignable", True):
+        if outcome in ("rejected", "timed_out") and data.get("reassignable") is not False:
             await self._requeue(event_id, link, data.get("provider_queue_id"))
 
     async def _offer_refused(self, event_id: str, data: Mapping[str, Any]) -> None:
-        link = self._link(data)
+        # The segment id starts with the contact id (agent_events.segment_id).
+        contact = str(data.get("external_segment_id") or "").split("/", 1)[0]
+        link = self._map().by_contact(contact) or self._link(data)
         await self._annotate(link, {"offer_outcome": "refused", "offer_error": data["error_code"]})
         await self._requeue(event_id, link, None)
 
