@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -129,7 +129,10 @@ def _presence(event: AgentEvent) -> InboundEvent | None:
 
 
 def _offers(
-    event: AgentEvent, lookup: Lookup, timeout_s: float | None, auto_accept: bool
+    event: AgentEvent,
+    lookup: Lookup,
+    timeout_s: float | None,
+    returning: Mapping[str, str],
 ) -> list[InboundEvent]:
     user = event.user_id
     now = {segment_id(c, user): c for c in (event.current.contacts if event.current else [])}
@@ -142,11 +145,10 @@ def _offers(
         earlier = before.get(segment)
         if earlier is not None and earlier.state in OFFERED_STATES:
             continue
+        if returning.get(link.contact_id) == user:
+            continue
         offer = InboundOffer(
-            external_segment_id=segment,
-            work_item_id=link.work_item_id,
-            timeout_s=timeout_s,
-            auto_accept=auto_accept,
+            external_segment_id=segment, work_item_id=link.work_item_id, timeout_s=timeout_s
         )
         found.append(
             InboundEvent(
@@ -181,7 +183,7 @@ def inbound_events(
     lookup: Lookup,
     *,
     timeout_s: float | None = None,
-    auto_accept: bool = False,
+    returning: Mapping[str, str] | None = None,
 ) -> list[InboundEvent]:
     """The sign-in, presence and offer events one agent event stands for."""
     found: list[InboundEvent] = []
@@ -191,5 +193,5 @@ def inbound_events(
         presence = _presence(event)
         if presence is not None:
             found.append(presence)
-    found.extend(_offers(event, lookup, timeout_s, auto_accept))
+    found.extend(_offers(event, lookup, timeout_s, returning or {}))
     return found

@@ -15,7 +15,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from omniroute.config import StoreSettings
 from omniroute.domain.outbound import SCHEMA_VERSION, RoutingEventType
 from omniroute.spokes import signing
-from omniroute.spokes.amazon_connect.agent_events import AgentEvent, inbound_events
+from omniroute.spokes.amazon_connect.agent_events import OFFERED_STATES, AgentEvent, inbound_events
 from omniroute.spokes.amazon_connect.contacts import ContactLink, ContactMap
 from omniroute.spokes.amazon_connect.errors import error_code, map_error
 from omniroute.spokes.amazon_connect.settings import ConnectSettings
@@ -29,6 +29,7 @@ from omniroute.spokes.base import (
     Spoke,
     SpokeAuthError,
     SpokeRejectedError,
+    SpokeUnavailableError,
 )
 from omniroute.store.db import Database
 
@@ -104,6 +105,8 @@ class AmazonConnectSpoke(Spoke):
         self._db: Database | None = None
         self.contacts: ContactMap | None = None
         self._status_ids: dict[str, str] = {}
+        self._starting = 0
+        self._returning: dict[str, str] = {}
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -174,23 +177,27 @@ class AmazonConnectSpoke(Spoke):
 
     async def _start_task(self, event_id: str, data: Mapping[str, Any]) -> None:
         client = self._connect()
-        answer = await self._call(
-            "StartTaskContact",
-            client.start_task_contact,
-            InstanceId=self.config.instance_id,
-            ContactFlowId=self.config.task_flow_id,
-            Name=task_name(data),
-            Description=_text((data.get("customer") or {}).get("subject"), 4096),
-            Attributes=task_attributes(data),
-            ClientToken=event_id,
-        )
-        link = ContactLink(
-            contact_id=str(answer["ContactId"]),
-            document_id=str(data["document_id"]),
-            work_item_id=str(data["work_item_id"]),
-            provider_queue_id=data.get("provider_queue_id"),
-        )
-        await self._map().put(link)
+        self._starting += 1
+        try:
+            answer = await self._call(
+                "StartTaskContact",
+                client.start_task_contact,
+                InstanceId=self.config.instance_id,
+                ContactFlowId=self.config.task_flow_id,
+                Name=task_name(data),
+                Description=_text((data.get("customer") or {}).get("subject"), 4096),
+                Attributes=task_attributes(data),
+                ClientToken=event_id,
+            )
+            link = ContactLink(
+                contact_id=str(answer["ContactId"]),
+                document_id=str(data["document_id"]),
+                work_item_id=str(data["work_item_id"]),
+                provider_queue_id=data.get("provider_queue_id"),
+            )
+            await self._map().put(link)
+        finally:
+            self._starting -= 1
 
     async def _transfer_to_agent(self, event_id: str, data: Mapping[str, Any]) -> None:
         to = (data.get("to") or {}).get("provider_agent_id")
@@ -201,12 +208,14 @@ class AmazonConnectSpoke(Spoke):
             )
             raise SpokeRejectedError(msg)
         link = self._link(data)
-        await self._transfer(event_id, link, UserId=to, flow=self.config.agent_transfer_flow_id)
+        # Mapped first: Connect may alert the target before TransferContact even returns.
         await self._map().put(
             ContactLink(
                 link.contact_id, link.document_id, str(data["transfer_id"]), link.provider_queue_id
             )
         )
+        self._returning.pop(link.contact_id, None)
+        await self._transfer(event_id, link, UserId=to, flow=self.config.agent_transfer_flow_id)
 
     async def _transfer_to_queue(self, event_id: str, data: Mapping[str, Any]) -> None:
         queue = data.get("provider_queue_id")
@@ -214,23 +223,26 @@ class AmazonConnectSpoke(Spoke):
             msg = f"transfer {data.get('transfer_id')}: the target queue has no provider_queue_id"
             raise SpokeRejectedError(msg)
         link = self._link(data)
-        await self._transfer(event_id, link, QueueId=queue, flow=self.config.queue_transfer_flow_id)
         await self._map().put(
             ContactLink(link.contact_id, link.document_id, str(data["transfer_id"]), queue)
         )
+        self._returning.pop(link.contact_id, None)
+        await self._transfer(event_id, link, QueueId=queue, flow=self.config.queue_transfer_flow_id)
 
     async def _cancel_transfer(self, event_id: str, data: Mapping[str, Any]) -> None:
         # Connect cannot take a transfer back: the contact goes back to the sender instead.
         sender = (data.get("from") or {}).get("provider_agent_id")
         link = self._link(data)
         previous = str(data.get("previous_work_item_id") or link.work_item_id)
-        if sender:
-            await self._transfer(
-                event_id, link, UserId=sender, flow=self.config.agent_transfer_flow_id
-            )
         await self._map().put(
             ContactLink(link.contact_id, link.document_id, previous, link.provider_queue_id)
         )
+        if sender:
+            # The sender still has the work here, so Connect's alert to it is no new offer.
+            self._returning[link.contact_id] = str(sender)
+            await self._transfer(
+                event_id, link, UserId=sender, flow=self.config.agent_transfer_flow_id
+            )
 
     async def _offer_outcome(self, event_id: str, data: Mapping[str, Any]) -> None:
         link = self._link(data)
@@ -414,11 +426,34 @@ class AmazonConnectSpoke(Spoke):
         if len(records) > MAX_INBOUND_EVENTS:
             msg = f"{len(records)} records in one request; send at most {MAX_INBOUND_EVENTS}"
             raise SpokeRejectedError(msg)
-        lookup = self._map().by_contact
         found: list[InboundEvent] = []
         for record in records:
-            found.extend(inbound_events(record, lookup, timeout_s=self.config.offer_timeout_s))
+            self._check_known(record)
+            found.extend(
+                inbound_events(
+                    record,
+                    self._ours,
+                    timeout_s=self.config.offer_timeout_s,
+                    returning=self._returning,
+                )
+            )
         return found
+
+    def _ours(self, contact_id: str) -> ContactLink | None:
+        return self._map().by_contact(contact_id)
+
+    def _check_known(self, record: AgentEvent) -> None:
+        # A task Connect alerts while StartTaskContact has not answered yet may be ours:
+        # the relay retries on 5xx, by which time its contact id is known.
+        if self._starting <= 0 or record.current is None:
+            return
+        for contact in record.current.contacts:
+            if contact.state in OFFERED_STATES and self._ours(contact.contact_id) is None:
+                msg = (
+                    f"contact {contact.contact_id} may be a task still being created; "
+                    "retry this request"
+                )
+                raise SpokeUnavailableError(msg)
 
     # -- calls ---------------------------------------------------------------------------------
 
