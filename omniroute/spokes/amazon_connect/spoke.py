@@ -255,7 +255,8 @@ class AmazonConnectSpoke(Spoke):
                 "reject_reason_id": data.get("reject_reason_id"),
             },
         )
-        if outcome in ("rejected", "timed_out") and data.get("reassignable") is not False:
+        # Connect cannot exclude an agent from a contact, so `reassignable` cannot be honoured.
+        if outcome in ("rejected", "timed_out"):
             await self._requeue(event_id, link, data.get("provider_queue_id"))
 
     async def _offer_refused(self, event_id: str, data: Mapping[str, Any]) -> None:

@@ -124,7 +124,8 @@ def transfer(world: World, params: dict[str, Any]) -> dict[str, Any]:
     if ("QueueId" in params) == ("UserId" in params):
         raise ProtocolError("InvalidRequestException", "give exactly one of QueueId and UserId")
     if "UserId" in params:
-        world.set_contact(contact, "CONNECTING", _user(world, params["UserId"]).id)
+        # Connect queues it in the agent's own queue, which offers it to that agent at once.
+        world.set_contact(contact, "CONNECTING", _user(world, params["UserId"]).id, queued=True)
     else:
         if params["QueueId"] not in world.queues:
             raise ProtocolError("ResourceNotFoundException", "queue not found", 404)

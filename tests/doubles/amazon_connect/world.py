@@ -115,14 +115,16 @@ class World:
             }
         )
 
-    def set_contact(self, contact: Contact, state: str, agent_id: str | None) -> None:
+    def set_contact(
+        self, contact: Contact, state: str, agent_id: str | None, *, queued: bool = False
+    ) -> None:
         """Move a contact, and tell the relay about each agent whose snapshot changed."""
         touched = {a for a in (contact.agent_id, agent_id) if a is not None}
         before = {a: self.snapshot(self.users[a]) for a in touched}
         contact.state = state
         contact.agent_id = agent_id
         contact.state_at = now()
-        if state == "QUEUED":
+        if queued or state == "QUEUED":
             contact.queued_at = now()
         for a in sorted(touched):
             self.change(self.users[a], "STATE_CHANGE", before[a])
