@@ -280,7 +280,7 @@ async def test_catalog_presence_offers_transfers_and_wrap_up(connect: Connect) -
 
     async def connected_to_holder() -> bool:
         now = await contact_of(world, doc_id)
-        return now["state"] == "CONNECTED" and now["agent_id"] == USER_OF[holder]
+        return bool(now["state"] == "CONNECTED" and now["agent_id"] == USER_OF[holder])
 
     await eventually(connected_to_holder, "the accepted task to be connected in Connect")
 
@@ -297,7 +297,7 @@ async def test_catalog_presence_offers_transfers_and_wrap_up(connect: Connect) -
 
     async def back_with_sender() -> bool:
         now = await contact_of(world, doc_id)
-        return now["agent_id"] == USER_OF[holder]
+        return bool(now["agent_id"] == USER_OF[holder])
 
     await eventually(back_with_sender, "Connect to hand the task back to the sender")
     assert (await world.get(f"/interactions/{doc_id}"))["agent_id"] == holder
