@@ -103,6 +103,7 @@ class ConnectProtocol:
             report = self.validator.validate(params, shape)
             if report.has_errors():
                 raise ProtocolError("InvalidParameterException", report.generate_report())
+            _check_maxima(params, shape, "input")
         return params
 
     def output(self, operation: OperationModel, answer: dict[str, Any]) -> dict[str, Any]:
@@ -127,3 +128,22 @@ def _from_query(member: Shape, values: list[str]) -> Any:
     if member.type_name == "boolean":
         return values[-1] == "true"
     return values[-1]
+
+
+def _check_maxima(value: Any, shape: Shape, where: str) -> None:
+    """The service's maximum lengths, which botocore's client-side validation leaves out."""
+    limit = shape.metadata.get("max")
+    if limit is not None and isinstance(value, str | list | dict) and len(value) > limit:
+        msg = f"{where}: length {len(value)} is over the maximum {limit}"
+        raise ProtocolError("InvalidParameterException", msg)
+    if shape.type_name == "structure" and isinstance(value, dict):
+        for name, member in shape.members.items():  # type: ignore[attr-defined]
+            if name in value:
+                _check_maxima(value[name], member, f"{where}.{name}")
+    elif shape.type_name == "list" and isinstance(value, list):
+        for n, item in enumerate(value):
+            _check_maxima(item, shape.member, f"{where}[{n}]")  # type: ignore[attr-defined]
+    elif shape.type_name == "map" and isinstance(value, dict):
+        for key, item in value.items():
+            _check_maxima(key, shape.key, f"{where} key")  # type: ignore[attr-defined]
+            _check_maxima(item, shape.value, f"{where}.{key}")  # type: ignore[attr-defined]
