@@ -47,13 +47,20 @@ def fixture(*parts: str) -> Any:
     return json.loads(FIXTURES.joinpath(*parts).read_text())
 
 
+@pytest.fixture(scope="module")
+def client() -> Iterator[Any]:
+    """One boto3 client for the module: building one loads the whole service model."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        patch.setenv("AWS_SECRET_ACCESS_KEY", "secret-example")
+        made = AmazonConnectSpoke("connect", ConnectSettings.model_validate(SETTINGS))
+        yield made._make_client()
+
+
 @pytest.fixture
-def spoke(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[AmazonConnectSpoke, Stubber]]:
+def spoke(client: Any) -> Iterator[tuple[AmazonConnectSpoke, Stubber]]:
     """A spoke whose boto3 client answers from a Stubber, with an in-memory contact map."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret-example")
     subject = AmazonConnectSpoke("connect", ConnectSettings.model_validate(SETTINGS))
-    client = subject._make_client()
     subject._client = client
     subject.contacts = ContactMap("connect")
     with Stubber(client) as stubber:
@@ -437,3 +444,39 @@ async def test_contact_map_survives_a_restart(db_url: str) -> None:
         assert ContactMap("other", db).by_contact(CONTACT) is None
     finally:
         await db.dispose()
+
+
+async def test_an_alert_racing_start_task_contact_is_retried_not_dropped(
+    spoke: tuple[AmazonConnectSpoke, Stubber],
+) -> None:
+    subject, _ = spoke
+    body = raw("contact_connecting.json")
+    subject._starting = 1  # StartTaskContact is in flight; its contact id is not known yet
+    with pytest.raises(SpokeUnavailableError, match="retry"):
+        subject.parse_inbound(signed(body), body)
+    subject._starting = 0
+    assert subject.parse_inbound(signed(body), body) == []
+
+
+async def test_the_sender_getting_a_cancelled_transfer_back_is_no_offer(
+    spoke: tuple[AmazonConnectSpoke, Stubber],
+) -> None:
+    subject, stubber = spoke
+    await linked(subject)
+    cancel = events()[RoutingEventType.CANCEL_TRANSFER]
+    sender = {"agent_id": "alice", "provider_agent_id": ALICE}
+    cancel = replace(cancel, payload={**cancel.payload, "from": sender})
+    stubber.add_response(
+        "transfer_contact",
+        {"ContactId": CONTACT, "ContactArn": "arn"},
+        {
+            "InstanceId": INSTANCE,
+            "ContactId": CONTACT,
+            "ContactFlowId": "flow-agent",
+            "UserId": ALICE,
+            "ClientToken": cancel.id,
+        },
+    )
+    await subject.deliver(cancel)
+    body = raw("contact_connecting.json")
+    assert subject.parse_inbound(signed(body), body) == []
