@@ -26,6 +26,7 @@ from omniroute.domain.model import (
 from omniroute.engine.state import Tx
 from omniroute.engine.timers import TimerKind
 from omniroute.services import outbound
+from omniroute.services.transfer_events import transfer_changed
 
 _ID_PREFIX = uuid.uuid4().hex[:12]
 _id_counter = itertools.count(1)
@@ -138,6 +139,7 @@ def make_offer(tx: Tx, item: WorkItem, agent: Agent, terms: OfferTerms) -> Offer
     tx.save_offer(offer, new=True)
     tx.save_item(item)
     tx.save_agent(agent)
+    transfer_changed(tx, item, "offered", offered_to=agent.id)
     tx.emit(
         agent.id,
         OfferCreated(
@@ -191,6 +193,7 @@ def _end_offer(tx: Tx, offer: Offer, state: OfferState) -> None:
     item = tx.state.work_items.get(offer.work_item_id)
     if item is not None:
         outbound.offer_outcome(tx, offer, item)
+        transfer_changed(tx, item, state.value)
     tx.emit(
         offer.agent_id,
         OfferEnded(
