@@ -430,6 +430,7 @@ def test_inbound_refuses_a_forgery_and_a_naive_time(
 
 async def test_contact_map_survives_a_restart(db_url: str) -> None:
     from omniroute.store import migrate
+    from omniroute.store import tables as t
     from omniroute.store.db import Database
 
     migrate.upgrade(db_url)
@@ -438,6 +439,15 @@ async def test_contact_map_survives_a_restart(db_url: str) -> None:
         first = ContactMap("connect", db)
         await first.put(ContactLink(CONTACT, "doc-1", "wi-1", "PQ-support"))
         await first.put(ContactLink(CONTACT, "doc-1", "wi-2", "PQ-support"))
+        await first.put(ContactLink("c-old", "doc-0", "wi-0", None))
+        await first.put(
+            ContactLink("c-old", "doc-9", "wi-9", None)
+        )  # the contact now stands for doc-9
+        async with db.session() as session:
+            row = await session.get(t.ConnectContactRow, ("connect", "doc-1"))
+            assert row is not None
+            assert row.created_at < row.updated_at
+            assert await session.get(t.ConnectContactRow, ("connect", "doc-0")) is None
         second = ContactMap("connect", db)
         await second.load()
         assert second.by_document("doc-1") == ContactLink(CONTACT, "doc-1", "wi-2", "PQ-support")

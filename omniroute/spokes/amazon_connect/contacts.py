@@ -56,25 +56,24 @@ class ContactMap:
         """Store a link, replacing the document's previous one."""
         if self.db is not None:
             now = datetime.now(UTC)
+            table = t.ConnectContactRow
             async with self.db.session() as session, session.begin():
+                row = await session.get(table, (self.spoke, link.document_id))
+                # A contact id stands for one document: a stale link to another one goes.
                 await session.execute(
-                    delete(t.ConnectContactRow).where(
-                        t.ConnectContactRow.spoke == self.spoke,
-                        (t.ConnectContactRow.document_id == link.document_id)
-                        | (t.ConnectContactRow.contact_id == link.contact_id),
+                    delete(table).where(
+                        table.spoke == self.spoke,
+                        table.contact_id == link.contact_id,
+                        table.document_id != link.document_id,
                     )
                 )
-                session.add(
-                    t.ConnectContactRow(
-                        spoke=self.spoke,
-                        document_id=link.document_id,
-                        contact_id=link.contact_id,
-                        work_item_id=link.work_item_id,
-                        provider_queue_id=link.provider_queue_id,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
+                if row is None:
+                    row = table(spoke=self.spoke, document_id=link.document_id, created_at=now)
+                    session.add(row)
+                row.contact_id = link.contact_id
+                row.work_item_id = link.work_item_id
+                row.provider_queue_id = link.provider_queue_id
+                row.updated_at = now
         self._remember(link)
 
     def _remember(self, link: ContactLink) -> None:

@@ -50,8 +50,10 @@ UNAVAILABLE_CODES = frozenset(
 )
 
 
-def error_code(err: ClientError) -> str:
-    """The AWS error code of a client error, e.g. `ThrottlingException`."""
+def error_code(err: Exception) -> str:
+    """The AWS error code of an error, e.g. `ThrottlingException`; empty when it has none."""
+    if not isinstance(err, ClientError):
+        return ""
     return str(err.response.get("Error", {}).get("Code", ""))
 
 

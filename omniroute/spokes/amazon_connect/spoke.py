@@ -494,7 +494,7 @@ class AmazonConnectSpoke(Spoke):
         try:
             answer: Mapping[str, Any] = await asyncio.to_thread(method, **params)
         except Exception as err:
-            if gone_ok and error_code_of(err) in GONE_CODES:
+            if gone_ok and error_code(err) in GONE_CODES:
                 return {}
             raise map_error(what, err) from err
         return answer
@@ -521,10 +521,3 @@ class AmazonConnectSpoke(Spoke):
                 return items
         msg = f"amazon_connect spoke '{self.instance_name}': {operation}: over {MAX_PAGES} pages"
         raise SpokeRejectedError(msg)
-
-
-def error_code_of(err: Exception) -> str:
-    """The AWS error code of any exception; empty when it has none."""
-    from botocore.exceptions import ClientError
-
-    return error_code(err) if isinstance(err, ClientError) else ""
