@@ -37,7 +37,7 @@ class ConnectSettings(BaseModel):
     )
     timeout_s: float = Field(10, gt=0, le=300, description="per API call attempt")
     max_attempts: int = Field(
-        5, ge=1, le=20, description="attempts per API call, throttling retried with backoff"
+        5, ge=1, le=20, description="attempts per API call in all, throttling retried with backoff"
     )
     tolerance_s: int = Field(
         300, ge=1, le=3600, description="largest clock difference accepted on relay requests"

@@ -138,7 +138,7 @@ class AmazonConnectSpoke(Spoke):
             region_name=self.config.region,
             connect_timeout=self.config.timeout_s,
             read_timeout=self.config.timeout_s,
-            retries={"max_attempts": self.config.max_attempts, "mode": "standard"},
+            retries={"total_max_attempts": self.config.max_attempts, "mode": "standard"},
             user_agent_extra=f"omniroute-amazon-connect/{self.manifest.version}",
         )
         endpoint = str(self.config.endpoint_url) if self.config.endpoint_url else None
