@@ -88,17 +88,24 @@ class GenesysClient:
 
     async def pages(self, path: str, params: dict[str, Any] | None = None) -> AsyncIterator[Any]:
         """Every entity of a paged listing, following pageCount and nextUri."""
-        query = dict(params or {}) | {"pageSize": self.settings.page_size, "pageNumber": 1}
+        query: dict[str, Any] | None = dict(params or {}) | {
+            "pageSize": self.settings.page_size,
+            "pageNumber": 1,
+        }
         url: str = path
         for _ in range(MAX_PAGES):
             page = await self.call("GET", url, params=query)
             for entity in page.get("entities") or []:
                 yield entity
             next_uri = page.get("nextUri")
-            number = int(page.get("pageNumber") or query.get("pageNumber") or 1)
+            number = int(page.get("pageNumber") or 1)
             count = page.get("pageCount")
             if next_uri:
-                url, query = str(next_uri), {}
+                # nextUri carries its own query; the token goes only to the API host.
+                url, query = str(next_uri), None
+                if url.startswith("http") and not url.startswith(self.settings.api_url + "/"):
+                    msg = f"Genesys GET {path}: nextUri leaves the API host; refusing it"
+                    raise SpokeRejectedError(msg)
             elif isinstance(count, int) and number < count:
                 query = dict(params or {}) | {
                     "pageSize": self.settings.page_size,

@@ -124,23 +124,24 @@ class GenesysSpoke(Spoke):
         """Skills, queues, wrap-up codes (with the queues that use them) or users; all pages."""
         match kind:
             case CatalogKind.SKILLS:
-                return [
+                entries = [
                     CatalogEntry(s["id"], s["name"], {"state": _text(s.get("state"))})
                     async for s in self.api.pages("/api/v2/routing/skills")
                 ]
             case CatalogKind.QUEUES:
-                return [
+                entries = [
                     CatalogEntry(q["id"], q["name"], {"description": _text(q.get("description"))})
                     async for q in self.api.pages("/api/v2/routing/queues")
                 ]
             case CatalogKind.WRAP_UP_CODES:
-                return await self._wrap_up_catalog()
+                entries = await self._wrap_up_catalog()
             case CatalogKind.AGENTS:
-                return [
+                entries = [
                     CatalogEntry(u["id"], u["name"], {"email": _text(u.get("email"))})
                     async for u in self.api.pages("/api/v2/users", {"state": "active"})
                 ]
-        raise SpokeRejectedError(f"Genesys has no {kind.value} catalog")  # pragma: no cover
+        # A listing that shifts between pages may repeat an entity: keep one per id.
+        return list({e.provider_id: e for e in entries}.values())
 
     def parse_inbound(self, headers: Mapping[str, str], body: bytes) -> list[InboundEvent]:
         """Verify the shared secret, then read presence notifications and sign-ins."""
@@ -319,7 +320,8 @@ class GenesysSpoke(Spoke):
             path = f"/api/v2/routing/queues/{queue['id']}/wrapupcodes"
             async for code in self.api.pages(path):
                 entry = codes.setdefault(str(code["id"]), {"name": str(code["name"]), "queues": []})
-                entry["queues"].append(str(queue["id"]))
+                if str(queue["id"]) not in entry["queues"]:
+                    entry["queues"].append(str(queue["id"]))
         return [
             CatalogEntry(code_id, entry["name"], {"queue_ids": sorted(entry["queues"])})
             for code_id, entry in codes.items()
