@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import datetime
 from importlib import resources
 from typing import Any, ClassVar
 
@@ -63,6 +64,17 @@ def _text(value: object) -> str:
 def _ref_id(value: object) -> str | None:
     ref_id = value.get("id") if isinstance(value, dict) else None
     return ref_id if isinstance(ref_id, str) else None
+
+
+def _newer(presence: object, at: object) -> bool:
+    """Whether Genesys' presence was modified after the time `at` of our change."""
+    modified = presence.get("modifiedDate") if isinstance(presence, dict) else None
+    if not isinstance(modified, str) or not isinstance(at, str):
+        return False
+    try:
+        return datetime.fromisoformat(modified) > datetime.fromisoformat(at)
+    except ValueError:
+        return False
 
 
 class GenesysSpoke(Spoke):
@@ -176,9 +188,9 @@ class GenesysSpoke(Spoke):
                 "messageId": event.id,
                 "from": sender,
                 "time": event.created_at.isoformat(),
-                "metadata": {"customAttributes": attributes},
             },
             "text": str(customer.get("subject") or f"Omniroute interaction {document_id}"),
+            "metadata": attributes,
         }
         path = f"/api/v2/conversations/messages/{self.config.integration_id}/inbound/open/message"
         answer = await self.api.call("POST", path, json=body)
@@ -361,4 +373,7 @@ class GenesysSpoke(Spoke):
             )
             raise SpokeRejectedError(msg)
         path = f"/api/v2/users/{data['provider_agent_id']}/presences/purecloud"
+        current = await self.api.call("GET", path)
+        if _newer(current, data.get("at")):
+            return  # changed in Genesys after our change: delivery is late, Genesys' word wins
         await self.api.call("PATCH", path, json={"presenceDefinition": {"id": def_id}})

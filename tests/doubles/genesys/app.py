@@ -210,8 +210,13 @@ def create_app(omniroute: Omniroute) -> FastAPI:
             return _error(404, "not.found", f"user {user_id} not found")
         if def_id not in world.PRESENCE_IDS.values():
             return _error(400, "bad.request", f"presence definition {def_id} not found")
-        org.presence[user_id] = str(def_id)
-        org.forget_skips(user_id)
+        org.set_presence(user_id, str(def_id))
+        return reply("UserPresence", org.presence_body(user_id))
+
+    @app.get("/api/v2/users/{user_id}/presences/purecloud")
+    async def get_presence(user_id: str) -> Response:
+        if user_id not in org.users:
+            return _error(404, "not.found", f"user {user_id} not found")
         return reply("UserPresence", org.presence_body(user_id))
 
     # -- conversations -----------------------------------------------------------------
@@ -234,7 +239,11 @@ def create_app(omniroute: Omniroute) -> FastAPI:
             return _error(404, "not.found", f"conversation {conversation_id} not found")
         if (await request.json()).get("state") == "disconnected":
             org.disconnect(conversation_id)
-        view = org.conversation_view(conversation_id) | {"state": "disconnected"}
+        view = {
+            "id": conversation_id,
+            "state": org.conversations[conversation_id]["state"],
+            "selfUri": f"/api/v2/conversations/{conversation_id}",
+        }
         return reply("Conversation", view)
 
     @app.patch("/api/v2/conversations/messages/{conversation_id}/participants/{participant_id}")
@@ -279,8 +288,7 @@ def create_app(omniroute: Omniroute) -> FastAPI:
     @app.post("/double/users/{user_id}/presence")
     async def change_presence(user_id: str, request: Request) -> Response:
         name = (await request.json())["presence"]
-        org.presence[user_id] = world.PRESENCE_IDS[name]
-        org.forget_skips(user_id)
+        org.set_presence(user_id, world.PRESENCE_IDS[name])
         return await notify(
             f"v2.users.{user_id}.presence", "UserPresence", org.presence_body(user_id)
         )

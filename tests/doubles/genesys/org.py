@@ -54,6 +54,7 @@ class Org:
         self.omniroute = omniroute
         self.users = {u["id"]: u for u in world.users()}
         self.presence = dict.fromkeys(self.users, world.PRESENCE_IDS["Offline"])
+        self.presence_modified = dict.fromkeys(self.users, world.CREATED)
         self.conversations: dict[str, dict[str, Any]] = {}
         self.by_message: dict[str, str] = {}
         self.by_sender: dict[str, str] = {}
@@ -72,7 +73,7 @@ class Org:
         channel = body["channel"]
         message_id = str(channel["messageId"])
         sender = str(channel["from"]["id"])
-        attributes = (channel.get("metadata") or {}).get("customAttributes") or {}
+        attributes = body.get("metadata") or {}
         conversation_id = self.by_message.get(message_id) or self.by_sender.get(sender)
         if conversation_id is None:
             conversation_id = f"gc-conv-{uuid.uuid4().hex[:12]}"
@@ -337,6 +338,12 @@ class Org:
         elif status and status < 500:
             self._drop(item)
 
+    def set_presence(self, user_id: str, definition_id: str) -> None:
+        """A user's presence changed, through the API or the Genesys client."""
+        self.presence[user_id] = definition_id
+        self.presence_modified[user_id] = now_iso()
+        self.forget_skips(user_id)
+
     def forget_skips(self, user_id: str) -> None:
         """News about a user: offer it the items it was skipped for."""
         for item in self.items:
@@ -365,7 +372,7 @@ class Org:
             "primary": True,
             "presenceDefinition": {"id": def_id, "systemPresence": system},
             "message": "",
-            "modifiedDate": now_iso(),
+            "modifiedDate": self.presence_modified[user_id],
         }
 
     def state(self) -> dict[str, Any]:
