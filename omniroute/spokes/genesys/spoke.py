@@ -66,9 +66,8 @@ def _ref_id(value: object) -> str | None:
     return ref_id if isinstance(ref_id, str) else None
 
 
-def _newer(presence: object, at: object) -> bool:
+def _newer(modified: object, at: object) -> bool:
     """Whether Genesys' presence was modified after the time `at` of our change."""
-    modified = presence.get("modifiedDate") if isinstance(presence, dict) else None
     if not isinstance(modified, str) or not isinstance(at, str):
         return False
     try:
@@ -93,6 +92,7 @@ class GenesysSpoke(Spoke):
         self.conversations: dict[str, str] = {}  # our document id -> Genesys conversation id
         self._definitions: dict[str, str] = {}  # presence definition id -> its name
         self._wrap_up_codes: dict[str, str] = {}  # wrap-up code name -> Genesys id
+        self._written: dict[str, str] = {}  # user id -> modifiedDate of our last presence write
 
     async def setup(self) -> None:
         """Open the HTTP pool; the first call fetches a token."""
@@ -372,8 +372,12 @@ class GenesysSpoke(Spoke):
                 "presence_definitions or set fallback_presence"
             )
             raise SpokeRejectedError(msg)
-        path = f"/api/v2/users/{data['provider_agent_id']}/presences/purecloud"
+        user_id = str(data["provider_agent_id"])
+        path = f"/api/v2/users/{user_id}/presences/purecloud"
         current = await self.api.call("GET", path)
-        if _newer(current, data.get("at")):
-            return  # changed in Genesys after our change: delivery is late, Genesys' word wins
-        await self.api.call("PATCH", path, json={"presenceDefinition": {"id": def_id}})
+        theirs = current.get("modifiedDate") if isinstance(current, dict) else None
+        if theirs != self._written.get(user_id) and _newer(theirs, data.get("at")):
+            return  # someone changed it in Genesys after our change: their word is newer
+        answer = await self.api.call("PATCH", path, json={"presenceDefinition": {"id": def_id}})
+        if isinstance(answer, dict) and isinstance(answer.get("modifiedDate"), str):
+            self._written[user_id] = answer["modifiedDate"]
