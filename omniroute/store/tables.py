@@ -461,3 +461,15 @@ class WebSessionRow(Base):
     created_at: Mapped[datetime] = mapped_column()
     expires_at: Mapped[datetime] = mapped_column(index=True)
     user_agent: Mapped[str] = mapped_column(String(300), default="")
+
+
+class GenesysConversationRow(Base):
+    """The Genesys Cloud conversation that stands for one of our documents in Genesys routing."""
+
+    __tablename__ = "genesys_conversations"
+    spoke: Mapped[str] = mapped_column(
+        ForeignKey("spokes.name", ondelete="CASCADE"), primary_key=True
+    )
+    document_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column()

@@ -38,6 +38,8 @@ class Genesys:
     double: Server
     api: httpx.AsyncClient
     gc: httpx.AsyncClient
+    servers: Servers
+    db_url: str
 
     def auth(self, who: str) -> dict[str, str]:
         """Authorization headers for a token seeded by `seed_api`."""
@@ -119,7 +121,7 @@ async def gc(db_url: str, servers: Servers, tmp_path: Path) -> AsyncIterator[Gen
         httpx.AsyncClient(base_url=omniroute.api_url, timeout=15.0) as api,
         httpx.AsyncClient(base_url=double.base_url, timeout=15.0) as gc_api,
     ):
-        world = Genesys(omniroute, double, api, gc_api)
+        world = Genesys(omniroute, double, api, gc_api, servers, db_url)
         yield world
         state = await world.state()
         # Kept beside the process logs for whoever reads a failure.
@@ -341,6 +343,25 @@ async def test_timeout_and_token_renewal(gc: Genesys) -> None:
     conversation = await conversation_of(gc, doc_id)
     assert agents_in(conversation, "alerting") == [USER[other]]
     assert agents_in(conversation, "disconnected") == [USER[first_agent]]
+    await accept(gc, other, second)
+
+    # After a restart Omniroute still knows which Genesys conversation is this chat's.
+    gc.omniroute.terminate()
+    gc.omniroute = gc.servers.start(gc.db_url, port=gc.omniroute.port)
+    code = next(c["id"] for c in await gc.get("/wrap-up-codes") if c["name"] == "Call back")
+    r = await gc.api.post(
+        f"/interactions/{doc_id}/end",
+        json={"wrap_up_code_id": code, "notes": "after restart"},
+        headers=gc.auth(other),
+    )
+    assert r.json()["state"] == "closed_complete", r.text
+
+    async def ended() -> bool:
+        return (await conversation_of(gc, doc_id))["state"] == "disconnected"
+
+    await eventually(ended, "Genesys to end the conversation made before the restart")
+    wrap_up = next(w for w in (await gc.state())["wrap_ups"] if w["document_id"] == doc_id)
+    assert (wrap_up["user_id"], wrap_up["code"]) == (USER[other], "gc-wrap-callback")
 
 
 async def test_throttling_and_outage_lose_nothing_and_keep_order(gc: Genesys) -> None:

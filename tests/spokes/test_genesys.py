@@ -229,7 +229,7 @@ async def test_new_interaction_is_an_open_message_carrying_ids_and_queue() -> No
     assert sent["channel"]["messageId"] == "ev-1"
     assert sent["metadata"]["genesysQueueId"] == "q-gc"
     assert sent["metadata"]["omnirouteDocumentId"] == "doc-1"
-    assert spoke.conversations["doc-1"] == "a5d8f2c1-7b3e-4e9a-b1c6-2f4d8e0a9c37"
+    assert await spoke.links.get("doc-1") == "a5d8f2c1-7b3e-4e9a-b1c6-2f4d8e0a9c37"
 
 
 async def test_outcome_transfer_and_end_act_on_the_conversation() -> None:
@@ -244,7 +244,7 @@ async def test_outcome_transfer_and_end_act_on_the_conversation() -> None:
         return httpx.Response(202)
 
     spoke, seen = spoke_with(handler)
-    spoke.conversations["doc-1"] = conversation["id"]
+    await spoke.links.put("doc-1", conversation["id"])
     base = f"/api/v2/conversations/messages/{conversation['id']}"
     outcome = {"document_id": "doc-1", "outcome": "rejected", "external_segment_id": "p-9"}
     await spoke.deliver(event(RoutingEventType.OFFER_OUTCOME, outcome))

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import BaseModel
 
+from omniroute.config import StoreSettings
 from omniroute.domain.outbound import RoutingEventType
 from omniroute.spokes.base import (
     Capability,
@@ -24,6 +25,7 @@ from omniroute.spokes.base import (
 )
 from omniroute.spokes.genesys import inbound
 from omniroute.spokes.genesys.client import GenesysClient
+from omniroute.spokes.genesys.links import ConversationLinks, MemoryLinks, StoredLinks
 from omniroute.spokes.genesys.settings import GenesysSettings
 
 AGENT = "agent"
@@ -89,13 +91,15 @@ class GenesysSpoke(Spoke):
         self.config: GenesysSettings = settings
         self._http: httpx.AsyncClient | None = None
         self._api: GenesysClient | None = None
-        self.conversations: dict[str, str] = {}  # our document id -> Genesys conversation id
+        self.links: ConversationLinks = MemoryLinks()
         self._definitions: dict[str, str] = {}  # presence definition id -> its name
         self._wrap_up_codes: dict[str, str] = {}  # wrap-up code name -> Genesys id
         self._written: dict[str, str] = {}  # user id -> modifiedDate of our last presence write
 
     async def setup(self) -> None:
-        """Open the HTTP pool; the first call fetches a token."""
+        """Open the HTTP pool and the conversation links; the first call fetches a token."""
+        if isinstance(self.links, MemoryLinks):
+            self.links = StoredLinks(StoreSettings().database_url, self.instance_name)
         if self._http is None:
             self._http = httpx.AsyncClient(
                 timeout=httpx.Timeout(self.config.timeout_s),
@@ -109,6 +113,8 @@ class GenesysSpoke(Spoke):
         if self._http is not None:
             await self._http.aclose()
             self._http, self._api = None, None
+        await self.links.close()
+        self.links = MemoryLinks()
 
     async def health(self) -> None:
         """A token, the presence definitions and the system presences answer."""
@@ -198,15 +204,15 @@ class GenesysSpoke(Spoke):
         if not isinstance(conversation_id, str):
             msg = f"Genesys POST {path}: the answer has no conversationId"
             raise SpokeRejectedError(msg)
-        self.conversations[document_id] = conversation_id
+        await self.links.put(document_id, conversation_id)
 
-    def _conversation(self, data: Mapping[str, Any]) -> str:
+    async def _conversation(self, data: Mapping[str, Any]) -> str:
         document_id = str(data.get("document_id"))
-        conversation_id = self.conversations.get(document_id)
+        conversation_id = await self.links.get(document_id)
         if conversation_id is None:
             msg = (
-                f"no Genesys conversation is known for '{document_id}'; it was created "
-                "before this process started or never reached Genesys"
+                f"no Genesys conversation is known for '{document_id}': its "
+                "new_interaction never reached Genesys"
             )
             raise SpokeRejectedError(msg)
         return conversation_id
@@ -237,7 +243,7 @@ class GenesysSpoke(Spoke):
             state = DISCONNECTED
         else:
             return  # withdrawn: Genesys took the alert back itself
-        conversation_id = self._conversation(data)
+        conversation_id = await self._conversation(data)
         participant_id = data.get("external_segment_id")
         if not isinstance(participant_id, str) or not participant_id:
             agent = data.get("provider_agent_id")
@@ -260,7 +266,7 @@ class GenesysSpoke(Spoke):
         return holder
 
     async def _transfer(self, kind: RoutingEventType, data: dict[str, Any]) -> None:
-        conversation_id = self._conversation(data)
+        conversation_id = await self._conversation(data)
         sender = data.get("from") or {}
         holder = await self._holder(conversation_id, sender.get("provider_agent_id"))
         body: dict[str, Any]
@@ -284,7 +290,7 @@ class GenesysSpoke(Spoke):
         await self.api.call("POST", path, json=body)
 
     async def _cancel_transfer(self, data: dict[str, Any]) -> None:
-        conversation_id = self._conversation(data)
+        conversation_id = await self._conversation(data)
         for participant in await self._participants(conversation_id):
             if (
                 participant.get("purpose") in (AGENT, "acd")
@@ -294,7 +300,7 @@ class GenesysSpoke(Spoke):
                 await self._patch_participant(conversation_id, str(participant["id"]), body)
 
     async def _end(self, data: dict[str, Any]) -> None:
-        conversation_id = self._conversation(data)
+        conversation_id = await self._conversation(data)
         wrapup: dict[str, Any] = {}
         name = data.get("wrap_up_code_name")
         if isinstance(name, str):
