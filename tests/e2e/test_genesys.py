@@ -357,7 +357,7 @@ async def test_timeout_and_token_renewal(gc: Genesys) -> None:
     assert r.json()["state"] == "closed_complete", r.text
 
     async def ended() -> bool:
-        return (await conversation_of(gc, doc_id))["state"] == "disconnected"
+        return bool((await conversation_of(gc, doc_id))["state"] == "disconnected")
 
     await eventually(ended, "Genesys to end the conversation made before the restart")
     wrap_up = next(w for w in (await gc.state())["wrap_ups"] if w["document_id"] == doc_id)

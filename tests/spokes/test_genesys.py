@@ -357,3 +357,9 @@ def test_inbound_without_correlation_id_is_rejected() -> None:
     del note["metadata"]
     with pytest.raises(SpokeRejectedError, match="CorrelationId"):
         spoke.parse_inbound({"X-Omniroute-Secret": SECRET}, json.dumps(note).encode())
+
+
+def test_every_setting_is_documented() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "spokes" / "genesys.md").read_text()
+    missing = [name for name in GenesysSettings.model_fields if f"`{name}`" not in doc]
+    assert missing == []
