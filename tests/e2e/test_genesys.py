@@ -17,7 +17,7 @@ from omniroute.store import tables as t
 from omniroute.store.db import Database
 from tests.api.conftest import seed_api
 from tests.doubles.genesys import world as org
-from tests.doubles.genesys.procs import start_double
+from tests.doubles.genesys.procs import READY_TIMEOUT_S, start_double
 from tests.e2e.conftest import eventually
 from tests.procs import Server, Servers, free_port
 from tests.seed import NOW
@@ -107,16 +107,20 @@ async def gc(db_url: str, servers: Servers, tmp_path: Path) -> AsyncIterator[Gen
     port = free_port()
     await seed(db, port)
     await db.dispose()
-    omniroute = servers.start(db_url)
+    omniroute_port = free_port()
+    # Both start at once: the double's SDK import is slow, and it calls Omniroute only later.
     double = start_double(
         tmp_path / "logs" / "genesys.log",
-        omniroute_url=omniroute.base_url,
+        omniroute_url=f"http://127.0.0.1:{omniroute_port}",
         token="token-integration",
         spoke=SPOKE,
         secret=INBOUND_SECRET,
         port=port,
+        wait=False,
     )
     servers.started.append(double)
+    omniroute = servers.start(db_url, port=omniroute_port)
+    double.wait_ready(READY_TIMEOUT_S)
     async with (
         httpx.AsyncClient(base_url=omniroute.api_url, timeout=15.0) as api,
         httpx.AsyncClient(base_url=double.base_url, timeout=15.0) as gc_api,
@@ -324,26 +328,73 @@ async def test_catalog_presence_offers_transfers_and_wrap_up(gc: Genesys) -> Non
     assert (await conversation_of(gc, doc_id))["state"] == "disconnected"
 
 
-async def test_timeout_and_token_renewal(gc: Genesys) -> None:
+async def test_throttling_renewal_timeout_outage_and_restart(gc: Genesys) -> None:
     await import_catalog(gc)
     queue = await general_queue(gc)
     await on_queue(gc, "alice", "bob")
-    r = await gc.gc.post("/double/revoke")
+
+    # Throttled, with an expired token: Retry-After is honoured, the token renewed once.
+    await gc.gc.post("/double/revoke")
+    r = await gc.gc.post("/double/faults", json={"status": 429, "count": 2, "retry_after": 1})
     assert r.status_code == 200
     doc_id = await new_chat(gc, queue)
     first_agent, offer = await offered(gc, doc_id, "alice", "bob")
-    statuses = [r["path"] for r in (await gc.state())["requests"]]
-    assert "/oauth/token" in statuses[statuses.index("/oauth/token") + 1 :]  # fetched again
+    state = await gc.state()
+    first, second = (f["at"] for f in state["faults_served"])
+    retried = next(q for q in state["requests"] if q["at"] > second)
+    assert second - first >= 1.0
+    assert retried["at"] - second >= 1.0
+    paths = [q["path"] for q in state["requests"] if q["at"] > second]
+    assert "/oauth/token" in paths  # the revoked token was replaced
 
     # Nobody answers: Omniroute times the offer out, Genesys hears it and alerts the other agent.
     other = "bob" if first_agent == "alice" else "alice"
-    _, second = await offered(gc, doc_id, other)
-    assert second["id"] != offer["id"]
+    _, second_offer = await offered(gc, doc_id, other)
+    assert second_offer["id"] != offer["id"]
     assert (await gc.get(f"/offers/{offer['id']}"))["state"] == "timed_out"
     conversation = await conversation_of(gc, doc_id)
     assert agents_in(conversation, "alerting") == [USER[other]]
     assert agents_in(conversation, "disconnected") == [USER[first_agent]]
-    await accept(gc, other, second)
+    await accept(gc, other, second_offer)
+
+    # Genesys down for a while: every event arrives once, each key's events in outbox order.
+    outage_started = (await gc.state())["requests"][-1]["at"]
+    r = await gc.gc.post("/double/faults", json={"status": 503, "count": 4})
+    assert r.status_code == 200
+    docs = [await new_chat(gc, queue) for _ in range(2)]
+    for presence in ("offline", "away", "offline"):
+        r = await gc.api.put(
+            f"/agents/{first_agent}/presence",
+            json={"presence_id": presence},
+            headers=gc.auth(first_agent),
+        )
+        assert r.status_code == 200, r.text
+    keys = [*docs, f"agent:{first_agent}"]
+
+    async def all_delivered() -> list[dict[str, Any]] | None:
+        pending = [e for e in await gc.get("/outbox", limit=1000) if e["ordering_key"] in keys]
+        delivered = [
+            e
+            for e in await gc.get("/outbox", state="delivered", limit=1000)
+            if e["ordering_key"] in keys
+        ]
+        return delivered if not pending and len(delivered) >= 5 else None
+
+    events = await eventually(all_delivered, "every event delivered after the outage", 60.0)
+    assert any(e["attempts"] > 1 for e in events)
+    state = await gc.state()
+    new_ids = [e["id"] for e in events if e["type"] == "new_interaction"]
+    assert sorted(m for m in state["messages"] if m in new_ids) == sorted(new_ids)
+    assert len(state["messages"]) == len(set(state["messages"])) == 3
+    written = [
+        q["body"]["presenceDefinition"]["id"]
+        for q in state["requests"]
+        if q["method"] == "PATCH"
+        and q["path"] == f"/api/v2/users/{USER[first_agent]}/presences/purecloud"
+        and q["at"] > outage_started
+    ]
+    assert written == ["pd-offline", "pd-away", "pd-offline"]
+    assert state["presence"][USER[first_agent]] == "Offline"
 
     # After a restart Omniroute still knows which Genesys conversation is this chat's.
     gc.omniroute.terminate()
@@ -362,42 +413,3 @@ async def test_timeout_and_token_renewal(gc: Genesys) -> None:
     await eventually(ended, "Genesys to end the conversation made before the restart")
     wrap_up = next(w for w in (await gc.state())["wrap_ups"] if w["document_id"] == doc_id)
     assert (wrap_up["user_id"], wrap_up["code"]) == (USER[other], "gc-wrap-callback")
-
-
-async def test_throttling_and_outage_lose_nothing_and_keep_order(gc: Genesys) -> None:
-    await import_catalog(gc)
-    queue = await general_queue(gc)
-
-    # Throttled: the spoke waits for Retry-After, then the delivery succeeds.
-    r = await gc.gc.post("/double/faults", json={"status": 429, "count": 2, "retry_after": 2})
-    assert r.status_code == 200
-    throttled = await new_chat(gc, queue)
-    await conversation_of(gc, throttled)
-    state = await gc.state()
-    served = [f["at"] for f in state["faults_served"]]
-    assert len(served) == 2
-    after = [q["at"] for q in state["requests"] if q["at"] > served[0]]
-    assert after[1] - served[0] >= 2.0  # the next request waited for Retry-After
-
-    # Down for a while: every event arrives once, each document's in our outbox order.
-    r = await gc.gc.post("/double/faults", json={"status": 503, "count": 4})
-    assert r.status_code == 200
-    docs = [await new_chat(gc, queue) for _ in range(3)]
-
-    async def all_delivered() -> list[dict[str, Any]] | None:
-        pending = [e for e in await gc.get("/outbox", limit=1000) if e["ordering_key"] in docs]
-        delivered = [
-            e
-            for e in await gc.get("/outbox", state="delivered", limit=1000)
-            if e["ordering_key"] in docs
-        ]
-        return delivered if not pending and len(delivered) >= 3 else None
-
-    events = await eventually(all_delivered, "every event delivered after the outage", 60.0)
-    assert any(e["attempts"] > 1 for e in events)
-    messages = (await gc.state())["messages"]
-    new_ids = [e["id"] for e in events if e["type"] == "new_interaction"]
-    assert sorted(messages[1:]) == sorted(new_ids)
-    for doc_id in docs:
-        await conversation_of(gc, doc_id)
-    assert len((await gc.state())["conversations"]) == 4

@@ -13,9 +13,16 @@ READY_TIMEOUT_S = 60.0
 
 
 def start_double(
-    log_path: Path, *, omniroute_url: str, token: str, spoke: str, secret: str, port: int | None
+    log_path: Path,
+    *,
+    omniroute_url: str,
+    token: str,
+    spoke: str,
+    secret: str,
+    port: int | None,
+    wait: bool = True,
 ) -> Server:
-    """Start the double and return once GET /readyz answers 200."""
+    """Start the double; unless told not to wait, return once GET /readyz answers 200."""
     port = port if port is not None else free_port()
     command = [sys.executable, "-m", "tests.doubles.genesys", "--port", str(port)]
     command += ["--omniroute-url", omniroute_url, "--token", token]
@@ -32,6 +39,8 @@ def start_double(
             start_new_session=True,
         )
     server = Server(process, "127.0.0.1", port, log_path)
+    if not wait:
+        return server
     try:
         server.wait_ready(READY_TIMEOUT_S)
     except BaseException:
