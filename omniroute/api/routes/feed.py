@@ -120,9 +120,14 @@ async def feed(ws: WebSocket, agent_id: str) -> None:
         since_raw = ws.query_params.get("since")
         if since_raw is not None and since_raw.isdigit():
             last = int(since_raw)
-            for item in await _replay(ws.app.state.db, agent_id, last):
+            replayed = await _replay(ws.app.state.db, agent_id, last)
+            for item in replayed:
                 await ws.send_json(item)
                 last = item["seq"]
+            # Marks the end of the replay, so a client can tell what it missed from what is new.
+            await ws.send_json(
+                {"type": "resumed", "seq": last, "data": {"replayed": len(replayed)}}
+            )
         else:
             try:
                 hello = await engine.execute(lambda tx: _snapshot(tx, agent_id))
