@@ -363,3 +363,30 @@ def test_every_setting_is_documented() -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "spokes" / "genesys.md").read_text()
     missing = [name for name in GenesysSettings.model_fields if f"`{name}`" not in doc]
     assert missing == []
+
+
+def test_an_agent_alert_notification_is_a_work_offer_and_its_end_a_rescind() -> None:
+    note = fixture("user_conversation_alert.json")
+    model = "ConversationMessageEventTopicMessageConversation"
+    assert shapes.problems(model, note["eventBody"]) == []
+    spoke = GenesysSpoke("gc", settings())
+    headers = {"X-Omniroute-Secret": SECRET}
+    (offered,) = spoke.parse_inbound(headers, json.dumps(note).encode())
+    assert offered.type is InboundEventType.WORK_OFFERED
+    assert offered.id == "genesys-alert-c1a2b3c4-0000-4000-8000-000000000002"
+    assert offered.provider_agent_id == "8b6b2ed4-5c1e-4b7b-9a55-2a2d3bc1f0a1"
+    assert offered.offer is not None
+    assert offered.offer.document_id == "b82fec73a1f9000000000001"
+    assert offered.offer.external_segment_id == "c1a2b3c4-0000-4000-8000-000000000002"
+    assert offered.offer.provider_queue_id == "2b1f3f5e-8a67-4c1d-9e2f-6d3c4b5a6978"
+    assert offered.offer.timeout_s == 30.0
+    # The same alert notified again is the same event; Genesys taking it back rescinds it.
+    alerting = note["eventBody"]["participants"][2]
+    alerting |= {"state": "disconnected", "endTime": "2026-11-25T10:21:03.501Z"}
+    (rescinded,) = spoke.parse_inbound(headers, json.dumps(note).encode())
+    assert rescinded.type is InboundEventType.WORK_RESCINDED
+    assert rescinded.offer is not None
+    assert rescinded.offer.external_segment_id == alerting["id"]
+    # A conversation Omniroute did not make is none of its business.
+    del note["eventBody"]["participants"][0]["attributes"]
+    assert spoke.parse_inbound(headers, json.dumps(note).encode()) == []

@@ -1,4 +1,4 @@
-"""Genesys notifications at our inbound endpoint: presence changes and agent sign-ins."""
+"""Genesys notifications at our inbound endpoint: presence, sign-ins and agent alerts."""
 
 from __future__ import annotations
 
@@ -9,11 +9,19 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from omniroute.spokes.base import InboundEvent, InboundEventType, SpokeAuthError, SpokeRejectedError
+from omniroute.spokes.base import (
+    InboundEvent,
+    InboundEventType,
+    InboundOffer,
+    SpokeAuthError,
+    SpokeRejectedError,
+)
 
 SECRET_HEADER = "X-Omniroute-Secret"  # noqa: S105 - a header name, not a secret
 SIGNED_IN_TOPIC = "omniroute.agent.signed_in"
 PRESENCE_TOPIC = re.compile(r"^v2\.users\.([^.]+)\.presence$")
+MESSAGES_TOPIC = re.compile(r"^v2\.users\.([^.]+)\.conversations\.messages$")
+DOCUMENT_KEY = "omnirouteDocumentId"
 MAX_EVENTS = 500
 
 
@@ -92,17 +100,83 @@ def _signed_in(note: Mapping[str, Any], where: str) -> InboundEvent:
     )
 
 
-def _one(note: object, labels: Mapping[str, str], where: str) -> InboundEvent | None:
+def _ref(value: object) -> str | None:
+    ref_id = value.get("id") if isinstance(value, dict) else None
+    return ref_id if isinstance(ref_id, str) else None
+
+
+def _document(participants: list[Any]) -> str | None:
+    for participant in participants:
+        attributes = participant.get("attributes") if isinstance(participant, dict) else None
+        value = attributes.get(DOCUMENT_KEY) if isinstance(attributes, dict) else None
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _alert(participant: Mapping[str, Any], user_id: str, document_id: str) -> InboundEvent | None:
+    participant_id = participant.get("id")
+    if not isinstance(participant_id, str):
+        return None
+    state = participant.get("state")
+    if state == "alerting":
+        timeout_ms = participant.get("alertingTimeoutMs")
+        return InboundEvent(
+            # One event per alert, however many notifications repeat it.
+            id=f"genesys-alert-{participant_id}",
+            type=InboundEventType.WORK_OFFERED,
+            provider_agent_id=user_id,
+            occurred_at=_time(participant.get("startTime")),
+            offer=InboundOffer(
+                external_segment_id=participant_id,
+                document_id=document_id,
+                provider_queue_id=_ref(participant.get("queue")),
+                timeout_s=timeout_ms / 1000 if isinstance(timeout_ms, int) else None,
+            ),
+        )
+    if state == "disconnected" and not participant.get("connectedTime"):
+        return InboundEvent(
+            id=f"genesys-rescind-{participant_id}",
+            type=InboundEventType.WORK_RESCINDED,
+            provider_agent_id=user_id,
+            offer=InboundOffer(external_segment_id=participant_id),
+        )
+    return None
+
+
+def _alerts(note: Mapping[str, Any], user_id: str, where: str) -> list[InboundEvent]:
+    """Alerts and withdrawn alerts of one user in a message conversation notification."""
+    participants = _body(note, where).get("participants")
+    if not isinstance(participants, list):
+        return []
+    document_id = _document(participants)
+    if document_id is None:
+        return []  # a conversation that did not come from Omniroute
+    found = []
+    for participant in participants:
+        if not isinstance(participant, dict) or participant.get("purpose") != "agent":
+            continue
+        if _ref(participant.get("user")) == user_id:
+            event = _alert(participant, user_id, document_id)
+            if event is not None:
+                found.append(event)
+    return found
+
+
+def _one(note: object, labels: Mapping[str, str], where: str) -> list[InboundEvent]:
     if not isinstance(note, dict):
         msg = f"{where.rstrip('.') or 'body'}: must be a notification object"
         raise SpokeRejectedError(msg)
     topic = note.get("topicName")
     if topic == SIGNED_IN_TOPIC:
-        return _signed_in(note, where)
-    match = PRESENCE_TOPIC.match(topic) if isinstance(topic, str) else None
-    if match is None:
-        return None  # heartbeats and topics we did not ask for
-    return _presence(note, match.group(1), labels, where)
+        return [_signed_in(note, where)]
+    if not isinstance(topic, str):
+        return []
+    if match := PRESENCE_TOPIC.match(topic):
+        return [_presence(note, match.group(1), labels, where)]
+    if match := MESSAGES_TOPIC.match(topic):
+        return _alerts(note, match.group(1), where)
+    return []  # heartbeats and topics we did not ask for
 
 
 def parse(body: bytes, labels: Mapping[str, str]) -> list[InboundEvent]:
@@ -117,5 +191,8 @@ def parse(body: bytes, labels: Mapping[str, str]) -> list[InboundEvent]:
         msg = f"{len(notes)} notifications in one request; send at most {MAX_EVENTS}"
         raise SpokeRejectedError(msg)
     prefix = isinstance(raw, list)
-    found = [_one(n, labels, f"[{i}]." if prefix else "") for i, n in enumerate(notes)]
-    return [event for event in found if event is not None]
+    return [
+        event
+        for i, note in enumerate(notes)
+        for event in _one(note, labels, f"[{i}]." if prefix else "")
+    ]
