@@ -144,9 +144,9 @@ async def import_catalog(gc: Genesys) -> dict[str, Any]:
     return result
 
 
-async def general_queue(gc: Genesys) -> str:
+async def general_queue(gc: Genesys, provider_queue_id: str = GENERAL) -> str:
     queues = await gc.get("/queues")
-    return str(next(q["id"] for q in queues if q["provider_queue_id"] == GENERAL))
+    return str(next(q["id"] for q in queues if q["provider_queue_id"] == provider_queue_id))
 
 
 async def on_queue(gc: Genesys, *agents: str) -> None:
@@ -165,6 +165,24 @@ async def on_queue(gc: Genesys, *agents: str) -> None:
         return all(presence[USER[a]] == "On Queue" for a in agents)
 
     await eventually(shown, "Genesys to show the agents On Queue")
+
+
+async def sign_in(gc: Genesys, agent: str) -> None:
+    """Sign in through Genesys and wait until Omniroute's presence for the agent reached it."""
+    r = await gc.gc.post(f"/double/users/{USER[agent]}/sign-in")
+    assert r.status_code == 200, r.text
+    assert r.json()["events"][0]["outcome"] == "linked"
+
+    # A Genesys change racing our write would be overwritten (Genesys has no conditional PATCH).
+    async def settled() -> bool:
+        events = await gc.get("/outbox", limit=1000)
+        delivered = await gc.get("/outbox", state="delivered", limit=1000)
+        key = f"agent:{agent}"
+        return not any(e["ordering_key"] == key for e in events) and any(
+            e["ordering_key"] == key for e in delivered
+        )
+
+    await eventually(settled, f"{agent}'s presence to reach Genesys")
 
 
 async def new_chat(gc: Genesys, queue: str) -> str:
@@ -229,12 +247,11 @@ async def test_catalog_presence_offers_transfers_and_wrap_up(gc: Genesys) -> Non
 
     # Presence both ways: ours to Genesys after sign-in, Genesys' back to us.
     await on_queue(gc, "alice")
-    r = await gc.gc.post(f"/double/users/{USER['bob']}/sign-in")
-    assert r.json()["events"][0]["outcome"] == "linked"
+    await sign_in(gc, "bob")
     r = await gc.gc.post(f"/double/users/{USER['bob']}/presence", json={"presence": "On Queue"})
     assert r.status_code == 200, r.text
     assert (await gc.get("/agents/bob/presence", "bob"))["presence_id"] == "available"
-    await gc.gc.post(f"/double/users/{USER['carol']}/sign-in")
+    await sign_in(gc, "carol")
     r = await gc.gc.post(f"/double/users/{USER['carol']}/presence", json={"presence": "Meal"})
     assert r.status_code == 200, r.text
     incidents = await gc.get(f"/spokes/{SPOKE}/incidents")
@@ -361,7 +378,8 @@ async def test_throttling_renewal_timeout_outage_and_restart(gc: Genesys) -> Non
     outage_started = (await gc.state())["requests"][-1]["at"]
     r = await gc.gc.post("/double/faults", json={"status": 503, "count": 4})
     assert r.status_code == 200
-    docs = [await new_chat(gc, queue) for _ in range(2)]
+    sales = await general_queue(gc, "gc-queue-sales")  # nobody there: these chats just wait
+    docs = [await new_chat(gc, sales) for _ in range(2)]
     for presence in ("offline", "away", "offline"):
         r = await gc.api.put(
             f"/agents/{first_agent}/presence",
@@ -413,3 +431,49 @@ async def test_throttling_renewal_timeout_outage_and_restart(gc: Genesys) -> Non
     await eventually(ended, "Genesys to end the conversation made before the restart")
     wrap_up = next(w for w in (await gc.state())["wrap_ups"] if w["document_id"] == doc_id)
     assert (wrap_up["user_id"], wrap_up["code"]) == (USER[other], "gc-wrap-callback")
+
+    # Alerts pushed as notifications: a refusal goes back and Genesys alerts someone else.
+    r = await gc.gc.post("/double/alerts", json={"via": "notifications"})
+    assert r.json() == {"ok": True}
+    r = await gc.api.patch(
+        "/agents/carol", json={"allow_external": False}, headers=gc.auth("admin")
+    )
+    assert r.status_code == 200, r.text
+    await sign_in(gc, "carol")
+    await gc.gc.post(f"/double/users/{USER['carol']}/presence", json={"presence": "On Queue"})
+    r = await gc.api.put(
+        f"/agents/{other}/presence", json={"presence_id": "away"}, headers=gc.auth(other)
+    )
+    assert r.status_code == 200, r.text
+
+    async def away_in_genesys() -> bool:
+        return bool((await gc.state())["presence"][USER[other]] == "Away")
+
+    await eventually(away_in_genesys, f"Genesys to show {other} away")
+    pushed = await new_chat(gc, queue)
+
+    async def refused() -> bool:
+        conversation = await conversation_of(gc, pushed)
+        return agents_in(conversation, "disconnected") == [USER["carol"]]
+
+    await eventually(refused, "the refused alert to be declined in Genesys")
+    delivered = await gc.get("/outbox", state="delivered", limit=1000)
+    (refusal,) = [e for e in delivered if e["type"] == "offer_refused"]
+    assert refusal["ordering_key"] == pushed
+    r = await gc.api.put(
+        f"/agents/{other}/presence", json={"presence_id": "available"}, headers=gc.auth(other)
+    )
+    assert r.status_code == 200, r.text
+    _, offer = await offered(gc, pushed, other)
+    await accept(gc, other, offer)
+
+    async def connected_pushed() -> bool:
+        conv = await conversation_of(gc, pushed)
+        return agents_in(conv, "connected") == [USER[other]]
+
+    await eventually(connected_pushed, "Genesys to connect the agent it alerted by notification")
+    alerts = [o for o in (await gc.state())["offers"] if o.get("via") == "notification"]
+    assert [(o["user_id"], o["outcome"]) for o in alerts] == [
+        (USER["carol"], "refused"),
+        (USER[other], "offered"),
+    ]

@@ -129,6 +129,8 @@ class GenesysSpoke(Spoke):
                 await self._new_interaction(event, data)
             case RoutingEventType.OFFER_OUTCOME:
                 await self._offer_outcome(data)
+            case RoutingEventType.OFFER_REFUSED:
+                await self._offer_outcome(data | {"outcome": "refused"})
             case RoutingEventType.TRANSFER_TO_AGENT | RoutingEventType.TRANSFER_TO_QUEUE:
                 await self._transfer(event.type, data)
             case RoutingEventType.CANCEL_TRANSFER:

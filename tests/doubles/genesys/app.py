@@ -301,6 +301,14 @@ def create_app(omniroute: Omniroute) -> FastAPI:
         double.faults.retry_after = body.get("retry_after")
         return {"ok": True}
 
+    @app.post("/double/alerts")
+    async def alerts(request: Request) -> dict[str, Any]:
+        via = (await request.json())["via"]
+        if via not in ("work_offer_api", "notifications"):
+            return {"ok": False}
+        org.alerts_via = via
+        return {"ok": True}
+
     @app.post("/double/revoke")
     async def revoke() -> dict[str, Any]:
         double.tokens.clear()
@@ -309,7 +317,7 @@ def create_app(omniroute: Omniroute) -> FastAPI:
     @app.get("/double/state")
     async def state() -> dict[str, Any]:
         return org.state() | {
-            "violations": double.violations,
+            "violations": double.violations + org.violations,
             "requests": double.requests,
             "faults_served": double.faults.served,
             "tokens_issued": len(double.tokens),

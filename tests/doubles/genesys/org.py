@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from tests.doubles.genesys import world
+from tests.doubles.genesys import shapes, world
 
 OFFER_TIMEOUT_S = 4
 AGENT_ERRORS = frozenset({"AGENT_NOT_AVAILABLE", "AGENT_AT_CAPACITY", "AGENT_NOT_ALLOWED_EXTERNAL"})
@@ -65,6 +65,8 @@ class Org:
         self.messages: list[str] = []
         self._seq = itertools.count(1)
         self.wake = asyncio.Event()
+        self.alerts_via = "work_offer_api"  # or "notifications"
+        self.violations: list[str] = []
 
     # -- conversations -----------------------------------------------------------------
 
@@ -79,6 +81,10 @@ class Org:
             conversation_id = f"gc-conv-{uuid.uuid4().hex[:12]}"
             queue_id = attributes.get("genesysQueueId") or None
             customer = self._participant("customer", "connected", queue_id=None)
+            # What the inbound message flow's Set Participant Data leaves on the customer.
+            document_id = attributes.get("omnirouteDocumentId")
+            if document_id:
+                customer["attributes"] = {"omnirouteDocumentId": str(document_id)}
             acd = self._participant("acd", "alerting", queue_id=queue_id)
             self.conversations[conversation_id] = {
                 "id": conversation_id,
@@ -256,6 +262,9 @@ class Org:
                     count += 1
         return count
 
+    def _members(self, queue_id: str | None) -> set[str]:
+        return world.QUEUE_MEMBERS.get(queue_id or "", set(self.users))
+
     def _holder_user(self, item: Item) -> str | None:
         if item.from_participant_id is None:
             return None
@@ -272,6 +281,7 @@ class Org:
             and u not in excluded
             and self._load(u) < 3
             and (item.target_user_id is None or u == item.target_user_id)
+            and (item.target_user_id is not None or u in self._members(item.queue_id))
         ]
         fresh = [u for u in candidates if u not in item.declined]
         if fresh:
@@ -292,7 +302,61 @@ class Org:
             leg["alertingTimeoutMs"] = OFFER_TIMEOUT_S * 1000
             self.conversations[item.conversation_id]["participants"].append(leg)
             item.alerting = leg["id"]
-            await self._work_offer(http, item, leg, user_id)
+            if self.alerts_via == "notifications":
+                await self._notify_alert(http, item, leg, user_id)
+            else:
+                await self._work_offer(http, item, leg, user_id)
+
+    def alert_notification(self, conversation_id: str, user_id: str) -> dict[str, Any]:
+        """The v2.users.{id}.conversations.messages notification of a conversation."""
+        participants = []
+        for participant in self.conversations[conversation_id]["participants"]:
+            shown = {k: v for k, v in participant.items() if k != "startAlertingTime"}
+            for ref in ("user", "queue"):
+                if ref in shown:
+                    shown[ref] = {"id": shown[ref]["id"]}
+            participants.append(shown)
+        body = {"id": conversation_id, "participants": participants}
+        model = "ConversationMessageEventTopicMessageConversation"
+        self.violations.extend(f"notification {p}" for p in shapes.problems(model, body))
+        return self.notification(f"v2.users.{user_id}.conversations.messages", body)
+
+    async def _notify_alert(
+        self, http: httpx.AsyncClient, item: Item, leg: dict[str, Any], user_id: str
+    ) -> None:
+        note = self.alert_notification(item.conversation_id, user_id)
+        record: dict[str, Any] = {
+            "user_id": user_id,
+            "participant_id": leg["id"],
+            "kind": item.kind,
+        }
+        self.offers.append(record)
+        try:
+            response = await http.post(
+                f"{self.omniroute.url}/api/v1/spokes/{self.omniroute.spoke}/events",
+                json=note,
+                headers={"X-Omniroute-Secret": self.omniroute.secret},
+            )
+            answer = response.json() if response.content else {}
+            status = response.status_code
+        except httpx.HTTPError as err:
+            status, answer = 0, {"error": {"code": type(err).__name__}}
+        outcomes = answer.get("events") or [{}]
+        outcome = outcomes[0]
+        code = (outcome.get("error") or answer.get("error") or {}).get("code")
+        record |= {
+            "status": status,
+            "via": "notification",
+            "outcome": outcome.get("outcome"),
+            "error_code": code,
+            "offer_id": outcome.get("offer_id"),
+        }
+        if outcome.get("outcome") == "refused" and code in AGENT_ERRORS:
+            # Omniroute tells the spoke, which declines this alert; route elsewhere then.
+            item.skipped.add(user_id)
+        elif status != 200:
+            leg["state"] = "disconnected"
+            item.alerting = None
 
     async def _work_offer(
         self, http: httpx.AsyncClient, item: Item, leg: dict[str, Any], user_id: str

@@ -72,6 +72,13 @@ def wrap_up_codes() -> list[dict[str, Any]]:
     ]
 
 
+# Sales has no members: work sent there waits, as in an empty Genesys queue.
+QUEUE_MEMBERS = {
+    "gc-queue-general": {"gc-user-alice", "gc-user-bob", "gc-user-carol"},
+    "gc-queue-billing": {"gc-user-alice", "gc-user-bob", "gc-user-carol"},
+    "gc-queue-sales": set(),
+}
+
 QUEUE_WRAP_UPS = {
     "gc-queue-general": ["gc-wrap-resolved", "gc-wrap-callback"],
     "gc-queue-billing": ["gc-wrap-resolved"],
