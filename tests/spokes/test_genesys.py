@@ -143,6 +143,12 @@ async def test_pages_without_next_uri_follow_page_count() -> None:
     assert [s.provider_id for s in skills] == ["s1", "s2", "s3"]
 
 
+async def test_an_entity_without_id_or_name_is_rejected() -> None:
+    spoke, _ = spoke_with(lambda _: httpx.Response(200, json={"entities": [{"name": "x"}]}))
+    with pytest.raises(SpokeRejectedError, match="without an id and a name"):
+        await spoke.list_catalog(CatalogKind.WRAP_UP_CODES)
+
+
 async def test_a_next_uri_to_another_host_is_refused() -> None:
     def handler(_: httpx.Request) -> httpx.Response:
         page = {"entities": [], "nextUri": "https://evil.example/api/v2/users?pageNumber=2"}

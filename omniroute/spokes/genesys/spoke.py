@@ -63,6 +63,18 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _entry(entity: object, attribute: str) -> CatalogEntry:
+    """A catalog entry from a Genesys entity, keeping one of its text fields."""
+    if not isinstance(entity, dict):
+        msg = "Genesys listed an entity that is not an object"
+        raise SpokeRejectedError(msg)
+    entity_id, name = entity.get("id"), entity.get("name")
+    if not isinstance(entity_id, str) or not isinstance(name, str):
+        msg = f"Genesys listed an entity without an id and a name: {str(entity)[:200]}"
+        raise SpokeRejectedError(msg)
+    return CatalogEntry(entity_id, name, {attribute: _text(entity.get(attribute))})
+
+
 def _ref_id(value: object) -> str | None:
     ref_id = value.get("id") if isinstance(value, dict) else None
     return ref_id if isinstance(ref_id, str) else None
@@ -145,26 +157,24 @@ class GenesysSpoke(Spoke):
         match kind:
             case CatalogKind.SKILLS:
                 entries = [
-                    CatalogEntry(s["id"], s["name"], {"state": _text(s.get("state"))})
-                    async for s in self.api.pages("/api/v2/routing/skills")
+                    _entry(s, "state") async for s in self.api.pages("/api/v2/routing/skills")
                 ]
             case CatalogKind.QUEUES:
                 entries = [
-                    CatalogEntry(q["id"], q["name"], {"description": _text(q.get("description"))})
-                    async for q in self.api.pages("/api/v2/routing/queues")
+                    _entry(q, "description") async for q in self.api.pages("/api/v2/routing/queues")
                 ]
             case CatalogKind.WRAP_UP_CODES:
                 entries = await self._wrap_up_catalog()
             case CatalogKind.AGENTS:
                 entries = [
-                    CatalogEntry(u["id"], u["name"], {"email": _text(u.get("email"))})
+                    _entry(u, "email")
                     async for u in self.api.pages("/api/v2/users", {"state": "active"})
                 ]
         # A listing that shifts between pages may repeat an entity: keep one per id.
         return list({e.provider_id: e for e in entries}.values())
 
     def parse_inbound(self, headers: Mapping[str, str], body: bytes) -> list[InboundEvent]:
-        """Verify the shared secret, then read presence notifications and sign-ins."""
+        """Verify the shared secret, then read presence, sign-in and alert notifications."""
         inbound.verify(headers, self.config.inbound_secret.get_secret_value())
         names = {v: k for k, v in self.config.presence_definitions.items()}
         return inbound.parse(body, self._definitions | names)
@@ -325,8 +335,9 @@ class GenesysSpoke(Spoke):
 
     async def _wrap_up_code(self, name: str) -> str:
         if name not in self._wrap_up_codes:
-            async for code in self.api.pages("/api/v2/routing/wrapupcodes"):
-                self._wrap_up_codes[str(code["name"])] = str(code["id"])
+            async for raw in self.api.pages("/api/v2/routing/wrapupcodes"):
+                code = _entry(raw, "description")
+                self._wrap_up_codes[code.name] = code.provider_id
         if name not in self._wrap_up_codes:
             msg = f"Genesys has no wrap-up code named '{name}'; import the catalog again"
             raise SpokeRejectedError(msg)
@@ -334,14 +345,17 @@ class GenesysSpoke(Spoke):
 
     async def _wrap_up_catalog(self) -> list[CatalogEntry]:
         codes: dict[str, dict[str, Any]] = {}
-        async for code in self.api.pages("/api/v2/routing/wrapupcodes"):
-            codes[str(code["id"])] = {"name": str(code["name"]), "queues": []}
-        async for queue in self.api.pages("/api/v2/routing/queues"):
-            path = f"/api/v2/routing/queues/{queue['id']}/wrapupcodes"
-            async for code in self.api.pages(path):
-                entry = codes.setdefault(str(code["id"]), {"name": str(code["name"]), "queues": []})
-                if str(queue["id"]) not in entry["queues"]:
-                    entry["queues"].append(str(queue["id"]))
+        async for raw in self.api.pages("/api/v2/routing/wrapupcodes"):
+            code = _entry(raw, "description")
+            codes[code.provider_id] = {"name": code.name, "queues": []}
+        async for raw_queue in self.api.pages("/api/v2/routing/queues"):
+            queue = _entry(raw_queue, "description")
+            path = f"/api/v2/routing/queues/{queue.provider_id}/wrapupcodes"
+            async for raw in self.api.pages(path):
+                code = _entry(raw, "description")
+                entry = codes.setdefault(code.provider_id, {"name": code.name, "queues": []})
+                if queue.provider_id not in entry["queues"]:
+                    entry["queues"].append(queue.provider_id)
         return [
             CatalogEntry(code_id, entry["name"], {"queue_ids": sorted(entry["queues"])})
             for code_id, entry in codes.items()
