@@ -172,8 +172,13 @@ async def sign_in(gc: Genesys, agent: str) -> None:
     r = await gc.gc.post(f"/double/users/{USER[agent]}/sign-in")
     assert r.status_code == 200, r.text
     assert r.json()["events"][0]["outcome"] == "linked"
-
     # A Genesys change racing our write would be overwritten (Genesys has no conditional PATCH).
+    await presence_settled(gc, agent)
+
+
+async def presence_settled(gc: Genesys, agent: str) -> None:
+    """Wait until every presence event of the agent has been delivered."""
+
     async def settled() -> bool:
         events = await gc.get("/outbox", limit=1000)
         delivered = await gc.get("/outbox", state="delivered", limit=1000)
@@ -375,6 +380,7 @@ async def test_throttling_renewal_timeout_outage_and_restart(gc: Genesys) -> Non
     await accept(gc, other, second_offer)
 
     # Genesys down for a while: every event arrives once, each key's events in outbox order.
+    await presence_settled(gc, first_agent)  # its presence after the timeout, sent already
     outage_started = (await gc.state())["requests"][-1]["at"]
     r = await gc.gc.post("/double/faults", json={"status": 503, "count": 4})
     assert r.status_code == 200
