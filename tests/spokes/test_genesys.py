@@ -396,3 +396,30 @@ def test_an_agent_alert_notification_is_a_work_offer_and_its_end_a_rescind() -> 
     # A conversation Omniroute did not make is none of its business.
     del note["eventBody"]["participants"][0]["attributes"]
     assert spoke.parse_inbound(headers, json.dumps(note).encode()) == []
+
+
+async def test_definition_labels_name_inbound_presence() -> None:
+    spoke, _ = spoke_with(lambda _: httpx.Response(200, json=fixture("presence_definitions.json")))
+    await spoke.health()
+    note = fixture("presence_notification.json")
+    note["eventBody"]["presenceDefinition"] = {
+        "id": "3fd96123-badb-4f69-bc03-1b1ccc6d8014",
+        "systemPresence": "Meal",
+    }
+    (presence,) = spoke.parse_inbound({"X-Omniroute-Secret": SECRET}, json.dumps(note).encode())
+    assert presence.state_name == "Lunch"
+
+
+async def test_set_up_and_unload_while_genesys_is_down(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    down = "http://127.0.0.1:9"
+    spoke = GenesysSpoke("gc", settings(api_base_url=down, login_base_url=down, timeout_s=2))
+    await spoke.setup()
+    try:
+        with pytest.raises(SpokeUnavailableError):
+            await spoke.health()
+    finally:
+        await spoke.unload()
+    assert spoke._http is None

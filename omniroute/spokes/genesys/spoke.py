@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
 from collections.abc import Mapping
 from datetime import datetime
 from importlib import resources
@@ -21,12 +24,15 @@ from omniroute.spokes.base import (
     Manifest,
     RoutingEvent,
     Spoke,
+    SpokeError,
     SpokeRejectedError,
 )
 from omniroute.spokes.genesys import inbound
 from omniroute.spokes.genesys.client import GenesysClient
 from omniroute.spokes.genesys.links import ConversationLinks, MemoryLinks, StoredLinks
 from omniroute.spokes.genesys.settings import GenesysSettings
+
+log = logging.getLogger(__name__)
 
 AGENT = "agent"
 CONNECTED = "connected"
@@ -107,6 +113,7 @@ class GenesysSpoke(Spoke):
         self._definitions: dict[str, str] = {}  # presence definition id -> its name
         self._wrap_up_codes: dict[str, str] = {}  # wrap-up code name -> Genesys id
         self._written: dict[str, str] = {}  # user id -> modifiedDate of our last presence write
+        self._loader: asyncio.Task[None] | None = None
 
     async def setup(self) -> None:
         """Open the HTTP pool and the conversation links; the first call fetches a token."""
@@ -119,9 +126,24 @@ class GenesysSpoke(Spoke):
                 headers={"User-Agent": f"omniroute-genesys/{self.manifest.version}"},
             )
             self._api = GenesysClient(self.config, self._http)
+            # Names for inbound presence notifications; Genesys being down must not stop set-up.
+            self._loader = asyncio.create_task(self._preload_definitions())
+
+    async def _preload_definitions(self) -> None:
+        try:
+            await self._load_definitions()
+        except SpokeError as err:
+            log.warning(
+                "Genesys spoke '%s': presence definitions not read: %s", self.instance_name, err
+            )
 
     async def unload(self) -> None:
         """Close the HTTP pool."""
+        if self._loader is not None:
+            self._loader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loader
+            self._loader = None
         if self._http is not None:
             await self._http.aclose()
             self._http, self._api = None, None
