@@ -518,3 +518,15 @@ class ConnectContactRow(Base):
     provider_queue_id: Mapped[str | None] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()
+
+
+class GenesysConversationRow(Base):
+    """The Genesys Cloud conversation that stands for one of our documents in Genesys routing."""
+
+    __tablename__ = "genesys_conversations"
+    spoke: Mapped[str] = mapped_column(
+        ForeignKey("spokes.name", ondelete="CASCADE"), primary_key=True
+    )
+    document_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column()

@@ -1,7 +1,7 @@
 """amazon connect contacts
 
 Revision ID: 0008_connect
-Revises: 0005_web_chat
+Revises: 0007_genesys
 Create Date: 2026-11-25 15:05:00+00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008_connect"
-down_revision: str | Sequence[str] | None = "0005_web_chat"
+down_revision: str | Sequence[str] | None = "0007_genesys"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
