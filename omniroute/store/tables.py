@@ -504,3 +504,29 @@ class ChatMessageRow(Base):
     delivered_at: Mapped[datetime | None] = mapped_column()
 
     __table_args__ = (Index("ix_chat_messages_interaction_id", "interaction_id", "id"),)
+
+
+class ConnectContactRow(Base):
+    """The Amazon Connect task contact that stands for one of our documents in Connect."""
+
+    __tablename__ = "connect_contacts"
+    __table_args__ = (Index("ux_connect_contacts_contact", "spoke", "contact_id", unique=True),)
+    spoke: Mapped[str] = mapped_column(String(64), primary_key=True)
+    document_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    contact_id: Mapped[str] = mapped_column(String(256))
+    work_item_id: Mapped[str] = mapped_column(ID)
+    provider_queue_id: Mapped[str | None] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+
+
+class GenesysConversationRow(Base):
+    """The Genesys Cloud conversation that stands for one of our documents in Genesys routing."""
+
+    __tablename__ = "genesys_conversations"
+    spoke: Mapped[str] = mapped_column(
+        ForeignKey("spokes.name", ondelete="CASCADE"), primary_key=True
+    )
+    document_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column()

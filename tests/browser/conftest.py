@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,7 +21,9 @@ from omniroute.store import migrate
 from omniroute.store import tables as t
 from omniroute.store.db import Database
 from tests.api.conftest import seed_api
+from tests.channels.chat_helpers import WIDGET
 from tests.procs import REPO_ROOT, Server, Servers
+from tests.seed import NOW
 
 CHROMIUM = "/usr/bin/chromium"
 # Chromium's own background traffic would hit the closed network; keep it quiet and local.
@@ -38,11 +41,13 @@ PASSWORD = "browser-test-password"
 expect.set_options(timeout=15_000)
 
 
-# Package scope: Playwright's sync API keeps an event loop running in this thread while it
-# lives, which would break every asyncio test that runs after the browser tests.
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    """One headless Chromium for all the browser tests."""
+    """A headless Chromium per test module.
+
+    Playwright's sync API runs an event loop in this thread while it is open; closing it with
+    the module keeps it from clashing with the async tests collected after.
+    """
     if shutil.which(CHROMIUM) is None:
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make test does it as root)")
     with sync_playwright() as playwright:
@@ -58,6 +63,14 @@ async def _prepare(url: str) -> None:
         await seed_api(db)
         digest = await hash_password(PASSWORD)
         async with db.session() as s, s.begin():
+            s.add(
+                t.ChatWidgetRow(
+                    **(WIDGET | {"id": "demo", "title": "Northwind Outfitters"}),
+                    enabled=True,
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+            )
             await s.execute(update(t.AgentRow).values(password_hash=digest))
             await s.execute(
                 update(t.AgentRow).where(t.AgentRow.id == "carol").values(supervisor=True)
@@ -122,3 +135,24 @@ def shot(page: Page, name: str) -> None:
     """Save a screenshot of the page under the test run's output folder."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keep each phase's report on the test item, for the failure screenshots."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+@pytest.fixture(autouse=True)
+def screenshots_on_failure(request: pytest.FixtureRequest) -> Iterator[None]:
+    """When a browser test fails, save every open page to see what the user saw."""
+    yield
+    report = getattr(request.node, "report_call", None)
+    if report is None or not report.failed or "chromium" not in request.fixturenames:
+        return
+    browser: Browser = request.getfixturevalue("chromium")
+    for n, context in enumerate(browser.contexts):
+        for m, page in enumerate(context.pages):
+            shot(page, f"FAILED-{request.node.name}-{n}-{m}")

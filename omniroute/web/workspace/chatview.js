@@ -10,6 +10,8 @@ export class ChatView {
     this.doc = doc;
     this.me = me;
     this.messages = new Map();
+    // Receipts can arrive on the feed before the POST that sent the message has answered.
+    this.delivered = new Map();
     this.log = h("ol", { class: "transcript", "aria-label": "Chat transcript", "aria-live": "polite" });
     this.typing = h("p", { class: "typing", "aria-live": "polite" });
     this.input = h("textarea", { id: "chat-input", rows: "2", placeholder: "Write a reply…", "aria-label": "Message to the customer", maxlength: "10000" });
@@ -52,9 +54,10 @@ export class ChatView {
   paintTicks(row, message) {
     const ticks = row.querySelector(".ticks");
     if (!ticks) return;
-    ticks.textContent = message.delivered_at ? "✓✓" : "✓";
-    ticks.setAttribute("aria-label", message.delivered_at ? "delivered" : "sent");
-    ticks.classList.toggle("delivered", Boolean(message.delivered_at));
+    const delivered = Boolean(message.delivered_at || this.delivered.has(row.dataset.id)) || ticks.classList.contains("delivered");
+    ticks.textContent = delivered ? "✓✓" : "✓";
+    ticks.setAttribute("aria-label", delivered ? "delivered" : "sent");
+    ticks.classList.toggle("delivered", delivered);
   }
 
   handle(frame) {

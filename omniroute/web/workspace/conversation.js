@@ -110,9 +110,13 @@ export class Conversation {
   }
 
   paintWrapUp() {
-    clear(this.wrap);
     const doc = this.doc;
+    // Keep what the agent already picked and typed when the same wrap-up is repainted.
+    if (doc.state === "wrap_up" && this.wrap.dataset.doc === doc.id) { this.tick(); return; }
+    clear(this.wrap);
+    delete this.wrap.dataset.doc;
     if (doc.state !== "wrap_up") { this.wrap.hidden = true; return; }
+    this.wrap.dataset.doc = doc.id;
     this.wrap.hidden = false;
     const codes = state.catalog.wrapUpCodes;
     const select = h("select", { id: "wrapup-code", required: true },

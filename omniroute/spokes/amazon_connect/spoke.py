@@ -1,0 +1,523 @@
+"""The Amazon Connect spoke: work as Connect tasks, Connect's catalog, agent events back."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Mapping
+from importlib import resources
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import boto3
+from botocore.config import Config
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from omniroute.config import StoreSettings
+from omniroute.domain.outbound import SCHEMA_VERSION, RoutingEventType
+from omniroute.spokes import signing
+from omniroute.spokes.amazon_connect.agent_events import OFFERED_STATES, AgentEvent, inbound_events
+from omniroute.spokes.amazon_connect.contacts import ContactLink, ContactMap
+from omniroute.spokes.amazon_connect.errors import error_code, map_error
+from omniroute.spokes.amazon_connect.settings import ConnectSettings
+from omniroute.spokes.base import (
+    Capability,
+    CatalogEntry,
+    CatalogKind,
+    InboundEvent,
+    Manifest,
+    RoutingEvent,
+    Spoke,
+    SpokeAuthError,
+    SpokeRejectedError,
+    SpokeUnavailableError,
+)
+from omniroute.store.db import Database
+
+if TYPE_CHECKING:
+    from mypy_boto3_connect import ConnectClient
+
+MAX_PAGES = 1000
+PAGE_SIZE = 100
+MAX_INBOUND_EVENTS = 500
+NAME_CHARS = 512
+ATTRIBUTE_CHARS = 32767
+ATTRIBUTE_PREFIX = "omniroute_"
+GONE_CODES = frozenset({"ContactNotFoundException"})
+AGENT_EVENTS: TypeAdapter[AgentEvent | list[AgentEvent]] = TypeAdapter(
+    AgentEvent | list[AgentEvent]
+)
+
+
+def load_manifest() -> Manifest:
+    """The manifest from manifest.json, with the settings model."""
+    text = resources.files(__name__.rpartition(".")[0]).joinpath("manifest.json").read_text("utf-8")
+    raw = json.loads(text)
+    return Manifest(
+        name=raw["name"],
+        version=raw["version"],
+        title=raw["title"],
+        supports=frozenset(Capability(c) for c in raw["supports"]),
+        settings_model=ConnectSettings,
+        documentation=raw.get("documentation", ""),
+    )
+
+
+def _text(value: object, limit: int = ATTRIBUTE_CHARS) -> str:
+    return ("" if value is None else str(value))[:limit]
+
+
+def task_attributes(data: Mapping[str, Any]) -> dict[str, str]:
+    """The contact attributes a task carries: our ids and what we know of the customer."""
+    customer = data.get("customer") or {}
+    found = {
+        "document_id": data.get("document_id"),
+        "document_type": data.get("document_type"),
+        "work_item_id": data.get("work_item_id"),
+        "channel_id": data.get("channel_id"),
+        "queue_id": data.get("queue_id"),
+        "provider_queue_id": data.get("provider_queue_id"),
+        "priority": data.get("priority"),
+        "customer_name": customer.get("customer_name"),
+        "customer_email": customer.get("customer_email"),
+    }
+    return {ATTRIBUTE_PREFIX + k: _text(v) for k, v in found.items() if v is not None}
+
+
+def task_name(data: Mapping[str, Any]) -> str:
+    """The task's name in Connect: the subject, or the document type and id."""
+    subject = (data.get("customer") or {}).get("subject")
+    fallback = f"{data.get('document_type', 'document')} {data.get('document_id', '')}"
+    return _text(subject or fallback, NAME_CHARS)
+
+
+class AmazonConnectSpoke(Spoke):
+    """Amazon Connect through its public API (boto3), one client per spoke instance."""
+
+    manifest: ClassVar[Manifest] = load_manifest()
+
+    def __init__(self, instance_name: str, settings: BaseModel) -> None:
+        if not isinstance(settings, ConnectSettings):
+            msg = f"settings must be ConnectSettings, not {type(settings).__name__}"
+            raise TypeError(msg)
+        super().__init__(instance_name, settings)
+        self.config: ConnectSettings = settings
+        self._client: ConnectClient | None = None
+        self._db: Database | None = None
+        self.contacts: ContactMap | None = None
+        self._status_ids: dict[str, str] = {}
+        self._starting = 0
+        self._returning: dict[str, str] = {}
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    async def setup(self) -> None:
+        """Make the boto3 client and load the contact map; Connect is not contacted."""
+        if self._client is None:
+            self._client = await asyncio.to_thread(self._make_client)
+        if self.contacts is None:
+            self._db = Database(StoreSettings().database_url)
+            contacts = ContactMap(self.instance_name, self._db)
+            await contacts.load()
+            self.contacts = contacts
+
+    async def unload(self) -> None:
+        """Close the client and the store connection."""
+        client, self._client = self._client, None
+        if client is not None:
+            await asyncio.to_thread(client.close)
+        db, self._db = self._db, None
+        if db is not None:
+            await db.dispose()
+
+    async def health(self) -> None:
+        """List the agent statuses: proves the credentials, the region and the instance."""
+        await self._refresh_statuses()
+
+    def _make_client(self) -> ConnectClient:
+        config = Config(
+            region_name=self.config.region,
+            connect_timeout=self.config.timeout_s,
+            read_timeout=self.config.timeout_s,
+            retries={"total_max_attempts": self.config.max_attempts, "mode": "standard"},
+            user_agent_extra=f"omniroute-amazon-connect/{self.manifest.version}",
+        )
+        endpoint = str(self.config.endpoint_url) if self.config.endpoint_url else None
+        session = boto3.session.Session()
+        return session.client("connect", endpoint_url=endpoint, config=config)
+
+    # -- routing events ----------------------------------------------------------------------
+
+    async def deliver(self, event: RoutingEvent) -> None:
+        """Carry out one routing event through the Connect API."""
+        if event.schema_version != SCHEMA_VERSION:
+            version = event.schema_version
+            msg = f"event '{event.id}' has schema version {version}, not {SCHEMA_VERSION}"
+            raise SpokeRejectedError(msg)
+        data = event.payload
+        match event.type:
+            case RoutingEventType.NEW_INTERACTION:
+                await self._start_task(event.id, data)
+            case RoutingEventType.TRANSFER_TO_AGENT:
+                await self._transfer_to_agent(event.id, data)
+            case RoutingEventType.TRANSFER_TO_QUEUE:
+                await self._transfer_to_queue(event.id, data)
+            case RoutingEventType.CANCEL_TRANSFER:
+                await self._cancel_transfer(event.id, data)
+            case RoutingEventType.OFFER_OUTCOME:
+                await self._offer_outcome(event.id, data)
+            case RoutingEventType.OFFER_REFUSED:
+                await self._offer_refused(event.id, data)
+            case RoutingEventType.END_INTERACTION:
+                await self._end(data)
+            case RoutingEventType.AGENT_PRESENCE:
+                await self._presence(data)
+            case _:
+                msg = f"amazon_connect spoke cannot deliver {event.type.value} events"
+                raise SpokeRejectedError(msg)
+
+    async def _start_task(self, event_id: str, data: Mapping[str, Any]) -> None:
+        client = self._connect()
+        self._starting += 1
+        try:
+            answer = await self._call(
+                "StartTaskContact",
+                client.start_task_contact,
+                InstanceId=self.config.instance_id,
+                ContactFlowId=self.config.task_flow_id,
+                Name=task_name(data),
+                Description=_text((data.get("customer") or {}).get("subject"), 4096),
+                Attributes=task_attributes(data),
+                ClientToken=event_id,
+            )
+            link = ContactLink(
+                contact_id=str(answer["ContactId"]),
+                document_id=str(data["document_id"]),
+                work_item_id=str(data["work_item_id"]),
+                provider_queue_id=data.get("provider_queue_id"),
+            )
+            await self._map().put(link)
+        finally:
+            self._starting -= 1
+
+    async def _transfer_to_agent(self, event_id: str, data: Mapping[str, Any]) -> None:
+        to = (data.get("to") or {}).get("provider_agent_id")
+        if not to:
+            msg = (
+                f"transfer {data.get('transfer_id')}: the target agent has no Connect user "
+                "linked; the agent must sign in to Connect once"
+            )
+            raise SpokeRejectedError(msg)
+        link = self._link(data)
+        # Mapped first: Connect may alert the target before TransferContact even returns.
+        await self._map().put(
+            ContactLink(
+                link.contact_id, link.document_id, str(data["transfer_id"]), link.provider_queue_id
+            )
+        )
+        self._returning.pop(link.contact_id, None)
+        await self._transfer(event_id, link, UserId=to, flow=self.config.agent_transfer_flow_id)
+
+    async def _transfer_to_queue(self, event_id: str, data: Mapping[str, Any]) -> None:
+        queue = data.get("provider_queue_id")
+        if not queue:
+            msg = f"transfer {data.get('transfer_id')}: the target queue has no provider_queue_id"
+            raise SpokeRejectedError(msg)
+        link = self._link(data)
+        await self._map().put(
+            ContactLink(link.contact_id, link.document_id, str(data["transfer_id"]), queue)
+        )
+        self._returning.pop(link.contact_id, None)
+        await self._transfer(event_id, link, QueueId=queue, flow=self.config.queue_transfer_flow_id)
+
+    async def _cancel_transfer(self, event_id: str, data: Mapping[str, Any]) -> None:
+        # Connect cannot take a transfer back: the contact goes back to the sender instead.
+        sender = (data.get("from") or {}).get("provider_agent_id")
+        link = self._link(data)
+        previous = str(data.get("previous_work_item_id") or link.work_item_id)
+        await self._map().put(
+            ContactLink(link.contact_id, link.document_id, previous, link.provider_queue_id)
+        )
+        if sender:
+            # The sender still has the work here, so Connect's alert to it is no new offer.
+            self._returning[link.contact_id] = str(sender)
+            await self._transfer(
+                event_id, link, UserId=sender, flow=self.config.agent_transfer_flow_id
+            )
+
+    async def _offer_outcome(self, event_id: str, data: Mapping[str, Any]) -> None:
+        link = self._link(data)
+        outcome = str(data.get("outcome"))
+        await self._annotate(
+            link,
+            {
+                "offer_outcome": outcome,
+                "offer_agent_id": data.get("agent_id"),
+                "reject_reason_id": data.get("reject_reason_id"),
+            },
+        )
+        # Connect cannot exclude an agent from a contact, so `reassignable` cannot be honoured.
+        if outcome in ("rejected", "timed_out"):
+            await self._requeue(event_id, link, data.get("provider_queue_id"))
+
+    async def _offer_refused(self, event_id: str, data: Mapping[str, Any]) -> None:
+        # The segment id starts with the contact id (agent_events.segment_id).
+        contact = str(data.get("external_segment_id") or "").split("/", 1)[0]
+        link = self._map().by_contact(contact) or self._link(data)
+        await self._annotate(link, {"offer_outcome": "refused", "offer_error": data["error_code"]})
+        await self._requeue(event_id, link, None)
+
+    async def _requeue(self, event_id: str, link: ContactLink, queue: object) -> None:
+        # Connect re-routes a contact only when it is queued again.
+        target = str(queue or link.provider_queue_id or "")
+        if not target:
+            msg = f"document {link.document_id}: no Connect queue to put the task back in"
+            raise SpokeRejectedError(msg)
+        await self._transfer(
+            event_id, link, QueueId=target, flow=self.config.queue_transfer_flow_id
+        )
+
+    async def _end(self, data: Mapping[str, Any]) -> None:
+        link = self._link(data)
+        await self._annotate(
+            link,
+            {
+                "state": data.get("state"),
+                "wrap_up_code_id": data.get("wrap_up_code_id"),
+                "wrap_up_code_name": data.get("wrap_up_code_name"),
+                "notes": data.get("notes"),
+            },
+        )
+        client = self._connect()
+        await self._call(
+            "StopContact",
+            client.stop_contact,
+            gone_ok=True,
+            InstanceId=self.config.instance_id,
+            ContactId=link.contact_id,
+        )
+
+    async def _presence(self, data: Mapping[str, Any]) -> None:
+        user = data.get("provider_agent_id")
+        state = data.get("provider_state")
+        if not user or not state:
+            msg = f"agent {data.get('agent_id')}: no linked Connect user or no mapped status"
+            raise SpokeRejectedError(msg)
+        status_id = await self._status_id(str(state))
+        client = self._connect()
+        await self._call(
+            "PutUserStatus",
+            client.put_user_status,
+            InstanceId=self.config.instance_id,
+            UserId=str(user),
+            AgentStatusId=status_id,
+        )
+
+    async def _transfer(
+        self, event_id: str, link: ContactLink, *, flow: str, **target: Any
+    ) -> None:
+        client = self._connect()
+        await self._call(
+            "TransferContact",
+            client.transfer_contact,
+            InstanceId=self.config.instance_id,
+            ContactId=link.contact_id,
+            ContactFlowId=flow,
+            ClientToken=event_id,
+            **target,
+        )
+
+    async def _annotate(self, link: ContactLink, values: Mapping[str, object]) -> None:
+        attributes = {ATTRIBUTE_PREFIX + k: _text(v) for k, v in values.items() if v is not None}
+        client = self._connect()
+        await self._call(
+            "UpdateContactAttributes",
+            client.update_contact_attributes,
+            InstanceId=self.config.instance_id,
+            InitialContactId=link.contact_id,
+            Attributes=attributes,
+        )
+
+    # -- agent statuses ------------------------------------------------------------------------
+
+    async def _status_id(self, name_or_id: str) -> str:
+        if name_or_id not in self._status_ids:
+            await self._refresh_statuses()
+        if name_or_id in self._status_ids:
+            return self._status_ids[name_or_id]
+        if name_or_id in self._status_ids.values():
+            return name_or_id
+        known = ", ".join(sorted(self._status_ids)) or "none"
+        msg = (
+            f"Connect has no agent status named '{name_or_id}' (known: {known}); "
+            "fix the spoke's presence_map"
+        )
+        raise SpokeRejectedError(msg)
+
+    async def _refresh_statuses(self) -> None:
+        client = self._connect()
+        items = await self._pages(
+            "ListAgentStatuses", client.list_agent_statuses, "AgentStatusSummaryList"
+        )
+        self._status_ids = {str(s["Name"]): str(s["Id"]) for s in items}
+
+    # -- catalog -------------------------------------------------------------------------------
+
+    async def list_catalog(self, kind: CatalogKind) -> list[CatalogEntry]:
+        """Queues, routing profiles (as skills) and users; Connect has no wrap-up codes."""
+        client = self._connect()
+        if kind is CatalogKind.QUEUES:
+            queues = await self._pages(
+                "ListQueues", client.list_queues, "QueueSummaryList", QueueTypes=["STANDARD"]
+            )
+            return [CatalogEntry(str(q["Id"]), str(q.get("Name", q["Id"])), {}) for q in queues]
+        if kind is CatalogKind.SKILLS:
+            profiles = await self._pages(
+                "ListRoutingProfiles", client.list_routing_profiles, "RoutingProfileSummaryList"
+            )
+            return [
+                CatalogEntry(str(p["Id"]), str(p.get("Name", p["Id"])), {"kind": "routing_profile"})
+                for p in profiles
+            ]
+        if kind is CatalogKind.AGENTS:
+            return [await self._agent(user) for user in await self._users()]
+        return []
+
+    async def _users(self) -> list[Mapping[str, Any]]:
+        client = self._connect()
+        return await self._pages("ListUsers", client.list_users, "UserSummaryList")
+
+    async def _agent(self, summary: Mapping[str, Any]) -> CatalogEntry:
+        client = self._connect()
+        answer = await self._call(
+            "DescribeUser",
+            client.describe_user,
+            InstanceId=self.config.instance_id,
+            UserId=str(summary["Id"]),
+        )
+        user = answer.get("User", {})
+        info = user.get("IdentityInfo", {}) or {}
+        full = " ".join(p for p in (info.get("FirstName"), info.get("LastName")) if p)
+        name = full or str(summary.get("Username", summary["Id"]))
+        attributes: dict[str, Any] = {"username": summary.get("Username")}
+        if info.get("Email"):
+            attributes["email"] = info["Email"]
+        if user.get("RoutingProfileId"):
+            attributes["routing_profile_id"] = user["RoutingProfileId"]
+        return CatalogEntry(str(summary["Id"]), name, attributes)
+
+    # -- inbound -------------------------------------------------------------------------------
+
+    def parse_inbound(self, headers: Mapping[str, str], body: bytes) -> list[InboundEvent]:
+        """Verify the relay's signature; turn agent event stream records into events."""
+        secret = self.config.relay_secret.get_secret_value()
+        try:
+            signing.verify(secret, headers, body, tolerance_s=self.config.tolerance_s)
+        except signing.SignatureError as err:
+            msg = f"amazon_connect spoke '{self.instance_name}': {err}"
+            raise SpokeAuthError(msg) from err
+        try:
+            parsed = AGENT_EVENTS.validate_json(body)
+        except ValidationError as err:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()[:3]
+            )
+            msg = f"not an agent event stream record or a list of them: {problems}"
+            raise SpokeRejectedError(msg) from err
+        records = parsed if isinstance(parsed, list) else [parsed]
+        if len(records) > MAX_INBOUND_EVENTS:
+            msg = f"{len(records)} records in one request; send at most {MAX_INBOUND_EVENTS}"
+            raise SpokeRejectedError(msg)
+        found: list[InboundEvent] = []
+        for record in records:
+            self._check_known(record)
+            found.extend(
+                inbound_events(
+                    record,
+                    self._ours,
+                    timeout_s=self.config.offer_timeout_s,
+                    returning=self._returning,
+                )
+            )
+        return found
+
+    def _ours(self, contact_id: str) -> ContactLink | None:
+        return self._map().by_contact(contact_id)
+
+    def _check_known(self, record: AgentEvent) -> None:
+        # A task Connect alerts while StartTaskContact has not answered yet may be ours:
+        # the relay retries on 5xx, by which time its contact id is known.
+        if self._starting <= 0 or record.current is None:
+            return
+        for contact in record.current.contacts:
+            if contact.state in OFFERED_STATES and self._ours(contact.contact_id) is None:
+                msg = (
+                    f"contact {contact.contact_id} may be a task still being created; "
+                    "retry this request"
+                )
+                raise SpokeUnavailableError(msg)
+
+    # -- calls ---------------------------------------------------------------------------------
+
+    def _connect(self) -> ConnectClient:
+        if self._client is None:
+            msg = f"amazon_connect spoke '{self.instance_name}' is not set up; call setup() first"
+            raise RuntimeError(msg)
+        return self._client
+
+    def _map(self) -> ContactMap:
+        if self.contacts is None:
+            msg = f"amazon_connect spoke '{self.instance_name}' is not set up; call setup() first"
+            raise RuntimeError(msg)
+        return self.contacts
+
+    def _link(self, data: Mapping[str, Any]) -> ContactLink:
+        document = str(data.get("document_id") or "")
+        link = self._map().by_document(document)
+        if link is None:
+            msg = (
+                f"document '{document}' has no Connect task; its new_interaction was never "
+                "delivered through this spoke"
+            )
+            raise SpokeRejectedError(msg)
+        return link
+
+    async def _call(
+        self,
+        operation: str,
+        method: Callable[..., Any],
+        *,
+        gone_ok: bool = False,
+        **params: Any,
+    ) -> Mapping[str, Any]:
+        """One API call in a worker thread, its errors mapped to spoke errors."""
+        what = f"amazon_connect spoke '{self.instance_name}': {operation}"
+        try:
+            answer: Mapping[str, Any] = await asyncio.to_thread(method, **params)
+        except Exception as err:
+            if gone_ok and error_code(err) in GONE_CODES:
+                return {}
+            raise map_error(what, err) from err
+        return answer
+
+    async def _pages(
+        self, operation: str, method: Callable[..., Any], key: str, **params: Any
+    ) -> list[Mapping[str, Any]]:
+        """Every page of a List operation, following NextToken."""
+        items: list[Mapping[str, Any]] = []
+        token: str | None = None
+        for _ in range(MAX_PAGES):
+            extra: dict[str, Any] = {"NextToken": token} if token else {}
+            answer = await self._call(
+                operation,
+                method,
+                InstanceId=self.config.instance_id,
+                MaxResults=PAGE_SIZE,
+                **params,
+                **extra,
+            )
+            items.extend(answer.get(key, []))
+            token = answer.get("NextToken")
+            if not token:
+                return items
+        msg = f"amazon_connect spoke '{self.instance_name}': {operation}: over {MAX_PAGES} pages"
+        raise SpokeRejectedError(msg)

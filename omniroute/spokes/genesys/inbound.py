@@ -1,0 +1,198 @@
+"""Genesys notifications at our inbound endpoint: presence, sign-ins and agent alerts."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from omniroute.spokes.base import (
+    InboundEvent,
+    InboundEventType,
+    InboundOffer,
+    SpokeAuthError,
+    SpokeRejectedError,
+)
+
+SECRET_HEADER = "X-Omniroute-Secret"  # noqa: S105 - a header name, not a secret
+SIGNED_IN_TOPIC = "omniroute.agent.signed_in"
+PRESENCE_TOPIC = re.compile(r"^v2\.users\.([^.]+)\.presence$")
+MESSAGES_TOPIC = re.compile(r"^v2\.users\.([^.]+)\.conversations\.messages$")
+DOCUMENT_KEY = "omnirouteDocumentId"
+MAX_EVENTS = 500
+
+
+def verify(headers: Mapping[str, str], secret: str) -> None:
+    """Refuse a request without the shared secret header."""
+    given = next((v for k, v in headers.items() if k.lower() == SECRET_HEADER.lower()), "")
+    if not hmac.compare_digest(given.encode(), secret.encode()):
+        msg = f"the {SECRET_HEADER} header is missing or wrong"
+        raise SpokeAuthError(msg)
+
+
+def _time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _event_id(note: Mapping[str, Any], where: str) -> str:
+    metadata = note.get("metadata")
+    correlation = metadata.get("CorrelationId") if isinstance(metadata, dict) else None
+    if not isinstance(correlation, str) or not correlation:
+        msg = f"{where}metadata.CorrelationId: required, it makes the event idempotent"
+        raise SpokeRejectedError(msg)
+    return correlation
+
+
+def _body(note: Mapping[str, Any], where: str) -> Mapping[str, Any]:
+    body = note.get("eventBody")
+    if not isinstance(body, dict):
+        msg = f"{where}eventBody: must be an object"
+        raise SpokeRejectedError(msg)
+    return body
+
+
+def _presence(
+    note: Mapping[str, Any], user_id: str, labels: Mapping[str, str], where: str
+) -> InboundEvent:
+    body = _body(note, where)
+    definition = body.get("presenceDefinition")
+    if not isinstance(definition, dict):
+        msg = f"{where}eventBody.presenceDefinition: must be an object"
+        raise SpokeRejectedError(msg)
+    def_id = definition.get("id")
+    name = labels.get(def_id) if isinstance(def_id, str) else None
+    name = name or definition.get("systemPresence")
+    if not isinstance(name, str) or not name:
+        msg = f"{where}eventBody.presenceDefinition: needs an id we know or a systemPresence"
+        raise SpokeRejectedError(msg)
+    return InboundEvent(
+        id=_event_id(note, where),
+        type=InboundEventType.AGENT_PRESENCE,
+        provider_agent_id=user_id,
+        state_name=name,
+        occurred_at=_time(body.get("modifiedDate")),
+    )
+
+
+def _signed_in(note: Mapping[str, Any], where: str) -> InboundEvent:
+    user = _body(note, where)
+    user_id = user.get("id")
+    if not isinstance(user_id, str) or not user_id:
+        msg = f"{where}eventBody.id: the Genesys user id is required"
+        raise SpokeRejectedError(msg)
+    email, name = user.get("email"), user.get("name")
+    return InboundEvent(
+        id=_event_id(note, where),
+        type=InboundEventType.AGENT_SIGNED_IN,
+        provider_agent_id=user_id,
+        email=email if isinstance(email, str) else None,
+        name=name if isinstance(name, str) else None,
+        occurred_at=_time(user.get("dateLastLogin")),
+    )
+
+
+def _ref(value: object) -> str | None:
+    ref_id = value.get("id") if isinstance(value, dict) else None
+    return ref_id if isinstance(ref_id, str) else None
+
+
+def _document(participants: list[Any]) -> str | None:
+    for participant in participants:
+        attributes = participant.get("attributes") if isinstance(participant, dict) else None
+        value = attributes.get(DOCUMENT_KEY) if isinstance(attributes, dict) else None
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _alert(participant: Mapping[str, Any], user_id: str, document_id: str) -> InboundEvent | None:
+    participant_id = participant.get("id")
+    if not isinstance(participant_id, str):
+        return None
+    state = participant.get("state")
+    if state == "alerting":
+        timeout_ms = participant.get("alertingTimeoutMs")
+        return InboundEvent(
+            # One event per alert, however many notifications repeat it.
+            id=f"genesys-alert-{participant_id}",
+            type=InboundEventType.WORK_OFFERED,
+            provider_agent_id=user_id,
+            occurred_at=_time(participant.get("startTime")),
+            offer=InboundOffer(
+                external_segment_id=participant_id,
+                document_id=document_id,
+                provider_queue_id=_ref(participant.get("queue")),
+                timeout_s=timeout_ms / 1000 if isinstance(timeout_ms, int) else None,
+            ),
+        )
+    if state == "disconnected" and not participant.get("connectedTime"):
+        return InboundEvent(
+            id=f"genesys-rescind-{participant_id}",
+            type=InboundEventType.WORK_RESCINDED,
+            provider_agent_id=user_id,
+            offer=InboundOffer(external_segment_id=participant_id),
+        )
+    return None
+
+
+def _alerts(note: Mapping[str, Any], user_id: str, where: str) -> list[InboundEvent]:
+    """Alerts and withdrawn alerts of one user in a message conversation notification."""
+    participants = _body(note, where).get("participants")
+    if not isinstance(participants, list):
+        return []
+    document_id = _document(participants)
+    if document_id is None:
+        return []  # a conversation that did not come from Omniroute
+    found = []
+    for participant in participants:
+        if not isinstance(participant, dict) or participant.get("purpose") != "agent":
+            continue
+        if _ref(participant.get("user")) == user_id:
+            event = _alert(participant, user_id, document_id)
+            if event is not None:
+                found.append(event)
+    return found
+
+
+def _one(note: object, labels: Mapping[str, str], where: str) -> list[InboundEvent]:
+    if not isinstance(note, dict):
+        msg = f"{where.rstrip('.') or 'body'}: must be a notification object"
+        raise SpokeRejectedError(msg)
+    topic = note.get("topicName")
+    if topic == SIGNED_IN_TOPIC:
+        return [_signed_in(note, where)]
+    if not isinstance(topic, str):
+        return []
+    if match := PRESENCE_TOPIC.match(topic):
+        return [_presence(note, match.group(1), labels, where)]
+    if match := MESSAGES_TOPIC.match(topic):
+        return _alerts(note, match.group(1), where)
+    return []  # heartbeats and topics we did not ask for
+
+
+def parse(body: bytes, labels: Mapping[str, str]) -> list[InboundEvent]:
+    """Events of one notification or a list of them; `labels` names presence definitions."""
+    try:
+        raw = json.loads(body)
+    except ValueError as err:
+        msg = f"the body is not JSON: {err}"
+        raise SpokeRejectedError(msg) from err
+    notes = raw if isinstance(raw, list) else [raw]
+    if len(notes) > MAX_EVENTS:
+        msg = f"{len(notes)} notifications in one request; send at most {MAX_EVENTS}"
+        raise SpokeRejectedError(msg)
+    prefix = isinstance(raw, list)
+    return [
+        event
+        for i, note in enumerate(notes)
+        for event in _one(note, labels, f"[{i}]." if prefix else "")
+    ]

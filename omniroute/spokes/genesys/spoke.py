@@ -1,0 +1,427 @@
+"""The Genesys Cloud spoke: Open Messaging for routing, the Platform API for the rest."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from importlib import resources
+from typing import Any, ClassVar
+
+import httpx
+from pydantic import BaseModel
+
+from omniroute.config import StoreSettings
+from omniroute.domain.outbound import RoutingEventType
+from omniroute.spokes.base import (
+    Capability,
+    CatalogEntry,
+    CatalogKind,
+    InboundEvent,
+    Manifest,
+    RoutingEvent,
+    Spoke,
+    SpokeError,
+    SpokeRejectedError,
+)
+from omniroute.spokes.genesys import inbound
+from omniroute.spokes.genesys.client import GenesysClient
+from omniroute.spokes.genesys.links import ConversationLinks, MemoryLinks, StoredLinks
+from omniroute.spokes.genesys.settings import GenesysSettings
+
+log = logging.getLogger(__name__)
+
+AGENT = "agent"
+CONNECTED = "connected"
+ALERTING = "alerting"
+DISCONNECTED = "disconnected"
+DECLINED_OUTCOMES = frozenset({"rejected", "timed_out", "refused"})
+
+
+def load_manifest() -> Manifest:
+    """The manifest from manifest.json, with the settings model."""
+    text = resources.files(__name__.rpartition(".")[0]).joinpath("manifest.json").read_text("utf-8")
+    raw = json.loads(text)
+    return Manifest(
+        name=raw["name"],
+        version=raw["version"],
+        title=raw["title"],
+        supports=frozenset(Capability(c) for c in raw["supports"]),
+        settings_model=GenesysSettings,
+        documentation=raw.get("documentation", ""),
+    )
+
+
+def _label(definition: Mapping[str, Any]) -> str | None:
+    labels = definition.get("languageLabels")
+    if isinstance(labels, dict):
+        label = labels.get("en_US") or next(iter(labels.values()), None)
+        if isinstance(label, str):
+            return label
+    system = definition.get("systemPresence")
+    return system if isinstance(system, str) else None
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _entry(entity: object, attribute: str) -> CatalogEntry:
+    """A catalog entry from a Genesys entity, keeping one of its text fields."""
+    if not isinstance(entity, dict):
+        msg = "Genesys listed an entity that is not an object"
+        raise SpokeRejectedError(msg)
+    entity_id, name = entity.get("id"), entity.get("name")
+    if not isinstance(entity_id, str) or not isinstance(name, str):
+        msg = f"Genesys listed an entity without an id and a name: {str(entity)[:200]}"
+        raise SpokeRejectedError(msg)
+    return CatalogEntry(entity_id, name, {attribute: _text(entity.get(attribute))})
+
+
+def _ref_id(value: object) -> str | None:
+    ref_id = value.get("id") if isinstance(value, dict) else None
+    return ref_id if isinstance(ref_id, str) else None
+
+
+def _newer(modified: object, at: object) -> bool:
+    """Whether Genesys' presence was modified after the time `at` of our change."""
+    if not isinstance(modified, str) or not isinstance(at, str):
+        return False
+    try:
+        return datetime.fromisoformat(modified) > datetime.fromisoformat(at)
+    except ValueError:
+        return False
+
+
+class GenesysSpoke(Spoke):
+    """Genesys Cloud routes our chats as Open Messaging conversations and offers them back."""
+
+    manifest: ClassVar[Manifest] = load_manifest()
+
+    def __init__(self, instance_name: str, settings: BaseModel) -> None:
+        if not isinstance(settings, GenesysSettings):
+            msg = f"settings must be GenesysSettings, not {type(settings).__name__}"
+            raise TypeError(msg)
+        super().__init__(instance_name, settings)
+        self.config: GenesysSettings = settings
+        self._http: httpx.AsyncClient | None = None
+        self._api: GenesysClient | None = None
+        self.links: ConversationLinks = MemoryLinks()
+        self._definitions: dict[str, str] = {}  # presence definition id -> its name
+        self._wrap_up_codes: dict[str, str] = {}  # wrap-up code name -> Genesys id
+        self._written: dict[str, str] = {}  # user id -> modifiedDate of our last presence write
+        self._loader: asyncio.Task[None] | None = None
+
+    async def setup(self) -> None:
+        """Open the HTTP pool and the conversation links; the first call fetches a token."""
+        if isinstance(self.links, MemoryLinks):
+            self.links = StoredLinks(StoreSettings().database_url, self.instance_name)
+        if self._http is None:
+            self._http = httpx.AsyncClient(
+                timeout=httpx.Timeout(self.config.timeout_s),
+                follow_redirects=False,
+                headers={"User-Agent": f"omniroute-genesys/{self.manifest.version}"},
+            )
+            self._api = GenesysClient(self.config, self._http)
+            # Names for inbound presence notifications; Genesys being down must not stop set-up.
+            self._loader = asyncio.create_task(self._preload_definitions())
+
+    async def _preload_definitions(self) -> None:
+        try:
+            await self._load_definitions()
+        except SpokeError as err:
+            log.warning(
+                "Genesys spoke '%s': presence definitions not read: %s", self.instance_name, err
+            )
+
+    async def unload(self) -> None:
+        """Close the HTTP pool."""
+        if self._loader is not None:
+            self._loader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loader
+            self._loader = None
+        if self._http is not None:
+            await self._http.aclose()
+            self._http, self._api = None, None
+        await self.links.close()
+        self.links = MemoryLinks()
+
+    async def health(self) -> None:
+        """A token, the presence definitions and the system presences answer."""
+        await self._load_definitions()
+        await self.api.call("GET", "/api/v2/systempresences")
+
+    async def deliver(self, event: RoutingEvent) -> None:
+        """Carry one routing event to Genesys."""
+        data = dict(event.payload)
+        match event.type:
+            case RoutingEventType.NEW_INTERACTION:
+                await self._new_interaction(event, data)
+            case RoutingEventType.OFFER_OUTCOME:
+                await self._offer_outcome(data)
+            case RoutingEventType.OFFER_REFUSED:
+                await self._offer_outcome(data | {"outcome": "refused"})
+            case RoutingEventType.TRANSFER_TO_AGENT | RoutingEventType.TRANSFER_TO_QUEUE:
+                await self._transfer(event.type, data)
+            case RoutingEventType.CANCEL_TRANSFER:
+                await self._cancel_transfer(data)
+            case RoutingEventType.END_INTERACTION:
+                await self._end(data)
+            case RoutingEventType.AGENT_PRESENCE:
+                await self._presence(data)
+
+    async def list_catalog(self, kind: CatalogKind) -> list[CatalogEntry]:
+        """Skills, queues, wrap-up codes (with the queues that use them) or users; all pages."""
+        match kind:
+            case CatalogKind.SKILLS:
+                entries = [
+                    _entry(s, "state") async for s in self.api.pages("/api/v2/routing/skills")
+                ]
+            case CatalogKind.QUEUES:
+                entries = [
+                    _entry(q, "description") async for q in self.api.pages("/api/v2/routing/queues")
+                ]
+            case CatalogKind.WRAP_UP_CODES:
+                entries = await self._wrap_up_catalog()
+            case CatalogKind.AGENTS:
+                entries = [
+                    _entry(u, "email")
+                    async for u in self.api.pages("/api/v2/users", {"state": "active"})
+                ]
+        # A listing that shifts between pages may repeat an entity: keep one per id.
+        return list({e.provider_id: e for e in entries}.values())
+
+    def parse_inbound(self, headers: Mapping[str, str], body: bytes) -> list[InboundEvent]:
+        """Verify the shared secret, then read presence, sign-in and alert notifications."""
+        inbound.verify(headers, self.config.inbound_secret.get_secret_value())
+        names = {v: k for k, v in self.config.presence_definitions.items()}
+        return inbound.parse(body, self._definitions | names)
+
+    # -- routing -----------------------------------------------------------------------
+
+    @property
+    def api(self) -> GenesysClient:
+        """The Platform API client; setup() must have run."""
+        if self._api is None:
+            msg = f"Genesys spoke '{self.instance_name}' is not set up; call setup() first"
+            raise RuntimeError(msg)
+        return self._api
+
+    async def _new_interaction(self, event: RoutingEvent, data: dict[str, Any]) -> None:
+        document_id = str(data["document_id"])
+        customer = data.get("customer") or {}
+        attributes = {
+            "omnirouteDocumentId": document_id,
+            "omnirouteWorkItemId": str(data["work_item_id"]),
+            "omnirouteChannel": str(data.get("channel_id") or ""),
+            "genesysQueueId": str(data.get("provider_queue_id") or ""),
+        }
+        sender = {"id": f"omniroute-{document_id}", "idType": "Opaque"}
+        if customer.get("customer_name"):
+            sender["nickname"] = str(customer["customer_name"])
+        body = {
+            "channel": {
+                "messageId": event.id,
+                "from": sender,
+                "time": event.created_at.isoformat(),
+            },
+            "text": str(customer.get("subject") or f"Omniroute interaction {document_id}"),
+            "metadata": attributes,
+        }
+        path = f"/api/v2/conversations/messages/{self.config.integration_id}/inbound/open/message"
+        answer = await self.api.call("POST", path, json=body)
+        conversation_id = answer.get("conversationId") if isinstance(answer, dict) else None
+        if not isinstance(conversation_id, str):
+            msg = f"Genesys POST {path}: the answer has no conversationId"
+            raise SpokeRejectedError(msg)
+        await self.links.put(document_id, conversation_id)
+
+    async def _conversation(self, data: Mapping[str, Any]) -> str:
+        document_id = str(data.get("document_id"))
+        conversation_id = await self.links.get(document_id)
+        if conversation_id is None:
+            msg = (
+                f"no Genesys conversation is known for '{document_id}': its "
+                "new_interaction never reached Genesys"
+            )
+            raise SpokeRejectedError(msg)
+        return conversation_id
+
+    async def _participants(self, conversation_id: str) -> list[dict[str, Any]]:
+        path = f"/api/v2/conversations/messages/{conversation_id}"
+        conversation = await self.api.call("GET", path)
+        return [p for p in conversation.get("participants") or [] if isinstance(p, dict)]
+
+    async def _patch_participant(
+        self, conversation_id: str, participant_id: str, body: dict[str, Any]
+    ) -> None:
+        path = f"/api/v2/conversations/messages/{conversation_id}/participants/{participant_id}"
+        await self.api.call("PATCH", path, json=body)
+
+    async def _agents(self, conversation_id: str, state: str) -> list[dict[str, Any]]:
+        return [
+            p
+            for p in await self._participants(conversation_id)
+            if p.get("purpose") == AGENT and p.get("state") == state
+        ]
+
+    async def _offer_outcome(self, data: dict[str, Any]) -> None:
+        outcome = data.get("outcome")
+        if outcome == "accepted":
+            state = CONNECTED
+        elif outcome in DECLINED_OUTCOMES:
+            state = DISCONNECTED
+        else:
+            return  # withdrawn: Genesys took the alert back itself
+        conversation_id = await self._conversation(data)
+        participant_id = data.get("external_segment_id")
+        if not isinstance(participant_id, str) or not participant_id:
+            agent = data.get("provider_agent_id")
+            alerting = await self._agents(conversation_id, ALERTING)
+            found = next((p for p in alerting if _ref_id(p.get("user")) == agent), None)
+            if found is None:
+                return  # nothing alerts that agent any more
+            participant_id = str(found["id"])
+        await self._patch_participant(conversation_id, participant_id, {"state": state})
+
+    async def _holder(self, conversation_id: str, provider_agent_id: object) -> dict[str, Any]:
+        connected = await self._agents(conversation_id, CONNECTED)
+        holder = next(
+            (p for p in connected if _ref_id(p.get("user")) == provider_agent_id),
+            connected[0] if connected else None,
+        )
+        if holder is None:
+            msg = f"Genesys conversation '{conversation_id}' has no connected agent"
+            raise SpokeRejectedError(msg)
+        return holder
+
+    async def _transfer(self, kind: RoutingEventType, data: dict[str, Any]) -> None:
+        conversation_id = await self._conversation(data)
+        sender = data.get("from") or {}
+        holder = await self._holder(conversation_id, sender.get("provider_agent_id"))
+        body: dict[str, Any]
+        if kind is RoutingEventType.TRANSFER_TO_AGENT:
+            target = (data.get("to") or {}).get("provider_agent_id")
+            if not isinstance(target, str):
+                msg = "the transfer's target agent is not linked to a Genesys user"
+                raise SpokeRejectedError(msg)
+            body = {"userId": target}
+        else:
+            queue = data.get("provider_queue_id") or self.config.queues.get(
+                str(data.get("queue_id"))
+            )
+            if not isinstance(queue, str):
+                msg = f"queue '{data.get('queue_id')}' has no Genesys queue: map it in `queues`"
+                raise SpokeRejectedError(msg)
+            body = {"queueId": queue}
+        path = (
+            f"/api/v2/conversations/messages/{conversation_id}/participants/{holder['id']}/replace"
+        )
+        await self.api.call("POST", path, json=body)
+
+    async def _cancel_transfer(self, data: dict[str, Any]) -> None:
+        conversation_id = await self._conversation(data)
+        for participant in await self._participants(conversation_id):
+            if (
+                participant.get("purpose") in (AGENT, "acd")
+                and participant.get("state") == ALERTING
+            ):
+                body = {"state": DISCONNECTED}
+                await self._patch_participant(conversation_id, str(participant["id"]), body)
+
+    async def _end(self, data: dict[str, Any]) -> None:
+        conversation_id = await self._conversation(data)
+        wrapup: dict[str, Any] = {}
+        name = data.get("wrap_up_code_name")
+        if isinstance(name, str):
+            code = await self._wrap_up_code(name)
+            wrapup = {"code": code, "name": name}
+        if data.get("notes"):
+            wrapup["notes"] = str(data["notes"])
+        agent = data.get("provider_agent_id")
+        for participant in await self._participants(conversation_id):
+            if participant.get("purpose") != AGENT or participant.get("state") != CONNECTED:
+                continue
+            if agent is not None and _ref_id(participant.get("user")) != agent:
+                continue
+            body: dict[str, Any] = {"state": DISCONNECTED}
+            if wrapup:
+                body["wrapup"] = wrapup
+            await self._patch_participant(conversation_id, str(participant["id"]), body)
+        path = f"/api/v2/conversations/messages/{conversation_id}"
+        await self.api.call("PATCH", path, json={"state": DISCONNECTED})
+
+    async def _wrap_up_code(self, name: str) -> str:
+        if name not in self._wrap_up_codes:
+            async for raw in self.api.pages("/api/v2/routing/wrapupcodes"):
+                code = _entry(raw, "description")
+                self._wrap_up_codes[code.name] = code.provider_id
+        if name not in self._wrap_up_codes:
+            msg = f"Genesys has no wrap-up code named '{name}'; import the catalog again"
+            raise SpokeRejectedError(msg)
+        return self._wrap_up_codes[name]
+
+    async def _wrap_up_catalog(self) -> list[CatalogEntry]:
+        codes: dict[str, dict[str, Any]] = {}
+        async for raw in self.api.pages("/api/v2/routing/wrapupcodes"):
+            code = _entry(raw, "description")
+            codes[code.provider_id] = {"name": code.name, "queues": []}
+        async for raw_queue in self.api.pages("/api/v2/routing/queues"):
+            queue = _entry(raw_queue, "description")
+            path = f"/api/v2/routing/queues/{queue.provider_id}/wrapupcodes"
+            async for raw in self.api.pages(path):
+                code = _entry(raw, "description")
+                entry = codes.setdefault(code.provider_id, {"name": code.name, "queues": []})
+                if queue.provider_id not in entry["queues"]:
+                    entry["queues"].append(queue.provider_id)
+        return [
+            CatalogEntry(code_id, entry["name"], {"queue_ids": sorted(entry["queues"])})
+            for code_id, entry in codes.items()
+        ]
+
+    # -- presence ----------------------------------------------------------------------
+
+    async def _load_definitions(self) -> dict[str, str]:
+        listing = await self.api.call("GET", "/api/v2/presence/definitions")
+        found: dict[str, str] = {}
+        for definition in listing.get("entities") or []:
+            label = _label(definition)
+            if label is not None and not definition.get("deactivated"):
+                found[str(definition["id"])] = label
+        self._definitions = found
+        return found
+
+    def _definition_for(self, state: str, definitions: Mapping[str, str]) -> str | None:
+        if state in self.config.presence_definitions:
+            return self.config.presence_definitions[state]
+        wanted = state.casefold()
+        return next((i for i, label in definitions.items() if label.casefold() == wanted), None)
+
+    async def _presence(self, data: dict[str, Any]) -> None:
+        state = str(data.get("provider_state"))
+        definitions = self._definitions or await self._load_definitions()
+        def_id = self._definition_for(state, definitions)
+        if def_id is None:
+            definitions = await self._load_definitions()
+            def_id = self._definition_for(state, definitions)
+        if def_id is None and self.config.fallback_presence is not None:
+            def_id = self._definition_for(self.config.fallback_presence, definitions)
+        if def_id is None:
+            msg = (
+                f"Genesys has no presence definition for '{state}': add it to "
+                "presence_definitions or set fallback_presence"
+            )
+            raise SpokeRejectedError(msg)
+        user_id = str(data["provider_agent_id"])
+        path = f"/api/v2/users/{user_id}/presences/purecloud"
+        current = await self.api.call("GET", path)
+        theirs = current.get("modifiedDate") if isinstance(current, dict) else None
+        if theirs != self._written.get(user_id) and _newer(theirs, data.get("at")):
+            return  # someone changed it in Genesys after our change: their word is newer
+        answer = await self.api.call("PATCH", path, json={"presenceDefinition": {"id": def_id}})
+        if isinstance(answer, dict) and isinstance(answer.get("modifiedDate"), str):
+            self._written[user_id] = answer["modifiedDate"]

@@ -1,0 +1,1 @@
+"""Local doubles of contact-center providers, run as separate processes in tests."""

@@ -1,0 +1,1 @@
+"""A local double of Amazon Connect for the spoke's tests."""

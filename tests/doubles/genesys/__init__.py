@@ -1,0 +1,1 @@
+"""A local double of Genesys Cloud for the Genesys spoke's tests."""

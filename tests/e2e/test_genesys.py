@@ -1,0 +1,485 @@
+"""The Genesys Cloud spoke end to end: Omniroute and the Genesys double as real processes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import update
+
+from omniroute.store import migrate
+from omniroute.store import tables as t
+from omniroute.store.db import Database
+from tests.api.conftest import seed_api
+from tests.doubles.genesys import world as org
+from tests.doubles.genesys.procs import READY_TIMEOUT_S, start_double
+from tests.e2e.conftest import eventually
+from tests.procs import Server, Servers, free_port
+from tests.seed import NOW
+
+pytestmark = pytest.mark.timeout(180)
+
+SPOKE = "genesys"
+INBOUND_SECRET = "genesys-inbound-shared-secret-0123456789"
+USER = {name: f"gc-user-{name}" for name in ("alice", "bob", "carol")}
+GENERAL = "gc-queue-general"
+
+
+@dataclass
+class Genesys:
+    """Omniroute, the double, and a client for each."""
+
+    omniroute: Server
+    double: Server
+    api: httpx.AsyncClient
+    gc: httpx.AsyncClient
+    servers: Servers
+    db_url: str
+
+    def auth(self, who: str) -> dict[str, str]:
+        """Authorization headers for a token seeded by `seed_api`."""
+        return {"Authorization": f"Bearer token-{who}"}
+
+    async def get(self, path: str, who: str = "admin", **params: Any) -> Any:
+        """GET an Omniroute API path and return its JSON, asserting success."""
+        r = await self.api.get(path, headers=self.auth(who), params=params)
+        assert r.status_code == 200, f"{path}: {r.status_code} {r.text}"
+        return r.json()
+
+    async def state(self) -> dict[str, Any]:
+        """The double's whole state."""
+        r = await self.gc.get("/double/state")
+        assert r.status_code == 200
+        state: dict[str, Any] = r.json()
+        return state
+
+    async def offers(self, agent: str) -> list[dict[str, Any]]:
+        """An agent's pending offers."""
+        result: list[dict[str, Any]] = await self.get(f"/agents/{agent}/offers", agent)
+        return result
+
+
+async def seed(db: Database, double_port: int) -> None:
+    """The API seed, agents' emails as Genesys knows them, and the Genesys spoke."""
+    await seed_api(db)
+    base = f"http://127.0.0.1:{double_port}"
+    async with db.session() as s, s.begin():
+        for name in USER:
+            await s.execute(
+                update(t.AgentRow)
+                .where(t.AgentRow.id == name)
+                .values(email=f"{name}@demo.omniroute.local")
+            )
+        s.add(
+            t.SpokeRow(
+                name=SPOKE,
+                kind="genesys",
+                settings={
+                    "region": "mypurecloud.ie",
+                    "client_id": org.CLIENT_ID,
+                    "client_secret": org.CLIENT_SECRET,
+                    "integration_id": org.INTEGRATION_ID,
+                    "inbound_secret": INBOUND_SECRET,
+                    "api_base_url": base,
+                    "login_base_url": base,
+                    "page_size": 2,
+                    "timeout_s": 5,
+                },
+                presence_map={"available": "On Queue", "away": "Away", "offline": "Offline"},
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        )
+
+
+@pytest.fixture
+async def gc(db_url: str, servers: Servers, tmp_path: Path) -> AsyncIterator[Genesys]:
+    """Omniroute and the Genesys double, each in its own process, wired to each other."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the provider end-to-end tests run on SQLite only")
+    migrate.upgrade(db_url)
+    db = Database(db_url)
+    port = free_port()
+    await seed(db, port)
+    await db.dispose()
+    omniroute_port = free_port()
+    # Both start at once: the double's SDK import is slow, and it calls Omniroute only later.
+    double = start_double(
+        tmp_path / "logs" / "genesys.log",
+        omniroute_url=f"http://127.0.0.1:{omniroute_port}",
+        token="token-integration",
+        spoke=SPOKE,
+        secret=INBOUND_SECRET,
+        port=port,
+        wait=False,
+    )
+    servers.started.append(double)
+    omniroute = servers.start(db_url, port=omniroute_port)
+    double.wait_ready(READY_TIMEOUT_S)
+    async with (
+        httpx.AsyncClient(base_url=omniroute.api_url, timeout=15.0) as api,
+        httpx.AsyncClient(base_url=double.base_url, timeout=15.0) as gc_api,
+    ):
+        world = Genesys(omniroute, double, api, gc_api, servers, db_url)
+        yield world
+        state = await world.state()
+        # Kept beside the process logs for whoever reads a failure.
+        (tmp_path / "logs" / "genesys-state.json").write_text(json.dumps(state, indent=1))
+        assert state["violations"] == []
+
+
+async def import_catalog(gc: Genesys) -> dict[str, Any]:
+    r = await gc.api.post(
+        f"/spokes/{SPOKE}/import",
+        json={"queue_defaults": {"channels": ["chat"], "rule_id": "standard"}},
+        headers=gc.auth("admin"),
+    )
+    assert r.status_code == 200, r.text
+    result: dict[str, Any] = r.json()
+    return result
+
+
+async def general_queue(gc: Genesys, provider_queue_id: str = GENERAL) -> str:
+    queues = await gc.get("/queues")
+    return str(next(q["id"] for q in queues if q["provider_queue_id"] == provider_queue_id))
+
+
+async def on_queue(gc: Genesys, *agents: str) -> None:
+    """Sign in through Genesys, then go available in Omniroute: Genesys shows On Queue."""
+    for agent in agents:
+        r = await gc.gc.post(f"/double/users/{USER[agent]}/sign-in")
+        assert r.status_code == 200, r.text
+        assert r.json()["events"][0]["outcome"] == "linked"
+        r = await gc.api.put(
+            f"/agents/{agent}/presence", json={"presence_id": "available"}, headers=gc.auth(agent)
+        )
+        assert r.status_code == 200, r.text
+
+    async def shown() -> bool:
+        presence = (await gc.state())["presence"]
+        return all(presence[USER[a]] == "On Queue" for a in agents)
+
+    await eventually(shown, "Genesys to show the agents On Queue")
+
+
+async def sign_in(gc: Genesys, agent: str) -> None:
+    """Sign in through Genesys and wait until Omniroute's presence for the agent reached it."""
+    r = await gc.gc.post(f"/double/users/{USER[agent]}/sign-in")
+    assert r.status_code == 200, r.text
+    assert r.json()["events"][0]["outcome"] == "linked"
+    # A Genesys change racing our write would be overwritten (Genesys has no conditional PATCH).
+    await presence_settled(gc, agent)
+
+
+async def presence_settled(gc: Genesys, agent: str) -> None:
+    """Wait until every presence event of the agent has been delivered."""
+
+    async def settled() -> bool:
+        events = await gc.get("/outbox", limit=1000)
+        delivered = await gc.get("/outbox", state="delivered", limit=1000)
+        key = f"agent:{agent}"
+        return not any(e["ordering_key"] == key for e in events) and any(
+            e["ordering_key"] == key for e in delivered
+        )
+
+    await eventually(settled, f"{agent}'s presence to reach Genesys")
+
+
+async def new_chat(gc: Genesys, queue: str) -> str:
+    r = await gc.api.post(
+        "/interactions",
+        json={"channel_id": "chat", "queue_id": queue, "subject": "help"},
+        headers=gc.auth("integration"),
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+async def offered(gc: Genesys, doc_id: str, *agents: str) -> tuple[str, dict[str, Any]]:
+    """Wait until one of the agents has a pending offer for the document's live work item."""
+
+    async def probe() -> tuple[str, dict[str, Any]] | None:
+        doc = await gc.get(f"/interactions/{doc_id}")
+        for agent in agents:
+            for offer in await gc.offers(agent):
+                if offer["work_item_id"] == doc["work_item_id"]:
+                    return agent, offer
+        return None
+
+    return await eventually(probe, f"an offer of {doc_id} to one of {agents}")
+
+
+async def conversation_of(gc: Genesys, doc_id: str) -> dict[str, Any]:
+    async def probe() -> dict[str, Any] | None:
+        conversations = (await gc.state())["conversations"].values()
+        return next(
+            (c for c in conversations if c["attributes"]["omnirouteDocumentId"] == doc_id), None
+        )
+
+    return await eventually(probe, f"Genesys to hold a conversation for {doc_id}")
+
+
+def agents_in(conversation: dict[str, Any], state: str) -> list[str]:
+    return [
+        p["user"]["id"]
+        for p in conversation["participants"]
+        if p["purpose"] == "agent" and p["state"] == state
+    ]
+
+
+async def accept(gc: Genesys, agent: str, offer: dict[str, Any]) -> None:
+    r = await gc.api.post(f"/offers/{offer['id']}/accept", headers=gc.auth(agent))
+    assert r.status_code == 200, r.text
+
+
+async def test_catalog_presence_offers_transfers_and_wrap_up(gc: Genesys) -> None:
+    first = await import_catalog(gc)
+    assert first["kinds"]["queues"]["counts"]["new"] == 3
+    assert len(first["kinds"]["skills"]["imported"]) == 4
+    assert len(first["kinds"]["wrap_up_codes"]["imported"]) == 3
+    second = await import_catalog(gc)
+    for kind in ("skills", "queues", "wrap_up_codes"):
+        assert second["kinds"][kind]["counts"]["new"] == 0
+        assert second["kinds"][kind]["counts"]["changed"] == 0
+    paged = [r["path"] for r in (await gc.state())["requests"] if r["method"] == "GET"]
+    assert paged.count("/api/v2/routing/skills") >= 2  # four skills, two per page
+    queue = await general_queue(gc)
+
+    # Presence both ways: ours to Genesys after sign-in, Genesys' back to us.
+    await on_queue(gc, "alice")
+    await sign_in(gc, "bob")
+    r = await gc.gc.post(f"/double/users/{USER['bob']}/presence", json={"presence": "On Queue"})
+    assert r.status_code == 200, r.text
+    assert (await gc.get("/agents/bob/presence", "bob"))["presence_id"] == "available"
+    await sign_in(gc, "carol")
+    r = await gc.gc.post(f"/double/users/{USER['carol']}/presence", json={"presence": "Meal"})
+    assert r.status_code == 200, r.text
+    incidents = await gc.get(f"/spokes/{SPOKE}/incidents")
+    assert any(i["kind"] == "unmapped_presence" for i in incidents)
+    assert (await gc.get("/agents/carol/presence", "carol"))["presence_id"] == "offline"
+
+    # Genesys routes the Open Messaging conversation; a reject makes it alert the other agent.
+    doc_id = await new_chat(gc, queue)
+    conversation = await conversation_of(gc, doc_id)
+    assert conversation["attributes"]["genesysQueueId"] == GENERAL
+    first_agent, offer = await offered(gc, doc_id, "alice", "bob")
+    r = await gc.api.post(
+        f"/offers/{offer['id']}/reject", json={"reason_id": "wrong"}, headers=gc.auth(first_agent)
+    )
+    assert r.status_code == 200, r.text
+    holder = "bob" if first_agent == "alice" else "alice"
+    _, offer = await offered(gc, doc_id, holder)
+    await accept(gc, holder, offer)
+    other = first_agent
+
+    async def connected(agent: str) -> bool:
+        conv = await conversation_of(gc, doc_id)
+        return agents_in(conv, "connected") == [USER[agent]]
+
+    await eventually(lambda: connected(holder), "Genesys to connect the accepting agent")
+
+    # Transfer to an agent: Genesys alerts the target; cancelling disconnects that alert.
+    r = await gc.api.post(
+        f"/documents/{doc_id}/transfer", json={"target_agent_id": other}, headers=gc.auth(holder)
+    )
+    assert r.status_code == 201, r.text
+    transfer_id = r.json()["id"]
+
+    async def transfer_offered() -> dict[str, Any] | None:
+        return next((o for o in await gc.offers(other) if o["work_item_id"] == transfer_id), None)
+
+    transfer_offer = await eventually(transfer_offered, "Genesys to offer the transfer")
+    r = await gc.api.delete(f"/documents/{doc_id}/transfer", headers=gc.auth(holder))
+    assert r.status_code == 200, r.text
+    assert (await gc.get(f"/offers/{transfer_offer['id']}"))["state"] == "withdrawn"
+
+    async def alert_gone() -> bool:
+        conv = await conversation_of(gc, doc_id)
+        return not agents_in(conv, "alerting") and agents_in(conv, "connected") == [USER[holder]]
+
+    await eventually(alert_gone, "Genesys to drop the cancelled transfer's alert")
+
+    # Transfer to an agent, completed: the target takes over in both places.
+    r = await gc.api.post(
+        f"/documents/{doc_id}/transfer", json={"target_agent_id": other}, headers=gc.auth(holder)
+    )
+    assert r.status_code == 201, r.text
+    _, offer = await offered(gc, doc_id, other)
+    await accept(gc, other, offer)
+    assert (await gc.get(f"/interactions/{doc_id}"))["agent_id"] == other
+    await eventually(lambda: connected(other), "Genesys to hand the conversation to the target")
+    holder, other = other, holder
+
+    # Transfer to a queue: Genesys routes it to the other member, who takes over.
+    r = await gc.api.post(
+        f"/documents/{doc_id}/transfer", json={"target_queue_id": queue}, headers=gc.auth(holder)
+    )
+    assert r.status_code == 201, r.text
+    _, offer = await offered(gc, doc_id, other)
+    await accept(gc, other, offer)
+    assert (await gc.get(f"/interactions/{doc_id}"))["agent_id"] == other
+    await eventually(lambda: connected(other), "Genesys to connect the queue's agent")
+
+    # End with a wrap-up code: Genesys gets the participant's wrap-up and the conversation ends.
+    resolved = next(
+        c["id"]
+        for c in await gc.get("/wrap-up-codes")
+        if c.get("provider_id") == "gc-wrap-resolved"
+    )
+    r = await gc.api.post(
+        f"/interactions/{doc_id}/end",
+        json={"wrap_up_code_id": resolved, "notes": "sorted"},
+        headers=gc.auth(other),
+    )
+    assert r.json()["state"] == "closed_complete", r.text
+
+    async def wrapped() -> dict[str, Any] | None:
+        return next((w for w in (await gc.state())["wrap_ups"] if w["document_id"] == doc_id), None)
+
+    wrap_up = await eventually(wrapped, "Genesys to receive the wrap-up")
+    assert (wrap_up["code"], wrap_up["notes"], wrap_up["user_id"]) == (
+        "gc-wrap-resolved",
+        "sorted",
+        USER[other],
+    )
+    assert (await conversation_of(gc, doc_id))["state"] == "disconnected"
+
+
+async def test_throttling_renewal_timeout_outage_and_restart(gc: Genesys) -> None:
+    await import_catalog(gc)
+    queue = await general_queue(gc)
+    await on_queue(gc, "alice", "bob")
+
+    # Throttled, with an expired token: Retry-After is honoured, the token renewed once.
+    await gc.gc.post("/double/revoke")
+    r = await gc.gc.post("/double/faults", json={"status": 429, "count": 2, "retry_after": 1})
+    assert r.status_code == 200
+    doc_id = await new_chat(gc, queue)
+    first_agent, offer = await offered(gc, doc_id, "alice", "bob")
+    state = await gc.state()
+    first, second = (f["at"] for f in state["faults_served"])
+    retried = next(q for q in state["requests"] if q["at"] > second)
+    assert second - first >= 1.0
+    assert retried["at"] - second >= 1.0
+    paths = [q["path"] for q in state["requests"] if q["at"] > second]
+    assert "/oauth/token" in paths  # the revoked token was replaced
+
+    # Nobody answers: Omniroute times the offer out, Genesys hears it and alerts the other agent.
+    other = "bob" if first_agent == "alice" else "alice"
+    _, second_offer = await offered(gc, doc_id, other)
+    assert second_offer["id"] != offer["id"]
+    assert (await gc.get(f"/offers/{offer['id']}"))["state"] == "timed_out"
+    conversation = await conversation_of(gc, doc_id)
+    assert agents_in(conversation, "alerting") == [USER[other]]
+    assert agents_in(conversation, "disconnected") == [USER[first_agent]]
+    await accept(gc, other, second_offer)
+
+    # Genesys down for a while: every event arrives once, each key's events in outbox order.
+    await presence_settled(gc, first_agent)  # its presence after the timeout, sent already
+    outage_started = (await gc.state())["requests"][-1]["at"]
+    r = await gc.gc.post("/double/faults", json={"status": 503, "count": 4})
+    assert r.status_code == 200
+    sales = await general_queue(gc, "gc-queue-sales")  # nobody there: these chats just wait
+    docs = [await new_chat(gc, sales) for _ in range(2)]
+    for presence in ("offline", "away", "offline"):
+        r = await gc.api.put(
+            f"/agents/{first_agent}/presence",
+            json={"presence_id": presence},
+            headers=gc.auth(first_agent),
+        )
+        assert r.status_code == 200, r.text
+    keys = [*docs, f"agent:{first_agent}"]
+
+    async def all_delivered() -> list[dict[str, Any]] | None:
+        pending = [e for e in await gc.get("/outbox", limit=1000) if e["ordering_key"] in keys]
+        delivered = [
+            e
+            for e in await gc.get("/outbox", state="delivered", limit=1000)
+            if e["ordering_key"] in keys
+        ]
+        return delivered if not pending and len(delivered) >= 5 else None
+
+    events = await eventually(all_delivered, "every event delivered after the outage", 60.0)
+    assert any(e["attempts"] > 1 for e in events)
+    state = await gc.state()
+    new_ids = [e["id"] for e in events if e["type"] == "new_interaction"]
+    assert sorted(m for m in state["messages"] if m in new_ids) == sorted(new_ids)
+    assert len(state["messages"]) == len(set(state["messages"])) == 3
+    written = [
+        q["body"]["presenceDefinition"]["id"]
+        for q in state["requests"]
+        if q["method"] == "PATCH"
+        and q["path"] == f"/api/v2/users/{USER[first_agent]}/presences/purecloud"
+        and q["at"] > outage_started
+    ]
+    assert written == ["pd-offline", "pd-away", "pd-offline"]
+    assert state["presence"][USER[first_agent]] == "Offline"
+
+    # After a restart Omniroute still knows which Genesys conversation is this chat's.
+    gc.omniroute.terminate()
+    gc.omniroute = gc.servers.start(gc.db_url, port=gc.omniroute.port)
+    code = next(c["id"] for c in await gc.get("/wrap-up-codes") if c["name"] == "Call back")
+    r = await gc.api.post(
+        f"/interactions/{doc_id}/end",
+        json={"wrap_up_code_id": code, "notes": "after restart"},
+        headers=gc.auth(other),
+    )
+    assert r.json()["state"] == "closed_complete", r.text
+
+    async def ended() -> bool:
+        return bool((await conversation_of(gc, doc_id))["state"] == "disconnected")
+
+    await eventually(ended, "Genesys to end the conversation made before the restart")
+    wrap_up = next(w for w in (await gc.state())["wrap_ups"] if w["document_id"] == doc_id)
+    assert (wrap_up["user_id"], wrap_up["code"]) == (USER[other], "gc-wrap-callback")
+
+    # Alerts pushed as notifications: a refusal goes back and Genesys alerts someone else.
+    r = await gc.gc.post("/double/alerts", json={"via": "notifications"})
+    assert r.json() == {"ok": True}
+    r = await gc.api.patch(
+        "/agents/carol", json={"allow_external": False}, headers=gc.auth("admin")
+    )
+    assert r.status_code == 200, r.text
+    await sign_in(gc, "carol")
+    await gc.gc.post(f"/double/users/{USER['carol']}/presence", json={"presence": "On Queue"})
+    r = await gc.api.put(
+        f"/agents/{other}/presence", json={"presence_id": "away"}, headers=gc.auth(other)
+    )
+    assert r.status_code == 200, r.text
+
+    async def away_in_genesys() -> bool:
+        return bool((await gc.state())["presence"][USER[other]] == "Away")
+
+    await eventually(away_in_genesys, f"Genesys to show {other} away")
+    pushed = await new_chat(gc, queue)
+
+    async def refused() -> bool:
+        conversation = await conversation_of(gc, pushed)
+        return agents_in(conversation, "disconnected") == [USER["carol"]]
+
+    await eventually(refused, "the refused alert to be declined in Genesys")
+    delivered = await gc.get("/outbox", state="delivered", limit=1000)
+    (refusal,) = [e for e in delivered if e["type"] == "offer_refused"]
+    assert refusal["ordering_key"] == pushed
+    r = await gc.api.put(
+        f"/agents/{other}/presence", json={"presence_id": "available"}, headers=gc.auth(other)
+    )
+    assert r.status_code == 200, r.text
+    _, offer = await offered(gc, pushed, other)
+    await accept(gc, other, offer)
+
+    async def connected_pushed() -> bool:
+        conv = await conversation_of(gc, pushed)
+        return agents_in(conv, "connected") == [USER[other]]
+
+    await eventually(connected_pushed, "Genesys to connect the agent it alerted by notification")
+    alerts = [o for o in (await gc.state())["offers"] if o.get("via") == "notification"]
+    assert [(o["user_id"], o["outcome"]) for o in alerts] == [
+        (USER["carol"], "refused"),
+        (USER[other], "offered"),
+    ]

@@ -1,0 +1,543 @@
+"""The Twilio Flex spoke end to end: Omniroute and the TaskRouter double as real processes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select, update
+
+from omniroute.store import migrate
+from omniroute.store import tables as t
+from omniroute.store.db import Database
+from tests.api.conftest import seed_api
+from tests.doubles.twilio.model import ACCOUNT_SID, AUTH_TOKEN, WORKFLOW_SID, WORKSPACE_SID
+from tests.doubles.twilio.procs import start_double
+from tests.e2e.conftest import eventually
+from tests.procs import Server, Servers, free_port
+from tests.seed import NOW
+
+pytestmark = pytest.mark.timeout(180)
+
+SPOKE = "flex"
+# Long enough that a loaded CI machine answers in time; one test shortens it on purpose.
+OFFER_TIMEOUT_S = 60.0
+SHORT_OFFER_TIMEOUT_S = 3.0
+WORKER = {
+    "alice": "WK" + "1" * 32,
+    "bob": "WK" + "2" * 32,
+    "carol": "WK" + "3" * 32,
+}
+GENERAL = "WQ" + "0" * 31 + "1"
+DOCUMENT = "omniroute_document_id"
+
+
+@dataclass
+class Flex:
+    """Omniroute, the double, and a client for each."""
+
+    omniroute: Server
+    double: Server
+    api: httpx.AsyncClient
+    twilio: httpx.AsyncClient
+    db: Database
+
+    @staticmethod
+    def auth(who: str) -> dict[str, str]:
+        """Authorization headers for a token seeded by `seed_api`."""
+        return {"Authorization": f"Bearer token-{who}"}
+
+    async def get(self, path: str, who: str = "admin", **params: Any) -> Any:
+        """GET an Omniroute API path and return its JSON, asserting success."""
+        r = await self.api.get(path, headers=self.auth(who), params=params)
+        assert r.status_code == 200, f"{path}: {r.status_code} {r.text}"
+        return r.json()
+
+    async def state(self) -> dict[str, Any]:
+        """The double's whole state."""
+        r = await self.twilio.get("/double/state")
+        assert r.status_code == 200
+        result: dict[str, Any] = r.json()
+        return result
+
+    async def tasks_of(self, doc_id: str) -> list[dict[str, Any]]:
+        """TaskRouter's tasks for one of our documents, oldest first."""
+        tasks = (await self.state())["tasks"]
+        ours = [
+            x for x in tasks if json.loads(x["attributes"]).get("omniroute_document_id") == doc_id
+        ]
+        return sorted(ours, key=lambda x: x["date_created"])
+
+    async def offers_of(self, work_item_id: str) -> list[t.OfferRow]:
+        """Every offer of a work item, in any state, oldest first (read from the database)."""
+        async with self.db.session() as s:
+            rows = await s.scalars(
+                select(t.OfferRow)
+                .where(t.OfferRow.work_item_id == work_item_id)
+                .order_by(t.OfferRow.created_at)
+            )
+            return list(rows.all())
+
+
+async def seed(db: Database, double_port: int, omniroute_port: int, offer_timeout_s: float) -> None:
+    """The API seed, demo emails for linking, and a Twilio Flex spoke aimed at the double."""
+    await seed_api(db)
+    async with db.session() as s, s.begin():
+        for name in WORKER:
+            await s.execute(
+                update(t.AgentRow)
+                .where(t.AgentRow.id == name)
+                .values(email=f"{name}@demo.omniroute.local")
+            )
+        s.add(
+            t.SpokeRow(
+                name=SPOKE,
+                kind="twilio_flex",
+                settings={
+                    "account_sid": ACCOUNT_SID,
+                    "auth_token": AUTH_TOKEN,
+                    "workspace_sid": WORKSPACE_SID,
+                    "workflow_sid": WORKFLOW_SID,
+                    "callback_url": callback_url(omniroute_port),
+                    "reservation_timeout_s": offer_timeout_s,
+                    "timeout_s": 5,
+                    "taskrouter_base_url": f"http://127.0.0.1:{double_port}",
+                },
+                presence_map={"available": "Available", "away": "Break", "offline": "Offline"},
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        )
+
+
+def callback_url(omniroute_port: int) -> str:
+    """Where TaskRouter's callbacks go: Omniroute's inbound endpoint for the spoke."""
+    return f"http://127.0.0.1:{omniroute_port}/api/v1/spokes/{SPOKE}/events"
+
+
+@pytest.fixture
+async def flex(
+    request: pytest.FixtureRequest, tmp_path: Path, servers: Servers
+) -> AsyncIterator[Flex]:
+    """Omniroute and the double, each in its own process, wired to each other (SQLite)."""
+    offer_timeout_s = float(getattr(request, "param", OFFER_TIMEOUT_S))
+    url = f"sqlite+aiosqlite:///{tmp_path / 'omniroute.db'}"
+    migrate.upgrade(url)
+    db = Database(url)
+    double_port, omniroute_port = free_port(), free_port()
+    await seed(db, double_port, omniroute_port, offer_timeout_s)
+    double = start_double(
+        tmp_path / "logs" / "double.log",
+        callback_url=callback_url(omniroute_port),
+        port=double_port,
+    )
+    servers.started.append(double)
+    omniroute = servers.start(url, port=omniroute_port)
+    async with (
+        httpx.AsyncClient(base_url=omniroute.api_url, timeout=15.0) as api,
+        httpx.AsyncClient(base_url=double.base_url, timeout=15.0) as twilio,
+    ):
+        yield Flex(omniroute, double, api, twilio, db)
+    await db.dispose()
+
+
+async def import_catalog(flex: Flex) -> dict[str, Any]:
+    r = await flex.api.post(
+        f"/spokes/{SPOKE}/import",
+        json={"queue_defaults": {"channels": ["chat"], "rule_id": "standard"}},
+        headers=flex.auth("admin"),
+    )
+    assert r.status_code == 200, r.text
+    result: dict[str, Any] = r.json()
+    return result
+
+
+async def general_queue(flex: Flex) -> str:
+    queues = await flex.get("/queues")
+    return str(next(q["id"] for q in queues if q["provider_queue_id"] == GENERAL))
+
+
+async def settled(flex: Flex, agent: str) -> None:
+    """Wait until nothing for the agent waits in the outbox."""
+
+    async def idle() -> bool:
+        pending = await flex.get("/outbox", limit=1000)
+        return not [e for e in pending if e["ordering_key"] == f"agent:{agent}"]
+
+    await eventually(idle, f"the outbox to deliver {agent}'s presence")
+
+
+async def callback_answers(flex: Flex, event_type: str, agent: str) -> list[str]:
+    """Omniroute's answers to the callbacks of one type ("assignment" or an EventType)."""
+    outcomes = []
+    for record in (await flex.state())["callbacks"]:
+        fields = record["fields"]
+        kind = fields.get("EventType", "assignment")
+        ours = kind == event_type and fields.get("WorkerSid") == WORKER[agent]
+        if ours and record.get("status") == 200:
+            outcomes += [e["outcome"] for e in json.loads(record["answer"])["events"]]
+    return outcomes
+
+
+async def sign_in(flex: Flex, agent: str) -> None:
+    """The agent logs in to Flex; Omniroute links the worker and sends its presence."""
+    r = await flex.twilio.post(f"/double/workers/{WORKER[agent]}/sign-in")
+    assert r.status_code == 200, r.text
+
+    async def linked() -> bool:
+        return "linked" in await callback_answers(flex, "worker.attributes.update", agent)
+
+    await eventually(linked, f"{agent}'s worker to be linked")
+    await settled(flex, agent)
+
+
+async def sign_in_and_go_available(flex: Flex, *agents: str) -> None:
+    for agent in agents:
+        await sign_in(flex, agent)
+        r = await flex.api.put(
+            f"/agents/{agent}/presence",
+            json={"presence_id": "available"},
+            headers=flex.auth(agent),
+        )
+        assert r.status_code == 200, r.text
+
+    async def available() -> bool:
+        workers = {w["sid"]: w for w in (await flex.state())["workers"]}
+        return all(workers[WORKER[a]]["activity_name"] == "Available" for a in agents)
+
+    await eventually(available, "TaskRouter to see the agents available")
+
+
+async def set_activity(flex: Flex, agent: str, activity: str) -> httpx.Response:
+    """The agent picks an activity in Flex."""
+    path = f"/double/workers/{WORKER[agent]}/activity"
+    return await flex.twilio.post(path, json={"activity": activity})
+
+
+async def new_chat(flex: Flex, queue: str) -> str:
+    r = await flex.api.post(
+        "/interactions",
+        json={"channel_id": "chat", "queue_id": queue, "subject": "help"},
+        headers=flex.auth("integration"),
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+async def offered(flex: Flex, work_item_id: str, *agents: str) -> tuple[str, dict[str, Any]]:
+    """Wait until one of the agents has a pending offer for the work item."""
+
+    async def probe() -> tuple[str, dict[str, Any]] | None:
+        for agent in agents:
+            for offer in await flex.get(f"/agents/{agent}/offers", agent):
+                if offer["work_item_id"] == work_item_id:
+                    return agent, offer
+        return None
+
+    return await eventually(probe, f"an offer of {work_item_id} to one of {agents}")
+
+
+async def live_item(flex: Flex, doc_id: str) -> str:
+    return str((await flex.get(f"/interactions/{doc_id}"))["work_item_id"])
+
+
+async def reservation_statuses(flex: Flex, task_sid: str) -> dict[str, str]:
+    """Each worker's reservation status for one task."""
+    reservations = (await flex.state())["reservations"]
+    return {
+        r["worker_sid"]: r["reservation_status"] for r in reservations if r["task_sid"] == task_sid
+    }
+
+
+async def test_catalog_presence_offers_transfers_and_wrap_up(flex: Flex) -> None:
+    first = await import_catalog(flex)
+    assert first["kinds"]["queues"]["counts"]["new"] == 3
+    assert {s["provider_id"] for s in first["kinds"]["skills"]["imported"]} >= {"tech"}
+    second = await import_catalog(flex)
+    assert second["kinds"]["queues"]["counts"]["new"] == 0
+    assert second["kinds"]["queues"]["imported"] == []
+    queue = await general_queue(flex)
+
+    # Presence out: our available becomes the worker's Available activity.
+    await sign_in_and_go_available(flex, "alice")
+    # Presence in: bob (known to Flex only by contact_uri) picks Available in Flex.
+    await sign_in(flex, "bob")
+    r = await flex.twilio.post(
+        f"/double/workers/{WORKER['bob']}/activity", json={"activity": "Available"}
+    )
+    assert r.status_code == 200, r.text
+
+    async def bob_available() -> bool:
+        return bool((await flex.get("/agents/bob/presence", "bob"))["presence_id"] == "available")
+
+    await eventually(bob_available, "bob's Flex activity to reach Omniroute")
+    # An activity the presence map does not know is an incident, never a guess.
+    await sign_in(flex, "carol")
+    r = await flex.twilio.post(
+        f"/double/workers/{WORKER['carol']}/activity", json={"activity": "Unavailable"}
+    )
+    assert r.status_code == 200
+
+    async def unmapped() -> bool:
+        incidents = await flex.get(f"/spokes/{SPOKE}/incidents")
+        return any(i["kind"] == "unmapped_presence" for i in incidents)
+
+    await eventually(unmapped, "an unmapped_presence incident")
+    assert (await flex.get("/agents/carol/presence", "carol"))["presence_id"] == "offline"
+
+    # TaskRouter routes the new chat; a rejected reservation goes to the other worker.
+    doc_id = await new_chat(flex, queue)
+    item = await live_item(flex, doc_id)
+    first_agent, offer = await offered(flex, item, "alice", "bob")
+    [task] = await flex.tasks_of(doc_id)
+    attributes = json.loads(task["attributes"])
+    assert attributes["omniroute_work_item_id"] == item
+    assert attributes["queue"] == GENERAL
+    assert attributes["channel"] == "chat"
+    r = await flex.api.post(
+        f"/offers/{offer['id']}/reject", json={"reason_id": "busy"}, headers=flex.auth(first_agent)
+    )
+    assert r.status_code == 200, r.text
+    holder = "bob" if first_agent == "alice" else "alice"
+    _, second = await offered(flex, item, holder)
+    assert await reservation_statuses(flex, task["sid"]) == {
+        WORKER[first_agent]: "rejected",
+        WORKER[holder]: "pending",
+    }
+    r = await flex.api.post(f"/offers/{second['id']}/accept", headers=flex.auth(holder))
+    assert r.status_code == 200, r.text
+
+    async def assigned() -> bool:
+        return bool((await flex.tasks_of(doc_id))[0]["assignment_status"] == "assigned")
+
+    await eventually(assigned, "TaskRouter to assign the task")
+    other = first_agent
+
+    # Transfer to an agent is a new task for that worker; cancelling cancels it.
+    r = await flex.api.post(
+        f"/documents/{doc_id}/transfer", json={"target_agent_id": other}, headers=flex.auth(holder)
+    )
+    assert r.status_code == 201, r.text
+    transfer_id = r.json()["id"]
+    _, transfer_offer = await offered(flex, transfer_id, other)
+    transfer_task = (await flex.tasks_of(doc_id))[-1]
+    assert json.loads(transfer_task["attributes"])["transferTargetSid"] == WORKER[other]
+    r = await flex.api.delete(f"/documents/{doc_id}/transfer", headers=flex.auth(holder))
+    assert r.status_code == 200, r.text
+    assert (await flex.get(f"/offers/{transfer_offer['id']}"))["state"] == "withdrawn"
+
+    async def transfer_canceled() -> bool:
+        tasks = {x["sid"]: x for x in await flex.tasks_of(doc_id)}
+        return bool(tasks[transfer_task["sid"]]["assignment_status"] == "canceled")
+
+    await eventually(transfer_canceled, "TaskRouter to cancel the transfer task")
+
+    # Transfer to an agent, accepted: the target takes over and the old task completes.
+    r = await flex.api.post(
+        f"/documents/{doc_id}/transfer", json={"target_agent_id": other}, headers=flex.auth(holder)
+    )
+    assert r.status_code == 201, r.text
+    _, offer = await offered(flex, r.json()["id"], other)
+    r = await flex.api.post(f"/offers/{offer['id']}/accept", headers=flex.auth(other))
+    assert r.status_code == 200, r.text
+    assert (await flex.get(f"/interactions/{doc_id}"))["agent_id"] == other
+
+    async def original_completed() -> bool:
+        return bool((await flex.tasks_of(doc_id))[0]["assignment_status"] == "completed")
+
+    await eventually(original_completed, "TaskRouter to complete the transferred task")
+    holder, other = other, holder
+
+    # Transfer to a queue: TaskRouter routes it to the worker who is free.
+    r = await flex.api.post(
+        f"/documents/{doc_id}/transfer", json={"target_queue_id": queue}, headers=flex.auth(holder)
+    )
+    assert r.status_code == 201, r.text
+    _, offer = await offered(flex, r.json()["id"], other)
+    r = await flex.api.post(f"/offers/{offer['id']}/accept", headers=flex.auth(other))
+    assert r.status_code == 200, r.text
+    assert (await flex.get(f"/interactions/{doc_id}"))["agent_id"] == other
+
+    # End with a wrap-up code: the last task completes carrying it.
+    r = await flex.api.post(
+        f"/interactions/{doc_id}/end",
+        json={"wrap_up_code_id": "resolved", "notes": "sorted"},
+        headers=flex.auth(other),
+    )
+    assert r.json()["state"] == "closed_complete", r.text
+
+    async def wrapped() -> dict[str, Any] | None:
+        last = (await flex.tasks_of(doc_id))[-1]
+        return last if last["assignment_status"] == "completed" else None
+
+    last = await eventually(wrapped, "TaskRouter to complete the last task")
+    attributes = json.loads(last["attributes"])
+    assert attributes["omniroute_wrap_up"]["code_name"] == "Resolved"
+    assert attributes["omniroute_wrap_up"]["notes"] == "sorted"
+    assert attributes["conversations"]["outcome"] == "Resolved"
+    statuses = [x["assignment_status"] for x in await flex.tasks_of(doc_id)]
+    assert statuses == ["completed", "canceled", "completed", "completed"]
+
+    # Delivered in order: one event at a time, in our outbox order.
+    events = await flex.get("/outbox", state="delivered", limit=1000)
+    ours = sorted((e for e in events if e["ordering_key"] == doc_id), key=lambda e: e["seq"])
+    delivered = [e["delivered_at"] for e in ours]
+    assert delivered == sorted(delivered)
+
+
+@pytest.mark.parametrize("flex", [SHORT_OFFER_TIMEOUT_S], indirect=True)
+async def test_timeouts_duplicates_and_refusals(flex: Flex) -> None:
+    await import_catalog(flex)
+    queue = await general_queue(flex)
+    await sign_in_and_go_available(flex, "alice", "bob")
+
+    # TaskRouter tells us twice (assignment callback and reservation.created): one offer.
+    doc_id = await new_chat(flex, queue)
+    item = await live_item(flex, doc_id)
+
+    async def first_offer() -> t.OfferRow | None:
+        offers = await flex.offers_of(item)
+        return offers[0] if offers else None
+
+    first = await eventually(first_offer, "the first offer")
+    first_agent = first.agent_id
+    other = "bob" if first_agent == "alice" else "alice"
+    [task] = await flex.tasks_of(doc_id)
+
+    async def both_answered() -> list[str] | None:
+        outcomes = await callback_answers(flex, "reservation.created", first_agent)
+        outcomes += await callback_answers(flex, "assignment", first_agent)
+        return sorted(outcomes) if len(outcomes) >= 2 else None
+
+    assert await eventually(both_answered, "both callbacks answered") == ["duplicate", "offered"]
+
+    # Our agent does not answer: the offer times out, the reservation is rejected, and
+    # TaskRouter reserves the task for the other worker.
+    async def moved_on() -> bool:
+        statuses = await reservation_statuses(flex, task["sid"])
+        return statuses.get(WORKER[first_agent]) == "rejected" and WORKER[other] in statuses
+
+    await eventually(moved_on, "TaskRouter to move on to the other worker")
+
+    async def second_offer() -> list[t.OfferRow] | None:
+        offers = await flex.offers_of(item)
+        return offers if len(offers) == 2 else None
+
+    offers = await eventually(second_offer, "the other worker's offer")
+    assert (offers[0].agent_id, offers[0].state) == (first_agent, "timed_out")
+    assert offers[1].agent_id == other
+
+    # A worker TaskRouter thinks available but we may not offer to: refused, then rejected.
+    r = await flex.api.patch(
+        "/agents/carol", json={"allow_external": False}, headers=flex.auth("admin")
+    )
+    assert r.status_code == 200
+    await sign_in_and_go_available(flex, "carol")
+    fresh = await new_chat(flex, queue)
+
+    async def refused_and_rejected() -> bool:
+        tasks = await flex.tasks_of(fresh)
+        if not tasks:
+            return False
+        statuses = await reservation_statuses(flex, tasks[0]["sid"])
+        return statuses.get(WORKER["carol"]) == "rejected"
+
+    await eventually(refused_and_rejected, "carol's reservation to be refused and rejected")
+    assert "refused" in await callback_answers(flex, "assignment", "carol")
+
+
+async def test_rescind_throttling_and_outage(flex: Flex) -> None:
+    await import_catalog(flex)
+    queue = await general_queue(flex)
+
+    # TaskRouter times a reservation out before our agent answers: the offer is withdrawn.
+    await sign_in_and_go_available(flex, "alice")
+    doc_id = await new_chat(flex, queue)
+    item = await live_item(flex, doc_id)
+    _, offer = await offered(flex, item, "alice")
+    [task] = await flex.tasks_of(doc_id)
+    [reservation] = (await reservation_statuses(flex, task["sid"])).items()
+    assert reservation == (WORKER["alice"], "pending")
+    sid = next(
+        r["sid"] for r in (await flex.state())["reservations"] if r["task_sid"] == task["sid"]
+    )
+    r = await flex.twilio.post(f"/double/reservations/{sid}/timeout")
+    assert r.status_code == 200
+
+    async def withdrawn() -> bool:
+        return bool((await flex.get(f"/offers/{offer['id']}"))["state"] == "withdrawn")
+
+    await eventually(withdrawn, "the rescinded reservation to withdraw the offer")
+
+    async def answered() -> bool:
+        return "withdrawn" in await callback_answers(flex, "reservation.timeout", "alice")
+
+    await eventually(answered, "Omniroute's answer to reservation.timeout")
+    r = await flex.api.post(
+        f"/interactions/{doc_id}/end", json={}, headers=flex.auth("integration")
+    )
+    assert r.json()["state"] == "closed_abandoned", r.text
+    r = await flex.api.put(
+        "/agents/alice/presence", json={"presence_id": "offline"}, headers=flex.auth("alice")
+    )
+    assert r.status_code == 200, r.text
+
+    async def drained() -> bool:
+        return not await flex.get("/outbox", limit=1000)
+
+    await eventually(drained, "the outbox to drain before the faults")
+
+    # 429 with Retry-After: the dispatcher waits at least that long, then succeeds.
+    r = await flex.twilio.post("/double/faults", json={"status": 429, "count": 1, "retry_after": 2})
+    assert r.status_code == 200
+    throttled = await new_chat(flex, queue)
+
+    async def created(doc_id: str) -> list[dict[str, Any]] | None:
+        return await flex.tasks_of(doc_id) or None
+
+    await eventually(lambda: created(throttled), "the throttled task to be created")
+    requests = (await flex.state())["requests"]
+    fault = next(i for i, q in enumerate(requests) if q.get("fault") == 429)
+    same = ("method", "path", "form")
+    retry = next(q for q in requests[fault + 1 :] if all(q[k] == requests[fault][k] for k in same))
+    assert retry["at"] - requests[fault]["at"] >= 2.0 - 0.05  # never sooner than Retry-After
+
+    # TaskRouter down for a while: every event is delivered afterwards, once, in order.
+    r = await flex.twilio.post("/double/faults", json={"status": 503, "count": 5})
+    assert r.status_code == 200
+    docs = [await new_chat(flex, queue) for _ in range(3)]
+    for doc_id in docs:  # nobody took them: the customer gives up; the end must follow the start
+        r = await flex.api.post(
+            f"/interactions/{doc_id}/end", json={}, headers=flex.auth("integration")
+        )
+        assert r.json()["state"] == "closed_abandoned", r.text
+
+    async def all_delivered() -> list[dict[str, Any]] | None:
+        waiting = [e for e in await flex.get("/outbox", limit=1000) if e["ordering_key"] in docs]
+        delivered = [
+            e
+            for e in await flex.get("/outbox", state="delivered", limit=1000)
+            if e["ordering_key"] in docs
+        ]
+        return delivered if not waiting and len(delivered) >= 2 * len(docs) else None
+
+    events = await eventually(all_delivered, "every event delivered after the outage", 60.0)
+    assert any(e["attempts"] > 1 for e in events)
+    state = await flex.state()
+    creations = [
+        json.loads(q["form"]["Attributes"])["omniroute_document_id"]
+        for q in state["requests"]
+        if q["method"] == "POST" and q["path"].endswith("/Tasks") and "fault" not in q
+    ]
+    assert sorted(creations[-3:]) == sorted(docs)
+    for doc_id in docs:
+        [task] = await flex.tasks_of(doc_id)
+        assert task["assignment_status"] == "canceled"
+        assert json.loads(task["attributes"])["omniroute_wrap_up"]["state"] == "closed_abandoned"
+        ours = sorted((e for e in events if e["ordering_key"] == doc_id), key=lambda e: e["seq"])
+        assert [e["type"] for e in ours] == ["new_interaction", "end_interaction"]
