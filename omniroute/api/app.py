@@ -14,7 +14,9 @@ from omniroute.api.errors import install_error_handlers
 from omniroute.api.routes import (
     admin,
     agents,
+    call_controls,
     catalog,
+    connector_panels,
     documents,
     email,
     external,
@@ -81,5 +83,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(catalog.router, prefix=API_PREFIX)
     app.include_router(spokes_admin.router, prefix=API_PREFIX)
     app.include_router(email.router, prefix=API_PREFIX)
+    app.include_router(call_controls.router, prefix=API_PREFIX)
+    app.include_router(connector_panels.router, prefix=API_PREFIX)
     app.mount("/static", StaticFiles(directory=WEB_ROOT), name="static")
     return app

@@ -44,6 +44,10 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.SPOKE_REJECTED: 502,
     ErrorCode.INVALID_SIGNATURE: 401,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.NO_CALL_CONTEXT: 409,
+    ErrorCode.CALL_ACTION_NOT_AVAILABLE: 409,
+    ErrorCode.INTERACTION_NOT_HELD: 403,
+    ErrorCode.IDENTITY_CONFLICT: 409,
 }
 
 

@@ -17,6 +17,7 @@ class RoutingEventType(StrEnum):
     CANCEL_TRANSFER = "cancel_transfer"
     OFFER_OUTCOME = "offer_outcome"
     AGENT_PRESENCE = "agent_presence"
+    INTERACTION_CONTROL = "interaction_control"
 
 
 class TransferType(StrEnum):

@@ -25,6 +25,7 @@ PLAIN_TABLES: dict[str, type[t.Base]] = {
     "inbound_events": t.InboundEventRow,
     "email_messages": t.EmailMessageRow,
     "email_attachments": t.EmailAttachmentRow,
+    "call_contexts": t.CallContextRow,
 }
 
 

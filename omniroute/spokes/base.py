@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
+from omniroute.domain.calls import CallContext
 from omniroute.domain.outbound import RoutingEventType
 
 
@@ -99,6 +100,7 @@ class InboundEventType(StrEnum):
 
     AGENT_SIGNED_IN = "agent_signed_in"
     AGENT_PRESENCE = "agent_presence"
+    CALL_CONTEXT = "call_context"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +114,7 @@ class InboundEvent:
     name: str | None = None
     state_name: str | None = None
     occurred_at: datetime | None = None
+    call: CallContext | None = None
 
 
 class Spoke(ABC):

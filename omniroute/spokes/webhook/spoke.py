@@ -33,8 +33,10 @@ from omniroute.spokes.events_schema import (
     INBOUND_EVENT,
     AgentPresenceInEvent,
     AgentSignedInEvent,
+    CallContextInEvent,
     CatalogPage,
 )
+from omniroute.spokes.webhook.calls import call_context_event
 from omniroute.spokes.webhook.settings import WebhookSettings
 
 CATALOG_PATHS = {
@@ -143,7 +145,10 @@ def _below(base: httpx.URL, path: str) -> httpx.URL:
     return base.copy_with(path=base.path.rstrip("/") + "/" + path)
 
 
-def _parse_envelope(raw: object, where: str) -> AgentSignedInEvent | AgentPresenceInEvent:
+Parsed = AgentSignedInEvent | AgentPresenceInEvent | CallContextInEvent
+
+
+def _parse_envelope(raw: object, where: str) -> Parsed:
     if isinstance(raw, dict):
         version = raw.get("schema_version")
         if version is not None and version != SCHEMA_VERSION:
@@ -158,7 +163,9 @@ def _parse_envelope(raw: object, where: str) -> AgentSignedInEvent | AgentPresen
         raise SpokeRejectedError(_problems(err, where)) from err
 
 
-def _inbound_event(parsed: AgentSignedInEvent | AgentPresenceInEvent) -> InboundEvent:
+def _inbound_event(parsed: Parsed) -> InboundEvent:
+    if isinstance(parsed, CallContextInEvent):
+        return call_context_event(parsed)
     if isinstance(parsed, AgentSignedInEvent):
         return InboundEvent(
             id=parsed.id,
