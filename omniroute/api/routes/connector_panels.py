@@ -102,7 +102,7 @@ async def agent_panels(
             t.AgentIdentityRow.agent_id == agent_id
         )
     )
-    identity: dict[str, str] = dict(links.tuples())
+    identity = {row[0]: row[1] for row in links}
     return [
         AgentPanelOut(
             spoke=panel.spoke,
@@ -114,7 +114,7 @@ async def agent_panels(
             provider_agent_id=identity.get(panel.spoke),
             presence_map={str(k): str(v) for k, v in spoke.presence_map.items()},
         )
-        for panel, spoke in rows.tuples()
+        for panel, spoke in rows
     ]
 
 
