@@ -237,6 +237,17 @@ def _catalog(now: datetime) -> list[list[Any]]:
                 spoke=SIM_SPOKE,
                 provider_queue_id="sim-queue-general",
             ),
+            # Voice calls and callbacks the simulator starts (POST /sim/calls) and controls.
+            t.QueueRow(
+                id="sim-voice",
+                name="Simulator voice (external)",
+                channels=["voice", "callback"],
+                priority=5,
+                rule_id="voice-rule",
+                routing_mode="external",
+                spoke=SIM_SPOKE,
+                provider_queue_id="sim-queue-general",
+            ),
         ],
     ]
 

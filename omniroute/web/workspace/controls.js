@@ -40,14 +40,14 @@ function elapsed(ctx, now) {
   return (now - Date.parse(ctx.connected_at)) / 1000;
 }
 
-function numberField(id, label, value) {
+function numberField(id, label, value, hint) {
   return h("div", { class: "cc-field" },
     h("label", { for: id }, label),
     h("input", {
       id, type: "tel", autocomplete: "off", inputmode: "tel", value: value || "",
       "aria-describedby": `${id}-hint`,
     }),
-    h("span", { id: `${id}-hint`, class: "cc-hint" }, "A phone number, e.g. +44 20 7946 0000"),
+    h("span", { id: `${id}-hint`, class: "cc-hint" }, hint),
   );
 }
 
@@ -105,9 +105,9 @@ export function renderControls(container, callContext, { invoke, now = () => Dat
     setBusy(false);
   }
 
-  function askNumber(action, id, label, submitLabel, initial) {
+  function askNumber(action, id, label, submitLabel, initial, hint) {
     clear(form);
-    const field = numberField(id, label, initial);
+    const field = numberField(id, label, initial, hint);
     const input = field.querySelector("input");
     const cancel = () => { clear(form); buttons.querySelector(`[data-action="${action}"]`)?.focus(); };
     const submit = (event) => {
@@ -136,9 +136,13 @@ export function renderControls(container, callContext, { invoke, now = () => Dat
   for (const [action, label, tone] of ACTIONS) {
     if (!available.has(action)) continue;
     const onclick = () => {
-      if (action === "transfer") askNumber(action, `${uid}-target`, "Transfer to", "Transfer", "");
-      else if (action === "dial") askNumber(action, `${uid}-number`, "Number to dial", "Dial", ctx.customer_number);
-      else run(action);
+      if (action === "transfer") {
+        askNumber(action, `${uid}-target`, "Transfer to", "Transfer", "",
+          "A phone number, or an agent or queue of the phone system");
+      } else if (action === "dial") {
+        askNumber(action, `${uid}-number`, "Number to dial", "Dial", ctx.customer_number,
+          "A phone number, e.g. +44 20 7946 0000");
+      } else run(action);
     };
     buttons.append(h("button", { type: "button", class: `cc-btn cc-${tone}`, "data-action": action, onclick }, label));
   }
