@@ -100,16 +100,19 @@ def context_event(context: CallContext) -> CallContextChanged:
     )
 
 
+def no_context(interaction_id: str) -> DomainError:
+    """The error for a control or read before the provider sent any call context."""
+    return DomainError(
+        ErrorCode.NO_CALL_CONTEXT,
+        f"the provider has sent no call context for interaction '{interaction_id}' yet; "
+        "call controls are available once it does",
+    )
+
+
 def checked_params(
-    context: CallContext | None, action: CallAction, params: Mapping[str, str]
+    context: CallContext, action: CallAction, params: Mapping[str, str]
 ) -> dict[str, str]:
     """The action's parameters, if the context offers the action now; else a DomainError."""
-    if context is None:
-        raise DomainError(
-            ErrorCode.NO_CALL_CONTEXT,
-            "the provider has sent no call context for this interaction yet; "
-            "controls are available once it does",
-        )
     if action not in context.available_actions:
         offered = ", ".join(a.value for a in context.available_actions) or "none"
         raise DomainError(

@@ -16,6 +16,7 @@ from omniroute.domain.calls import (
     CallState,
     checked_params,
     context_event,
+    no_context,
 )
 from omniroute.domain.errors import DomainError, ErrorCode
 from omniroute.domain.model import Document, DocumentType, WorkItemState
@@ -93,8 +94,8 @@ def apply_context(tx: Tx, spoke: str, event_id: str, context: CallContext) -> di
     return {"id": event_id, "outcome": "stored", "interaction_id": doc.id, "agents": agents}
 
 
-def invoke(tx: Tx, request: ControlRequest) -> str:
-    """Queue an interaction_control event for the provider; returns the event id."""
+def invoke(tx: Tx, request: ControlRequest) -> tuple[str, str]:
+    """Queue an interaction_control event for the provider: (event id, spoke)."""
     doc = _live_interaction(tx, request.interaction_id)
     if doc is None:
         raise DomainError(
@@ -108,8 +109,9 @@ def invoke(tx: Tx, request: ControlRequest) -> str:
             "only the agent it is assigned or offered to may control its call",
         )
     current = request.current
-    params = checked_params(current.context if current else None, request.action, request.params)
-    assert current is not None  # checked_params refuses a missing context
+    if current is None:
+        raise no_context(doc.id)
+    params = checked_params(current.context, request.action, request.params)
     payload = {
         "interaction_id": doc.id,
         "action": request.action.value,
@@ -121,7 +123,7 @@ def invoke(tx: Tx, request: ControlRequest) -> str:
         "requested_at": tx.now.isoformat(),
     }
     tx.send(current.spoke, RoutingEventType.INTERACTION_CONTROL, doc.id, payload)
-    return tx.outbox[-1].id
+    return tx.outbox[-1].id, current.spoke
 
 
 def _context(row: t.CallContextRow) -> CallContext:

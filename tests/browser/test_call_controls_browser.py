@@ -168,6 +168,12 @@ def test_buttons_follow_the_context_and_invoke_actions(site: Site) -> None:
     shot(page, "call-controls-connected")
     page.get_by_role("button", name="Hold").click()
     assert page.evaluate("harness.invoked") == [{"action": "hold", "params": {}}]
+    # A context that happened before the current one changes nothing.
+    ringing = connected(
+        state="alerting", available_actions=["answer"], occurred_at="2026-01-01T09:59:00+00:00"
+    )
+    page.evaluate("ctx => harness.setContext(ctx)", ringing)
+    assert buttons(page) == ["Hold", "Mute", "Transfer…", "End call"]
 
     held = connected(state="held", muted=True, available_actions=["resume", "transfer", "end"])
     page.evaluate("ctx => harness.setContext(ctx)", held)

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from omniroute.api.call_schemas import CallContextOut, ControlIn, ControlOut
 from omniroute.api.deps import CurrentPrincipal, EngineDep, SessionDep
+from omniroute.domain.calls import no_context
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.services import call_controls
 from omniroute.services.call_controls import ControlRequest, StoredContext
@@ -43,10 +44,7 @@ async def get_call(
     await _existing(session, interaction_id)
     stored = await call_controls.latest_context(session, interaction_id)
     if stored is None:
-        raise DomainError(
-            ErrorCode.NO_CALL_CONTEXT,
-            f"the provider has sent no call context for interaction '{interaction_id}'",
-        )
+        raise no_context(interaction_id)
     return _out(stored)
 
 
@@ -67,8 +65,7 @@ async def invoke_control(
     await _existing(session, interaction_id)
     current = await call_controls.latest_context(session, interaction_id)
     request = ControlRequest(interaction_id, agent_id, body.action, body.params, current)
-    event_id = await engine.execute(lambda tx: call_controls.invoke(tx, request))
-    spoke = current.spoke if current is not None else ""
+    event_id, spoke = await engine.execute(lambda tx: call_controls.invoke(tx, request))
     return ControlOut(
         event_id=event_id, interaction_id=interaction_id, action=body.action.value, spoke=spoke
     )

@@ -164,7 +164,12 @@ export function renderControls(container, callContext, { invoke, now = () => Dat
   tick();
   if (TIMED_STATES.has(ctx.state) && ctx.connected_at) timers.set(container, setInterval(tick, 1000));
   return {
-    update: (next) => renderControls(container, next, { invoke, now }),
+    update(next) {
+      // Contexts may arrive out of order: the one that happened last is current.
+      const older = next && next.interaction_id === ctx.interaction_id
+        && Date.parse(next.occurred_at) < Date.parse(ctx.occurred_at);
+      return older ? this : renderControls(container, next, { invoke, now });
+    },
     destroy: () => { clearInterval(timers.get(container)); clear(container); },
   };
 }
