@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from typing import Literal
 
 from fastapi.responses import JSONResponse
@@ -9,6 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from omniroute.sim.calls import Call
 from omniroute.sim.core import Platform
+
+PANEL_HTML = (
+    resources.files(__package__ or "omniroute.sim").joinpath("panel.html").read_text("utf-8")
+)
 
 
 class CallIn(BaseModel):

@@ -178,6 +178,8 @@ def test_buttons_follow_the_context_and_invoke_actions(site: Site) -> None:
     held = connected(state="held", muted=True, available_actions=["resume", "transfer", "end"])
     page.evaluate("ctx => harness.setContext(ctx)", held)
     assert buttons(page) == ["Resume", "Transfer…", "End call"]
+    # Hold had the focus and is gone: the focus stays in the controls, on the first action.
+    expect(page.get_by_role("button", name="Resume")).to_be_focused()
     expect(page.locator("#controls .cc-status")).to_contain_text("On hold")
     expect(page.locator("#controls .cc-status")).to_contain_text("Muted")
     # Keyboard only: Tab to Transfer, Enter opens the labelled field, Enter sends.

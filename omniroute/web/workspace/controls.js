@@ -60,6 +60,9 @@ export function renderControls(container, callContext, { invoke, now = () => Dat
   if (typeof invoke !== "function") throw new TypeError("renderControls needs {invoke}");
   const previous = timers.get(container);
   if (previous) clearInterval(previous);
+  // Keyboard users keep their place: focus returns to the same action, or the first one.
+  const focused = container.contains(document.activeElement) ? document.activeElement : null;
+  const focusedAction = focused?.dataset?.action || (focused ? "" : null);
   clear(container);
   container.classList.add("call-controls");
   if (!callContext) {
@@ -83,12 +86,16 @@ export function renderControls(container, callContext, { invoke, now = () => Dat
     timer.hidden = seconds === null;
   };
 
-  const setBusy = (busy) => {
-    container.setAttribute("aria-busy", busy ? "true" : "false");
-    for (const b of container.querySelectorAll("button")) b.disabled = busy;
+  let busy = false;
+  const setBusy = (value) => {
+    // aria-disabled rather than disabled, so the focused button keeps the focus.
+    busy = value;
+    container.setAttribute("aria-busy", value ? "true" : "false");
+    for (const b of container.querySelectorAll("button")) b.setAttribute("aria-disabled", String(value));
   };
 
   async function run(action, params = {}) {
+    if (busy) return;
     error.textContent = "";
     setBusy(true);
     const label = ACTIONS.find(([a]) => a === action)?.[1].replace("…", "") || action;
@@ -136,6 +143,7 @@ export function renderControls(container, callContext, { invoke, now = () => Dat
   for (const [action, label, tone] of ACTIONS) {
     if (!available.has(action)) continue;
     const onclick = () => {
+      if (busy) return;
       if (action === "transfer") {
         askNumber(action, `${uid}-target`, "Transfer to", "Transfer", "",
           "A phone number, or an agent or queue of the phone system");
@@ -163,6 +171,9 @@ export function renderControls(container, callContext, { invoke, now = () => Dat
   );
   tick();
   if (TIMED_STATES.has(ctx.state) && ctx.connected_at) timers.set(container, setInterval(tick, 1000));
+  if (focusedAction !== null) {
+    (buttons.querySelector(`[data-action="${focusedAction}"]`) || buttons.querySelector("button"))?.focus();
+  }
   return {
     update(next) {
       // Contexts may arrive out of order: the one that happened last is current.
