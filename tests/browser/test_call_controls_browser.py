@@ -23,8 +23,7 @@ from omniroute.store import tables as t
 from omniroute.store.db import Database
 from tests.api.conftest import seed_api
 from tests.procs import REPO_ROOT, Server, Servers, free_port
-from tests.seed import NOW, add_queue
-from tests.sim.procs import start_sim
+from tests.seed import NOW
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -42,15 +41,13 @@ CHROMIUM_ARGS = [
     "--disable-features=LocalNetworkAccessChecks",
 ]
 WAIT_MS = 10_000
-SIM_SECRET = "browser-sim-webhook-secret-0123456789abcdef"
 
 
 @dataclass
-class Site:
+class HarnessSite:
     """Omniroute, the provider's panel origin and an origin that is not allowed."""
 
     omniroute: Server
-    sim: Server
     panel_origin: str
     other_origin: str
     browser: Browser
@@ -62,13 +59,13 @@ class Site:
         assert r.status_code < 300, r.text
         return r.json()
 
-    def harness(self, query: str = "", agent: str = "alice") -> Page:
+    def harness(self, query: str = "") -> Page:
         """A page on Omniroute's origin with the harness, importing the real /static modules."""
         page = self.browser.new_page(viewport={"width": 1200, "height": 720})
         html = (FIXTURES / "harness" / "calls.html").read_text(encoding="utf-8")
         url = f"{self.omniroute.base_url}/harness/calls.html"
         page.route(url + "*", lambda route: route.fulfill(body=html, content_type="text/html"))
-        page.goto(f"{url}?token=token-{agent}&agent={agent}{query}")
+        page.goto(f"{url}?token=token-alice&agent=alice{query}")
         page.wait_for_function("window.harness && window.harness.ready", timeout=WAIT_MS)
         return page
 
@@ -114,52 +111,32 @@ def spoke_row(name: str, hook: str, secret: str) -> t.SpokeRow:
     )
 
 
-async def seed(url: str, hook: str, sim_port: int) -> None:
-    """The API seed, a spoke `acme` and the simulator's spoke `sim`; nobody is linked yet."""
+async def seed(url: str, hook: str) -> None:
+    """The API seed and a spoke `acme` whose provider is not reachable; nobody is linked yet."""
     db = Database(url)
     try:
         await seed_api(db)
         async with db.session() as s, s.begin():
             s.add(spoke_row("acme", hook, "b" * 40))
-            s.add(spoke_row("sim", f"http://127.0.0.1:{sim_port}/webhook", SIM_SECRET))
-        await add_queue(
-            db,
-            "sim-voice",
-            ["voice"],
-            routing_mode="external",
-            spoke="sim",
-            provider_queue_id="sim-queue-general",
-        )
     finally:
         await db.dispose()
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def calls_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HarnessSite]:
     """Everything running once for this module's tests."""
     tmp = tmp_path_factory.mktemp("calls-browser")
     url = f"sqlite+aiosqlite:///{tmp / 'omniroute.db'}"
     migrate.upgrade(url)
-    sim_port = free_port()
-    asyncio.run(seed(url, f"http://127.0.0.1:{free_port()}/hook", sim_port))
+    asyncio.run(seed(url, f"http://127.0.0.1:{free_port()}/hook"))
     servers = Servers(tmp / "logs")
     try:
         omniroute = servers.start(url)
-        sim = start_sim(
-            tmp / "logs" / "sim.log",
-            omniroute_url=omniroute.base_url,
-            token="token-integration",
-            secret=SIM_SECRET,
-            spoke="sim",
-            think_ms=0,
-            port=sim_port,
-        )
-        servers.started.append(sim)
         panel_origin = static_server(FIXTURES / "panel", servers, "panel")
         other_origin = static_server(FIXTURES / "panel", servers, "other")
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            yield Site(omniroute, sim, panel_origin, other_origin, browser)
+            yield HarnessSite(omniroute, panel_origin, other_origin, browser)
             browser.close()
     finally:
         servers.close()
@@ -188,8 +165,8 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def test_buttons_follow_the_context_and_invoke_actions(site: Site) -> None:
-    page = site.harness()
+def test_buttons_follow_the_context_and_invoke_actions(calls_site: HarnessSite) -> None:
+    page = calls_site.harness()
     expect(page.locator("#controls")).to_contain_text("No call on this interaction")
     page.evaluate("ctx => harness.setContext(ctx)", connected())
     assert buttons(page) == ["Hold", "Mute", "Transfer…", "End call"]
@@ -249,16 +226,18 @@ def test_buttons_follow_the_context_and_invoke_actions(site: Site) -> None:
     page.close()
 
 
-def test_panel_exchange_with_the_provider_page(site: Site) -> None:
-    host = site.omniroute.base_url
-    elsewhere = f"{site.other_origin}/elsewhere.html?host={quote(host, safe='')}"
+def test_panel_exchange_with_the_provider_page(calls_site: HarnessSite) -> None:
+    host = calls_site.omniroute.base_url
+    elsewhere = f"{calls_site.other_origin}/elsewhere.html?host={quote(host, safe='')}"
     panel_url = (
-        f"{site.panel_origin}/provider.html?host={quote(host, safe='')}"
+        f"{calls_site.panel_origin}/provider.html?host={quote(host, safe='')}"
         f"&elsewhere={quote(elsewhere, safe='')}"
     )
-    site.api("PUT", "/spokes/acme/panel", json={"panel_url": panel_url, "title": "Acme Voice"})
-    intruder = f"{site.panel_origin}/elsewhere.html?host={quote(host, safe='')}"
-    page = site.harness(f"&panel=1&spoke=acme&intruder={quote(intruder, safe='')}")
+    calls_site.api(
+        "PUT", "/spokes/acme/panel", json={"panel_url": panel_url, "title": "Acme Voice"}
+    )
+    intruder = f"{calls_site.panel_origin}/elsewhere.html?host={quote(host, safe='')}"
+    page = calls_site.harness(f"&panel=1&spoke=acme&intruder={quote(intruder, safe='')}")
     panel = page.frame_locator("iframe.cn-frame")
     expect(panel.locator("#agent")).to_have_text("alice", timeout=WAIT_MS)
     expect(panel.locator("#presence")).to_have_text("Offline")
@@ -271,13 +250,13 @@ def test_panel_exchange_with_the_provider_page(site: Site) -> None:
     panel.get_by_role("button", name="Sign in").click()
     expect(panel.locator("#last-result")).to_contain_text('"outcome":"linked"', timeout=WAIT_MS)
     expect(page.locator(".cn-status")).to_have_text("Connected as P-alice")
-    [config] = site.api("GET", "/agents/alice/connector-panels", "alice")
+    [config] = calls_site.api("GET", "/agents/alice/connector-panels", "alice")
     assert config["provider_agent_id"] == "P-alice"
 
     panel.get_by_label("State").select_option("Away")
     panel.get_by_role("button", name="Set state").click()
     expect(panel.locator("#last-result")).to_contain_text('"presence_id":"away"', timeout=WAIT_MS)
-    assert site.api("GET", "/agents/alice/presence", "alice")["presence_id"] == "away"
+    assert calls_site.api("GET", "/agents/alice/presence", "alice")["presence_id"] == "away"
 
     page.evaluate(
         """() => {
@@ -304,64 +283,9 @@ def test_panel_exchange_with_the_provider_page(site: Site) -> None:
         "harness.ignored.filter(i => i.reason === 'origin').length >= 2", timeout=WAIT_MS
     )
     origins = {i["origin"] for i in page.evaluate("harness.ignored") if i["reason"] == "origin"}
-    assert origins == {site.other_origin}
+    assert origins == {calls_site.other_origin}
     assert len(page.evaluate("harness.signedIn")) == 1
-    assert site.api("GET", "/agents/alice/presence", "alice")["presence_id"] == "away"
-    [config] = site.api("GET", "/agents/alice/connector-panels", "alice")
+    assert calls_site.api("GET", "/agents/alice/presence", "alice")["presence_id"] == "away"
+    [config] = calls_site.api("GET", "/agents/alice/connector-panels", "alice")
     assert config["provider_agent_id"] == "P-alice"
-    page.close()
-
-
-def eventually(probe: Any, what: str, timeout_s: float = 20.0) -> Any:
-    """Poll until the probe returns something truthy; fail after the deadline."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = probe()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-
-
-def test_simulator_panel_starts_a_call_the_agent_controls(site: Site) -> None:
-    sim = site.sim.base_url
-    site.api("PUT", "/spokes/sim/panel", json={"panel_url": f"{sim}/panel", "title": "Phone"})
-    # Bob: alice's presence events to the unreachable spoke acme would hold back hers to sim.
-    page = site.harness("&panel=1&spoke=sim", agent="bob")
-    panel = page.frame_locator("iframe.cn-frame")
-    expect(panel.locator("#agent")).to_have_text("bob", timeout=WAIT_MS)
-    panel.get_by_label("Platform agent").select_option("sim-agent-2")
-    panel.get_by_role("button", name="Sign in").click()
-    expect(page.locator(".cn-status")).to_have_text("Connected as sim-agent-2", timeout=WAIT_MS)
-    panel.get_by_label("State").select_option("On Queue")
-    panel.get_by_role("button", name="Set").click()
-    eventually(
-        lambda: site.api("GET", "/agents/bob/presence", "bob")["presence_id"] == "available",
-        "bob to be available",
-    )
-    panel.get_by_role("button", name="A customer calls").click()
-    expect(panel.locator("#note")).to_contain_text("is waiting", timeout=WAIT_MS)
-
-    [offer] = eventually(lambda: site.api("GET", "/agents/bob/offers", "bob"), "an offer")
-    interaction = site.api("GET", f"/work-items/{offer['work_item_id']}", "bob")["document_id"]
-    site.api("POST", f"/offers/{offer['id']}/accept", "bob")
-
-    def call_in(state: str) -> dict[str, Any] | None:
-        r = httpx.get(
-            f"{site.omniroute.api_url}/interactions/{interaction}/call",
-            headers={"Authorization": "Bearer token-bob"},
-        )
-        body: dict[str, Any] = r.json()
-        return body if r.status_code == 200 and body["state"] == state else None
-
-    live = eventually(lambda: call_in("connected"), "the call to connect")
-    page.evaluate("id => { harness.liveInteraction = id; }", interaction)
-    page.evaluate("ctx => harness.setContext(ctx)", live)
-    assert buttons(page) == ["Hold", "Mute", "Transfer…", "End call"]
-    page.get_by_role("button", name="Hold").click()
-    held = eventually(lambda: call_in("held"), "the simulator to hold the call")
-    page.evaluate("ctx => harness.setContext(ctx)", held)
-    assert buttons(page) == ["Resume", "Transfer…", "End call"]
-    expect(page.locator("#controls .cc-status")).to_contain_text("On hold")
-    shot(page, "simulator-call-on-hold")
     page.close()
