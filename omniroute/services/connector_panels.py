@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.engine.state import SpokeConfig, Tx
-from omniroute.services import outbound
+from omniroute.services import identity
 from omniroute.services.routing import set_presence_state
 
 PROTOCOL_VERSION = 1
@@ -80,17 +80,7 @@ def link_from_panel(tx: Tx, spoke: str, provider_agent_id: str, agent_id: str) -
             f"spoke '{spoke}'; sign in to the provider's panel as that agent",
             "provider_agent_id",
         )
-    tx.state.link_identity(spoke, provider_agent_id, agent_id)
-    tx.insert_row(
-        "agent_identities",
-        {
-            "spoke": spoke,
-            "provider_agent_id": provider_agent_id,
-            "agent_id": agent_id,
-            "linked_at": tx.now,
-        },
-    )
-    outbound.agent_presence(tx, agent)
+    identity.link(tx, spoke, provider_agent_id, agent)
     return "linked"
 
 
