@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -128,7 +129,9 @@ def calls_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HarnessSite
     tmp = tmp_path_factory.mktemp("calls-browser")
     url = f"sqlite+aiosqlite:///{tmp / 'omniroute.db'}"
     migrate.upgrade(url)
-    asyncio.run(seed(url, f"http://127.0.0.1:{free_port()}/hook"))
+    # Playwright's sync API may already run an event loop in this thread: seed from another.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, seed(url, f"http://127.0.0.1:{free_port()}/hook")).result()
     servers = Servers(tmp / "logs")
     try:
         omniroute = servers.start(url)
