@@ -32,30 +32,34 @@ function panelMessage(frame) {
   return null;
 }
 
+// Returns at once, so no feed frame is missed; what it needs from the server arrives after.
 export async function mountExtensions({ doc, me, body, side }) {
   ensureStyles();
   let controls = null;
+  let destroyed = false;
+  const panels = [];
   if (doc.document_type === "interaction" && CALL_CHANNELS.has(doc.channel_id)) {
     const box = h("section", { class: "call-box", "aria-label": "Call" });
     body.prepend(box);
     const invoke = (action, params) =>
       api("POST", `/interactions/${encodeURIComponent(doc.id)}/controls`, { action, params });
-    let context = null;
-    try { context = await currentCall(doc.id); } catch { context = null; }
-    controls = renderControls(box, context, { invoke });
+    controls = renderControls(box, null, { invoke });
+    // A context that came with the feed meanwhile is newer: update() keeps the latest.
+    currentCall(doc.id).then((context) => {
+      if (context && !destroyed) controls = controls.update(context);
+    }).catch(() => {});
   }
-  const panels = [];
-  try {
-    const configs = await api("GET", `/agents/${encodeURIComponent(me.agent_id)}/connector-panels`);
+  api("GET", `/agents/${encodeURIComponent(me.agent_id)}/connector-panels`).then((configs) => {
+    if (destroyed) return;
     for (const config of configs) {
       const box = h("div", { class: "connector-box" });
       side.append(box);
       const agent = { id: me.agent_id, name: me.name, presence_id: state.presence?.presence_id };
       panels.push(mountConnectorPanel({ container: box, config, agent, api }));
     }
-  } catch {
+  }).catch(() => {
     // Without panels the conversation works as before.
-  }
+  });
   return {
     handle(frame) {
       const d = frame.data || {};
@@ -70,6 +74,7 @@ export async function mountExtensions({ doc, me, body, side }) {
       for (const panel of panels) panel.notify("wrapup.submitted", payload);
     },
     destroy() {
+      destroyed = true;
       controls?.destroy();
       for (const panel of panels) panel.destroy();
     },
