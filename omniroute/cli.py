@@ -175,6 +175,10 @@ def _start_demo_sim(omniroute_url: str) -> subprocess.Popen[bytes]:
         f"  simulator:  http://127.0.0.1:{SIM_PORT}/sim/state (external queue 'sim-chat'; "
         "its agents sign in as alice, bob, carol and dave)"
     )
+    typer.echo(
+        f"  calls:      POST http://127.0.0.1:{SIM_PORT}/sim/calls "
+        """'{"queue_id": "sim-voice", "kind": "inbound" or "callback"}' (or from its panel)"""
+    )
     return subprocess.Popen(command)  # noqa: S603 - our own module with fixed arguments
 
 

@@ -239,6 +239,26 @@ def _catalog(now: datetime) -> list[list[Any]]:
                 spoke=SIM_SPOKE,
                 provider_queue_id="sim-queue-general",
             ),
+            # Voice calls and callbacks the simulator starts (POST /sim/calls) and controls.
+            t.QueueRow(
+                id="sim-voice",
+                name="Simulator voice (external)",
+                channels=["voice", "callback"],
+                priority=5,
+                rule_id="voice-rule",
+                routing_mode="external",
+                spoke=SIM_SPOKE,
+                provider_queue_id="sim-queue-general",
+            ),
+            # The simulator's agent panel in the workspace's connector panel.
+            t.SpokePanelRow(
+                spoke=SIM_SPOKE,
+                panel_url=f"http://127.0.0.1:{SIM_PORT}/panel",
+                allowed_origins=[f"http://127.0.0.1:{SIM_PORT}"],
+                title="Contact center (simulator)",
+                enabled=True,
+                updated_at=now,
+            ),
         ],
     ]
 

@@ -16,10 +16,12 @@ from omniroute.api.errors import install_error_handlers
 from omniroute.api.routes import (
     admin,
     agents,
+    call_controls,
     catalog,
     chat,
     chat_widgets,
     chat_ws,
+    connector_panels,
     documents,
     email,
     external,
@@ -99,6 +101,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(session.router, prefix=API_PREFIX)
     app.include_router(workspace.router, prefix=API_PREFIX)
     app.include_router(workspace.pages)
+    app.include_router(call_controls.router, prefix=API_PREFIX)
+    app.include_router(connector_panels.router, prefix=API_PREFIX)
     app.mount("/static", StaticFiles(directory=WEB_ROOT), name="static")
     for module in (chat, chat_widgets, chat_ws):
         app.include_router(module.router, prefix=API_PREFIX)

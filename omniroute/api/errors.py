@@ -51,6 +51,10 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.NOT_A_CHAT: 409,
     ErrorCode.ORIGIN_NOT_ALLOWED: 403,
     ErrorCode.WIDGET_DISABLED: 409,
+    ErrorCode.NO_CALL_CONTEXT: 409,
+    ErrorCode.CALL_ACTION_NOT_AVAILABLE: 409,
+    ErrorCode.INTERACTION_NOT_HELD: 403,
+    ErrorCode.IDENTITY_CONFLICT: 409,
 }
 
 

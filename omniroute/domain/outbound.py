@@ -18,6 +18,7 @@ class RoutingEventType(StrEnum):
     OFFER_OUTCOME = "offer_outcome"
     OFFER_REFUSED = "offer_refused"
     AGENT_PRESENCE = "agent_presence"
+    INTERACTION_CONTROL = "interaction_control"
 
 
 class TransferType(StrEnum):

@@ -27,6 +27,7 @@ PLAIN_TABLES: dict[str, type[t.Base]] = {
     "email_attachments": t.EmailAttachmentRow,
     "chat_sessions": t.ChatSessionRow,
     "chat_messages": t.ChatMessageRow,
+    "call_contexts": t.CallContextRow,
 }
 
 

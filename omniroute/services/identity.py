@@ -63,18 +63,23 @@ def sign_in(tx: Tx, event: SignIn) -> str | None:
             {"provider_agent_id": event.provider_agent_id, "email": event.email},
         )
         return None
-    tx.state.link_identity(event.spoke, event.provider_agent_id, agent.id)
+    link(tx, event.spoke, event.provider_agent_id, agent)
+    return agent.id
+
+
+def link(tx: Tx, spoke: str, provider_agent_id: str, agent: Agent) -> None:
+    """Record that the provider's agent is ours, and give the provider the agent's presence."""
+    tx.state.link_identity(spoke, provider_agent_id, agent.id)
     tx.insert_row(
         "agent_identities",
         {
-            "spoke": event.spoke,
-            "provider_agent_id": event.provider_agent_id,
+            "spoke": spoke,
+            "provider_agent_id": provider_agent_id,
             "agent_id": agent.id,
             "linked_at": tx.now,
         },
     )
     outbound.agent_presence(tx, agent)
-    return agent.id
 
 
 def _provision(tx: Tx, event: SignIn) -> Agent:

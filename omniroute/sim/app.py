@@ -12,9 +12,10 @@ from typing import Annotated, Any
 import httpx
 import uvicorn
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from omniroute.sim.call_api import PANEL_HTML, CallIn, start_sim_call
 from omniroute.sim.client import ApiResult, OmnirouteClient, RetryPolicy, Sleep
 from omniroute.sim.core import AgentRun, Config, Faults, InvalidEventError, Platform
 from omniroute.sim.world import World
@@ -254,6 +255,16 @@ def create_app(
             return JSONResponse({"agent": platform.agent_view(agent), "delivered": False})
         result = await platform.push_presence(agent)
         return _inbound_response(platform.agent_view(agent), result)
+
+    @app.get("/panel", response_class=HTMLResponse)
+    async def panel() -> HTMLResponse:
+        """The platform's agent panel, for Omniroute's connector panel."""
+        return HTMLResponse(PANEL_HTML)
+
+    @app.post("/sim/calls", status_code=201)
+    async def start_call(body: CallIn) -> JSONResponse:
+        """A customer calls (or asks for a callback): the interaction is created in Omniroute."""
+        return await start_sim_call(platform, body)
 
     @app.get("/sim/faults")
     async def get_faults() -> dict[str, Any]:

@@ -156,6 +156,15 @@ class OmnirouteClient:
             lambda: self.http.build_request("POST", url, content=content, headers=headers)
         )
 
+    async def create_interaction(self, body: dict[str, Any]) -> ApiResult:
+        """POST /api/v1/interactions (retried only when nothing can have been created)."""
+        content = json.dumps(body).encode()
+        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+        url = f"{self.base_url}/api/v1/interactions"
+        return await self._send(
+            lambda: self.http.build_request("POST", url, content=content, headers=headers)
+        )
+
     async def send_event(
         self, event_type: str, data: dict[str, Any], event_id: str | None = None
     ) -> ApiResult:

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from omniroute.sim.calls import CallDesk
 from omniroute.sim.client import ApiResult, OmnirouteClient, Sleep, work_offer_body
 from omniroute.sim.routing import Candidate, pick_agent, routable
 from omniroute.sim.world import World
@@ -130,6 +131,7 @@ class Platform:
         self.counters: dict[str, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._timers: set[asyncio.Task[None]] = set()
+        self.desk = CallDesk(client, lambda coro: self._spawn(self._tasks, coro))
 
     # -- bookkeeping -------------------------------------------------------------------
 
@@ -302,6 +304,7 @@ class Platform:
         if result.ok:
             self.count("offers_made")
             item.offers += 1
+            self.desk.offered(item.document_id)
             if item.status == "offering":
                 item.status = "offered"
             return
@@ -390,6 +393,7 @@ class Platform:
             "transfer_to_queue": self._transfer_to_queue,
             "cancel_transfer": self._cancel_transfer,
             "agent_presence": self._agent_presence,
+            "interaction_control": self.desk.control,
         }
 
     def _item_from(self, data: dict[str, Any], kind: str, item_id: str) -> Item:
@@ -478,6 +482,7 @@ class Platform:
             item.agent_id = agent.id
         agent.reserved.discard(work_item_id)
         agent.work[work_item_id] = document_id
+        self.desk.accepted(document_id)
         if item is not None and item.kind != "new" and item.transfer_type != "consult":
             # A blind transfer frees whoever worked on the document before.
             for other in self.agents.values():
@@ -488,6 +493,7 @@ class Platform:
 
     def _end_interaction(self, data: dict[str, Any]) -> None:
         document_id = str(data.get("document_id"))
+        self.desk.ended(document_id)
         for item in [i for i in self.items.values() if i.document_id == document_id]:
             if item.status != "accepted":
                 self._drop(item, "ended_unassigned")
@@ -617,6 +623,7 @@ class Platform:
             "inbound": list(self.inbound),
             "counters": dict(self.counters),
             "in_flight": len(self._tasks),
+            "calls": self.desk.view(),
         }
 
 

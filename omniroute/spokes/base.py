@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
+from omniroute.domain.calls import CallContext
 from omniroute.domain.outbound import RoutingEventType
 
 
@@ -101,6 +102,7 @@ class InboundEventType(StrEnum):
     AGENT_PRESENCE = "agent_presence"
     WORK_OFFERED = "work_offered"
     WORK_RESCINDED = "work_rescinded"
+    CALL_CONTEXT = "call_context"
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +130,7 @@ class InboundEvent:
     state_name: str | None = None
     occurred_at: datetime | None = None
     offer: InboundOffer | None = None
+    call: CallContext | None = None
 
 
 class Spoke(ABC):

@@ -133,6 +133,34 @@ class AgentPresenceData(_Model):
     at: AwareDatetime
 
 
+CallActionName = Literal[
+    "answer", "hold", "resume", "mute", "unmute", "transfer", "end", "dial", "retry_callback"
+]
+CallStateName = Literal[
+    "scheduled", "alerting", "dialing", "connected", "held", "no_answer", "ended"
+]
+CallKindName = Literal["inbound", "outbound", "callback"]
+
+
+class InteractionControlData(_Model):
+    """An agent asks the provider to act on the call of an interaction."""
+
+    interaction_id: str
+    action: CallActionName
+    params: dict[str, str] = Field(
+        description="number for dial (a phone number), target for transfer; empty otherwise"
+    )
+    provider_call_id: str | None = Field(
+        description="the provider_call_id of the call context the agent saw, if it had one"
+    )
+    context_occurred_at: AwareDatetime = Field(
+        description="occurred_at of the call context the action was checked against"
+    )
+    agent_id: str
+    provider_agent_id: str | None
+    requested_at: AwareDatetime
+
+
 # -- the outgoing envelope -----------------------------------------------------------------
 
 
@@ -219,6 +247,13 @@ class AgentPresenceEvent(_Envelope):
     data: AgentPresenceData
 
 
+class InteractionControlEvent(_Envelope):
+    """`interaction_control`: do this to the call, then send the new call context back."""
+
+    type: Literal["interaction_control"]
+    data: InteractionControlData
+
+
 OUTGOING: dict[RoutingEventType, type[_Envelope]] = {
     RoutingEventType.NEW_INTERACTION: NewInteractionEvent,
     RoutingEventType.OFFER_OUTCOME: OfferOutcomeEvent,
@@ -228,6 +263,7 @@ OUTGOING: dict[RoutingEventType, type[_Envelope]] = {
     RoutingEventType.TRANSFER_TO_QUEUE: TransferToQueueEvent,
     RoutingEventType.CANCEL_TRANSFER: CancelTransferEvent,
     RoutingEventType.AGENT_PRESENCE: AgentPresenceEvent,
+    RoutingEventType.INTERACTION_CONTROL: InteractionControlEvent,
 }
 
 OutgoingEvent = Annotated[
@@ -238,7 +274,8 @@ OutgoingEvent = Annotated[
     | TransferToAgentEvent
     | TransferToQueueEvent
     | CancelTransferEvent
-    | AgentPresenceEvent,
+    | AgentPresenceEvent
+    | InteractionControlEvent,
     Field(discriminator="type"),
 ]
 OUTGOING_EVENT: TypeAdapter[OutgoingEvent] = TypeAdapter(OutgoingEvent)
@@ -295,6 +332,24 @@ class WorkRescindedInData(_Model):
     occurred_at: AwareDatetime | None = None
 
 
+class CallContextInData(_Model):
+    """The provider's current view of an interaction's call; it replaces any earlier one."""
+
+    interaction_id: str = Field(min_length=1, description="our interaction (document) id")
+    state: CallStateName
+    kind: CallKindName = "inbound"
+    muted: bool = False
+    customer_number: str | None = Field(None, max_length=64)
+    available_actions: list[CallActionName] = Field(
+        description="the actions the agent may take now; the workspace shows only these"
+    )
+    provider_call_id: str | None = Field(None, max_length=200)
+    connected_at: AwareDatetime | None = Field(
+        None, description="when the customer was connected; drives the call timer"
+    )
+    occurred_at: AwareDatetime = Field(description="the latest context by this time is current")
+
+
 class _InboundEnvelope(_Model):
     """What every inbound event carries around its data."""
 
@@ -334,14 +389,28 @@ class WorkRescindedEvent(_InboundEnvelope):
     data: WorkRescindedInData
 
 
+class CallContextInEvent(_InboundEnvelope):
+    """`call_context` from the provider."""
+
+    type: Literal["call_context"]
+    data: CallContextInData
+
+
 INBOUND: dict[InboundEventType, type[_InboundEnvelope]] = {
     InboundEventType.AGENT_SIGNED_IN: AgentSignedInEvent,
     InboundEventType.AGENT_PRESENCE: AgentPresenceInEvent,
     InboundEventType.WORK_OFFERED: WorkOfferedEvent,
     InboundEventType.WORK_RESCINDED: WorkRescindedEvent,
+    InboundEventType.CALL_CONTEXT: CallContextInEvent,
 }
 
-ParsedInbound = AgentSignedInEvent | AgentPresenceInEvent | WorkOfferedEvent | WorkRescindedEvent
+ParsedInbound = (
+    AgentSignedInEvent
+    | AgentPresenceInEvent
+    | WorkOfferedEvent
+    | WorkRescindedEvent
+    | CallContextInEvent
+)
 InboundEnvelope = Annotated[ParsedInbound, Field(discriminator="type")]
 INBOUND_EVENT: TypeAdapter[InboundEnvelope] = TypeAdapter(InboundEnvelope)
 

@@ -530,3 +530,38 @@ class GenesysConversationRow(Base):
     document_id: Mapped[str] = mapped_column(ID, primary_key=True)
     conversation_id: Mapped[str] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column()
+
+
+class CallContextRow(Base):
+    """One call context a provider sent for an interaction; the latest by time is current."""
+
+    __tablename__ = "call_contexts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    interaction_id: Mapped[str] = mapped_column(
+        ForeignKey("interactions.id", ondelete="CASCADE"), index=True
+    )
+    spoke: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    muted: Mapped[bool] = mapped_column(Boolean, default=False)
+    customer_number: Mapped[str | None] = mapped_column(String(64))
+    available_actions: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    provider_call_id: Mapped[str | None] = mapped_column(String(200))
+    connected_at: Mapped[datetime | None] = mapped_column()
+    occurred_at: Mapped[datetime] = mapped_column()
+    received_at: Mapped[datetime] = mapped_column()
+
+
+class SpokePanelRow(Base):
+    """The provider's agent panel shown in the workspace for one spoke, and its origins."""
+
+    __tablename__ = "spoke_panels"
+    spoke: Mapped[str] = mapped_column(
+        ForeignKey("spokes.name", ondelete="CASCADE"), primary_key=True
+    )
+    panel_url: Mapped[str] = mapped_column(String(2000))
+    allowed_origins: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column()

@@ -25,8 +25,9 @@ from omniroute.domain.model import (
 from omniroute.domain.outbound import RoutingEventType
 from omniroute.domain.routing import RoutingConfig, RoutingIndex
 from omniroute.engine.state import EngineState, SpokeConfig, Tx
-from omniroute.services import outbound, provider_offers
+from omniroute.services import call_controls, outbound, provider_offers
 from omniroute.spokes.base import InboundEvent, InboundEventType, InboundOffer, RoutingEvent
+from tests.spokes.call_payloads import dial_request
 
 SPOKE = "acme"
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -146,6 +147,8 @@ def routing_events() -> dict[RoutingEventType, RoutingEvent]:
     to_queue = _transfer_item(w.item, "wi-3", "billing", None)
     outbound.transfer(tx, RoutingEventType.TRANSFER_TO_QUEUE, SPOKE, to_queue)
     outbound.agent_presence(tx, w.alice)
+    w.doc.agent_id = "alice"
+    call_controls.invoke(tx, dial_request(w.doc.id))
     w.doc.state = InteractionState.CLOSED_COMPLETE
     w.doc.accepted_item_id = w.item.id
     w.doc.agent_id = "alice"

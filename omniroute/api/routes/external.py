@@ -17,7 +17,7 @@ from omniroute.api.schemas import WorkItemOut
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.domain.outbound import TransferType
 from omniroute.engine.state import Tx
-from omniroute.services import identity, provider_offers, transfers
+from omniroute.services import call_controls, identity, provider_offers, transfers
 from omniroute.services.work_offers import ProviderTransfer, WorkOffer, offer_work
 from omniroute.spokes.base import (
     InboundEventType,
@@ -184,6 +184,8 @@ def _apply_inbound(tx: Tx, spoke: str, events: list[Any]) -> list[dict[str, Any]
                     "agent_id": agent_id,
                 }
             )
+        elif event.type is InboundEventType.CALL_CONTEXT and event.call is not None:
+            outcomes.append(call_controls.apply_context(tx, spoke, event.id, event.call))
         else:
             outcome, state = identity.provider_presence(
                 tx,

@@ -33,11 +33,13 @@ from omniroute.spokes.base import (
 from omniroute.spokes.events_schema import (
     INBOUND_EVENT,
     AgentSignedInEvent,
+    CallContextInEvent,
     CatalogPage,
     ParsedInbound,
     WorkOfferedEvent,
     WorkRescindedEvent,
 )
+from omniroute.spokes.webhook.calls import call_context_event
 from omniroute.spokes.webhook.settings import WebhookSettings
 
 CATALOG_PATHS = {
@@ -162,6 +164,8 @@ def _parse_envelope(raw: object, where: str) -> ParsedInbound:
 
 
 def _inbound_event(parsed: ParsedInbound) -> InboundEvent:
+    if isinstance(parsed, CallContextInEvent):
+        return call_context_event(parsed)
     if isinstance(parsed, WorkOfferedEvent):
         offered = parsed.data
         return InboundEvent(

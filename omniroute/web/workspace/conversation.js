@@ -141,6 +141,7 @@ export class Conversation {
         const updated = await api("POST", `/interactions/${encodeURIComponent(doc.id)}/wrap-up`,
           { wrap_up_code_id: select.value, notes: notes.value || null });
         toast("Wrap-up submitted.");
+        this.extensions?.wrappedUp?.({ document_id: doc.id, wrap_up_code_id: select.value, notes: notes.value || null });
         this.replaced(updated);
       } catch (err) {
         problem.textContent = err.message;

@@ -1,7 +1,7 @@
 """genesys conversations
 
 Revision ID: 0007_genesys
-Revises: 0005_web_chat
+Revises: 0006b_call_controls
 Create Date: 2026-11-25 15:10:00+00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007_genesys"
-down_revision: str | Sequence[str] | None = "0005_web_chat"
+down_revision: str | Sequence[str] | None = "0006b_call_controls"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
