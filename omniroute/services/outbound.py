@@ -148,7 +148,7 @@ def agent_presence(tx: Tx, agent: Agent, skip_spoke: str | None = None) -> None:
             "channel_available": dict(agent.channel_available),
             "at": tx.now.isoformat(),
         }
-        tx.send(spoke, RoutingEventType.AGENT_PRESENCE, f"agent:{agent.id}", payload)
+        tx.send(spoke, RoutingEventType.AGENT_PRESENCE, f"agent:{agent.id}@{spoke}", payload)
 
 
 def incident(tx: Tx, spoke: str, kind: str, message: str, details: dict[str, Any]) -> None:

@@ -63,15 +63,17 @@ def sim_url(site: Site) -> Iterator[str]:
 def test_a_call_from_the_panel_is_held_and_ended_in_the_workspace(
     chromium: Browser, site: Site, sim_url: str
 ) -> None:
-    alice = sign_in(chromium, site, "alice")
-    # The conversation panel hosts the provider's panel once a conversation is open; link first
-    # through the same endpoint the panel uses, so the simulator routes to alice.
+    # Alice's provider identity is already linked (through the endpoint the panel's sign-in
+    # uses), so the docked panel starts signed in and the simulator routes to her.
     r = site.api.post(
         "/agents/alice/connector-panels/sim/sign-in",
         json={"provider_agent_id": "sim-agent-1"},
         headers=site.auth("alice"),
     )
     assert r.status_code == 200, r.text
+    alice = sign_in(chromium, site, "alice")
+    panel = alice.frame_locator("iframe.cn-frame")
+    expect(panel.locator("#provider")).to_have_text("sim-agent-1")
     # Omniroute tells the simulator, through the spoke, that alice is on queue.
     alice.get_by_label("Presence").select_option("available")
     started = httpx.post(f"{sim_url}/sim/calls", json={"queue_id": "phones"})
@@ -83,8 +85,6 @@ def test_a_call_from_the_panel_is_held_and_ended_in_the_workspace(
     controls = alice.locator(".call-controls")
     expect(controls.locator(".cc-state")).to_have_text("Connected")
     expect(controls.get_by_role("button")).to_have_text(["Hold", "Mute", "Transfer…", "End call"])
-    panel = alice.frame_locator("iframe.cn-frame")
-    expect(panel.locator("#provider")).to_have_text("sim-agent-1")
     controls.get_by_role("button", name="Hold").click()
     expect(controls.locator(".cc-state")).to_have_text("On hold")
     expect(controls.get_by_role("button")).to_have_text(["Resume", "Transfer…", "End call"])

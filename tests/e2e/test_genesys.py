@@ -182,7 +182,7 @@ async def presence_settled(gc: Genesys, agent: str) -> None:
     async def settled() -> bool:
         events = await gc.get("/outbox", limit=1000)
         delivered = await gc.get("/outbox", state="delivered", limit=1000)
-        key = f"agent:{agent}"
+        key = f"agent:{agent}@{SPOKE}"
         return not any(e["ordering_key"] == key for e in events) and any(
             e["ordering_key"] == key for e in delivered
         )
@@ -393,7 +393,7 @@ async def test_throttling_renewal_timeout_outage_and_restart(gc: Genesys) -> Non
             headers=gc.auth(first_agent),
         )
         assert r.status_code == 200, r.text
-    keys = [*docs, f"agent:{first_agent}"]
+    keys = [*docs, f"agent:{first_agent}@{SPOKE}"]
 
     async def all_delivered() -> list[dict[str, Any]] | None:
         pending = [e for e in await gc.get("/outbox", limit=1000) if e["ordering_key"] in keys]

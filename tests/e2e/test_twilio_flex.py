@@ -167,7 +167,7 @@ async def settled(flex: Flex, agent: str) -> None:
 
     async def idle() -> bool:
         pending = await flex.get("/outbox", limit=1000)
-        return not [e for e in pending if e["ordering_key"] == f"agent:{agent}"]
+        return not [e for e in pending if e["ordering_key"] == f"agent:{agent}@{SPOKE}"]
 
     await eventually(idle, f"the outbox to deliver {agent}'s presence")
 

@@ -7,6 +7,7 @@ import { Inbox } from "./inbox.js";
 import { WorkList } from "./worklist.js";
 import { Conversation } from "./conversation.js";
 import { state, loadCatalog } from "./store.js";
+import { dock } from "./panels.js";
 
 const root = document.getElementById("app");
 
@@ -46,6 +47,7 @@ async function start(session) {
   conversation.onClosed = (docId) => worklist.remove(docId);
   conversation.onChanged = (doc) => worklist.update(doc);
   await worklist.load();
+  dock.mount(layout.panels, session);
   const feed = new Feed(session.agent_id, {
     onHello: (hello) => {
       applyPresence(hello);
@@ -56,6 +58,7 @@ async function start(session) {
       inbox.handle(frame);
       worklist.handle(frame);
       conversation.handle(frame);
+      dock.handle(frame);
     },
     onStatus: (status) => setConnection(status),
     onResumed: (missed) => announceMissed(missed),
@@ -68,6 +71,7 @@ async function start(session) {
 function renderLayout() {
   const offers = h("section", { class: "pane offers-pane", "aria-labelledby": "offers-title" });
   const work = h("section", { class: "pane work-pane", "aria-labelledby": "work-title" });
+  const panels = h("section", { class: "pane panels-pane", "aria-label": "Contact center", hidden: true });
   const main = h("main", { class: "conversation", id: "main", tabindex: "-1" });
   clear(root).append(
     h("header", { class: "topbar" },
@@ -81,11 +85,11 @@ function renderLayout() {
       ),
     ),
     h("div", { class: "shell" },
-      h("aside", { class: "sidebar", "aria-label": "Offers and my work" }, offers, work),
+      h("aside", { class: "sidebar", "aria-label": "Offers and my work" }, offers, work, panels),
       main,
     ),
   );
-  return { offers, work, main };
+  return { offers, work, main, panels };
 }
 
 function presenceControl() {

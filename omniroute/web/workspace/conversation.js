@@ -240,6 +240,7 @@ export class Conversation {
   }
 
   replaced(doc) {
+    if (!this.doc || this.doc.id !== doc.id) return;
     doc.document_type = this.doc.document_type;
     const wasActive = this.doc.state;
     this.doc = doc;
