@@ -24,6 +24,8 @@ from omniroute.spokes.base import (
     SpokeRejectedError,
     SpokeUnavailableError,
 )
+from omniroute.store import tables as t
+from omniroute.store.db import Database
 from tests.spokes.payloads import routing_events
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -428,32 +430,21 @@ def test_inbound_refuses_a_forgery_and_a_naive_time(
         subject.parse_inbound(signed(body), body)
 
 
-async def test_contact_map_survives_a_restart(db_url: str) -> None:
-    from omniroute.store import migrate
-    from omniroute.store import tables as t
-    from omniroute.store.db import Database
-
-    migrate.upgrade(db_url)
-    db = Database(db_url)
-    try:
-        first = ContactMap("connect", db)
-        await first.put(ContactLink(CONTACT, "doc-1", "wi-1", "PQ-support"))
-        await first.put(ContactLink(CONTACT, "doc-1", "wi-2", "PQ-support"))
-        await first.put(ContactLink("c-old", "doc-0", "wi-0", None))
-        await first.put(
-            ContactLink("c-old", "doc-9", "wi-9", None)
-        )  # the contact now stands for doc-9
-        async with db.session() as session:
-            row = await session.get(t.ConnectContactRow, ("connect", "doc-1"))
-            assert row is not None
-            assert row.created_at < row.updated_at
-            assert await session.get(t.ConnectContactRow, ("connect", "doc-0")) is None
-        second = ContactMap("connect", db)
-        await second.load()
-        assert second.by_document("doc-1") == ContactLink(CONTACT, "doc-1", "wi-2", "PQ-support")
-        assert ContactMap("other", db).by_contact(CONTACT) is None
-    finally:
-        await db.dispose()
+async def test_contact_map_survives_a_restart(db: Database) -> None:
+    first = ContactMap("connect", db)
+    await first.put(ContactLink(CONTACT, "doc-1", "wi-1", "PQ-support"))
+    await first.put(ContactLink(CONTACT, "doc-1", "wi-2", "PQ-support"))
+    await first.put(ContactLink("c-old", "doc-0", "wi-0", None))
+    await first.put(ContactLink("c-old", "doc-9", "wi-9", None))  # the contact now stands for doc-9
+    async with db.session() as session:
+        row = await session.get(t.ConnectContactRow, ("connect", "doc-1"))
+        assert row is not None
+        assert row.created_at < row.updated_at
+        assert await session.get(t.ConnectContactRow, ("connect", "doc-0")) is None
+    second = ContactMap("connect", db)
+    await second.load()
+    assert second.by_document("doc-1") == ContactLink(CONTACT, "doc-1", "wi-2", "PQ-support")
+    assert ContactMap("other", db).by_contact(CONTACT) is None
 
 
 async def test_an_alert_racing_start_task_contact_is_retried_not_dropped(

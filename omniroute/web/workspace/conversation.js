@@ -260,7 +260,9 @@ export class Conversation {
 
   startTransfer() {
     openTransferDialog(this.doc, this.me, (t) => {
-      this.transfer = t;
+      // The feed may already have said more (offered, even answered) than the POST's answer.
+      const known = this.transfer?.transfer_id === t.transfer_id ? this.transfer : null;
+      this.transfer = known ? { ...t, ...known, target_name: t.target_name } : t;
       this.paintBanner();
       this.paintActions();
       toast(`Transfer to ${t.target_name} started.`);
