@@ -21,6 +21,7 @@ from omniroute.api.routes import (
     feed,
     health,
     spokes_admin,
+    supervisor,
 )
 from omniroute.channels.email.inbound import start_listener
 from omniroute.config import Settings
@@ -81,5 +82,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(catalog.router, prefix=API_PREFIX)
     app.include_router(spokes_admin.router, prefix=API_PREFIX)
     app.include_router(email.router, prefix=API_PREFIX)
+    app.include_router(supervisor.router, prefix=API_PREFIX)
+    app.include_router(supervisor.page_router)
     app.mount("/static", StaticFiles(directory=WEB_ROOT), name="static")
     return app

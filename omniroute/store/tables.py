@@ -447,3 +447,14 @@ class EmailAttachmentRow(Base):
     content_type: Mapped[str] = mapped_column(String(255), default="application/octet-stream")
     size: Mapped[int] = mapped_column(Integer, default=0)
     content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class QueueServiceLevelRow(Base):
+    """A queue's service-level threshold: how fast an item must be accepted to count as met."""
+
+    __tablename__ = "queue_service_levels"
+    queue_id: Mapped[str] = mapped_column(
+        ForeignKey("queues.id", ondelete="CASCADE"), primary_key=True
+    )
+    threshold_s: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column()
