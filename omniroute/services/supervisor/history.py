@@ -38,7 +38,7 @@ async def load_history(session: AsyncSession, window: Window) -> History:
             wi.id, wi.queue_id, wi.created_at, wi.accepted_at, wi.ended_at, wi.cancel_reason
         ).where(_touches(window))
     )
-    items = [ItemRecord(*row) for row in item_rows.tuples()]
+    items = [ItemRecord(*row) for row in item_rows]
     offer_rows = await session.execute(
         select(of.work_item_id, wi.queue_id, of.state, of.created_at, of.ended_at)
         .join(wi, wi.id == of.work_item_id)
@@ -48,7 +48,7 @@ async def load_history(session: AsyncSession, window: Window) -> History:
             or_(of.ended_at.is_(None), of.ended_at >= window.start),
         )
     )
-    offers = [OfferRecord(*row) for row in offer_rows.tuples()]
+    offers = [OfferRecord(*row) for row in offer_rows]
     return History(items, offers)
 
 
@@ -57,4 +57,4 @@ async def load_thresholds(session: AsyncSession) -> dict[str, int]:
     rows = await session.execute(
         select(t.QueueServiceLevelRow.queue_id, t.QueueServiceLevelRow.threshold_s)
     )
-    return dict(rows.tuples().all())
+    return {row.queue_id: row.threshold_s for row in rows.all()}
