@@ -17,6 +17,7 @@ function setLive(state) {
 
 function showSignIn(message = "") {
   $("board").hidden = true;
+  $("updated-line").hidden = true;
   $("sign-out").hidden = true;
   $("signin").hidden = false;
   $("signin-error").textContent = message;
@@ -26,6 +27,7 @@ function showSignIn(message = "") {
 function showBoard() {
   $("signin").hidden = true;
   $("board").hidden = false;
+  $("updated-line").hidden = false;
   $("sign-out").hidden = false;
 }
 
@@ -62,7 +64,11 @@ function renderTiles(ov) {
   $("t-offers").textContent = String(t.offers_accepted + t.offers_rejected + t.offers_timed_out);
   listItems($("t-offers-list"), OUTCOMES.map(([key, cls, label]) => [label, t[key], cls]));
   const a = ov.agents;
-  $("t-agents").textContent = `${a.busy} busy · ${a.idle} idle`;
+  const unit = document.createElement("span");
+  unit.className = "unit";
+  unit.textContent = " busy";
+  $("t-agents").replaceChildren(String(a.busy), unit);
+  $("t-agents-sub").textContent = `${a.idle} idle · ${a.unavailable} not available · ${a.total} in all`;
   listItems($("t-agents-list"), a.by_presence.map((p) => [p.name, p.agents, p.is_available ? "available" : "unavailable"]));
   renderWaits();
 }
