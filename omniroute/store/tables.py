@@ -458,3 +458,7 @@ class QueueServiceLevelRow(Base):
     )
     threshold_s: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column()
+
+
+# The supervisor's last-hour queries skip the many items that ended long ago.
+Index("ix_work_items_ended_at", WorkItemRow.ended_at)

@@ -84,6 +84,9 @@ class OverviewFeed:
                 overview = await build_overview(self._engine, self._db)
             except DomainError as err:
                 log.warning("supervisor overview unavailable: %s", err.message)
+            except Exception:
+                # Keep the feed alive for its subscribers; the next change or refresh retries.
+                log.exception("supervisor overview failed")
             else:
                 for sub in list(self._subs):
                     sub.offer(overview)

@@ -1,4 +1,4 @@
-"""supervisor: per-queue service-level thresholds
+"""supervisor: per-queue service-level thresholds, an index for last-hour queries
 
 Revision ID: 0006_supervisor
 Revises: 0003
@@ -30,8 +30,10 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("queue_id", name=op.f("pk_queue_service_levels")),
     )
+    op.create_index("ix_work_items_ended_at", "work_items", ["ended_at"], unique=False)
 
 
 def downgrade() -> None:
     """Downgrade the schema."""
+    op.drop_index("ix_work_items_ended_at", table_name="work_items")
     op.drop_table("queue_service_levels")
