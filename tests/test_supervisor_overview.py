@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import asdict
 from datetime import timedelta
@@ -14,6 +15,8 @@ from omniroute.engine.engine import Engine
 from omniroute.services import agents, documents, routing
 from omniroute.services.documents import NewDocument, RouteRequest
 from omniroute.services.supervisor import settings
+from omniroute.services.supervisor.feed import OverviewFeed, Subscription
+from omniroute.services.supervisor.live import snapshot
 from omniroute.services.supervisor.overview import Overview, build_overview
 from omniroute.store.db import Database
 from tests.seed import NOW, add_agent, add_queue, add_rule, seed_catalog
@@ -198,3 +201,29 @@ async def test_history_leaves_the_window_after_an_hour(engine: Engine, db: Datab
     assert totals.depth == 1
     assert totals.longest_wait_s == 80.0 + 3600
     assert [m.queue_depth for m in ov.minutes] == [1] * 60
+
+
+async def test_feed_wakes_on_changes_not_on_reads(engine: Engine, db: Database) -> None:
+    live = OverviewFeed(engine, db, min_interval_s=0.0)
+    sub = live.subscribe()
+    try:
+        await engine.tick()
+        await engine.execute(snapshot)
+        assert not live.pending
+        await Script(engine).chat("sales")
+        overview = await asyncio.wait_for(sub.next(), 5)
+        assert overview.totals.items_created == 1
+    finally:
+        await live.unsubscribe(sub)
+
+
+async def test_a_slow_subscriber_gets_only_the_newest_overview(
+    engine: Engine, db: Database
+) -> None:
+    older = await build_overview(engine, db)
+    await Script(engine).chat("sales")
+    newer = await build_overview(engine, db)
+    sub = Subscription()
+    sub.offer(older)
+    sub.offer(newer)
+    assert await asyncio.wait_for(sub.next(), 5) is newer

@@ -141,6 +141,8 @@ def test_supervisor_page_shows_the_scenario_live(
     server, driver = played
 
     page = browser.new_page(viewport={"width": 1360, "height": 900})
+    crashes: list[str] = []
+    page.on("pageerror", lambda err: crashes.append(str(err)))
     page.goto(f"{server.base_url}/supervisor")
     token = page.get_by_label("API token")
     expect(token).to_be_focused()
@@ -158,6 +160,9 @@ def test_supervisor_page_shows_the_scenario_live(
     expect(page.get_by_test_id("tile-agents")).to_have_text("1 busy")
     expect(page.locator("#t-agents-sub")).to_have_text("0 idle · 2 not available · 3 in all")
     expect(page.locator("#t-offers-list")).to_contain_text("Timed out1")
+    expect(page.locator("#announce")).to_have_text(
+        "2 items in queue, service level 100%, 0 idle agents."
+    )
     support = page.get_by_role("row", name="support internal")
     expect(support.get_by_role("cell").nth(0)).to_have_text("1")
     expect(page.locator("#chart-offers rect.bar")).to_have_count(3)
@@ -177,3 +182,4 @@ def test_supervisor_page_shows_the_scenario_live(
     servers.start(server_db_url, port=server.port)
     expect(page.locator("#live")).to_have_text("Live", timeout=30_000)
     expect(page.get_by_test_id("tile-depth")).to_have_text("3")
+    assert crashes == []

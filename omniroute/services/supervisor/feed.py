@@ -57,6 +57,11 @@ class OverviewFeed:
         if self._subs and changes_overview(tx):
             self._dirty.set()
 
+    @property
+    def pending(self) -> bool:
+        """Whether a change is waiting to be sent."""
+        return self._dirty.is_set()
+
     def subscribe(self) -> Subscription:
         """Start receiving overviews; the first comes after the next change."""
         sub = Subscription()

@@ -131,8 +131,16 @@ function renderCharts(ov) {
   dataTable($("chart-depth-table"), ov.minutes, [["queue_depth", "In queue"], ["items_created", "Created"]], "Items in queue and created per minute");
 }
 
+// Announce only what a supervisor acts on, and only when it changes, not every tick.
+function announce(ov) {
+  const t = ov.totals;
+  const text = `${plural(t.depth, "item", "items")} in queue, service level ${percent(t.service_level)}, ${ov.agents.idle} idle ${ov.agents.idle === 1 ? "agent" : "agents"}.`;
+  if ($("announce").textContent !== text) $("announce").textContent = text;
+}
+
 function render(ov) {
   latest = ov;
+  announce(ov);
   skewMs = Date.parse(ov.generated_at) - Date.now();
   $("updated").textContent = clockSeconds(ov.generated_at);
   $("updated").dateTime = ov.generated_at;
@@ -144,15 +152,20 @@ function render(ov) {
 
 async function start() {
   // One authenticated request first, so a bad token shows a clear message at once.
-  const r = await fetch("/api/v1/supervisor/overview", { headers: authHeaders() });
-  if (r.status === 401 || r.status === 403) {
+  let r = null;
+  try {
+    r = await fetch("/api/v1/supervisor/overview", { headers: authHeaders() });
+  } catch {
+    r = null; // the server is unreachable: the feed below keeps retrying
+  }
+  if (r && (r.status === 401 || r.status === 403)) {
     const body = await r.json().catch(() => ({}));
     signOut();
     showSignIn(body?.error?.message ?? "This token may not open the supervisor view.");
     return;
   }
   showBoard();
-  if (r.ok) render(await r.json());
+  if (r && r.ok) render(await r.json());
   feed = openFeed({
     onOverview: render,
     onState: setLive,
