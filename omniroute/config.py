@@ -67,6 +67,9 @@ class Settings(StoreSettings):
     secret_key: SecretStr | None = None
     log_level: str = "info"
     engine_batch_max: int = Field(default=512, ge=1)
+    # Session cookies are Secure on HTTPS requests; force it behind a TLS-terminating proxy.
+    cookie_secure: bool = False
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
     email_enabled: bool = False
     smtp_listen_host: str = "127.0.0.1"
     smtp_listen_port: int = Field(default=2525, ge=1, le=65535)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -20,9 +21,12 @@ from omniroute.api.routes import (
     external,
     feed,
     health,
+    session,
     spokes_admin,
     supervisor,
+    workspace,
 )
+from omniroute.api.sessions import SessionStore
 from omniroute.channels.email.inbound import start_listener
 from omniroute.config import Settings
 from omniroute.engine.clock import Clock
@@ -47,6 +51,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.db = db
         app.state.engine = engine
         app.state.tokens = TokenCache(db, demo=cfg.demo)
+        app.state.sessions = SessionStore(db, engine.clock, timedelta(hours=cfg.session_hours))
         app.state.settings = cfg
         await engine.start()
         spokes = SpokeManager(db, engine.clock)
@@ -82,6 +87,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(catalog.router, prefix=API_PREFIX)
     app.include_router(spokes_admin.router, prefix=API_PREFIX)
     app.include_router(email.router, prefix=API_PREFIX)
+    app.include_router(session.router, prefix=API_PREFIX)
+    app.include_router(workspace.router, prefix=API_PREFIX)
+    app.include_router(workspace.pages)
     app.include_router(supervisor.router, prefix=API_PREFIX)
     app.include_router(supervisor.page_router)
     app.mount("/static", StaticFiles(directory=WEB_ROOT), name="static")

@@ -7,8 +7,16 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
 
 from omniroute.api.auth import Principal, Role, TokenCache
+from omniroute.api.sessions import (
+    COOKIE_NAME,
+    CSRF_HEADER,
+    SessionStore,
+    WebSession,
+    check_csrf,
+)
 from omniroute.domain.errors import DomainError, ErrorCode
 from omniroute.engine.engine import Engine
 from omniroute.store.db import Database
@@ -42,10 +50,25 @@ def bearer_token(authorization: str | None) -> str:
 
 
 async def get_principal(request: Request) -> Principal:
-    """The authenticated caller."""
-    token = bearer_token(request.headers.get("authorization"))
+    """The authenticated caller: a bearer token, or a browser session that echoes its CSRF token."""
+    authorization = request.headers.get("authorization")
+    cookie = request.cookies.get(COOKIE_NAME)
+    if authorization is None and cookie:
+        web = await get_web_session(request)
+        check_csrf(web, request.method, request.headers.get(CSRF_HEADER))
+        return web.principal
+    token = bearer_token(authorization)
     cache: TokenCache = request.app.state.tokens
     return await cache.principal(token)
+
+
+async def get_web_session(request: HTTPConnection) -> WebSession:
+    """The browser session of the request's cookie, or UNAUTHENTICATED."""
+    cookie = request.cookies.get(COOKIE_NAME)
+    if not cookie:
+        raise DomainError(ErrorCode.UNAUTHENTICATED, "sign in first")
+    store: SessionStore = request.app.state.sessions
+    return await store.find(cookie)
 
 
 async def get_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
@@ -59,3 +82,4 @@ EngineDep = Annotated[Engine, Depends(get_engine)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 AdminPrincipal = Annotated[Principal, Depends(get_admin)]
+CurrentWebSession = Annotated[WebSession, Depends(get_web_session)]

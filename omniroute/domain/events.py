@@ -80,3 +80,18 @@ class DocumentChanged(Event):
     document_id: str
     state: str
     wrap_up_due_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TransferChanged(Event):
+    """A transfer the agent started moved on: offered, accepted, rejected, cancelled..."""
+
+    type: ClassVar[str] = "transfer.changed"
+    document_type: str
+    document_id: str
+    transfer_id: str
+    transfer_type: str
+    target_agent_id: str | None
+    target_queue_id: str | None
+    state: str
+    offered_to: str | None = None

@@ -16,6 +16,7 @@ class RoutingEventType(StrEnum):
     TRANSFER_TO_QUEUE = "transfer_to_queue"
     CANCEL_TRANSFER = "cancel_transfer"
     OFFER_OUTCOME = "offer_outcome"
+    OFFER_REFUSED = "offer_refused"
     AGENT_PRESENCE = "agent_presence"
 
 

@@ -26,6 +26,7 @@ from omniroute.domain.model import (
 from omniroute.engine.state import Tx
 from omniroute.engine.timers import TimerKind
 from omniroute.services import outbound
+from omniroute.services.transfer_events import transfer_changed
 
 _ID_PREFIX = uuid.uuid4().hex[:12]
 _id_counter = itertools.count(1)
@@ -138,6 +139,7 @@ def make_offer(tx: Tx, item: WorkItem, agent: Agent, terms: OfferTerms) -> Offer
     tx.save_offer(offer, new=True)
     tx.save_item(item)
     tx.save_agent(agent)
+    transfer_changed(tx, item, "offered", offered_to=agent.id)
     tx.emit(
         agent.id,
         OfferCreated(
@@ -191,6 +193,7 @@ def _end_offer(tx: Tx, offer: Offer, state: OfferState) -> None:
     item = tx.state.work_items.get(offer.work_item_id)
     if item is not None:
         outbound.offer_outcome(tx, offer, item)
+        transfer_changed(tx, item, state.value)
     tx.emit(
         offer.agent_id,
         OfferEnded(
@@ -296,6 +299,21 @@ def time_out_offer(tx: Tx, offer_id: str) -> None:
         withdraw(tx, item, CancelReason.TRANSFER_TIMED_OUT)
     else:
         enqueue(tx, item)
+
+
+def rescind_offer(tx: Tx, offer_id: str) -> bool:
+    """The provider took its pending offer back: the item waits for its next decision."""
+    offer = tx.state.offers.get(offer_id)
+    if offer is None:
+        return False
+    item = tx.state.work_items[offer.work_item_id]
+    _end_offer(tx, offer, OfferState.WITHDRAWN)
+    release_capacity(tx, offer.agent_id, item.channel_id)
+    if item.transfer_to_agent_id is not None:
+        withdraw(tx, item, CancelReason.TRANSFER_CANCELLED)
+    else:
+        enqueue(tx, item)
+    return True
 
 
 def withdraw(tx: Tx, item: WorkItem, reason: CancelReason) -> None:

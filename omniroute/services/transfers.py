@@ -28,6 +28,7 @@ from omniroute.services.routing import (
     schedule_item_timers,
     withdraw,
 )
+from omniroute.services.transfer_events import transfer_changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,9 +130,10 @@ def start_transfer(tx: Tx, req: TransferRequest) -> WorkItem:
         )
         tx.save_item(item)
         outbound.transfer(tx, event, spoke, item)
-    elif target is not None:
+    transfer_changed(tx, item, "pending")
+    if spoke is None and target is not None:
         make_offer(tx, item, target, rule_terms(tx, item))
-    else:
+    elif spoke is None:
         enqueue(tx, item)
         schedule_item_timers(tx, item)
     return item
@@ -149,6 +151,7 @@ def cancel_transfer(tx: Tx, document_id: str, by_agent_id: str | None) -> WorkIt
     if spoke is not None:
         outbound.transfer(tx, RoutingEventType.CANCEL_TRANSFER, spoke, item)
     withdraw(tx, item, CancelReason.TRANSFER_CANCELLED)
+    transfer_changed(tx, item, "cancelled")
     return item
 
 

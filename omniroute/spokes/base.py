@@ -99,6 +99,21 @@ class InboundEventType(StrEnum):
 
     AGENT_SIGNED_IN = "agent_signed_in"
     AGENT_PRESENCE = "agent_presence"
+    WORK_OFFERED = "work_offered"
+    WORK_RESCINDED = "work_rescinded"
+
+
+@dataclass(frozen=True, slots=True)
+class InboundOffer:
+    """A routing decision carried by a provider's callback, on the Work Offer API's terms."""
+
+    external_segment_id: str
+    document_id: str | None = None
+    work_item_id: str | None = None
+    provider_queue_id: str | None = None
+    allowed_to_decline: bool = True
+    auto_accept: bool = False
+    timeout_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +127,7 @@ class InboundEvent:
     name: str | None = None
     state_name: str | None = None
     occurred_at: datetime | None = None
+    offer: InboundOffer | None = None
 
 
 class Spoke(ABC):

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from omniroute.domain.outbound import SCHEMA_VERSION, RoutingEventType
 from omniroute.spokes.base import InboundEventType
@@ -165,6 +165,25 @@ class OfferOutcomeEvent(_Envelope):
     data: OfferOutcomeData
 
 
+class OfferRefusedData(_Model):
+    """A routing decision from a provider callback that Omniroute could not carry out."""
+
+    external_segment_id: str = Field(description="the provider's reservation or alert id")
+    document_id: str | None
+    work_item_id: str | None
+    provider_agent_id: str
+    error_code: str = Field(description="the Work Offer API's error code, e.g. AGENT_NOT_AVAILABLE")
+    message: str
+    at: AwareDatetime
+
+
+class OfferRefusedEvent(_Envelope):
+    """`offer_refused`: release the provider's reservation; the agent never got the offer."""
+
+    type: Literal["offer_refused"]
+    data: OfferRefusedData
+
+
 class EndInteractionEvent(_Envelope):
     """`end_interaction`: the interaction or case is closed."""
 
@@ -203,6 +222,7 @@ class AgentPresenceEvent(_Envelope):
 OUTGOING: dict[RoutingEventType, type[_Envelope]] = {
     RoutingEventType.NEW_INTERACTION: NewInteractionEvent,
     RoutingEventType.OFFER_OUTCOME: OfferOutcomeEvent,
+    RoutingEventType.OFFER_REFUSED: OfferRefusedEvent,
     RoutingEventType.END_INTERACTION: EndInteractionEvent,
     RoutingEventType.TRANSFER_TO_AGENT: TransferToAgentEvent,
     RoutingEventType.TRANSFER_TO_QUEUE: TransferToQueueEvent,
@@ -213,6 +233,7 @@ OUTGOING: dict[RoutingEventType, type[_Envelope]] = {
 OutgoingEvent = Annotated[
     NewInteractionEvent
     | OfferOutcomeEvent
+    | OfferRefusedEvent
     | EndInteractionEvent
     | TransferToAgentEvent
     | TransferToQueueEvent
@@ -243,6 +264,37 @@ class AgentPresenceInData(_Model):
     occurred_at: AwareDatetime | None = None
 
 
+class WorkOfferedInData(_Model):
+    """The provider offered work to a linked agent: the Work Offer API's terms, as a callback."""
+
+    provider_agent_id: str = Field(min_length=1)
+    external_segment_id: str = Field(
+        min_length=1, max_length=200, description="the provider's reservation or alert id"
+    )
+    document_id: str | None = None
+    work_item_id: str | None = Field(None, description="from new_interaction; or document_id")
+    provider_queue_id: str | None = None
+    allowed_to_decline: bool = True
+    auto_accept: bool = False
+    timeout: float | None = Field(None, gt=0, description="seconds from occurred_at; null = none")
+    occurred_at: AwareDatetime | None = Field(None, description="when the provider offered")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> WorkOfferedInData:
+        if (self.document_id is None) == (self.work_item_id is None):
+            msg = "give exactly one of document_id and work_item_id"
+            raise ValueError(msg)
+        return self
+
+
+class WorkRescindedInData(_Model):
+    """The provider took back an offer it made (its reservation was cancelled)."""
+
+    provider_agent_id: str = Field(min_length=1)
+    external_segment_id: str = Field(min_length=1, max_length=200)
+    occurred_at: AwareDatetime | None = None
+
+
 class _InboundEnvelope(_Model):
     """What every inbound event carries around its data."""
 
@@ -268,12 +320,29 @@ class AgentPresenceInEvent(_InboundEnvelope):
     data: AgentPresenceInData
 
 
+class WorkOfferedEvent(_InboundEnvelope):
+    """`work_offered` from the provider: offer the work (instead of a Work Offer API call)."""
+
+    type: Literal["work_offered"]
+    data: WorkOfferedInData
+
+
+class WorkRescindedEvent(_InboundEnvelope):
+    """`work_rescinded` from the provider: withdraw the offer made under that segment id."""
+
+    type: Literal["work_rescinded"]
+    data: WorkRescindedInData
+
+
 INBOUND: dict[InboundEventType, type[_InboundEnvelope]] = {
     InboundEventType.AGENT_SIGNED_IN: AgentSignedInEvent,
     InboundEventType.AGENT_PRESENCE: AgentPresenceInEvent,
+    InboundEventType.WORK_OFFERED: WorkOfferedEvent,
+    InboundEventType.WORK_RESCINDED: WorkRescindedEvent,
 }
 
-InboundEnvelope = Annotated[AgentSignedInEvent | AgentPresenceInEvent, Field(discriminator="type")]
+ParsedInbound = AgentSignedInEvent | AgentPresenceInEvent | WorkOfferedEvent | WorkRescindedEvent
+InboundEnvelope = Annotated[ParsedInbound, Field(discriminator="type")]
 INBOUND_EVENT: TypeAdapter[InboundEnvelope] = TypeAdapter(InboundEnvelope)
 
 

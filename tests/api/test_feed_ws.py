@@ -181,6 +181,8 @@ async def test_replay_since_returns_exactly_missed_events(api: Api, ws_url: str)
         assert ended["type"] == "offer.ended"
         assert ended["data"]["state"] == "accepted"
         assert first["seq"] < created["seq"] < ended["seq"]
+        resumed = await recv(ws)
+        assert resumed == {"type": "resumed", "seq": ended["seq"], "data": {"replayed": 2}}
         # Nothing else was waiting: the next frame is a new live event.
         await presence(api, "alice", "away")
         live = await recv(ws)
@@ -189,6 +191,7 @@ async def test_replay_since_returns_exactly_missed_events(api: Api, ws_url: str)
     # A replay from the hello's sequence gives every event since, in order.
     async with feed(ws_url, "alice", query=f"?since={hello['seq']}") as ws:
         seqs = [(await recv(ws))["seq"] for _ in range(4)]
+        assert (await recv(ws))["data"] == {"replayed": 4}
         types = [f["type"] for f in [first, created, ended, live]]
         assert seqs == [first["seq"], created["seq"], ended["seq"], live["seq"]]
         assert types == ["offer.created", "offer.created", "offer.ended", "presence.changed"]

@@ -25,8 +25,8 @@ from omniroute.domain.model import (
 from omniroute.domain.outbound import RoutingEventType
 from omniroute.domain.routing import RoutingConfig, RoutingIndex
 from omniroute.engine.state import EngineState, SpokeConfig, Tx
-from omniroute.services import outbound
-from omniroute.spokes.base import RoutingEvent
+from omniroute.services import outbound, provider_offers
+from omniroute.spokes.base import InboundEvent, InboundEventType, InboundOffer, RoutingEvent
 
 SPOKE = "acme"
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -133,6 +133,13 @@ def routing_events() -> dict[RoutingEventType, RoutingEvent]:
         external_segment_id="seg-1",
     )
     outbound.offer_outcome(tx, offer, w.item)
+    refused = InboundEvent(
+        id="cb-1",
+        type=InboundEventType.WORK_OFFERED,
+        provider_agent_id="P-unknown",
+        offer=InboundOffer(external_segment_id="res-1", work_item_id=w.item.id),
+    )
+    provider_offers.work_offered(tx, SPOKE, refused)
     to_agent = _transfer_item(w.item, "wi-2", "support", "bob")
     outbound.transfer(tx, RoutingEventType.TRANSFER_TO_AGENT, SPOKE, to_agent)
     outbound.transfer(tx, RoutingEventType.CANCEL_TRANSFER, SPOKE, to_agent)

@@ -20,6 +20,7 @@ from omniroute.spokes.base import (
     CatalogEntry,
     CatalogKind,
     InboundEventType,
+    InboundOffer,
     RoutingEvent,
     SpokeAuthError,
     SpokeError,
@@ -425,6 +426,25 @@ def test_inbound_presence_from_the_recorded_payload() -> None:
     assert (event.provider_agent_id, event.state_name) == ("P-alice", "On Queue")
 
 
+def test_inbound_work_offered_and_rescinded_from_recorded_payloads() -> None:
+    body = fixture_bytes("inbound", "work_offered.json")
+    (offered,) = inbound_spoke().parse_inbound(signed(body), body)
+    assert offered.type is InboundEventType.WORK_OFFERED
+    assert offered.provider_agent_id == "P-alice"
+    assert offered.occurred_at == datetime(2026, 3, 2, 9, 1, tzinfo=UTC)
+    assert offered.offer == InboundOffer(
+        external_segment_id="res-4411",
+        work_item_id="wi-ext-1",
+        provider_queue_id="PQ-support",
+        allowed_to_decline=False,
+        timeout_s=25,
+    )
+    body = fixture_bytes("inbound", "work_rescinded.json")
+    (rescinded,) = inbound_spoke().parse_inbound(signed(body), body)
+    assert rescinded.type is InboundEventType.WORK_RESCINDED
+    assert rescinded.offer == InboundOffer(external_segment_id="res-4411")
+
+
 def test_inbound_batch_keeps_order_and_ignores_unknown_fields() -> None:
     body = fixture_bytes("inbound", "batch.json")
     events = inbound_spoke().parse_inbound(signed(body), body)
@@ -474,6 +494,7 @@ def test_inbound_signature_covers_the_exact_body() -> None:
         ("malformed_unknown_type.json", "'agent_logged_out'"),
         ("malformed_schema_version.json", "schema_version: 2 is not supported"),
         ("malformed_naive_time.json", "data.occurred_at: .*timezone"),
+        ("malformed_offer_two_targets.json", "exactly one of document_id and work_item_id"),
     ],
 )
 def test_inbound_rejects_a_malformed_recorded_body(fixture: str, message: str) -> None:

@@ -17,7 +17,7 @@ from omniroute.api.schemas import WorkItemOut
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.domain.outbound import TransferType
 from omniroute.engine.state import Tx
-from omniroute.services import identity, transfers
+from omniroute.services import identity, provider_offers, transfers
 from omniroute.services.work_offers import ProviderTransfer, WorkOffer, offer_work
 from omniroute.spokes.base import (
     InboundEventType,
@@ -168,7 +168,11 @@ def _apply_inbound(tx: Tx, spoke: str, events: list[Any]) -> list[dict[str, Any]
         if not identity.first_time(tx, spoke, event.id, event.type.value):
             outcomes.append({"id": event.id, "outcome": "duplicate"})
             continue
-        if event.type is InboundEventType.AGENT_SIGNED_IN:
+        if event.type is InboundEventType.WORK_OFFERED:
+            outcomes.append(provider_offers.work_offered(tx, spoke, event))
+        elif event.type is InboundEventType.WORK_RESCINDED:
+            outcomes.append(provider_offers.work_rescinded(tx, spoke, event))
+        elif event.type is InboundEventType.AGENT_SIGNED_IN:
             agent_id = identity.sign_in(
                 tx,
                 identity.SignIn(spoke, event.provider_agent_id, event.email, event.name),

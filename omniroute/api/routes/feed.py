@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import select
 
 from omniroute.api.auth import Principal, Role, TokenCache
-from omniroute.api.deps import bearer_token
+from omniroute.api.deps import bearer_token, get_web_session
 from omniroute.api.schemas import OfferOut
-from omniroute.domain.errors import DomainError
+from omniroute.api.sessions import COOKIE_NAME
+from omniroute.domain.errors import DomainError, ErrorCode
 from omniroute.engine.bus import Subscription
 from omniroute.engine.engine import Engine
 from omniroute.engine.flush import event_payload
@@ -51,11 +53,22 @@ def _snapshot(tx: Tx, agent_id: str) -> dict[str, Any]:
     }
 
 
-async def _authenticate(ws: WebSocket, agent_id: str) -> Principal:
+async def authenticate_socket(ws: WebSocket) -> Principal:
+    """A WebSocket's caller: a bearer token (header or ?token=), or a same-origin session."""
     header = ws.headers.get("authorization")
     token = bearer_token(header) if header else ws.query_params.get("token", "")
+    if not token and ws.cookies.get(COOKIE_NAME):
+        # Browsers send cookies on cross-site WebSocket handshakes: only our own pages may.
+        origin = ws.headers.get("origin", "")
+        if urlsplit(origin).netloc != ws.headers.get("host", ""):
+            raise DomainError(ErrorCode.FORBIDDEN, "cross-origin WebSocket refused")
+        return (await get_web_session(ws)).principal
     tokens: TokenCache = ws.app.state.tokens
-    principal = await tokens.principal(token)
+    return await tokens.principal(token)
+
+
+async def _authenticate(ws: WebSocket, agent_id: str) -> Principal:
+    principal = await authenticate_socket(ws)
     principal.require_agent_or(agent_id, Role.ADMIN)
     return principal
 
@@ -107,9 +120,14 @@ async def feed(ws: WebSocket, agent_id: str) -> None:
         since_raw = ws.query_params.get("since")
         if since_raw is not None and since_raw.isdigit():
             last = int(since_raw)
-            for item in await _replay(ws.app.state.db, agent_id, last):
+            replayed = await _replay(ws.app.state.db, agent_id, last)
+            for item in replayed:
                 await ws.send_json(item)
                 last = item["seq"]
+            # Marks the end of the replay, so a client can tell what it missed from what is new.
+            await ws.send_json(
+                {"type": "resumed", "seq": last, "data": {"replayed": len(replayed)}}
+            )
         else:
             try:
                 hello = await engine.execute(lambda tx: _snapshot(tx, agent_id))

@@ -22,6 +22,7 @@ from omniroute.spokes.base import (
     CatalogKind,
     InboundEvent,
     InboundEventType,
+    InboundOffer,
     Manifest,
     RoutingEvent,
     Spoke,
@@ -31,9 +32,11 @@ from omniroute.spokes.base import (
 )
 from omniroute.spokes.events_schema import (
     INBOUND_EVENT,
-    AgentPresenceInEvent,
     AgentSignedInEvent,
     CatalogPage,
+    ParsedInbound,
+    WorkOfferedEvent,
+    WorkRescindedEvent,
 )
 from omniroute.spokes.webhook.settings import WebhookSettings
 
@@ -143,7 +146,7 @@ def _below(base: httpx.URL, path: str) -> httpx.URL:
     return base.copy_with(path=base.path.rstrip("/") + "/" + path)
 
 
-def _parse_envelope(raw: object, where: str) -> AgentSignedInEvent | AgentPresenceInEvent:
+def _parse_envelope(raw: object, where: str) -> ParsedInbound:
     if isinstance(raw, dict):
         version = raw.get("schema_version")
         if version is not None and version != SCHEMA_VERSION:
@@ -158,7 +161,32 @@ def _parse_envelope(raw: object, where: str) -> AgentSignedInEvent | AgentPresen
         raise SpokeRejectedError(_problems(err, where)) from err
 
 
-def _inbound_event(parsed: AgentSignedInEvent | AgentPresenceInEvent) -> InboundEvent:
+def _inbound_event(parsed: ParsedInbound) -> InboundEvent:
+    if isinstance(parsed, WorkOfferedEvent):
+        offered = parsed.data
+        return InboundEvent(
+            id=parsed.id,
+            type=InboundEventType.WORK_OFFERED,
+            provider_agent_id=offered.provider_agent_id,
+            occurred_at=offered.occurred_at,
+            offer=InboundOffer(
+                external_segment_id=offered.external_segment_id,
+                document_id=offered.document_id,
+                work_item_id=offered.work_item_id,
+                provider_queue_id=offered.provider_queue_id,
+                allowed_to_decline=offered.allowed_to_decline,
+                auto_accept=offered.auto_accept,
+                timeout_s=offered.timeout,
+            ),
+        )
+    if isinstance(parsed, WorkRescindedEvent):
+        return InboundEvent(
+            id=parsed.id,
+            type=InboundEventType.WORK_RESCINDED,
+            provider_agent_id=parsed.data.provider_agent_id,
+            occurred_at=parsed.data.occurred_at,
+            offer=InboundOffer(external_segment_id=parsed.data.external_segment_id),
+        )
     if isinstance(parsed, AgentSignedInEvent):
         return InboundEvent(
             id=parsed.id,

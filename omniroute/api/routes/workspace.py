@@ -1,0 +1,80 @@
+"""The agent workspace: its page, and the directory its transfer dialog shows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse, RedirectResponse
+
+from omniroute.api.deps import CurrentPrincipal, EngineDep
+from omniroute.api.schemas import Out
+from omniroute.engine.state import Tx
+
+router = APIRouter(tags=["workspace"])
+pages = APIRouter(include_in_schema=False)
+
+WORKSPACE_PAGE = Path(__file__).resolve().parents[2] / "web" / "workspace" / "index.html"
+# Scripts and styles come only from us; the provider's agent panel may be framed from anywhere
+# its spoke allows (the panel itself checks origins on every message).
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; frame-src http: https:; frame-ancestors 'none'; base-uri 'none'; "
+        "form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+class DirectoryAgent(Out):
+    """A colleague as the transfer dialog shows them."""
+
+    id: str
+    name: str
+    presence_id: str
+    presence_name: str
+    available_on: list[str]
+    load: dict[str, int]
+
+
+def _directory(tx: Tx) -> list[dict[str, Any]]:
+    config = tx.state.config
+    entries = []
+    for agent in sorted(tx.state.agents.values(), key=lambda a: a.name.lower()):
+        presence = config.presence.get(agent.presence_id)
+        entries.append(
+            {
+                "id": agent.id,
+                "name": agent.name,
+                "presence_id": agent.presence_id,
+                "presence_name": presence.name if presence is not None else agent.presence_id,
+                "available_on": [
+                    c for c in sorted(config.channels) if tx.state.index.is_routable(agent.id, c)
+                ],
+                "load": {k: v for k, v in agent.load.items() if v},
+            }
+        )
+    return entries
+
+
+@router.get("/directory/agents", response_model=list[DirectoryAgent])
+async def agent_directory(_who: CurrentPrincipal, engine: EngineDep) -> list[DirectoryAgent]:
+    """Every agent with presence and the channels they can take work on now."""
+    rows = await engine.execute(_directory)
+    return [DirectoryAgent.model_validate(r) for r in rows]
+
+
+@pages.get("/")
+async def home() -> RedirectResponse:
+    """The workspace is the home page."""
+    return RedirectResponse("/workspace", status_code=307)
+
+
+@pages.get("/workspace")
+async def workspace_page() -> FileResponse:
+    """The single-page workspace (it signs in through /api/v1/session)."""
+    return FileResponse(WORKSPACE_PAGE, headers=PAGE_HEADERS, media_type="text/html")

@@ -1,0 +1,181 @@
+"""Browser sessions: argon2 sign-in, a cookie holding a random token, and a CSRF token."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import secrets
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, select
+
+from omniroute.api.auth import Principal, Role
+from omniroute.auth_tokens import hash_token
+from omniroute.domain.errors import DomainError, ErrorCode
+from omniroute.engine.clock import Clock
+from omniroute.store import tables as t
+from omniroute.store.db import Database
+
+COOKIE_NAME = "omniroute_session"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MAX_FAILURES = 5
+FAILURE_WINDOW = timedelta(minutes=5)
+
+_HASHER = PasswordHasher()
+# Verified when the email is unknown, so a wrong email costs as long as a wrong password.
+_DUMMY_HASH = _HASHER.hash("omniroute-no-such-agent")
+
+
+@dataclass(frozen=True, slots=True)
+class WebSession:
+    """A live browser session."""
+
+    principal: Principal
+    csrf_token: str
+    expires_at: datetime
+    name: str
+    email: str
+
+
+class LoginThrottle:
+    """Refuses sign-in for an email after repeated failures within a window."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._failures: dict[str, deque[datetime]] = {}
+
+    def check(self, email: str) -> None:
+        """Raise TOO_MANY_ATTEMPTS while the email is locked out."""
+        recent = self._recent(email)
+        if len(recent) >= MAX_FAILURES:
+            wait = int((recent[0] + FAILURE_WINDOW - self._clock.now()).total_seconds()) + 1
+            raise DomainError(
+                ErrorCode.TOO_MANY_ATTEMPTS,
+                f"too many failed sign-ins for this email; try again in {wait} s",
+                "password",
+            )
+
+    def failed(self, email: str) -> None:
+        """Count one failed attempt."""
+        self._recent(email).append(self._clock.now())
+
+    def succeeded(self, email: str) -> None:
+        """Forget the failures of an email that signed in."""
+        self._failures.pop(email, None)
+
+    def _recent(self, email: str) -> deque[datetime]:
+        recent = self._failures.setdefault(email, deque())
+        while recent and recent[0] <= self._clock.now() - FAILURE_WINDOW:
+            recent.popleft()
+        return recent
+
+
+class SessionStore:
+    """Creates, finds and ends browser sessions; caches live ones in memory."""
+
+    def __init__(self, db: Database, clock: Clock, ttl: timedelta) -> None:
+        self._db = db
+        self._clock = clock
+        self._ttl = ttl
+        self._cache: dict[str, WebSession] = {}
+        self.throttle = LoginThrottle(clock)
+
+    async def sign_in(self, email: str, password: str, user_agent: str) -> tuple[str, WebSession]:
+        """Check the password and open a session; the token goes into the cookie only."""
+        email = email.strip().lower()
+        self.throttle.check(email)
+        async with self._db.session() as session:
+            agent = await session.scalar(
+                select(t.AgentRow).where(func.lower(t.AgentRow.email) == email)
+            )
+        stored = agent.password_hash if agent is not None else None
+        if not await asyncio.to_thread(_verify, stored, password) or agent is None:
+            self.throttle.failed(email)
+            raise DomainError(
+                ErrorCode.INVALID_CREDENTIALS, "the email or the password is wrong", "password"
+            )
+        self.throttle.succeeded(email)
+        token = secrets.token_urlsafe(32)
+        now = self._clock.now()
+        row = t.WebSessionRow(
+            token_hash=hash_token(token),
+            agent_id=agent.id,
+            csrf_token=secrets.token_urlsafe(32),
+            created_at=now,
+            expires_at=now + self._ttl,
+            user_agent=user_agent[:300],
+        )
+        async with self._db.session() as session, session.begin():
+            await session.execute(delete(t.WebSessionRow).where(t.WebSessionRow.expires_at <= now))
+            session.add(row)
+        web = _web_session(row, agent)
+        self._cache[row.token_hash] = web
+        return token, web
+
+    async def find(self, token: str) -> WebSession:
+        """The live session of a cookie token, or UNAUTHENTICATED."""
+        digest = hash_token(token)
+        web = self._cache.get(digest)
+        if web is None:
+            async with self._db.session() as session:
+                found = (
+                    await session.execute(
+                        select(t.WebSessionRow, t.AgentRow)
+                        .join(t.AgentRow, t.AgentRow.id == t.WebSessionRow.agent_id)
+                        .where(t.WebSessionRow.token_hash == digest)
+                    )
+                ).first()
+            if found is not None:
+                web = _web_session(found[0], found[1])
+                self._cache[digest] = web
+        if web is None or web.expires_at <= self._clock.now():
+            self._cache.pop(digest, None)
+            raise DomainError(ErrorCode.UNAUTHENTICATED, "the session has ended; sign in again")
+        return web
+
+    async def sign_out(self, token: str) -> None:
+        """End the session of a cookie token."""
+        digest = hash_token(token)
+        self._cache.pop(digest, None)
+        async with self._db.session() as session, session.begin():
+            await session.execute(
+                delete(t.WebSessionRow).where(t.WebSessionRow.token_hash == digest)
+            )
+
+    def forget_agent(self, agent_id: str) -> None:
+        """Drop cached sessions of an agent whose password or role changed."""
+        for digest in [d for d, w in self._cache.items() if w.principal.agent_id == agent_id]:
+            del self._cache[digest]
+
+
+def check_csrf(web: WebSession, method: str, header: str | None) -> None:
+    """Refuse a state-changing request that does not echo the session's CSRF token."""
+    if method in SAFE_METHODS:
+        return
+    if header is None or not hmac.compare_digest(header, web.csrf_token):
+        raise DomainError(
+            ErrorCode.CSRF_FAILED,
+            "send the session's csrf_token in the X-CSRF-Token header on every change",
+        )
+
+
+def _verify(stored: str | None, password: str) -> bool:
+    try:
+        return _HASHER.verify(stored or _DUMMY_HASH, password) and stored is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _web_session(row: t.WebSessionRow, agent: t.AgentRow) -> WebSession:
+    principal = Principal(
+        token_id=f"session:{row.token_hash[:12]}",
+        role=Role.AGENT,
+        agent_id=agent.id,
+        supervisor=agent.supervisor,
+    )
+    return WebSession(principal, row.csrf_token, row.expires_at, agent.name, agent.email)
