@@ -12,8 +12,9 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field, TypeAdapter
 from starlette.datastructures import State
 
-from omniroute.api.auth import Principal, Role, TokenCache
-from omniroute.api.deps import CurrentPrincipal, DbDep, EngineDep, bearer_token
+from omniroute.api.auth import Principal, Role
+from omniroute.api.deps import CurrentPrincipal, DbDep, EngineDep
+from omniroute.api.routes.feed import authenticate_socket
 from omniroute.domain.errors import DomainError
 from omniroute.engine.engine import Engine
 from omniroute.services.supervisor import settings
@@ -80,11 +81,7 @@ def _feed(state: State, engine: Engine) -> OverviewFeed:
 
 
 async def _authenticate(ws: WebSocket) -> Principal:
-    # Browsers cannot set headers on a WebSocket: they pass the token as a query parameter.
-    header = ws.headers.get("authorization")
-    token = bearer_token(header) if header else ws.query_params.get("token", "")
-    tokens: TokenCache = ws.app.state.tokens
-    principal = await tokens.principal(token)
+    principal = await authenticate_socket(ws)
     principal.require(*SUPERVISING)
     return principal
 
