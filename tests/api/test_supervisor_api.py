@@ -18,6 +18,7 @@ from omniroute.store import tables as t
 from omniroute.store.db import Database
 from tests.api.assertions import error
 from tests.api.conftest import Api
+from tests.api.test_session_api import set_password, sign_in
 from tests.seed import NOW
 
 WAIT_S = 5.0
@@ -163,3 +164,21 @@ async def test_feed_refuses_agents_and_bad_tokens(
     assert info.value.rcvd is not None
     assert info.value.rcvd.code == 1008
     assert info.value.rcvd.reason == reason
+
+
+@pytest.mark.parametrize(("supervisor", "status"), [(True, 200), (False, 403)])
+async def test_overview_with_a_browser_session(sup_api: Api, supervisor: bool, status: int) -> None:
+    await set_password(sup_api, "carol", supervisor=supervisor)
+    await sign_in(sup_api, "carol@example.test")
+    r = await sup_api.client.get("/supervisor/overview")
+    assert r.status_code == status, r.text
+
+
+async def test_feed_with_a_supervisor_session(sup_api: Api, sup_ws_url: str) -> None:
+    await set_password(sup_api, "carol", supervisor=True)
+    await sign_in(sup_api, "carol@example.test")
+    cookie = "; ".join(f"{k}={v}" for k, v in sup_api.client.cookies.items())
+    origin = sup_ws_url.replace("ws://", "http://").split("/api/")[0]
+    headers = {"Cookie": cookie, "Origin": origin}
+    async with connect(sup_ws_url, additional_headers=headers) as ws:
+        assert (await recv(ws))["type"] == "overview"
