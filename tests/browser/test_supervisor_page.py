@@ -11,8 +11,10 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlalchemy import update
 
 from omniroute.auth_tokens import hash_token
+from omniroute.services.admin import hash_password
 from omniroute.store import migrate
 from omniroute.store import tables as t
 from omniroute.store.db import Database
@@ -22,6 +24,7 @@ from tests.seed import NOW, add_queue, add_rule
 
 SHOTS = REPO_ROOT / "tests" / ".output" / "screenshots"
 DEADLINE_S = 15.0
+PASSWORD = "supervisor-password-for-tests"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-background-networking",
@@ -33,13 +36,19 @@ CHROMIUM_ARGS = [
 
 
 async def seed(url: str) -> None:
-    """The API seed, a queue whose offers time out after 1 s, and a supervisor token."""
+    """The API seed, a queue whose offers time out after 1 s, carol as supervisor, a token."""
     db = Database(url)
     try:
         await seed_api(db)
         await add_rule(db, "quick", offer_timeout_s=1, presence_after_timeout="away")
         await add_queue(db, "callbacks", ["chat"], rule_id="quick", priority=50)
+        digest = await hash_password(PASSWORD)
         async with db.session() as s, s.begin():
+            await s.execute(
+                update(t.AgentRow)
+                .where(t.AgentRow.id == "carol")
+                .values(password_hash=digest, supervisor=True)
+            )
             s.add(
                 t.ApiTokenRow(
                     id="tok-sup",
@@ -144,14 +153,17 @@ def test_supervisor_page_shows_the_scenario_live(
     crashes: list[str] = []
     page.on("pageerror", lambda err: crashes.append(str(err)))
     page.goto(f"{server.base_url}/supervisor")
-    token = page.get_by_label("API token")
-    expect(token).to_be_focused()
+    expect(page.get_by_label("Email")).to_be_focused()
     shot(page, "sign-in")
-    token.fill("token-alice")
-    page.get_by_role("button", name="Sign in").click()
+    # An agent's API token is refused with a message that says what is needed.
+    page.get_by_text("Use an API token instead").click()
+    page.get_by_label("API token").fill("token-alice")
+    page.get_by_role("button", name="Sign in with token").click()
     expect(page.get_by_role("alert")).to_contain_text("supervisor")
-    token.fill("token-sup")
-    token.press("Enter")
+    page.get_by_label("Email").fill("carol@example.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password").press("Enter")
+    expect(page.locator("#who")).to_have_text("Carol")
 
     expect(page.locator("#live")).to_have_text("Live", timeout=DEADLINE_S * 1000)
     expect(page.get_by_test_id("tile-depth")).to_have_text("2")
@@ -182,4 +194,8 @@ def test_supervisor_page_shows_the_scenario_live(
     servers.start(server_db_url, port=server.port)
     expect(page.locator("#live")).to_have_text("Live", timeout=30_000)
     expect(page.get_by_test_id("tile-depth")).to_have_text("3")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_label("Email")).to_be_visible()
+    page.reload()
+    expect(page.get_by_label("Email")).to_be_focused()
     assert crashes == []

@@ -1,5 +1,5 @@
 // The supervisor view: sign-in, the live feed, tiles, the queue table and the charts.
-import { authHeaders, signIn, signOut, signedIn } from "./auth.js";
+import { authHeaders, dropToken, signInWithPassword, signInWithToken, signOut, whoAmI } from "./auth.js";
 import { OUTCOMES, dataTable, depthLine, offerBars } from "./charts.js";
 import { openFeed } from "./feed.js";
 import { clockSeconds, duration, percent, plural } from "./format.js";
@@ -19,16 +19,19 @@ function showSignIn(message = "") {
   $("board").hidden = true;
   $("updated-line").hidden = true;
   $("sign-out").hidden = true;
+  $("who").hidden = true;
   $("signin").hidden = false;
   $("signin-error").textContent = message;
-  $("token").focus();
+  $("email").focus();
 }
 
-function showBoard() {
+function showBoard(name) {
   $("signin").hidden = true;
   $("board").hidden = false;
   $("updated-line").hidden = false;
   $("sign-out").hidden = false;
+  $("who").hidden = false;
+  $("who").textContent = name;
 }
 
 function waitSeconds(oldestIso) {
@@ -150,51 +153,68 @@ function render(ov) {
   renderWaits();
 }
 
-async function start() {
-  // One authenticated request first, so a bad token shows a clear message at once.
+async function start(user) {
+  // One authenticated request first, so a refused sign-in shows a clear message at once.
   let r = null;
   try {
-    r = await fetch("/api/v1/supervisor/overview", { headers: authHeaders() });
+    r = await fetch("/api/v1/supervisor/overview", { headers: authHeaders(), credentials: "same-origin" });
   } catch {
     r = null; // the server is unreachable: the feed below keeps retrying
   }
   if (r && (r.status === 401 || r.status === 403)) {
     const body = await r.json().catch(() => ({}));
-    signOut();
-    showSignIn(body?.error?.message ?? "This token may not open the supervisor view.");
+    dropToken();
+    showSignIn(body?.error?.message ?? "This account may not open the supervisor view.");
     return;
   }
-  showBoard();
+  showBoard(user.name);
   if (r && r.ok) render(await r.json());
   feed = openFeed({
     onOverview: render,
     onState: setLive,
     onRefused: (reason) => {
-      signOut();
-      showSignIn(`The live feed refused the token (${reason}); sign in again.`);
+      dropToken();
+      showSignIn(`The live feed refused the sign-in (${reason}); sign in again.`);
     },
   });
 }
 
-$("signin-form").addEventListener("submit", (event) => {
+$("signin-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const email = $("email").value.trim();
+  const password = $("password").value;
+  if (!email || !password) {
+    $("signin-error").textContent = "Enter your email and password.";
+    return;
+  }
+  try {
+    const user = await signInWithPassword(email, password);
+    $("password").value = "";
+    start(user);
+  } catch (err) {
+    $("signin-error").textContent = err.message;
+    $("password").focus();
+  }
+});
+
+$("token-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const token = $("token").value;
   if (!token.trim()) {
     $("signin-error").textContent = "Enter an API token.";
     return;
   }
-  signIn(token);
+  signInWithToken(token);
   $("token").value = "";
-  start();
+  start({ name: "API token" });
 });
 
-$("sign-out").addEventListener("click", () => {
+$("sign-out").addEventListener("click", async () => {
   if (feed) feed.close();
   feed = null;
-  signOut();
+  await signOut();
   showSignIn();
 });
 
 setInterval(renderWaits, 1000);
-if (signedIn()) start();
-else showSignIn();
+whoAmI().then((user) => (user ? start(user) : showSignIn()), () => showSignIn());
