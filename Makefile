@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test lint bench clean
+.PHONY: venv run test lint bench clean browser
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -21,7 +21,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check omniroute tests bench
 	$(BIN)/mypy
 
-test: lint
+browser:
+	scripts/ensure-chromium.sh
+
+test: lint browser
 	$(BIN)/pytest -q
 
 bench: $(STAMP)

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omniroute.api.auth import Role
 from omniroute.auth_tokens import hash_token, new_token
 from omniroute.config import Settings, StoreSettings
-from omniroute.demo import DemoInfo, load_demo_data
+from omniroute.demo import SUPERVISORS, DemoInfo, load_demo_data
 from omniroute.spokes.base import CatalogKind
 from omniroute.store import migrate
 from omniroute.store import tables as t
@@ -88,7 +88,8 @@ def _print_demo(info: DemoInfo) -> None:
         typer.echo("demo data already present; nothing loaded")
     typer.echo(f'demo agents (password "{info.password}"):')
     for agent in info.agents:
-        typer.echo(f"  {agent.id:<8} {agent.email}")
+        role = "  (supervisor)" if agent.id in SUPERVISORS else ""
+        typer.echo(f"  {agent.id:<8} {agent.email}{role}")
     if not info.tokens:
         typer.echo("the demo API tokens are not known (they were random and shown only once)")
         return
@@ -130,6 +131,7 @@ def serve(
         _print_demo(info)
     base = f"http://{_browse_host(settings.host)}:{settings.port}"
     typer.echo(f"Omniroute serving on {base} (database {settings.database_url})")
+    typer.echo(f"  workspace:  {base}/workspace  (sign in as a demo agent)")
     typer.echo(f"  API docs:   {base}/docs")
     typer.echo(f"  OpenAPI:    {base}/openapi.json")
     typer.echo(f"  health:     {base}/healthz")

@@ -15,6 +15,8 @@ from omniroute.auth_tokens import hash_token, new_token
 from omniroute.store import tables as t
 from omniroute.store.db import Database
 
+# Dave leads the team: he may open the supervisor view as well as his workspace.
+SUPERVISORS = frozenset({"dave"})
 DEMO_PASSWORD = "demo"  # noqa: S105 public on purpose: the demo agents' sign-in password
 DEMO_EMAIL_DOMAIN = "demo.omniroute.local"
 ADMIN_TOKEN = "demo-admin-token"  # noqa: S105 public on purpose: fixed demo credentials
@@ -252,6 +254,7 @@ def _agent_rows(now: datetime, password_hashes: Sequence[str]) -> list[list[Any]
             capacity_cap=AGENT_CAPACITY_CAPS.get(a.id),
             allow_external=True,
             password_hash=password_hash,
+            supervisor=a.id in SUPERVISORS,
             created_at=now,
         )
         for a, password_hash in zip(AGENTS, password_hashes, strict=True)

@@ -119,6 +119,7 @@ def start_server(
     host: str = "127.0.0.1",
     port: int | None = None,
     ready_timeout_s: float = READY_TIMEOUT_S,
+    env: dict[str, str] | None = None,
 ) -> Server:
     """Start `omniroute serve` on the database and return once GET /readyz answers 200."""
     chosen = port if port is not None else free_port(host)
@@ -127,7 +128,7 @@ def start_server(
         process = subprocess.Popen(  # the child keeps its own copy of the log descriptor
             serve_command(host, chosen),
             cwd=REPO_ROOT,
-            env=server_env(database_url),
+            env=server_env(database_url) | (env or {}),
             stdin=subprocess.DEVNULL,
             stdout=log_file,
             stderr=subprocess.STDOUT,
@@ -149,10 +150,12 @@ class Servers:
     log_dir: Path
     started: list[Server] = field(default_factory=list)
 
-    def start(self, database_url: str, *, port: int | None = None) -> Server:
+    def start(
+        self, database_url: str, *, port: int | None = None, env: dict[str, str] | None = None
+    ) -> Server:
         """Start a server whose output goes to `server-N.log` in the log directory."""
         log_path = self.log_dir / f"server-{len(self.started) + 1}.log"
-        server = start_server(database_url, log_path, port=port)
+        server = start_server(database_url, log_path, port=port, env=env)
         self.started.append(server)
         return server
 

@@ -275,6 +275,7 @@ class AgentCreate(NewRecord):
     skills: dict[str, Level] = Field(default_factory=dict)
     groups: IdSet = Field(default_factory=list)
     password: Password | None = None
+    supervisor: bool = Field(default=False, description="may open the supervisor view")
 
 
 class AgentUpdate(Body):
@@ -286,6 +287,7 @@ class AgentUpdate(Body):
     skills: dict[str, Level] | None = None
     groups: IdSet | None = None
     password: Password | None = None
+    supervisor: bool | None = None
 
 
 class AgentOut(Out):
@@ -300,6 +302,7 @@ class AgentOut(Out):
     skills: dict[str, int]
     groups: list[str]
     has_password: bool
+    supervisor: bool
     created_at: datetime
 
 

@@ -23,6 +23,8 @@ from omniroute.store.db import Database
 COOKIE_NAME = "omniroute_session"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Cached sessions are re-read this often, so a changed role or a deleted agent takes effect.
+CACHE_FOR = timedelta(seconds=30)
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=5)
 
@@ -82,7 +84,7 @@ class SessionStore:
         self._db = db
         self._clock = clock
         self._ttl = ttl
-        self._cache: dict[str, WebSession] = {}
+        self._cache: dict[str, tuple[WebSession, datetime]] = {}
         self.throttle = LoginThrottle(clock)
 
     async def sign_in(self, email: str, password: str, user_agent: str) -> tuple[str, WebSession]:
@@ -114,13 +116,15 @@ class SessionStore:
             await session.execute(delete(t.WebSessionRow).where(t.WebSessionRow.expires_at <= now))
             session.add(row)
         web = _web_session(row, agent)
-        self._cache[row.token_hash] = web
+        self._cache[row.token_hash] = (web, now)
         return token, web
 
     async def find(self, token: str) -> WebSession:
         """The live session of a cookie token, or UNAUTHENTICATED."""
         digest = hash_token(token)
-        web = self._cache.get(digest)
+        now = self._clock.now()
+        cached = self._cache.get(digest)
+        web = cached[0] if cached is not None and now - cached[1] < CACHE_FOR else None
         if web is None:
             async with self._db.session() as session:
                 found = (
@@ -132,8 +136,8 @@ class SessionStore:
                 ).first()
             if found is not None:
                 web = _web_session(found[0], found[1])
-                self._cache[digest] = web
-        if web is None or web.expires_at <= self._clock.now():
+                self._cache[digest] = (web, now)
+        if web is None or web.expires_at <= now:
             self._cache.pop(digest, None)
             raise DomainError(ErrorCode.UNAUTHENTICATED, "the session has ended; sign in again")
         return web
@@ -146,11 +150,6 @@ class SessionStore:
             await session.execute(
                 delete(t.WebSessionRow).where(t.WebSessionRow.token_hash == digest)
             )
-
-    def forget_agent(self, agent_id: str) -> None:
-        """Drop cached sessions of an agent whose password or role changed."""
-        for digest in [d for d, w in self._cache.items() if w.principal.agent_id == agent_id]:
-            del self._cache[digest]
 
 
 def check_csrf(web: WebSession, method: str, header: str | None) -> None:

@@ -33,6 +33,7 @@ async def test_create_with_defaults(api: Api) -> None:
         "skills": {},
         "groups": [],
         "has_password": False,
+        "supervisor": False,
         "created_at": "2026-01-01T00:00:00Z",
     }
     assert await password_hash(api, "dave") is None
@@ -166,6 +167,13 @@ async def test_password_set_and_cleared(api: Api) -> None:
     assert PasswordHasher().verify(stored, "new password")
     assert not (await patch(api, "/agents/bob", {"password": None}))["has_password"]
     assert await password_hash(api, "bob") is None
+
+
+async def test_supervisor_flag_is_set_and_cleared(api: Api) -> None:
+    assert (await patch(api, "/agents/bob", {"supervisor": True}))["supervisor"] is True
+    assert (await get(api, "/agents/bob"))["supervisor"] is True
+    assert (await patch(api, "/agents/bob", {"name": "Robert"}))["supervisor"] is True
+    assert (await patch(api, "/agents/bob", {"supervisor": False}))["supervisor"] is False
 
 
 async def test_an_agent_reads_only_itself(api: Api) -> None:

@@ -769,6 +769,12 @@ async def test_list_cases(api: Api) -> None:
     assert [c["id"] for c in await get(api, "/cases", state="open")] == [second["id"]]
     assert [c["id"] for c in await get(api, "/cases", state="new")] == [first["id"]]
     assert [c["id"] for c in await get(api, "/cases", limit=1, offset=1)] == [first["id"]]
+    await presence(api, "alice")
+    [offer] = await offers(api, "alice")
+    r = await api.client.post(f"/offers/{offer['id']}/accept", headers=api.auth("alice"))
+    assert r.status_code == 200, r.text
+    assert [c["id"] for c in await get(api, "/cases", agent_id="alice")] == [second["id"]]
+    assert await get(api, "/cases", agent_id="bob") == []
 
 
 # -- work items -------------------------------------------------------------------------

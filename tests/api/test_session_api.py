@@ -200,3 +200,15 @@ async def test_feed_socket_takes_the_session_cookie_from_our_own_origin_only(
         assert await closed_code(ws) == 1008
     async with connect(f"{ws_url}/agents/bob/feed", additional_headers=own) as ws:
         assert await closed_code(ws) == 1008
+
+
+async def test_a_changed_role_reaches_live_sessions_within_the_cache_window(api: Api) -> None:
+    await set_password(api, "alice")
+    await sign_in(api)
+    assert (await api.client.get("/session")).json()["supervisor"] is False
+    r = await api.client.patch(
+        "/agents/alice", json={"supervisor": True}, headers=api.auth("admin")
+    )
+    assert r.status_code == 200, r.text
+    api.clock.advance(31)
+    assert (await api.client.get("/session")).json()["supervisor"] is True

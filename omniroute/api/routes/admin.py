@@ -406,6 +406,7 @@ class Agents(Entity[t.AgentRow, AgentCreate]):
                 skills=skills[r.id],
                 groups=groups[r.id],
                 has_password=r.password_hash is not None,
+                supervisor=r.supervisor,
                 created_at=r.created_at,
             )
             for r in rows

@@ -214,13 +214,16 @@ async def list_cases(
     _who: CurrentPrincipal,
     session: SessionDep,
     state: str | None = None,
+    agent_id: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
 ) -> list[CaseOut]:
-    """Cases, newest first."""
+    """Cases, newest first, filtered by state or agent."""
     query = select(t.CaseRow)
     if state is not None:
         query = query.where(t.CaseRow.state == state)
+    if agent_id is not None:
+        query = query.where(t.CaseRow.agent_id == agent_id)
     query = query.order_by(t.CaseRow.created_at.desc(), t.CaseRow.id)
     rows = await session.scalars(query.limit(limit).offset(offset))
     return [CaseOut.model_validate(r) for r in rows]

@@ -1,0 +1,101 @@
+// Live chat with the customer: the transcript, typing, delivery ticks and the composer.
+import { api } from "./api.js";
+import { h, timeOf, toast } from "./dom.js";
+
+const TYPING_SHOWN_MS = 4000;
+const TYPING_SENT_EVERY_MS = 2500;
+
+export class ChatView {
+  constructor(el, doc, { me, active }) {
+    this.doc = doc;
+    this.me = me;
+    this.messages = new Map();
+    this.log = h("ol", { class: "transcript", "aria-label": "Chat transcript", "aria-live": "polite" });
+    this.typing = h("p", { class: "typing", "aria-live": "polite" });
+    this.input = h("textarea", { id: "chat-input", rows: "2", placeholder: "Write a reply…", "aria-label": "Message to the customer", maxlength: "10000" });
+    this.send = h("button", { class: "btn btn-primary", type: "submit" }, "Send");
+    this.form = h("form", { class: "composer" }, this.input, this.send);
+    this.form.addEventListener("submit", (ev) => { ev.preventDefault(); this.submit(); });
+    this.input.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); this.submit(); }
+    });
+    this.input.addEventListener("input", () => this.typed());
+    el.append(this.log, this.typing, active ? this.form : h("p", { class: "muted" }, "This chat has ended."));
+    this.load();
+  }
+
+  async load() {
+    try {
+      const page = await api("GET", `/interactions/${encodeURIComponent(this.doc.id)}/messages`);
+      for (const m of page.items) this.add(m);
+    } catch (err) {
+      this.log.append(h("li", { class: "msg msg-system" }, `The transcript could not be loaded: ${err.message}`));
+    }
+  }
+
+  add(message) {
+    const existing = this.messages.get(message.id);
+    if (existing) { this.paintTicks(existing, message); return; }
+    const mine = message.sender === "agent";
+    const ticks = h("span", { class: "ticks", "aria-label": "" });
+    const row = h("li", { class: `msg msg-${message.sender}${mine && message.agent_id !== this.me.agent_id ? " msg-colleague" : ""}`, "data-id": message.id },
+      message.sender === "system" ? null : h("span", { class: "msg-author" }, message.author_name || (mine ? "Agent" : "Customer")),
+      h("div", { class: "msg-body" }, message.body),
+      h("span", { class: "msg-meta" }, timeOf(message.created_at), mine ? ticks : null));
+    this.messages.set(message.id, row);
+    this.paintTicks(row, message);
+    this.log.append(row);
+    this.log.scrollTop = this.log.scrollHeight;
+    if (message.sender === "customer") this.typing.textContent = "";
+  }
+
+  paintTicks(row, message) {
+    const ticks = row.querySelector(".ticks");
+    if (!ticks) return;
+    ticks.textContent = message.delivered_at ? "✓✓" : "✓";
+    ticks.setAttribute("aria-label", message.delivered_at ? "delivered" : "sent");
+    ticks.classList.toggle("delivered", Boolean(message.delivered_at));
+  }
+
+  handle(frame) {
+    const d = frame.data || {};
+    if (d.interaction_id !== this.doc.id) return;
+    if (frame.type === "chat.message") this.add(d.message);
+    else if (frame.type === "chat.delivered") {
+      const row = this.messages.get(d.message_id);
+      if (row) this.paintTicks(row, { delivered_at: d.delivered_at });
+    } else if (frame.type === "chat.typing" && d.sender === "customer") {
+      this.typing.textContent = `${this.doc.customer_name || "The customer"} is typing…`;
+      clearTimeout(this.typingTimer);
+      this.typingTimer = setTimeout(() => { this.typing.textContent = ""; }, TYPING_SHOWN_MS);
+    }
+  }
+
+  typed() {
+    const now = Date.now();
+    if (this.lastTyping && now - this.lastTyping < TYPING_SENT_EVERY_MS) return;
+    this.lastTyping = now;
+    api("POST", `/interactions/${encodeURIComponent(this.doc.id)}/typing`).catch(() => {});
+  }
+
+  async submit() {
+    const body = this.input.value.trim();
+    if (!body) return;
+    this.send.disabled = true;
+    try {
+      const message = await api("POST", `/interactions/${encodeURIComponent(this.doc.id)}/messages`, { body });
+      this.add(message);
+      this.input.value = "";
+      this.lastTyping = 0;
+    } catch (err) {
+      toast(`Not sent: ${err.message}`, "error");
+    } finally {
+      this.send.disabled = false;
+      this.input.focus();
+    }
+  }
+
+  disable() {
+    this.form.replaceWith(h("p", { class: "muted" }, "This chat has ended."));
+  }
+}

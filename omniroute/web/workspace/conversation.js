@@ -1,0 +1,314 @@
+// The selected piece of work: header, actions, transfer state, the channel's view, wrap-up, history.
+import { api } from "./api.js";
+import { h, clear, toast, channelBadge, dateTimeOf, mmss, openDialog } from "./dom.js";
+import { fetchDocument, queueName, state } from "./store.js";
+import { ChatView } from "./chatview.js";
+import { EmailView } from "./emailview.js";
+import { openTransferDialog } from "./transfer.js";
+import { isOpen, stateLabel } from "./worklist.js";
+import { mountExtensions } from "./extensions.js";
+
+const TRANSFER_TEXT = {
+  pending: (t) => `Transfer to ${t.target_name} started…`,
+  offered: (t) => `Offered to ${t.offered_name || t.target_name}; waiting for an answer.`,
+  rejected: (t) => `${t.offered_name || t.target_name} declined. The work stays with you.`,
+  timed_out: (t) => `${t.offered_name || t.target_name} did not answer in time. The work stays with you.`,
+  withdrawn: () => "The transfer offer was withdrawn.",
+  cancelled: () => "Transfer cancelled. The work stays with you.",
+  accepted: (t) => t.type === "consult"
+    ? `${t.offered_name || t.target_name} joined. Complete the transfer when you are done.`
+    : `${t.offered_name || t.target_name} accepted the transfer.`,
+};
+
+export class Conversation {
+  constructor(el, { me }) {
+    this.el = el;
+    this.me = me;
+    this.doc = null;
+    this.view = null;
+    this.transfer = null;
+    this.onClosed = () => {};
+    this.onChanged = () => {};
+    this.timer = setInterval(() => this.tick(), 500);
+    this.placeholder();
+  }
+
+  placeholder() {
+    clear(this.el).append(h("div", { class: "placeholder" },
+      h("h1", {}, "No conversation open"),
+      h("p", { class: "muted" }, "Accept an offer, or pick something from My work.")));
+  }
+
+  async show(doc) {
+    this.doc = doc;
+    this.transfer = null;
+    this.extensions?.destroy?.();
+    this.header = h("header", { class: "conv-head" });
+    this.actions = h("div", { class: "conv-actions", role: "toolbar", "aria-label": "Conversation actions" });
+    this.banner = h("div", { class: "conv-banner", "aria-live": "polite" });
+    this.body = h("section", { class: "conv-body", "aria-label": "Conversation" });
+    this.wrap = h("section", { class: "conv-wrapup", "aria-label": "Wrap-up" });
+    this.history = h("section", { class: "side-card", "aria-labelledby": "history-title" });
+    this.extra = h("div", { class: "side-extra" });
+    clear(this.el).append(
+      h("div", { class: "conv" }, this.header, this.actions, this.banner, this.body, this.wrap),
+      h("aside", { class: "conv-side", "aria-label": "Customer" }, this.history, this.extra));
+    this.paint();
+    const active = doc.state === "work_in_progress" || doc.state === "in_progress" || doc.state === "open";
+    if (doc.channel_id === "chat") this.view = new ChatView(this.body, doc, { me: this.me, active });
+    else if (doc.channel_id === "email") this.view = new EmailView(this.body, doc, { active: isOpen(doc) });
+    else if (doc.document_type === "case") this.view = this.caseView(doc);
+    else this.view = null;
+    this.extensions = await mountExtensions({ doc, me: this.me, body: this.body, side: this.extra });
+    this.loadHistory();
+    this.el.focus();
+  }
+
+  paint() {
+    const doc = this.doc;
+    clear(this.header).append(
+      h("div", { class: "conv-title" },
+        h("h1", {}, doc.customer_name || doc.customer_email || "Unknown customer"),
+        h("span", { class: `pill pill-${doc.state}` }, stateLabel(doc.state))),
+      h("p", { class: "conv-meta" }, channelBadge(doc.channel_id),
+        doc.customer_email ? h("span", {}, doc.customer_email) : null,
+        h("span", { class: "muted" }, `since ${dateTimeOf(doc.created_at)}`)),
+      doc.subject ? h("p", { class: "conv-subject" }, doc.subject) : null);
+    this.paintActions();
+    this.paintBanner();
+    this.paintWrapUp();
+  }
+
+  paintActions() {
+    const doc = this.doc;
+    const buttons = [];
+    const working = doc.state === "work_in_progress" || doc.state === "in_progress";
+    const pending = this.transfer && ["pending", "offered"].includes(this.transfer.state);
+    if (working && !pending) buttons.push(h("button", { class: "btn btn-secondary", type: "button", onclick: () => this.startTransfer() }, "Transfer…"));
+    if (doc.document_type === "interaction" && working) {
+      buttons.push(h("button", { class: "btn btn-danger", type: "button", onclick: () => this.end() }, doc.channel_id === "chat" ? "End chat" : "End"));
+    }
+    if (doc.document_type === "case" && isOpen(doc)) {
+      buttons.push(h("button", { class: "btn btn-danger", type: "button", onclick: () => this.closeCase() }, "Close case"));
+    }
+    clear(this.actions).append(...buttons);
+    this.actions.hidden = buttons.length === 0;
+  }
+
+  paintBanner() {
+    clear(this.banner);
+    const t = this.transfer;
+    if (!t) return;
+    const text = (TRANSFER_TEXT[t.state] || (() => t.state))(t);
+    const open = ["pending", "offered"].includes(t.state);
+    const consultDone = t.state === "accepted" && t.type === "consult";
+    this.banner.append(h("div", { class: `notice ${open ? "notice-info" : "notice-quiet"}`, role: "status" },
+      h("strong", {}, t.type === "consult" ? "Consult transfer" : "Transfer"), " ", text,
+      open ? h("button", { class: "btn btn-secondary btn-sm", type: "button", onclick: () => this.cancelTransfer() }, "Cancel transfer") : null,
+      consultDone ? h("button", { class: "btn btn-primary btn-sm", type: "button", onclick: () => this.completeConsult() }, "Complete transfer") : null,
+      !open && !consultDone ? h("button", { class: "btn-link", type: "button", onclick: () => { this.transfer = null; this.paintBanner(); } }, "Dismiss") : null));
+  }
+
+  paintWrapUp() {
+    clear(this.wrap);
+    const doc = this.doc;
+    if (doc.state !== "wrap_up") { this.wrap.hidden = true; return; }
+    this.wrap.hidden = false;
+    const codes = state.catalog.wrapUpCodes;
+    const select = h("select", { id: "wrapup-code", required: true },
+      h("option", { value: "" }, "Choose a wrap-up code…"),
+      codes.map((c) => h("option", { value: c.id }, c.time_limit_s ? `${c.name} (${mmss(c.time_limit_s)} wrap-up)` : c.name)));
+    if (doc.wrap_up_code_id) select.value = doc.wrap_up_code_id;
+    const notes = h("textarea", { id: "wrapup-notes", rows: "3", maxlength: "10000" });
+    notes.value = doc.wrap_up_notes || "";
+    const problem = h("p", { class: "form-error", role: "alert" });
+    this.wrapTimer = h("span", { class: "wrapup-timer", role: "timer", "aria-live": "off" });
+    const submit = h("button", { class: "btn btn-primary", type: "submit" }, "Submit wrap-up");
+    const form = h("form", { class: "wrapup-form", novalidate: true },
+      h("div", { class: "wrapup-head" }, h("h2", {}, "Wrap-up"), this.wrapTimer),
+      h("label", { for: "wrapup-code" }, "Wrap-up code"), select,
+      h("label", { for: "wrapup-notes" }, "Notes"), notes, problem,
+      h("div", { class: "composer-actions" }, submit));
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      if (!select.value) { problem.textContent = "Choose a wrap-up code."; select.focus(); return; }
+      submit.disabled = true;
+      try {
+        const updated = await api("POST", `/interactions/${encodeURIComponent(doc.id)}/wrap-up`,
+          { wrap_up_code_id: select.value, notes: notes.value || null });
+        toast("Wrap-up submitted.");
+        this.replaced(updated);
+      } catch (err) {
+        problem.textContent = err.message;
+        submit.disabled = false;
+      }
+    });
+    this.wrap.append(form);
+    this.tick();
+    queueMicrotask(() => select.focus());
+  }
+
+  tick() {
+    if (!this.doc || this.doc.state !== "wrap_up" || !this.wrapTimer) return;
+    if (this.doc.wrap_up_due_at) {
+      const left = (new Date(this.doc.wrap_up_due_at) - Date.now()) / 1000;
+      this.wrapTimer.textContent = left > 0 ? `${mmss(left)} left` : "Time is up";
+      this.wrapTimer.classList.toggle("urgent", left <= 15);
+    } else if (this.doc.ended_at) {
+      this.wrapTimer.textContent = `${mmss((Date.now() - new Date(this.doc.ended_at)) / 1000)} in wrap-up`;
+    }
+  }
+
+  caseView(doc) {
+    this.body.append(h("dl", { class: "facts" },
+      h("dt", {}, "Subject"), h("dd", {}, doc.subject || "—"),
+      h("dt", {}, "Customer"), h("dd", {}, `${doc.customer_name || "—"} ${doc.customer_email ? `<${doc.customer_email}>` : ""}`),
+      h("dt", {}, "Opened"), h("dd", {}, dateTimeOf(doc.created_at))),
+      h("h2", { class: "section-title" }, "Description"),
+      h("pre", { class: "case-description" }, doc.description || "No description."));
+    return null;
+  }
+
+  async loadHistory() {
+    const doc = this.doc;
+    if (this.history.dataset.doc === doc.id) return;
+    this.history.dataset.doc = doc.id;
+    clear(this.history).append(h("h2", { id: "history-title", class: "pane-title" }, "Customer history"));
+    if (doc.document_type !== "interaction") {
+      this.history.append(h("p", { class: "muted" }, doc.customer_email || "No customer email."));
+      return;
+    }
+    try {
+      const page = await api("GET", `/interactions/${encodeURIComponent(doc.id)}/history`);
+      const items = page.items || page;
+      if (this.doc !== doc) return;
+      this.history.append(items.length ? h("ol", { class: "history" }, items.map((x) =>
+        h("li", {}, channelBadge(x.channel_id || "case"), h("span", { class: "history-what" }, x.subject || x.document_type || ""),
+          h("span", { class: "muted small" }, `${dateTimeOf(x.created_at)} · ${stateLabel(x.state)}${x.wrap_up_code_name ? ` · ${x.wrap_up_code_name}` : ""}`))))
+        : h("p", { class: "muted" }, "First contact from this customer."));
+    } catch {
+      this.history.append(h("p", { class: "muted" }, "No history available."));
+    }
+  }
+
+  handle(frame) {
+    const d = frame.data || {};
+    this.view?.handle?.(frame);
+    this.extensions?.handle?.(frame);
+    if (!this.doc) return;
+    if (frame.type === "document.changed" && d.document_id === this.doc.id) {
+      this.refresh();
+    } else if (frame.type === "transfer.changed" && d.document_id === this.doc.id) {
+      this.transferChanged(d);
+    } else if (frame.type === "work_item.closed" && d.document_id === this.doc.id) {
+      this.refresh();
+    }
+  }
+
+  async transferChanged(d) {
+    const t = this.transfer && this.transfer.transfer_id === d.transfer_id ? this.transfer : {
+      transfer_id: d.transfer_id, type: d.transfer_type, target_agent_id: d.target_agent_id,
+      target_queue_id: d.target_queue_id,
+      target_name: d.target_queue_id ? queueName(d.target_queue_id) : d.target_agent_id,
+    };
+    // A cancel also withdraws the pending offer: keep the clearer "cancelled".
+    if (t.state === "cancelled" && d.state === "withdrawn") return;
+    t.state = d.state;
+    if (d.offered_to) t.offered_name = await this.agentName(d.offered_to);
+    if (!t.target_name || t.target_name === d.target_agent_id) t.target_name = await this.agentName(d.target_agent_id) || t.target_name;
+    this.transfer = t;
+    this.paintBanner();
+    this.paintActions();
+  }
+
+  async agentName(id) {
+    if (!id) return null;
+    if (!this.names) {
+      try { this.names = new Map((await api("GET", "/directory/agents")).map((a) => [a.id, a.name])); } catch { this.names = new Map(); }
+    }
+    return this.names.get(id) || id;
+  }
+
+  async refresh() {
+    const doc = await fetchDocument(this.doc.document_type, this.doc.id, { fresh: true });
+    this.replaced(doc);
+  }
+
+  replaced(doc) {
+    doc.document_type = this.doc.document_type;
+    const wasActive = this.doc.state;
+    this.doc = doc;
+    this.onChanged(doc);
+    if (doc.agent_id !== this.me.agent_id || !isOpen(doc)) {
+      toast(doc.agent_id !== this.me.agent_id ? "The work was handed over." : "Done. The conversation is closed.");
+      this.onClosed(doc.id);
+      this.doc = null;
+      this.view = null;
+      this.extensions?.destroy?.();
+      this.placeholder();
+      return;
+    }
+    if (wasActive !== doc.state && doc.state === "wrap_up") this.view?.disable?.();
+    this.paint();
+  }
+
+  startTransfer() {
+    openTransferDialog(this.doc, this.me, (t) => {
+      this.transfer = t;
+      this.paintBanner();
+      this.paintActions();
+      toast(`Transfer to ${t.target_name} started.`);
+    });
+  }
+
+  async cancelTransfer() {
+    try {
+      await api("DELETE", `/documents/${encodeURIComponent(this.doc.id)}/transfer`);
+      this.transfer = { ...this.transfer, state: "cancelled" };
+      this.paintBanner();
+      this.paintActions();
+    } catch (err) {
+      toast(`Could not cancel: ${err.message}`, "error");
+    }
+  }
+
+  async completeConsult() {
+    try {
+      await api("POST", `/documents/${encodeURIComponent(this.doc.id)}/transfer/complete`);
+      await this.refresh();
+    } catch (err) {
+      toast(`Could not complete: ${err.message}`, "error");
+    }
+  }
+
+  async end() {
+    try {
+      const updated = await api("POST", `/interactions/${encodeURIComponent(this.doc.id)}/end`, {});
+      this.replaced(updated);
+    } catch (err) {
+      toast(`Could not end: ${err.message}`, "error");
+    }
+  }
+
+  closeCase() {
+    const resolution = h("textarea", { id: "case-resolution", rows: "4", maxlength: "10000" });
+    const problem = h("p", { class: "form-error", role: "alert" });
+    const confirm = h("button", { class: "btn btn-danger", type: "submit", value: "close" }, "Close case");
+    const dlg = openDialog({
+      title: "Close this case",
+      body: h("div", { class: "dialog-body" }, h("label", { for: "case-resolution" }, "Resolution"), resolution, problem),
+      actions: [h("button", { class: "btn btn-secondary", type: "submit", value: "cancel" }, "Keep it open"), confirm],
+    });
+    confirm.addEventListener("click", async (ev) => {
+      ev.preventDefault();
+      try {
+        const updated = await api("POST", `/cases/${encodeURIComponent(this.doc.id)}/close`, { resolution: resolution.value || null });
+        dlg.close();
+        this.replaced(updated);
+      } catch (err) {
+        problem.textContent = err.message;
+      }
+    });
+    resolution.focus();
+  }
+}

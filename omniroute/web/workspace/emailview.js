@@ -1,0 +1,68 @@
+// An email thread with a reply box.
+import { api } from "./api.js";
+import { h, dateTimeOf, toast } from "./dom.js";
+
+export class EmailView {
+  constructor(el, doc, { active }) {
+    this.doc = doc;
+    this.thread = h("ol", { class: "thread", "aria-label": "Email thread" });
+    this.input = h("textarea", { id: "email-reply", rows: "6", maxlength: "1000000" });
+    this.send = h("button", { class: "btn btn-primary", type: "submit" }, "Send reply");
+    const form = h("form", { class: "composer composer-email" },
+      h("label", { for: "email-reply", class: "composer-label" }, `Reply to ${doc.customer_email || "the customer"}`),
+      this.input, h("div", { class: "composer-actions" }, this.send));
+    form.addEventListener("submit", (ev) => { ev.preventDefault(); this.reply(); });
+    el.append(this.thread, active ? form : null);
+    this.load();
+  }
+
+  async load() {
+    try {
+      const messages = await api("GET", `/interactions/${encodeURIComponent(this.doc.id)}/emails`);
+      this.thread.replaceChildren(...messages.map((m) => this.item(m)));
+    } catch (err) {
+      this.thread.append(h("li", { class: "mail" }, `The thread could not be loaded: ${err.message}`));
+    }
+  }
+
+  item(m) {
+    const inbound = m.direction === "in";
+    return h("li", { class: `mail mail-${inbound ? "inbound" : "outbound"}` },
+      h("div", { class: "mail-head" },
+        h("strong", {}, inbound ? m.from_address : "You"),
+        h("span", { class: "muted small" }, `to ${m.to_addresses.join(", ")} · ${dateTimeOf(m.sent_at || m.received_at)}`),
+        !inbound && m.status !== "sent" ? h("span", { class: `pill pill-${m.status}` }, m.status === "failed" ? `not sent: ${m.error || "relay failed"}` : m.status) : null),
+      !inbound && m.status === "failed" ? h("button", { class: "btn btn-secondary btn-sm", type: "button",
+        onclick: () => this.retry(m) }, "Retry sending") : null,
+      h("div", { class: "mail-subject" }, m.subject),
+      h("pre", { class: "mail-body" }, m.text_body || "(no text part)"),
+      m.attachments?.length ? h("ul", { class: "attachments", "aria-label": "Attachments" },
+        m.attachments.map((a) => h("li", {}, h("a", { href: `/api/v1/email-attachments/${encodeURIComponent(a.id)}` }, `${a.filename} (${Math.ceil(a.size / 1024)} KB)`)))) : null);
+  }
+
+  async retry(m) {
+    try {
+      await api("POST", `/email-messages/${encodeURIComponent(m.id)}/retry`);
+      toast("Reply sent.");
+    } catch (err) {
+      toast(`Still not sent: ${err.message}`, "error");
+    }
+    await this.load();
+  }
+
+  async reply() {
+    const body = this.input.value.trim();
+    if (!body) return;
+    this.send.disabled = true;
+    try {
+      await api("POST", `/interactions/${encodeURIComponent(this.doc.id)}/email-replies`, { body });
+      this.input.value = "";
+      toast("Reply sent.");
+      await this.load();
+    } catch (err) {
+      toast(`Reply not sent: ${err.message}`, "error");
+    } finally {
+      this.send.disabled = false;
+    }
+  }
+}

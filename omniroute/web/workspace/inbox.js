@@ -1,0 +1,170 @@
+// Offers as cards with a live countdown; Accept, or Reject with a reason from the channel's list.
+import { api } from "./api.js";
+import { h, clear, toast, channelBadge, mmss, openDialog } from "./dom.js";
+import { fetchDocument, queueName, rejectReasons } from "./store.js";
+
+const ENDED_LABELS = { timed_out: "timed out", withdrawn: "was withdrawn", rejected: "was rejected", accepted: "was accepted" };
+
+export class Inbox {
+  constructor(el, { me, onAccepted }) {
+    this.el = el;
+    this.me = me;
+    this.onAccepted = onAccepted;
+    this.offers = new Map();
+    this.list = h("ul", { class: "cards", "aria-live": "polite", "aria-relevant": "additions removals" });
+    this.count = h("span", { class: "count", "aria-label": "pending offers" }, "0");
+    this.empty = h("p", { class: "empty" }, "No offers right now. New work appears here.");
+    el.append(h("h2", { id: "offers-title", class: "pane-title" }, "Offers ", this.count), this.empty, this.list);
+    this.ticker = setInterval(() => this.tick(), 250);
+  }
+
+  sync(offers) {
+    const live = new Set(offers.map((o) => o.id));
+    for (const id of [...this.offers.keys()]) if (!live.has(id)) this.drop(id);
+    for (const o of offers) {
+      if (!this.offers.has(o.id)) this.add({ offer_id: o.id, work_item_id: o.work_item_id, expires_at: o.expires_at,
+        created_at: o.created_at, allowed_to_decline: o.allowed_to_decline, auto_accept: o.auto_accept });
+    }
+  }
+
+  handle(frame) {
+    if (frame.type === "offer.created") this.add(frame.data);
+    else if (frame.type === "offer.ended") {
+      const known = this.offers.get(frame.data.offer_id);
+      this.drop(frame.data.offer_id);
+      if (known && !known.answering && frame.data.state !== "accepted") {
+        toast(`An offer ${ENDED_LABELS[frame.data.state] || frame.data.state}.`);
+      }
+    }
+  }
+
+  async add(offer) {
+    if (this.offers.has(offer.offer_id)) return;
+    const entry = { ...offer, answering: false };
+    this.offers.set(offer.offer_id, entry);
+    entry.card = this.card(entry);
+    this.list.append(entry.card);
+    this.paintCount();
+    if (!offer.document_id) {
+      const item = await api("GET", `/work-items/${encodeURIComponent(offer.work_item_id)}`);
+      Object.assign(entry, { document_id: item.document_id, document_type: item.document_type,
+        channel_id: item.channel_id, queue_id: item.queue_id });
+      const fresh = this.card(entry);
+      entry.card.replaceWith(fresh);
+      entry.card = fresh;
+    }
+    this.fillCustomer(entry);
+  }
+
+  async fillCustomer(entry) {
+    try {
+      const doc = await fetchDocument(entry.document_type, entry.document_id);
+      const who = entry.card.querySelector(".card-customer");
+      const what = entry.card.querySelector(".card-subject");
+      if (who) who.textContent = doc.customer_name || doc.customer_email || "Unknown customer";
+      if (what) what.textContent = doc.subject || "";
+    } catch { /* the card still works without the customer's name */ }
+  }
+
+  card(entry) {
+    const id = entry.offer_id;
+    const accept = h("button", { class: "btn btn-primary", type: "button", onclick: () => this.accept(entry) }, "Accept");
+    const reject = entry.allowed_to_decline === false ? null
+      : h("button", { class: "btn btn-secondary", type: "button", onclick: () => this.reject(entry) }, "Reject");
+    const total = entry.expires_at ? (new Date(entry.expires_at) - new Date(entry.created_at)) / 1000 : null;
+    return h("li", { class: "card offer-card", id: `offer-${id}`, "data-offer": id, "aria-labelledby": `offer-${id}-title` },
+      h("div", { class: "card-head" },
+        entry.channel_id ? channelBadge(entry.channel_id) : null,
+        h("span", { class: "card-queue" }, entry.queue_id ? queueName(entry.queue_id) : ""),
+      ),
+      h("h3", { id: `offer-${id}-title`, class: "card-customer" }, "…"),
+      h("p", { class: "card-subject" }),
+      entry.expires_at ? h("div", { class: "countdown", "data-expires": entry.expires_at, "data-total": total },
+        h("div", { class: "countdown-bar", role: "progressbar", "aria-label": "Time left to answer",
+          "aria-valuemin": "0", "aria-valuemax": String(Math.round(total)) }, h("span", { class: "countdown-fill" })),
+        h("span", { class: "countdown-text" }, "")) : h("p", { class: "muted" }, "No time limit"),
+      h("div", { class: "card-actions" }, accept, reject,
+        entry.allowed_to_decline === false ? h("span", { class: "muted small" }, "This work cannot be declined") : null),
+    );
+  }
+
+  tick() {
+    const now = Date.now();
+    for (const el of this.list.querySelectorAll(".countdown")) {
+      const left = (new Date(el.dataset.expires).getTime() - now) / 1000;
+      const total = Number(el.dataset.total) || 1;
+      el.querySelector(".countdown-text").textContent = left > 0 ? `${mmss(left)} left` : "Time is up";
+      const fill = el.querySelector(".countdown-fill");
+      fill.style.width = `${Math.max(0, Math.min(100, (left / total) * 100))}%`;
+      el.classList.toggle("urgent", left <= 10);
+      el.querySelector("[role=progressbar]").setAttribute("aria-valuenow", String(Math.max(0, Math.round(left))));
+    }
+  }
+
+  drop(offerId) {
+    const entry = this.offers.get(offerId);
+    if (!entry) return;
+    entry.card?.remove();
+    this.offers.delete(offerId);
+    this.paintCount();
+  }
+
+  paintCount() {
+    this.count.textContent = String(this.offers.size);
+    this.empty.hidden = this.offers.size > 0;
+  }
+
+  async accept(entry) {
+    entry.answering = true;
+    entry.card.querySelectorAll("button").forEach((b) => { b.disabled = true; });
+    try {
+      await api("POST", `/offers/${encodeURIComponent(entry.offer_id)}/accept`);
+      this.drop(entry.offer_id);
+      await this.onAccepted(entry);
+    } catch (err) {
+      entry.answering = false;
+      toast(`Could not accept: ${err.message}`, "error");
+      if (err.status === 409 || err.status === 404) this.drop(entry.offer_id);
+      else entry.card.querySelectorAll("button").forEach((b) => { b.disabled = false; });
+    }
+  }
+
+  async reject(entry) {
+    let reasons = [];
+    try { reasons = await rejectReasons(entry.channel_id); } catch { reasons = []; }
+    const select = h("select", { id: "reject-reason", name: "reason", required: reasons.length > 0 },
+      h("option", { value: "" }, reasons.length ? "Choose a reason…" : "No reasons configured"),
+      reasons.map((r) => h("option", { value: r.id }, r.name)));
+    const note = h("textarea", { id: "reject-note", name: "note", rows: "3", maxlength: "2000" });
+    const problem = h("p", { class: "form-error", role: "alert" });
+    const confirm = h("button", { class: "btn btn-danger", value: "reject", type: "submit" }, "Reject offer");
+    const dlg = openDialog({
+      title: "Reject this offer?",
+      body: h("div", { class: "dialog-body" },
+        h("label", { for: "reject-reason" }, "Reason"), select,
+        h("label", { for: "reject-note" }, "Note (optional)"), note, problem),
+      actions: [h("button", { class: "btn btn-secondary", value: "cancel", type: "submit", formnovalidate: true }, "Keep it"), confirm],
+    });
+    confirm.addEventListener("click", async (ev) => {
+      ev.preventDefault();
+      if (reasons.length && !select.value) {
+        problem.textContent = "Choose why you reject this offer.";
+        select.focus();
+        return;
+      }
+      entry.answering = true;
+      try {
+        await api("POST", `/offers/${encodeURIComponent(entry.offer_id)}/reject`,
+          { reason_id: select.value || null, note: note.value || null });
+        this.drop(entry.offer_id);
+        dlg.close();
+        toast("Offer rejected.");
+      } catch (err) {
+        entry.answering = false;
+        problem.textContent = err.message;
+        if (err.status === 409 || err.status === 404) { this.drop(entry.offer_id); dlg.close(); }
+      }
+    });
+    select.focus();
+  }
+}

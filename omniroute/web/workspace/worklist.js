@@ -1,0 +1,99 @@
+// The agent's accepted work: interactions and cases still open.
+import { api } from "./api.js";
+import { h, channelBadge, timeOf } from "./dom.js";
+import { fetchDocument } from "./store.js";
+
+const OPEN_INTERACTION = new Set(["new", "on_hold", "work_in_progress", "wrap_up"]);
+const OPEN_CASE = new Set(["new", "open", "in_progress"]);
+const STATE_LABELS = {
+  work_in_progress: "In progress", wrap_up: "Wrap-up", on_hold: "On hold", new: "New",
+  open: "Open", in_progress: "In progress",
+};
+
+export function isOpen(doc) {
+  return (doc.document_type === "case" ? OPEN_CASE : OPEN_INTERACTION).has(doc.state);
+}
+
+export function stateLabel(state) {
+  return STATE_LABELS[state] || state.replaceAll("_", " ");
+}
+
+export class WorkList {
+  constructor(el, { me, onSelect }) {
+    this.el = el;
+    this.me = me;
+    this.onSelect = onSelect;
+    this.docs = new Map();
+    this.selected = null;
+    this.list = h("ul", { class: "worklist", "aria-label": "My work" });
+    this.empty = h("p", { class: "empty" }, "Accepted work shows here.");
+    el.append(h("h2", { id: "work-title", class: "pane-title" }, "My work"), this.empty, this.list);
+  }
+
+  async load() {
+    const me = encodeURIComponent(this.me.agent_id);
+    const [interactions, cases] = await Promise.all([
+      api("GET", `/interactions?agent_id=${me}&limit=100`), api("GET", `/cases?agent_id=${me}&limit=100`),
+    ]);
+    for (const d of interactions) { d.document_type = "interaction"; if (isOpen(d)) this.docs.set(d.id, d); }
+    for (const d of cases) { d.document_type = "case"; if (isOpen(d)) this.docs.set(d.id, d); }
+    this.paint();
+  }
+
+  async add(type, id) {
+    const doc = await fetchDocument(type, id, { fresh: true });
+    this.docs.set(doc.id, doc);
+    this.select(doc.id);
+    return doc;
+  }
+
+  update(doc) {
+    if (!this.docs.has(doc.id)) return;
+    if (!isOpen(doc)) this.remove(doc.id);
+    else { this.docs.set(doc.id, doc); this.paint(); }
+  }
+
+  remove(id) {
+    this.docs.delete(id);
+    if (this.selected === id) this.selected = null;
+    this.paint();
+  }
+
+  async handle(frame) {
+    const d = frame.data || {};
+    if (frame.type === "document.changed" && this.docs.has(d.document_id)) {
+      const doc = { ...this.docs.get(d.document_id), state: d.state, wrap_up_due_at: d.wrap_up_due_at };
+      this.update(doc);
+    } else if (frame.type === "work_item.closed" && this.docs.has(d.document_id)) {
+      // Transferred away, or closed: keep it only while it is still ours.
+      const doc = await fetchDocument(d.document_type, d.document_id, { fresh: true });
+      if (doc.agent_id !== this.me.agent_id || !isOpen(doc)) this.remove(doc.id);
+    } else if (frame.type === "chat.message" && d.message?.sender === "customer" && d.interaction_id !== this.selected) {
+      const row = this.list.querySelector(`[data-doc="${CSS.escape(d.interaction_id)}"]`);
+      row?.classList.add("unread");
+    }
+  }
+
+  select(id) {
+    this.selected = id;
+    this.paint();
+    const doc = this.docs.get(id);
+    if (doc) this.onSelect(doc);
+  }
+
+  paint() {
+    const rows = [...this.docs.values()].sort((a, b) => a.created_at.localeCompare(b.created_at));
+    this.empty.hidden = rows.length > 0;
+    const unread = new Set([...this.list.querySelectorAll(".unread")].map((r) => r.dataset.doc));
+    this.list.replaceChildren(...rows.map((doc) => {
+      const current = doc.id === this.selected;
+      return h("li", { class: `work-row${current ? " selected" : ""}${unread.has(doc.id) && !current ? " unread" : ""}`, "data-doc": doc.id },
+        h("button", { type: "button", class: "work-button", "aria-current": current ? "true" : null,
+          onclick: () => this.select(doc.id) },
+          h("span", { class: "work-line" }, channelBadge(doc.channel_id),
+            h("span", { class: "work-name" }, doc.customer_name || doc.customer_email || doc.subject || doc.id)),
+          h("span", { class: "work-meta" }, h("span", { class: `pill pill-${doc.state}` }, stateLabel(doc.state)),
+            h("span", { class: "muted small" }, timeOf(doc.created_at)))));
+    }));
+  }
+}
