@@ -38,9 +38,11 @@ PASSWORD = "browser-test-password"
 expect.set_options(timeout=15_000)
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API runs an event loop in this thread while it lives, and
+# the async tests collected after the browser tests cannot start theirs until it stops.
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    """One headless Chromium for the whole run."""
+    """One headless Chromium per test module."""
     if shutil.which(CHROMIUM) is None:
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make test does it as root)")
     with sync_playwright() as playwright:
