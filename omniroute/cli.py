@@ -143,6 +143,9 @@ def serve(
             f"  try:        curl -H 'Authorization: Bearer {tok.token}' "
             f"{base}/api/v1/agents/{tok.agent_id}/presence"
         )
+    if settings.demo:
+        typer.echo(f"  chat demo:  {base}/widget/demo")
+        typer.echo(f"  case form:  {base}/support/case")
     simulator = _start_demo_sim(base) if settings.demo and with_sim else None
     try:
         uvicorn.run(

@@ -82,6 +82,7 @@ class Settings(StoreSettings):
     smtp_relay_password: SecretStr | None = None
     smtp_relay_starttls: bool = False
     smtp_relay_timeout_s: float = Field(default=30.0, gt=0)
+    case_form_queue_id: str | None = None
 
     @field_validator("log_level")
     @classmethod

@@ -310,6 +310,7 @@ async def load_demo_data(db: Database, *, fixed_tokens: bool = True) -> DemoInfo
     async with db.session() as session:
         exists = await session.get(t.ChannelRow, "chat") is not None
     if exists:
+        await ensure_demo_widget(db)
         known = await _known_tokens(db, _fixed_tokens()) if fixed_tokens else ()
         return DemoInfo(loaded=False, agents=AGENTS, tokens=known)
 
@@ -322,4 +323,31 @@ async def load_demo_data(db: Database, *, fixed_tokens: bool = True) -> DemoInfo
         for rows in groups:
             session.add_all(rows)
             await session.flush()
+    await ensure_demo_widget(db)
     return DemoInfo(loaded=True, agents=AGENTS, tokens=tuple(tokens))
+
+
+DEMO_WIDGET = "demo"
+
+
+async def ensure_demo_widget(db: Database) -> None:
+    """Add the demo chat widget on the support chat queue (also to older demo databases)."""
+    async with db.session() as session, session.begin():
+        if await session.get(t.ChatWidgetRow, DEMO_WIDGET) is not None:
+            return
+        if await session.get(t.QueueRow, "support-chat") is None:
+            return
+        now = datetime.now(UTC)
+        session.add(
+            t.ChatWidgetRow(
+                id=DEMO_WIDGET,
+                title="Northwind Outfitters",
+                greeting="Hi! Questions about an order, sizes or returns? We are here to help.",
+                queue_id="support-chat",
+                allowed_origins=[],
+                color="#1f6f5c",
+                enabled=True,
+                created_at=now,
+                updated_at=now,
+            )
+        )

@@ -19,14 +19,29 @@ from tests.procs import Servers
 
 PG_URL = os.environ.get("OMNIROUTE_TEST_PG_URL")
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+# pytest-xdist names each worker; each one gets a PostgreSQL database of its own.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str | None]:
+    """The PostgreSQL database of this test process, if PostgreSQL is under test."""
+    if PG_URL is None or XDIST_WORKER is None:
+        yield PG_URL
+        return
+    name = f"{make_url(PG_URL).database}_{XDIST_WORKER}"
+    asyncio.run(_admin_sql(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(_admin_sql(PG_URL, f'CREATE DATABASE "{name}"'))
+    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    asyncio.run(_admin_sql(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, pg_url: str | None) -> str:
     """A URL for an empty database on each backend under test."""
     if request.param == "postgresql":
-        assert PG_URL is not None
-        return PG_URL
+        assert pg_url is not None
+        return pg_url
     return f"sqlite+aiosqlite:///{tmp_path / 'omniroute.db'}"
 
 

@@ -11,11 +11,15 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from omniroute.api.auth import TokenCache
+from omniroute.api.chat_cors import PublicChatCors
 from omniroute.api.errors import install_error_handlers
 from omniroute.api.routes import (
     admin,
     agents,
     catalog,
+    chat,
+    chat_widgets,
+    chat_ws,
     documents,
     email,
     external,
@@ -24,9 +28,11 @@ from omniroute.api.routes import (
     session,
     spokes_admin,
     supervisor,
+    support,
     workspace,
 )
 from omniroute.api.sessions import SessionStore
+from omniroute.channels.chat.hub import ChatHub
 from omniroute.channels.email.inbound import start_listener
 from omniroute.config import Settings
 from omniroute.engine.clock import Clock
@@ -62,6 +68,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             await spokes.start()
             dispatcher.attach(engine)
             await dispatcher.start()
+            app.state.chat = ChatHub(db, engine)
+            await app.state.chat.start()
             listener = await start_listener(db, engine, cfg) if cfg.email_enabled else None
             try:
                 yield
@@ -69,6 +77,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 if listener is not None:
                     await listener.stop()
         finally:
+            if hasattr(app.state, "chat"):
+                await app.state.chat.stop()
             await dispatcher.stop()
             await spokes.stop()
             await engine.stop()
@@ -93,4 +103,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(supervisor.router, prefix=API_PREFIX)
     app.include_router(supervisor.page_router)
     app.mount("/static", StaticFiles(directory=WEB_ROOT), name="static")
+    for module in (chat, chat_widgets, chat_ws):
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(support.router)
+    app.add_middleware(PublicChatCors)
     return app

@@ -47,6 +47,10 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.SPOKE_REJECTED: 502,
     ErrorCode.INVALID_SIGNATURE: 401,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.CHAT_ENDED: 409,
+    ErrorCode.NOT_A_CHAT: 409,
+    ErrorCode.ORIGIN_NOT_ALLOWED: 403,
+    ErrorCode.WIDGET_DISABLED: 409,
 }
 
 

@@ -95,3 +95,31 @@ class TransferChanged(Event):
     target_queue_id: str | None
     state: str
     offered_to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessagePosted(Event):
+    """A message was added to the transcript of a chat the agent holds."""
+
+    type: ClassVar[str] = "chat.message"
+    interaction_id: str
+    message: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatTyping(Event):
+    """The other side of a chat the agent holds is typing."""
+
+    type: ClassVar[str] = "chat.typing"
+    interaction_id: str
+    sender: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChatDelivered(Event):
+    """One of the agent's chat messages reached the customer."""
+
+    type: ClassVar[str] = "chat.delivered"
+    interaction_id: str
+    message_id: int
+    delivered_at: datetime

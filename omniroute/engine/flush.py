@@ -25,6 +25,8 @@ PLAIN_TABLES: dict[str, type[t.Base]] = {
     "inbound_events": t.InboundEventRow,
     "email_messages": t.EmailMessageRow,
     "email_attachments": t.EmailAttachmentRow,
+    "chat_sessions": t.ChatSessionRow,
+    "chat_messages": t.ChatMessageRow,
 }
 
 

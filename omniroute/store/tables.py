@@ -463,6 +463,49 @@ class WebSessionRow(Base):
     user_agent: Mapped[str] = mapped_column(String(300), default="")
 
 
+class ChatWidgetRow(Base):
+    """A web chat widget: its look, the queue its chats go to, the pages that may embed it."""
+
+    __tablename__ = "chat_widgets"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    greeting: Mapped[str] = mapped_column(Text, default="")
+    queue_id: Mapped[str] = mapped_column(ForeignKey("queues.id"))
+    allowed_origins: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    color: Mapped[str] = mapped_column(String(7))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+
+
+class ChatSessionRow(Base):
+    """A customer's web chat; only the digest of the customer's token is stored."""
+
+    __tablename__ = "chat_sessions"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    interaction_id: Mapped[str] = mapped_column(ForeignKey("interactions.id"), index=True)
+    widget_id: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column()
+
+
+class ChatMessageRow(Base):
+    """One message of a chat transcript; ids rise in the order messages were stored."""
+
+    __tablename__ = "chat_messages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    interaction_id: Mapped[str] = mapped_column(ForeignKey("interactions.id"))
+    sender: Mapped[str] = mapped_column(String(16))
+    agent_id: Mapped[str | None] = mapped_column(String(64))
+    author_name: Mapped[str] = mapped_column(String(200), default="")
+    body: Mapped[str] = mapped_column(Text)
+    client_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column()
+    delivered_at: Mapped[datetime | None] = mapped_column()
+
+    __table_args__ = (Index("ix_chat_messages_interaction_id", "interaction_id", "id"),)
+
+
 class QueueServiceLevelRow(Base):
     """A queue's service-level threshold: how fast an item must be accepted to count as met."""
 

@@ -260,8 +260,8 @@ async def test_outbox_shows_dead_and_blocked_events_and_retries_them(
     error(r, 422, "VALIDATION_ERROR", "state")
 
     retried = await post_ok(api, f"/outbox/{dead['seq']}/retry")
-    assert retried["state"] == "pending"
-    assert retried["attempts"] == 0
+    # The dispatcher is woken at once and may have delivered it before the answer was read.
+    assert (retried["state"], retried["attempts"]) in {("pending", 0), ("delivered", 1)}
     await settle(api)
     assert await get(api, "/outbox") == []
     assert provider.by_key() == {"doc-1": [0, 1], "doc-2": [2]}

@@ -38,11 +38,13 @@ PASSWORD = "browser-test-password"
 expect.set_options(timeout=15_000)
 
 
-# Module scope: Playwright's sync API runs an event loop in this thread while it lives, and
-# the async tests collected after the browser tests cannot start theirs until it stops.
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    """One headless Chromium per test module."""
+    """A headless Chromium per test module.
+
+    Playwright's sync API runs an event loop in this thread while it is open; closing it with
+    the module keeps it from clashing with the async tests collected after.
+    """
     if shutil.which(CHROMIUM) is None:
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make test does it as root)")
     with sync_playwright() as playwright:

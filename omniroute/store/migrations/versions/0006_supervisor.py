@@ -1,7 +1,7 @@
 """supervisor: per-queue service-level thresholds, an index for last-hour queries
 
 Revision ID: 0006_supervisor
-Revises: 0004
+Revises: 0005_web_chat
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006_supervisor"
-down_revision: str | Sequence[str] | None = "0004"
+down_revision: str | Sequence[str] | None = "0005_web_chat"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

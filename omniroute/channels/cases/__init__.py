@@ -1,0 +1,1 @@
+"""The case channel's public form: customers file cases without an account."""

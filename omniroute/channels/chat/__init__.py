@@ -1,0 +1,1 @@
+"""The web chat channel: widgets, customer sessions, the transcript and its live fan-out."""
