@@ -29,6 +29,7 @@ from omniroute.api.routes import (
     health,
     session,
     spokes_admin,
+    supervisor,
     support,
     workspace,
 )
@@ -103,6 +104,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(workspace.pages)
     app.include_router(call_controls.router, prefix=API_PREFIX)
     app.include_router(connector_panels.router, prefix=API_PREFIX)
+    app.include_router(supervisor.router, prefix=API_PREFIX)
+    app.include_router(supervisor.page_router)
     app.mount("/static", StaticFiles(directory=WEB_ROOT), name="static")
     for module in (chat, chat_widgets, chat_ws):
         app.include_router(module.router, prefix=API_PREFIX)

@@ -565,3 +565,18 @@ class SpokePanelRow(Base):
     title: Mapped[str] = mapped_column(String(200), default="")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column()
+
+
+class QueueServiceLevelRow(Base):
+    """A queue's service-level threshold: how fast an item must be accepted to count as met."""
+
+    __tablename__ = "queue_service_levels"
+    queue_id: Mapped[str] = mapped_column(
+        ForeignKey("queues.id", ondelete="CASCADE"), primary_key=True
+    )
+    threshold_s: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column()
+
+
+# The supervisor's last-hour queries skip the many items that ended long ago.
+Index("ix_work_items_ended_at", WorkItemRow.ended_at)

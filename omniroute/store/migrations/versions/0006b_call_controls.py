@@ -1,7 +1,7 @@
 """call controls: call contexts per interaction, connector panels per spoke
 
 Revision ID: 0006b_call_controls
-Revises: 0005_web_chat
+Revises: 0006_supervisor
 Create Date: 2026-11-25 14:49:35.445821+00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006b_call_controls"
-down_revision: str | Sequence[str] | None = "0005_web_chat"
+down_revision: str | Sequence[str] | None = "0006_supervisor"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,132 @@
+"""The supervisor view: the overview, its live feed, service-level settings and the page."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field, TypeAdapter
+from starlette.datastructures import State
+
+from omniroute.api.auth import Principal, Role
+from omniroute.api.deps import CurrentPrincipal, DbDep, EngineDep
+from omniroute.api.routes.feed import authenticate_socket
+from omniroute.domain.errors import DomainError
+from omniroute.engine.engine import Engine
+from omniroute.services.supervisor import settings
+from omniroute.services.supervisor.feed import OverviewFeed, Subscription
+from omniroute.services.supervisor.overview import Overview, build_overview
+
+router = APIRouter(tags=["supervisor"])
+page_router = APIRouter(tags=["supervisor"])
+POLICY_VIOLATION = 1008
+SUPERVISING = (Role.ADMIN, Role.SUPERVISOR)
+_OVERVIEW = TypeAdapter(Overview)
+PAGE = Path(__file__).resolve().parents[2] / "web" / "supervisor" / "index.html"
+
+
+async def get_supervisor(principal: CurrentPrincipal) -> Principal:
+    """An authenticated administrator or supervisor."""
+    principal.require(*SUPERVISING)
+    return principal
+
+
+SupervisorPrincipal = Annotated[Principal, Depends(get_supervisor)]
+
+
+class ServiceLevelIn(BaseModel):
+    """A queue's service-level threshold."""
+
+    threshold_s: int = Field(ge=1, le=86_400, description="Seconds within which to accept")
+
+
+class ServiceLevelOut(BaseModel):
+    """A queue's stored service-level threshold."""
+
+    queue_id: str
+    threshold_s: int
+
+
+@router.get("/supervisor/overview", response_model=Overview)
+async def overview(_who: SupervisorPrincipal, engine: EngineDep, db: DbDep) -> Overview:
+    """Queues, agents and the last hour, per minute; all times UTC."""
+    return await build_overview(engine, db)
+
+
+@router.put("/supervisor/queues/{queue_id}/service-level", response_model=ServiceLevelOut)
+async def put_service_level(
+    queue_id: str, body: ServiceLevelIn, _who: SupervisorPrincipal, engine: EngineDep, db: DbDep
+) -> ServiceLevelOut:
+    """Set the seconds within which a queue's items must be accepted to meet service level."""
+    async with db.session() as session, session.begin():
+        await settings.set_threshold(session, queue_id, body.threshold_s, engine.clock.now())
+    return ServiceLevelOut(queue_id=queue_id, threshold_s=body.threshold_s)
+
+
+def overview_frame(value: Overview) -> dict[str, Any]:
+    """The JSON frame that carries one overview."""
+    return {"type": "overview", "data": _OVERVIEW.dump_python(value, mode="json")}
+
+
+def _feed(state: State, engine: Engine) -> OverviewFeed:
+    feed: OverviewFeed | None = getattr(state, "supervisor_feed", None)
+    if feed is None:
+        feed = OverviewFeed(engine, state.db)
+        state.supervisor_feed = feed
+    return feed
+
+
+async def _authenticate(ws: WebSocket) -> Principal:
+    principal = await authenticate_socket(ws)
+    principal.require(*SUPERVISING)
+    return principal
+
+
+async def _pump(ws: WebSocket, sub: Subscription) -> None:
+    while True:
+        await ws.send_json(overview_frame(await sub.next()))
+
+
+async def _until_disconnect(ws: WebSocket) -> None:
+    while (await ws.receive())["type"] != "websocket.disconnect":
+        pass
+
+
+@router.websocket("/supervisor/feed")
+async def feed(ws: WebSocket) -> None:
+    """Sends the overview on connect, then a fresh one after changes (at most ~1 per second)."""
+    try:
+        await _authenticate(ws)
+    except DomainError as err:
+        await ws.accept()
+        await ws.close(code=POLICY_VIOLATION, reason=err.code.value)
+        return
+    await ws.accept()
+    engine: Engine = ws.app.state.engine
+    live = _feed(ws.app.state, engine)
+    sub = live.subscribe()
+    try:
+        await ws.send_json(overview_frame(await build_overview(engine, ws.app.state.db)))
+        tasks = {asyncio.create_task(_pump(ws, sub)), asyncio.create_task(_until_disconnect(ws))}
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+    except (WebSocketDisconnect, DomainError):
+        pass
+    finally:
+        await live.unsubscribe(sub)
+        with contextlib.suppress(Exception):
+            await ws.close()
+
+
+@page_router.get("/supervisor", include_in_schema=False)
+async def page() -> FileResponse:
+    """The supervisor view's page."""
+    return FileResponse(PAGE, media_type="text/html")

@@ -1,0 +1,27 @@
+// Number and time formatting shared by the tiles, the table and the charts.
+
+/** "42 s", "3 min 05 s", "1 h 02 min". */
+export function duration(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, "0")} s`;
+  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")} min`;
+}
+
+export function percent(share) {
+  return share === null || share === undefined ? "—" : `${Math.round(share * 100)}%`;
+}
+
+/** "14:05" in UTC. */
+export function clock(iso) {
+  return new Date(iso).toISOString().slice(11, 16);
+}
+
+/** "14:05:09 UTC". */
+export function clockSeconds(iso) {
+  return `${new Date(iso).toISOString().slice(11, 19)} UTC`;
+}
+
+export function plural(n, one, many) {
+  return `${n} ${n === 1 ? one : many}`;
+}
