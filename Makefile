@@ -25,7 +25,7 @@ browser:
 	scripts/ensure-chromium.sh
 
 test: lint browser
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

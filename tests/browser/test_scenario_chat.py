@@ -107,6 +107,18 @@ def test_widget_chat_rejected_accepted_transferred_and_wrapped_up(
         "alice",
         "resolved",
     )
+    # Carol, a supervisor, sees exactly those offers: two accepted, one rejected, none timed out
+    # (the cancelled transfer's offer was withdrawn, which is none of the three).
+    carol.goto(f"{site.url}/supervisor")
+    expect(carol.locator("#live")).to_have_text("Live")
+    expect(carol.get_by_test_id("tile-offers")).to_have_text("3")
+    offers = carol.locator("#t-offers-list")
+    expect(offers).to_contain_text("Accepted2")
+    expect(offers).to_contain_text("Rejected1")
+    expect(offers).to_contain_text("Timed out0")
+    expect(carol.get_by_test_id("tile-depth")).to_have_text("0")
+    shot(carol, "scenario-supervisor")
+
     kept = site.api.get(f"/interactions/{chat['id']}/messages", headers=site.auth("admin"))
     bodies = [m["body"] for m in kept.json()["items"] if m["sender"] != "system"]
     assert bodies == [
