@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from omniroute.channels.chat.transcript import CHAT_CHANNEL, Sender, message_out
+from omniroute.channels.chat.transcript import Sender, message_out
 from omniroute.domain.events import ChatDelivered
-from omniroute.domain.model import DocumentType, InteractionState
+from omniroute.domain.model import InteractionState
 from omniroute.engine.engine import Engine
 from omniroute.engine.state import Tx
 from omniroute.store import tables as t
@@ -49,6 +49,8 @@ class ChatHub:
         self._engine = engine
         self._listeners: dict[str, set[Listener]] = defaultdict(set)
         self._agents: dict[str, str] = {}
+        # Interactions started from a widget: only these have a customer to tell anything.
+        self._chats: set[str] = set()
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._typing_at: dict[str, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -58,6 +60,12 @@ class ChatHub:
         """Continue the message numbering of the store and watch the engine's commits."""
         async with self._db.session() as session:
             top = await session.scalar(select(func.max(t.ChatMessageRow.id)))
+            open_chats = await session.scalars(
+                select(t.ChatSessionRow.interaction_id)
+                .join(t.InteractionRow, t.InteractionRow.id == t.ChatSessionRow.interaction_id)
+                .where(t.InteractionRow.state.not_in([str(s) for s in ENDED_STATES]))
+            )
+            self._chats = set(open_chats)
         self._next_id = (top or 0) + 1
         self._engine.commit_listeners.append(self._on_commit)
 
@@ -111,11 +119,14 @@ class ChatHub:
 
     def _on_commit(self, tx: Tx) -> None:
         for table, row in tx.rows:
-            if table == "chat_messages":
+            if table == "chat_sessions":
+                self._chats.add(row["interaction_id"])
+            elif table == "chat_messages":
                 message = message_out(row) | {"client_id": row["client_id"]}
                 self.push(row["interaction_id"], {"type": "message", "message": message})
         for doc in tx.documents.values():
-            if doc.type is not DocumentType.INTERACTION or doc.channel_id != CHAT_CHANNEL:
+            # Chats created by the API have no customer socket and need no bookkeeping here.
+            if doc.id not in self._chats:
                 continue
             if doc.state == InteractionState.WORK_IN_PROGRESS and doc.agent_id is not None:
                 if self._agents.get(doc.id) == doc.agent_id:
@@ -126,6 +137,7 @@ class ChatHub:
                 self.push(doc.id, {"type": "agent_joined", "agent": {"name": name}})
                 self._spawn(self._customer_messages_delivered(doc.id))
             elif doc.state in ENDED_STATES:
+                self._chats.discard(doc.id)
                 self._agents.pop(doc.id, None)
                 self._typing_at.pop(doc.id, None)
                 self._locks.pop(doc.id, None)
