@@ -30,17 +30,13 @@ DEADLINE_S = 30.0
 T = TypeVar("T")
 
 
-@dataclass
-class World:
-    """The two processes and clients for each side."""
+class OmnirouteCalls:
+    """Calls on Omniroute's API as the tokens `seed_api` creates; `api` is set by subclasses."""
 
-    omniroute: Server
-    sim: Server
     api: httpx.AsyncClient
-    sim_api: httpx.AsyncClient
-    db: Database
 
-    def auth(self, who: str) -> dict[str, str]:
+    @staticmethod
+    def auth(who: str) -> dict[str, str]:
         """Authorization headers for a token seeded by `seed_api`."""
         return {"Authorization": f"Bearer token-{who}"}
 
@@ -49,6 +45,48 @@ class World:
         r = await self.api.get(path, headers=self.auth(who), params=params)
         assert r.status_code == 200, f"{path}: {r.status_code} {r.text}"
         return r.json()
+
+
+async def new_chat(world: OmnirouteCalls, queue: str) -> str:
+    """Create a chat interaction in a queue, as the integration; its id."""
+    r = await world.api.post(
+        "/interactions",
+        json={"channel_id": "chat", "queue_id": queue, "subject": "help"},
+        headers=world.auth("integration"),
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+async def offered(
+    world: OmnirouteCalls, work_item_id: str, *agents: str
+) -> tuple[str, dict[str, Any]]:
+    """Wait until one of the agents has a pending offer of the work item."""
+
+    async def probe() -> tuple[str, dict[str, Any]] | None:
+        for agent in agents:
+            for offer in await world.get(f"/agents/{agent}/offers", agent):
+                if offer["work_item_id"] == work_item_id:
+                    return agent, offer
+        return None
+
+    return await eventually(probe, f"an offer of {work_item_id} to one of {agents}")
+
+
+async def live_item(world: OmnirouteCalls, doc_id: str) -> str:
+    """The work item an interaction is routed or worked under now."""
+    return str((await world.get(f"/interactions/{doc_id}"))["work_item_id"])
+
+
+@dataclass
+class World(OmnirouteCalls):
+    """The two processes and clients for each side."""
+
+    omniroute: Server
+    sim: Server
+    api: httpx.AsyncClient
+    sim_api: httpx.AsyncClient
+    db: Database
 
     async def sim_state(self) -> dict[str, Any]:
         """The simulator's whole state."""

@@ -18,7 +18,7 @@ from omniroute.store import tables as t
 from omniroute.store.db import Database
 from tests.api.conftest import seed_api
 from tests.doubles.amazon_connect.world import INSTANCE_ID
-from tests.e2e.conftest import eventually
+from tests.e2e.conftest import OmnirouteCalls, eventually, live_item, new_chat, offered
 from tests.procs import REPO_ROOT, Server, Servers, free_port, server_env
 from tests.seed import NOW
 
@@ -32,7 +32,7 @@ GENERAL = "q-general"
 
 
 @dataclass
-class Connect:
+class Connect(OmnirouteCalls):
     """Omniroute, the double and a client for each."""
 
     omniroute: Server
@@ -40,16 +40,6 @@ class Connect:
     api: httpx.AsyncClient
     aws: httpx.AsyncClient
     db: Database
-
-    def auth(self, who: str) -> dict[str, str]:
-        """Authorization headers for a token seeded by `seed_api`."""
-        return {"Authorization": f"Bearer token-{who}"}
-
-    async def get(self, path: str, who: str = "admin", **params: Any) -> Any:
-        """GET an Omniroute API path, asserting success."""
-        r = await self.api.get(path, headers=self.auth(who), params=params)
-        assert r.status_code == 200, f"{path}: {r.status_code} {r.text}"
-        return r.json()
 
     async def state(self) -> dict[str, Any]:
         """The double's whole state."""
@@ -194,33 +184,6 @@ async def sign_in(world: Connect, *agents: str) -> None:
         return all(users[USER_OF[a]]["status"] == "Available" for a in agents)
 
     await eventually(available, "Connect to see the agents available (PutUserStatus)")
-
-
-async def new_chat(world: Connect, queue: str) -> str:
-    r = await world.api.post(
-        "/interactions",
-        json={"channel_id": "chat", "queue_id": queue, "subject": "help"},
-        headers=world.auth("integration"),
-    )
-    assert r.status_code == 201, r.text
-    return str(r.json()["id"])
-
-
-async def offered(world: Connect, work_item_id: str, *agents: str) -> tuple[str, dict[str, Any]]:
-    """Wait until one of the agents has a pending offer of the work item."""
-
-    async def probe() -> tuple[str, dict[str, Any]] | None:
-        for agent in agents:
-            for offer in await world.get(f"/agents/{agent}/offers", agent):
-                if offer["work_item_id"] == work_item_id:
-                    return agent, offer
-        return None
-
-    return await eventually(probe, f"an offer of {work_item_id} to one of {agents}")
-
-
-async def live_item(world: Connect, doc_id: str) -> str:
-    return str((await world.get(f"/interactions/{doc_id}"))["work_item_id"])
 
 
 async def contact_of(world: Connect, doc_id: str) -> dict[str, Any]:

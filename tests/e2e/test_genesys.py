@@ -18,7 +18,7 @@ from omniroute.store.db import Database
 from tests.api.conftest import seed_api
 from tests.doubles.genesys import world as org
 from tests.doubles.genesys.procs import READY_TIMEOUT_S, start_double
-from tests.e2e.conftest import eventually
+from tests.e2e.conftest import OmnirouteCalls, eventually, new_chat
 from tests.procs import Server, Servers, free_port
 from tests.seed import NOW
 
@@ -31,7 +31,7 @@ GENERAL = "gc-queue-general"
 
 
 @dataclass
-class Genesys:
+class Genesys(OmnirouteCalls):
     """Omniroute, the double, and a client for each."""
 
     omniroute: Server
@@ -40,16 +40,6 @@ class Genesys:
     gc: httpx.AsyncClient
     servers: Servers
     db_url: str
-
-    def auth(self, who: str) -> dict[str, str]:
-        """Authorization headers for a token seeded by `seed_api`."""
-        return {"Authorization": f"Bearer token-{who}"}
-
-    async def get(self, path: str, who: str = "admin", **params: Any) -> Any:
-        """GET an Omniroute API path and return its JSON, asserting success."""
-        r = await self.api.get(path, headers=self.auth(who), params=params)
-        assert r.status_code == 200, f"{path}: {r.status_code} {r.text}"
-        return r.json()
 
     async def state(self) -> dict[str, Any]:
         """The double's whole state."""
@@ -188,16 +178,6 @@ async def presence_settled(gc: Genesys, agent: str) -> None:
         )
 
     await eventually(settled, f"{agent}'s presence to reach Genesys")
-
-
-async def new_chat(gc: Genesys, queue: str) -> str:
-    r = await gc.api.post(
-        "/interactions",
-        json={"channel_id": "chat", "queue_id": queue, "subject": "help"},
-        headers=gc.auth("integration"),
-    )
-    assert r.status_code == 201, r.text
-    return str(r.json()["id"])
 
 
 async def offered(gc: Genesys, doc_id: str, *agents: str) -> tuple[str, dict[str, Any]]:

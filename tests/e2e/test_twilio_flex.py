@@ -18,7 +18,7 @@ from omniroute.store.db import Database
 from tests.api.conftest import seed_api
 from tests.doubles.twilio.model import ACCOUNT_SID, AUTH_TOKEN, WORKFLOW_SID, WORKSPACE_SID
 from tests.doubles.twilio.procs import start_double
-from tests.e2e.conftest import eventually
+from tests.e2e.conftest import OmnirouteCalls, eventually, live_item, new_chat, offered
 from tests.procs import Server, Servers, free_port
 from tests.seed import NOW
 
@@ -38,7 +38,7 @@ DOCUMENT = "omniroute_document_id"
 
 
 @dataclass
-class Flex:
+class Flex(OmnirouteCalls):
     """Omniroute, the double, and a client for each."""
 
     omniroute: Server
@@ -46,17 +46,6 @@ class Flex:
     api: httpx.AsyncClient
     twilio: httpx.AsyncClient
     db: Database
-
-    @staticmethod
-    def auth(who: str) -> dict[str, str]:
-        """Authorization headers for a token seeded by `seed_api`."""
-        return {"Authorization": f"Bearer token-{who}"}
-
-    async def get(self, path: str, who: str = "admin", **params: Any) -> Any:
-        """GET an Omniroute API path and return its JSON, asserting success."""
-        r = await self.api.get(path, headers=self.auth(who), params=params)
-        assert r.status_code == 200, f"{path}: {r.status_code} {r.text}"
-        return r.json()
 
     async def state(self) -> dict[str, Any]:
         """The double's whole state."""
@@ -217,33 +206,6 @@ async def set_activity(flex: Flex, agent: str, activity: str) -> httpx.Response:
     """The agent picks an activity in Flex."""
     path = f"/double/workers/{WORKER[agent]}/activity"
     return await flex.twilio.post(path, json={"activity": activity})
-
-
-async def new_chat(flex: Flex, queue: str) -> str:
-    r = await flex.api.post(
-        "/interactions",
-        json={"channel_id": "chat", "queue_id": queue, "subject": "help"},
-        headers=flex.auth("integration"),
-    )
-    assert r.status_code == 201, r.text
-    return str(r.json()["id"])
-
-
-async def offered(flex: Flex, work_item_id: str, *agents: str) -> tuple[str, dict[str, Any]]:
-    """Wait until one of the agents has a pending offer for the work item."""
-
-    async def probe() -> tuple[str, dict[str, Any]] | None:
-        for agent in agents:
-            for offer in await flex.get(f"/agents/{agent}/offers", agent):
-                if offer["work_item_id"] == work_item_id:
-                    return agent, offer
-        return None
-
-    return await eventually(probe, f"an offer of {work_item_id} to one of {agents}")
-
-
-async def live_item(flex: Flex, doc_id: str) -> str:
-    return str((await flex.get(f"/interactions/{doc_id}"))["work_item_id"])
 
 
 async def reservation_statuses(flex: Flex, task_sid: str) -> dict[str, str]:
