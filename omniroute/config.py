@@ -67,6 +67,8 @@ class Settings(StoreSettings):
     secret_key: SecretStr | None = None
     log_level: str = "info"
     engine_batch_max: int = Field(default=512, ge=1)
+    # Development aid: every engine message and result travels through the wire codec.
+    engine_checks: bool = False
     # Session cookies are Secure on HTTPS requests; force it behind a TLS-terminating proxy.
     cookie_secure: bool = False
     session_hours: float = Field(default=12.0, gt=0, le=24 * 30)

@@ -13,11 +13,15 @@ from sqlalchemy import pool, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from omniroute.engine.engine import Engine
 from omniroute.store.db import Database
 from omniroute.store.tables import Base
 from tests.procs import Servers
 
 PG_URL = os.environ.get("OMNIROUTE_TEST_PG_URL")
+# Every engine under test sends its commands and results through the wire codec.
+Engine.checks = True
+os.environ.setdefault("OMNIROUTE_ENGINE_CHECKS", "1")
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 # pytest-xdist names each worker; each one gets a PostgreSQL database of its own.
 XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from omniroute.core.state import EngineState, Tx
 from omniroute.domain.errors import DomainError, ErrorCode
 from omniroute.domain.model import (
     CAPACITY_HOLDING_STATES,
@@ -34,7 +35,6 @@ from omniroute.domain.outbound import TransferType
 from omniroute.engine.clock import ManualClock
 from omniroute.engine.engine import Engine
 from omniroute.engine.loader import load_state
-from omniroute.engine.state import EngineState, Tx
 from omniroute.services import agents as agent_service
 from omniroute.services import documents, routing, transfers
 from omniroute.services.documents import NewDocument, RouteRequest

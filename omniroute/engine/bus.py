@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 
-from omniroute.engine.state import FeedEvent
+from omniroute.core.state import FeedEvent
 
 
 class Subscription:

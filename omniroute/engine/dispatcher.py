@@ -14,11 +14,11 @@ from typing import Any, Protocol
 from sqlalchemy import Select, Table, bindparam, exists, func, select, update
 from sqlalchemy.orm import aliased
 
+from omniroute.core.state import Tx
 from omniroute.domain.errors import DomainError
 from omniroute.domain.outbound import OutboxState, RoutingEventType
 from omniroute.engine.clock import Clock, SystemClock
 from omniroute.engine.engine import Engine
-from omniroute.engine.state import Tx
 from omniroute.spokes.base import (
     RoutingEvent,
     Spoke,

@@ -8,12 +8,18 @@ callers get their results and subscribers their events. Timers fire inside the s
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from omniroute.core import door
+from omniroute.core import messages as _messages  # noqa: F401 - registers the handlers
+from omniroute.core.door import Message
+from omniroute.core.state import EngineState, Tx
 from omniroute.domain.errors import DomainError, ErrorCode
+from omniroute.engine import codec
 from omniroute.engine.bus import EventBus
 from omniroute.engine.clock import Clock, SystemClock
 from omniroute.engine.flush import write_tx
@@ -26,9 +32,6 @@ from omniroute.engine.loader import (
     load_spokes,
     load_state,
 )
-from omniroute.engine.state import EngineState, Tx
-from omniroute.engine.timers import TimerKind
-from omniroute.services import documents, routing
 from omniroute.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -41,8 +44,22 @@ def _new_future() -> asyncio.Future[Any]:
 
 @dataclass
 class _Command(Generic[T]):
-    fn: Callable[[Tx], T]
+    fn: Callable[[Tx], T] | None
+    message: Message[T] | None = None
     future: asyncio.Future[T] = field(default_factory=_new_future)
+
+    def run(self, tx: Tx, checks: bool) -> T:
+        if self.message is None:
+            return self.fn(tx) if self.fn is not None else None  # type: ignore[return-value]
+        if not checks:
+            return door.dispatch(tx, self.message)
+        # Checked mode: the message and its result travel through JSON, as between nodes.
+        message = codec.round_trip(self.message)
+        result = door.dispatch(tx, message)
+        kind = type(message)
+        encoded = json.loads(json.dumps(codec.encode_result(kind, result)))
+        decoded: T = codec.decode_result(kind, encoded)
+        return decoded
 
 
 class _Reload:
@@ -64,8 +81,20 @@ def _route_all(tx: Tx, agent_ids: Iterable[str]) -> None:
 class Engine:
     """Owns the routing state of one Omniroute process."""
 
-    def __init__(self, db: Database, clock: Clock | None = None, batch_max: int = 512) -> None:
+    # Tests switch this on: every message and result goes through the wire codec.
+    checks = False
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock | None = None,
+        batch_max: int = 512,
+        *,
+        checks: bool | None = None,
+    ) -> None:
         self.db = db
+        if checks is not None:
+            self.checks = checks
         self.clock: Clock = clock or SystemClock()
         self.batch_max = batch_max
         self.bus = EventBus()
@@ -110,17 +139,25 @@ class Engine:
         self._task = None
         await self._lease.release()
 
-    async def execute(self, fn: Callable[[Tx], T]) -> T:
+    async def execute(self, command: Message[T] | Callable[[Tx], T]) -> T:
         """Run a command in the next batch; returns once its changes are committed."""
+        if isinstance(command, Message):
+            return await self._submit(_Command(None, command))
+        return await self._submit(_Command(command))
+
+    async def query(self, query: door.Query[T]) -> T:
+        """Answer a query from the live state as of the last commit."""
+        return await self._submit(_Command(None, query))
+
+    async def _submit(self, cmd: _Command[T]) -> T:
         if not self.running:
             raise DomainError(ErrorCode.STORE_UNAVAILABLE, "the routing engine is not running")
-        cmd: _Command[T] = _Command(fn)
         await self._inbox.put(cmd)
         return await cmd.future
 
     async def tick(self) -> None:
         """Process due timers now (a no-op command)."""
-        await self.execute(lambda _tx: None)
+        await self._submit(_Command(None))
 
     async def reload_config(self) -> None:
         """Re-read configuration and agents after an administrative change."""
@@ -197,14 +234,7 @@ class Engine:
 
     def _fire_timers(self, tx: Tx) -> None:
         for kind, target in self.state.timers.pop_due(tx.now):
-            if kind is TimerKind.OFFER_TIMEOUT:
-                routing.time_out_offer(tx, target)
-            elif kind is TimerKind.WRAP_UP_DUE:
-                documents.wrap_up_due(tx, target)
-            elif kind is TimerKind.MAX_WAIT:
-                documents.max_wait_exceeded(tx, target)
-            else:
-                tx.route_item(target)
+            door.fire_timer(tx, kind, target)
 
     async def _process(self, batch: list[_Command[Any]]) -> None:
         state = self.state
@@ -214,10 +244,10 @@ class Engine:
             self._fire_timers(tx)
             for cmd in batch:
                 try:
-                    outcomes.append((cmd, True, cmd.fn(tx)))
+                    outcomes.append((cmd, True, cmd.run(tx, self.checks)))
                 except DomainError as err:
                     outcomes.append((cmd, False, err))
-            routing.route_pending(tx)
+            door.settle(tx)
             async with self.db.session() as session, session.begin():
                 await write_tx(session, tx)
         except Exception as err:

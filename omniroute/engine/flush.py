@@ -10,11 +10,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omniroute.core.state import Tx
 from omniroute.domain.model import DocumentType, Offer, WorkItem
 from omniroute.domain.outbound import OutboxState
 from omniroute.engine.loader import requirements_json
 from omniroute.engine.rowwriter import RowWriter
-from omniroute.engine.state import Tx
 from omniroute.store import tables as t
 
 PLAIN_TABLES: dict[str, type[t.Base]] = {

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omniroute.core.state import EngineState, SpokeConfig
+from omniroute.core.timers import TimerKind
 from omniroute.domain.model import (
     CAPACITY_HOLDING_STATES,
     CLOSED_CASE_STATES,
@@ -31,8 +33,6 @@ from omniroute.domain.model import (
     WrapUpCode,
 )
 from omniroute.domain.routing import RoutingConfig, RoutingIndex
-from omniroute.engine.state import EngineState, SpokeConfig
-from omniroute.engine.timers import TimerKind
 from omniroute.store import tables as t
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from omniroute.core.state import Tx
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.domain.events import CapacityChanged, PresenceChanged
 from omniroute.domain.model import Agent
-from omniroute.engine.state import Tx
 from omniroute.services import outbound
 from omniroute.services.routing import set_presence_state
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omniroute.core.state import Tx
 from omniroute.domain.calls import (
     CallAction,
     CallContext,
@@ -21,7 +22,6 @@ from omniroute.domain.calls import (
 from omniroute.domain.errors import DomainError, ErrorCode
 from omniroute.domain.model import Document, DocumentType, WorkItemState
 from omniroute.domain.outbound import RoutingEventType
-from omniroute.engine.state import Tx
 from omniroute.store import tables as t
 
 HOLDING_STATES = frozenset({WorkItemState.PENDING_ACCEPT, WorkItemState.ACCEPTED})

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from omniroute.core.state import SpokeConfig, Tx
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
-from omniroute.engine.state import SpokeConfig, Tx
 from omniroute.services import identity
 from omniroute.services.routing import set_presence_state
 

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from omniroute.core.door import on_timer
+from omniroute.core.state import Tx
+from omniroute.core.timers import TimerKind
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.domain.events import DocumentChanged
 from omniroute.domain.model import (
@@ -20,8 +23,6 @@ from omniroute.domain.model import (
     WorkItemState,
 )
 from omniroute.domain.outbound import RoutingEventType, TransferType
-from omniroute.engine.state import Tx
-from omniroute.engine.timers import TimerKind
 from omniroute.services import outbound
 from omniroute.services.routing import (
     close_work_item,
@@ -270,6 +271,7 @@ def submit_wrap_up(
     return doc
 
 
+@on_timer(TimerKind.WRAP_UP_DUE)
 def wrap_up_due(tx: Tx, doc_id: str) -> None:
     """The wrap-up time limit ran out: close the interaction with what was recorded."""
     doc = tx.state.documents.get(doc_id)
@@ -294,6 +296,7 @@ def close_case(tx: Tx, doc_id: str, agent_id: str | None, resolution: str | None
     return doc
 
 
+@on_timer(TimerKind.MAX_WAIT)
 def max_wait_exceeded(tx: Tx, item_id: str) -> None:
     """A queued item waited longer than its queue allows: cancel it."""
     item = tx.state.work_items.get(item_id)

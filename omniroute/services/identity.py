@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from omniroute.core.state import Tx
 from omniroute.domain.model import Agent
-from omniroute.engine.state import Tx
 from omniroute.services import outbound
 from omniroute.services.routing import new_id, set_presence_state
 

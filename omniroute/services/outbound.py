@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from omniroute.core.state import Tx
 from omniroute.domain.model import Agent, Document, Offer, RoutingMode, WorkItem
 from omniroute.domain.outbound import RoutingEventType
-from omniroute.engine.state import Tx
 
 
 def queue_spoke(tx: Tx, queue_id: str) -> str | None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from omniroute.core.state import Tx
 from omniroute.domain.errors import DomainError
 from omniroute.domain.outbound import RoutingEventType
-from omniroute.engine.state import Tx
 from omniroute.services import routing
 from omniroute.services.work_offers import WorkOffer, offer_work
 from omniroute.spokes.base import InboundEvent, InboundOffer

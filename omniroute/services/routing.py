@@ -7,6 +7,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from omniroute.core.door import on_timer, settles
+from omniroute.core.state import Tx
+from omniroute.core.timers import TimerKind
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.domain.events import OfferCreated, OfferEnded, PresenceChanged, WorkItemClosed
 from omniroute.domain.model import (
@@ -23,8 +26,6 @@ from omniroute.domain.model import (
     WorkItem,
     WorkItemState,
 )
-from omniroute.engine.state import Tx
-from omniroute.engine.timers import TimerKind
 from omniroute.services import outbound
 from omniroute.services.transfer_events import transfer_changed
 
@@ -279,6 +280,7 @@ def reject_offer(
     return offer
 
 
+@on_timer(TimerKind.OFFER_TIMEOUT)
 def time_out_offer(tx: Tx, offer_id: str) -> None:
     """An offer's timeout fell due: return the item and apply the after-timeout presence."""
     offer = tx.state.offers.get(offer_id)
@@ -378,6 +380,13 @@ def set_presence_state(
 # -- the routing pass -------------------------------------------------------------------
 
 
+@on_timer(TimerKind.RECHECK_ITEM)
+def recheck_item(tx: Tx, item_id: str) -> None:
+    """A queued item became eligible for more agents (skills widened, overflow): re-try it."""
+    tx.route_item(item_id)
+
+
+@settles
 def route_pending(tx: Tx) -> None:
     """Route until no queued item and routable agent form an eligible pair."""
     state = tx.state

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from omniroute.core.state import Tx
 from omniroute.domain.events import TransferChanged
 from omniroute.domain.model import WorkItem
-from omniroute.engine.state import Tx
 
 
 def transfer_changed(tx: Tx, item: WorkItem, state: str, offered_to: str | None = None) -> None:

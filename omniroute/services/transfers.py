@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from omniroute.core.state import Tx
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.domain.model import (
     CancelReason,
@@ -15,7 +16,6 @@ from omniroute.domain.model import (
     WorkItemState,
 )
 from omniroute.domain.outbound import RoutingEventType, TransferType
-from omniroute.engine.state import Tx
 from omniroute.services import outbound
 from omniroute.services.documents import active_document
 from omniroute.services.routing import (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from omniroute.core.state import Tx
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.domain.model import (
     Agent,
@@ -18,7 +19,6 @@ from omniroute.domain.model import (
     WorkItemState,
 )
 from omniroute.domain.outbound import TransferType
-from omniroute.engine.state import Tx
 from omniroute.services.documents import active_document
 from omniroute.services.routing import OfferTerms, make_offer, new_id
 

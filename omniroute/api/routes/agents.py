@@ -10,57 +10,42 @@ from omniroute.api.deps import CurrentPrincipal, EngineDep, SessionDep
 from omniroute.api.schemas import (
     CapacityIn,
     CapacityOut,
-    ChannelCapacity,
     OfferOut,
     PresenceIn,
     PresenceOut,
     RejectIn,
     RejectReasonOut,
 )
+from omniroute.core.messages import (
+    AcceptOffer,
+    AgentCapacity,
+    AgentOffers,
+    AgentPresence,
+    RejectOffer,
+    SetCapacity,
+    SetPresence,
+)
+from omniroute.core.views import CapacityView, PresenceView
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
-from omniroute.domain.model import Agent, OfferState
-from omniroute.engine.state import Tx
-from omniroute.services import agents as agent_service
-from omniroute.services import routing
+from omniroute.domain.model import OfferState
 from omniroute.store import tables as t
 
 router = APIRouter(tags=["agents"])
 
 
-def _presence(tx: Tx, agent: Agent) -> PresenceOut:
-    channels = tx.state.config.channels
-    state = tx.state.config.presence.get(agent.presence_id)
-    return PresenceOut(
-        agent_id=agent.id,
-        presence_id=agent.presence_id,
-        is_available=bool(state and state.is_available),
-        since=agent.presence_since,
-        channel_available={c: agent.channel_available.get(c, True) for c in channels},
-    )
+def _presence(view: PresenceView) -> PresenceOut:
+    return PresenceOut.model_validate(view)
 
 
-def _capacity(tx: Tx, agent: Agent) -> CapacityOut:
-    return CapacityOut(
-        agent_id=agent.id,
-        capacity_cap=agent.capacity_cap,
-        total_load=agent.total_load,
-        channels={
-            c.id: ChannelCapacity(
-                capacity=agent.capacity_for(c),
-                load=agent.load.get(c.id, 0),
-                free=agent.free_on(c),
-                available=agent.channel_available.get(c.id, True),
-            )
-            for c in tx.state.config.channels.values()
-        },
-    )
+def _capacity(view: CapacityView) -> CapacityOut:
+    return CapacityOut.model_validate(view)
 
 
 @router.get("/agents/{agent_id}/presence", response_model=PresenceOut)
 async def get_presence(agent_id: str, who: CurrentPrincipal, engine: EngineDep) -> PresenceOut:
     """An agent's presence state and per-channel availability."""
     who.require_agent_or(agent_id, Role.ADMIN, Role.INTEGRATION)
-    return await engine.execute(lambda tx: _presence(tx, agent_service.get_agent(tx, agent_id)))
+    return _presence(await engine.query(AgentPresence(agent_id)))
 
 
 @router.put("/agents/{agent_id}/presence", response_model=PresenceOut)
@@ -69,19 +54,15 @@ async def put_presence(
 ) -> PresenceOut:
     """Set an agent's presence state and/or per-channel availability."""
     who.require_agent_or(agent_id, Role.ADMIN, Role.INTEGRATION)
-
-    def command(tx: Tx) -> PresenceOut:
-        agent = agent_service.set_presence(tx, agent_id, body.presence_id, body.channel_available)
-        return _presence(tx, agent)
-
-    return await engine.execute(command)
+    command = SetPresence(agent_id, body.presence_id, body.channel_available)
+    return _presence(await engine.execute(command))
 
 
 @router.get("/agents/{agent_id}/capacity", response_model=CapacityOut)
 async def get_capacity(agent_id: str, who: CurrentPrincipal, engine: EngineDep) -> CapacityOut:
     """An agent's capacity, load and free capacity per channel."""
     who.require_agent_or(agent_id, Role.ADMIN, Role.INTEGRATION)
-    return await engine.execute(lambda tx: _capacity(tx, agent_service.get_agent(tx, agent_id)))
+    return _capacity(await engine.query(AgentCapacity(agent_id)))
 
 
 @router.put("/agents/{agent_id}/capacity", response_model=CapacityOut)
@@ -91,27 +72,16 @@ async def put_capacity(
     """Set per-channel capacity overrides and the universal cap (administrators)."""
     who.require(Role.ADMIN)
     cap_given = "capacity_cap" in body.model_fields_set
-
-    def command(tx: Tx) -> CapacityOut:
-        agent = agent_service.set_capacity(
-            tx, agent_id, body.channels, cap_given=cap_given, capacity_cap=body.capacity_cap
-        )
-        return _capacity(tx, agent)
-
-    return await engine.execute(command)
+    command = SetCapacity(agent_id, dict(body.channels), cap_given, body.capacity_cap)
+    return _capacity(await engine.execute(command))
 
 
 @router.get("/agents/{agent_id}/offers", response_model=list[OfferOut])
 async def pending_offers(agent_id: str, who: CurrentPrincipal, engine: EngineDep) -> list[OfferOut]:
     """The agent's pending offers."""
     who.require_agent_or(agent_id, Role.ADMIN, Role.INTEGRATION)
-
-    def command(tx: Tx) -> list[OfferOut]:
-        agent_service.get_agent(tx, agent_id)
-        offers = [o for o in tx.state.offers.values() if o.agent_id == agent_id]
-        return [OfferOut.model_validate(o) for o in sorted(offers, key=lambda o: o.created_at)]
-
-    return await engine.execute(command)
+    offers = await engine.query(AgentOffers(agent_id))
+    return [OfferOut.model_validate(o) for o in offers]
 
 
 @router.get("/offers/{offer_id}", response_model=OfferOut)
@@ -150,7 +120,7 @@ async def accept(
     who.require(Role.AGENT, Role.ADMIN, Role.INTEGRATION)
     agent_id = who.acting_agent()
     try:
-        offer = await engine.execute(lambda tx: routing.accept_offer(tx, offer_id, agent_id))
+        offer = await engine.execute(AcceptOffer(offer_id, agent_id))
     except DomainError as err:
         raise await _ended_offer_error(session, err, offer_id, agent_id) from None
     return OfferOut.model_validate(offer)
@@ -164,9 +134,7 @@ async def reject(
     who.require(Role.AGENT, Role.ADMIN, Role.INTEGRATION)
     agent_id = who.acting_agent()
     try:
-        offer = await engine.execute(
-            lambda tx: routing.reject_offer(tx, offer_id, agent_id, body.reason_id, body.note)
-        )
+        offer = await engine.execute(RejectOffer(offer_id, agent_id, body.reason_id, body.note))
     except DomainError as err:
         raise await _ended_offer_error(session, err, offer_id, agent_id) from None
     return OfferOut.model_validate(offer)

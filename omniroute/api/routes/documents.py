@@ -22,9 +22,9 @@ from omniroute.api.schemas import (
     WorkItemOut,
     WrapUpIn,
 )
+from omniroute.core.state import Tx
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.domain.model import Document, DocumentType
-from omniroute.engine.state import Tx
 from omniroute.services import documents
 from omniroute.services.documents import NewDocument, RouteRequest
 from omniroute.store import tables as t

@@ -14,9 +14,9 @@ from omniroute.api.auth import Role
 from omniroute.api.deps import CurrentPrincipal, EngineDep, SessionDep
 from omniroute.api.external_schemas import TransferStartIn, WorkOfferIn, WorkOfferOut
 from omniroute.api.schemas import WorkItemOut
+from omniroute.core.state import Tx
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.domain.outbound import TransferType
-from omniroute.engine.state import Tx
 from omniroute.services import call_controls, identity, provider_offers, transfers
 from omniroute.services.work_offers import ProviderTransfer, WorkOffer, offer_work
 from omniroute.spokes.base import (

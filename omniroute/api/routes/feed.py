@@ -14,11 +14,11 @@ from omniroute.api.auth import Principal, Role, TokenCache
 from omniroute.api.deps import bearer_token, get_web_session
 from omniroute.api.schemas import OfferOut
 from omniroute.api.sessions import COOKIE_NAME
+from omniroute.core.state import FeedEvent, Tx
 from omniroute.domain.errors import DomainError, ErrorCode
 from omniroute.engine.bus import Subscription
 from omniroute.engine.engine import Engine
 from omniroute.engine.flush import event_payload
-from omniroute.engine.state import FeedEvent, Tx
 from omniroute.services import agents as agent_service
 from omniroute.store import tables as t
 from omniroute.store.db import Database

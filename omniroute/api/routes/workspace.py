@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse, RedirectResponse
 
 from omniroute.api.deps import CurrentPrincipal, EngineDep
 from omniroute.api.schemas import Out
-from omniroute.engine.state import Tx
+from omniroute.core.state import Tx
 
 router = APIRouter(tags=["workspace"])
 pages = APIRouter(include_in_schema=False)

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from omniroute.core.state import Tx
 from omniroute.domain.model import Document, DocumentType
-from omniroute.engine.state import Tx
 from omniroute.services import documents
 from omniroute.services.documents import NewDocument, RouteRequest
 

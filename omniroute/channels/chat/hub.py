@@ -12,10 +12,10 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from omniroute.channels.chat.transcript import Sender, message_out
+from omniroute.core.state import Tx
 from omniroute.domain.events import ChatDelivered
 from omniroute.domain.model import InteractionState
 from omniroute.engine.engine import Engine
-from omniroute.engine.state import Tx
 from omniroute.store import tables as t
 from omniroute.store.db import Database
 

@@ -8,10 +8,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from omniroute.core.state import Tx
 from omniroute.domain.errors import DomainError, ErrorCode
 from omniroute.domain.events import ChatMessagePosted, ChatTyping
 from omniroute.domain.model import Document, DocumentType, InteractionState
-from omniroute.engine.state import Tx
 from omniroute.services import documents
 from omniroute.services.documents import NewDocument, RouteRequest
 

@@ -21,10 +21,10 @@ from omniroute.channels.email.parse import (
     parse_email,
 )
 from omniroute.config import Settings
+from omniroute.core.state import Tx
 from omniroute.domain.errors import DomainError, ErrorCode
 from omniroute.domain.model import DocumentType, InteractionState
 from omniroute.engine.engine import Engine
-from omniroute.engine.state import Tx
 from omniroute.services import documents
 from omniroute.services.documents import NewDocument, RouteRequest
 from omniroute.services.routing import new_id

@@ -6,9 +6,9 @@ import asyncio
 import contextlib
 import logging
 
+from omniroute.core.state import Tx
 from omniroute.domain.errors import DomainError
 from omniroute.engine.engine import Engine
-from omniroute.engine.state import Tx
 from omniroute.services.supervisor.overview import Overview, build_overview
 from omniroute.store.db import Database
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from omniroute.core.state import Tx
 from omniroute.domain.model import WorkItemState
-from omniroute.engine.state import Tx
 
 
 @dataclass(frozen=True, slots=True)
