@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.data import create_schema, seed_agents, seed_config, seed_items
+from omniroute.core import agents as agent_service
+from omniroute.core.routing import make_offer, rule_terms
 from omniroute.core.state import Tx
 from omniroute.domain.model import Agent
 from omniroute.engine.clock import SystemClock
 from omniroute.engine.engine import Engine
 from omniroute.engine.loader import load_state
-from omniroute.services import agents as agent_service
-from omniroute.services.routing import make_offer, rule_terms
 from omniroute.store.db import Database
 
 AGENTS = 10_000

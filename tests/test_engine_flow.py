@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
+from omniroute.core import documents, routing
+from omniroute.core.documents import NewDocument, RouteRequest
 from omniroute.domain.errors import DomainError, ErrorCode
 from omniroute.domain.model import DocumentType, WorkItemState
 from omniroute.engine.clock import ManualClock
 from omniroute.engine.engine import Engine
-from omniroute.services import documents, routing
-from omniroute.services.documents import NewDocument, RouteRequest
 from omniroute.store import tables as t
 from omniroute.store.db import Database
 from tests.seed import NOW, add_agent, add_queue, add_rule, seed_catalog

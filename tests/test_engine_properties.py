@@ -18,6 +18,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from omniroute.core import agents as agent_service
+from omniroute.core import documents, routing, transfers
+from omniroute.core.documents import NewDocument, RouteRequest
 from omniroute.core.state import EngineState, Tx
 from omniroute.domain.errors import DomainError, ErrorCode
 from omniroute.domain.model import (
@@ -35,9 +38,6 @@ from omniroute.domain.outbound import TransferType
 from omniroute.engine.clock import ManualClock
 from omniroute.engine.engine import Engine
 from omniroute.engine.loader import load_state
-from omniroute.services import agents as agent_service
-from omniroute.services import documents, routing, transfers
-from omniroute.services.documents import NewDocument, RouteRequest
 from omniroute.store import tables as t
 from omniroute.store.db import Database
 from tests.conftest import reset_schema

@@ -10,15 +10,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from omniroute.core import agents as agent_service
+from omniroute.core import documents, identity, routing, transfers
+from omniroute.core.documents import NewDocument, RouteRequest
+from omniroute.core.work_offers import WorkOffer, offer_work
 from omniroute.domain.errors import DomainError, ErrorCode
 from omniroute.domain.model import DocumentType, WorkItemState
 from omniroute.domain.outbound import TransferType
 from omniroute.engine.clock import ManualClock
 from omniroute.engine.engine import Engine
-from omniroute.services import agents as agent_service
-from omniroute.services import documents, identity, routing, transfers
-from omniroute.services.documents import NewDocument, RouteRequest
-from omniroute.services.work_offers import WorkOffer, offer_work
 from omniroute.store import tables as t
 from omniroute.store.db import Database
 from tests.seed import NOW, add_agent, add_queue, add_rule, seed_catalog

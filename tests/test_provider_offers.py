@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from omniroute.api.routes.external import _apply_inbound
+from omniroute.core.messages import ApplyInboundEvents
 from omniroute.domain.model import OfferState, WorkItemState
 from omniroute.engine.engine import Engine
 from omniroute.spokes.base import InboundEvent, InboundEventType, InboundOffer
@@ -38,7 +38,7 @@ def rescinded(event_id: str, segment: str) -> InboundEvent:
 
 
 async def apply(engine: Engine, *events: InboundEvent) -> list[dict[str, object]]:
-    return await engine.execute(lambda tx: _apply_inbound(tx, SPOKE, list(events)))
+    return await engine.execute(ApplyInboundEvents(SPOKE, tuple(events)))
 
 
 async def test_callback_offers_once_per_event_and_per_segment(engine: Engine) -> None:

@@ -9,14 +9,14 @@ from datetime import timedelta
 
 import pytest
 
+from omniroute.core import agents, documents, routing
+from omniroute.core.documents import NewDocument, RouteRequest
+from omniroute.core.live import snapshot
 from omniroute.domain.model import DocumentType
 from omniroute.engine.clock import ManualClock
 from omniroute.engine.engine import Engine
-from omniroute.services import agents, documents, routing
-from omniroute.services.documents import NewDocument, RouteRequest
 from omniroute.services.supervisor import settings
 from omniroute.services.supervisor.feed import OverviewFeed, Subscription
-from omniroute.services.supervisor.live import snapshot
 from omniroute.services.supervisor.overview import Overview, build_overview
 from omniroute.store.db import Database
 from tests.seed import NOW, add_agent, add_queue, add_rule, seed_catalog

@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from omniroute.core import routing, transfers
 from omniroute.engine.engine import Engine
-from omniroute.services import routing, transfers
 from omniroute.store import tables as t
 from omniroute.store.db import Database
 from tests.test_external_flow import accepted_local_chat, engine, transfer_to

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from omniroute.core.rows import NewRow
 from omniroute.core.timers import TimerHeap, TimerKind
 from omniroute.domain.events import Event
 from omniroute.domain.model import (
@@ -66,6 +67,7 @@ class EngineState:
     next_outbox_seq: int = 1
     timers: TimerHeap = field(default_factory=TimerHeap)
     next_seq: int = 1
+    next_chat_message_id: int = 1
 
     def add_item(self, item: WorkItem) -> None:
         """Track a live work item."""
@@ -86,6 +88,12 @@ class EngineState:
         ids = self.items_by_document.get(document_id, ())
         items = [self.work_items[i] for i in ids if i in self.work_items]
         return sorted(items, key=lambda i: (i.created_at, i.id))
+
+    def take_chat_message_id(self) -> int:
+        """The next chat message id (numbered by the engine, so never twice)."""
+        value = self.next_chat_message_id
+        self.next_chat_message_id += 1
+        return value
 
     def link_identity(self, spoke: str, provider_agent_id: str, agent_id: str) -> None:
         """Record that a provider's agent id is one of our agents."""
@@ -157,6 +165,7 @@ class Tx:
         self.timers: list[tuple[datetime, TimerKind, str]] = []
         self.outbox: list[OutboxEvent] = []
         self.rows: list[tuple[str, dict[str, Any]]] = []
+        self.inserts: list[NewRow] = []
 
     # -- recording changes ------------------------------------------------------------
 
@@ -206,6 +215,10 @@ class Tx:
                 seq, f"ev-{new_event_id()}", spoke, ordering_key, event_type, payload, self.now
             )
         )
+
+    def insert(self, row: NewRow) -> None:
+        """Insert a typed row (a chat message, an identity, an incident ...) with this batch."""
+        self.inserts.append(row)
 
     def insert_row(self, table: str, row: dict[str, Any]) -> None:
         """Insert a plain row (identities, idempotency keys, incidents) with this batch."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from omniroute.core.rows import ChatMessage
 from omniroute.core.state import Tx
-from omniroute.domain.model import Agent
+from omniroute.domain.model import Agent, Document, DocumentType, Offer
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,3 +70,63 @@ def capacity_view(tx: Tx, agent: Agent) -> CapacityView:
             for c in tx.state.config.channels.values()
         },
     )
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentCreated:
+    """A new interaction or case as the command left it."""
+
+    id: str
+    type: DocumentType
+    channel_id: str
+    state: str
+    agent_id: str | None
+    work_item_id: str | None
+    created_at: datetime
+
+
+def document_created(tx: Tx, doc: Document) -> DocumentCreated:
+    """The creation view of a document."""
+    return DocumentCreated(
+        doc.id, doc.type, doc.channel_id, str(doc.state), doc.agent_id, doc.work_item_id, tx.now
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FeedHello:
+    """What an agent's feed starts with: the state now and the seq live events continue from."""
+
+    agent_id: str
+    seq: int
+    presence_id: str
+    channel_available: dict[str, bool]
+    load: dict[str, int]
+    offers: list[Offer]
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryEntry:
+    """A colleague as the transfer dialog shows them."""
+
+    id: str
+    name: str
+    presence_id: str
+    presence_name: str
+    available_on: list[str]
+    load: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatStarted:
+    """A new chat: its interaction and the customer's first message."""
+
+    interaction_id: str
+    message: ChatMessage
+
+
+@dataclass(frozen=True, slots=True)
+class ControlSent:
+    """A call control queued for the provider."""
+
+    event_id: str
+    spoke: str

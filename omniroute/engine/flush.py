@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omniroute.core.rows import ChatMessage, ChatSessionRecord, NewRow
 from omniroute.core.state import Tx
 from omniroute.domain.model import DocumentType, Offer, WorkItem
 from omniroute.domain.outbound import OutboxState
@@ -29,6 +30,15 @@ PLAIN_TABLES: dict[str, type[t.Base]] = {
     "chat_messages": t.ChatMessageRow,
     "call_contexts": t.CallContextRow,
 }
+
+ROW_TABLES: dict[type[NewRow], str] = {
+    ChatSessionRecord: "chat_sessions",
+    ChatMessage: "chat_messages",
+}
+
+
+def _values(row: NewRow) -> dict[str, Any]:
+    return {f.name: getattr(row, f.name) for f in dataclasses.fields(row)}
 
 
 def _item_row(item: WorkItem, tx: Tx) -> dict[str, Any]:
@@ -130,6 +140,8 @@ async def write_tx(session: AsyncSession, tx: Tx) -> None:
     by_table: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for table, row in tx.rows:
         by_table[table].append(row)
+    for record in tx.inserts:
+        by_table[ROW_TABLES[type(record)]].append(_values(record))
     for table, model in PLAIN_TABLES.items():
         await _insert(session, model, by_table.get(table, []))
     await _insert(

@@ -359,6 +359,8 @@ async def load_state(session: AsyncSession) -> EngineState:
                 state.timers.add(due, kind, target)
     max_seq = await session.scalar(select(func.max(t.AgentEventRow.seq)))
     state.next_seq = (max_seq or 0) + 1
+    max_message = await session.scalar(select(func.max(t.ChatMessageRow.id)))
+    state.next_chat_message_id = (max_message or 0) + 1
     await _load_external(session, state)
     return state
 

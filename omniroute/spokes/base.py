@@ -1,6 +1,6 @@
 """The spoke contract: manifest, life cycle, routing events out, catalog and events in."""
 
-# RoutingEventType is re-exported for spoke authors.
+# RoutingEventType and the inbound event types are re-exported for spoke authors.
 
 from __future__ import annotations
 
@@ -13,8 +13,25 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from omniroute.domain.calls import CallContext
+from omniroute.domain.inbound import InboundEvent, InboundEventType, InboundOffer
 from omniroute.domain.outbound import RoutingEventType
+
+__all__ = [
+    "Capability",
+    "CatalogEntry",
+    "CatalogKind",
+    "InboundEvent",
+    "InboundEventType",
+    "InboundOffer",
+    "Manifest",
+    "RoutingEvent",
+    "RoutingEventType",
+    "Spoke",
+    "SpokeAuthError",
+    "SpokeError",
+    "SpokeRejectedError",
+    "SpokeUnavailableError",
+]
 
 
 class SpokeError(Exception):
@@ -93,44 +110,6 @@ class CatalogEntry:
     provider_id: str
     name: str
     attributes: Mapping[str, Any] = field(default_factory=dict)
-
-
-class InboundEventType(StrEnum):
-    """Events a provider sends to Omniroute."""
-
-    AGENT_SIGNED_IN = "agent_signed_in"
-    AGENT_PRESENCE = "agent_presence"
-    WORK_OFFERED = "work_offered"
-    WORK_RESCINDED = "work_rescinded"
-    CALL_CONTEXT = "call_context"
-
-
-@dataclass(frozen=True, slots=True)
-class InboundOffer:
-    """A routing decision carried by a provider's callback, on the Work Offer API's terms."""
-
-    external_segment_id: str
-    document_id: str | None = None
-    work_item_id: str | None = None
-    provider_queue_id: str | None = None
-    allowed_to_decline: bool = True
-    auto_accept: bool = False
-    timeout_s: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class InboundEvent:
-    """One verified event from a provider."""
-
-    id: str
-    type: InboundEventType
-    provider_agent_id: str
-    email: str | None = None
-    name: str | None = None
-    state_name: str | None = None
-    occurred_at: datetime | None = None
-    offer: InboundOffer | None = None
-    call: CallContext | None = None
 
 
 class Spoke(ABC):

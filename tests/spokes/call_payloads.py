@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from omniroute.core.call_controls import ControlRequest, StoredContext
 from omniroute.domain.calls import CallAction, CallContext, CallKind, CallState
-from omniroute.services.call_controls import ControlRequest, StoredContext
 
 SPOKE = "acme"
 CONTEXT_AT = datetime(2026, 3, 2, 9, 31, tzinfo=UTC)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from omniroute.core import call_controls, outbound, provider_offers
 from omniroute.core.state import EngineState, SpokeConfig, Tx
 from omniroute.domain.model import (
     Agent,
@@ -25,7 +26,6 @@ from omniroute.domain.model import (
 )
 from omniroute.domain.outbound import RoutingEventType
 from omniroute.domain.routing import RoutingConfig, RoutingIndex
-from omniroute.services import call_controls, outbound, provider_offers
 from omniroute.spokes.base import InboundEvent, InboundEventType, InboundOffer, RoutingEvent
 from tests.spokes.call_payloads import dial_request
 

@@ -6,10 +6,11 @@ from fastapi import APIRouter
 
 from omniroute.api.call_schemas import CallContextOut, ControlIn, ControlOut
 from omniroute.api.deps import CurrentPrincipal, EngineDep, SessionDep
+from omniroute.core.call_controls import ControlRequest, StoredContext
+from omniroute.core.messages import InvokeCallControl
 from omniroute.domain.calls import no_context
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
-from omniroute.services import call_controls
-from omniroute.services.call_controls import ControlRequest, StoredContext
+from omniroute.services.call_contexts import latest_context
 from omniroute.store import tables as t
 
 router = APIRouter(tags=["call controls"])
@@ -42,7 +43,7 @@ async def get_call(
 ) -> CallContextOut:
     """The interaction's current call context; 409 NO_CALL_CONTEXT before the provider sent one."""
     await _existing(session, interaction_id)
-    stored = await call_controls.latest_context(session, interaction_id)
+    stored = await latest_context(session, interaction_id)
     if stored is None:
         raise no_context(interaction_id)
     return _out(stored)
@@ -63,9 +64,12 @@ async def invoke_control(
             ErrorCode.FORBIDDEN, "only the agent who holds the interaction may control its call"
         )
     await _existing(session, interaction_id)
-    current = await call_controls.latest_context(session, interaction_id)
+    current = await latest_context(session, interaction_id)
     request = ControlRequest(interaction_id, agent_id, body.action, body.params, current)
-    event_id, spoke = await engine.execute(lambda tx: call_controls.invoke(tx, request))
+    sent = await engine.execute(InvokeCallControl(request))
     return ControlOut(
-        event_id=event_id, interaction_id=interaction_id, action=body.action.value, spoke=spoke
+        event_id=sent.event_id,
+        interaction_id=interaction_id,
+        action=body.action.value,
+        spoke=sent.spoke,
     )

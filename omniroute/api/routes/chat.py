@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
@@ -24,8 +23,9 @@ from omniroute.auth_tokens import hash_token, new_token
 from omniroute.channels.chat import transcript
 from omniroute.channels.chat.history import customer_history
 from omniroute.channels.chat.hub import ChatHub
-from omniroute.channels.chat.transcript import CHAT_CHANNEL, NewChat
 from omniroute.channels.chat.widgets import check_origin, usable_widget
+from omniroute.core.chat import CHAT_CHANNEL, NewChat, message_out
+from omniroute.core.messages import PostChatMessage, StartChat
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.domain.model import InteractionState
 from omniroute.store import tables as t
@@ -61,7 +61,6 @@ async def start_chat(
     """Start a chat from the widget's pre-chat form (public): it is routed at once."""
     widget = await usable_widget(session, body.widget)
     check_origin(widget, request.headers.get("origin"), own_origin(request))
-    hub = hub_of(request)
     token = new_token()
     new = NewChat(
         session_id=f"cs-{secrets.token_hex(12)}",
@@ -72,10 +71,10 @@ async def start_chat(
         email=body.email,
         question=body.question,
     )
-    doc, _ = await engine.execute(lambda tx: transcript.start_chat(tx, new, hub.take_id))
+    started = await engine.execute(StartChat(new))
     return ChatStartOut(
         session_id=new.session_id,
-        interaction_id=doc.id,
+        interaction_id=started.interaction_id,
         token=token,
         ws_path=f"/api/v1/chat/sessions/{new.session_id}/ws",
     )
@@ -134,12 +133,8 @@ async def post_message(  # noqa: PLR0917 - FastAPI dependencies
     """Send the customer a message; stored before it is pushed to the customer."""
     who.require(Role.AGENT, Role.ADMIN)
     _check_chat(await _chat_row(session, interaction_id))
-    hub = hub_of(request)
-    acting = who.acting_agent()
-    row: dict[str, Any] = await engine.execute(
-        lambda tx: transcript.agent_message(tx, interaction_id, acting, body.body, hub.take_id)
-    )
-    return MessageOut.model_validate(transcript.message_out(row))
+    message = await engine.execute(PostChatMessage(interaction_id, who.acting_agent(), body.body))
+    return MessageOut.model_validate(message_out(message))
 
 
 @router.post("/interactions/{interaction_id}/typing", status_code=204, response_class=Response)

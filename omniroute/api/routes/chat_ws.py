@@ -18,6 +18,7 @@ from omniroute.auth_tokens import hash_token
 from omniroute.channels.chat import transcript
 from omniroute.channels.chat.hub import ChatHub, Listener
 from omniroute.channels.chat.widgets import origin_allowed
+from omniroute.core.messages import CustomerEndsChat, CustomerTyping, PostCustomerMessage
 from omniroute.domain.errors import DomainError
 from omniroute.domain.model import InteractionState
 from omniroute.engine.engine import Engine
@@ -157,11 +158,7 @@ class Conversation:
                 elif kind == "typing":
                     await self._typing()
                 elif kind == "end":
-                    await self.engine.execute(
-                        lambda tx: transcript.customer_ends(
-                            tx, self.interaction_id, self.hub.take_id
-                        )
-                    )
+                    await self.engine.execute(CustomerEndsChat(self.interaction_id))
                 elif kind != "ping":
                     await self._error("VALIDATION_ERROR", f"unknown frame type {kind!r}")
             except DomainError as err:
@@ -177,11 +174,7 @@ class Conversation:
         async with self.hub.lock(self.interaction_id):
             if client_id is not None and await self._already_stored(client_id):
                 return
-            await self.engine.execute(
-                lambda tx: transcript.customer_message(
-                    tx, self.interaction_id, body, client_id, self.hub.take_id
-                )
-            )
+            await self.engine.execute(PostCustomerMessage(self.interaction_id, body, client_id))
 
     async def _already_stored(self, client_id: str) -> bool:
         """Re-send the stored copy of a message the customer sent again after a drop."""
@@ -199,9 +192,7 @@ class Conversation:
 
     async def _typing(self) -> None:
         if self.hub.typing_due(self.interaction_id):
-            await self.engine.execute(
-                lambda tx: transcript.customer_typing(tx, self.interaction_id)
-            )
+            await self.engine.execute(CustomerTyping(self.interaction_id))
 
     async def _error(self, code: str, message: str) -> None:
         await self.ws.send_json({"type": "error", "code": code, "message": message})

@@ -18,8 +18,9 @@ from omniroute.api.call_schemas import (
     PanelSignInOut,
 )
 from omniroute.api.deps import AdminPrincipal, CurrentPrincipal, EngineDep, SessionDep
+from omniroute.core import connector_panels as panels
+from omniroute.core.messages import LinkPanelIdentity, SetPanelPresence
 from omniroute.domain.errors import NotFoundError
-from omniroute.services import connector_panels as panels
 from omniroute.store import tables as t
 
 router = APIRouter(tags=["connector panels"])
@@ -125,9 +126,7 @@ async def panel_sign_in(
     """Link the provider identity the panel reports to the agent signed in to the workspace."""
     who.require_agent_or(agent_id)
     provider_id = body.provider_agent_id.strip()
-    outcome = await engine.execute(
-        lambda tx: panels.link_from_panel(tx, spoke, provider_id, agent_id)
-    )
+    outcome = await engine.execute(LinkPanelIdentity(spoke, provider_id, agent_id))
     return PanelSignInOut(
         agent_id=agent_id, spoke=spoke, provider_agent_id=provider_id, outcome=outcome
     )
@@ -142,7 +141,5 @@ async def panel_presence(
     """Set the agent's presence from a state chosen in the provider's panel."""
     who.require_agent_or(agent_id)
     state = body.state_name.strip()
-    presence = await engine.execute(
-        lambda tx: panels.presence_from_panel(tx, spoke, agent_id, state)
-    )
+    presence = await engine.execute(SetPanelPresence(spoke, agent_id, state))
     return PanelPresenceOut(agent_id=agent_id, presence_id=presence)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
-from omniroute.api.auth import Principal, Role
+from omniroute.api.auth import Role
 from omniroute.api.deps import CurrentPrincipal, EngineDep, SessionDep
 from omniroute.api.schemas import (
     CaseCreate,
@@ -22,11 +21,18 @@ from omniroute.api.schemas import (
     WorkItemOut,
     WrapUpIn,
 )
-from omniroute.core.state import Tx
+from omniroute.core.documents import RouteRequest
+from omniroute.core.door import Command
+from omniroute.core.messages import (
+    CloseCase,
+    CreateCase,
+    CreateInteraction,
+    EndInteraction,
+    RouteDocument,
+    SubmitWrapUp,
+)
+from omniroute.core.views import DocumentCreated
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
-from omniroute.domain.model import Document, DocumentType
-from omniroute.services import documents
-from omniroute.services.documents import NewDocument, RouteRequest
 from omniroute.store import tables as t
 
 router = APIRouter(tags=["documents"])
@@ -62,7 +68,7 @@ async def _on_document(
     session: SessionDep,
     row_type: type[t.InteractionRow] | type[t.CaseRow],
     doc_id: str,
-    command: Callable[[Tx], object],
+    command: Command[None],
 ) -> None:
     """Run a command on the document named in the path: 404 if it never existed."""
     try:
@@ -85,21 +91,16 @@ async def create_interaction(
     fields: dict[str, Any] = body.model_dump(
         include={"customer_name", "customer_email", "subject", "case_id", "external_id"}
     )
-    new = NewDocument(DocumentType.INTERACTION, body.channel_id, fields, _route(body))
-
-    def command(tx: Tx) -> InteractionOut:
-        doc, _ = documents.create_document(tx, new)
-        return _created_interaction(tx, doc, fields)
-
+    created = await engine.execute(CreateInteraction(body.channel_id, fields, _route(body)))
     # Built from what the command wrote: a read-back would cost a store round trip.
-    return await engine.execute(command)
+    return _created_interaction(created, fields)
 
 
-def _created_interaction(tx: Tx, doc: Document, fields: dict[str, Any]) -> InteractionOut:
+def _created_interaction(doc: DocumentCreated, fields: dict[str, Any]) -> InteractionOut:
     return InteractionOut(
         id=doc.id,
         channel_id=doc.channel_id,
-        state=str(doc.state),
+        state=doc.state,
         case_id=fields.get("case_id"),
         agent_id=doc.agent_id,
         work_item_id=doc.work_item_id,
@@ -110,8 +111,8 @@ def _created_interaction(tx: Tx, doc: Document, fields: dict[str, Any]) -> Inter
         wrap_up_code_id=None,
         wrap_up_notes=None,
         wrap_up_due_at=None,
-        created_at=tx.now,
-        updated_at=tx.now,
+        created_at=doc.created_at,
+        updated_at=doc.created_at,
         ended_at=None,
         closed_at=None,
     )
@@ -160,9 +161,7 @@ async def end_interaction(
         session,
         t.InteractionRow,
         interaction_id,
-        lambda tx: documents.end_interaction(
-            tx, interaction_id, agent_id, body.wrap_up_code_id, body.notes
-        ),
+        EndInteraction(interaction_id, agent_id, body.wrap_up_code_id, body.notes),
     )
     return await _interaction(session, interaction_id)
 
@@ -182,9 +181,7 @@ async def wrap_up(
         session,
         t.InteractionRow,
         interaction_id,
-        lambda tx: documents.submit_wrap_up(
-            tx, interaction_id, agent_id, body.wrap_up_code_id, body.notes
-        ),
+        SubmitWrapUp(interaction_id, body.wrap_up_code_id, agent_id, body.notes),
     )
     return await _interaction(session, interaction_id)
 
@@ -198,8 +195,7 @@ async def create_case(
     fields: dict[str, Any] = body.model_dump(
         include={"subject", "description", "customer_name", "customer_email"}
     )
-    new = NewDocument(DocumentType.CASE, body.channel_id, fields, _route(body))
-    doc, _ = await engine.execute(lambda tx: documents.create_document(tx, new))
+    doc = await engine.execute(CreateCase(body.channel_id, fields, _route(body)))
     return await _case(session, doc.id)
 
 
@@ -240,16 +236,9 @@ async def close_case(
         session,
         t.CaseRow,
         case_id,
-        lambda tx: documents.close_case(tx, case_id, agent_id, body.resolution),
+        CloseCase(case_id, agent_id, body.resolution),
     )
     return await _case(session, case_id)
-
-
-def _check_router(tx: Tx, who: Principal, document_id: str) -> None:
-    if who.role is Role.AGENT:
-        doc = tx.state.documents.get(document_id)
-        if doc is None or doc.agent_id != who.agent_id:
-            raise DomainError(ErrorCode.FORBIDDEN, "an agent may only transfer work assigned to it")
 
 
 @router.post("/work-items", response_model=WorkItemOut, status_code=201)
@@ -258,12 +247,9 @@ async def route_document(
 ) -> WorkItemOut:
     """Route a document to a queue: a new work item, re-routing any not yet accepted."""
     route = RouteRequest(body.queue_id, body.priority, tuple(s.to_domain() for s in body.skills))
-
-    def command(tx: Tx) -> str:
-        _check_router(tx, who, body.document_id)
-        return documents.route_document(tx, body.document_id, route).id
-
-    item_id = await engine.execute(command)
+    # An agent may only re-route work assigned to it; the core checks who holds it.
+    holder = who.agent_id if who.role is Role.AGENT else None
+    item_id = await engine.execute(RouteDocument(body.document_id, route, holder))
     row = await session.get(t.WorkItemRow, item_id)
     assert row is not None
     return WorkItemOut.model_validate(row)

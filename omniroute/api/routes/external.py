@@ -14,13 +14,18 @@ from omniroute.api.auth import Role
 from omniroute.api.deps import CurrentPrincipal, EngineDep, SessionDep
 from omniroute.api.external_schemas import TransferStartIn, WorkOfferIn, WorkOfferOut
 from omniroute.api.schemas import WorkItemOut
-from omniroute.core.state import Tx
+from omniroute.core.messages import (
+    ApplyInboundEvents,
+    CancelTransfer,
+    CompleteConsult,
+    StartTransfer,
+    SubmitWorkOffer,
+)
+from omniroute.core.transfers import TransferRequest
+from omniroute.core.work_offers import ProviderTransfer, WorkOffer
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.domain.outbound import TransferType
-from omniroute.services import call_controls, identity, provider_offers, transfers
-from omniroute.services.work_offers import ProviderTransfer, WorkOffer, offer_work
 from omniroute.spokes.base import (
-    InboundEventType,
     SpokeAuthError,
     SpokeError,
     SpokeRejectedError,
@@ -96,7 +101,7 @@ async def create_work_offer(
     """Offer work to an agent on the provider's terms (idempotent)."""
     who.require(Role.INTEGRATION, Role.ADMIN)
     request = _work_offer(body, idempotency_key, who.token_id)
-    result = await engine.execute(lambda tx: offer_work(tx, request))
+    result = await engine.execute(SubmitWorkOffer(request))
     row = await session.get(t.OfferRow, result.offer_id)
     if row is None:
         raise NotFoundError("offer", result.offer_id)
@@ -131,14 +136,14 @@ async def start_transfer(
     session: SessionDep,
 ) -> WorkItemOut:
     """Transfer accepted work to an agent or a queue; pending until the target accepts."""
-    request = transfers.TransferRequest(
+    request = TransferRequest(
         document_id=document_id,
         by_agent_id=who.acting_agent(),
         target_agent_id=body.target_agent_id,
         target_queue_id=body.target_queue_id,
         type=TransferType(body.type),
     )
-    item = await engine.execute(lambda tx: transfers.start_transfer(tx, request).id)
+    item = await engine.execute(StartTransfer(request))
     return await _item_out(session, item)
 
 
@@ -148,7 +153,7 @@ async def cancel_transfer(
 ) -> WorkItemOut:
     """Cancel the pending transfer; the work stays with the sender."""
     agent_id = who.acting_agent()
-    item = await engine.execute(lambda tx: transfers.cancel_transfer(tx, document_id, agent_id).id)
+    item = await engine.execute(CancelTransfer(document_id, agent_id))
     return await _item_out(session, item)
 
 
@@ -158,49 +163,8 @@ async def complete_consult(
 ) -> WorkItemOut:
     """The sender of an accepted consult transfer leaves the work."""
     agent_id = who.acting_agent()
-    item = await engine.execute(lambda tx: transfers.complete_consult(tx, document_id, agent_id).id)
+    item = await engine.execute(CompleteConsult(document_id, agent_id))
     return await _item_out(session, item)
-
-
-def _apply_inbound(tx: Tx, spoke: str, events: list[Any]) -> list[dict[str, Any]]:
-    outcomes: list[dict[str, Any]] = []
-    for event in events:
-        if not identity.first_time(tx, spoke, event.id, event.type.value):
-            outcomes.append({"id": event.id, "outcome": "duplicate"})
-            continue
-        if event.type is InboundEventType.WORK_OFFERED:
-            outcomes.append(provider_offers.work_offered(tx, spoke, event))
-        elif event.type is InboundEventType.WORK_RESCINDED:
-            outcomes.append(provider_offers.work_rescinded(tx, spoke, event))
-        elif event.type is InboundEventType.AGENT_SIGNED_IN:
-            agent_id = identity.sign_in(
-                tx,
-                identity.SignIn(spoke, event.provider_agent_id, event.email, event.name),
-            )
-            outcomes.append(
-                {
-                    "id": event.id,
-                    "outcome": "linked" if agent_id else "incident",
-                    "agent_id": agent_id,
-                }
-            )
-        elif event.type is InboundEventType.CALL_CONTEXT and event.call is not None:
-            outcomes.append(call_controls.apply_context(tx, spoke, event.id, event.call))
-        else:
-            outcome, state = identity.provider_presence(
-                tx,
-                identity.ProviderPresence(
-                    spoke, event.provider_agent_id, event.state_name or "", event.occurred_at
-                ),
-            )
-            outcomes.append(
-                {
-                    "id": event.id,
-                    "outcome": outcome,
-                    "presence_id": state,
-                }
-            )
-    return outcomes
 
 
 MAX_INBOUND_BYTES = 1 << 20
@@ -236,5 +200,5 @@ async def inbound_events(name: str, request: Request, engine: EngineDep) -> dict
         raise DomainError(ErrorCode.VALIDATION_ERROR, str(err), "body") from err
     except SpokeError as err:
         raise DomainError(ErrorCode.SPOKE_REJECTED, str(err)) from err
-    outcomes = await engine.execute(lambda tx: _apply_inbound(tx, name, events))
+    outcomes = await engine.execute(ApplyInboundEvents(name, tuple(events)))
     return {"events": outcomes}

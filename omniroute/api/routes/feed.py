@@ -14,12 +14,13 @@ from omniroute.api.auth import Principal, Role, TokenCache
 from omniroute.api.deps import bearer_token, get_web_session
 from omniroute.api.schemas import OfferOut
 from omniroute.api.sessions import COOKIE_NAME
-from omniroute.core.state import FeedEvent, Tx
+from omniroute.core.messages import FeedSnapshot
+from omniroute.core.state import FeedEvent
+from omniroute.core.views import FeedHello
 from omniroute.domain.errors import DomainError, ErrorCode
 from omniroute.engine.bus import Subscription
 from omniroute.engine.engine import Engine
 from omniroute.engine.flush import event_payload
-from omniroute.services import agents as agent_service
 from omniroute.store import tables as t
 from omniroute.store.db import Database
 
@@ -37,18 +38,16 @@ def frame(fe: FeedEvent) -> dict[str, Any]:
     }
 
 
-def _snapshot(tx: Tx, agent_id: str) -> dict[str, Any]:
-    agent = agent_service.get_agent(tx, agent_id)
-    offers = [o for o in tx.state.offers.values() if o.agent_id == agent_id]
+def _hello(hello: FeedHello) -> dict[str, Any]:
     return {
         "type": "hello",
-        "seq": tx.state.next_seq - 1,
+        "seq": hello.seq,
         "data": {
-            "agent_id": agent.id,
-            "presence_id": agent.presence_id,
-            "channel_available": dict(agent.channel_available),
-            "load": dict(agent.load),
-            "offers": [OfferOut.model_validate(o).model_dump(mode="json") for o in offers],
+            "agent_id": hello.agent_id,
+            "presence_id": hello.presence_id,
+            "channel_available": hello.channel_available,
+            "load": hello.load,
+            "offers": [OfferOut.model_validate(o).model_dump(mode="json") for o in hello.offers],
         },
     }
 
@@ -130,7 +129,7 @@ async def feed(ws: WebSocket, agent_id: str) -> None:
             )
         else:
             try:
-                hello = await engine.execute(lambda tx: _snapshot(tx, agent_id))
+                hello = _hello(await engine.query(FeedSnapshot(agent_id)))
             except DomainError as err:
                 await ws.close(code=POLICY_VIOLATION, reason=err.code.value)
                 return

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from omniroute.channels.cases import page
 from omniroute.channels.cases.form import (
     KEY_PREFIX,
-    file_case,
+    file_command,
     is_bot,
     issue_token,
     read_form,
@@ -118,9 +118,7 @@ async def submit_case(request: Request) -> HTMLResponse:
         reference = await _filed_before(request, nonce)
         if reference is None:
             try:
-                doc = await _engine(request).execute(
-                    lambda tx: file_case(tx, form, queue_id, nonce)
-                )
+                doc = await _engine(request).execute(file_command(form, queue_id, nonce))
             except DomainError as err:
                 log.warning("case form: the case could not be filed: %s", err.message)
                 return _html(page.unavailable_page(), 503)

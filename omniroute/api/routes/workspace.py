@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, RedirectResponse
 
 from omniroute.api.deps import CurrentPrincipal, EngineDep
 from omniroute.api.schemas import Out
-from omniroute.core.state import Tx
+from omniroute.core.messages import Directory
 
 router = APIRouter(tags=["workspace"])
 pages = APIRouter(include_in_schema=False)
@@ -41,30 +40,10 @@ class DirectoryAgent(Out):
     load: dict[str, int]
 
 
-def _directory(tx: Tx) -> list[dict[str, Any]]:
-    config = tx.state.config
-    entries = []
-    for agent in sorted(tx.state.agents.values(), key=lambda a: a.name.lower()):
-        presence = config.presence.get(agent.presence_id)
-        entries.append(
-            {
-                "id": agent.id,
-                "name": agent.name,
-                "presence_id": agent.presence_id,
-                "presence_name": presence.name if presence is not None else agent.presence_id,
-                "available_on": [
-                    c for c in sorted(config.channels) if tx.state.index.is_routable(agent.id, c)
-                ],
-                "load": {k: v for k, v in agent.load.items() if v},
-            }
-        )
-    return entries
-
-
 @router.get("/directory/agents", response_model=list[DirectoryAgent])
 async def agent_directory(_who: CurrentPrincipal, engine: EngineDep) -> list[DirectoryAgent]:
     """Every agent with presence and the channels they can take work on now."""
-    rows = await engine.execute(_directory)
+    rows = await engine.query(Directory())
     return [DirectoryAgent.model_validate(r) for r in rows]
 
 

@@ -10,12 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from omniroute.core.state import Tx
-from omniroute.domain.model import Document, DocumentType
-from omniroute.services import documents
-from omniroute.services.documents import NewDocument, RouteRequest
+from omniroute.core.messages import FileCaseForm
 
-CASE_CHANNEL = "case"
 TOKEN_TTL = timedelta(hours=2)
 KEY_PREFIX = "case-form:"
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -88,24 +84,12 @@ def digest(form: CaseForm) -> str:
     return hashlib.sha256(joined.encode()).hexdigest()
 
 
-def file_case(tx: Tx, form: CaseForm, queue_id: str, nonce: str) -> Document:
-    """Create and route the case, recording the form's nonce so a re-send files nothing."""
+def file_command(form: CaseForm, queue_id: str, nonce: str) -> FileCaseForm:
+    """The command that files the case, keyed by the form's nonce so a re-send files nothing."""
     fields = {
         "customer_name": form.values["name"],
         "customer_email": form.values["email"],
         "subject": form.values["subject"],
         "description": form.values["description"],
     }
-    doc, _ = documents.create_document(
-        tx, NewDocument(DocumentType.CASE, CASE_CHANNEL, fields, RouteRequest(queue_id))
-    )
-    tx.insert_row(
-        "idempotency_keys",
-        {
-            "key": KEY_PREFIX + nonce,
-            "request_hash": digest(form),
-            "result_id": doc.id,
-            "created_at": tx.now,
-        },
-    )
-    return doc
+    return FileCaseForm(fields, queue_id, KEY_PREFIX + nonce, digest(form))

@@ -9,11 +9,12 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
-from omniroute.channels.chat.transcript import Sender, message_out
+from omniroute.core.chat import Sender, message_out
+from omniroute.core.messages import MarkChatDelivered
+from omniroute.core.rows import ChatMessage, ChatSessionRecord
 from omniroute.core.state import Tx
-from omniroute.domain.events import ChatDelivered
 from omniroute.domain.model import InteractionState
 from omniroute.engine.engine import Engine
 from omniroute.store import tables as t
@@ -42,7 +43,7 @@ class Listener:
 
 
 class ChatHub:
-    """Numbers messages, pushes committed changes to customers, records delivery."""
+    """Pushes committed chat changes to customers and records delivery."""
 
     def __init__(self, db: Database, engine: Engine) -> None:
         self._db = db
@@ -54,19 +55,16 @@ class ChatHub:
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._typing_at: dict[str, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._next_id = 1
 
     async def start(self) -> None:
-        """Continue the message numbering of the store and watch the engine's commits."""
+        """Learn the open widget chats and watch the engine's commits."""
         async with self._db.session() as session:
-            top = await session.scalar(select(func.max(t.ChatMessageRow.id)))
             open_chats = await session.scalars(
                 select(t.ChatSessionRow.interaction_id)
                 .join(t.InteractionRow, t.InteractionRow.id == t.ChatSessionRow.interaction_id)
                 .where(t.InteractionRow.state.not_in([str(s) for s in ENDED_STATES]))
             )
             self._chats = set(open_chats)
-        self._next_id = (top or 0) + 1
         self._engine.commit_listeners.append(self._on_commit)
 
     async def stop(self) -> None:
@@ -75,12 +73,6 @@ class ChatHub:
             self._engine.commit_listeners.remove(self._on_commit)
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    def take_id(self) -> int:
-        """The next message id; called only inside engine commands, so never twice."""
-        value = self._next_id
-        self._next_id += 1
-        return value
 
     def lock(self, interaction_id: str) -> asyncio.Lock:
         """Serialises one chat's customer messages, so a re-sent message is stored once."""
@@ -118,12 +110,12 @@ class ChatHub:
                 listener.overflowed = True
 
     def _on_commit(self, tx: Tx) -> None:
-        for table, row in tx.rows:
-            if table == "chat_sessions":
-                self._chats.add(row["interaction_id"])
-            elif table == "chat_messages":
-                message = message_out(row) | {"client_id": row["client_id"]}
-                self.push(row["interaction_id"], {"type": "message", "message": message})
+        for row in tx.inserts:
+            if isinstance(row, ChatSessionRecord):
+                self._chats.add(row.interaction_id)
+            elif isinstance(row, ChatMessage):
+                message = message_out(row) | {"client_id": row.client_id}
+                self.push(row.interaction_id, {"type": "message", "message": message})
         for doc in tx.documents.values():
             # Chats created by the API have no customer socket and need no bookkeeping here.
             if doc.id not in self._chats:
@@ -191,12 +183,4 @@ class ChatHub:
                 )
             )
         if marked:
-            await self._engine.execute(lambda tx: _announce(tx, interaction_id, marked, now))
-
-
-def _announce(tx: Tx, interaction_id: str, ids: list[int], at: Any) -> None:
-    doc = tx.state.documents.get(interaction_id)
-    if doc is None or doc.agent_id is None:
-        return
-    for message_id in sorted(ids):
-        tx.emit(doc.agent_id, ChatDelivered(interaction_id, message_id, at))
+            await self._engine.execute(MarkChatDelivered(interaction_id, tuple(marked), now))

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from omniroute.channels.chat.transcript import CHAT_CHANNEL
+from omniroute.core.chat import CHAT_CHANNEL
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.store import tables as t
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -21,121 +19,21 @@ from omniroute.channels.email.parse import (
     parse_email,
 )
 from omniroute.config import Settings
-from omniroute.core.state import Tx
-from omniroute.domain.errors import DomainError, ErrorCode
-from omniroute.domain.model import DocumentType, InteractionState
+from omniroute.core.email import ACCEPTED, EmailAttachment, InboundEmail, Thread
+from omniroute.core.messages import FileEmail
+from omniroute.core.routing import new_id
+from omniroute.domain.errors import DomainError
 from omniroute.engine.engine import Engine
-from omniroute.services import documents
-from omniroute.services.documents import NewDocument, RouteRequest
-from omniroute.services.routing import new_id
 from omniroute.store import tables as t
 from omniroute.store.db import Database
 
 log = logging.getLogger(__name__)
-EMAIL_CHANNEL = "email"
-CASE_CHANNEL = "case"
-ACCEPTED = "accepted"
 REJECTED = "rejected"
-
-
-@dataclass(frozen=True, slots=True)
-class Thread:
-    """The case (and its latest email interaction) a message belongs to."""
-
-    case_id: str
-    interaction_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Filed:
-    """Where a message was filed."""
-
-    message_row_id: str
-    case_id: str
-    interaction_id: str
-    new_interaction: bool
 
 
 def domain_of(address: str) -> str:
     """The domain part of an address, for Message-IDs and the SMTP greeting."""
     return address.rpartition("@")[2] or "omniroute.localhost"
-
-
-def _check_routable(tx: Tx, queue_id: str | None) -> str:
-    """Validate before changing anything: a command that raises must leave no trace."""
-    if queue_id is None:
-        raise DomainError(ErrorCode.VALIDATION_ERROR, "email_queue_id is not configured")
-    queue = tx.state.config.queues.get(queue_id)
-    if queue is None or EMAIL_CHANNEL not in queue.channels:
-        raise DomainError(
-            ErrorCode.QUEUE_CHANNEL_MISMATCH,
-            f"queue '{queue_id}' does not exist or does not serve the email channel",
-        )
-    for channel in (EMAIL_CHANNEL, CASE_CHANNEL):
-        if channel not in tx.state.config.channels:
-            raise DomainError(ErrorCode.NOT_FOUND, f"channel '{channel}' does not exist")
-    return queue_id
-
-
-def _open_interaction(tx: Tx, interaction_id: str | None) -> str | None:
-    doc = tx.state.documents.get(interaction_id or "")
-    if doc is None or doc.type is not DocumentType.INTERACTION:
-        return None
-    return None if doc.state == InteractionState.WRAP_UP else doc.id
-
-
-def file_message(
-    tx: Tx,
-    parsed: ParsedEmail,
-    thread: Thread | None,
-    queue_id: str | None,
-    row: dict[str, Any],
-) -> Filed:
-    """Thread a message into its case, or open a case and an interaction; store its rows."""
-    interaction_id = _open_interaction(tx, thread.interaction_id if thread else None)
-    case_id = thread.case_id if thread else None
-    new_interaction = interaction_id is None
-    if interaction_id is None:
-        queue = _check_routable(tx, queue_id)
-        customer = {
-            "customer_name": parsed.from_name,
-            "customer_email": parsed.from_address,
-            "subject": parsed.subject,
-        }
-        if case_id is None or case_id not in tx.state.documents:
-            # A new thread, or a reply to a closed case: a new case.
-            case_fields = customer | {"description": (parsed.text or "")[:4000]}
-            case, _ = documents.create_document(
-                tx, NewDocument(DocumentType.CASE, CASE_CHANNEL, case_fields)
-            )
-            case_id = case.id
-        doc, _ = documents.create_document(
-            tx,
-            NewDocument(
-                DocumentType.INTERACTION,
-                EMAIL_CHANNEL,
-                customer | {"case_id": case_id},
-                RouteRequest(queue),
-            ),
-        )
-        interaction_id = doc.id
-    message_row_id = str(row["id"])
-    tx.insert_row(
-        "email_messages", row | {"interaction_id": interaction_id, "case_id": case_id or None}
-    )
-    for attachment in parsed.attachments:
-        tx.insert_row(
-            "email_attachments",
-            {
-                "id": new_id(),
-                "message_id": message_row_id,
-                "filename": attachment.filename,
-                "content_type": attachment.content_type,
-                "size": len(attachment.content),
-                "content": attachment.content,
-            },
-        )
-    return Filed(message_row_id, case_id or "", interaction_id, new_interaction)
 
 
 def _smtp_text(reason: str) -> str:
@@ -179,10 +77,9 @@ class EmailInbox:
             if duplicate is not None:
                 return "250 2.0.0 Already received"
             thread = await find_thread(session, parsed)
-        row = _message_row(parsed, raw, now, rcpt_tos)
-        queue_id = self._settings.email_queue_id
+        email = _inbound(parsed, raw, now, rcpt_tos)
         try:
-            await self._engine.execute(lambda tx: file_message(tx, parsed, thread, queue_id, row))
+            await self._engine.execute(FileEmail(email, thread, self._settings.email_queue_id))
         except DomainError as err:
             reason = f"the message could not be routed: {err.message}"
             await self._reject(raw, now, reason, rcpt_tos, keep=raw)
@@ -213,29 +110,24 @@ class EmailInbox:
             )
 
 
-def _message_row(
-    parsed: ParsedEmail, raw: bytes, now: datetime, rcpt_tos: list[str]
-) -> dict[str, Any]:
-    return {
-        "id": new_id(),
-        "direction": "in",
-        "message_id": parsed.message_id,
-        "in_reply_to": parsed.in_reply_to,
-        "references": parsed.references,
-        "subject": parsed.subject,
-        "from_address": parsed.from_address,
-        "to_addresses": parsed.to or rcpt_tos,
-        "text_body": parsed.text,
-        "html_body": parsed.html,
-        "raw_size": len(raw),
-        "raw": raw,
-        "status": ACCEPTED,
-        "reject_reason": None,
-        "error": None,
-        "attempts": 0,
-        "received_at": now,
-        "sent_at": None,
-    }
+def _inbound(parsed: ParsedEmail, raw: bytes, now: datetime, rcpt_tos: list[str]) -> InboundEmail:
+    return InboundEmail(
+        id=new_id(),
+        message_id=parsed.message_id,
+        in_reply_to=parsed.in_reply_to,
+        references=tuple(parsed.references),
+        subject=parsed.subject,
+        from_address=parsed.from_address,
+        from_name=parsed.from_name,
+        to_addresses=tuple(parsed.to or rcpt_tos),
+        text_body=parsed.text,
+        html_body=parsed.html,
+        raw=raw,
+        received_at=now,
+        attachments=tuple(
+            EmailAttachment(a.filename, a.content_type, a.content) for a in parsed.attachments
+        ),
+    )
 
 
 async def find_thread(session: AsyncSession, parsed: ParsedEmail) -> Thread | None:

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniroute.channels.email.inbound import domain_of
 from omniroute.config import Settings
+from omniroute.core.routing import new_id
 from omniroute.domain.errors import DomainError, ErrorCode
-from omniroute.services.routing import new_id
 from omniroute.store import tables as t
 
 SENT = "sent"

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from omniroute.core.live import AgentCounts, LiveQueue
+from omniroute.core.messages import LiveOverview
 from omniroute.engine.engine import Engine
 from omniroute.services.supervisor import metrics
 from omniroute.services.supervisor.history import History, load_history, load_thresholds
-from omniroute.services.supervisor.live import AgentCounts, LiveQueue, snapshot
 from omniroute.services.supervisor.metrics import Answering, ItemRecord, OfferRecord, Window
 from omniroute.store.db import Database
 
@@ -147,7 +148,7 @@ def _minutes(items: list[ItemRecord], offers: list[OfferRecord], window: Window)
 
 async def build_overview(engine: Engine, db: Database) -> Overview:
     """The overview as of the engine's last commit."""
-    live = await engine.execute(snapshot)
+    live = await engine.query(LiveOverview())
     window = Window.ending(live.now)
     async with db.session() as session:
         history = await load_history(session, window)

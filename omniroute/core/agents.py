@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from omniroute.core import outbound
+from omniroute.core.routing import set_presence_state
 from omniroute.core.state import Tx
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.domain.events import CapacityChanged, PresenceChanged
 from omniroute.domain.model import Agent
-from omniroute.services import outbound
-from omniroute.services.routing import set_presence_state
 
 
 def get_agent(tx: Tx, agent_id: str) -> Agent:

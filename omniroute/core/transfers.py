@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from omniroute.core import outbound
+from omniroute.core.documents import active_document
+from omniroute.core.routing import (
+    close_work_item,
+    enqueue,
+    make_offer,
+    new_id,
+    refuse_during_consult,
+    rule_terms,
+    schedule_item_timers,
+    withdraw,
+)
 from omniroute.core.state import Tx
+from omniroute.core.transfer_events import transfer_changed
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.domain.model import (
     CancelReason,
@@ -16,19 +29,6 @@ from omniroute.domain.model import (
     WorkItemState,
 )
 from omniroute.domain.outbound import RoutingEventType, TransferType
-from omniroute.services import outbound
-from omniroute.services.documents import active_document
-from omniroute.services.routing import (
-    close_work_item,
-    enqueue,
-    make_offer,
-    new_id,
-    refuse_during_consult,
-    rule_terms,
-    schedule_item_timers,
-    withdraw,
-)
-from omniroute.services.transfer_events import transfer_changed
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from omniroute.core.documents import active_document
+from omniroute.core.routing import OfferTerms, make_offer, new_id
 from omniroute.core.state import Tx
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.domain.model import (
@@ -19,8 +21,6 @@ from omniroute.domain.model import (
     WorkItemState,
 )
 from omniroute.domain.outbound import TransferType
-from omniroute.services.documents import active_document
-from omniroute.services.routing import OfferTerms, make_offer, new_id
 
 # Provider clocks drift; an offered_at this far in the future is still taken as "now".
 CLOCK_SKEW = timedelta(seconds=5)

@@ -6,15 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from omniroute.core.state import Tx
 from omniroute.domain.calls import (
     CallAction,
     CallContext,
-    CallKind,
-    CallState,
     checked_params,
     context_event,
     no_context,
@@ -22,7 +17,6 @@ from omniroute.domain.calls import (
 from omniroute.domain.errors import DomainError, ErrorCode
 from omniroute.domain.model import Document, DocumentType, WorkItemState
 from omniroute.domain.outbound import RoutingEventType
-from omniroute.store import tables as t
 
 HOLDING_STATES = frozenset({WorkItemState.PENDING_ACCEPT, WorkItemState.ACCEPTED})
 
@@ -124,28 +118,3 @@ def invoke(tx: Tx, request: ControlRequest) -> tuple[str, str]:
     }
     tx.send(current.spoke, RoutingEventType.INTERACTION_CONTROL, doc.id, payload)
     return tx.outbox[-1].id, current.spoke
-
-
-def _context(row: t.CallContextRow) -> CallContext:
-    return CallContext(
-        interaction_id=row.interaction_id,
-        state=CallState(row.state),
-        kind=CallKind(row.kind),
-        muted=row.muted,
-        customer_number=row.customer_number,
-        available_actions=tuple(CallAction(a) for a in row.available_actions),
-        occurred_at=row.occurred_at,
-        connected_at=row.connected_at,
-        provider_call_id=row.provider_call_id,
-    )
-
-
-async def latest_context(session: AsyncSession, interaction_id: str) -> StoredContext | None:
-    """The current call context of an interaction: the one that happened last."""
-    row = await session.scalar(
-        select(t.CallContextRow)
-        .where(t.CallContextRow.interaction_id == interaction_id)
-        .order_by(t.CallContextRow.occurred_at.desc(), t.CallContextRow.id.desc())
-        .limit(1)
-    )
-    return None if row is None else StoredContext(row.spoke, _context(row))

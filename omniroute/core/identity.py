@@ -6,10 +6,10 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from omniroute.core import outbound
+from omniroute.core.routing import new_id, set_presence_state
 from omniroute.core.state import Tx
 from omniroute.domain.model import Agent
-from omniroute.services import outbound
-from omniroute.services.routing import new_id, set_presence_state
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from omniroute.core import routing
 from omniroute.core.state import Tx
+from omniroute.core.work_offers import WorkOffer, offer_work
 from omniroute.domain.errors import DomainError
+from omniroute.domain.inbound import InboundEvent, InboundOffer
 from omniroute.domain.outbound import RoutingEventType
-from omniroute.services import routing
-from omniroute.services.work_offers import WorkOffer, offer_work
-from omniroute.spokes.base import InboundEvent, InboundOffer
 
 
 def _request(spoke: str, event: InboundEvent, terms: InboundOffer) -> WorkOffer:

@@ -6,7 +6,16 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from omniroute.core import outbound
 from omniroute.core.door import on_timer
+from omniroute.core.routing import (
+    close_work_item,
+    enqueue,
+    new_id,
+    refuse_during_consult,
+    schedule_item_timers,
+    withdraw,
+)
 from omniroute.core.state import Tx
 from omniroute.core.timers import TimerKind
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
@@ -23,15 +32,6 @@ from omniroute.domain.model import (
     WorkItemState,
 )
 from omniroute.domain.outbound import RoutingEventType, TransferType
-from omniroute.services import outbound
-from omniroute.services.routing import (
-    close_work_item,
-    enqueue,
-    new_id,
-    refuse_during_consult,
-    schedule_item_timers,
-    withdraw,
-)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,9 +7,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from omniroute.core import outbound
 from omniroute.core.door import on_timer, settles
 from omniroute.core.state import Tx
 from omniroute.core.timers import TimerKind
+from omniroute.core.transfer_events import transfer_changed
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.domain.events import OfferCreated, OfferEnded, PresenceChanged, WorkItemClosed
 from omniroute.domain.model import (
@@ -26,8 +28,6 @@ from omniroute.domain.model import (
     WorkItem,
     WorkItemState,
 )
-from omniroute.services import outbound
-from omniroute.services.transfer_events import transfer_changed
 
 _ID_PREFIX = uuid.uuid4().hex[:12]
 _id_counter = itertools.count(1)

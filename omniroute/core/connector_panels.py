@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from omniroute.core import identity
+from omniroute.core.routing import set_presence_state
 from omniroute.core.state import SpokeConfig, Tx
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
-from omniroute.services import identity
-from omniroute.services.routing import set_presence_state
 
 PROTOCOL_VERSION = 1
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})

@@ -1,0 +1,47 @@
+"""Events a provider sends to Omniroute, as a spoke parsed and verified them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from omniroute.domain.calls import CallContext
+
+
+class InboundEventType(StrEnum):
+    """Events a provider sends to Omniroute."""
+
+    AGENT_SIGNED_IN = "agent_signed_in"
+    AGENT_PRESENCE = "agent_presence"
+    WORK_OFFERED = "work_offered"
+    WORK_RESCINDED = "work_rescinded"
+    CALL_CONTEXT = "call_context"
+
+
+@dataclass(frozen=True, slots=True)
+class InboundOffer:
+    """A routing decision carried by a provider's callback, on the Work Offer API's terms."""
+
+    external_segment_id: str
+    document_id: str | None = None
+    work_item_id: str | None = None
+    provider_queue_id: str | None = None
+    allowed_to_decline: bool = True
+    auto_accept: bool = False
+    timeout_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InboundEvent:
+    """One verified event from a provider."""
+
+    id: str
+    type: InboundEventType
+    provider_agent_id: str
+    email: str | None = None
+    name: str | None = None
+    state_name: str | None = None
+    occurred_at: datetime | None = None
+    offer: InboundOffer | None = None
+    call: CallContext | None = None
