@@ -6,13 +6,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from omniroute.api.auth import TokenCache
 from omniroute.api.chat_cors import PublicChatCors
 from omniroute.api.errors import install_error_handlers
+from omniroute.api.guard import RequestGuard
+from omniroute.api.openapi import with_error_answers
 from omniroute.api.routes import (
     admin,
     agents,
@@ -46,6 +50,20 @@ from omniroute.store.db import Database
 API_PREFIX = "/api/v1"
 # Pages, scripts and styles of the workspace, widget and supervisor view: no build step.
 WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
+
+
+class OmnirouteApp(FastAPI):
+    """FastAPI with the request guard outside every other layer, Starlette's own included."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        """The usual stack, wrapped in the guard."""
+        return RequestGuard(super().build_middleware_stack())
+
+    def openapi(self) -> dict[str, Any]:
+        """FastAPI's document, with every operation's error answers in our error shape."""
+        if self.openapi_schema is None:
+            self.openapi_schema = with_error_answers(super().openapi(), self.routes)
+        return self.openapi_schema
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -86,7 +104,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             await engine.stop()
             await db.dispose()
 
-    app = FastAPI(
+    app = OmnirouteApp(
         title="Omniroute",
         version="0.1.0",
         summary="Open customer-service routing hub: work-assignment engine API",

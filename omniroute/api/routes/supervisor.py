@@ -15,6 +15,7 @@ from starlette.datastructures import State
 from omniroute.api.auth import Principal, Role
 from omniroute.api.deps import CurrentPrincipal, DbDep, EngineDep
 from omniroute.api.routes.feed import authenticate_socket
+from omniroute.api.schemas import Body
 from omniroute.domain.errors import DomainError
 from omniroute.engine.engine import Engine
 from omniroute.services.supervisor import settings
@@ -38,7 +39,7 @@ async def get_supervisor(principal: CurrentPrincipal) -> Principal:
 SupervisorPrincipal = Annotated[Principal, Depends(get_supervisor)]
 
 
-class ServiceLevelIn(BaseModel):
+class ServiceLevelIn(Body):
     """A queue's service-level threshold."""
 
     threshold_s: int = Field(ge=1, le=86_400, description="Seconds within which to accept")

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from omniroute import jsontext
 from omniroute.domain.outbound import SCHEMA_VERSION
 from omniroute.spokes import signing
 from omniroute.spokes.base import (
@@ -283,7 +284,7 @@ class WebhookSpoke(Spoke):
             msg = f"webhook spoke '{self.instance_name}': {err}"
             raise SpokeAuthError(msg) from err
         try:
-            raw = json.loads(body)
+            raw = jsontext.loads(body)
         except ValueError as err:
             msg = f"the body is not JSON: {err}"
             raise SpokeRejectedError(msg) from err
