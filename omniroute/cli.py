@@ -17,10 +17,12 @@ import uvicorn
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omniroute import server
 from omniroute.api.auth import Role
 from omniroute.auth_tokens import hash_token, new_token
 from omniroute.config import Settings, StoreSettings
 from omniroute.demo import SUPERVISORS, DemoInfo, load_demo_data
+from omniroute.logs import log_config, redact
 from omniroute.spokes.base import CatalogKind
 from omniroute.store import migrate
 from omniroute.store import tables as t
@@ -130,7 +132,7 @@ def serve(
         info = asyncio.run(_load_demo(settings.database_url, fixed_tokens=True))
         _print_demo(info)
     base = f"http://{_browse_host(settings.host)}:{settings.port}"
-    typer.echo(f"Omniroute serving on {base} (database {settings.database_url})")
+    typer.echo(f"Omniroute serving on {base} (database {redact(settings.database_url)})")
     typer.echo(f"  workspace:  {base}/workspace  (sign in as a demo agent)")
     typer.echo(f"  API docs:   {base}/docs")
     typer.echo(f"  OpenAPI:    {base}/openapi.json")
@@ -154,6 +156,9 @@ def serve(
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
+            log_config=log_config(),
+            http=server.configure(settings),
+            timeout_keep_alive=settings.http_keepalive_timeout_s,
         )
     finally:
         if simulator is not None:

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from omniroute.api.auth import TokenCache
+from omniroute.api.body_limits import BodyLimit, body_rules
 from omniroute.api.chat_cors import PublicChatCors
 from omniroute.api.errors import install_error_handlers
 from omniroute.api.page_headers import SecurityHeaders
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     for module in (chat, chat_widgets, chat_ws):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(support.router)
+    app.add_middleware(BodyLimit, rules=body_rules(cfg))
     app.add_middleware(PublicChatCors)
     app.add_middleware(SecurityHeaders)
     return app
