@@ -94,6 +94,7 @@ class Settings(StoreSettings):
     body_max_bytes: int = Field(default=1024 * 1024, ge=1024)
     public_body_max_bytes: int = Field(default=64 * 1024, ge=1024)
     email_reply_max_bytes: int = Field(default=12 * 1024 * 1024, ge=1024)
+    audit_retention_days: int = Field(default=365, ge=1, le=36_500)
 
     @field_validator("log_level")
     @classmethod
