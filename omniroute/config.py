@@ -85,6 +85,10 @@ class Settings(StoreSettings):
     smtp_relay_starttls: bool = False
     smtp_relay_timeout_s: float = Field(default=30.0, gt=0)
     case_form_queue_id: str | None = None
+    # Demo mode's catch-all relay: where it listens (None: not started) and keeps what it caught.
+    demo_mailbox_port: int | None = Field(default=None, ge=0, le=65535)
+    demo_mailbox_dir: str = "./var/demo-mail"
+    demo_mailbox_limit: int = Field(default=200, ge=1, le=10000)
 
     @field_validator("log_level")
     @classmethod
