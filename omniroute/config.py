@@ -89,6 +89,7 @@ class Settings(StoreSettings):
     demo_mailbox_port: int | None = Field(default=None, ge=0, le=65535)
     demo_mailbox_dir: str = "./var/demo-mail"
     demo_mailbox_limit: int = Field(default=200, ge=1, le=10000)
+    audit_retention_days: int = Field(default=365, ge=1, le=36_500)
 
     @field_validator("log_level")
     @classmethod

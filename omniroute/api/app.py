@@ -9,7 +9,6 @@ from datetime import timedelta
 from fastapi import FastAPI
 from starlette.middleware.gzip import GZipMiddleware
 
-from omniroute.api import docs as offline_docs
 from omniroute.api.assets import (
     IMMUTABLE,
     REVALIDATE,
@@ -21,9 +20,11 @@ from omniroute.api.assets import (
 from omniroute.api.auth import TokenCache
 from omniroute.api.chat_cors import PublicChatCors
 from omniroute.api.errors import install_error_handlers
+from omniroute.api.page_headers import SecurityHeaders
 from omniroute.api.routes import (
     admin,
     agents,
+    audit,
     bootstrap,
     call_controls,
     catalog,
@@ -32,6 +33,7 @@ from omniroute.api.routes import (
     chat_ws,
     connector_panels,
     demo_mailbox,
+    docs_pages,
     documents,
     email,
     external,
@@ -114,7 +116,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     )
     install_error_handlers(app)
     app.include_router(health.router)
-    for module in (agents, documents, feed, admin, external):
+    app.include_router(docs_pages.router)
+    for module in (agents, documents, feed, admin, external, audit):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(catalog.router, prefix=API_PREFIX)
     app.include_router(spokes_admin.router, prefix=API_PREFIX)
@@ -128,7 +131,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(connector_panels.router, prefix=API_PREFIX)
     app.include_router(supervisor.router, prefix=API_PREFIX)
     app.include_router(supervisor.page_router)
-    offline_docs.install(app)
+    app.mount(docs_pages.ASSETS, docs_pages.assets(), name="docs-assets")
     app.mount(
         f"{STATIC_PREFIX}/v/{version()}",
         CachedStatic(directory=WEB_ROOT, cache_control=IMMUTABLE),
@@ -143,4 +146,5 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(demo_mailbox.router)
     app.add_middleware(PublicChatCors)
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)
+    app.add_middleware(SecurityHeaders)
     return app

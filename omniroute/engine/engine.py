@@ -222,6 +222,7 @@ class Engine:
             state.config.presence = config.presence
             state.config.queues = config.queues
             state.config.rules = config.rules
+            state.config.calendars = config.calendars
             state.reject_reasons = catalogs["reject_reasons"]
             state.wrap_up_codes = catalogs["wrap_up_codes"]
             state.skill_ids = catalogs["skill_ids"]
