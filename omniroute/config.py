@@ -94,6 +94,10 @@ class Settings(StoreSettings):
     body_max_bytes: int = Field(default=1024 * 1024, ge=1024)
     public_body_max_bytes: int = Field(default=64 * 1024, ge=1024)
     email_reply_max_bytes: int = Field(default=12 * 1024 * 1024, ge=1024)
+    # Demo mode's catch-all relay: where it listens (None: not started) and keeps what it caught.
+    demo_mailbox_port: int | None = Field(default=None, ge=0, le=65535)
+    demo_mailbox_dir: str = "./var/demo-mail"
+    demo_mailbox_limit: int = Field(default=200, ge=1, le=10000)
     audit_retention_days: int = Field(default=365, ge=1, le=36_500)
 
     @field_validator("log_level")
