@@ -22,6 +22,7 @@ from omniroute.api.body_limits import BodyLimit, body_rules
 from omniroute.api.chat_cors import PublicChatCors
 from omniroute.api.errors import install_error_handlers
 from omniroute.api.page_headers import SecurityHeaders
+from omniroute.api.rate_limits import HashingGate, RateLimits
 from omniroute.api.routes import (
     admin,
     agents,
@@ -47,7 +48,7 @@ from omniroute.api.routes import (
     support,
     workspace,
 )
-from omniroute.api.sessions import SessionStore
+from omniroute.api.sessions import LoginThrottle, SessionStore
 from omniroute.channels.chat.hub import ChatHub
 from omniroute.channels.email.demo_mailbox import DemoMailbox
 from omniroute.channels.email.inbound import start_listener
@@ -74,7 +75,16 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.db = db
         app.state.engine = engine
         app.state.tokens = TokenCache(db, demo=cfg.demo)
-        app.state.sessions = SessionStore(db, engine.clock, timedelta(hours=cfg.session_hours))
+        app.state.sessions = SessionStore(
+            db,
+            engine.clock,
+            timedelta(hours=cfg.session_hours),
+            LoginThrottle(
+                engine.clock, cfg.sign_in_max_failures, timedelta(seconds=cfg.sign_in_lockout_s)
+            ),
+            HashingGate(cfg.password_hash_concurrency, cfg.password_hash_queue),
+        )
+        app.state.rate_limits = RateLimits(cfg)
         app.state.settings = cfg
         await engine.start()
         spokes = SpokeManager(db, engine.clock)
