@@ -17,6 +17,7 @@ from omniroute.api.page_headers import SecurityHeaders
 from omniroute.api.routes import (
     admin,
     agents,
+    audit,
     call_controls,
     catalog,
     chat,
@@ -141,7 +142,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(cluster.router, prefix=API_PREFIX)
     app.include_router(cluster.internal)
     app.include_router(docs_pages.router)
-    for module in (agents, documents, feed, admin, external):
+    for module in (agents, documents, feed, admin, external, audit):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(catalog.router, prefix=API_PREFIX)
     app.include_router(spokes_admin.router, prefix=API_PREFIX)

@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import insert
 
 from omniroute.core import door
-from omniroute.core import messages as _messages  # noqa: F401 - registers the handlers
+from omniroute.core.committed import Committed, committed
 from omniroute.core.door import Message
 from omniroute.core.state import EngineState, Tx
 from omniroute.domain.errors import DomainError, ErrorCode
@@ -49,15 +49,15 @@ def _new_future() -> asyncio.Future[Any]:
 
 @dataclass
 class _Command(Generic[T]):
-    fn: Callable[[Tx], T] | None
-    message: Message[T] | None = None
+    # None is the engine's own no-op (a tick that only fires due timers).
+    message: Message[T] | None
     future: asyncio.Future[T] = field(default_factory=_new_future)
     # A keyed command's outcome is stored in its batch, so a retry gets it instead of a rerun.
     key: str | None = None
 
     def run(self, tx: Tx, checks: bool) -> T:
         if self.message is None:
-            return self.fn(tx) if self.fn is not None else None  # type: ignore[return-value]
+            return None  # type: ignore[return-value]
         if not checks:
             return door.dispatch(tx, self.message)
         # Checked mode: the message and its result travel through JSON, as between nodes.
@@ -99,11 +99,6 @@ def _result_row(cmd: _Command[Any], ok: bool, value: Any, now: Any) -> dict[str,
     return {"key": cmd.key, "name": kind.name, "ok": ok, "result": result, "created_at": now}
 
 
-def _route_all(tx: Tx, agent_ids: Iterable[str]) -> None:
-    for agent_id in agent_ids:
-        tx.route_agent(agent_id)
-
-
 class Engine:
     """Owns the routing state of one Omniroute process."""
 
@@ -134,7 +129,7 @@ class Engine:
         self._task: asyncio.Task[None] | None = None
         self._lease = EngineLease(db)
         self.batches = 0
-        self.commit_listeners: list[Callable[[Tx], None]] = []
+        self.commit_listeners: list[Callable[[Committed], None]] = []
         self.stop_listeners: list[Callable[[], None]] = []
         self._inflight: dict[str, asyncio.Future[Any]] = {}
 
@@ -183,14 +178,16 @@ class Engine:
         if self._task is not None and not self._task.done():
             self._task.cancel()
 
-    async def execute(self, command: Message[T] | Callable[[Tx], T], key: str | None = None) -> T:
-        """Run a command in the next batch; returns once its changes are committed.
+    async def execute(self, command: Message[T], key: str | None = None) -> T:
+        """Run a command (or query) in the next batch; returns once its changes are committed.
 
         With a `key`, a command already run under that key is answered from its stored
-        outcome instead of running again (a retry after a failover is safe).
+        outcome instead of running again (a retry after a failover is safe). On a node that
+        does not lead, the command goes to the leader.
         """
         if not isinstance(command, Message):
-            return await self._submit(_Command(command))
+            msg = f"the engine takes typed commands and queries, not {type(command).__name__}"
+            raise TypeError(msg)
         if not self.running and self.forwarder is not None:
             result: T = await self.forwarder.send(command, key)
             return result
@@ -198,15 +195,12 @@ class Engine:
 
     async def query(self, query: door.Query[T]) -> T:
         """Answer a query from the live state as of the last commit."""
-        if not self.running and self.forwarder is not None:
-            result: T = await self.forwarder.send(query, None)
-            return result
-        return await self._submit(_Command(None, query))
+        return await self.execute(query)
 
     async def run_local(self, message: Message[T], key: str | None = None) -> T:
         """Run a command or query in this node's engine."""
         if key is None or not message.mutates:
-            return await self._submit(_Command(None, message))
+            return await self._submit(_Command(message))
         same = self._inflight.get(key)
         if same is not None:
             shared: T = await asyncio.shield(same)
@@ -218,7 +212,7 @@ class Engine:
             if stored is not None:
                 value = self._decode_outcome(type(message), stored)
             else:
-                value = await self._submit(_Command(None, message, key=key))
+                value = await self._submit(_Command(message, key=key))
         except BaseException as err:
             future.set_exception(err)
             future.exception()  # retrieved: the waiters re-raise it themselves
@@ -332,11 +326,12 @@ class Engine:
             state.config.presence = config.presence
             state.config.queues = config.queues
             state.config.rules = config.rules
+            state.config.calendars = config.calendars
             state.reject_reasons = catalogs["reject_reasons"]
             state.wrap_up_codes = catalogs["wrap_up_codes"]
             state.skill_ids = catalogs["skill_ids"]
             index_agents(state, agents)
-            await self._process([_Command(lambda tx: _route_all(tx, agents))])
+            await self._process([], reroute=agents)
         except Deposed:
             request.future.set_exception(_not_leading())
             raise
@@ -349,12 +344,14 @@ class Engine:
         for kind, target in self.state.timers.pop_due(tx.now):
             door.fire_timer(tx, kind, target)
 
-    async def _process(self, batch: list[_Command[Any]]) -> None:
+    async def _process(self, batch: list[_Command[Any]], reroute: Iterable[str] = ()) -> None:
         state = self.state
         tx = Tx(state, self.clock.now())
         outcomes: list[tuple[_Command[Any], bool, Any]] = []
         try:
             self._fire_timers(tx)
+            for agent_id in reroute:
+                tx.route_agent(agent_id)
             for cmd in batch:
                 try:
                     outcomes.append((cmd, True, cmd.run(tx, self.checks)))
@@ -402,8 +399,10 @@ class Engine:
             else:
                 cmd.future.set_exception(value)
         self.bus.publish(tx.events)
-        for listener in self.commit_listeners:
-            listener(tx)
+        if self.commit_listeners:
+            outcome = committed(tx)
+            for listener in self.commit_listeners:
+                listener(outcome)
 
     async def _recover(self) -> None:
         while True:
