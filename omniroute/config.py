@@ -93,6 +93,10 @@ class Settings(StoreSettings):
     lease_renew_s: float = Field(default=0.5, gt=0, le=30)
     forward_timeout_s: float = Field(default=15.0, gt=0, le=300)
     idle_tx_timeout_s: float = Field(default=10.0, ge=1, le=3600)
+    # Demo mode's catch-all relay: where it listens (None: not started) and keeps what it caught.
+    demo_mailbox_port: int | None = Field(default=None, ge=0, le=65535)
+    demo_mailbox_dir: str = "./var/demo-mail"
+    demo_mailbox_limit: int = Field(default=200, ge=1, le=10000)
     audit_retention_days: int = Field(default=365, ge=1, le=36_500)
 
     @field_validator("log_level")

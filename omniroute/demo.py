@@ -28,6 +28,9 @@ SIM_SPOKE = "sim"
 SIM_PORT = 8090
 # Arbitrary constant naming the demo-loading lock in PostgreSQL.
 DEMO_LOCK_KEY = 0x6F6D6E69_64656D6F
+# Demo mode's email: new mail goes to this queue; replies are caught by a relay on this port.
+DEMO_EMAIL_QUEUE = "billing-email"
+DEMO_MAILBOX_PORT = 2526
 
 
 def agent_token(agent_id: str) -> str:

@@ -69,11 +69,11 @@ class Cluster:
         self.log_dir = log_dir
         self.nodes: list[Server] = []
 
-    def spawn(self, *args: str) -> Server:
+    def spawn(self, *args: str, env: dict[str, str] | None = None) -> Server:
         """Start a node (not waiting for it)."""
         name = f"node-{len(self.nodes) + 1}.log"
-        env = {"OMNIROUTE_LEASE_S": "2", "OMNIROUTE_LEASE_RENEW_S": "0.5"}
-        server = spawn(self.url, self.log_dir / name, *args, env=env)
+        fast = {"OMNIROUTE_LEASE_S": "2", "OMNIROUTE_LEASE_RENEW_S": "0.5"}
+        server = spawn(self.url, self.log_dir / name, *args, env=fast | (env or {}))
         self.nodes.append(server)
         return server
 

@@ -16,6 +16,8 @@ from tests.cluster.conftest import Cluster, auth, spawn, status
 from tests.procs import REPO_ROOT, free_port, server_env
 
 pytestmark = pytest.mark.timeout(120)
+# The demo's mail listener and mailbox have fixed ports: one machine has room for one of each.
+NO_DEMO_MAIL = {"OMNIROUTE_SMTP_RELAY_HOST": "127.0.0.1"}
 
 
 async def test_nodes_share_one_leader_and_forward_to_it(seeded: Database, cluster: Cluster) -> None:
@@ -78,7 +80,7 @@ def _second_node_refused(url: str) -> None:
 async def test_demo_on_several_nodes_at_once_loads_once(
     pg_server_url: str, cluster: Cluster
 ) -> None:
-    nodes = [cluster.spawn("--demo", "--no-sim") for _ in range(3)]
+    nodes = [cluster.spawn("--demo", "--no-sim", env=NO_DEMO_MAIL) for _ in range(3)]
     for node in nodes:
         node.wait_ready()
     logs = [node.log() for node in nodes]
