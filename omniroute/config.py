@@ -85,6 +85,18 @@ class Settings(StoreSettings):
     smtp_relay_starttls: bool = False
     smtp_relay_timeout_s: float = Field(default=30.0, gt=0)
     case_form_queue_id: str | None = None
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1, le=1024 * 1024 * 1024)
+    # Comma-separated MIME types; `*` matches any part, as in `image/*`.
+    attachment_types: str = (
+        "image/*,application/pdf,text/plain,text/csv,application/zip,"
+        "application/msword,application/vnd.openxmlformats-officedocument.*"
+    )
+    search_limit: int = Field(default=50, ge=1, le=1000)
+
+    @property
+    def allowed_attachment_types(self) -> list[str]:
+        """The attachment type patterns, lower case."""
+        return [p.strip().lower() for p in self.attachment_types.split(",") if p.strip()]
 
     @field_validator("log_level")
     @classmethod

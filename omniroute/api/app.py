@@ -16,17 +16,23 @@ from omniroute.api.errors import install_error_handlers
 from omniroute.api.routes import (
     admin,
     agents,
+    attachments,
     call_controls,
+    canned,
+    case_work,
     catalog,
     chat,
     chat_widgets,
     chat_ws,
     connector_panels,
+    customers,
     documents,
     email,
     external,
     feed,
     health,
+    notes,
+    search,
     session,
     spokes_admin,
     supervisor,
@@ -108,6 +114,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(supervisor.page_router)
     app.mount("/static", StaticFiles(directory=WEB_ROOT), name="static")
     for module in (chat, chat_widgets, chat_ws):
+        app.include_router(module.router, prefix=API_PREFIX)
+    for module in (canned, notes, attachments, case_work, customers, search):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(support.router)
     app.add_middleware(PublicChatCors)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +16,16 @@ class ChatSessionRecord:
     widget_id: str
     token_hash: str
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentRef:
+    """A stored file a chat message carries (its bytes stay in `attachments`)."""
+
+    id: str
+    filename: str
+    content_type: str
+    size: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +41,7 @@ class ChatMessage:
     client_id: str | None
     created_at: datetime
     delivered_at: datetime | None
+    attachments: tuple[dict[str, Any], ...] = ()
 
 
 NewRow = ChatSessionRecord | ChatMessage
