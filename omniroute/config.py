@@ -85,6 +85,7 @@ class Settings(StoreSettings):
     smtp_relay_starttls: bool = False
     smtp_relay_timeout_s: float = Field(default=30.0, gt=0)
     case_form_queue_id: str | None = None
+    audit_retention_days: int = Field(default=365, ge=1, le=36_500)
     attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1, le=1024 * 1024 * 1024)
     # Comma-separated MIME types; `*` matches any part, as in `image/*`.
     attachment_types: str = (

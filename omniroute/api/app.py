@@ -18,6 +18,7 @@ from omniroute.api.routes import (
     admin,
     agents,
     attachments,
+    audit,
     call_controls,
     canned,
     case_work,
@@ -105,7 +106,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(docs_pages.router)
-    for module in (agents, documents, feed, admin, external):
+    for module in (agents, documents, feed, admin, external, audit):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(catalog.router, prefix=API_PREFIX)
     app.include_router(spokes_admin.router, prefix=API_PREFIX)

@@ -160,3 +160,36 @@ def _parse_time(text: str) -> time:
         msg = f"'{text}' is not HH:MM"
         raise ValueError(msg)
     return time(int(hours), int(minutes))
+
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def calendar_from_json(
+    calendar_id: str,
+    name: str,
+    tz: str,
+    *,
+    weekly: dict[str, list[str]],
+    holidays: list[str],
+    exceptions: list[dict[str, object]],
+) -> Calendar:
+    """A calendar from its stored form: {"mon": ["09:00-17:00"]}, ISO dates, dated hours."""
+    return Calendar(
+        id=calendar_id,
+        name=name,
+        tz=tz,
+        weekly=tuple(tuple(parse_span(s) for s in weekly.get(day, [])) for day in DAYS),
+        holidays=frozenset(date.fromisoformat(d) for d in holidays),
+        exceptions=tuple(
+            DateException(
+                date.fromisoformat(str(e["date"])),
+                tuple(parse_span(str(s)) for s in _strings(e.get("hours"))),
+            )
+            for e in exceptions
+        ),
+    )
+
+
+def _strings(value: object) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else []

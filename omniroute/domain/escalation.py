@@ -11,8 +11,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from omniroute.domain.model import SkillRequirement
+if TYPE_CHECKING:
+    from omniroute.domain.model import SkillRequirement
 
 
 class StepAction(StrEnum):
@@ -115,3 +117,30 @@ def affinity_allows(agent_id: str, preferred: str | None, wait_s: int, waited_s:
     if preferred is None or wait_s <= 0 or agent_id == preferred:
         return True
     return waited_s >= wait_s
+
+
+def steps_from_json(rows: list[dict[str, object]]) -> tuple[EscalationStep, ...]:
+    """Steps from their stored form (the admin API's body)."""
+    steps = []
+    for row in rows:
+        steps.append(
+            EscalationStep(
+                after_s=int(str(row["after_s"])),
+                action=StepAction(str(row["action"])),
+                drop_skills=tuple(str(s) for s in _list(row.get("drop_skills"))),
+                add_groups=tuple(str(g) for g in _list(row.get("add_groups"))),
+                raise_by=int(str(row.get("raise_by") or 0)),
+                queue_id=_text(row.get("queue_id")),
+                reason=_text(row.get("reason")),
+                message=_text(row.get("message")),
+            )
+        )
+    return tuple(steps)
+
+
+def _list(value: object) -> list[object]:
+    return list(value) if isinstance(value, list) else []
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)

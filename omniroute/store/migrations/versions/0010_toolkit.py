@@ -1,7 +1,7 @@
 """toolkit: canned responses, notes, attachments, customers, search, case numbers
 
-Revision ID: 0009_toolkit
-Revises: 0008_connect
+Revision ID: 0010_toolkit
+Revises: 0009_operations
 Create Date: 2026-12-03 07:42:28.416983+00:00
 """
 
@@ -18,8 +18,8 @@ NUMBER_CASES = (
     "c2.created_at < cases.created_at OR (c2.created_at = cases.created_at AND c2.id <= cases.id))"
 )
 
-revision: str = "0009_toolkit"
-down_revision: str | Sequence[str] | None = "0008_connect"
+revision: str = "0010_toolkit"
+down_revision: str | Sequence[str] | None = "0009_operations"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
