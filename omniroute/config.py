@@ -85,6 +85,10 @@ class Settings(StoreSettings):
     smtp_relay_starttls: bool = False
     smtp_relay_timeout_s: float = Field(default=30.0, gt=0)
     case_form_queue_id: str | None = None
+    # Demo mode's catch-all relay: where it listens (None: not started) and keeps what it caught.
+    demo_mailbox_port: int | None = Field(default=None, ge=0, le=65535)
+    demo_mailbox_dir: str = "./var/demo-mail"
+    demo_mailbox_limit: int = Field(default=200, ge=1, le=10000)
     audit_retention_days: int = Field(default=365, ge=1, le=36_500)
     attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1, le=1024 * 1024 * 1024)
     # Comma-separated MIME types; `*` matches any part, as in `image/*`.
