@@ -503,11 +503,10 @@ def spokes_list() -> None:
         return list(rows), await outbox_admin.counts(session)
 
     rows, counts = asyncio.run(_with_db(url, run))
-    try:
-        kinds = ", ".join(sorted(registry.available_spokes())) or "none"
-    except (ImportError, TypeError) as err:
-        kinds = f"(could not list: {err})"
+    kinds = ", ".join(sorted(registry.available_spokes())) or "none"
     typer.echo(f"installed kinds: {kinds}")
+    for broken in registry.broken_spokes():
+        typer.echo(f"broken kind {broken.name} ({broken.target}): {broken.error}")
     if not rows:
         typer.echo("no spokes configured")
         return
