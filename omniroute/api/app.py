@@ -13,15 +13,18 @@ from fastapi.staticfiles import StaticFiles
 from omniroute.api.auth import TokenCache
 from omniroute.api.chat_cors import PublicChatCors
 from omniroute.api.errors import install_error_handlers
+from omniroute.api.page_headers import SecurityHeaders
 from omniroute.api.routes import (
     admin,
     agents,
+    audit,
     call_controls,
     catalog,
     chat,
     chat_widgets,
     chat_ws,
     connector_panels,
+    docs_pages,
     documents,
     email,
     external,
@@ -91,10 +94,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         version="0.1.0",
         summary="Open customer-service routing hub: work-assignment engine API",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app)
     app.include_router(health.router)
-    for module in (agents, documents, feed, admin, external):
+    app.include_router(docs_pages.router)
+    for module in (agents, documents, feed, admin, external, audit):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(catalog.router, prefix=API_PREFIX)
     app.include_router(spokes_admin.router, prefix=API_PREFIX)
@@ -111,4 +117,5 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(support.router)
     app.add_middleware(PublicChatCors)
+    app.add_middleware(SecurityHeaders)
     return app

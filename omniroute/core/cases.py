@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from omniroute.core import documents
 from omniroute.core.documents import NewDocument, RouteRequest
+from omniroute.core.rows import IdempotencyKeyRecord
 from omniroute.core.state import Tx
 from omniroute.domain.model import Document, DocumentType
 
@@ -17,13 +18,5 @@ def file_case(
     doc, _ = documents.create_document(
         tx, NewDocument(DocumentType.CASE, CASE_CHANNEL, dict(fields), RouteRequest(queue_id))
     )
-    tx.insert_row(
-        "idempotency_keys",
-        {
-            "key": idempotency_key,
-            "request_hash": request_hash,
-            "result_id": doc.id,
-            "created_at": tx.now,
-        },
-    )
+    tx.insert(IdempotencyKeyRecord(idempotency_key, request_hash, doc.id, tx.now))
     return doc

@@ -164,7 +164,6 @@ class Tx:
         self.route_items: dict[str, None] = {}
         self.timers: list[tuple[datetime, TimerKind, str]] = []
         self.outbox: list[OutboxEvent] = []
-        self.rows: list[tuple[str, dict[str, Any]]] = []
         self.inserts: list[NewRow] = []
 
     # -- recording changes ------------------------------------------------------------
@@ -219,10 +218,6 @@ class Tx:
     def insert(self, row: NewRow) -> None:
         """Insert a typed row (a chat message, an identity, an incident ...) with this batch."""
         self.inserts.append(row)
-
-    def insert_row(self, table: str, row: dict[str, Any]) -> None:
-        """Insert a plain row (identities, idempotency keys, incidents) with this batch."""
-        self.rows.append((table, row))
 
     def schedule(self, due: datetime, kind: TimerKind, target_id: str) -> None:
         """Arm a timer once the batch commits."""

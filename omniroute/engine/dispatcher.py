@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from sqlalchemy import Select, Table, bindparam, exists, func, select, update
 from sqlalchemy.orm import aliased
 
-from omniroute.core.state import Tx
+from omniroute.core.committed import Committed
 from omniroute.domain.errors import DomainError
 from omniroute.domain.outbound import OutboxState, RoutingEventType
 from omniroute.engine.clock import Clock, SystemClock
@@ -169,9 +169,9 @@ class Dispatcher:
         self._engine = engine
         engine.commit_listeners.append(self.on_commit)
 
-    def on_commit(self, tx: Tx) -> None:
+    def on_commit(self, batch: Committed) -> None:
         """Engine commit listener."""
-        if tx.outbox:
+        if batch.outbox_events:
             self.wake()
 
     def wake(self) -> None:

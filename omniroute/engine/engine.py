@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from omniroute.core import door
-from omniroute.core import messages as _messages  # noqa: F401 - registers the handlers
+from omniroute.core.committed import Committed, committed
 from omniroute.core.door import Message
 from omniroute.core.state import EngineState, Tx
 from omniroute.domain.errors import DomainError, ErrorCode
@@ -44,13 +44,13 @@ def _new_future() -> asyncio.Future[Any]:
 
 @dataclass
 class _Command(Generic[T]):
-    fn: Callable[[Tx], T] | None
-    message: Message[T] | None = None
+    # None is the engine's own no-op (a tick that only fires due timers).
+    message: Message[T] | None
     future: asyncio.Future[T] = field(default_factory=_new_future)
 
     def run(self, tx: Tx, checks: bool) -> T:
         if self.message is None:
-            return self.fn(tx) if self.fn is not None else None  # type: ignore[return-value]
+            return None  # type: ignore[return-value]
         if not checks:
             return door.dispatch(tx, self.message)
         # Checked mode: the message and its result travel through JSON, as between nodes.
@@ -71,11 +71,6 @@ class _Reload:
 
 class _Stop:
     pass
-
-
-def _route_all(tx: Tx, agent_ids: Iterable[str]) -> None:
-    for agent_id in agent_ids:
-        tx.route_agent(agent_id)
 
 
 class Engine:
@@ -103,7 +98,7 @@ class Engine:
         self._task: asyncio.Task[None] | None = None
         self._lease = EngineLease(db)
         self.batches = 0
-        self.commit_listeners: list[Callable[[Tx], None]] = []
+        self.commit_listeners: list[Callable[[Committed], None]] = []
 
     @property
     def state(self) -> EngineState:
@@ -139,15 +134,16 @@ class Engine:
         self._task = None
         await self._lease.release()
 
-    async def execute(self, command: Message[T] | Callable[[Tx], T]) -> T:
-        """Run a command in the next batch; returns once its changes are committed."""
-        if isinstance(command, Message):
-            return await self._submit(_Command(None, command))
+    async def execute(self, command: Message[T]) -> T:
+        """Run a command (or query) in the next batch; returns once its changes are committed."""
+        if not isinstance(command, Message):
+            msg = f"the engine takes typed commands and queries, not {type(command).__name__}"
+            raise TypeError(msg)
         return await self._submit(_Command(command))
 
     async def query(self, query: door.Query[T]) -> T:
         """Answer a query from the live state as of the last commit."""
-        return await self._submit(_Command(None, query))
+        return await self.execute(query)
 
     async def _submit(self, cmd: _Command[T]) -> T:
         if not self.running:
@@ -222,11 +218,12 @@ class Engine:
             state.config.presence = config.presence
             state.config.queues = config.queues
             state.config.rules = config.rules
+            state.config.calendars = config.calendars
             state.reject_reasons = catalogs["reject_reasons"]
             state.wrap_up_codes = catalogs["wrap_up_codes"]
             state.skill_ids = catalogs["skill_ids"]
             index_agents(state, agents)
-            await self._process([_Command(lambda tx: _route_all(tx, agents))])
+            await self._process([], reroute=agents)
         except Exception as err:  # noqa: BLE001 - the caller gets the failure
             request.future.set_exception(err)
             return
@@ -236,12 +233,14 @@ class Engine:
         for kind, target in self.state.timers.pop_due(tx.now):
             door.fire_timer(tx, kind, target)
 
-    async def _process(self, batch: list[_Command[Any]]) -> None:
+    async def _process(self, batch: list[_Command[Any]], reroute: Iterable[str] = ()) -> None:
         state = self.state
         tx = Tx(state, self.clock.now())
         outcomes: list[tuple[_Command[Any], bool, Any]] = []
         try:
             self._fire_timers(tx)
+            for agent_id in reroute:
+                tx.route_agent(agent_id)
             for cmd in batch:
                 try:
                     outcomes.append((cmd, True, cmd.run(tx, self.checks)))
@@ -273,8 +272,10 @@ class Engine:
             else:
                 cmd.future.set_exception(value)
         self.bus.publish(tx.events)
-        for listener in self.commit_listeners:
-            listener(tx)
+        if self.commit_listeners:
+            outcome = committed(tx)
+            for listener in self.commit_listeners:
+                listener(outcome)
 
     async def _recover(self) -> None:
         while True:

@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -139,6 +140,29 @@ class QueueRow(Base):
     spoke: Mapped[str | None] = mapped_column(String(64))
     provider_queue_id: Mapped[str | None] = mapped_column(String(200))
     provider_data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    calendar_id: Mapped[str | None] = mapped_column(ForeignKey("calendars.id"))
+    out_of_hours_action: Mapped[str] = mapped_column(
+        String(32), default="keep_queued", server_default="keep_queued"
+    )
+    out_of_hours_queue_id: Mapped[str | None] = mapped_column(String(64))
+    out_of_hours_message: Mapped[str | None] = mapped_column(Text)
+    escalation: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
+    aging_per_min: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    exclusion_ttl_s: Mapped[int | None] = mapped_column(Integer)
+    reject_cooldown_s: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    affinity_wait_s: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class CalendarRow(Base):
+    """Business hours: weekly spans in a time zone, holidays and dated exceptions."""
+
+    __tablename__ = "calendars"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    tz: Mapped[str] = mapped_column(String(64))
+    weekly: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    holidays: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    exceptions: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
 
 class RejectReasonRow(Base):
@@ -238,6 +262,7 @@ class InteractionRow(Base):
     work_item_id: Mapped[str | None] = mapped_column(String(64))
     customer_name: Mapped[str] = mapped_column(String(200), default="")
     customer_email: Mapped[str] = mapped_column(String(320), default="")
+    customer_id: Mapped[str | None] = mapped_column(String(200), index=True)
     subject: Mapped[str] = mapped_column(Text, default="")
     external_id: Mapped[str | None] = mapped_column(String(200))
     wrap_up_code_id: Mapped[str | None] = mapped_column(String(64))
@@ -289,6 +314,10 @@ class WorkItemRow(Base):
     priority: Mapped[int] = mapped_column(Integer)
     skills: Mapped[list[Any]] = mapped_column(JSON, default=list)
     excluded_agents: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    excluded_until: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    escalation_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    entered_at: Mapped[datetime | None] = mapped_column()
+    preferred_agent_id: Mapped[str | None] = mapped_column(String(64))
     agent_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()
@@ -563,6 +592,20 @@ class QueueServiceLevelRow(Base):
     )
     threshold_s: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column()
+
+
+class AuditRow(Base):
+    """Who changed what and when: admin changes and supervisor actions."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target_type: Mapped[str] = mapped_column(String(64))
+    target_id: Mapped[str] = mapped_column(String(200))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 # The supervisor's last-hour queries skip the many items that ended long ago.

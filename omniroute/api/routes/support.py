@@ -38,6 +38,13 @@ HEADERS = {
     "Cache-Control": "no-store",
 }
 BOT_REFERENCE = "received"
+# The widget styles its shadow root with a <style> element it builds from its settings.
+DEMO_SHOP_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+}
 
 
 def _settings(request: Request) -> Settings:
@@ -133,4 +140,6 @@ def _now(request: Request) -> datetime:
 @router.get("/widget/demo", response_class=FileResponse)
 async def widget_demo() -> FileResponse:
     """A demo shop page with the chat widget's one script tag."""
-    return FileResponse(WEB_ROOT / "widget" / "demo.html", media_type="text/html")
+    return FileResponse(
+        WEB_ROOT / "widget" / "demo.html", media_type="text/html", headers=DEMO_SHOP_HEADERS
+    )
