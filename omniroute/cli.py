@@ -17,10 +17,18 @@ import uvicorn
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omniroute import server
 from omniroute.api.auth import Role
 from omniroute.auth_tokens import hash_token, new_token
 from omniroute.config import Settings, StoreSettings
-from omniroute.demo import SUPERVISORS, DemoInfo, load_demo_data
+from omniroute.demo import (
+    DEMO_EMAIL_QUEUE,
+    DEMO_MAILBOX_PORT,
+    SUPERVISORS,
+    DemoInfo,
+    load_demo_data,
+)
+from omniroute.logs import log_config, redact
 from omniroute.spokes.base import CatalogKind
 from omniroute.store import migrate
 from omniroute.store import tables as t
@@ -124,13 +132,16 @@ def serve(
     if port is not None:
         os.environ["OMNIROUTE_PORT"] = str(port)
     settings = _settings(Settings)
+    if settings.demo and not settings.email_enabled and settings.smtp_relay_host is None:
+        _demo_email()
+        settings = _settings(Settings)
     _migrate(settings.database_url)
     info: DemoInfo | None = None
     if settings.demo:
         info = asyncio.run(_load_demo(settings.database_url, fixed_tokens=True))
         _print_demo(info)
     base = f"http://{_browse_host(settings.host)}:{settings.port}"
-    typer.echo(f"Omniroute serving on {base} (database {settings.database_url})")
+    typer.echo(f"Omniroute serving on {base} (database {redact(settings.database_url)})")
     typer.echo(f"  workspace:  {base}/workspace  (sign in as a demo agent)")
     typer.echo(f"  API docs:   {base}/docs")
     typer.echo(f"  OpenAPI:    {base}/openapi.json")
@@ -146,6 +157,13 @@ def serve(
     if settings.demo:
         typer.echo(f"  chat demo:  {base}/widget/demo")
         typer.echo(f"  case form:  {base}/support/case")
+    if settings.email_enabled:
+        typer.echo(
+            f"  email:      SMTP in on {settings.smtp_listen_host}:{settings.smtp_listen_port}"
+            f" (queue {settings.email_queue_id})"
+        )
+    if settings.demo_mailbox_port is not None:
+        typer.echo(f"  sent mail:  {base}/demo/mailbox  (the demo's catch-all relay)")
     simulator = _start_demo_sim(base) if settings.demo and with_sim else None
     try:
         uvicorn.run(
@@ -154,11 +172,25 @@ def serve(
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
+            log_config=log_config(),
+            http=server.configure(settings),
+            timeout_keep_alive=settings.http_keepalive_timeout_s,
         )
     finally:
         if simulator is not None:
             simulator.terminate()
             simulator.wait(timeout=10)
+
+
+def _demo_email() -> None:
+    """Demo mode with no email set up: turn email on, replies caught by a local relay."""
+    port = str(DEMO_MAILBOX_PORT)
+    os.environ["OMNIROUTE_EMAIL_ENABLED"] = "1"
+    os.environ.setdefault("OMNIROUTE_EMAIL_QUEUE_ID", DEMO_EMAIL_QUEUE)
+    os.environ["OMNIROUTE_SMTP_RELAY_HOST"] = "127.0.0.1"
+    os.environ["OMNIROUTE_SMTP_RELAY_PORT"] = port
+    os.environ.setdefault("OMNIROUTE_DEMO_MAILBOX_PORT", port)
+    typer.echo("demo mode: email is on; replies go to the demo mailbox, not to the internet")
 
 
 def _start_demo_sim(omniroute_url: str) -> subprocess.Popen[bytes]:

@@ -25,6 +25,9 @@ INTEGRATION_TOKEN = "demo-integration-token"  # noqa: S105 public on purpose
 SIM_SECRET = "demo-simulator-webhook-secret-not-for-production"  # noqa: S105 public on purpose
 SIM_SPOKE = "sim"
 SIM_PORT = 8090
+# Demo mode's email: new mail goes to this queue; replies are caught by a relay on this port.
+DEMO_EMAIL_QUEUE = "billing-email"
+DEMO_MAILBOX_PORT = 2526
 
 
 def agent_token(agent_id: str) -> str:

@@ -5,12 +5,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
 
+from omniroute.api.assets import (
+    IMMUTABLE,
+    REVALIDATE,
+    STATIC_PREFIX,
+    WEB_ROOT,
+    CachedStatic,
+    version,
+)
 from omniroute.api.auth import TokenCache
+from omniroute.api.body_limits import BodyLimit, body_rules
 from omniroute.api.chat_cors import PublicChatCors
 from omniroute.api.errors import install_error_handlers
 from omniroute.api.page_headers import SecurityHeaders
@@ -18,18 +26,21 @@ from omniroute.api.routes import (
     admin,
     agents,
     audit,
+    bootstrap,
     call_controls,
     catalog,
     chat,
     chat_widgets,
     chat_ws,
     connector_panels,
+    demo_mailbox,
     docs_pages,
     documents,
     email,
     external,
     feed,
     health,
+    preferences,
     session,
     spokes_admin,
     supervisor,
@@ -38,6 +49,7 @@ from omniroute.api.routes import (
 )
 from omniroute.api.sessions import SessionStore
 from omniroute.channels.chat.hub import ChatHub
+from omniroute.channels.email.demo_mailbox import DemoMailbox
 from omniroute.channels.email.inbound import start_listener
 from omniroute.config import Settings
 from omniroute.engine.clock import Clock
@@ -47,8 +59,8 @@ from omniroute.spokes.manager import SpokeManager
 from omniroute.store.db import Database
 
 API_PREFIX = "/api/v1"
-# Pages, scripts and styles of the workspace, widget and supervisor view: no build step.
-WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
+# Responses smaller than this are sent as they are: compressing them gains nothing.
+GZIP_MIN_BYTES = 500
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -76,9 +88,15 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             app.state.chat = ChatHub(db, engine)
             await app.state.chat.start()
             listener = await start_listener(db, engine, cfg) if cfg.email_enabled else None
+            mailbox = DemoMailbox(cfg) if cfg.demo_mailbox_port is not None else None
+            if mailbox is not None:
+                await mailbox.start()
+                app.state.demo_mailbox = mailbox
             try:
                 yield
             finally:
+                if mailbox is not None:
+                    await mailbox.stop()
                 if listener is not None:
                     await listener.stop()
         finally:
@@ -107,15 +125,28 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(email.router, prefix=API_PREFIX)
     app.include_router(session.router, prefix=API_PREFIX)
     app.include_router(workspace.router, prefix=API_PREFIX)
+    app.include_router(preferences.router, prefix=API_PREFIX)
+    app.include_router(bootstrap.router, prefix=API_PREFIX)
     app.include_router(workspace.pages)
     app.include_router(call_controls.router, prefix=API_PREFIX)
     app.include_router(connector_panels.router, prefix=API_PREFIX)
     app.include_router(supervisor.router, prefix=API_PREFIX)
     app.include_router(supervisor.page_router)
-    app.mount("/static", StaticFiles(directory=WEB_ROOT), name="static")
+    app.mount(docs_pages.ASSETS, docs_pages.assets(), name="docs-assets")
+    app.mount(
+        f"{STATIC_PREFIX}/v/{version()}",
+        CachedStatic(directory=WEB_ROOT, cache_control=IMMUTABLE),
+        name="static-versioned",
+    )
+    app.mount(
+        STATIC_PREFIX, CachedStatic(directory=WEB_ROOT, cache_control=REVALIDATE), name="static"
+    )
     for module in (chat, chat_widgets, chat_ws):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(support.router)
+    app.add_middleware(BodyLimit, rules=body_rules(cfg))
+    app.include_router(demo_mailbox.router)
     app.add_middleware(PublicChatCors)
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)
     app.add_middleware(SecurityHeaders)
     return app

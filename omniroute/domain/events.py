@@ -123,3 +123,14 @@ class ChatDelivered(Event):
     interaction_id: str
     message_id: int
     delivered_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EmailReceived(Event):
+    """The customer's follow-up email joined an email interaction the agent holds."""
+
+    type: ClassVar[str] = "email.received"
+    interaction_id: str
+    email_message_id: str
+    subject: str
+    from_address: str

@@ -492,6 +492,17 @@ class WebSessionRow(Base):
     user_agent: Mapped[str] = mapped_column(String(300), default="")
 
 
+class AgentPreferencesRow(Base):
+    """An agent's own workspace settings: how new work gets their attention."""
+
+    __tablename__ = "agent_preferences"
+    agent_id: Mapped[str] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True
+    )
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column()
+
+
 class ChatWidgetRow(Base):
     """A web chat widget: its look, the queue its chats go to, the pages that may embed it."""
 

@@ -39,7 +39,8 @@ class SessionOut(Out):
     expires_at: datetime
 
 
-def _out(web: WebSession) -> SessionOut:
+def session_out(web: WebSession) -> SessionOut:
+    """The answer that names the signed-in agent and its CSRF token."""
     return SessionOut(
         agent_id=web.principal.agent_id or "",
         name=web.name,
@@ -67,13 +68,13 @@ async def sign_in(body: SignIn, request: Request, response: Response) -> Session
         secure=settings.cookie_secure or request.url.scheme == "https",
         path="/",
     )
-    return _out(web)
+    return session_out(web)
 
 
 @router.get("/session", response_model=SessionOut)
 async def current_session(web: CurrentWebSession) -> SessionOut:
     """The signed-in agent and the session's CSRF token."""
-    return _out(web)
+    return session_out(web)
 
 
 @router.delete("/session", status_code=204)

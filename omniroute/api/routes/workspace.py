@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
+from omniroute.api.assets import page
 from omniroute.api.deps import CurrentPrincipal, EngineDep
 from omniroute.api.schemas import Out
 from omniroute.core.messages import Directory
@@ -54,6 +55,6 @@ async def home() -> RedirectResponse:
 
 
 @pages.get("/workspace")
-async def workspace_page() -> FileResponse:
+async def workspace_page() -> HTMLResponse:
     """The single-page workspace (it signs in through /api/v1/session)."""
-    return FileResponse(WORKSPACE_PAGE, headers=PAGE_HEADERS, media_type="text/html")
+    return page(WORKSPACE_PAGE, PAGE_HEADERS)
