@@ -17,6 +17,7 @@ import uvicorn
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omniroute import server
 from omniroute.api.auth import Role
 from omniroute.auth_tokens import hash_token, new_token
 from omniroute.config import Settings, StoreSettings
@@ -27,6 +28,7 @@ from omniroute.demo import (
     DemoInfo,
     load_demo_data,
 )
+from omniroute.logs import log_config, redact
 from omniroute.spokes.base import CatalogKind
 from omniroute.store import migrate
 from omniroute.store import tables as t
@@ -139,7 +141,7 @@ def serve(
         info = asyncio.run(_load_demo(settings.database_url, fixed_tokens=True))
         _print_demo(info)
     base = f"http://{_browse_host(settings.host)}:{settings.port}"
-    typer.echo(f"Omniroute serving on {base} (database {settings.database_url})")
+    typer.echo(f"Omniroute serving on {base} (database {redact(settings.database_url)})")
     typer.echo(f"  workspace:  {base}/workspace  (sign in as a demo agent)")
     typer.echo(f"  API docs:   {base}/docs")
     typer.echo(f"  OpenAPI:    {base}/openapi.json")
@@ -170,6 +172,9 @@ def serve(
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
+            log_config=log_config(),
+            http=server.configure(settings),
+            timeout_keep_alive=settings.http_keepalive_timeout_s,
         )
     finally:
         if simulator is not None:
@@ -530,11 +535,10 @@ def spokes_list() -> None:
         return list(rows), await outbox_admin.counts(session)
 
     rows, counts = asyncio.run(_with_db(url, run))
-    try:
-        kinds = ", ".join(sorted(registry.available_spokes())) or "none"
-    except (ImportError, TypeError) as err:
-        kinds = f"(could not list: {err})"
+    kinds = ", ".join(sorted(registry.available_spokes())) or "none"
     typer.echo(f"installed kinds: {kinds}")
+    for broken in registry.broken_spokes():
+        typer.echo(f"broken kind {broken.name} ({broken.target}): {broken.error}")
     if not rows:
         typer.echo("no spokes configured")
         return

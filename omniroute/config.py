@@ -85,6 +85,15 @@ class Settings(StoreSettings):
     smtp_relay_starttls: bool = False
     smtp_relay_timeout_s: float = Field(default=30.0, gt=0)
     case_form_queue_id: str | None = None
+    # Doors: how long and how much the server waits for and takes from one client.
+    http_header_timeout_s: float = Field(default=10.0, gt=0, le=3600)
+    http_body_timeout_s: float = Field(default=60.0, gt=0, le=3600)
+    http_keepalive_timeout_s: int = Field(default=5, ge=1, le=3600)
+    http_max_connections: int = Field(default=1000, ge=16, le=1_000_000)
+    http_max_header_bytes: int = Field(default=64 * 1024, ge=4096, le=16 * 1024 * 1024)
+    body_max_bytes: int = Field(default=1024 * 1024, ge=1024)
+    public_body_max_bytes: int = Field(default=64 * 1024, ge=1024)
+    email_reply_max_bytes: int = Field(default=12 * 1024 * 1024, ge=1024)
     # Demo mode's catch-all relay: where it listens (None: not started) and keeps what it caught.
     demo_mailbox_port: int | None = Field(default=None, ge=0, le=65535)
     demo_mailbox_dir: str = "./var/demo-mail"

@@ -18,6 +18,7 @@ from omniroute.api.assets import (
     version,
 )
 from omniroute.api.auth import TokenCache
+from omniroute.api.body_limits import BodyLimit, body_rules
 from omniroute.api.chat_cors import PublicChatCors
 from omniroute.api.errors import install_error_handlers
 from omniroute.api.page_headers import SecurityHeaders
@@ -151,6 +152,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     for module in (canned, notes, attachments, case_work, customers, search):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(support.router)
+    app.add_middleware(BodyLimit, rules=body_rules(cfg))
     app.include_router(demo_mailbox.router)
     app.add_middleware(PublicChatCors)
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)

@@ -555,30 +555,17 @@ class ChatMessageRow(Base):
     __table_args__ = (Index("ix_chat_messages_interaction_id", "interaction_id", "id"),)
 
 
-class ConnectContactRow(Base):
-    """The Amazon Connect task contact that stands for one of our documents in Connect."""
+class SpokeDataRow(Base):
+    """One JSON value a spoke instance keeps under a key (its id maps, cursors, tokens)."""
 
-    __tablename__ = "connect_contacts"
-    __table_args__ = (Index("ux_connect_contacts_contact", "spoke", "contact_id", unique=True),)
-    spoke: Mapped[str] = mapped_column(String(64), primary_key=True)
-    document_id: Mapped[str] = mapped_column(ID, primary_key=True)
-    contact_id: Mapped[str] = mapped_column(String(256))
-    work_item_id: Mapped[str] = mapped_column(ID)
-    provider_queue_id: Mapped[str | None] = mapped_column(String(256))
-    created_at: Mapped[datetime] = mapped_column()
-    updated_at: Mapped[datetime] = mapped_column()
-
-
-class GenesysConversationRow(Base):
-    """The Genesys Cloud conversation that stands for one of our documents in Genesys routing."""
-
-    __tablename__ = "genesys_conversations"
+    __tablename__ = "spoke_data"
     spoke: Mapped[str] = mapped_column(
         ForeignKey("spokes.name", ondelete="CASCADE"), primary_key=True
     )
-    document_id: Mapped[str] = mapped_column(ID, primary_key=True)
-    conversation_id: Mapped[str] = mapped_column(String(64), index=True)
-    created_at: Mapped[datetime] = mapped_column()
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    data: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column()
 
 
 class CallContextRow(Base):
