@@ -1,7 +1,7 @@
 """Full-text search DDL: SQLite FTS5 or a PostgreSQL tsvector index over `search_entries`.
 
 Triggers on the searchable tables keep `search_entries` current, whoever writes the rows (the
-engine's batched writes, the email channel, the customer service). Migration 0011 runs these
+engine's batched writes, the email channel, the customer service). Migration 0012 runs these
 statements as they are: change them only together with a new migration.
 """
 

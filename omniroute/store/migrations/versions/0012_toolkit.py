@@ -1,7 +1,7 @@
 """toolkit: canned responses, notes, attachments, customers, search, case numbers
 
-Revision ID: 0011_toolkit
-Revises: 0010_agent_preferences
+Revision ID: 0012_toolkit
+Revises: 0011_spoke_data
 Create Date: 2026-12-03 07:42:28.416983+00:00
 """
 
@@ -18,8 +18,8 @@ NUMBER_CASES = (
     "c2.created_at < cases.created_at OR (c2.created_at = cases.created_at AND c2.id <= cases.id))"
 )
 
-revision: str = "0011_toolkit"
-down_revision: str | Sequence[str] | None = "0010_agent_preferences"
+revision: str = "0012_toolkit"
+down_revision: str | Sequence[str] | None = "0011_spoke_data"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
