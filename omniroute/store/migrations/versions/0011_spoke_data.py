@@ -1,7 +1,7 @@
 """spoke store: one spoke_data table; the Genesys and Connect id maps move into it
 
-Revision ID: 0010_spoke_data
-Revises: 0009_operations
+Revision ID: 0011_spoke_data
+Revises: 0010_agent_preferences
 Create Date: 2026-12-03 08:10:00+00:00
 """
 
@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_spoke_data"
-down_revision: str | Sequence[str] | None = "0009_operations"
+revision: str = "0011_spoke_data"
+down_revision: str | Sequence[str] | None = "0010_agent_preferences"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
