@@ -99,6 +99,18 @@ class Settings(StoreSettings):
     demo_mailbox_dir: str = "./var/demo-mail"
     demo_mailbox_limit: int = Field(default=200, ge=1, le=10000)
     audit_retention_days: int = Field(default=365, ge=1, le=36_500)
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1, le=1024 * 1024 * 1024)
+    # Comma-separated MIME types; `*` matches any part, as in `image/*`.
+    attachment_types: str = (
+        "image/*,application/pdf,text/plain,text/csv,application/zip,"
+        "application/msword,application/vnd.openxmlformats-officedocument.*"
+    )
+    search_limit: int = Field(default=50, ge=1, le=1000)
+
+    @property
+    def allowed_attachment_types(self) -> list[str]:
+        """The attachment type patterns, lower case."""
+        return [p.strip().lower() for p in self.attachment_types.split(",") if p.strip()]
 
     @field_validator("log_level")
     @classmethod

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from omniroute.store.migrate import alembic_config, current, head, upgrade
+from omniroute.store.search_ddl import include_name
 from omniroute.store.tables import Base
 
 PG_URL = os.environ.get("OMNIROUTE_TEST_PG_URL")
@@ -51,7 +52,9 @@ def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 def _diff_and_tables(connection: Connection) -> tuple[list[Any], set[str]]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "include_name": include_name}
+    )
     return compare_metadata(context, Base.metadata), set(inspect(connection).get_table_names())
 
 

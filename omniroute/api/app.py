@@ -25,14 +25,18 @@ from omniroute.api.page_headers import SecurityHeaders
 from omniroute.api.routes import (
     admin,
     agents,
+    attachments,
     audit,
     bootstrap,
     call_controls,
+    canned,
+    case_work,
     catalog,
     chat,
     chat_widgets,
     chat_ws,
     connector_panels,
+    customers,
     demo_mailbox,
     docs_pages,
     documents,
@@ -40,7 +44,9 @@ from omniroute.api.routes import (
     external,
     feed,
     health,
+    notes,
     preferences,
+    search,
     session,
     spokes_admin,
     supervisor,
@@ -142,6 +148,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         STATIC_PREFIX, CachedStatic(directory=WEB_ROOT, cache_control=REVALIDATE), name="static"
     )
     for module in (chat, chat_widgets, chat_ws):
+        app.include_router(module.router, prefix=API_PREFIX)
+    for module in (canned, notes, attachments, case_work, customers, search):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(support.router)
     app.add_middleware(BodyLimit, rules=body_rules(cfg))

@@ -11,6 +11,7 @@ from sqlalchemy import pool
 from sqlalchemy.engine import Connection, create_engine, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from omniroute.store import search_ddl
 from omniroute.store.tables import Base, UTCDateTime
 
 config = context.config
@@ -42,6 +43,7 @@ def options(dialect_name: str) -> dict[str, Any]:
         "render_as_batch": dialect_name == "sqlite",
         "render_item": render_item,
         "compare_type": True,
+        "include_name": search_ddl.include_name,
     }
 
 
