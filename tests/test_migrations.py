@@ -118,7 +118,7 @@ async def _run(url: str, *statements: str) -> list[Any]:
 def test_the_genesys_and_connect_id_maps_move_into_the_spoke_store_and_back(
     empty_db_url: str,
 ) -> None:
-    upgrade(empty_db_url, "0009_operations")
+    upgrade(empty_db_url, "0010_agent_preferences")
     at = "'2026-11-25 10:00:00+00:00'"
     asyncio.run(
         _run(
@@ -153,7 +153,7 @@ def test_the_genesys_and_connect_id_maps_move_into_the_spoke_store_and_back(
     ]
     _, tables = asyncio.run(_inspect(empty_db_url))
     assert {"genesys_conversations", "connect_contacts"}.isdisjoint(tables)
-    command.downgrade(alembic_config(empty_db_url), "0009_operations")
+    command.downgrade(alembic_config(empty_db_url), "0010_agent_preferences")
     back = asyncio.run(
         _run(
             empty_db_url,
