@@ -18,6 +18,7 @@ import uvicorn
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omniroute import server
 from omniroute.api.auth import Role
 from omniroute.auth_tokens import hash_token, new_token
 from omniroute.config import Settings, StoreSettings, browse_host
@@ -30,6 +31,7 @@ from omniroute.demo import (
 )
 from omniroute.domain.errors import DomainError
 from omniroute.engine.lease import EngineLease
+from omniroute.logs import log_config, redact
 from omniroute.spokes.base import CatalogKind
 from omniroute.store import migrate
 from omniroute.store import tables as t
@@ -150,7 +152,7 @@ def serve(
         info = asyncio.run(_load_demo(settings.database_url, fixed_tokens=True))
         _print_demo(info)
     base = f"http://{browse_host(settings.host)}:{settings.port}"
-    typer.echo(f"Omniroute serving on {base} (database {settings.database_url})")
+    typer.echo(f"Omniroute serving on {base} (database {redact(settings.database_url)})")
     typer.echo(f"  workspace:  {base}/workspace  (sign in as a demo agent)")
     typer.echo(f"  API docs:   {base}/docs")
     typer.echo(f"  OpenAPI:    {base}/openapi.json")
@@ -181,6 +183,9 @@ def serve(
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
+            log_config=log_config(),
+            http=server.configure(settings),
+            timeout_keep_alive=settings.http_keepalive_timeout_s,
         )
     finally:
         if simulator is not None:
@@ -563,11 +568,10 @@ def spokes_list() -> None:
         return list(rows), await outbox_admin.counts(session)
 
     rows, counts = asyncio.run(_with_db(url, run))
-    try:
-        kinds = ", ".join(sorted(registry.available_spokes())) or "none"
-    except (ImportError, TypeError) as err:
-        kinds = f"(could not list: {err})"
+    kinds = ", ".join(sorted(registry.available_spokes())) or "none"
     typer.echo(f"installed kinds: {kinds}")
+    for broken in registry.broken_spokes():
+        typer.echo(f"broken kind {broken.name} ({broken.target}): {broken.error}")
     if not rows:
         typer.echo("no spokes configured")
         return

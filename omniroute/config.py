@@ -93,11 +93,32 @@ class Settings(StoreSettings):
     lease_renew_s: float = Field(default=0.5, gt=0, le=30)
     forward_timeout_s: float = Field(default=15.0, gt=0, le=300)
     idle_tx_timeout_s: float = Field(default=10.0, ge=1, le=3600)
+    # Doors: how long and how much the server waits for and takes from one client.
+    http_header_timeout_s: float = Field(default=10.0, gt=0, le=3600)
+    http_body_timeout_s: float = Field(default=60.0, gt=0, le=3600)
+    http_keepalive_timeout_s: int = Field(default=5, ge=1, le=3600)
+    http_max_connections: int = Field(default=1000, ge=16, le=1_000_000)
+    http_max_header_bytes: int = Field(default=64 * 1024, ge=4096, le=16 * 1024 * 1024)
+    body_max_bytes: int = Field(default=1024 * 1024, ge=1024)
+    public_body_max_bytes: int = Field(default=64 * 1024, ge=1024)
+    email_reply_max_bytes: int = Field(default=12 * 1024 * 1024, ge=1024)
     # Demo mode's catch-all relay: where it listens (None: not started) and keeps what it caught.
     demo_mailbox_port: int | None = Field(default=None, ge=0, le=65535)
     demo_mailbox_dir: str = "./var/demo-mail"
     demo_mailbox_limit: int = Field(default=200, ge=1, le=10000)
     audit_retention_days: int = Field(default=365, ge=1, le=36_500)
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1, le=1024 * 1024 * 1024)
+    # Comma-separated MIME types; `*` matches any part, as in `image/*`.
+    attachment_types: str = (
+        "image/*,application/pdf,text/plain,text/csv,application/zip,"
+        "application/msword,application/vnd.openxmlformats-officedocument.*"
+    )
+    search_limit: int = Field(default=50, ge=1, le=1000)
+
+    @property
+    def allowed_attachment_types(self) -> list[str]:
+        """The attachment type patterns, lower case."""
+        return [p.strip().lower() for p in self.attachment_types.split(",") if p.strip()]
 
     @field_validator("log_level")
     @classmethod

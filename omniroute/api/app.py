@@ -18,21 +18,26 @@ from omniroute.api.assets import (
     version,
 )
 from omniroute.api.auth import TokenCache
+from omniroute.api.body_limits import BodyLimit, body_rules
 from omniroute.api.chat_cors import PublicChatCors
 from omniroute.api.errors import install_error_handlers
 from omniroute.api.page_headers import SecurityHeaders
 from omniroute.api.routes import (
     admin,
     agents,
+    attachments,
     audit,
     bootstrap,
     call_controls,
+    canned,
+    case_work,
     catalog,
     chat,
     chat_widgets,
     chat_ws,
     cluster,
     connector_panels,
+    customers,
     demo_mailbox,
     docs_pages,
     documents,
@@ -40,7 +45,9 @@ from omniroute.api.routes import (
     external,
     feed,
     health,
+    notes,
     preferences,
+    search,
     session,
     spokes_admin,
     supervisor,
@@ -184,7 +191,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     )
     for module in (chat, chat_widgets, chat_ws):
         app.include_router(module.router, prefix=API_PREFIX)
+    for module in (canned, notes, attachments, case_work, customers, search):
+        app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(support.router)
+    app.add_middleware(BodyLimit, rules=body_rules(cfg))
     app.include_router(demo_mailbox.router)
     app.add_middleware(PublicChatCors)
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)

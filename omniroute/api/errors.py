@@ -55,6 +55,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.CALL_ACTION_NOT_AVAILABLE: 409,
     ErrorCode.INTERACTION_NOT_HELD: 403,
     ErrorCode.IDENTITY_CONFLICT: 409,
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
 }
 
 
@@ -106,6 +107,7 @@ async def _http(_request: Request, exc: Exception) -> JSONResponse:
         403: ErrorCode.FORBIDDEN,
         404: ErrorCode.NOT_FOUND,
         405: ErrorCode.METHOD_NOT_ALLOWED,
+        413: ErrorCode.PAYLOAD_TOO_LARGE,
     }
     mapped = code.get(exc.status_code, ErrorCode.VALIDATION_ERROR)
     return JSONResponse(error_body(mapped, str(exc.detail)), exc.status_code, headers=exc.headers)

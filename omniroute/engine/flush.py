@@ -67,6 +67,7 @@ def _new_item_row(item: WorkItem, tx: Tx) -> dict[str, Any]:
         "transfer_type": item.transfer_type,
         "transfer_from_agent_id": item.transfer_from_agent_id,
         "transfer_to_agent_id": item.transfer_to_agent_id,
+        "transfer_note": item.transfer_note,
         "created_at": item.created_at,
     }
 

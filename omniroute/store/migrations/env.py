@@ -11,6 +11,7 @@ from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection, create_engine, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from omniroute.store import search_ddl
 from omniroute.store.tables import Base, UTCDateTime
 
 # Arbitrary constant naming the migration lock in PostgreSQL.
@@ -44,6 +45,7 @@ def options(dialect_name: str) -> dict[str, Any]:
         "render_as_batch": dialect_name == "sqlite",
         "render_item": render_item,
         "compare_type": True,
+        "include_name": search_ddl.include_name,
     }
 
 

@@ -1,7 +1,7 @@
 """cluster: leader lease, node heartbeats, command results, request keys, outbox claims
 
-Revision ID: 0011_cluster
-Revises: 0010_agent_preferences
+Revision ID: 0013_cluster
+Revises: 0012_toolkit
 Create Date: 2026-12-03 08:00:00+00:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011_cluster"
-down_revision: str | Sequence[str] | None = "0010_agent_preferences"
+revision: str = "0013_cluster"
+down_revision: str | Sequence[str] | None = "0012_toolkit"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
