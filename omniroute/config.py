@@ -86,6 +86,14 @@ class Settings(StoreSettings):
     smtp_relay_starttls: bool = False
     smtp_relay_timeout_s: float = Field(default=30.0, gt=0)
     case_form_queue_id: str | None = None
+    # Cluster (PostgreSQL only): several nodes on one database, one of them leads.
+    node_id: str | None = Field(default=None, max_length=200)
+    node_url: str | None = Field(default=None, max_length=500)
+    no_engine: bool = False
+    lease_s: float = Field(default=3.0, ge=0.5, le=60)
+    lease_renew_s: float = Field(default=0.5, gt=0, le=30)
+    forward_timeout_s: float = Field(default=15.0, gt=0, le=300)
+    idle_tx_timeout_s: float = Field(default=10.0, ge=1, le=3600)
     # Doors: how long and how much the server waits for and takes from one client.
     http_header_timeout_s: float = Field(default=10.0, gt=0, le=3600)
     http_body_timeout_s: float = Field(default=60.0, gt=0, le=3600)
@@ -111,6 +119,18 @@ class Settings(StoreSettings):
     demo_mailbox_dir: str = "./var/demo-mail"
     demo_mailbox_limit: int = Field(default=200, ge=1, le=10000)
     audit_retention_days: int = Field(default=365, ge=1, le=36_500)
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1, le=1024 * 1024 * 1024)
+    # Comma-separated MIME types; `*` matches any part, as in `image/*`.
+    attachment_types: str = (
+        "image/*,application/pdf,text/plain,text/csv,application/zip,"
+        "application/msword,application/vnd.openxmlformats-officedocument.*"
+    )
+    search_limit: int = Field(default=50, ge=1, le=1000)
+
+    @property
+    def allowed_attachment_types(self) -> list[str]:
+        """The attachment type patterns, lower case."""
+        return [p.strip().lower() for p in self.attachment_types.split(",") if p.strip()]
 
     @field_validator(
         "rate_limit_sign_in",
@@ -139,6 +159,13 @@ class Settings(StoreSettings):
         return level
 
     @model_validator(mode="after")
+    def _check_lease(self) -> Self:
+        if self.lease_renew_s * 2 > self.lease_s:
+            msg = "lease_renew_s must be at most half of lease_s, or a busy leader loses its lease"
+            raise ValueError(msg)
+        return self
+
+    @model_validator(mode="after")
     def _check_secret_key(self) -> Self:
         if self.secret_key is None:
             if self.demo:
@@ -161,6 +188,11 @@ class Settings(StoreSettings):
             msg = f"secret_key must be at least {MIN_SECRET_KEY_LENGTH} characters long"
             raise ValueError(msg)
         return self
+
+
+def browse_host(host: str) -> str:
+    """The address to reach a server bound to `host` (the loopback for a wildcard)."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - compared, not bound
 
 
 def ensure_sqlite_dir(url: str) -> None:

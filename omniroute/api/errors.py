@@ -56,6 +56,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.CALL_ACTION_NOT_AVAILABLE: 409,
     ErrorCode.INTERACTION_NOT_HELD: 403,
     ErrorCode.IDENTITY_CONFLICT: 409,
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
 }
 
 

@@ -142,6 +142,7 @@ async def start_transfer(
         target_agent_id=body.target_agent_id,
         target_queue_id=body.target_queue_id,
         type=TransferType(body.type),
+        note=body.note.strip() or None if body.note else None,
     )
     item = await engine.execute(StartTransfer(request))
     return await _item_out(session, item)
