@@ -8,6 +8,7 @@ import { WorkList } from "./worklist.js";
 import { Conversation } from "./conversation.js";
 import { state, loadCatalog } from "./store.js";
 import { dock } from "./panels.js";
+import { searchButton } from "./search.js";
 
 const root = document.getElementById("app");
 
@@ -45,6 +46,7 @@ async function start(session) {
     onAccepted: (offer) => worklist.add(offer.document_type, offer.document_id),
   });
   conversation.onClosed = (docId) => worklist.remove(docId);
+  document.querySelector(".topbar-right")?.prepend(searchButton((target) => conversation.openRef(target)));
   conversation.onChanged = (doc) => worklist.update(doc);
   await worklist.load();
   dock.mount(layout.panels, session);

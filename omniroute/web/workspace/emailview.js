@@ -1,6 +1,9 @@
 // An email thread with a reply box.
 import { api } from "./api.js";
 import { h, dateTimeOf, toast } from "./dom.js";
+import { attachSlashMenu, cannedButton } from "./canned.js";
+import { attachButton, sizeLabel, uploadFile } from "./attach.js";
+import { loadNotes, noteForm } from "./notes.js";
 
 export class EmailView {
   constructor(el, doc, { active }) {
@@ -8,11 +11,14 @@ export class EmailView {
     this.thread = h("ol", { class: "thread", "aria-label": "Email thread" });
     this.input = h("textarea", { id: "email-reply", rows: "6", maxlength: "1000000" });
     this.send = h("button", { class: "btn btn-primary", type: "submit" }, "Send reply");
+    this.pending = [];
+    this.chips = h("ul", { class: "attachments pending", "aria-label": "Files to send" });
     const form = h("form", { class: "composer composer-email" },
       h("label", { for: "email-reply", class: "composer-label" }, `Reply to ${doc.customer_email || "the customer"}`),
-      this.input, h("div", { class: "composer-actions" }, this.send));
+      attachSlashMenu(this.input, doc), this.input, this.chips,
+      h("div", { class: "composer-actions" }, attachButton((files) => this.attach(files), "email-file"), cannedButton(this.input, doc), this.send));
     form.addEventListener("submit", (ev) => { ev.preventDefault(); this.reply(); });
-    el.append(this.thread, active ? form : null);
+    el.append(this.thread, active ? form : null, noteForm(this.thread, doc));
     this.load();
   }
 
@@ -20,6 +26,7 @@ export class EmailView {
     try {
       const messages = await api("GET", `/interactions/${encodeURIComponent(this.doc.id)}/emails`);
       this.thread.replaceChildren(...messages.map((m) => this.item(m)));
+      await loadNotes(this.thread, this.doc);
     } catch (err) {
       this.thread.append(h("li", { class: "mail" }, `The thread could not be loaded: ${err.message}`));
     }
@@ -27,7 +34,7 @@ export class EmailView {
 
   item(m) {
     const inbound = m.direction === "in";
-    return h("li", { class: `mail mail-${inbound ? "inbound" : "outbound"}` },
+    return h("li", { class: `mail mail-${inbound ? "inbound" : "outbound"}`, "data-at": m.received_at },
       h("div", { class: "mail-head" },
         h("strong", {}, inbound ? m.from_address : "You"),
         h("span", { class: "muted small" }, `to ${m.to_addresses.join(", ")} · ${dateTimeOf(m.sent_at || m.received_at)}`),
@@ -50,13 +57,33 @@ export class EmailView {
     await this.load();
   }
 
+  async attach(files) {
+    for (const file of files) {
+      try {
+        this.pending.push(await uploadFile(this.doc.id, file));
+      } catch (err) {
+        toast(`${file.name} not attached: ${err.message}`, "error");
+      }
+    }
+    this.paintPending();
+  }
+
+  paintPending() {
+    this.chips.replaceChildren(...this.pending.map((a) => h("li", { class: "chip" }, `${a.filename} (${sizeLabel(a.size)})`,
+      h("button", { class: "btn-link", type: "button", "aria-label": `Remove ${a.filename}`,
+        onclick: () => { this.pending = this.pending.filter((x) => x !== a); this.paintPending(); } }, "Remove"))));
+  }
+
   async reply() {
     const body = this.input.value.trim();
     if (!body) return;
     this.send.disabled = true;
     try {
-      await api("POST", `/interactions/${encodeURIComponent(this.doc.id)}/email-replies`, { body });
+      await api("POST", `/interactions/${encodeURIComponent(this.doc.id)}/email-replies`,
+        { body, attachment_ids: this.pending.map((a) => a.id) });
       this.input.value = "";
+      this.pending = [];
+      this.paintPending();
       toast("Reply sent.");
       await this.load();
     } catch (err) {
