@@ -714,5 +714,60 @@ class AuditRow(Base):
 # The supervisor's last-hour queries skip the many items that ended long ago.
 Index("ix_work_items_ended_at", WorkItemRow.ended_at)
 
+
+class ClusterLeaseRow(Base):
+    """The leader's lease: one row; `epoch` grows with every new leader and fences old ones."""
+
+    __tablename__ = "cluster_lease"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    node_id: Mapped[str | None] = mapped_column(String(200))
+    epoch: Mapped[int] = mapped_column(Integer, default=0)
+    since: Mapped[datetime | None] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()
+
+
+class ClusterNodeRow(Base):
+    """A node's heartbeat: where it answers, what it does, when it was last seen."""
+
+    __tablename__ = "cluster_nodes"
+    node_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    url: Mapped[str] = mapped_column(String(500))
+    role: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column()
+    last_seen: Mapped[datetime] = mapped_column()
+
+
+class CommandResultRow(Base):
+    """The outcome of a keyed engine command, written in its batch, to answer a retry alike."""
+
+    __tablename__ = "command_results"
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    ok: Mapped[bool] = mapped_column(Boolean)
+    result: Mapped[Any] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column()
+
+
+class RequestKeyRow(Base):
+    """The response to a mutating request sent with an Idempotency-Key, replayed on a retry."""
+
+    __tablename__ = "request_keys"
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    content_type: Mapped[str] = mapped_column(String(200))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column()
+
+
+class OutboxClaimRow(Base):
+    """A node's claim on one ordering key of the outbox, so no two nodes deliver it at once."""
+
+    __tablename__ = "outbox_claims"
+    ordering_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    node_id: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column()
+
+
 # A schema built from these models (tests, `create_all`) gets the full-text search objects too.
 event.listen(Base.metadata, "after_create", search_ddl.install)
