@@ -44,6 +44,7 @@ from omniroute.api.routes import (
     spokes_admin,
     supervisor,
     support,
+    widget_texts,
     workspace,
 )
 from omniroute.api.sessions import SessionStore
@@ -140,7 +141,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.mount(
         STATIC_PREFIX, CachedStatic(directory=WEB_ROOT, cache_control=REVALIDATE), name="static"
     )
-    for module in (chat, chat_widgets, chat_ws):
+    for module in (chat, chat_widgets, chat_ws, widget_texts):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(support.router)
     app.include_router(demo_mailbox.router)
