@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
 from starlette.middleware.gzip import GZipMiddleware
@@ -18,20 +18,27 @@ from omniroute.api.assets import (
     version,
 )
 from omniroute.api.auth import TokenCache
+from omniroute.api.body_limits import BodyLimit, body_rules
 from omniroute.api.chat_cors import PublicChatCors
 from omniroute.api.errors import install_error_handlers
 from omniroute.api.page_headers import SecurityHeaders
+from omniroute.api.rate_limits import HashingGate, RateLimits
 from omniroute.api.routes import (
     admin,
     agents,
+    attachments,
     audit,
     bootstrap,
     call_controls,
+    canned,
+    case_work,
     catalog,
     chat,
     chat_widgets,
     chat_ws,
+    cluster,
     connector_panels,
+    customers,
     demo_mailbox,
     docs_pages,
     documents,
@@ -39,7 +46,9 @@ from omniroute.api.routes import (
     external,
     feed,
     health,
+    notes,
     preferences,
+    search,
     session,
     spokes_admin,
     supervisor,
@@ -47,11 +56,14 @@ from omniroute.api.routes import (
     widget_texts,
     workspace,
 )
-from omniroute.api.sessions import SessionStore
+from omniroute.api.sessions import LoginThrottle, SessionStore
 from omniroute.channels.chat.hub import ChatHub
 from omniroute.channels.email.demo_mailbox import DemoMailbox
 from omniroute.channels.email.inbound import start_listener
-from omniroute.config import Settings
+from omniroute.cluster.forward import HttpForwarder
+from omniroute.cluster.node import ClusterNode, NodeInfo, Role, default_node_id
+from omniroute.config import Settings, browse_host
+from omniroute.domain.errors import DomainError, ErrorCode
 from omniroute.engine.clock import Clock
 from omniroute.engine.dispatcher import Dispatcher
 from omniroute.engine.engine import Engine
@@ -63,20 +75,61 @@ API_PREFIX = "/api/v1"
 GZIP_MIN_BYTES = 500
 
 
+async def _join(app: FastAPI, cfg: Settings, db: Database, engine: Engine) -> ClusterNode | None:
+    """On PostgreSQL join the cluster (lead or stand by); on SQLite run the engine alone."""
+    info = NodeInfo(
+        cfg.node_id or default_node_id(cfg.port),
+        cfg.node_url or f"http://{browse_host(cfg.host)}:{cfg.port}",
+        Role.API if cfg.no_engine else Role.STANDBY,
+    )
+    app.state.cluster = None
+    app.state.solo_node = {
+        "node_id": info.node_id,
+        "url": info.url,
+        "role": Role.LEADER.value,
+        "started_at": datetime.now(UTC),
+    }
+    if db.dialect != "postgresql":
+        if cfg.no_engine:
+            raise DomainError(
+                ErrorCode.STORE_UNAVAILABLE,
+                "no_engine needs PostgreSQL: on SQLite one node serves with its engine",
+            )
+        await engine.start()
+        return None
+    node = ClusterNode(db, engine, info, lease_s=cfg.lease_s, renew_s=cfg.lease_renew_s)
+    assert cfg.secret_key is not None  # settings refuse to load without one
+    node.forwarder = HttpForwarder(node, cfg.secret_key.get_secret_value(), cfg.forward_timeout_s)
+    engine.forwarder = node.forwarder
+    await node.start()
+    app.state.cluster = node
+    return node
+
+
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     """Build the app; the engine starts with the app and stops with it."""
     cfg = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(cfg.database_url)
+        pg = cfg.database_url.startswith("postgresql")
+        db = Database(cfg.database_url, idle_tx_timeout_s=cfg.idle_tx_timeout_s if pg else None)
         engine = Engine(db, clock, batch_max=cfg.engine_batch_max, checks=cfg.engine_checks or None)
         app.state.db = db
         app.state.engine = engine
         app.state.tokens = TokenCache(db, demo=cfg.demo)
-        app.state.sessions = SessionStore(db, engine.clock, timedelta(hours=cfg.session_hours))
+        app.state.sessions = SessionStore(
+            db,
+            engine.clock,
+            timedelta(hours=cfg.session_hours),
+            LoginThrottle(
+                engine.clock, cfg.sign_in_max_failures, timedelta(seconds=cfg.sign_in_lockout_s)
+            ),
+            HashingGate(cfg.password_hash_concurrency, cfg.password_hash_queue),
+        )
+        app.state.rate_limits = RateLimits(cfg)
         app.state.settings = cfg
-        await engine.start()
+        node = await _join(app, cfg, db, engine)
         spokes = SpokeManager(db, engine.clock)
         dispatcher = Dispatcher(db, spokes, engine.clock)
         app.state.spokes = spokes
@@ -104,7 +157,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 await app.state.chat.stop()
             await dispatcher.stop()
             await spokes.stop()
-            await engine.stop()
+            if node is not None:
+                await node.stop()
+                await node.forwarder.aclose()
+            else:
+                await engine.stop()
             await db.dispose()
 
     app = FastAPI(
@@ -117,6 +174,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     )
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(cluster.router, prefix=API_PREFIX)
+    app.include_router(cluster.internal)
     app.include_router(docs_pages.router)
     for module in (agents, documents, feed, admin, external, audit):
         app.include_router(module.router, prefix=API_PREFIX)
@@ -143,7 +202,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     )
     for module in (chat, chat_widgets, chat_ws, widget_texts):
         app.include_router(module.router, prefix=API_PREFIX)
+    for module in (canned, notes, attachments, case_work, customers, search):
+        app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(support.router)
+    app.add_middleware(BodyLimit, rules=body_rules(cfg))
     app.include_router(demo_mailbox.router)
     app.add_middleware(PublicChatCors)
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)

@@ -29,6 +29,10 @@ class OfferCreated(Event):
     expires_at: datetime | None
     allowed_to_decline: bool
     auto_accept: bool
+    transfer_type: str | None = None
+    transfer_from_agent_id: str | None = None
+    transfer_from_name: str | None = None
+    transfer_note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
