@@ -29,6 +29,13 @@ export class ChatView {
     this.input.addEventListener("input", () => this.typed());
     el.append(this.log, this.typing, active ? this.form : h("p", { class: "muted" }, "This chat has ended."),
       noteForm(this.log, doc));
+    // When the panel shrinks (wrap-up opens below, the window narrows), the newest messages stay
+    // in view unless the agent scrolled up to read older ones.
+    this.pinned = true;
+    this.log.addEventListener("scroll", () => {
+      this.pinned = this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 24;
+    });
+    new ResizeObserver(() => { if (this.pinned) this.toBottom(); }).observe(this.log);
     this.load().then(() => loadNotes(this.log, doc));
   }
 
@@ -54,7 +61,7 @@ export class ChatView {
     this.messages.set(message.id, row);
     this.paintTicks(row, message);
     this.log.append(row);
-    this.log.scrollTop = this.log.scrollHeight;
+    this.toBottom();
     if (message.sender === "customer") this.typing.textContent = "";
   }
 
@@ -115,6 +122,18 @@ export class ChatView {
         toast(`${file.name} not sent: ${err.message}`, "error");
       }
     }
+  }
+
+  focusComposer(prefix = "") {
+    if (!this.form.isConnected) return false;
+    this.input.focus();
+    if (prefix && !this.input.value) { this.input.value = prefix; this.input.dispatchEvent(new Event("input", { bubbles: true })); }
+    return true;
+  }
+
+  toBottom() {
+    this.log.scrollTop = this.log.scrollHeight;
+    this.pinned = true;
   }
 
   disable() {

@@ -9,6 +9,7 @@ import { isOpen, stateLabel } from "./worklist.js";
 import { mountExtensions } from "./extensions.js";
 import { CaseView } from "./caseview.js";
 import { mountCustomer } from "./customer.js";
+import { t } from "./i18n.js";
 
 const TRANSFER_TEXT = {
   pending: (t) => `Transfer to ${t.target_name} started…`,
@@ -61,7 +62,9 @@ export class Conversation {
     else if (doc.channel_id === "email") this.view = new EmailView(this.body, doc, { active: isOpen(doc) });
     else if (doc.document_type === "case") this.view = new CaseView(this.body, doc, { me: this.me, onChanged: (d) => this.onChanged(d) });
     else this.view = null;
-    this.extensions = await mountExtensions({ doc, me: this.me, body: this.body, side: this.extra });
+    this.call = null;
+    this.extensions = await mountExtensions({ doc, me: this.me, body: this.body, side: this.extra,
+      onCall: (context) => this.callChanged(doc, context) });
     this.loadHistory();
     this.el.focus();
   }
@@ -82,11 +85,26 @@ export class Conversation {
     this.paintWrapUp();
   }
 
+  // A call's own controls transfer and end it; an ended call moves the interaction to wrap-up.
+  callChanged(doc, context) {
+    if (this.doc !== doc) return;
+    this.call = context;
+    this.paintActions();
+    if (context.state === "ended" && doc.state === "work_in_progress" && !this.ending) this.end();
+  }
+
   paintActions() {
     const doc = this.doc;
     const buttons = [];
     const working = (doc.state === "work_in_progress" || doc.state === "in_progress") && doc.agent_id === this.me.agent_id;
     const pending = this.transfer && ["pending", "offered"].includes(this.transfer.state);
+    // While a call is live, its controls hold the one Transfer… and the one End call.
+    const callLive = Boolean(this.call && this.call.state !== "ended");
+    if (callLive) {
+      clear(this.actions);
+      this.actions.hidden = true;
+      return;
+    }
     if (working && !pending) buttons.push(h("button", { class: "btn btn-secondary", type: "button", onclick: () => this.startTransfer() }, "Transfer…"));
     if (doc.document_type === "interaction" && working) {
       buttons.push(h("button", { class: "btn btn-danger", type: "button", onclick: () => this.end() }, doc.channel_id === "chat" ? "End chat" : "End"));
@@ -183,6 +201,11 @@ export class Conversation {
     }
   }
 
+  // Put the cursor in the reply box (shortcut C), optionally starting it with text ("/").
+  focusComposer(prefix = "") {
+    if (!this.view?.focusComposer?.(prefix)) toast(t("conv.no_reply_box"));
+  }
+
   handle(frame) {
     const d = frame.data || {};
     this.view?.handle?.(frame);
@@ -277,11 +300,14 @@ export class Conversation {
   }
 
   async end() {
+    this.ending = true;
     try {
       const updated = await api("POST", `/interactions/${encodeURIComponent(this.doc.id)}/end`, {});
       this.replaced(updated);
     } catch (err) {
       toast(`Could not end: ${err.message}`, "error");
+    } finally {
+      this.ending = false;
     }
   }
 
