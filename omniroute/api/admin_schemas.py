@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints
@@ -11,6 +11,8 @@ from omniroute.api.auth import Role
 from omniroute.api.bounds import Capacity, Seconds
 from omniroute.api.schemas import Body, Out, SkillRequirementIn
 from omniroute.domain.bounds import MAX_SECONDS
+from omniroute.domain.calendar import OutOfHoursAction
+from omniroute.domain.escalation import StepAction
 from omniroute.domain.model import RoutingMode, Strategy
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
@@ -174,6 +176,23 @@ class RuleOut(Out):
     overflow_after_s: int | None
 
 
+Message = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2_000)]
+Reason = Annotated[str, Field(pattern=r"^[a-z0-9_]{1,32}$")]
+
+
+class EscalationStepIn(Body):
+    """One escalation step: after `after_s` seconds in the queue, do `action`."""
+
+    after_s: Seconds
+    action: StepAction
+    drop_skills: IdSet = Field(default_factory=list, max_length=50)
+    add_groups: IdSet = Field(default_factory=list, max_length=50)
+    raise_by: int = Field(0, ge=0, le=1_000_000)
+    queue_id: str | None = None
+    reason: Reason | None = None
+    message: Message | None = None
+
+
 class QueueCreate(NewRecord):
     """A new queue; lower `priority` routes first; `external` needs a spoke and its queue id."""
 
@@ -185,6 +204,15 @@ class QueueCreate(NewRecord):
     skills: list[SkillRequirementIn] = Field(default_factory=list)
     spoke: EntityId | None = None
     provider_queue_id: ProviderRef | None = None
+    calendar_id: str | None = None
+    out_of_hours_action: OutOfHoursAction = OutOfHoursAction.KEEP_QUEUED
+    out_of_hours_queue_id: str | None = None
+    out_of_hours_message: Message | None = None
+    escalation: list[EscalationStepIn] = Field(default_factory=list, max_length=20)
+    aging_per_min: float = Field(0.0, ge=0, le=1_000_000)
+    exclusion_ttl_s: Seconds | None = None
+    reject_cooldown_s: int = Field(0, ge=0, le=MAX_SECONDS)
+    affinity_wait_s: int = Field(0, ge=0, le=MAX_SECONDS)
 
 
 class QueueUpdate(Body):
@@ -199,6 +227,28 @@ class QueueUpdate(Body):
     skills: list[SkillRequirementIn] | None = None
     spoke: EntityId | None = None
     provider_queue_id: ProviderRef | None = None
+    calendar_id: str | None = None
+    out_of_hours_action: OutOfHoursAction | None = None
+    out_of_hours_queue_id: str | None = None
+    out_of_hours_message: Message | None = None
+    escalation: list[EscalationStepIn] | None = Field(None, max_length=20)
+    aging_per_min: float | None = Field(None, ge=0, le=1_000_000)
+    exclusion_ttl_s: Seconds | None = None
+    reject_cooldown_s: int | None = Field(None, ge=0, le=MAX_SECONDS)
+    affinity_wait_s: int | None = Field(None, ge=0, le=MAX_SECONDS)
+
+
+class EscalationStepOut(Out):
+    """One escalation step."""
+
+    after_s: int
+    action: StepAction
+    drop_skills: list[str] = Field(default_factory=list)
+    add_groups: list[str] = Field(default_factory=list)
+    raise_by: int = 0
+    queue_id: str | None = None
+    reason: str | None = None
+    message: str | None = None
 
 
 class SkillRequirementOut(Out):
@@ -223,6 +273,68 @@ class QueueOut(Out):
     skills: list[SkillRequirementOut]
     spoke: str | None
     provider_queue_id: str | None
+    calendar_id: str | None
+    out_of_hours_action: OutOfHoursAction
+    out_of_hours_queue_id: str | None
+    out_of_hours_message: str | None
+    escalation: list[EscalationStepOut]
+    aging_per_min: float
+    exclusion_ttl_s: int | None
+    reject_cooldown_s: int
+    affinity_wait_s: int
+
+
+Span = Annotated[str, Field(pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$", examples=["09:00-17:00"])]
+Spans = Annotated[list[Span], Field(max_length=12)]
+
+
+class WeeklyHours(Body):
+    """Opening spans per weekday, wall-clock in the calendar's time zone; absent: closed."""
+
+    mon: Spans = Field(default_factory=list)
+    tue: Spans = Field(default_factory=list)
+    wed: Spans = Field(default_factory=list)
+    thu: Spans = Field(default_factory=list)
+    fri: Spans = Field(default_factory=list)
+    sat: Spans = Field(default_factory=list)
+    sun: Spans = Field(default_factory=list)
+
+
+class DateHours(Body):
+    """A date whose hours replace the weekly hours; no hours: closed that day."""
+
+    date: date
+    hours: Spans = Field(default_factory=list)
+
+
+class CalendarCreate(NewRecord):
+    """Business hours: weekly hours in an IANA time zone, holidays (closed) and exceptions."""
+
+    tz: str = Field(min_length=1, max_length=64, examples=["Europe/Berlin"])
+    weekly: WeeklyHours = Field(default_factory=WeeklyHours)
+    holidays: list[date] = Field(default_factory=list, max_length=1_000)
+    exceptions: list[DateHours] = Field(default_factory=list, max_length=1_000)
+
+
+class CalendarUpdate(Body):
+    """Changes to a calendar; lists replace the whole list."""
+
+    name: Name | None = None
+    tz: str | None = Field(None, min_length=1, max_length=64)
+    weekly: WeeklyHours | None = None
+    holidays: list[date] | None = Field(None, max_length=1_000)
+    exceptions: list[DateHours] | None = Field(None, max_length=1_000)
+
+
+class CalendarOut(Out):
+    """A calendar."""
+
+    id: str
+    name: str
+    tz: str
+    weekly: dict[str, list[str]]
+    holidays: list[date]
+    exceptions: list[dict[str, object]]
 
 
 class RejectReasonCreate(NewRecord):

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from omniroute.domain.calendar import OutOfHoursAction
+from omniroute.domain.escalation import EscalationStep
+
 
 class Strategy(StrEnum):
     """How an assignment rule orders eligible agents."""
@@ -82,6 +85,23 @@ class CaseState(StrEnum):
     IN_PROGRESS = "in_progress"
     RESOLVED = "resolved"
     CLOSED = "closed"
+
+
+class CaseStatus(StrEnum):
+    """Where an open case stands, as the agents working it say (routing uses `CaseState`)."""
+
+    OPEN = "open"
+    PENDING = "pending"
+    ON_HOLD = "on_hold"
+
+
+class CasePriority(StrEnum):
+    """How urgent a case is."""
+
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
 
 
 CLOSED_INTERACTION_STATES = frozenset(
@@ -167,6 +187,15 @@ class Queue:
     skills: tuple[SkillRequirement, ...] = ()
     spoke: str | None = None
     provider_queue_id: str | None = None
+    calendar_id: str | None = None
+    out_of_hours: OutOfHoursAction = OutOfHoursAction.KEEP_QUEUED
+    out_of_hours_queue_id: str | None = None
+    out_of_hours_message: str | None = None
+    steps: tuple[EscalationStep, ...] = ()
+    aging_per_min: float = 0.0
+    exclusion_ttl_s: int | None = None
+    reject_cooldown_s: int = 0
+    affinity_wait_s: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,16 +305,27 @@ class WorkItem:
     transfer_type: str | None = None
     transfer_from_agent_id: str | None = None
     transfer_to_agent_id: str | None = None
+    # The sender's handover note; written once with the item, shown on its offer.
+    transfer_note: str | None = None
     agent_id: str | None = None
     offer_id: str | None = None
     # Immutable so that the many items nobody declined share the one empty frozenset.
     excluded_agents: frozenset[str] = frozenset()
     accepted_at: datetime | None = None
     ended_at: datetime | None = None
+    # When each exclusion (a reject, a timeout, a cool-down) runs out; absent: never.
+    excluded_until: dict[str, datetime] | None = None
+    escalation_step: int = 0
+    entered_at: datetime | None = None
+    preferred_agent_id: str | None = None
 
     def age_s(self, now: datetime) -> float:
         """Seconds since the item was created."""
         return (now - self.created_at).total_seconds()
+
+    def queued_since(self) -> datetime:
+        """When the item entered its current queue (escalation steps count from here)."""
+        return self.entered_at or self.created_at
 
 
 @dataclass(slots=True)

@@ -13,6 +13,7 @@ from typing import TypeAlias
 
 from sortedcontainers import SortedList
 
+from omniroute.domain.calendar import Calendar
 from omniroute.domain.model import (
     Agent,
     Channel,
@@ -52,6 +53,7 @@ class RoutingConfig:
     presence: dict[str, PresenceState] = field(default_factory=dict)
     queues: dict[str, Queue] = field(default_factory=dict)
     rules: dict[str, Rule] = field(default_factory=dict)
+    calendars: dict[str, Calendar] = field(default_factory=dict)
 
 
 class RoutingIndex:

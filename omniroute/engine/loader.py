@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniroute.core.state import EngineState, SpokeConfig
 from omniroute.core.timers import TimerKind
+from omniroute.domain.calendar import OutOfHoursAction, calendar_from_json
+from omniroute.domain.escalation import steps_from_json
 from omniroute.domain.model import (
     CAPACITY_HOLDING_STATES,
     CLOSED_CASE_STATES,
@@ -95,6 +97,19 @@ async def load_config(session: AsyncSession) -> tuple[RoutingConfig, dict[str, A
             skills=skill_requirements(q.skills),
             spoke=q.spoke,
             provider_queue_id=q.provider_queue_id,
+            calendar_id=q.calendar_id,
+            out_of_hours=OutOfHoursAction(q.out_of_hours_action),
+            out_of_hours_queue_id=q.out_of_hours_queue_id,
+            out_of_hours_message=q.out_of_hours_message,
+            steps=steps_from_json(q.escalation or []),
+            aging_per_min=q.aging_per_min,
+            exclusion_ttl_s=q.exclusion_ttl_s,
+            reject_cooldown_s=q.reject_cooldown_s,
+            affinity_wait_s=q.affinity_wait_s,
+        )
+    for c in (await session.scalars(select(t.CalendarRow))).all():
+        config.calendars[c.id] = calendar_from_json(
+            c.id, c.name, c.tz, weekly=c.weekly, holidays=c.holidays, exceptions=c.exceptions
         )
     catalogs: dict[str, Any] = {
         "reject_reasons": {
@@ -361,6 +376,8 @@ async def load_state(session: AsyncSession) -> EngineState:
     state.next_seq = (max_seq or 0) + 1
     max_message = await session.scalar(select(func.max(t.ChatMessageRow.id)))
     state.next_chat_message_id = (max_message or 0) + 1
+    max_case = await session.scalar(select(func.max(t.CaseRow.number)))
+    state.next_case_number = max(max_case or 0, 1000) + 1
     await _load_external(session, state)
     return state
 

@@ -202,9 +202,31 @@ async def rule_uses(session: AsyncSession, rule_id: str) -> list[Use]:
 
 
 async def queue_uses(session: AsyncSession, queue_id: str) -> list[Use]:
-    """What refers to a queue: its work items, live or past."""
+    """What refers to a queue: its work items, live or past, and queues that route to it."""
+    q = t.QueueRow
+    rows = await session.execute(
+        select(q.id, q.out_of_hours_queue_id, q.escalation).where(q.id != queue_id).order_by(q.id)
+    )
+    routing = tuple(
+        qid
+        for qid, target, steps in rows
+        if target == queue_id or any(s.get("queue_id") == queue_id for s in steps or [])
+    )
     return _uses(
-        [("work items", await _ids(session, t.WorkItemRow.id, t.WorkItemRow.queue_id == queue_id))]
+        [
+            (
+                "work items",
+                await _ids(session, t.WorkItemRow.id, t.WorkItemRow.queue_id == queue_id),
+            ),
+            ("queues", routing),
+        ]
+    )
+
+
+async def calendar_uses(session: AsyncSession, calendar_id: str) -> list[Use]:
+    """What refers to a calendar: the queues whose hours it sets."""
+    return _uses(
+        [("queues", await _ids(session, t.QueueRow.id, t.QueueRow.calendar_id == calendar_id))]
     )
 
 

@@ -68,9 +68,9 @@ def verify(
         raise SignatureError(msg)
     expected = signature(secret, timestamp, body)
     # A header may carry several signatures (during a secret rotation): any match is enough.
-    offered = [
-        part.split("=", 1)[1] for part in raw_sig.split(",") if part.startswith(f"{SCHEME}=")
-    ]
+    # Parts may be separated by ", " as well as "," (as Stripe's header is).
+    parts = [part.strip() for part in raw_sig.split(",")]
+    offered = [part.split("=", 1)[1] for part in parts if part.startswith(f"{SCHEME}=")]
     if not any(hmac.compare_digest(expected, candidate.strip()) for candidate in offered):
         msg = "signature does not match"
         raise SignatureError(msg)

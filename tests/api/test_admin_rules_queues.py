@@ -139,6 +139,15 @@ async def test_queue_fields(api: Api) -> None:
         "skills": [{"skill_id": "french", "min_level": 2, "mandatory": False, "widen_after_s": 30}],
         "spoke": "genesys",
         "provider_queue_id": "Q-123",
+        "calendar_id": None,
+        "out_of_hours_action": "keep_queued",
+        "out_of_hours_queue_id": None,
+        "out_of_hours_message": None,
+        "escalation": [],
+        "aging_per_min": 0.0,
+        "exclusion_ttl_s": None,
+        "reject_cooldown_s": 0,
+        "affinity_wait_s": 0,
     }
     queue = await patch(api, "/queues/ext", {"routing_mode": "internal", "skills": []})
     assert queue["skills"] == []

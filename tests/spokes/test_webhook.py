@@ -479,6 +479,16 @@ def test_inbound_refuses_a_forged_or_replayed_request(headers: Any, message: str
         inbound_spoke().parse_inbound(headers(body), body)
 
 
+@pytest.mark.parametrize("separator", [",", ", ", " , "])
+def test_inbound_accepts_a_rotation_header_with_spaces(separator: str) -> None:
+    body = fixture_bytes("inbound", "agent_presence.json")
+    headers = signed(body)
+    good = headers["x-omniroute-signature"]
+    headers["x-omniroute-signature"] = f"v1=bad{separator}{good}"
+    (event,) = inbound_spoke().parse_inbound(headers, body)
+    assert event.state_name == "On Queue"
+
+
 def test_inbound_signature_covers_the_exact_body() -> None:
     body = fixture_bytes("inbound", "agent_presence.json")
     tampered = body.replace(b"On Queue", b"Offline")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import ValidationError
@@ -15,6 +16,9 @@ from omniroute.api.admin_schemas import (
     AgentCreate,
     AgentOut,
     AgentUpdate,
+    CalendarCreate,
+    CalendarOut,
+    CalendarUpdate,
     ChannelCreate,
     ChannelOut,
     ChannelUpdate,
@@ -43,13 +47,16 @@ from omniroute.api.admin_schemas import (
     WrapUpCodeOut,
     WrapUpCodeUpdate,
 )
+from omniroute.api.auditing import AdminAuditor
 from omniroute.api.auth import Principal, Role, TokenCache
 from omniroute.api.bounds import Offset, accepts_null
 from omniroute.api.deps import AdminPrincipal, CurrentPrincipal, EngineDep, SessionDep
 from omniroute.api.schemas import Body, Out, RejectReasonOut
 from omniroute.auth_tokens import hash_token, new_token
 from omniroute.domain.bounds import MAX_SECONDS
+from omniroute.domain.calendar import DAYS, OutOfHoursAction, parse_span
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
+from omniroute.domain.escalation import StepError, check_steps, steps_from_json
 from omniroute.domain.model import RoutingMode
 from omniroute.services import admin as svc
 from omniroute.services.admin import Use
@@ -293,14 +300,102 @@ class Queues(Entity[t.QueueRow, QueueCreate]):
                     f"skills.{i}.widen_after_s",
                 )
             seen.add(req.skill_id)
+        self._check_routing(model)
+
+    def _check_routing(self, model: QueueCreate) -> None:
+        """Out-of-hours routing names its queue; steps wait longer each; only the last abandons."""
+        route = model.out_of_hours_action is OutOfHoursAction.ROUTE_TO_QUEUE
+        if route and model.out_of_hours_queue_id is None:
+            raise DomainError(
+                ErrorCode.VALIDATION_ERROR,
+                "out_of_hours_action route_to_queue needs an out_of_hours_queue_id",
+                "out_of_hours_queue_id",
+            )
+        if model.max_wait_s is not None and model.escalation:
+            raise DomainError(
+                ErrorCode.VALIDATION_ERROR,
+                "give either max_wait_s or escalation steps (a final abandon step replaces it)",
+                "max_wait_s",
+            )
+        try:
+            check_steps(steps_from_json([step.model_dump() for step in model.escalation]))
+        except StepError as err:
+            raise DomainError(
+                ErrorCode.VALIDATION_ERROR, str(err), f"escalation.{err.index}.{err.field}"
+            ) from None
 
     async def check_refs(self, session: AsyncSession, model: QueueCreate, entity_id: str) -> None:
-        """The rule, channels and skills exist."""
+        """The rule, channels, skills, calendar and the queues and groups it routes to exist."""
         await svc.require(session, t.RuleRow, model.rule_id, "rule", "rule_id")
         for i, channel_id in enumerate(model.channels):
             await svc.require(session, t.ChannelRow, channel_id, "channel", f"channels.{i}")
         for i, req in enumerate(model.skills):
             await svc.require(session, t.SkillRow, req.skill_id, "skill", f"skills.{i}.skill_id")
+        if model.calendar_id is not None:
+            await svc.require(session, t.CalendarRow, model.calendar_id, "calendar", "calendar_id")
+        targets = [("out_of_hours_queue_id", model.out_of_hours_queue_id)]
+        targets += [
+            (f"escalation.{i}.queue_id", s.queue_id) for i, s in enumerate(model.escalation)
+        ]
+        for field, queue_id in targets:
+            if queue_id is None:
+                continue
+            if queue_id == entity_id:
+                raise DomainError(
+                    ErrorCode.VALIDATION_ERROR, "a queue cannot route work to itself", field
+                )
+            await svc.require(session, t.QueueRow, queue_id, "queue", field)
+        for i, step in enumerate(model.escalation):
+            for j, skill_id in enumerate(step.drop_skills):
+                field = f"escalation.{i}.drop_skills.{j}"
+                await svc.require(session, t.SkillRow, skill_id, "skill", field)
+            for j, group_id in enumerate(step.add_groups):
+                field = f"escalation.{i}.add_groups.{j}"
+                await svc.require(session, t.GroupRow, group_id, "group", field)
+
+
+class Calendars(Entity[t.CalendarRow, CalendarCreate]):
+    """Business-hours calendars."""
+
+    kind = "calendar"
+    path = "calendars"
+    row = t.CalendarRow
+    create = CalendarCreate
+    update = CalendarUpdate
+    out = CalendarOut
+
+    async def uses(self, session: AsyncSession, entity_id: str) -> list[Use]:
+        """What refers to a calendar."""
+        return await svc.calendar_uses(session, entity_id)
+
+    def check(self, model: CalendarCreate) -> None:
+        """The time zone is known; every span is HH:MM-HH:MM and ends after it starts."""
+        try:
+            ZoneInfo(model.tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise DomainError(
+                ErrorCode.VALIDATION_ERROR,
+                f"'{model.tz}' is not an IANA time zone (such as Europe/Berlin)",
+                "tz",
+            ) from None
+        spans = [
+            (f"weekly.{d}.{i}", s) for d in DAYS for i, s in enumerate(getattr(model.weekly, d))
+        ]
+        seen: set[date] = set()
+        for i, exception in enumerate(model.exceptions):
+            if exception.date in seen:
+                raise DomainError(
+                    ErrorCode.VALIDATION_ERROR,
+                    f"{exception.date} has more than one exception",
+                    f"exceptions.{i}.date",
+                )
+            seen.add(exception.date)
+            spans += [(f"exceptions.{i}.hours.{j}", s) for j, s in enumerate(exception.hours)]
+        for field, text in spans:
+            try:
+                parse_span(text)
+            except ValueError as err:
+                raise DomainError(ErrorCode.VALIDATION_ERROR, str(err), field) from None
 
 
 class RejectReasons(Entity[t.RejectReasonRow, RejectReasonCreate]):
@@ -422,7 +517,10 @@ def _add_routes(entity: Entity[Any, Any]) -> None:
     id_column = entity.row.__table__.c["id"]
 
     async def create_record(
-        body: NewRecord, _who: AdminPrincipal, session: SessionDep, engine: EngineDep
+        body: NewRecord,
+        audit: AdminAuditor,
+        session: SessionDep,
+        engine: EngineDep,
     ) -> Out:
         entity.check(body)
         if body.id is not None and await session.get(entity.row, body.id) is not None:
@@ -436,6 +534,8 @@ def _add_routes(entity: Entity[Any, Any]) -> None:
         session.add(row)
         await session.flush()
         await entity.write_links(session, row, body, keys)
+        details = body.model_dump(mode="json", exclude={"id"})
+        await audit.log(session, f"{name}.create", (name, entity_id), details)
         await session.commit()
         await engine.reload_config()
         return (await entity.view(session, [row]))[0]
@@ -454,7 +554,11 @@ def _add_routes(entity: Entity[Any, Any]) -> None:
         return (await entity.view(session, [await entity.fetch(session, entity_id)]))[0]
 
     async def update_record(
-        entity_id: str, body: Body, _who: AdminPrincipal, session: SessionDep, engine: EngineDep
+        entity_id: str,
+        body: Body,
+        audit: AdminAuditor,
+        session: SessionDep,
+        engine: EngineDep,
     ) -> Out:
         row = await entity.fetch(session, entity_id)
         # Null leaves a field as it is, unless the record itself may hold null (then it clears).
@@ -474,13 +578,15 @@ def _add_routes(entity: Entity[Any, Any]) -> None:
             for column, value in values.items():
                 setattr(row, column, value)
             await entity.write_links(session, row, model, keys)
+            details = body.model_dump(mode="json", include=keys)
+            await audit.log(session, f"{name}.update", (name, entity_id), details)
             await session.commit()
             await engine.reload_config()
         return (await entity.view(session, [row]))[0]
 
     async def delete_record(
         entity_id: str,
-        _who: AdminPrincipal,
+        audit: AdminAuditor,
         session: SessionDep,
         engine: EngineDep,
         tokens: TokensDep,
@@ -488,6 +594,7 @@ def _add_routes(entity: Entity[Any, Any]) -> None:
         row = await entity.fetch(session, entity_id)
         svc.refuse_if_used(kind, entity_id, await entity.uses(session, entity_id))
         await session.delete(row)
+        await audit.log(session, f"{name}.delete", (name, entity_id), {})
         await session.commit()
         if entity.clears_tokens:
             tokens.clear()
@@ -554,6 +661,7 @@ ENTITIES: tuple[Entity[Any, Any], ...] = (
     Skills(),
     Groups(),
     Rules(),
+    Calendars(),
     Queues(),
     RejectReasons(),
     WrapUpCodes(),
@@ -575,7 +683,10 @@ async def _token(session: AsyncSession, token_id: str) -> t.ApiTokenRow:
 
 @router.post("/tokens", response_model=TokenCreated, status_code=201)
 async def create_token(
-    body: TokenCreate, _who: AdminPrincipal, session: SessionDep, engine: EngineDep
+    body: TokenCreate,
+    audit: AdminAuditor,
+    session: SessionDep,
+    engine: EngineDep,
 ) -> TokenCreated:
     """Create an API token; its secret is returned only this once."""
     if body.role is Role.AGENT:
@@ -601,6 +712,8 @@ async def create_token(
         created_at=engine.clock.now(),
     )
     session.add(row)
+    details = {"name": body.name, "role": body.role.value, "agent_id": body.agent_id}
+    await audit.log(session, "token.create", ("token", token_id), details)
     await session.commit()
     return TokenCreated(**TokenOut.model_validate(row).model_dump(), token=secret)
 
@@ -624,10 +737,15 @@ async def get_token(token_id: str, _who: AdminPrincipal, session: SessionDep) ->
 
 @router.delete("/tokens/{token_id}", status_code=204, response_class=Response)
 async def revoke_token(
-    token_id: str, _who: AdminPrincipal, session: SessionDep, tokens: TokensDep
+    token_id: str,
+    audit: AdminAuditor,
+    session: SessionDep,
+    tokens: TokensDep,
+    engine: EngineDep,
 ) -> Response:
     """Revoke an API token; it stops working at once."""
     await session.delete(await _token(session, token_id))
+    await audit.log(session, "token.revoke", ("token", token_id), {})
     await session.commit()
     tokens.clear()
     return Response(status_code=204)

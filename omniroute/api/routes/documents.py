@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 
 from omniroute.api.auth import Role
 from omniroute.api.bounds import Offset
 from omniroute.api.deps import CurrentPrincipal, EngineDep, SessionDep
+from omniroute.api.routes.case_work import send_closing_notice
 from omniroute.api.schemas import (
     CaseCreate,
     CaseOut,
@@ -22,6 +24,7 @@ from omniroute.api.schemas import (
     WorkItemOut,
     WrapUpIn,
 )
+from omniroute.api.work_access import work_actor
 from omniroute.core.documents import RouteRequest
 from omniroute.core.door import Command
 from omniroute.core.messages import (
@@ -37,6 +40,7 @@ from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.store import tables as t
 
 router = APIRouter(tags=["documents"])
+REFERENCE = re.compile(r"CS-(\d{1,9})", re.IGNORECASE)
 CREATORS = (Role.ADMIN, Role.INTEGRATION)
 
 
@@ -58,7 +62,12 @@ async def _interaction(session: SessionDep, interaction_id: str) -> InteractionO
 
 
 async def _case(session: SessionDep, case_id: str) -> CaseOut:
+    """A case by id, or by its reference such as CS-1042."""
     row = await session.get(t.CaseRow, case_id, populate_existing=True)
+    reference = REFERENCE.fullmatch(case_id.strip())
+    if row is None and reference is not None:
+        number = int(reference.group(1))
+        row = await session.scalar(select(t.CaseRow).where(t.CaseRow.number == number))
     if row is None:
         raise NotFoundError("case", case_id, "case_id")
     return CaseOut.model_validate(row)
@@ -156,7 +165,7 @@ async def end_interaction(
     session: SessionDep,
 ) -> InteractionOut:
     """End an interaction: wrap-up follows unless a code without a time limit is given."""
-    agent_id = who.acting_agent()
+    agent_id = await work_actor(session, who, interaction_id)
     await _on_document(
         engine,
         session,
@@ -176,7 +185,7 @@ async def wrap_up(
     session: SessionDep,
 ) -> InteractionOut:
     """Submit the wrap-up code and notes; the interaction closes and capacity frees."""
-    agent_id = who.acting_agent()
+    agent_id = await work_actor(session, who, interaction_id)
     await _on_document(
         engine,
         session,
@@ -227,11 +236,17 @@ async def list_cases(
 
 
 @router.post("/cases/{case_id}/close", response_model=CaseOut)
-async def close_case(
-    case_id: str, body: CloseCaseIn, who: CurrentPrincipal, engine: EngineDep, session: SessionDep
+async def close_case(  # noqa: PLR0917 - FastAPI dependencies
+    case_id: str,
+    body: CloseCaseIn,
+    who: CurrentPrincipal,
+    engine: EngineDep,
+    session: SessionDep,
+    request: Request,
 ) -> CaseOut:
-    """Close a case, freeing the agent's capacity."""
-    agent_id = who.acting_agent()
+    """Close a case, freeing the agent's capacity; the customer is told by email."""
+    case_id = (await _case(session, case_id)).id
+    agent_id = await work_actor(session, who, case_id)
     await _on_document(
         engine,
         session,
@@ -239,6 +254,7 @@ async def close_case(
         case_id,
         CloseCase(case_id, agent_id, body.resolution),
     )
+    await send_closing_notice(request, session, case_id)
     return await _case(session, case_id)
 
 
@@ -249,7 +265,7 @@ async def route_document(
     """Route a document to a queue: a new work item, re-routing any not yet accepted."""
     route = RouteRequest(body.queue_id, body.priority, tuple(s.to_domain() for s in body.skills))
     # An agent may only re-route work assigned to it; the core checks who holds it.
-    holder = who.agent_id if who.role is Role.AGENT else None
+    holder = await work_actor(session, who, body.document_id)
     item_id = await engine.execute(RouteDocument(body.document_id, route, holder))
     row = await session.get(t.WorkItemRow, item_id)
     assert row is not None

@@ -14,6 +14,7 @@ from omniroute.api.auth import Role
 from omniroute.api.deps import CurrentPrincipal, EngineDep, SessionDep
 from omniroute.api.external_schemas import TransferStartIn, WorkOfferIn, WorkOfferOut
 from omniroute.api.schemas import WorkItemOut
+from omniroute.api.work_access import work_actor
 from omniroute.core.messages import (
     ApplyInboundEvents,
     CancelTransfer,
@@ -135,10 +136,11 @@ async def start_transfer(
     """Transfer accepted work to an agent or a queue; pending until the target accepts."""
     request = TransferRequest(
         document_id=document_id,
-        by_agent_id=who.acting_agent(),
+        by_agent_id=await work_actor(session, who, document_id),
         target_agent_id=body.target_agent_id,
         target_queue_id=body.target_queue_id,
         type=TransferType(body.type),
+        note=body.note.strip() or None if body.note else None,
     )
     item = await engine.execute(StartTransfer(request))
     return await _item_out(session, item)
@@ -149,7 +151,7 @@ async def cancel_transfer(
     document_id: str, who: CurrentPrincipal, engine: EngineDep, session: SessionDep
 ) -> WorkItemOut:
     """Cancel the pending transfer; the work stays with the sender."""
-    agent_id = who.acting_agent()
+    agent_id = await work_actor(session, who, document_id)
     item = await engine.execute(CancelTransfer(document_id, agent_id))
     return await _item_out(session, item)
 
@@ -159,28 +161,9 @@ async def complete_consult(
     document_id: str, who: CurrentPrincipal, engine: EngineDep, session: SessionDep
 ) -> WorkItemOut:
     """The sender of an accepted consult transfer leaves the work."""
-    agent_id = who.acting_agent()
+    agent_id = await work_actor(session, who, document_id)
     item = await engine.execute(CompleteConsult(document_id, agent_id))
     return await _item_out(session, item)
-
-
-MAX_INBOUND_BYTES = 1 << 20
-
-
-async def _bounded_body(request: Request) -> bytes:
-    # The body is read before its signature can be checked, so its size is capped first.
-    too_large = DomainError(
-        ErrorCode.PAYLOAD_TOO_LARGE, f"inbound events are limited to {MAX_INBOUND_BYTES} bytes"
-    )
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_INBOUND_BYTES:
-        raise too_large
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > MAX_INBOUND_BYTES:
-            raise too_large
-    return bytes(body)
 
 
 @router.post("/spokes/{name}/events")
@@ -188,7 +171,8 @@ async def inbound_events(name: str, request: Request, engine: EngineDep) -> dict
     """Events from a provider, authenticated by the spoke's signature, applied once each."""
     manager = request.app.state.spokes
     spoke = await manager.ready(name)
-    body = await _bounded_body(request)
+    # Bounded by the body limit (api/body_limits.py) before the signature can be checked.
+    body = await request.body()
     try:
         events = spoke.parse_inbound(dict(request.headers), body)
     except SpokeAuthError as err:

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from sqlalchemy import select
 
+from omniroute.api.rate_limits import Door, limit
 from omniroute.channels.cases import page
 from omniroute.channels.cases.form import (
     KEY_PREFIX,
@@ -30,7 +31,6 @@ from omniroute.store.db import Database
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["pages"], include_in_schema=False)
 WEB_ROOT = Path(__file__).resolve().parent.parent.parent / "web"
-FORM_BYTES_LIMIT = 64 * 1024
 HEADERS = {
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
     "X-Content-Type-Options": "nosniff",
@@ -38,6 +38,13 @@ HEADERS = {
     "Cache-Control": "no-store",
 }
 BOT_REFERENCE = "received"
+# The widget styles its shadow root with a <style> element it builds from its settings.
+DEMO_SHOP_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+}
 
 
 def _settings(request: Request) -> Settings:
@@ -99,9 +106,8 @@ async def submit_case(request: Request) -> HTMLResponse:
     queue_id = _queue(request)
     if queue_id is None:
         return _html(page.unavailable_page(), 503)
-    raw = await request.body()
-    if len(raw) > FORM_BYTES_LIMIT:
-        return _html(page.form_page(issue_token(_secret(request), _now(request))), 413)
+    await limit(request, Door.CASE_FORM)
+    raw = await request.body()  # bounded by the public body limit (api/body_limits.py)
     data = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
     now = _now(request)
     fresh = issue_token(_secret(request), now)
@@ -123,7 +129,15 @@ async def submit_case(request: Request) -> HTMLResponse:
                 log.warning("case form: the case could not be filed: %s", err.message)
                 return _html(page.unavailable_page(), 503)
             reference = doc.id
-    return _html(page.sent_page(reference))
+    return _html(page.sent_page(await _readable(request, reference)))
+
+
+async def _readable(request: Request, case_id: str) -> str:
+    """The case's reference as the customer quotes it (CS-1042)."""
+    db: Database = request.app.state.db
+    async with db.session() as session:
+        number = await session.scalar(select(t.CaseRow.number).where(t.CaseRow.id == case_id))
+    return f"CS-{number}" if number is not None else case_id
 
 
 def _now(request: Request) -> datetime:
@@ -133,4 +147,6 @@ def _now(request: Request) -> datetime:
 @router.get("/widget/demo", response_class=FileResponse)
 async def widget_demo() -> FileResponse:
     """A demo shop page with the chat widget's one script tag."""
-    return FileResponse(WEB_ROOT / "widget" / "demo.html", media_type="text/html")
+    return FileResponse(
+        WEB_ROOT / "widget" / "demo.html", media_type="text/html", headers=DEMO_SHOP_HEADERS
+    )
