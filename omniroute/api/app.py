@@ -58,7 +58,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(cfg.database_url)
-        engine = Engine(db, clock, batch_max=cfg.engine_batch_max, checks=cfg.engine_checks or None)
+        engine = Engine(
+            db,
+            clock,
+            batch_max=cfg.engine_batch_max,
+            checks=cfg.engine_checks or None,
+            guard=cfg.engine_checks or None,
+        )
         app.state.db = db
         app.state.engine = engine
         app.state.tokens = TokenCache(db, demo=cfg.demo)
