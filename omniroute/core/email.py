@@ -12,6 +12,7 @@ from omniroute.core.routing import new_id
 from omniroute.core.rows import EmailAttachmentRecord, EmailMessageRecord
 from omniroute.core.state import Tx
 from omniroute.domain.errors import DomainError, ErrorCode
+from omniroute.domain.events import EmailReceived
 from omniroute.domain.model import DocumentType, InteractionState
 
 EMAIL_CHANNEL = "email"
@@ -136,6 +137,10 @@ def file_message(tx: Tx, email: InboundEmail, thread: Thread | None, queue_id: s
                 content=attachment.content,
             )
         )
+    holder = tx.state.documents[interaction_id].agent_id
+    if not new_interaction and holder is not None:
+        event = EmailReceived(interaction_id, message_row_id, email.subject, email.from_address)
+        tx.emit(holder, event)
     return Filed(message_row_id, case_id or "", interaction_id, new_interaction)
 
 

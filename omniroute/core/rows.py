@@ -22,6 +22,16 @@ class ChatSessionRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class AttachmentRef:
+    """A stored file a chat message carries (its bytes stay in `attachments`)."""
+
+    id: str
+    filename: str
+    content_type: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
 class ChatMessage:
     """One chat message, numbered by the engine."""
 
@@ -34,6 +44,7 @@ class ChatMessage:
     client_id: str | None
     created_at: datetime
     delivered_at: datetime | None
+    attachments: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,6 +68,7 @@ class EngineState:
     timers: TimerHeap = field(default_factory=TimerHeap)
     next_seq: int = 1
     next_chat_message_id: int = 1
+    next_case_number: int = 1001
 
     def add_item(self, item: WorkItem) -> None:
         """Track a live work item."""
@@ -93,6 +94,12 @@ class EngineState:
         """The next chat message id (numbered by the engine, so never twice)."""
         value = self.next_chat_message_id
         self.next_chat_message_id += 1
+        return value
+
+    def take_case_number(self) -> int:
+        """The next case number (CS-<number>), handed out once."""
+        value = self.next_case_number
+        self.next_case_number += 1
         return value
 
     def link_identity(self, spoke: str, provider_agent_id: str, agent_id: str) -> None:

@@ -20,8 +20,8 @@ from omniroute.domain.outbound import OutboxState, RoutingEventType
 from omniroute.engine.clock import Clock, SystemClock
 from omniroute.engine.engine import Engine
 from omniroute.spokes.base import (
+    AnySpoke,
     RoutingEvent,
-    Spoke,
     SpokeAuthError,
     SpokeRejectedError,
     SpokeUnavailableError,
@@ -67,7 +67,7 @@ class Backoff:
 class SpokeSource(Protocol):
     """Where the dispatcher finds a spoke by its configured name."""
 
-    async def ready(self, name: str) -> Spoke:
+    async def ready(self, name: str) -> AnySpoke:
         """The loaded spoke; raise a DomainError if it is unknown or unavailable."""
         ...
 

@@ -8,12 +8,14 @@ callers get their results and subscribers their events. Timers fire inside the s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy import insert
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from omniroute.core import door
@@ -25,6 +27,7 @@ from omniroute.domain.errors import DomainError, ErrorCode
 from omniroute.engine import codec
 from omniroute.engine.bus import EventBus
 from omniroute.engine.clock import Clock, SystemClock
+from omniroute.engine.fence import CommitFence, Deposed, Forwarder
 from omniroute.engine.flush import write_tx
 from omniroute.engine.lease import EngineLease
 from omniroute.engine.loader import (
@@ -35,6 +38,7 @@ from omniroute.engine.loader import (
     load_spokes,
     load_state,
 )
+from omniroute.store import tables as t
 from omniroute.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -50,6 +54,8 @@ class _Command(Generic[T]):
     # None is the engine's own no-op (a tick that only fires due timers).
     message: Message[T] | None
     future: asyncio.Future[T] = field(default_factory=_new_future)
+    # A keyed command's outcome is stored in its batch, so a retry gets it instead of a rerun.
+    key: str | None = None
 
     def run(self, tx: Tx, checks: bool, guard: bool) -> T:
         if self.message is None or not guard:
@@ -125,6 +131,25 @@ class _Stop:
     pass
 
 
+def _not_leading() -> DomainError:
+    return DomainError(
+        ErrorCode.STORE_UNAVAILABLE,
+        "this node stopped leading the cluster; nothing was changed, retry the request",
+    )
+
+
+def _result_row(cmd: _Command[Any], ok: bool, value: Any, now: Any) -> dict[str, Any] | None:
+    if cmd.key is None or cmd.message is None:
+        return None
+    kind = type(cmd.message)
+    try:
+        result = codec.encode_result(kind, value) if ok else codec.encode_error(value)
+    except Exception:  # an unencodable result is answered, just not kept
+        log.exception("the result of %s cannot be stored for its idempotency key", kind.name)
+        return None
+    return {"key": cmd.key, "name": kind.name, "ok": ok, "result": result, "created_at": now}
+
+
 class Engine:
     """Owns the routing state of one Omniroute process."""
 
@@ -141,8 +166,13 @@ class Engine:
         *,
         checks: bool | None = None,
         guard: bool | None = None,
+        fence: CommitFence | None = None,
+        forwarder: Forwarder | None = None,
     ) -> None:
         self.db = db
+        # In a cluster the lease row fences every commit; alone, the process lease guards.
+        self.fence = fence
+        self.forwarder = forwarder
         if checks is not None:
             self.checks = checks
         if guard is not None:
@@ -156,6 +186,8 @@ class Engine:
         self._lease = EngineLease(db)
         self.batches = 0
         self.commit_listeners: list[Callable[[Committed], None]] = []
+        self.stop_listeners: list[Callable[[], None]] = []
+        self._inflight: dict[str, asyncio.Future[Any]] = {}
 
     @property
     def state(self) -> EngineState:
@@ -172,13 +204,16 @@ class Engine:
 
     async def start(self) -> None:
         """Take the lease, load the state, fire what fell due while down, start the loop."""
-        await self._lease.acquire()
+        if self.fence is None:
+            await self._lease.acquire()
         try:
             async with self.db.session() as session:
                 self._state = await load_state(session)
         except BaseException:
-            await self._lease.release()
+            if self.fence is None:
+                await self._lease.release()
             raise
+        self._inbox = asyncio.Queue()
         self._task = asyncio.create_task(self._run(), name="omniroute-engine")
         await self.tick()
 
@@ -186,21 +221,74 @@ class Engine:
         """Finish the queued commands and stop."""
         if self._task is None:
             return
-        await self._inbox.put(_Stop())
-        await self._task
+        if not self._task.done():
+            await self._inbox.put(_Stop())
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
         self._task = None
-        await self._lease.release()
+        if self.fence is None:
+            await self._lease.release()
 
-    async def execute(self, command: Message[T]) -> T:
-        """Run a command (or query) in the next batch; returns once its changes are committed."""
+    def abandon(self) -> None:
+        """Stop at once without writing anything more (the lead was lost)."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+    async def execute(self, command: Message[T], key: str | None = None) -> T:
+        """Run a command (or query) in the next batch; returns once its changes are committed.
+
+        With a `key`, a command already run under that key is answered from its stored
+        outcome instead of running again (a retry after a failover is safe). On a node that
+        does not lead, the command goes to the leader.
+        """
         if not isinstance(command, Message):
             msg = f"the engine takes typed commands and queries, not {type(command).__name__}"
             raise TypeError(msg)
-        return await self._submit(_Command(command))
+        if not self.running and self.forwarder is not None:
+            result: T = await self.forwarder.send(command, key)
+            return result
+        return await self.run_local(command, key)
 
     async def query(self, query: door.Query[T]) -> T:
         """Answer a query from the live state as of the last commit."""
         return await self.execute(query)
+
+    async def run_local(self, message: Message[T], key: str | None = None) -> T:
+        """Run a command or query in this node's engine."""
+        if key is None or not message.mutates:
+            return await self._submit(_Command(message))
+        same = self._inflight.get(key)
+        if same is not None:
+            shared: T = await asyncio.shield(same)
+            return shared
+        future: asyncio.Future[T] = _new_future()
+        self._inflight[key] = future
+        try:
+            stored = await self._stored_outcome(key)
+            if stored is not None:
+                value = self._decode_outcome(type(message), stored)
+            else:
+                value = await self._submit(_Command(message, key=key))
+        except BaseException as err:
+            future.set_exception(err)
+            future.exception()  # retrieved: the waiters re-raise it themselves
+            raise
+        else:
+            future.set_result(value)
+            return value
+        finally:
+            self._inflight.pop(key, None)
+
+    async def _stored_outcome(self, key: str) -> t.CommandResultRow | None:
+        async with self.db.session() as session:
+            return await session.get(t.CommandResultRow, key)
+
+    @staticmethod
+    def _decode_outcome(kind: type[Message[T]], row: t.CommandResultRow) -> T:
+        if not row.ok:
+            raise codec.decode_error(row.result)
+        value: T = codec.decode_result(kind, row.result)
+        return value
 
     async def _submit(self, cmd: _Command[T]) -> T:
         if not self.running:
@@ -214,6 +302,9 @@ class Engine:
 
     async def reload_config(self) -> None:
         """Re-read configuration and agents after an administrative change."""
+        if not self.running and self.forwarder is not None:
+            await self.forwarder.reload()
+            return
         request = _Reload()
         await self._inbox.put(request)
         await request.future
@@ -233,6 +324,22 @@ class Engine:
             return None
 
     async def _run(self) -> None:
+        try:
+            await self._loop()
+        except (Deposed, asyncio.CancelledError):
+            log.warning("this node lost the lead; its engine stops without writing")
+        finally:
+            self._fail_waiting()
+            for listener in self.stop_listeners:
+                listener()
+
+    def _fail_waiting(self) -> None:
+        while not self._inbox.empty():
+            item = self._inbox.get_nowait()
+            if not isinstance(item, _Stop) and not item.future.done():
+                item.future.set_exception(_not_leading())
+
+    async def _loop(self) -> None:
         while True:
             first = await self._next()
             if isinstance(first, _Stop):
@@ -281,6 +388,9 @@ class Engine:
             state.skill_ids = catalogs["skill_ids"]
             index_agents(state, agents)
             await self._process([], reroute=agents)
+        except Deposed:
+            request.future.set_exception(_not_leading())
+            raise
         except Exception as err:  # noqa: BLE001 - the caller gets the failure
             request.future.set_exception(err)
             return
@@ -290,9 +400,7 @@ class Engine:
         for kind, target in self.state.timers.pop_due(tx.now):
             door.fire_timer(tx, kind, target)
 
-    def _run_batch(
-        self, batch: list[_Command[Any]], reroute: Iterable[str]
-    ) -> tuple[Tx, list[tuple[_Command[Any], bool, Any]]]:
+    def _run_batch(self, batch: list[_Command[Any]], reroute: Iterable[str]) -> _Done:
         """Fire due timers, run the commands, settle; a refused command changes nothing."""
         tx = Tx(self.state, self.clock.now())
         outcomes: list[tuple[_Command[Any], bool, Any]] = []
@@ -310,9 +418,22 @@ class Engine:
     async def _commit(self, batch: list[_Command[Any]], reroute: Iterable[str]) -> _Done:
         """Run a batch and write it in one transaction; raises if either fails."""
         tx, outcomes = self._run_batch(batch, reroute)
+        results = [
+            row
+            for cmd, ok, value in outcomes
+            if (row := _result_row(cmd, ok, value, tx.now)) is not None
+        ]
         try:
             async with self.db.session() as session, session.begin():
+                if self.fence is not None:
+                    await self.fence.before_write(session)
                 await write_tx(session, tx)
+                if results:
+                    await session.execute(insert(t.CommandResultRow), results)
+                if self.fence is not None:
+                    await self.fence.after_write(session, tx)
+        except Deposed:
+            raise
         except Exception as err:
             if _transient(err):
                 raise
@@ -322,6 +443,9 @@ class Engine:
     async def _process(self, batch: list[_Command[Any]], reroute: Iterable[str] = ()) -> None:
         try:
             done = await self._commit(batch, reroute)
+        except Deposed:
+            self._fail_deposed(batch)
+            raise
         except Exception as err:  # noqa: BLE001 - any failure is isolated or answered
             if _transient(err) or not any(cmd.message is not None for cmd in batch):
                 await self._fail_all(batch, err)
@@ -336,13 +460,20 @@ class Engine:
     async def _isolate(self, batch: list[_Command[Any]], reroute: Iterable[str]) -> None:
         """Commit the engine's own work, then each command alone; answer the one at fault."""
         try:
-            self._announce(*await self._commit([], reroute))
+            done = await self._commit([], reroute)
+        except Deposed:
+            self._fail_deposed(batch)
+            raise
         except Exception as err:  # noqa: BLE001 - the callers get the failure
             await self._fail_all(batch, err)
             return
+        self._announce(*done)
         for index, cmd in enumerate(batch):
             try:
                 done = await self._commit([cmd], ())
+            except Deposed:
+                self._fail_deposed(batch[index:])
+                raise
             except Exception as err:
                 if _transient(err):
                     await self._fail_all(batch[index:], err)
@@ -354,6 +485,12 @@ class Engine:
                     cmd.future.set_exception(_fault(err))
                 continue
             self._announce(*done)
+
+    @staticmethod
+    def _fail_deposed(batch: list[_Command[Any]]) -> None:
+        for cmd in batch:
+            if not cmd.future.done():
+                cmd.future.set_exception(_not_leading())
 
     async def _fail_all(self, batch: list[_Command[Any]], err: Exception) -> None:
         """The store is out of reach: every caller gets 503 and the state is reloaded."""
@@ -390,7 +527,12 @@ class Engine:
         while True:
             try:
                 async with self.db.session() as session:
+                    if self.fence is not None:
+                        async with session.begin():
+                            await self.fence.before_write(session)
                     self._state = await load_state(session)
+            except Deposed:
+                raise
             except Exception:
                 log.exception("reloading engine state failed; retrying")
                 await asyncio.sleep(1.0)

@@ -15,6 +15,7 @@ from omniroute.core.rows import NewRow
 from omniroute.core.state import Tx
 from omniroute.domain.model import DocumentType, Offer, WorkItem
 from omniroute.domain.outbound import OutboxState
+from omniroute.engine.bus import event_payload
 from omniroute.engine.loader import requirements_json
 from omniroute.engine.rowwriter import RowWriter
 from omniroute.store import tables as t
@@ -66,6 +67,7 @@ def _new_item_row(item: WorkItem, tx: Tx) -> dict[str, Any]:
         "transfer_type": item.transfer_type,
         "transfer_from_agent_id": item.transfer_from_agent_id,
         "transfer_to_agent_id": item.transfer_to_agent_id,
+        "transfer_note": item.transfer_note,
         "created_at": item.created_at,
     }
 
@@ -183,12 +185,3 @@ async def _upsert_agent_channels(session: AsyncSession, tx: Tx) -> None:
         stmt = make(t.AgentChannelRow).values(agent_id=agent_id, channel_id=channel_id, **fields)
         stmt = stmt.on_conflict_do_update(index_elements=["agent_id", "channel_id"], set_=fields)
         await session.execute(stmt)
-
-
-def event_payload(event: Any) -> dict[str, Any]:
-    """An event's fields as JSON-ready values."""
-    out: dict[str, Any] = {}
-    for f in dataclasses.fields(event):
-        value = getattr(event, f.name)
-        out[f.name] = value.isoformat() if hasattr(value, "isoformat") else value
-    return out
