@@ -14,6 +14,7 @@ from omniroute.api.auth import Role
 from omniroute.api.deps import CurrentPrincipal, EngineDep, SessionDep
 from omniroute.api.external_schemas import TransferStartIn, WorkOfferIn, WorkOfferOut
 from omniroute.api.schemas import WorkItemOut
+from omniroute.api.work_access import work_actor
 from omniroute.core.messages import (
     ApplyInboundEvents,
     CancelTransfer,
@@ -138,7 +139,7 @@ async def start_transfer(
     """Transfer accepted work to an agent or a queue; pending until the target accepts."""
     request = TransferRequest(
         document_id=document_id,
-        by_agent_id=who.acting_agent(),
+        by_agent_id=await work_actor(session, who, document_id),
         target_agent_id=body.target_agent_id,
         target_queue_id=body.target_queue_id,
         type=TransferType(body.type),
@@ -153,7 +154,7 @@ async def cancel_transfer(
     document_id: str, who: CurrentPrincipal, engine: EngineDep, session: SessionDep
 ) -> WorkItemOut:
     """Cancel the pending transfer; the work stays with the sender."""
-    agent_id = who.acting_agent()
+    agent_id = await work_actor(session, who, document_id)
     item = await engine.execute(CancelTransfer(document_id, agent_id))
     return await _item_out(session, item)
 
@@ -163,7 +164,7 @@ async def complete_consult(
     document_id: str, who: CurrentPrincipal, engine: EngineDep, session: SessionDep
 ) -> WorkItemOut:
     """The sender of an accepted consult transfer leaves the work."""
-    agent_id = who.acting_agent()
+    agent_id = await work_actor(session, who, document_id)
     item = await engine.execute(CompleteConsult(document_id, agent_id))
     return await _item_out(session, item)
 
