@@ -9,6 +9,8 @@ from enum import StrEnum
 from omniroute.domain.bounds import check_instant, check_timeout
 from omniroute.domain.calls import CallContext
 from omniroute.domain.errors import ErrorCode
+from omniroute.domain.model import DisplayOption
+from omniroute.domain.outbound import TransferType
 
 
 class InboundEventType(StrEnum):
@@ -22,6 +24,15 @@ class InboundEventType(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class InboundTransfer:
+    """A transfer the provider made, carried on its offer: whose work, from which queue."""
+
+    type: TransferType = TransferType.BLIND
+    from_provider_agent_id: str | None = None
+    source_provider_queue_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class InboundOffer:
     """A routing decision carried by a provider's callback, on the Work Offer API's terms."""
 
@@ -32,6 +43,8 @@ class InboundOffer:
     allowed_to_decline: bool = True
     auto_accept: bool = False
     timeout_s: float | None = None
+    display_option: DisplayOption = DisplayOption.CARD_ONLY
+    transfer: InboundTransfer | None = None
 
     def __post_init__(self) -> None:
         check_timeout(self.timeout_s)
