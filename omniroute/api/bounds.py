@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+import re
+from datetime import datetime
 from types import NoneType, UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
 from fastapi import Query
-from pydantic import Field
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
 
-from omniroute.domain.bounds import MAX_CAPACITY, MAX_INT64, MAX_SECONDS
+from omniroute.domain.bounds import EARLIEST, LATEST, MAX_CAPACITY, MAX_INT64, MAX_SECONDS
 from omniroute.domain.errors import DomainError, ErrorCode
 
 MAX_OFFSET = MAX_INT64
@@ -20,6 +22,25 @@ Capacity = Annotated[int, Field(ge=0, le=MAX_CAPACITY)]
 Seconds = Annotated[int, Field(ge=1, le=MAX_SECONDS)]
 Ref = Annotated[str, Field(max_length=MAX_ID_CHARS)]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="rows to skip")]
+# An ISO 8601 date-time, not a number of seconds (which pydantic would also take).
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def _iso_text(value: Any) -> Any:
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        msg = "must be an ISO 8601 date-time with an offset, e.g. 2026-01-01T10:00:00Z"
+        raise ValueError(msg)
+    return value
+
+
+def _sane(value: datetime) -> datetime:
+    if not EARLIEST <= value < LATEST:
+        msg = f"must lie between the years {EARLIEST.year} and {LATEST.year - 1}"
+        raise ValueError(msg)
+    return value
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_sane)]
 
 
 def storable(value: Any, field: str) -> Any:

@@ -239,3 +239,20 @@ async def test_every_answer_carries_a_request_id(api: Api) -> None:
     assert r.headers[REQUEST_ID_HEADER] == "trace-1"
     r = await api.client.get("/nowhere", headers={REQUEST_ID_HEADER: "bad id\r"[:6]})
     assert r.headers[REQUEST_ID_HEADER] != "bad id"
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/search", {"created_to": "0.5"}, "created_to"),
+        ("/search", {"created_from": "0001-01-01T00:00:00+14:00"}, "created_from"),
+        ("/search", {"q": "x", "limit": HUGE}, "limit"),
+        ("/audit", {"since": "9999-12-31T23:59:59-14:00"}, "since"),
+        ("/audit", {"before_id": HUGE}, "before_id"),
+    ],
+)
+async def test_query_dates_and_ids_are_bounded(
+    api: Api, path: str, params: dict[str, Any], field: str
+) -> None:
+    r = await api.client.get(path, params=params, headers=api.auth("admin"))
+    error(r, 422, "VALIDATION_ERROR", field)
