@@ -54,6 +54,7 @@ def test_canned_note_files_both_ways_and_search(chromium: Browser, site: Site) -
     expect(customer.get_by_text("Hi Ann Lee, this is Alice. How can I help?")).to_be_visible()
 
     # An internal note lands in the timeline; the customer never sees it.
+    alice.get_by_text("Add an internal note").click()
     alice.get_by_label("Internal note").fill("VIP customer: second late order this month")
     alice.get_by_role("button", name="Add note").click()
     note = alice.locator(".transcript .note")
@@ -132,6 +133,7 @@ def test_case_view_and_transfer_with_a_note(chromium: Browser, site: Site) -> No
     expect(alice.locator(".case-ref").first).to_have_text(case["reference"])
     alice.get_by_label("Priority").select_option("urgent")
     expect(alice.get_by_text("Case updated.")).to_be_visible()
+    alice.get_by_text("Add an internal note").click()
     alice.get_by_label("Internal note").fill("Courier collects the kettle on Friday")
     alice.get_by_role("button", name="Add note").click()
     expect(alice.locator(".thread .note")).to_contain_text("Courier collects the kettle")
