@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Self
 
+from limits import parse
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
@@ -102,6 +103,17 @@ class Settings(StoreSettings):
     body_max_bytes: int = Field(default=1024 * 1024, ge=1024)
     public_body_max_bytes: int = Field(default=64 * 1024, ge=1024)
     email_reply_max_bytes: int = Field(default=12 * 1024 * 1024, ge=1024)
+    # Per-client rates, in the `limits` notation ("N/second|minute|hour", "N per M minutes").
+    rate_limit_sign_in: str = "30/minute"
+    rate_limit_chat_start: str = "20/minute"
+    rate_limit_chat_messages: str = "60/minute"
+    rate_limit_chat_messages_per_ip: str = "300/minute"
+    rate_limit_widget: str = "300/minute"
+    rate_limit_case_form: str = "20/minute"
+    sign_in_max_failures: int = Field(default=5, ge=1, le=1000)
+    sign_in_lockout_s: int = Field(default=300, ge=1, le=86_400)
+    password_hash_concurrency: int = Field(default=2, ge=1, le=64)
+    password_hash_queue: int = Field(default=16, ge=0, le=10_000)
     # Demo mode's catch-all relay: where it listens (None: not started) and keeps what it caught.
     demo_mailbox_port: int | None = Field(default=None, ge=0, le=65535)
     demo_mailbox_dir: str = "./var/demo-mail"
@@ -119,6 +131,23 @@ class Settings(StoreSettings):
     def allowed_attachment_types(self) -> list[str]:
         """The attachment type patterns, lower case."""
         return [p.strip().lower() for p in self.attachment_types.split(",") if p.strip()]
+
+    @field_validator(
+        "rate_limit_sign_in",
+        "rate_limit_chat_start",
+        "rate_limit_chat_messages",
+        "rate_limit_chat_messages_per_ip",
+        "rate_limit_widget",
+        "rate_limit_case_form",
+    )
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        try:
+            parse(value)
+        except ValueError as err:
+            msg = f"{value!r} is not a rate; write it like '30/minute' or '100 per 5 minutes'"
+            raise ValueError(msg) from err
+        return value
 
     @field_validator("log_level")
     @classmethod

@@ -23,6 +23,7 @@ from omniroute.api.chat_cors import PublicChatCors
 from omniroute.api.errors import install_error_handlers
 from omniroute.api.idempotency import IdempotencyKeys
 from omniroute.api.page_headers import SecurityHeaders
+from omniroute.api.rate_limits import HashingGate, RateLimits
 from omniroute.api.routes import (
     admin,
     agents,
@@ -53,9 +54,10 @@ from omniroute.api.routes import (
     spokes_admin,
     supervisor,
     support,
+    widget_texts,
     workspace,
 )
-from omniroute.api.sessions import SessionStore
+from omniroute.api.sessions import LoginThrottle, SessionStore
 from omniroute.channels.chat.hub import ChatHub
 from omniroute.channels.email.demo_mailbox import DemoMailbox
 from omniroute.channels.email.inbound import start_listener
@@ -114,11 +116,26 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pg = cfg.database_url.startswith("postgresql")
         db = Database(cfg.database_url, idle_tx_timeout_s=cfg.idle_tx_timeout_s if pg else None)
-        engine = Engine(db, clock, batch_max=cfg.engine_batch_max, checks=cfg.engine_checks or None)
+        engine = Engine(
+            db,
+            clock,
+            batch_max=cfg.engine_batch_max,
+            checks=cfg.engine_checks or None,
+            guard=cfg.engine_checks or None,
+        )
         app.state.db = db
         app.state.engine = engine
         app.state.tokens = TokenCache(db, demo=cfg.demo)
-        app.state.sessions = SessionStore(db, engine.clock, timedelta(hours=cfg.session_hours))
+        app.state.sessions = SessionStore(
+            db,
+            engine.clock,
+            timedelta(hours=cfg.session_hours),
+            LoginThrottle(
+                engine.clock, cfg.sign_in_max_failures, timedelta(seconds=cfg.sign_in_lockout_s)
+            ),
+            HashingGate(cfg.password_hash_concurrency, cfg.password_hash_queue),
+        )
+        app.state.rate_limits = RateLimits(cfg)
         app.state.settings = cfg
         node = await _join(app, cfg, db, engine)
         spokes = SpokeManager(db, engine.clock)
@@ -195,7 +212,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.mount(
         STATIC_PREFIX, CachedStatic(directory=WEB_ROOT, cache_control=REVALIDATE), name="static"
     )
-    for module in (chat, chat_widgets, chat_ws):
+    for module in (chat, chat_widgets, chat_ws, widget_texts):
         app.include_router(module.router, prefix=API_PREFIX)
     for module in (canned, notes, attachments, case_work, customers, search):
         app.include_router(module.router, prefix=API_PREFIX)

@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from omniroute.domain.errors import DomainError, ErrorCode
+from omniroute.domain.errors import DomainError, ErrorCode, RetryLaterError
 
 STATUS: dict[ErrorCode, int] = {
     ErrorCode.VALIDATION_ERROR: 422,
@@ -20,6 +20,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.INVALID_CREDENTIALS: 401,
     ErrorCode.CSRF_FAILED: 403,
     ErrorCode.TOO_MANY_ATTEMPTS: 429,
+    ErrorCode.RATE_LIMITED: 429,
     ErrorCode.AGENT_NOT_AVAILABLE: 409,
     ErrorCode.AGENT_AT_CAPACITY: 409,
     ErrorCode.WORK_ITEM_ALREADY_ACCEPTED: 409,
@@ -66,7 +67,10 @@ def error_body(code: ErrorCode, message: str, field: str | None = None) -> dict[
 
 def error_response(err: DomainError) -> JSONResponse:
     """A domain error as an HTTP response."""
-    return JSONResponse(error_body(err.code, err.message, err.field), STATUS[err.code])
+    headers = {"Retry-After": str(err.retry_after_s)} if isinstance(err, RetryLaterError) else None
+    return JSONResponse(
+        error_body(err.code, err.message, err.field), STATUS[err.code], headers=headers
+    )
 
 
 async def _domain(_request: Request, exc: Exception) -> JSONResponse:

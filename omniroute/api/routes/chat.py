@@ -19,6 +19,7 @@ from omniroute.api.chat_schemas import (
     WidgetPublicOut,
 )
 from omniroute.api.deps import CurrentPrincipal, EngineDep, SessionDep
+from omniroute.api.rate_limits import Door, limit
 from omniroute.api.visibility import may_see
 from omniroute.auth_tokens import hash_token, new_token
 from omniroute.channels.chat import transcript
@@ -50,6 +51,7 @@ def own_origin(request: HTTPConnection) -> str:
 @router.get("/chat/widgets/{widget_id}", response_model=WidgetPublicOut)
 async def widget_settings(widget_id: str, session: SessionDep, request: Request) -> WidgetPublicOut:
     """The title, greeting and colour the widget script shows (public)."""
+    await limit(request, Door.WIDGET)
     widget = await usable_widget(session, widget_id)
     check_origin(widget, request.headers.get("origin"), own_origin(request))
     return WidgetPublicOut.model_validate(widget)
@@ -60,6 +62,7 @@ async def start_chat(
     body: ChatStartIn, session: SessionDep, engine: EngineDep, request: Request
 ) -> ChatStartOut:
     """Start a chat from the widget's pre-chat form (public): it is routed at once."""
+    await limit(request, Door.CHAT_START)
     widget = await usable_widget(session, body.widget)
     check_origin(widget, request.headers.get("origin"), own_origin(request))
     token = new_token()

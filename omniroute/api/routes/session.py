@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
 from omniroute.api.deps import CurrentWebSession
+from omniroute.api.rate_limits import Door, client_address, limit
 from omniroute.api.schemas import Body, Out
 from omniroute.api.sessions import (
     COOKIE_NAME,
@@ -54,10 +55,11 @@ def session_out(web: WebSession) -> SessionOut:
 @router.post("/session", response_model=SessionOut, status_code=201)
 async def sign_in(body: SignIn, request: Request, response: Response) -> SessionOut:
     """Sign in with email and password; sets the HttpOnly session cookie."""
+    await limit(request, Door.SIGN_IN)
     store: SessionStore = request.app.state.sessions
     settings: Settings = request.app.state.settings
     token, web = await store.sign_in(
-        body.email, body.password, request.headers.get("user-agent", "")
+        body.email, body.password, request.headers.get("user-agent", ""), client_address(request)
     )
     response.set_cookie(
         COOKIE_NAME,

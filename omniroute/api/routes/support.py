@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from sqlalchemy import select
 
+from omniroute.api.rate_limits import Door, limit
 from omniroute.channels.cases import page
 from omniroute.channels.cases.form import (
     KEY_PREFIX,
@@ -105,6 +106,7 @@ async def submit_case(request: Request) -> HTMLResponse:
     queue_id = _queue(request)
     if queue_id is None:
         return _html(page.unavailable_page(), 503)
+    await limit(request, Door.CASE_FORM)
     raw = await request.body()  # bounded by the public body limit (api/body_limits.py)
     data = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
     now = _now(request)
@@ -127,7 +129,15 @@ async def submit_case(request: Request) -> HTMLResponse:
                 log.warning("case form: the case could not be filed: %s", err.message)
                 return _html(page.unavailable_page(), 503)
             reference = doc.id
-    return _html(page.sent_page(reference))
+    return _html(page.sent_page(await _readable(request, reference)))
+
+
+async def _readable(request: Request, case_id: str) -> str:
+    """The case's reference as the customer quotes it (CS-1042)."""
+    db: Database = request.app.state.db
+    async with db.session() as session:
+        number = await session.scalar(select(t.CaseRow.number).where(t.CaseRow.id == case_id))
+    return f"CS-{number}" if number is not None else case_id
 
 
 def _now(request: Request) -> datetime:
