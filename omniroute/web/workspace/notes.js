@@ -30,13 +30,16 @@ export async function loadNotes(list, doc) {
   } catch { /* notes are extra: the conversation works without them */ }
 }
 
-// A small form under the composer: the note goes to the timeline, never to the customer.
+// A folded form under the composer (it keeps the transcript tall): the note goes to the
+// timeline, never to the customer.
 export function noteForm(list, doc) {
   const input = h("textarea", { id: "note-input", rows: "2", maxlength: "10000", placeholder: "Only your team sees internal notes" });
   const add = h("button", { class: "btn btn-secondary", type: "submit" }, "Add note");
-  const form = h("form", { class: "note-form" },
+  const form = h("form", {},
     h("label", { for: "note-input", class: "composer-label" }, "Internal note"), input,
     h("div", { class: "composer-actions" }, add));
+  const box = h("details", { class: "note-form" }, h("summary", {}, "Add an internal note"), form);
+  box.addEventListener("toggle", () => { if (box.open) input.focus(); });
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const body = input.value.trim();
@@ -47,6 +50,7 @@ export function noteForm(list, doc) {
       placeByTime(list, noteItem(note));
       list.scrollTop = list.scrollHeight;
       input.value = "";
+      box.open = false;
       toast("Note added.");
     } catch (err) {
       toast(`Note not added: ${err.message}`, "error");
@@ -54,5 +58,5 @@ export function noteForm(list, doc) {
       add.disabled = false;
     }
   });
-  return form;
+  return box;
 }
