@@ -30,6 +30,7 @@ from omniroute.api.routes import (
     external,
     feed,
     health,
+    operations,
     session,
     spokes_admin,
     supervisor,
@@ -100,7 +101,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(docs_pages.router)
-    for module in (agents, documents, feed, admin, external, audit):
+    for module in (agents, documents, feed, admin, external, audit, operations):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(catalog.router, prefix=API_PREFIX)
     app.include_router(spokes_admin.router, prefix=API_PREFIX)

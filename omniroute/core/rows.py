@@ -32,4 +32,17 @@ class ChatMessage:
     delivered_at: datetime | None
 
 
-NewRow = ChatSessionRecord | ChatMessage
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One audit-log entry written with the change it records."""
+
+    at: datetime
+    actor: str
+    role: str
+    action: str
+    target_type: str
+    target_id: str
+    details: dict[str, object]
+
+
+NewRow = ChatSessionRecord | ChatMessage | AuditEntry

@@ -68,6 +68,12 @@ class EngineState:
     timers: TimerHeap = field(default_factory=TimerHeap)
     next_seq: int = 1
     next_chat_message_id: int = 1
+    # Business hours: the queue config the closed queues were computed for, and when a
+    # calendar next opens or closes.
+    # The agent who last accepted work for each stable customer id (agent affinity).
+    last_agents: dict[str, str] = field(default_factory=dict)
+    hours_config: object | None = None
+    hours_due: datetime | None = None
 
     def add_item(self, item: WorkItem) -> None:
         """Track a live work item."""

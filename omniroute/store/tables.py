@@ -318,6 +318,7 @@ class WorkItemRow(Base):
     escalation_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     entered_at: Mapped[datetime | None] = mapped_column()
     preferred_agent_id: Mapped[str | None] = mapped_column(String(64))
+    cancel_detail: Mapped[str | None] = mapped_column(String(64))
     agent_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()

@@ -190,7 +190,43 @@ form.composer textarea { flex: 1; min-height: 42px; max-height: 120px; resize: n
     $(".prechat-view").hidden = false;
     $(".end-btn").hidden = true;
     $(".notice").textContent = notice || "";
-    setStatus("We usually reply within a few minutes");
+    setStatus(openStatus());
+  }
+
+  // Whether support is open now, said in the customer's own time zone and language.
+  function openStatus() {
+    if (settings.open !== false) return "We usually reply within a few minutes";
+    if (!settings.next_change) return "We're closed right now";
+    const at = new Date(settings.next_change);
+    const when = at.toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit" });
+    return `We're closed right now · we open ${when}`;
+  }
+
+  function applyHours() {
+    const closed = settings.open === false;
+    $(".root").classList.toggle("closed", closed);
+    $(".launcher-text").textContent = closed && settings.takes_messages ? "Leave us a message" : "Chat with us";
+    if (closed && settings.offline_message) $(".greeting").textContent = settings.offline_message;
+    $(".prechat button[type=submit]").textContent = closed && settings.takes_messages ? "Send message" : "Start chat";
+  }
+
+  async function leaveMessage(name, email, question, button) {
+    const r = await fetch(`${api}/chat/offline-messages`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ widget: widgetId, name: name.value.trim(), email: email.value.trim(), question: question.value.trim() }),
+    });
+    const body = await r.json();
+    if (!r.ok) {
+      const field = body.error && body.error.field;
+      const target = { name, email, question }[field];
+      if (target) { fieldError(target, body.error.message); target.focus(); }
+      else $(".notice").textContent = (body.error && body.error.message) || "Your message could not be sent. Please try again.";
+      return;
+    }
+    $(".prechat").reset();
+    $(".notice").textContent = "Thank you — we have your message and will answer by email.";
+    button.disabled = false;
   }
 
   function time(iso) {
@@ -376,6 +412,12 @@ form.composer textarea { flex: 1; min-height: 42px; max-height: 120px; resize: n
     const button = form.querySelector("button");
     button.disabled = true;
     $(".notice").textContent = "";
+    if (settings.open === false && settings.takes_messages) {
+      try { await leaveMessage(name, email, question, button); }
+      catch { $(".notice").textContent = "We could not reach the service. Check your connection and try again."; }
+      finally { button.disabled = false; }
+      return;
+    }
     try {
       const r = await fetch(`${api}/chat/sessions`, {
         method: "POST",
@@ -441,6 +483,7 @@ form.composer textarea { flex: 1; min-height: 42px; max-height: 120px; resize: n
     shadow.append(wrap.firstElementChild);
     $("#title").textContent = settings.title;
     $(".greeting").textContent = settings.greeting || "Ask us anything — we're happy to help.";
+    applyHours();
     $(".launcher").setAttribute("aria-label", `Chat with us: ${settings.title}`);
     $(".launcher").addEventListener("click", () => ($(".panel").hidden ? open() : close()));
     $(".close-btn").addEventListener("click", close);
