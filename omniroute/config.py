@@ -86,6 +86,7 @@ class Settings(StoreSettings):
     smtp_relay_timeout_s: float = Field(default=30.0, gt=0)
     case_form_queue_id: str | None = None
     audit_retention_days: int = Field(default=365, ge=1, le=36_500)
+    report_retention_days: int = Field(default=90, ge=1, le=3_650)
 
     @field_validator("log_level")
     @classmethod

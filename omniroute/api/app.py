@@ -31,6 +31,7 @@ from omniroute.api.routes import (
     feed,
     health,
     operations,
+    reports,
     session,
     spokes_admin,
     supervisor,
@@ -101,7 +102,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(docs_pages.router)
-    for module in (agents, documents, feed, admin, external, audit, operations):
+    for module in (agents, documents, feed, admin, external, audit, operations, reports):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(catalog.router, prefix=API_PREFIX)
     app.include_router(spokes_admin.router, prefix=API_PREFIX)
