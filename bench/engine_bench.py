@@ -5,15 +5,13 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.data import create_schema, seed_agents, seed_config, seed_items
-from omniroute.core import agents as agent_service
+from omniroute.core.messages import SetPresence
 from omniroute.core.routing import make_offer, rule_terms
 from omniroute.core.state import Tx
-from omniroute.domain.model import Agent
 from omniroute.engine.clock import SystemClock
 from omniroute.engine.engine import Engine
 from omniroute.engine.loader import load_state
@@ -59,10 +57,7 @@ async def offers_per_second(workdir: Path) -> EngineResult:
     agent_ids = list(engine.state.agents)
     t1 = time.perf_counter()
 
-    def available(agent_id: str) -> Callable[[Tx], Agent]:
-        return lambda tx: agent_service.set_presence(tx, agent_id, "available", None)
-
-    await asyncio.gather(*(engine.execute(available(a)) for a in agent_ids))
+    await asyncio.gather(*(engine.execute(SetPresence(a, "available")) for a in agent_ids))
     elapsed = time.perf_counter() - t1
     offers = len(engine.state.offers)
     await engine.stop()

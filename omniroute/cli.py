@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -17,10 +18,20 @@ import uvicorn
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omniroute import server
 from omniroute.api.auth import Role
 from omniroute.auth_tokens import hash_token, new_token
-from omniroute.config import Settings, StoreSettings
-from omniroute.demo import SUPERVISORS, DemoInfo, load_demo_data
+from omniroute.config import Settings, StoreSettings, browse_host
+from omniroute.demo import (
+    DEMO_EMAIL_QUEUE,
+    DEMO_MAILBOX_PORT,
+    SUPERVISORS,
+    DemoInfo,
+    load_demo_data,
+)
+from omniroute.domain.errors import DomainError
+from omniroute.engine.lease import EngineLease
+from omniroute.logs import log_config, redact
 from omniroute.spokes.base import CatalogKind
 from omniroute.store import migrate
 from omniroute.store import tables as t
@@ -99,10 +110,6 @@ def _print_demo(info: DemoInfo) -> None:
         typer.echo(f"  {who:<14} {token.token}")
 
 
-def _browse_host(host: str) -> str:
-    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - compared, not bound
-
-
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind [default: settings]")] = None,
@@ -114,23 +121,38 @@ def serve(
         bool,
         typer.Option("--sim/--no-sim", help="In demo mode, also run the contact-center simulator"),
     ] = True,
+    no_engine: Annotated[
+        bool,
+        typer.Option(
+            "--no-engine", help="Serve the API only and never lead the cluster (PostgreSQL)"
+        ),
+    ] = False,
 ) -> None:
-    """Migrate the database, load demo data in demo mode, and serve the API."""
+    """Migrate the database, load demo data in demo mode, and serve the API.
+
+    Every node of a cluster runs this same command on the same PostgreSQL database.
+    """
     # The app factory reads its settings from the environment, so pass choices on there.
     if demo:
         os.environ["OMNIROUTE_DEMO"] = "1"
+    if no_engine:
+        os.environ["OMNIROUTE_NO_ENGINE"] = "1"
     if host is not None:
         os.environ["OMNIROUTE_HOST"] = host
     if port is not None:
         os.environ["OMNIROUTE_PORT"] = str(port)
     settings = _settings(Settings)
+    _single_node_check(settings)
+    if settings.demo and not settings.email_enabled and settings.smtp_relay_host is None:
+        _demo_email()
+        settings = _settings(Settings)
     _migrate(settings.database_url)
     info: DemoInfo | None = None
     if settings.demo:
         info = asyncio.run(_load_demo(settings.database_url, fixed_tokens=True))
         _print_demo(info)
-    base = f"http://{_browse_host(settings.host)}:{settings.port}"
-    typer.echo(f"Omniroute serving on {base} (database {settings.database_url})")
+    base = f"http://{browse_host(settings.host)}:{settings.port}"
+    typer.echo(f"Omniroute serving on {base} (database {redact(settings.database_url)})")
     typer.echo(f"  workspace:  {base}/workspace  (sign in as a demo agent)")
     typer.echo(f"  API docs:   {base}/docs")
     typer.echo(f"  OpenAPI:    {base}/openapi.json")
@@ -146,6 +168,13 @@ def serve(
     if settings.demo:
         typer.echo(f"  chat demo:  {base}/widget/demo")
         typer.echo(f"  case form:  {base}/support/case")
+    if settings.email_enabled:
+        typer.echo(
+            f"  email:      SMTP in on {settings.smtp_listen_host}:{settings.smtp_listen_port}"
+            f" (queue {settings.email_queue_id})"
+        )
+    if settings.demo_mailbox_port is not None:
+        typer.echo(f"  sent mail:  {base}/demo/mailbox  (the demo's catch-all relay)")
     simulator = _start_demo_sim(base) if settings.demo and with_sim else None
     try:
         uvicorn.run(
@@ -154,11 +183,47 @@ def serve(
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
+            log_config=log_config(),
+            http=server.configure(settings),
+            timeout_keep_alive=settings.http_keepalive_timeout_s,
         )
     finally:
         if simulator is not None:
             simulator.terminate()
             simulator.wait(timeout=10)
+
+
+def _single_node_check(settings: Settings) -> None:
+    """On SQLite refuse a second node (or an API-only one) before touching anything."""
+    if settings.database_url.startswith("postgresql"):
+        return
+    if settings.no_engine:
+        _fail("--no-engine needs PostgreSQL: on SQLite one node serves the API with its engine")
+
+    async def probe() -> None:
+        db = Database(settings.database_url)
+        lease = EngineLease(db)
+        try:
+            await lease.acquire()
+            await lease.release()
+        finally:
+            await db.dispose()
+
+    try:
+        asyncio.run(probe())
+    except DomainError as err:
+        _fail(err.message)
+
+
+def _demo_email() -> None:
+    """Demo mode with no email set up: turn email on, replies caught by a local relay."""
+    port = str(DEMO_MAILBOX_PORT)
+    os.environ["OMNIROUTE_EMAIL_ENABLED"] = "1"
+    os.environ.setdefault("OMNIROUTE_EMAIL_QUEUE_ID", DEMO_EMAIL_QUEUE)
+    os.environ["OMNIROUTE_SMTP_RELAY_HOST"] = "127.0.0.1"
+    os.environ["OMNIROUTE_SMTP_RELAY_PORT"] = port
+    os.environ.setdefault("OMNIROUTE_DEMO_MAILBOX_PORT", port)
+    typer.echo("demo mode: email is on; replies go to the demo mailbox, not to the internet")
 
 
 def _start_demo_sim(omniroute_url: str) -> subprocess.Popen[bytes]:
@@ -346,7 +411,7 @@ def sim(
         world = build_world(scenario, think_ms)
     except ScenarioError as err:
         _fail(str(err), 2)
-    base = f"http://{_browse_host(host)}:{port}"
+    base = f"http://{browse_host(host)}:{port}"
     typer.echo(f"simulator for spoke '{spoke}' serving on {base} (Omniroute at {omniroute_url})")
     typer.echo(f"  webhook:    {base}/webhook")
     typer.echo(f"  catalog:    {base}/catalog/skills (queues, wrap-up-codes, agents, health)")
@@ -503,11 +568,10 @@ def spokes_list() -> None:
         return list(rows), await outbox_admin.counts(session)
 
     rows, counts = asyncio.run(_with_db(url, run))
-    try:
-        kinds = ", ".join(sorted(registry.available_spokes())) or "none"
-    except (ImportError, TypeError) as err:
-        kinds = f"(could not list: {err})"
+    kinds = ", ".join(sorted(registry.available_spokes())) or "none"
     typer.echo(f"installed kinds: {kinds}")
+    for broken in registry.broken_spokes():
+        typer.echo(f"broken kind {broken.name} ({broken.target}): {broken.error}")
     if not rows:
         typer.echo("no spokes configured")
         return
@@ -518,6 +582,29 @@ def spokes_list() -> None:
             f"{row.name:<16} {row.kind:<12} {'yes' if row.enabled else 'no':<8} "
             f"{mine.get('pending', 0):>7} {mine.get('dead', 0):>5}"
         )
+
+
+cluster_app = typer.Typer(help="Several nodes on one PostgreSQL database.", no_args_is_help=True)
+app.add_typer(cluster_app, name="cluster")
+
+
+@cluster_app.command("status")
+def cluster_status_command() -> None:
+    """Print the leader and every node's heartbeat, as GET /api/v1/cluster answers."""
+    from omniroute.cluster.status import cluster_status
+
+    url = _store_url()
+    if not url.startswith("postgresql"):
+        _fail("this database is SQLite: it has a single node and no cluster")
+
+    async def run() -> dict[str, object]:
+        db = Database(url)
+        try:
+            return await cluster_status(db, None)
+        finally:
+            await db.dispose()
+
+    typer.echo(json.dumps(asyncio.run(run()), indent=2))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Self
 
+from limits import parse
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
@@ -85,8 +86,69 @@ class Settings(StoreSettings):
     smtp_relay_starttls: bool = False
     smtp_relay_timeout_s: float = Field(default=30.0, gt=0)
     case_form_queue_id: str | None = None
+    # Cluster (PostgreSQL only): several nodes on one database, one of them leads.
+    node_id: str | None = Field(default=None, max_length=200)
+    node_url: str | None = Field(default=None, max_length=500)
+    no_engine: bool = False
+    lease_s: float = Field(default=3.0, ge=0.5, le=60)
+    lease_renew_s: float = Field(default=0.5, gt=0, le=30)
+    forward_timeout_s: float = Field(default=15.0, gt=0, le=300)
+    idle_tx_timeout_s: float = Field(default=10.0, ge=1, le=3600)
+    # Doors: how long and how much the server waits for and takes from one client.
+    http_header_timeout_s: float = Field(default=10.0, gt=0, le=3600)
+    http_body_timeout_s: float = Field(default=60.0, gt=0, le=3600)
+    http_keepalive_timeout_s: int = Field(default=5, ge=1, le=3600)
+    http_max_connections: int = Field(default=1000, ge=16, le=1_000_000)
+    http_max_header_bytes: int = Field(default=64 * 1024, ge=4096, le=16 * 1024 * 1024)
+    body_max_bytes: int = Field(default=1024 * 1024, ge=1024)
+    public_body_max_bytes: int = Field(default=64 * 1024, ge=1024)
+    email_reply_max_bytes: int = Field(default=12 * 1024 * 1024, ge=1024)
+    # Per-client rates, in the `limits` notation ("N/second|minute|hour", "N per M minutes").
+    rate_limit_sign_in: str = "30/minute"
+    rate_limit_chat_start: str = "20/minute"
+    rate_limit_chat_messages: str = "60/minute"
+    rate_limit_chat_messages_per_ip: str = "300/minute"
+    rate_limit_widget: str = "300/minute"
+    rate_limit_case_form: str = "20/minute"
+    sign_in_max_failures: int = Field(default=5, ge=1, le=1000)
+    sign_in_lockout_s: int = Field(default=300, ge=1, le=86_400)
+    password_hash_concurrency: int = Field(default=2, ge=1, le=64)
+    password_hash_queue: int = Field(default=16, ge=0, le=10_000)
+    # Demo mode's catch-all relay: where it listens (None: not started) and keeps what it caught.
+    demo_mailbox_port: int | None = Field(default=None, ge=0, le=65535)
+    demo_mailbox_dir: str = "./var/demo-mail"
+    demo_mailbox_limit: int = Field(default=200, ge=1, le=10000)
     audit_retention_days: int = Field(default=365, ge=1, le=36_500)
     report_retention_days: int = Field(default=90, ge=1, le=3_650)
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1, le=1024 * 1024 * 1024)
+    # Comma-separated MIME types; `*` matches any part, as in `image/*`.
+    attachment_types: str = (
+        "image/*,application/pdf,text/plain,text/csv,application/zip,"
+        "application/msword,application/vnd.openxmlformats-officedocument.*"
+    )
+    search_limit: int = Field(default=50, ge=1, le=1000)
+
+    @property
+    def allowed_attachment_types(self) -> list[str]:
+        """The attachment type patterns, lower case."""
+        return [p.strip().lower() for p in self.attachment_types.split(",") if p.strip()]
+
+    @field_validator(
+        "rate_limit_sign_in",
+        "rate_limit_chat_start",
+        "rate_limit_chat_messages",
+        "rate_limit_chat_messages_per_ip",
+        "rate_limit_widget",
+        "rate_limit_case_form",
+    )
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        try:
+            parse(value)
+        except ValueError as err:
+            msg = f"{value!r} is not a rate; write it like '30/minute' or '100 per 5 minutes'"
+            raise ValueError(msg) from err
+        return value
 
     @field_validator("log_level")
     @classmethod
@@ -96,6 +158,13 @@ class Settings(StoreSettings):
             msg = f"log_level must be one of {', '.join(LOG_LEVELS)}"
             raise ValueError(msg)
         return level
+
+    @model_validator(mode="after")
+    def _check_lease(self) -> Self:
+        if self.lease_renew_s * 2 > self.lease_s:
+            msg = "lease_renew_s must be at most half of lease_s, or a busy leader loses its lease"
+            raise ValueError(msg)
+        return self
 
     @model_validator(mode="after")
     def _check_secret_key(self) -> Self:
@@ -120,6 +189,11 @@ class Settings(StoreSettings):
             msg = f"secret_key must be at least {MIN_SECRET_KEY_LENGTH} characters long"
             raise ValueError(msg)
         return self
+
+
+def browse_host(host: str) -> str:
+    """The address to reach a server bound to `host` (the loopback for a wildcard)."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - compared, not bound
 
 
 def ensure_sqlite_dir(url: str) -> None:

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from argon2 import PasswordHasher
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniroute.auth_tokens import hash_token, new_token
 from omniroute.store import tables as t
@@ -25,6 +26,11 @@ INTEGRATION_TOKEN = "demo-integration-token"  # noqa: S105 public on purpose
 SIM_SECRET = "demo-simulator-webhook-secret-not-for-production"  # noqa: S105 public on purpose
 SIM_SPOKE = "sim"
 SIM_PORT = 8090
+# Arbitrary constant naming the demo-loading lock in PostgreSQL.
+DEMO_LOCK_KEY = 0x6F6D6E69_64656D6F
+# Demo mode's email: new mail goes to this queue; replies are caught by a relay on this port.
+DEMO_EMAIL_QUEUE = "billing-email"
+DEMO_MAILBOX_PORT = 2526
 
 
 def agent_token(agent_id: str) -> str:
@@ -334,25 +340,40 @@ async def load_demo_data(db: Database, *, fixed_tokens: bool = True) -> DemoInfo
         known = await _known_tokens(db, _fixed_tokens()) if fixed_tokens else ()
         return DemoInfo(loaded=False, agents=AGENTS, tokens=known)
 
+    loaded = True
     tokens = _fixed_tokens() if fixed_tokens else _random_tokens()
     # Argon2 is deliberately slow; keep the event loop free while it runs.
     password_hashes = await asyncio.to_thread(_hash_passwords, len(AGENTS))
     now = datetime.now(UTC)
     groups = [*_catalog(now), *_agent_rows(now, password_hashes), _token_rows(now, tokens)]
     async with db.session() as session, session.begin():
-        for rows in groups:
-            session.add_all(rows)
-            await session.flush()
+        await _demo_lock(db, session)
+        if await session.get(t.ChannelRow, "chat") is not None:
+            loaded = False
+        if loaded:
+            for rows in groups:
+                session.add_all(rows)
+                await session.flush()
     await ensure_demo_widget(db)
+    if not loaded:
+        known = await _known_tokens(db, _fixed_tokens()) if fixed_tokens else ()
+        return DemoInfo(loaded=False, agents=AGENTS, tokens=known)
     return DemoInfo(loaded=True, agents=AGENTS, tokens=tuple(tokens))
 
 
 DEMO_WIDGET = "demo"
 
 
+async def _demo_lock(db: Database, session: AsyncSession) -> None:
+    """Nodes started at once with --demo: one loads, the others wait and find it loaded."""
+    if db.dialect == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": DEMO_LOCK_KEY})
+
+
 async def ensure_demo_widget(db: Database) -> None:
     """Add the demo chat widget on the support chat queue (also to older demo databases)."""
     async with db.session() as session, session.begin():
+        await _demo_lock(db, session)
         if await session.get(t.ChatWidgetRow, DEMO_WIDGET) is not None:
             return
         if await session.get(t.QueueRow, "support-chat") is None:

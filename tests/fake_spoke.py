@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from omniroute.spokes import registry
 from omniroute.spokes.base import (
+    AnySpoke,
     Capability,
     Manifest,
     RoutingEvent,
@@ -110,7 +111,7 @@ class FakeProvider:
             self.active[event.ordering_key] -= 1
 
 
-class FakeSpoke(Spoke):
+class FakeSpoke(Spoke[FakeSettings]):
     """A spoke whose provider is the test's `FakeProvider`."""
 
     manifest = Manifest(
@@ -152,7 +153,7 @@ def install(monkeypatch: pytest.MonkeyPatch) -> FakeProvider:
     monkeypatch.setattr(FakeSpoke, "provider", provider)
     installed = registry.available_spokes
 
-    def with_fake() -> dict[str, type[Spoke]]:
+    def with_fake() -> dict[str, type[AnySpoke]]:
         return installed() | {KIND: FakeSpoke}
 
     monkeypatch.setattr(registry, "available_spokes", with_fake)

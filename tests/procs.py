@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -120,9 +121,18 @@ def start_server(
     port: int | None = None,
     ready_timeout_s: float = READY_TIMEOUT_S,
     env: dict[str, str] | None = None,
+    file_limit: tuple[int, int] | None = None,
 ) -> Server:
-    """Start `omniroute serve` on the database and return once GET /readyz answers 200."""
+    """Start `omniroute serve` on the database and return once GET /readyz answers 200.
+
+    `file_limit` sets the child's (soft, hard) open-file limit before it starts.
+    """
     chosen = port if port is not None else free_port(host)
+
+    def limit_files() -> None:
+        if file_limit is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, file_limit)
+
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log_file:
         process = subprocess.Popen(  # the child keeps its own copy of the log descriptor
@@ -133,6 +143,7 @@ def start_server(
             stdout=log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=limit_files if file_limit else None,  # noqa: PLW1509 - only setrlimit
         )
     server = Server(process, host, chosen, log_path)
     try:
@@ -151,11 +162,16 @@ class Servers:
     started: list[Server] = field(default_factory=list)
 
     def start(
-        self, database_url: str, *, port: int | None = None, env: dict[str, str] | None = None
+        self,
+        database_url: str,
+        *,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+        file_limit: tuple[int, int] | None = None,
     ) -> Server:
         """Start a server whose output goes to `server-N.log` in the log directory."""
         log_path = self.log_dir / f"server-{len(self.started) + 1}.log"
-        server = start_server(database_url, log_path, port=port, env=env)
+        server = start_server(database_url, log_path, port=port, env=env, file_limit=file_limit)
         self.started.append(server)
         return server
 

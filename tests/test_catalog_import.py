@@ -19,6 +19,7 @@ from omniroute.services import catalog
 from omniroute.services.catalog import CatalogImport, QueueDefaults, Status
 from omniroute.spokes import registry
 from omniroute.spokes.base import (
+    AnySpoke,
     Capability,
     CatalogEntry,
     CatalogKind,
@@ -30,9 +31,11 @@ from omniroute.spokes.base import (
     SpokeRejectedError,
     SpokeUnavailableError,
 )
+from omniroute.spokes.store import SpokeStore
 from omniroute.store import migrate
 from omniroute.store import tables as t
 from omniroute.store.db import Database
+from omniroute.store.spoke_data import DatabaseSpokeStore
 from tests.seed import NOW, add_agent, add_rule, seed_catalog
 
 SPOKE = "acme"
@@ -80,7 +83,7 @@ class FakeSettings(BaseModel):
     """No settings."""
 
 
-class FakeSpoke(Spoke):
+class FakeSpoke(Spoke[FakeSettings]):
     """A provider whose catalog is a dict of plain entries, editable by the test."""
 
     manifest: ClassVar[Manifest] = Manifest(
@@ -137,7 +140,7 @@ async def store(db: Database) -> Database:
 
 async def run(
     db: Database,
-    spoke: Spoke,
+    spoke: AnySpoke,
     *,
     kinds: Iterable[CatalogKind] = KINDS,
     only: dict[CatalogKind, set[str]] | set[str] | None = None,
@@ -547,9 +550,12 @@ class RegisteredFake(FakeSpoke):
 
     events: ClassVar[list[str]] = []
 
-    def __init__(self, instance_name: str, settings: BaseModel) -> None:
+    def __init__(
+        self, instance_name: str, settings: BaseModel, store: SpokeStore | None = None
+    ) -> None:
         super().__init__()
         assert (instance_name, settings) == (SPOKE, FakeSettings())
+        assert isinstance(store, DatabaseSpokeStore)
 
     async def setup(self) -> None:
         """Record the set-up."""

@@ -24,6 +24,7 @@ from omniroute.spokes.base import SpokeUnavailableError
 from omniroute.spokes.manager import SpokeManager, SpokeStatus
 from omniroute.store import tables as t
 from omniroute.store.db import Database
+from tests.door_commands import SendOutboxEvents
 from tests.fake_spoke import FakeProvider, FakeSpoke, install
 from tests.seed import NOW
 
@@ -66,11 +67,7 @@ class Hub:
     async def send(self, key: str, *ns: int, spoke: str = SPOKE) -> None:
         """Events numbered `ns` for one ordering key, committed in one engine batch."""
 
-        def command(tx: Any) -> None:
-            for n in ns:
-                tx.send(spoke, "new_interaction", key, {"n": n})
-
-        await self.engine.execute(command)
+        await self.engine.execute(SendOutboxEvents(spoke, key, ns))
 
     async def settle(self) -> None:
         """Wait until nothing is in flight and nothing eligible is due."""

@@ -7,14 +7,15 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
-from omniroute.core import documents, routing
 from omniroute.core.documents import NewDocument, RouteRequest
+from omniroute.core.messages import AcceptOffer, EndInteraction, RejectOffer, SubmitWrapUp
 from omniroute.domain.errors import DomainError, ErrorCode
 from omniroute.domain.model import DocumentType, WorkItemState
 from omniroute.engine.clock import ManualClock
 from omniroute.engine.engine import Engine
 from omniroute.store import tables as t
 from omniroute.store.db import Database
+from tests.door_commands import create_command, create_document
 from tests.seed import NOW, add_agent, add_queue, add_rule, seed_catalog
 
 
@@ -36,20 +37,18 @@ def chat(queue: str = "support") -> NewDocument:
 async def test_offer_accept_end_wrap_up(engine: Engine, db: Database) -> None:
     await add_agent(db, "alice")
     await engine.reload_config()
-    doc, item = await engine.execute(lambda tx: documents.create_document(tx, chat()))
+    doc, item = await create_document(engine, chat())
     assert item is not None
     live = engine.state.work_items[item.id]
     assert live.state is WorkItemState.PENDING_ACCEPT
     assert live.agent_id == "alice"
     offer_id = live.offer_id
     assert offer_id is not None
-    await engine.execute(lambda tx: routing.accept_offer(tx, offer_id, "alice"))
+    await engine.execute(AcceptOffer(offer_id, "alice"))
     assert engine.state.agents["alice"].load == {"chat": 1}
-    await engine.execute(lambda tx: documents.end_interaction(tx, doc.id, "alice", None, "notes"))
+    await engine.execute(EndInteraction(doc.id, "alice", None, "notes"))
     assert engine.state.agents["alice"].load == {"chat": 1}
-    await engine.execute(
-        lambda tx: documents.submit_wrap_up(tx, doc.id, "alice", "resolved", "done")
-    )
+    await engine.execute(SubmitWrapUp(doc.id, "resolved", "alice", "done"))
     assert engine.state.agents["alice"].load == {"chat": 0}
     async with db.session() as s:
         row = await s.get(t.InteractionRow, doc.id)
@@ -66,11 +65,11 @@ async def test_offer_accept_end_wrap_up(engine: Engine, db: Database) -> None:
 async def test_reject_excludes_agent_and_reoffers(engine: Engine, db: Database) -> None:
     await add_agent(db, "alice")
     await engine.reload_config()
-    _, item = await engine.execute(lambda tx: documents.create_document(tx, chat()))
+    _, item = await create_document(engine, chat())
     assert item is not None
     first = engine.state.work_items[item.id].offer_id
     assert first is not None
-    await engine.execute(lambda tx: routing.reject_offer(tx, first, "alice", "wrong", None))
+    await engine.execute(RejectOffer(first, "alice", "wrong", None))
     live = engine.state.work_items[item.id]
     assert live.state is WorkItemState.QUEUED
     assert live.rejected
@@ -85,7 +84,7 @@ async def test_reject_excludes_agent_and_reoffers(engine: Engine, db: Database) 
 async def test_timeout_returns_item_and_sets_presence(engine: Engine, db: Database) -> None:
     await add_agent(db, "alice")
     await engine.reload_config()
-    _, item = await engine.execute(lambda tx: documents.create_document(tx, chat()))
+    _, item = await create_document(engine, chat())
     assert item is not None
     clock = engine.clock
     assert isinstance(clock, ManualClock)
@@ -103,7 +102,7 @@ async def test_failed_command_changes_nothing(engine: Engine, db: Database) -> N
     await engine.reload_config()
     bad = NewDocument(DocumentType.INTERACTION, "chat", {}, RouteRequest("nope"))
     with pytest.raises(DomainError) as err:
-        await engine.execute(lambda tx: documents.create_document(tx, bad))
+        await engine.execute(create_command(bad))
     assert err.value.code is ErrorCode.NOT_FOUND
     assert err.value.field == "queue_id"
     async with db.session() as s:

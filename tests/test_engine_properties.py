@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 import itertools
 import shutil
 import sys
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,10 +17,23 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from omniroute.core import agents as agent_service
-from omniroute.core import documents, routing, transfers
+from omniroute.core import routing, transfers
 from omniroute.core.documents import NewDocument, RouteRequest
-from omniroute.core.state import EngineState, Tx
+from omniroute.core.door import Message
+from omniroute.core.messages import (
+    AcceptOffer,
+    CancelTransfer,
+    CloseCase,
+    CompleteConsult,
+    EndInteraction,
+    RejectOffer,
+    RouteDocument,
+    SetCapacity,
+    SetPresence,
+    StartTransfer,
+    SubmitWrapUp,
+)
+from omniroute.core.state import EngineState
 from omniroute.domain.errors import DomainError, ErrorCode
 from omniroute.domain.model import (
     CAPACITY_HOLDING_STATES,
@@ -41,6 +53,7 @@ from omniroute.engine.loader import load_state
 from omniroute.store import tables as t
 from omniroute.store.db import Database
 from tests.conftest import reset_schema
+from tests.door_commands import create_command, create_document, start_transfer
 from tests.seed import NOW, add_agent, add_queue, add_rule, seed_catalog
 
 CHANNELS = ("chat", "email", "case", "voice")
@@ -220,6 +233,7 @@ class World:
     rerouted_by_step: set[str] = field(default_factory=set)
     cancelled_by_step: set[str] = field(default_factory=set)
     kind: str = "start"
+    last_result: Any = None
 
     @property
     def state(self) -> EngineState:
@@ -235,13 +249,13 @@ class World:
 
 
 async def attempt(
-    world: World, fn: Callable[[Tx], object], expect: ErrorCode | str | None = None
+    world: World, command: Message[Any], expect: ErrorCode | str | None = None
 ) -> bool:
     """Run a command; a refused one must change nothing. `expect`: None, a code, or any."""
     before = view(world.state)
     refused: DomainError | None = None
     try:
-        await world.engine.execute(fn)
+        world.last_result = await world.engine.execute(command)
     except DomainError as err:
         refused = err
     if refused is not None:
@@ -286,14 +300,8 @@ async def step_arrive(world: World, data: st.DataObject) -> None:
             skills=tuple(data.draw(st.lists(requirement_st, max_size=1))),
         )
     new = NewDocument(doc_type, channel, {"subject": "property"}, route)
-    result: list[str] = []
-
-    def create(tx: Tx) -> None:
-        doc, _ = documents.create_document(tx, new)
-        result.append(doc.id)
-
-    await attempt(world, create)
-    world.docs.extend(result)
+    if await attempt(world, create_command(new)):
+        world.docs.append(world.last_result.id)
 
 
 def pick_agent(world: World, data: st.DataObject) -> str:
@@ -305,14 +313,14 @@ async def step_presence(world: World, data: st.DataObject) -> None:
     """An agent changes presence state."""
     agent_id = pick_agent(world, data)
     presence = data.draw(st.sampled_from(["available", "available", "away", "offline"]))
-    await attempt(world, lambda tx: agent_service.set_presence(tx, agent_id, presence, None))
+    await attempt(world, SetPresence(agent_id, presence, None))
 
 
 async def step_availability(world: World, data: st.DataObject) -> None:
     """An agent turns channels on or off."""
     agent_id = pick_agent(world, data)
     flags = data.draw(st.dictionaries(st.sampled_from(CHANNELS), st.booleans(), min_size=1))
-    await attempt(world, lambda tx: agent_service.set_presence(tx, agent_id, None, flags))
+    await attempt(world, SetPresence(agent_id, None, flags))
 
 
 async def step_capacity(world: World, data: st.DataObject) -> None:
@@ -323,12 +331,7 @@ async def step_capacity(world: World, data: st.DataObject) -> None:
     )
     cap_given = data.draw(st.booleans())
     cap = data.draw(st.one_of(st.none(), st.integers(0, 4)))
-    await attempt(
-        world,
-        lambda tx: agent_service.set_capacity(
-            tx, agent_id, channels, cap_given=cap_given, capacity_cap=cap
-        ),
-    )
+    await attempt(world, SetCapacity(agent_id, channels, cap_given=cap_given, capacity_cap=cap))
 
 
 def pick_offer(world: World, data: st.DataObject) -> str | None:
@@ -357,7 +360,7 @@ async def step_accept(world: World, data: st.DataObject) -> None:
         agent_id = None
     elif who == "other" and (other := other_agent(world, offer.agent_id)) is not None:
         agent_id, expect = other, ErrorCode.FORBIDDEN
-    if await attempt(world, lambda tx: routing.accept_offer(tx, offer_id, agent_id), expect):
+    if await attempt(world, AcceptOffer(offer_id, agent_id), expect):
         assert item.state is WorkItemState.ACCEPTED
         doc = world.state.documents[item.document_id]
         assert doc.accepted_item_id == item.id
@@ -377,9 +380,7 @@ async def step_reject(world: World, data: st.DataObject) -> None:
         expect = ErrorCode.DECLINE_NOT_ALLOWED
     elif reason == "email-only" and item.channel_id != "email":
         expect = ErrorCode.INVALID_REJECT_REASON
-    ok = await attempt(
-        world, lambda tx: routing.reject_offer(tx, offer_id, offer.agent_id, reason, "n"), expect
-    )
+    ok = await attempt(world, RejectOffer(offer_id, offer.agent_id, reason, "n"), expect)
     if not ok:
         return
     assert item.rejected
@@ -436,32 +437,24 @@ async def step_end(world: World, data: st.DataObject) -> None:
         agent_id = other
     expect: ErrorCode | str | None = ErrorCode.FORBIDDEN if stranger else None
     closes = False
-    fn: Callable[[Tx], object]
+    command: Message[None]
     if doc.type is DocumentType.CASE:
         closes = True
-        fn = functools.partial(
-            documents.close_case, doc_id=doc_id, agent_id=agent_id, resolution="done"
-        )
+        command = CloseCase(doc_id, agent_id, "done")
     elif doc.state in (InteractionState.NEW, InteractionState.ON_HOLD):
         closes = True
-        fn = functools.partial(
-            documents.end_interaction, doc_id=doc_id, agent_id=agent_id, code_id=None, notes=None
-        )
+        command = EndInteraction(doc_id, agent_id)
     elif doc.state == InteractionState.WORK_IN_PROGRESS:
         code = data.draw(st.sampled_from([None, "resolved", "follow-up", "bogus"]))
         closes = code == "resolved"
         if code == "bogus" and not stranger:
             expect = ErrorCode.INVALID_WRAP_UP_CODE
-        fn = functools.partial(
-            documents.end_interaction, doc_id=doc_id, agent_id=agent_id, code_id=code, notes="n"
-        )
+        command = EndInteraction(doc_id, agent_id, code, "n")
     else:
         closes = True
         wrap_code = data.draw(st.sampled_from(["resolved", "follow-up"]))
-        fn = functools.partial(
-            documents.submit_wrap_up, doc_id=doc_id, agent_id=agent_id, code_id=wrap_code, notes="w"
-        )
-    ok = await attempt(world, fn, expect)
+        command = SubmitWrapUp(doc_id, wrap_code, agent_id, "w")
+    ok = await attempt(world, command, expect)
     if ok and closes:
         world.closed_by_step.add(doc_id)
         assert doc_id not in world.state.documents
@@ -485,7 +478,7 @@ async def step_reroute(world: World, data: st.DataObject) -> None:
     elif consult_open(world, doc_id):
         expect = ErrorCode.TRANSFER_PENDING
     route = RouteRequest(queue_id, skills=tuple(data.draw(st.lists(requirement_st, max_size=1))))
-    if await attempt(world, lambda tx: documents.route_document(tx, doc_id, route), expect):
+    if await attempt(world, RouteDocument(doc_id, route), expect):
         world.rerouted_by_step.add(doc_id)
 
 
@@ -516,18 +509,12 @@ async def step_stale(world: World, data: st.DataObject) -> None:
         expect = ErrorCode.WORK_ITEM_ALREADY_ACCEPTED
     else:
         expect = ErrorCode.OFFER_NOT_PENDING
-    fn: Callable[[Tx], object]
+    stale: Message[Any]
     if data.draw(st.booleans()):
-        fn = functools.partial(routing.accept_offer, offer_id=offer_id, agent_id=row.agent_id)
+        stale = AcceptOffer(offer_id, row.agent_id)
     else:
-        fn = functools.partial(
-            routing.reject_offer,
-            offer_id=offer_id,
-            agent_id=row.agent_id,
-            reason_id=None,
-            note=None,
-        )
-    ok = await attempt(world, fn, expect)
+        stale = RejectOffer(offer_id, row.agent_id)
+    ok = await attempt(world, stale, expect)
     assert not ok, "an ended offer was accepted or rejected again"
 
 
@@ -567,7 +554,7 @@ async def step_transfer(world: World, data: st.DataObject) -> None:
         target_queue_id=data.draw(st.one_of(st.none(), st.sampled_from(sorted(QUEUES)))),
         type=data.draw(st.sampled_from([TransferType.BLIND, TransferType.CONSULT])),
     )
-    await attempt(world, lambda tx: transfers.start_transfer(tx, request), ANY_OUTCOME)
+    await attempt(world, StartTransfer(request), ANY_OUTCOME)
 
 
 async def step_cancel_transfer(world: World, data: st.DataObject) -> None:
@@ -576,7 +563,7 @@ async def step_cancel_transfer(world: World, data: st.DataObject) -> None:
     if doc_id is None:
         return
     by = data.draw(st.sampled_from([worker(world, doc_id), None]))
-    if await attempt(world, lambda tx: transfers.cancel_transfer(tx, doc_id, by), ANY_OUTCOME):
+    if await attempt(world, CancelTransfer(doc_id, by), ANY_OUTCOME):
         world.cancelled_by_step.add(doc_id)
 
 
@@ -585,7 +572,7 @@ async def step_complete_consult(world: World, data: st.DataObject) -> None:
     doc_id = pick_active(world, data, worked=True)
     if doc_id is None:
         return
-    await attempt(world, lambda tx: transfers.complete_consult(tx, doc_id, None), ANY_OUTCOME)
+    await attempt(world, CompleteConsult(doc_id, None), ANY_OUTCOME)
 
 
 STEPS = {
@@ -892,7 +879,7 @@ def chat_in(queue_id: str) -> NewDocument:
 
 async def create(engine: Engine, new: NewDocument) -> tuple[str, str]:
     """Create a routed document; its id and its work item's id."""
-    doc, item = await engine.execute(lambda tx: documents.create_document(tx, new))
+    doc, item = await create_document(engine, new)
     assert item is not None
     return doc.id, item.id
 
@@ -918,10 +905,8 @@ async def test_freed_capacity_routes_the_waiting_item(configured: Database) -> N
         assert items[second].state is WorkItemState.QUEUED
         offer_id = items[first].offer_id
         assert offer_id is not None
-        await engine.execute(lambda tx: routing.accept_offer(tx, offer_id, "solo"))
-        await engine.execute(
-            lambda tx: documents.end_interaction(tx, first_doc, "solo", "resolved", None)
-        )
+        await engine.execute(AcceptOffer(offer_id, "solo"))
+        await engine.execute(EndInteraction(first_doc, "solo", "resolved", None))
         assert items[second].state is WorkItemState.PENDING_ACCEPT
         assert items[second].agent_id == "solo"
     finally:
@@ -994,23 +979,23 @@ async def test_repeated_accept_after_restart_says_already_accepted(
     _, item_id = await create(engine, chat_in("general"))
     offer_id = engine.state.work_items[item_id].offer_id
     assert offer_id is not None
-    await engine.execute(lambda tx: routing.accept_offer(tx, offer_id, "ann"))
+    await engine.execute(AcceptOffer(offer_id, "ann"))
     with pytest.raises(DomainError) as before:
-        await engine.execute(lambda tx: routing.accept_offer(tx, offer_id, "ann"))
+        await engine.execute(AcceptOffer(offer_id, "ann"))
     assert before.value.code is ErrorCode.WORK_ITEM_ALREADY_ACCEPTED
     engine = await restarted(engine)
     try:
         with pytest.raises(DomainError) as after:
-            await engine.execute(lambda tx: routing.accept_offer(tx, offer_id, "ann"))
+            await engine.execute(AcceptOffer(offer_id, "ann"))
         assert after.value.code is ErrorCode.WORK_ITEM_ALREADY_ACCEPTED
     finally:
         await engine.stop()
 
 
-async def refusal(engine: Engine, fn: Callable[[Tx], object]) -> ErrorCode | None:
+async def refusal(engine: Engine, command: Message[Any]) -> ErrorCode | None:
     """The code a command is refused with, or None when it succeeds."""
     try:
-        await engine.execute(fn)
+        await engine.execute(command)
     except DomainError as err:
         return err.code
     return None
@@ -1022,7 +1007,7 @@ async def accept_current(engine: Engine, item_id: str) -> str:
     offer_id, agent_id = item.offer_id, item.agent_id
     assert offer_id is not None
     assert agent_id is not None
-    await engine.execute(lambda tx: routing.accept_offer(tx, offer_id, agent_id))
+    await engine.execute(AcceptOffer(offer_id, agent_id))
     return agent_id
 
 
@@ -1036,7 +1021,7 @@ async def consulted(db: Database, clock: ManualClock) -> tuple[Engine, str, str,
     doc_id, sender_id = await create(engine, chat_in("general"))
     assert await accept_current(engine, sender_id) == "ann"
     request = transfers.TransferRequest(doc_id, "ann", "bob", None, TransferType.CONSULT)
-    target = await engine.execute(lambda tx: transfers.start_transfer(tx, request))
+    target = await start_transfer(engine, request)
     assert await accept_current(engine, target.id) == "bob"
     return engine, doc_id, sender_id, target.id
 
@@ -1047,11 +1032,9 @@ async def test_consult_sender_is_released_when_work_moves_on(db: Database) -> No
     try:
         route = RouteRequest("general")
         with pytest.raises(DomainError) as refused:
-            await engine.execute(lambda tx: documents.route_document(tx, doc_id, route))
+            await engine.execute(RouteDocument(doc_id, route))
         assert refused.value.code is ErrorCode.TRANSFER_PENDING
-        await engine.execute(
-            lambda tx: documents.end_interaction(tx, doc_id, None, "resolved", None)
-        )
+        await engine.execute(EndInteraction(doc_id, None, "resolved", None))
         assert doc_id not in engine.state.documents
         async with db.session() as s:
             live = (
@@ -1085,7 +1068,7 @@ async def test_cancel_transfer_needs_a_transfer(configured: Database) -> None:
     await engine.start()
     try:
         doc_id, item_id = await create(engine, chat_in("general"))
-        code = await refusal(engine, lambda tx: transfers.cancel_transfer(tx, doc_id, None))
+        code = await refusal(engine, CancelTransfer(doc_id, None))
         assert item_id in engine.state.work_items, "the queued item was cancelled"
         assert code is ErrorCode.NO_PENDING_TRANSFER
     finally:
@@ -1100,12 +1083,10 @@ async def test_restart_keeps_document_summaries(configured: Database) -> None:
     new_case = NewDocument(
         DocumentType.CASE, "case", {"subject": "refund", "customer_name": "Zoe"}, None
     )
-    await engine.execute(lambda tx: documents.create_document(tx, new_case))
+    await engine.execute(create_command(new_case))
     doc_id, item_id = await create(engine, chat_in("general"))
     await accept_current(engine, item_id)
-    await engine.execute(
-        lambda tx: documents.end_interaction(tx, doc_id, "ann", "follow-up", "call back")
-    )
+    await engine.execute(EndInteraction(doc_id, "ann", "follow-up", "call back"))
     before = {d.id: dict(d.summary) for d in engine.state.documents.values()}
     engine = await restarted(engine)
     try:

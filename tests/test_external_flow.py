@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -10,17 +11,29 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from omniroute.core import agents as agent_service
-from omniroute.core import documents, identity, routing, transfers
+from omniroute.core import transfers
 from omniroute.core.documents import NewDocument, RouteRequest
-from omniroute.core.work_offers import WorkOffer, offer_work
+from omniroute.core.messages import (
+    AcceptOffer,
+    ApplyInboundEvents,
+    CancelTransfer,
+    CompleteConsult,
+    EndInteraction,
+    RejectOffer,
+    SetPresence,
+    StartTransfer,
+    SubmitWorkOffer,
+)
+from omniroute.core.work_offers import WorkOffer
 from omniroute.domain.errors import DomainError, ErrorCode
+from omniroute.domain.inbound import InboundEvent, InboundEventType
 from omniroute.domain.model import DocumentType, WorkItemState
 from omniroute.domain.outbound import TransferType
 from omniroute.engine.clock import ManualClock
 from omniroute.engine.engine import Engine
 from omniroute.store import tables as t
 from omniroute.store.db import Database
+from tests.door_commands import create_document, start_transfer
 from tests.seed import NOW, add_agent, add_queue, add_rule, seed_catalog
 
 SPOKE = "acme"
@@ -99,8 +112,25 @@ async def incidents(db: Database) -> list[str]:
         return [r.kind for r in (await s.scalars(select(t.SpokeIncidentRow))).all()]
 
 
+def signed_in(provider_agent_id: str, email: str, name: str) -> InboundEvent:
+    return InboundEvent(
+        f"in-{uuid.uuid4().hex}", InboundEventType.AGENT_SIGNED_IN, provider_agent_id, email, name
+    )
+
+
+def presence(provider_agent_id: str, state_name: str) -> InboundEvent:
+    kind = InboundEventType.AGENT_PRESENCE
+    return InboundEvent(f"in-{uuid.uuid4().hex}", kind, provider_agent_id, state_name=state_name)
+
+
+async def inbound(engine: Engine, event: InboundEvent) -> dict[str, Any]:
+    """Apply one provider event through the door; its outcome."""
+    (outcome,) = await engine.execute(ApplyInboundEvents(SPOKE, (event,)))
+    return outcome
+
+
 async def new_external_item(engine: Engine) -> tuple[str, str]:
-    doc, item = await engine.execute(lambda tx: documents.create_document(tx, chat()))
+    doc, item = await create_document(engine, chat())
     assert item is not None
     return doc.id, item.id
 
@@ -122,12 +152,12 @@ async def test_external_item_goes_to_provider_not_to_our_agents(
 async def test_work_offer_accept_reports_outcome(engine: Engine, db: Database) -> None:
     _, item_id = await new_external_item(engine)
     result = await engine.execute(
-        lambda tx: offer_work(tx, offer_req(work_item_id=item_id, external_segment_id="s1"))
+        SubmitWorkOffer(offer_req(work_item_id=item_id, external_segment_id="s1"))
     )
     assert not result.replayed
     offer = engine.state.offers[result.offer_id]
     assert offer.agent_id == "alice"
-    await engine.execute(lambda tx: routing.accept_offer(tx, result.offer_id, "alice"))
+    await engine.execute(AcceptOffer(result.offer_id, "alice"))
     outcome = (await outbox(db))[-1]
     assert outcome[0] == "offer_outcome"
     assert outcome[1]["outcome"] == "accepted"
@@ -138,26 +168,24 @@ async def test_work_offer_accept_reports_outcome(engine: Engine, db: Database) -
 async def test_work_offer_is_idempotent(engine: Engine, db: Database) -> None:
     _, item_id = await new_external_item(engine)
     req = offer_req(work_item_id=item_id, external_segment_id="seg", idempotency_key="k1")
-    first = await engine.execute(lambda tx: offer_work(tx, req))
-    again = await engine.execute(lambda tx: offer_work(tx, req))
+    first = await engine.execute(SubmitWorkOffer(req))
+    again = await engine.execute(SubmitWorkOffer(req))
     by_segment = await engine.execute(
-        lambda tx: offer_work(tx, dataclasses.replace(req, idempotency_key=None))
+        SubmitWorkOffer(dataclasses.replace(req, idempotency_key=None))
     )
     assert again.offer_id == first.offer_id == by_segment.offer_id
     assert again.replayed
     async with db.session() as s:
         assert len((await s.scalars(select(t.OfferRow))).all()) == 1
     with pytest.raises(DomainError) as err:
-        await engine.execute(
-            lambda tx: offer_work(tx, dataclasses.replace(req, request_hash="other"))
-        )
+        await engine.execute(SubmitWorkOffer(dataclasses.replace(req, request_hash="other")))
     assert err.value.code is ErrorCode.IDEMPOTENCY_KEY_REUSED
 
 
 async def test_offered_at_shortens_the_countdown(engine: Engine) -> None:
     _, item_id = await new_external_item(engine)
     req = offer_req(work_item_id=item_id, offered_at=NOW - timedelta(seconds=10))
-    result = await engine.execute(lambda tx: offer_work(tx, req))
+    result = await engine.execute(SubmitWorkOffer(req))
     assert engine.state.offers[result.offer_id].expires_at == NOW + timedelta(seconds=20)
 
 
@@ -177,11 +205,11 @@ async def test_work_offer_validation(
     _, item_id = await new_external_item(engine)
     req = offer_req(work_item_id=item_id, **change)
     if code is None:
-        result = await engine.execute(lambda tx: offer_work(tx, req))
+        result = await engine.execute(SubmitWorkOffer(req))
         assert engine.state.offers[result.offer_id].agent_id == "carol"
         return
     with pytest.raises(DomainError) as err:
-        await engine.execute(lambda tx: offer_work(tx, req))
+        await engine.execute(SubmitWorkOffer(req))
     assert err.value.code is code
     assert engine.state.offers == {}
     async with db.session() as s:
@@ -190,33 +218,31 @@ async def test_work_offer_validation(
 
 async def test_work_offer_agent_state_errors(engine: Engine, db: Database) -> None:
     doc_id, item_id = await new_external_item(engine)
-    await engine.execute(lambda tx: agent_service.set_presence(tx, "bob", "away", None))
+    await engine.execute(SetPresence("bob", "away", None))
     with pytest.raises(DomainError) as err:
         await engine.execute(
-            lambda tx: offer_work(tx, offer_req(work_item_id=item_id, provider_agent_id="P-bob"))
+            SubmitWorkOffer(offer_req(work_item_id=item_id, provider_agent_id="P-bob"))
         )
     assert err.value.code is ErrorCode.AGENT_NOT_AVAILABLE
     engine.state.agents["carol"].allow_external = False
     with pytest.raises(DomainError) as err:
         await engine.execute(
-            lambda tx: offer_work(
-                tx, offer_req(work_item_id=item_id, provider_agent_id=None, agent_id="carol")
+            SubmitWorkOffer(
+                offer_req(work_item_id=item_id, provider_agent_id=None, agent_id="carol")
             )
         )
     assert err.value.code is ErrorCode.AGENT_NOT_ALLOWED_EXTERNAL
-    first = await engine.execute(lambda tx: offer_work(tx, offer_req(document_id=doc_id)))
+    first = await engine.execute(SubmitWorkOffer(offer_req(document_id=doc_id)))
     with pytest.raises(DomainError) as err:
-        await engine.execute(lambda tx: offer_work(tx, offer_req(work_item_id=item_id)))
+        await engine.execute(SubmitWorkOffer(offer_req(work_item_id=item_id)))
     assert err.value.code is ErrorCode.WORK_ITEM_ASSIGNED
-    await engine.execute(lambda tx: routing.accept_offer(tx, first.offer_id, "alice"))
+    await engine.execute(AcceptOffer(first.offer_id, "alice"))
     with pytest.raises(DomainError) as err:
-        await engine.execute(lambda tx: offer_work(tx, offer_req(work_item_id=item_id)))
+        await engine.execute(SubmitWorkOffer(offer_req(work_item_id=item_id)))
     assert err.value.code is ErrorCode.WORK_ITEM_ALREADY_ACCEPTED
-    await engine.execute(
-        lambda tx: documents.end_interaction(tx, doc_id, "alice", "resolved", "fine")
-    )
+    await engine.execute(EndInteraction(doc_id, "alice", "resolved", "fine"))
     with pytest.raises(DomainError) as err:
-        await engine.execute(lambda tx: offer_work(tx, offer_req(document_id=doc_id)))
+        await engine.execute(SubmitWorkOffer(offer_req(document_id=doc_id)))
     assert err.value.code is ErrorCode.DOCUMENT_NOT_ACTIVE
     end = (await outbox(db))[-1]
     assert end[0] == "end_interaction"
@@ -227,10 +253,8 @@ async def test_work_offer_agent_state_errors(engine: Engine, db: Database) -> No
 
 async def test_reject_returns_item_to_provider(engine: Engine, db: Database) -> None:
     _, item_id = await new_external_item(engine)
-    result = await engine.execute(lambda tx: offer_work(tx, offer_req(work_item_id=item_id)))
-    await engine.execute(
-        lambda tx: routing.reject_offer(tx, result.offer_id, "alice", "busy", None)
-    )
+    result = await engine.execute(SubmitWorkOffer(offer_req(work_item_id=item_id)))
+    await engine.execute(RejectOffer(result.offer_id, "alice", "busy", None))
     item = engine.state.work_items[item_id]
     assert item.state is WorkItemState.QUEUED
     assert engine.state.offers == {}
@@ -240,14 +264,14 @@ async def test_reject_returns_item_to_provider(engine: Engine, db: Database) -> 
 
 
 async def accepted_local_chat(engine: Engine) -> tuple[str, str]:
-    doc, item = await engine.execute(lambda tx: documents.create_document(tx, chat("local")))
+    doc, item = await create_document(engine, chat("local"))
     assert item is not None
     live = engine.state.work_items[item.id]
     assert live.offer_id is not None
     agent = live.agent_id
     assert agent is not None
     offer_id = live.offer_id
-    await engine.execute(lambda tx: routing.accept_offer(tx, offer_id, agent))
+    await engine.execute(AcceptOffer(offer_id, agent))
     return doc.id, agent
 
 
@@ -264,26 +288,20 @@ def transfer_to(
 async def test_transfer_to_agent_cancel_and_accept(engine: Engine) -> None:
     doc_id, sender = await accepted_local_chat(engine)
     target = "bob" if sender != "bob" else "alice"
-    item = await engine.execute(
-        lambda tx: transfers.start_transfer(tx, transfer_to(doc_id, sender, agent=target))
-    )
+    item = await start_transfer(engine, transfer_to(doc_id, sender, agent=target))
     assert item.state is WorkItemState.PENDING_ACCEPT
     assert item.agent_id == target
     with pytest.raises(DomainError) as err:
-        await engine.execute(
-            lambda tx: transfers.start_transfer(tx, transfer_to(doc_id, sender, agent=target))
-        )
+        await engine.execute(StartTransfer(transfer_to(doc_id, sender, agent=target)))
     assert err.value.code is ErrorCode.TRANSFER_PENDING
-    cancelled = await engine.execute(lambda tx: transfers.cancel_transfer(tx, doc_id, sender))
-    assert cancelled.id == item.id
-    assert cancelled.cancel_reason == "transfer_cancelled"
+    cancelled = await engine.execute(CancelTransfer(doc_id, sender))
+    assert cancelled == item.id
+    assert item.cancel_reason == "transfer_cancelled"
     assert engine.state.agents[target].load.get("chat", 0) == 0
-    again = await engine.execute(
-        lambda tx: transfers.start_transfer(tx, transfer_to(doc_id, sender, agent=target))
-    )
+    again = await start_transfer(engine, transfer_to(doc_id, sender, agent=target))
     offer_id = again.offer_id
     assert offer_id is not None
-    await engine.execute(lambda tx: routing.accept_offer(tx, offer_id, target))
+    await engine.execute(AcceptOffer(offer_id, target))
     doc = engine.state.documents[doc_id]
     assert doc.agent_id == target
     assert engine.state.agents[sender].load.get("chat", 0) == 0
@@ -292,100 +310,80 @@ async def test_transfer_to_agent_cancel_and_accept(engine: Engine) -> None:
 async def test_rejected_transfer_leaves_work_with_sender(engine: Engine) -> None:
     doc_id, sender = await accepted_local_chat(engine)
     target = "bob" if sender != "bob" else "alice"
-    item = await engine.execute(
-        lambda tx: transfers.start_transfer(tx, transfer_to(doc_id, sender, agent=target))
-    )
+    item = await start_transfer(engine, transfer_to(doc_id, sender, agent=target))
     offer_id = item.offer_id
     assert offer_id is not None
-    await engine.execute(lambda tx: routing.reject_offer(tx, offer_id, target, None, None))
+    await engine.execute(RejectOffer(offer_id, target, None, None))
     assert item.state is WorkItemState.CANCELLED
     doc = engine.state.documents[doc_id]
     assert doc.agent_id == sender
     assert doc.work_item_id == doc.accepted_item_id
     with pytest.raises(DomainError) as err:
-        await engine.execute(lambda tx: transfers.cancel_transfer(tx, doc_id, sender))
+        await engine.execute(CancelTransfer(doc_id, sender))
     assert err.value.code is ErrorCode.NO_PENDING_TRANSFER
 
 
 async def test_consult_keeps_sender_until_complete(engine: Engine) -> None:
     doc_id, sender = await accepted_local_chat(engine)
     target = "bob" if sender != "bob" else "alice"
-    item = await engine.execute(
-        lambda tx: transfers.start_transfer(
-            tx, transfer_to(doc_id, sender, agent=target, kind=TransferType.CONSULT)
-        )
+    item = await start_transfer(
+        engine, transfer_to(doc_id, sender, agent=target, kind=TransferType.CONSULT)
     )
     offer_id = item.offer_id
     assert offer_id is not None
-    await engine.execute(lambda tx: routing.accept_offer(tx, offer_id, target))
+    await engine.execute(AcceptOffer(offer_id, target))
     assert engine.state.agents[sender].load["chat"] == 1
-    await engine.execute(lambda tx: transfers.complete_consult(tx, doc_id, sender))
+    await engine.execute(CompleteConsult(doc_id, sender))
     assert engine.state.agents[sender].load["chat"] == 0
     assert engine.state.agents[target].load["chat"] == 1
 
 
 async def test_transfer_to_external_queue_is_announced(engine: Engine, db: Database) -> None:
     doc_id, sender = await accepted_local_chat(engine)
-    item = await engine.execute(
-        lambda tx: transfers.start_transfer(tx, transfer_to(doc_id, sender, queue="ext"))
-    )
+    item = await start_transfer(engine, transfer_to(doc_id, sender, queue="ext"))
     assert item.state is WorkItemState.QUEUED
     kind, payload = (await outbox(db))[-1]
     assert kind == "transfer_to_queue"
     assert payload["transfer_id"] == item.id
     assert payload["from"]["agent_id"] == sender
-    await engine.execute(lambda tx: transfers.cancel_transfer(tx, doc_id, sender))
+    await engine.execute(CancelTransfer(doc_id, sender))
     assert (await outbox(db))[-1][0] == "cancel_transfer"
 
 
 async def test_sign_in_links_by_email_and_presence_flows_both_ways(
     engine: Engine, db: Database
 ) -> None:
-    linked = await engine.execute(
-        lambda tx: identity.sign_in(
-            tx, identity.SignIn(SPOKE, "P-carol", "CAROL@example.test", "Carol")
-        )
-    )
-    assert linked == "carol"
-    await engine.execute(lambda tx: agent_service.set_presence(tx, "carol", "away", None))
+    linked = await inbound(engine, signed_in("P-carol", "CAROL@example.test", "Carol"))
+    assert (linked["outcome"], linked["agent_id"]) == ("linked", "carol")
+    await engine.execute(SetPresence("carol", "away", None))
     kind, payload = (await outbox(db))[-1]
     assert kind == "agent_presence"
     assert payload["provider_state"] == "Away"
     assert payload["provider_agent_id"] == "P-carol"
     before = len(await outbox(db))
-    applied = await engine.execute(
-        lambda tx: identity.provider_presence(
-            tx, identity.ProviderPresence(SPOKE, "P-carol", "on queue")
-        )
-    )
-    assert applied == ("applied", "available")
+    applied = await inbound(engine, presence("P-carol", "on queue"))
+    assert (applied["outcome"], applied["presence_id"]) == ("applied", "available")
     assert engine.state.agents["carol"].presence_id == "available"
     assert len(await outbox(db)) == before
-    unmapped = await engine.execute(
-        lambda tx: identity.provider_presence(
-            tx, identity.ProviderPresence(SPOKE, "P-carol", "Meal")
-        )
-    )
-    assert unmapped == ("incident", None)
+    unmapped = await inbound(engine, presence("P-carol", "Meal"))
+    assert (unmapped["outcome"], unmapped["presence_id"]) == ("incident", None)
     assert "unmapped_presence" in await incidents(db)
 
 
 async def test_unknown_sign_in_is_an_incident_unless_provisioning(
     engine: Engine, db: Database
 ) -> None:
-    result = await engine.execute(
-        lambda tx: identity.sign_in(tx, identity.SignIn(SPOKE, "P-zed", "zed@x.test", "Zed"))
-    )
-    assert result is None
+    result = await inbound(engine, signed_in("P-zed", "zed@x.test", "Zed"))
+    assert (result["outcome"], result["agent_id"]) == ("incident", None)
     assert await incidents(db) == ["unknown_agent"]
     async with db.session() as s, s.begin():
         row = await s.get(t.SpokeRow, SPOKE)
         assert row is not None
         row.allow_provisioning = True
     await engine.reload_config()
-    created = await engine.execute(
-        lambda tx: identity.sign_in(tx, identity.SignIn(SPOKE, "P-zed", "zed@x.test", "Zed"))
-    )
+    outcome = await inbound(engine, signed_in("P-zed", "zed@x.test", "Zed"))
+    created = outcome["agent_id"]
+    assert outcome["outcome"] == "linked"
     assert created is not None
     async with db.session() as s:
         agent = await s.get(t.AgentRow, created)

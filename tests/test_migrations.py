@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from omniroute.store.migrate import alembic_config, current, head, upgrade
+from omniroute.store.search_ddl import include_name
 from omniroute.store.tables import Base
 
 PG_URL = os.environ.get("OMNIROUTE_TEST_PG_URL")
@@ -50,7 +52,9 @@ def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 def _diff_and_tables(connection: Connection) -> tuple[list[Any], set[str]]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "include_name": include_name}
+    )
     return compare_metadata(context, Base.metadata), set(inspect(connection).get_table_names())
 
 
@@ -96,3 +100,65 @@ async def test_upgrade_works_inside_a_running_event_loop(tmp_path: Path) -> None
     url = f"sqlite+aiosqlite:///{tmp_path / 'loop.db'}"
     upgrade(url)
     assert current(url) == head()
+
+
+async def _run(url: str, *statements: str) -> list[Any]:
+    engine = create_async_engine(url, poolclass=pool.NullPool)
+    try:
+        async with engine.begin() as connection:
+            rows: list[Any] = []
+            for statement in statements:
+                result = await connection.execute(text(statement))
+                rows = list(result.all()) if result.returns_rows else []
+            return rows
+    finally:
+        await engine.dispose()
+
+
+def test_the_genesys_and_connect_id_maps_move_into_the_spoke_store_and_back(
+    empty_db_url: str,
+) -> None:
+    upgrade(empty_db_url, "0010_agent_preferences")
+    at = "'2026-11-25 10:00:00+00:00'"
+    asyncio.run(
+        _run(
+            empty_db_url,
+            "INSERT INTO spokes (name, kind, settings, presence_map, allow_provisioning, enabled,"
+            f" created_at, updated_at) VALUES ('gc', 'genesys', '{{}}', '{{}}', false, true, {at},"
+            f" {at}), ('ac', 'amazon_connect', '{{}}', '{{}}', false, true, {at}, {at})",
+            "INSERT INTO genesys_conversations (spoke, document_id, conversation_id, created_at)"
+            f" VALUES ('gc', 'doc-1', 'conv-1', {at})",
+            "INSERT INTO connect_contacts (spoke, document_id, contact_id, work_item_id,"
+            f" provider_queue_id, created_at, updated_at) VALUES ('ac', 'doc-2', 'c-2', 'wi-2',"
+            f" 'PQ', {at}, {at}), ('deleted', 'doc-3', 'c-3', 'wi-3', NULL, {at}, {at})",
+        )
+    )
+    upgrade(empty_db_url)
+    rows = asyncio.run(
+        _run(empty_db_url, "SELECT spoke, key, version, data FROM spoke_data ORDER BY spoke")
+    )
+    assert [(r[0], r[1], r[2], json.loads(r[3])) for r in rows] == [
+        (
+            "ac",
+            "contact/doc-2",
+            1,
+            {
+                "contact_id": "c-2",
+                "document_id": "doc-2",
+                "work_item_id": "wi-2",
+                "provider_queue_id": "PQ",
+            },
+        ),
+        ("gc", "conversation/doc-1", 1, {"conversation_id": "conv-1"}),
+    ]
+    _, tables = asyncio.run(_inspect(empty_db_url))
+    assert {"genesys_conversations", "connect_contacts"}.isdisjoint(tables)
+    command.downgrade(alembic_config(empty_db_url), "0010_agent_preferences")
+    back = asyncio.run(
+        _run(
+            empty_db_url,
+            "SELECT g.conversation_id, c.contact_id, c.work_item_id FROM genesys_conversations g,"
+            " connect_contacts c",
+        )
+    )
+    assert [tuple(r) for r in back] == [("conv-1", "c-2", "wi-2")]

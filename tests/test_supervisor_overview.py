@@ -9,9 +9,14 @@ from datetime import timedelta
 
 import pytest
 
-from omniroute.core import agents, documents, routing
 from omniroute.core.documents import NewDocument, RouteRequest
-from omniroute.core.live import snapshot
+from omniroute.core.messages import (
+    AcceptOffer,
+    EndInteraction,
+    LiveOverview,
+    RejectOffer,
+    SetPresence,
+)
 from omniroute.domain.model import DocumentType
 from omniroute.engine.clock import ManualClock
 from omniroute.engine.engine import Engine
@@ -19,6 +24,7 @@ from omniroute.services.supervisor import settings
 from omniroute.services.supervisor.feed import OverviewFeed, Subscription
 from omniroute.services.supervisor.overview import Overview, build_overview
 from omniroute.store.db import Database
+from tests.door_commands import create_document
 from tests.seed import NOW, add_agent, add_queue, add_rule, seed_catalog
 
 
@@ -57,7 +63,7 @@ class Script:
     async def chat(self, queue: str) -> tuple[str, str]:
         """Create a chat in a queue; returns the interaction and work item ids."""
         new = NewDocument(DocumentType.INTERACTION, "chat", {}, RouteRequest(queue))
-        doc, item = await self.engine.execute(lambda tx: documents.create_document(tx, new))
+        doc, item = await create_document(self.engine, new)
         assert item is not None
         return doc.id, item.id
 
@@ -76,25 +82,25 @@ async def run_scenario(engine: Engine) -> Script:
     _, a = await s.chat("support")
     await s.at(5)
     offer = s.offer_of(a, "alice")
-    await engine.execute(lambda tx: routing.accept_offer(tx, offer, "alice"))
+    await engine.execute(AcceptOffer(offer, "alice"))
     await s.at(10)
     _, b = await s.chat("support")
     await s.at(15)
     offer = s.offer_of(b, "alice")
-    await engine.execute(lambda tx: routing.reject_offer(tx, offer, "alice", "wrong", None))
+    await engine.execute(RejectOffer(offer, "alice", "wrong", None))
     await s.at(20)
     _, c = await s.chat("sales")
     s.offer_of(c, "alice")
     await s.at(50)  # the 30 s offer timeout falls due: alice goes away
     await s.at(65)
-    await engine.execute(lambda tx: agents.set_presence(tx, "bob", "available", None))
+    await engine.execute(SetPresence("bob", "available", None))
     await s.at(70)
     offer = s.offer_of(b, "bob")
-    await engine.execute(lambda tx: routing.accept_offer(tx, offer, "bob"))
+    await engine.execute(AcceptOffer(offer, "bob"))
     await s.at(80)
     d_doc, _ = await s.chat("sales")
     await s.at(90)
-    await engine.execute(lambda tx: documents.end_interaction(tx, d_doc, None, None, None))
+    await engine.execute(EndInteraction(d_doc, None, None, None))
     await s.at(100)
     return s
 
@@ -208,7 +214,7 @@ async def test_feed_wakes_on_changes_not_on_reads(engine: Engine, db: Database) 
     sub = live.subscribe()
     try:
         await engine.tick()
-        await engine.execute(snapshot)
+        await engine.query(LiveOverview())
         assert not live.pending
         await Script(engine).chat("sales")
         overview = await asyncio.wait_for(sub.next(), 5)

@@ -4,44 +4,67 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
 
+from omniroute.api.assets import (
+    IMMUTABLE,
+    REVALIDATE,
+    STATIC_PREFIX,
+    WEB_ROOT,
+    CachedStatic,
+    version,
+)
 from omniroute.api.auth import TokenCache
+from omniroute.api.body_limits import BodyLimit, body_rules
 from omniroute.api.chat_cors import PublicChatCors
 from omniroute.api.errors import install_error_handlers
 from omniroute.api.page_headers import SecurityHeaders
+from omniroute.api.rate_limits import HashingGate, RateLimits
 from omniroute.api.routes import (
     admin,
     agents,
+    attachments,
     audit,
+    bootstrap,
     call_controls,
+    canned,
+    case_work,
     catalog,
     chat,
     chat_widgets,
     chat_ws,
+    cluster,
     connector_panels,
+    customers,
+    demo_mailbox,
     docs_pages,
     documents,
     email,
     external,
     feed,
     health,
+    notes,
     operations,
+    preferences,
     reports,
+    search,
     session,
     spokes_admin,
     supervisor,
     support,
     workspace,
 )
-from omniroute.api.sessions import SessionStore
+from omniroute.api.sessions import LoginThrottle, SessionStore
 from omniroute.channels.chat.hub import ChatHub
+from omniroute.channels.email.demo_mailbox import DemoMailbox
 from omniroute.channels.email.inbound import start_listener
-from omniroute.config import Settings
+from omniroute.cluster.forward import HttpForwarder
+from omniroute.cluster.node import ClusterNode, NodeInfo, Role, default_node_id
+from omniroute.config import Settings, browse_host
+from omniroute.domain.errors import DomainError, ErrorCode
 from omniroute.engine.clock import Clock
 from omniroute.engine.dispatcher import Dispatcher
 from omniroute.engine.engine import Engine
@@ -49,8 +72,39 @@ from omniroute.spokes.manager import SpokeManager
 from omniroute.store.db import Database
 
 API_PREFIX = "/api/v1"
-# Pages, scripts and styles of the workspace, widget and supervisor view: no build step.
-WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
+# Responses smaller than this are sent as they are: compressing them gains nothing.
+GZIP_MIN_BYTES = 500
+
+
+async def _join(app: FastAPI, cfg: Settings, db: Database, engine: Engine) -> ClusterNode | None:
+    """On PostgreSQL join the cluster (lead or stand by); on SQLite run the engine alone."""
+    info = NodeInfo(
+        cfg.node_id or default_node_id(cfg.port),
+        cfg.node_url or f"http://{browse_host(cfg.host)}:{cfg.port}",
+        Role.API if cfg.no_engine else Role.STANDBY,
+    )
+    app.state.cluster = None
+    app.state.solo_node = {
+        "node_id": info.node_id,
+        "url": info.url,
+        "role": Role.LEADER.value,
+        "started_at": datetime.now(UTC),
+    }
+    if db.dialect != "postgresql":
+        if cfg.no_engine:
+            raise DomainError(
+                ErrorCode.STORE_UNAVAILABLE,
+                "no_engine needs PostgreSQL: on SQLite one node serves with its engine",
+            )
+        await engine.start()
+        return None
+    node = ClusterNode(db, engine, info, lease_s=cfg.lease_s, renew_s=cfg.lease_renew_s)
+    assert cfg.secret_key is not None  # settings refuse to load without one
+    node.forwarder = HttpForwarder(node, cfg.secret_key.get_secret_value(), cfg.forward_timeout_s)
+    engine.forwarder = node.forwarder
+    await node.start()
+    app.state.cluster = node
+    return node
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -59,14 +113,24 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(cfg.database_url)
+        pg = cfg.database_url.startswith("postgresql")
+        db = Database(cfg.database_url, idle_tx_timeout_s=cfg.idle_tx_timeout_s if pg else None)
         engine = Engine(db, clock, batch_max=cfg.engine_batch_max, checks=cfg.engine_checks or None)
         app.state.db = db
         app.state.engine = engine
         app.state.tokens = TokenCache(db, demo=cfg.demo)
-        app.state.sessions = SessionStore(db, engine.clock, timedelta(hours=cfg.session_hours))
+        app.state.sessions = SessionStore(
+            db,
+            engine.clock,
+            timedelta(hours=cfg.session_hours),
+            LoginThrottle(
+                engine.clock, cfg.sign_in_max_failures, timedelta(seconds=cfg.sign_in_lockout_s)
+            ),
+            HashingGate(cfg.password_hash_concurrency, cfg.password_hash_queue),
+        )
+        app.state.rate_limits = RateLimits(cfg)
         app.state.settings = cfg
-        await engine.start()
+        node = await _join(app, cfg, db, engine)
         spokes = SpokeManager(db, engine.clock)
         dispatcher = Dispatcher(db, spokes, engine.clock)
         app.state.spokes = spokes
@@ -78,9 +142,15 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             app.state.chat = ChatHub(db, engine)
             await app.state.chat.start()
             listener = await start_listener(db, engine, cfg) if cfg.email_enabled else None
+            mailbox = DemoMailbox(cfg) if cfg.demo_mailbox_port is not None else None
+            if mailbox is not None:
+                await mailbox.start()
+                app.state.demo_mailbox = mailbox
             try:
                 yield
             finally:
+                if mailbox is not None:
+                    await mailbox.stop()
                 if listener is not None:
                     await listener.stop()
         finally:
@@ -88,7 +158,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 await app.state.chat.stop()
             await dispatcher.stop()
             await spokes.stop()
-            await engine.stop()
+            if node is not None:
+                await node.stop()
+                await node.forwarder.aclose()
+            else:
+                await engine.stop()
             await db.dispose()
 
     app = FastAPI(
@@ -101,6 +175,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     )
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(cluster.router, prefix=API_PREFIX)
+    app.include_router(cluster.internal)
     app.include_router(docs_pages.router)
     for module in (agents, documents, feed, admin, external, audit, operations, reports):
         app.include_router(module.router, prefix=API_PREFIX)
@@ -109,15 +185,30 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(email.router, prefix=API_PREFIX)
     app.include_router(session.router, prefix=API_PREFIX)
     app.include_router(workspace.router, prefix=API_PREFIX)
+    app.include_router(preferences.router, prefix=API_PREFIX)
+    app.include_router(bootstrap.router, prefix=API_PREFIX)
     app.include_router(workspace.pages)
     app.include_router(call_controls.router, prefix=API_PREFIX)
     app.include_router(connector_panels.router, prefix=API_PREFIX)
     app.include_router(supervisor.router, prefix=API_PREFIX)
     app.include_router(supervisor.page_router)
-    app.mount("/static", StaticFiles(directory=WEB_ROOT), name="static")
+    app.mount(docs_pages.ASSETS, docs_pages.assets(), name="docs-assets")
+    app.mount(
+        f"{STATIC_PREFIX}/v/{version()}",
+        CachedStatic(directory=WEB_ROOT, cache_control=IMMUTABLE),
+        name="static-versioned",
+    )
+    app.mount(
+        STATIC_PREFIX, CachedStatic(directory=WEB_ROOT, cache_control=REVALIDATE), name="static"
+    )
     for module in (chat, chat_widgets, chat_ws):
         app.include_router(module.router, prefix=API_PREFIX)
+    for module in (canned, notes, attachments, case_work, customers, search):
+        app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(support.router)
+    app.add_middleware(BodyLimit, rules=body_rules(cfg))
+    app.include_router(demo_mailbox.router)
     app.add_middleware(PublicChatCors)
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)
     app.add_middleware(SecurityHeaders)
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from omniroute.api.admin_schemas import Email, EntityId
 from omniroute.api.schemas import Body, Out
@@ -102,10 +102,28 @@ class ChatStartOut(Out):
     ws_path: str
 
 
-class MessageIn(Body):
-    """An agent's chat message."""
+class AttachmentOut(Out):
+    """A stored file: name, type and size; download it from `/attachments/{id}`."""
 
-    body: Text
+    id: str
+    filename: str
+    content_type: str
+    size: int
+
+
+class MessageIn(Body):
+    """An agent's chat message: text, files uploaded before, or both."""
+
+    body: str = Field("", max_length=4000)
+    attachment_ids: list[str] = Field(default_factory=list, max_length=10)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> MessageIn:
+        self.body = self.body.strip()
+        if not self.body and not self.attachment_ids:
+            msg = "write a message or attach a file"
+            raise ValueError(msg)
+        return self
 
 
 class MessageOut(Out):
@@ -117,6 +135,7 @@ class MessageOut(Out):
     agent_id: str | None
     author_name: str
     body: str
+    attachments: list[AttachmentOut] = Field(default_factory=list)
     created_at: datetime
     delivered_at: datetime | None
 

@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from omniroute.domain.errors import DomainError, ErrorCode
+from omniroute.domain.errors import DomainError, ErrorCode, RetryLaterError
 
 STATUS: dict[ErrorCode, int] = {
     ErrorCode.VALIDATION_ERROR: 422,
@@ -20,6 +20,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.INVALID_CREDENTIALS: 401,
     ErrorCode.CSRF_FAILED: 403,
     ErrorCode.TOO_MANY_ATTEMPTS: 429,
+    ErrorCode.RATE_LIMITED: 429,
     ErrorCode.AGENT_NOT_AVAILABLE: 409,
     ErrorCode.AGENT_AT_CAPACITY: 409,
     ErrorCode.WORK_ITEM_ALREADY_ACCEPTED: 409,
@@ -55,6 +56,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.CALL_ACTION_NOT_AVAILABLE: 409,
     ErrorCode.INTERACTION_NOT_HELD: 403,
     ErrorCode.IDENTITY_CONFLICT: 409,
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
 }
 
 
@@ -65,7 +67,10 @@ def error_body(code: ErrorCode, message: str, field: str | None = None) -> dict[
 
 def error_response(err: DomainError) -> JSONResponse:
     """A domain error as an HTTP response."""
-    return JSONResponse(error_body(err.code, err.message, err.field), STATUS[err.code])
+    headers = {"Retry-After": str(err.retry_after_s)} if isinstance(err, RetryLaterError) else None
+    return JSONResponse(
+        error_body(err.code, err.message, err.field), STATUS[err.code], headers=headers
+    )
 
 
 async def _domain(_request: Request, exc: Exception) -> JSONResponse:
@@ -106,6 +111,7 @@ async def _http(_request: Request, exc: Exception) -> JSONResponse:
         403: ErrorCode.FORBIDDEN,
         404: ErrorCode.NOT_FOUND,
         405: ErrorCode.METHOD_NOT_ALLOWED,
+        413: ErrorCode.PAYLOAD_TOO_LARGE,
     }
     mapped = code.get(exc.status_code, ErrorCode.VALIDATION_ERROR)
     return JSONResponse(error_body(mapped, str(exc.detail)), exc.status_code, headers=exc.headers)

@@ -79,6 +79,7 @@ class TransferStartIn(Body):
     target_agent_id: str | None = None
     target_queue_id: str | None = None
     type: Literal["blind", "consult"] = "blind"
+    note: str | None = Field(None, max_length=2000, description="the handover note the target sees")
 
     @model_validator(mode="after")
     def _one_target(self) -> TransferStartIn:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from omniroute.domain.model import SkillRequirement
 
@@ -180,6 +180,9 @@ class WorkItemOut(Out):
     cancel_detail: str | None = None
     escalation_step: int = 0
     preferred_agent_id: str | None = None
+    transfer_type: str | None = None
+    transfer_from_agent_id: str | None = None
+    transfer_note: str | None = None
     created_at: datetime
     updated_at: datetime
     accepted_at: datetime | None
@@ -222,9 +225,19 @@ class CaseOut(Out):
     agent_id: str | None
     work_item_id: str | None
     resolution: str | None
+    number: int | None = None
+    reference: str | None = None
+    priority: str = "normal"
+    status: str = "open"
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None
+
+    @model_validator(mode="after")
+    def _reference(self) -> CaseOut:
+        if self.number is not None:
+            self.reference = f"CS-{self.number}"
+        return self
 
 
 class RejectReasonOut(Out):

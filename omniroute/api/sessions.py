@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import secrets
 from collections import deque
@@ -14,8 +13,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 
 from omniroute.api.auth import Principal, Role
+from omniroute.api.rate_limits import HashingGate
 from omniroute.auth_tokens import hash_token
-from omniroute.domain.errors import DomainError, ErrorCode
+from omniroute.domain.errors import DomainError, ErrorCode, RetryLaterError
 from omniroute.engine.clock import Clock
 from omniroute.store import tables as t
 from omniroute.store.db import Database
@@ -45,63 +45,85 @@ class WebSession:
 
 
 class LoginThrottle:
-    """Refuses sign-in for an email after repeated failures within a window."""
+    """Refuses sign-in for one client and email after repeated failures within a window.
 
-    def __init__(self, clock: Clock) -> None:
+    The key is the pair, so someone guessing a known email locks out only themselves, never
+    the agent signing in from elsewhere with the right password.
+    """
+
+    def __init__(self, clock: Clock, max_failures: int, window: timedelta) -> None:
         self._clock = clock
-        self._failures: dict[str, deque[datetime]] = {}
+        self._max = max_failures
+        self._window = window
+        self._failures: dict[tuple[str, str], deque[datetime]] = {}
 
-    def check(self, email: str) -> None:
-        """Raise TOO_MANY_ATTEMPTS while the email is locked out."""
-        recent = self._recent(email)
-        if len(recent) >= MAX_FAILURES:
-            wait = int((recent[0] + FAILURE_WINDOW - self._clock.now()).total_seconds()) + 1
-            raise DomainError(
+    def check(self, client: str, email: str) -> None:
+        """Raise TOO_MANY_ATTEMPTS while this client is locked out for the email."""
+        recent = self._recent((client, email))
+        if len(recent) >= self._max:
+            wait = int((recent[0] + self._window - self._clock.now()).total_seconds()) + 1
+            raise RetryLaterError(
                 ErrorCode.TOO_MANY_ATTEMPTS,
-                f"too many failed sign-ins for this email; try again in {wait} s",
+                f"too many failed sign-ins for this email from here; try again in {wait} s",
+                wait,
                 "password",
             )
 
-    def failed(self, email: str) -> None:
+    def failed(self, client: str, email: str) -> None:
         """Count one failed attempt."""
-        self._recent(email).append(self._clock.now())
+        key = (client, email)
+        self._failures[key] = self._recent(key)
+        self._failures[key].append(self._clock.now())
 
-    def succeeded(self, email: str) -> None:
-        """Forget the failures of an email that signed in."""
-        self._failures.pop(email, None)
+    def succeeded(self, client: str, email: str) -> None:
+        """Forget the failures of a client that signed in."""
+        self._failures.pop((client, email), None)
 
-    def _recent(self, email: str) -> deque[datetime]:
-        recent = self._failures.setdefault(email, deque())
-        while recent and recent[0] <= self._clock.now() - FAILURE_WINDOW:
+    def _recent(self, key: tuple[str, str]) -> deque[datetime]:
+        """The key's failures within the window; a key with none left is forgotten."""
+        recent = self._failures.get(key, deque())
+        while recent and recent[0] <= self._clock.now() - self._window:
             recent.popleft()
+        if not recent:
+            self._failures.pop(key, None)
         return recent
 
 
 class SessionStore:
     """Creates, finds and ends browser sessions; caches live ones in memory."""
 
-    def __init__(self, db: Database, clock: Clock, ttl: timedelta) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        ttl: timedelta,
+        throttle: LoginThrottle | None = None,
+        hashing: HashingGate | None = None,
+    ) -> None:
         self._db = db
         self._clock = clock
         self._ttl = ttl
         self._cache: dict[str, tuple[WebSession, datetime]] = {}
-        self.throttle = LoginThrottle(clock)
+        self.throttle = throttle or LoginThrottle(clock, MAX_FAILURES, FAILURE_WINDOW)
+        self._hashing = hashing or HashingGate(concurrency=2, queue=16)
 
-    async def sign_in(self, email: str, password: str, user_agent: str) -> tuple[str, WebSession]:
+    async def sign_in(
+        self, email: str, password: str, user_agent: str, client: str = ""
+    ) -> tuple[str, WebSession]:
         """Check the password and open a session; the token goes into the cookie only."""
         email = email.strip().lower()
-        self.throttle.check(email)
+        self.throttle.check(client, email)
         async with self._db.session() as session:
             agent = await session.scalar(
                 select(t.AgentRow).where(func.lower(t.AgentRow.email) == email)
             )
         stored = agent.password_hash if agent is not None else None
-        if not await asyncio.to_thread(_verify, stored, password) or agent is None:
-            self.throttle.failed(email)
+        if not await self._hashing.run(_verify, stored, password) or agent is None:
+            self.throttle.failed(client, email)
             raise DomainError(
                 ErrorCode.INVALID_CREDENTIALS, "the email or the password is wrong", "password"
             )
-        self.throttle.succeeded(email)
+        self.throttle.succeeded(client, email)
         token = secrets.token_urlsafe(32)
         now = self._clock.now()
         row = t.WebSessionRow(

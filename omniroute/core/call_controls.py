@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from omniroute.core.rows import CallContextRecord
 from omniroute.core.state import Tx
 from omniroute.domain.calls import (
     CallAction,
@@ -65,22 +66,21 @@ def apply_context(tx: Tx, spoke: str, event_id: str, context: CallContext) -> di
             "outcome": "ignored",
             "reason": f"interaction '{context.interaction_id}' is not live in Omniroute",
         }
-    tx.insert_row(
-        "call_contexts",
-        {
-            "interaction_id": doc.id,
-            "spoke": spoke,
-            "event_id": event_id,
-            "state": context.state.value,
-            "kind": context.kind.value,
-            "muted": context.muted,
-            "customer_number": context.customer_number,
-            "available_actions": [a.value for a in context.available_actions],
-            "provider_call_id": context.provider_call_id,
-            "connected_at": context.connected_at,
-            "occurred_at": context.occurred_at,
-            "received_at": tx.now,
-        },
+    tx.insert(
+        CallContextRecord(
+            interaction_id=doc.id,
+            spoke=spoke,
+            event_id=event_id,
+            state=context.state.value,
+            kind=context.kind.value,
+            muted=context.muted,
+            customer_number=context.customer_number,
+            available_actions=[a.value for a in context.available_actions],
+            provider_call_id=context.provider_call_id,
+            connected_at=context.connected_at,
+            occurred_at=context.occurred_at,
+            received_at=tx.now,
+        )
     )
     agents = holders(tx, doc)
     for agent_id in agents:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -9,7 +10,7 @@ from typing import Any
 
 from omniroute.core import documents
 from omniroute.core.documents import NewDocument, RouteRequest
-from omniroute.core.rows import ChatMessage, ChatSessionRecord
+from omniroute.core.rows import AttachmentRef, ChatMessage, ChatSessionRecord
 from omniroute.core.state import Tx
 from omniroute.domain.errors import DomainError, ErrorCode
 from omniroute.domain.events import ChatDelivered, ChatMessagePosted, ChatTyping
@@ -54,6 +55,7 @@ def message_out(message: Any) -> dict[str, Any]:
         "agent_id": message.agent_id,
         "author_name": message.author_name,
         "body": message.body,
+        "attachments": list(message.attachments or ()),
         "created_at": _iso(message.created_at),
         "delivered_at": _iso(message.delivered_at),
     }
@@ -69,6 +71,7 @@ def _row(
     author_name: str = "",
     client_id: str | None = None,
     delivered: bool = False,
+    attachments: tuple[AttachmentRef, ...] = (),
 ) -> ChatMessage:
     row = ChatMessage(
         id=tx.state.take_chat_message_id(),
@@ -80,6 +83,7 @@ def _row(
         client_id=client_id,
         created_at=tx.now,
         delivered_at=tx.now if delivered else None,
+        attachments=tuple(dataclasses.asdict(a) for a in attachments),
     )
     tx.insert(row)
     return row
@@ -134,7 +138,13 @@ def start_chat(tx: Tx, new: NewChat) -> tuple[Document, ChatMessage]:
     return doc, row
 
 
-def customer_message(tx: Tx, interaction_id: str, body: str, client_id: str | None) -> ChatMessage:
+def customer_message(
+    tx: Tx,
+    interaction_id: str,
+    body: str,
+    client_id: str | None,
+    attachments: tuple[AttachmentRef, ...] = (),
+) -> ChatMessage:
     """Add the customer's message; it counts as delivered once an agent holds the chat."""
     doc = live_chat(tx, interaction_id)
     agent_id = holder(doc)
@@ -147,13 +157,20 @@ def customer_message(tx: Tx, interaction_id: str, body: str, client_id: str | No
         author_name=name,
         client_id=client_id,
         delivered=agent_id is not None,
+        attachments=attachments,
     )
     if agent_id is not None:
         tx.emit(agent_id, ChatMessagePosted(doc.id, message_out(row)))
     return row
 
 
-def agent_message(tx: Tx, interaction_id: str, acting_agent: str | None, body: str) -> ChatMessage:
+def agent_message(
+    tx: Tx,
+    interaction_id: str,
+    acting_agent: str | None,
+    body: str,
+    attachments: tuple[AttachmentRef, ...] = (),
+) -> ChatMessage:
     """Add the holding agent's message (or an admin's, signed as the support team)."""
     doc = live_chat(tx, interaction_id)
     agent_id = holder(doc)
@@ -169,7 +186,15 @@ def agent_message(tx: Tx, interaction_id: str, acting_agent: str | None, body: s
         )
     agent = tx.state.agents.get(agent_id)
     author = agent.name if acting_agent is not None and agent is not None else "Support team"
-    row = _row(tx, doc.id, Sender.AGENT, body, agent_id=acting_agent, author_name=author)
+    row = _row(
+        tx,
+        doc.id,
+        Sender.AGENT,
+        body,
+        agent_id=acting_agent,
+        author_name=author,
+        attachments=attachments,
+    )
     tx.emit(agent_id, ChatMessagePosted(doc.id, message_out(row)))
     return row
 

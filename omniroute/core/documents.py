@@ -113,8 +113,11 @@ def create_document(tx: Tx, new: NewDocument) -> tuple[Document, WorkItem | None
     )
     if new.route is not None:
         _validate_route(tx, doc, new.route)
+    fields = dict(new.fields)
+    if new.type is DocumentType.CASE:
+        fields["number"] = tx.state.take_case_number()
     tx.state.documents[doc.id] = doc
-    tx.save_document(doc, new=True, channel_id=doc.channel_id, created_at=tx.now, **new.fields)
+    tx.save_document(doc, new=True, channel_id=doc.channel_id, created_at=tx.now, **fields)
     item = route_document(tx, doc.id, new.route) if new.route is not None else None
     return doc, item
 

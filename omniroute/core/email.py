@@ -9,8 +9,10 @@ from typing import Any, ClassVar
 from omniroute.core import documents
 from omniroute.core.documents import NewDocument, RouteRequest
 from omniroute.core.routing import new_id
+from omniroute.core.rows import EmailAttachmentRecord, EmailMessageRecord
 from omniroute.core.state import Tx
 from omniroute.domain.errors import DomainError, ErrorCode
+from omniroute.domain.events import EmailReceived
 from omniroute.domain.model import DocumentType, InteractionState
 
 EMAIL_CHANNEL = "email"
@@ -123,43 +125,43 @@ def file_message(tx: Tx, email: InboundEmail, thread: Thread | None, queue_id: s
         )
         interaction_id = doc.id
     message_row_id = email.id
-    tx.insert_row(
-        "email_messages",
-        _message_row(email) | {"interaction_id": interaction_id, "case_id": case_id or None},
-    )
+    tx.insert(_message_row(email, interaction_id, case_id or None))
     for attachment in email.attachments:
-        tx.insert_row(
-            "email_attachments",
-            {
-                "id": new_id(),
-                "message_id": message_row_id,
-                "filename": attachment.filename,
-                "content_type": attachment.content_type,
-                "size": len(attachment.content),
-                "content": attachment.content,
-            },
+        tx.insert(
+            EmailAttachmentRecord(
+                id=new_id(),
+                message_id=message_row_id,
+                filename=attachment.filename,
+                content_type=attachment.content_type,
+                size=len(attachment.content),
+                content=attachment.content,
+            )
         )
+    holder = tx.state.documents[interaction_id].agent_id
+    if not new_interaction and holder is not None:
+        event = EmailReceived(interaction_id, message_row_id, email.subject, email.from_address)
+        tx.emit(holder, event)
     return Filed(message_row_id, case_id or "", interaction_id, new_interaction)
 
 
-def _message_row(email: InboundEmail) -> dict[str, Any]:
-    return {
-        "id": email.id,
-        "direction": "in",
-        "message_id": email.message_id,
-        "in_reply_to": email.in_reply_to,
-        "references": list(email.references),
-        "subject": email.subject,
-        "from_address": email.from_address,
-        "to_addresses": list(email.to_addresses),
-        "text_body": email.text_body,
-        "html_body": email.html_body,
-        "raw_size": len(email.raw),
-        "raw": email.raw,
-        "status": ACCEPTED,
-        "reject_reason": None,
-        "error": None,
-        "attempts": 0,
-        "received_at": email.received_at,
-        "sent_at": None,
-    }
+def _message_row(
+    email: InboundEmail, interaction_id: str | None, case_id: str | None
+) -> EmailMessageRecord:
+    return EmailMessageRecord(
+        id=email.id,
+        direction="in",
+        message_id=email.message_id,
+        in_reply_to=email.in_reply_to,
+        references=list(email.references),
+        subject=email.subject,
+        from_address=email.from_address,
+        to_addresses=list(email.to_addresses),
+        text_body=email.text_body,
+        html_body=email.html_body,
+        raw_size=len(email.raw),
+        raw=email.raw,
+        interaction_id=interaction_id,
+        case_id=case_id,
+        status=ACCEPTED,
+        received_at=email.received_at,
+    )

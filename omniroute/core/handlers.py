@@ -23,7 +23,7 @@ from omniroute.core import messages as m
 from omniroute.core.documents import NewDocument
 from omniroute.core.door import handles
 from omniroute.core.email import Filed
-from omniroute.core.live import LiveView
+from omniroute.core.live import LiveQueue, LiveView
 from omniroute.core.rows import ChatMessage
 from omniroute.core.state import Tx
 from omniroute.core.views import (
@@ -122,6 +122,11 @@ def _directory(tx: Tx, _q: m.Directory) -> list[DirectoryEntry]:
     return entries
 
 
+@handles(m.QueueDepths)
+def _queue_depths(tx: Tx, _q: m.QueueDepths) -> list[LiveQueue]:
+    return live.queues(tx)
+
+
 @handles(m.LiveOverview)
 def _live_overview(tx: Tx, _q: m.LiveOverview) -> LiveView:
     return live.snapshot(tx)
@@ -167,6 +172,11 @@ def _submit_wrap_up(tx: Tx, c: m.SubmitWrapUp) -> None:
 @handles(m.CloseCase)
 def _close_case(tx: Tx, c: m.CloseCase) -> None:
     documents.close_case(tx, c.case_id, c.agent_id, c.resolution)
+
+
+@handles(m.UpdateCase)
+def _update_case(tx: Tx, c: m.UpdateCase) -> None:
+    cases.update_case(tx, c.case_id, c.agent_id, c.status, c.priority)
 
 
 @handles(m.FileCaseForm)
@@ -235,12 +245,12 @@ def _start_chat(tx: Tx, c: m.StartChat) -> ChatStarted:
 
 @handles(m.PostChatMessage)
 def _post_chat_message(tx: Tx, c: m.PostChatMessage) -> ChatMessage:
-    return chat.agent_message(tx, c.interaction_id, c.agent_id, c.body)
+    return chat.agent_message(tx, c.interaction_id, c.agent_id, c.body, c.attachments)
 
 
 @handles(m.PostCustomerMessage)
 def _post_customer_message(tx: Tx, c: m.PostCustomerMessage) -> ChatMessage:
-    return chat.customer_message(tx, c.interaction_id, c.body, c.client_id)
+    return chat.customer_message(tx, c.interaction_id, c.body, c.client_id, c.attachments)
 
 
 @handles(m.CustomerTyping)

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from omniroute.core import outbound
 from omniroute.core.routing import new_id, set_presence_state
+from omniroute.core.rows import AgentIdentityRecord, InboundEventRecord, NewAgentRecord
 from omniroute.core.state import Tx
 from omniroute.domain.model import Agent
 
@@ -70,15 +71,7 @@ def sign_in(tx: Tx, event: SignIn) -> str | None:
 def link(tx: Tx, spoke: str, provider_agent_id: str, agent: Agent) -> None:
     """Record that the provider's agent is ours, and give the provider the agent's presence."""
     tx.state.link_identity(spoke, provider_agent_id, agent.id)
-    tx.insert_row(
-        "agent_identities",
-        {
-            "spoke": spoke,
-            "provider_agent_id": provider_agent_id,
-            "agent_id": agent.id,
-            "linked_at": tx.now,
-        },
-    )
+    tx.insert(AgentIdentityRecord(spoke, provider_agent_id, agent.id, tx.now))
     outbound.agent_presence(tx, agent)
 
 
@@ -89,17 +82,7 @@ def _provision(tx: Tx, event: SignIn) -> Agent:
         "offline" if "offline" in tx.state.config.presence else next(iter(tx.state.config.presence))
     )
     agent = Agent(id=agent_id, name=event.name or email, presence_id=presence, email=email)
-    tx.insert_row(
-        "agents",
-        {
-            "id": agent.id,
-            "name": agent.name,
-            "email": email,
-            "presence_id": presence,
-            "allow_external": True,
-            "created_at": tx.now,
-        },
-    )
+    tx.insert(NewAgentRecord(agent.id, agent.name, email, presence, tx.now, allow_external=True))
     tx.state.index.refresh_agent(agent)
     return agent
 
@@ -145,8 +128,5 @@ def first_time(tx: Tx, spoke: str, event_id: str, event_type: str) -> bool:
     if key in tx.state.inbound_seen:
         return False
     tx.state.inbound_seen.add(key)
-    tx.insert_row(
-        "inbound_events",
-        {"spoke": spoke, "event_id": event_id, "type": event_type, "received_at": tx.now},
-    )
+    tx.insert(InboundEventRecord(spoke, event_id, event_type, tx.now))
     return True

@@ -52,7 +52,8 @@ class LiveView:
     agents: AgentCounts
 
 
-def _queues(tx: Tx) -> list[LiveQueue]:
+def queues(tx: Tx) -> list[LiveQueue]:
+    """Every queue with its waiting, offered and worked items, by priority."""
     depth: dict[str, int] = {}
     oldest: dict[str, datetime] = {}
     offered: dict[str, int] = {}
@@ -110,4 +111,4 @@ def _agents(tx: Tx) -> AgentCounts:
 
 def snapshot(tx: Tx) -> LiveView:
     """Read-only engine command: queues and agents as committed."""
-    return LiveView(tx.now, _queues(tx), _agents(tx))
+    return LiveView(tx.now, queues(tx), _agents(tx))

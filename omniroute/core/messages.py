@@ -15,8 +15,8 @@ from omniroute.core.chat import NewChat
 from omniroute.core.documents import RouteRequest
 from omniroute.core.door import Command, Query
 from omniroute.core.email import BYTES_AS_BASE64, Filed, InboundEmail, Thread
-from omniroute.core.live import LiveView
-from omniroute.core.rows import ChatMessage
+from omniroute.core.live import LiveQueue, LiveView
+from omniroute.core.rows import AttachmentRef, ChatMessage
 from omniroute.core.transfers import TransferRequest
 from omniroute.core.views import (
     CapacityView,
@@ -109,6 +109,11 @@ class LiveOverview(Query[LiveView]):
     """Queues and agents as last committed, for the supervisor view."""
 
 
+@dataclass(frozen=True, slots=True)
+class QueueDepths(Query[list[LiveQueue]]):
+    """Every queue with how many items wait in it now (the transfer dialog shows it)."""
+
+
 # -- documents ----------------------------------------------------------------------------
 
 
@@ -169,6 +174,16 @@ class CloseCase(Command[None]):
     case_id: str
     agent_id: str | None = None
     resolution: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateCase(Command[None]):
+    """Change a case's status or priority (None leaves it); `agent_id` must hold the case."""
+
+    case_id: str
+    agent_id: str | None = None
+    status: str | None = None
+    priority: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +290,7 @@ class PostChatMessage(Command[ChatMessage]):
     interaction_id: str
     agent_id: str | None
     body: str
+    attachments: tuple[AttachmentRef, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +300,7 @@ class PostCustomerMessage(Command[ChatMessage]):
     interaction_id: str
     body: str
     client_id: str | None = None
+    attachments: tuple[AttachmentRef, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from omniroute.core.rows import SpokeIncidentRecord
 from omniroute.core.state import Tx
 from omniroute.domain.model import Agent, Document, Offer, RoutingMode, WorkItem
 from omniroute.domain.outbound import RoutingEventType
@@ -153,14 +154,4 @@ def agent_presence(tx: Tx, agent: Agent, skip_spoke: str | None = None) -> None:
 
 def incident(tx: Tx, spoke: str, kind: str, message: str, details: dict[str, Any]) -> None:
     """Record something an operator must see; it is never dropped silently."""
-    tx.insert_row(
-        "spoke_incidents",
-        {
-            "id": uuid.uuid4().hex,
-            "spoke": spoke,
-            "kind": kind,
-            "message": message,
-            "details": details,
-            "created_at": tx.now,
-        },
-    )
+    tx.insert(SpokeIncidentRecord(uuid.uuid4().hex, spoke, kind, message, details, tx.now))

@@ -158,6 +158,19 @@ def release_capacity(tx: Tx, agent_id: str, channel_id: str) -> None:
 # -- offers -----------------------------------------------------------------------------
 
 
+def _transfer_fields(tx: Tx, item: WorkItem) -> dict[str, str | None]:
+    """Who hands the work over and their note, for the offer of a transfer."""
+    if item.transfer_type is None:
+        return {}
+    sender = tx.state.agents.get(item.transfer_from_agent_id or "")
+    return {
+        "transfer_type": item.transfer_type,
+        "transfer_from_agent_id": item.transfer_from_agent_id,
+        "transfer_from_name": sender.name if sender is not None else None,
+        "transfer_note": item.transfer_note,
+    }
+
+
 def make_offer(tx: Tx, item: WorkItem, agent: Agent, terms: OfferTerms) -> Offer:
     """Offer a queued item to an agent; the caller has checked eligibility and capacity."""
     now = tx.now
@@ -198,6 +211,7 @@ def make_offer(tx: Tx, item: WorkItem, agent: Agent, terms: OfferTerms) -> Offer
             expires_at=expires,
             allowed_to_decline=offer.allowed_to_decline,
             auto_accept=offer.auto_accept,
+            **_transfer_fields(tx, item),
         ),
     )
     if offer.auto_accept:

@@ -68,10 +68,11 @@ class EngineState:
     timers: TimerHeap = field(default_factory=TimerHeap)
     next_seq: int = 1
     next_chat_message_id: int = 1
-    # Business hours: the queue config the closed queues were computed for, and when a
-    # calendar next opens or closes.
+    next_case_number: int = 1001
     # The agent who last accepted work for each stable customer id (agent affinity).
     last_agents: dict[str, str] = field(default_factory=dict)
+    # Business hours: the queue config the closed queues were computed for, and when a
+    # calendar next opens or closes.
     hours_config: object | None = None
     hours_due: datetime | None = None
 
@@ -99,6 +100,12 @@ class EngineState:
         """The next chat message id (numbered by the engine, so never twice)."""
         value = self.next_chat_message_id
         self.next_chat_message_id += 1
+        return value
+
+    def take_case_number(self) -> int:
+        """The next case number (CS-<number>), handed out once."""
+        value = self.next_case_number
+        self.next_case_number += 1
         return value
 
     def link_identity(self, spoke: str, provider_agent_id: str, agent_id: str) -> None:
@@ -170,7 +177,6 @@ class Tx:
         self.route_items: dict[str, None] = {}
         self.timers: list[tuple[datetime, TimerKind, str]] = []
         self.outbox: list[OutboxEvent] = []
-        self.rows: list[tuple[str, dict[str, Any]]] = []
         self.inserts: list[NewRow] = []
 
     # -- recording changes ------------------------------------------------------------
@@ -225,10 +231,6 @@ class Tx:
     def insert(self, row: NewRow) -> None:
         """Insert a typed row (a chat message, an identity, an incident ...) with this batch."""
         self.inserts.append(row)
-
-    def insert_row(self, table: str, row: dict[str, Any]) -> None:
-        """Insert a plain row (identities, idempotency keys, incidents) with this batch."""
-        self.rows.append((table, row))
 
     def schedule(self, due: datetime, kind: TimerKind, target_id: str) -> None:
         """Arm a timer once the batch commits."""

@@ -40,6 +40,7 @@ class TransferRequest:
     target_agent_id: str | None
     target_queue_id: str | None
     type: TransferType
+    note: str | None = None
 
 
 def _worked(doc: Document) -> bool:
@@ -115,6 +116,7 @@ def start_transfer(tx: Tx, req: TransferRequest) -> WorkItem:
         transfer_type=req.type.value,
         transfer_from_agent_id=accepted.agent_id,
         transfer_to_agent_id=target.id if target is not None else None,
+        transfer_note=req.note,
         excluded_agents=frozenset({accepted.agent_id}) if accepted.agent_id else frozenset(),
     )
     tx.state.add_item(item)

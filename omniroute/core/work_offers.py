@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from omniroute.core.documents import active_document
 from omniroute.core.routing import OfferTerms, make_offer, new_id
+from omniroute.core.rows import IdempotencyKeyRecord
 from omniroute.core.state import Tx
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.domain.model import (
@@ -135,15 +136,7 @@ def _remember(tx: Tx, req: WorkOffer, offer: Offer) -> None:
         tx.state.segment_offers[(req.spoke or "", req.external_segment_id)] = offer.id
     if req.idempotency_key is not None:
         tx.state.idempotency[req.idempotency_key] = (req.request_hash, offer.id)
-        tx.insert_row(
-            "idempotency_keys",
-            {
-                "key": req.idempotency_key,
-                "request_hash": req.request_hash,
-                "result_id": offer.id,
-                "created_at": tx.now,
-            },
-        )
+        tx.insert(IdempotencyKeyRecord(req.idempotency_key, req.request_hash, offer.id, tx.now))
 
 
 def _remaining_timeout(tx: Tx, req: WorkOffer) -> float | None:

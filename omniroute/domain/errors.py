@@ -17,6 +17,7 @@ class ErrorCode(StrEnum):
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
     CSRF_FAILED = "CSRF_FAILED"
     TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
+    RATE_LIMITED = "RATE_LIMITED"
     AGENT_NOT_AVAILABLE = "AGENT_NOT_AVAILABLE"
     AGENT_AT_CAPACITY = "AGENT_AT_CAPACITY"
     WORK_ITEM_ALREADY_ACCEPTED = "WORK_ITEM_ALREADY_ACCEPTED"
@@ -52,6 +53,7 @@ class ErrorCode(StrEnum):
     CALL_ACTION_NOT_AVAILABLE = "CALL_ACTION_NOT_AVAILABLE"
     INTERACTION_NOT_HELD = "INTERACTION_NOT_HELD"
     IDENTITY_CONFLICT = "IDENTITY_CONFLICT"
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
 
 
 class DomainError(Exception):
@@ -69,3 +71,11 @@ class NotFoundError(DomainError):
 
     def __init__(self, kind: str, entity_id: str, field: str | None = None) -> None:
         super().__init__(ErrorCode.NOT_FOUND, f"{kind} '{entity_id}' does not exist", field)
+
+
+class RetryLaterError(DomainError):
+    """A refusal that lifts by itself: the caller may try again after `retry_after_s`."""
+
+    def __init__(self, code: ErrorCode, message: str, retry_after_s: int, field: str | None = None):
+        super().__init__(code, message, field)
+        self.retry_after_s = max(1, retry_after_s)

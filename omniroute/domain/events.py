@@ -29,6 +29,10 @@ class OfferCreated(Event):
     expires_at: datetime | None
     allowed_to_decline: bool
     auto_accept: bool
+    transfer_type: str | None = None
+    transfer_from_agent_id: str | None = None
+    transfer_from_name: str | None = None
+    transfer_note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,3 +129,14 @@ class ChatDelivered(Event):
     interaction_id: str
     message_id: int
     delivered_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EmailReceived(Event):
+    """The customer's follow-up email joined an email interaction the agent holds."""
+
+    type: ClassVar[str] = "email.received"
+    interaction_id: str
+    email_message_id: str
+    subject: str
+    from_address: str

@@ -89,6 +89,23 @@ class CaseState(StrEnum):
     CLOSED = "closed"
 
 
+class CaseStatus(StrEnum):
+    """Where an open case stands, as the agents working it say (routing uses `CaseState`)."""
+
+    OPEN = "open"
+    PENDING = "pending"
+    ON_HOLD = "on_hold"
+
+
+class CasePriority(StrEnum):
+    """How urgent a case is."""
+
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
 CLOSED_INTERACTION_STATES = frozenset(
     {InteractionState.CLOSED_COMPLETE, InteractionState.CLOSED_ABANDONED}
 )
@@ -293,6 +310,8 @@ class WorkItem:
     transfer_type: str | None = None
     transfer_from_agent_id: str | None = None
     transfer_to_agent_id: str | None = None
+    # The sender's handover note; written once with the item, shown on its offer.
+    transfer_note: str | None = None
     agent_id: str | None = None
     offer_id: str | None = None
     # Immutable so that the many items nobody declined share the one empty frozenset.

@@ -3,26 +3,63 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
 
 from omniroute.core.state import FeedEvent
 
 
+def event_payload(event: Any) -> dict[str, Any]:
+    """An event's fields as JSON-ready values."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(event):
+        value = getattr(event, f.name)
+        out[f.name] = value.isoformat() if hasattr(value, "isoformat") else value
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class FeedFrame:
+    """One committed feed event as its JSON frame, addressed to one agent."""
+
+    seq: int
+    agent_id: str
+    body: dict[str, Any]
+
+
+def feed_frame(fe: FeedEvent) -> FeedFrame:
+    """The frame of an event the engine just committed."""
+    body = {
+        "seq": fe.seq,
+        "type": fe.event.type,
+        "at": fe.created_at.isoformat(),
+        "data": event_payload(fe.event),
+    }
+    return FeedFrame(fe.seq, fe.agent_id, body)
+
+
 class Subscription:
-    """One live connection's queue of events; closed when it falls too far behind."""
+    """One live connection's queue of frames; closed when it falls too far behind."""
 
     def __init__(self, agent_id: str, maxsize: int) -> None:
         self.agent_id = agent_id
-        self.queue: asyncio.Queue[FeedEvent] = asyncio.Queue(maxsize)
+        self.queue: asyncio.Queue[FeedFrame] = asyncio.Queue(maxsize)
         self.overflowed = False
 
 
 class EventBus:
-    """Delivers committed events to every subscription of the addressed agent."""
+    """Delivers committed events, in sequence and once each, to the addressed agent's sockets.
+
+    Events come from this node's engine after its commits and, in a cluster, from the store
+    (`omniroute/cluster/follower.py`); `last_seq` drops what one source already delivered.
+    """
 
     def __init__(self, maxsize: int = 10_000) -> None:
         self._subs: dict[str, set[Subscription]] = defaultdict(set)
         self._maxsize = maxsize
+        self.last_seq = 0
 
     def subscribe(self, agent_id: str) -> Subscription:
         """Start receiving an agent's events."""
@@ -39,11 +76,26 @@ class EventBus:
                 del self._subs[sub.agent_id]
 
     def publish(self, events: list[FeedEvent]) -> None:
-        """Hand committed events to their subscribers."""
+        """Hand events the engine committed to their subscribers."""
         for fe in events:
-            for sub in self._subs.get(fe.agent_id, ()):
-                try:
-                    sub.queue.put_nowait(fe)
-                except asyncio.QueueFull:
-                    # The client resumes from the stored feed after reconnecting.
-                    sub.overflowed = True
+            if fe.seq <= self.last_seq:
+                continue
+            self.last_seq = fe.seq
+            if fe.agent_id in self._subs:
+                self._deliver(feed_frame(fe))
+
+    def publish_frames(self, frames: list[FeedFrame]) -> None:
+        """Hand committed frames read from the store to their subscribers."""
+        for item in frames:
+            if item.seq <= self.last_seq:
+                continue
+            self.last_seq = item.seq
+            self._deliver(item)
+
+    def _deliver(self, item: FeedFrame) -> None:
+        for sub in self._subs.get(item.agent_id, ()):
+            try:
+                sub.queue.put_nowait(item)
+            except asyncio.QueueFull:
+                # The client resumes from the stored feed after reconnecting.
+                sub.overflowed = True

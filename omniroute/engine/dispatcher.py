@@ -14,14 +14,14 @@ from typing import Any, Protocol
 from sqlalchemy import Select, Table, bindparam, exists, func, select, update
 from sqlalchemy.orm import aliased
 
-from omniroute.core.state import Tx
+from omniroute.core.committed import Committed
 from omniroute.domain.errors import DomainError
 from omniroute.domain.outbound import OutboxState, RoutingEventType
 from omniroute.engine.clock import Clock, SystemClock
 from omniroute.engine.engine import Engine
 from omniroute.spokes.base import (
+    AnySpoke,
     RoutingEvent,
-    Spoke,
     SpokeAuthError,
     SpokeRejectedError,
     SpokeUnavailableError,
@@ -67,7 +67,7 @@ class Backoff:
 class SpokeSource(Protocol):
     """Where the dispatcher finds a spoke by its configured name."""
 
-    async def ready(self, name: str) -> Spoke:
+    async def ready(self, name: str) -> AnySpoke:
         """The loaded spoke; raise a DomainError if it is unknown or unavailable."""
         ...
 
@@ -169,9 +169,9 @@ class Dispatcher:
         self._engine = engine
         engine.commit_listeners.append(self.on_commit)
 
-    def on_commit(self, tx: Tx) -> None:
+    def on_commit(self, batch: Committed) -> None:
         """Engine commit listener."""
-        if tx.outbox:
+        if batch.outbox_events:
             self.wake()
 
     def wake(self) -> None:

@@ -8,20 +8,24 @@ callers get their results and subscribers their events. Timers fire inside the s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy import insert
+
 from omniroute.core import door
-from omniroute.core import messages as _messages  # noqa: F401 - registers the handlers
+from omniroute.core.committed import Committed, committed
 from omniroute.core.door import Message
 from omniroute.core.state import EngineState, Tx
 from omniroute.domain.errors import DomainError, ErrorCode
 from omniroute.engine import codec
 from omniroute.engine.bus import EventBus
 from omniroute.engine.clock import Clock, SystemClock
+from omniroute.engine.fence import CommitFence, Deposed, Forwarder
 from omniroute.engine.flush import write_tx
 from omniroute.engine.lease import EngineLease
 from omniroute.engine.loader import (
@@ -32,6 +36,7 @@ from omniroute.engine.loader import (
     load_spokes,
     load_state,
 )
+from omniroute.store import tables as t
 from omniroute.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -44,13 +49,15 @@ def _new_future() -> asyncio.Future[Any]:
 
 @dataclass
 class _Command(Generic[T]):
-    fn: Callable[[Tx], T] | None
-    message: Message[T] | None = None
+    # None is the engine's own no-op (a tick that only fires due timers).
+    message: Message[T] | None
     future: asyncio.Future[T] = field(default_factory=_new_future)
+    # A keyed command's outcome is stored in its batch, so a retry gets it instead of a rerun.
+    key: str | None = None
 
     def run(self, tx: Tx, checks: bool) -> T:
         if self.message is None:
-            return self.fn(tx) if self.fn is not None else None  # type: ignore[return-value]
+            return None  # type: ignore[return-value]
         if not checks:
             return door.dispatch(tx, self.message)
         # Checked mode: the message and its result travel through JSON, as between nodes.
@@ -73,9 +80,23 @@ class _Stop:
     pass
 
 
-def _route_all(tx: Tx, agent_ids: Iterable[str]) -> None:
-    for agent_id in agent_ids:
-        tx.route_agent(agent_id)
+def _not_leading() -> DomainError:
+    return DomainError(
+        ErrorCode.STORE_UNAVAILABLE,
+        "this node stopped leading the cluster; nothing was changed, retry the request",
+    )
+
+
+def _result_row(cmd: _Command[Any], ok: bool, value: Any, now: Any) -> dict[str, Any] | None:
+    if cmd.key is None or cmd.message is None:
+        return None
+    kind = type(cmd.message)
+    try:
+        result = codec.encode_result(kind, value) if ok else codec.encode_error(value)
+    except Exception:  # an unencodable result is answered, just not kept
+        log.exception("the result of %s cannot be stored for its idempotency key", kind.name)
+        return None
+    return {"key": cmd.key, "name": kind.name, "ok": ok, "result": result, "created_at": now}
 
 
 class Engine:
@@ -91,8 +112,13 @@ class Engine:
         batch_max: int = 512,
         *,
         checks: bool | None = None,
+        fence: CommitFence | None = None,
+        forwarder: Forwarder | None = None,
     ) -> None:
         self.db = db
+        # In a cluster the lease row fences every commit; alone, the process lease guards.
+        self.fence = fence
+        self.forwarder = forwarder
         if checks is not None:
             self.checks = checks
         self.clock: Clock = clock or SystemClock()
@@ -103,7 +129,9 @@ class Engine:
         self._task: asyncio.Task[None] | None = None
         self._lease = EngineLease(db)
         self.batches = 0
-        self.commit_listeners: list[Callable[[Tx], None]] = []
+        self.commit_listeners: list[Callable[[Committed], None]] = []
+        self.stop_listeners: list[Callable[[], None]] = []
+        self._inflight: dict[str, asyncio.Future[Any]] = {}
 
     @property
     def state(self) -> EngineState:
@@ -120,13 +148,16 @@ class Engine:
 
     async def start(self) -> None:
         """Take the lease, load the state, fire what fell due while down, start the loop."""
-        await self._lease.acquire()
+        if self.fence is None:
+            await self._lease.acquire()
         try:
             async with self.db.session() as session:
                 self._state = await load_state(session)
         except BaseException:
-            await self._lease.release()
+            if self.fence is None:
+                await self._lease.release()
             raise
+        self._inbox = asyncio.Queue()
         self._task = asyncio.create_task(self._run(), name="omniroute-engine")
         await self.tick()
 
@@ -134,20 +165,74 @@ class Engine:
         """Finish the queued commands and stop."""
         if self._task is None:
             return
-        await self._inbox.put(_Stop())
-        await self._task
+        if not self._task.done():
+            await self._inbox.put(_Stop())
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
         self._task = None
-        await self._lease.release()
+        if self.fence is None:
+            await self._lease.release()
 
-    async def execute(self, command: Message[T] | Callable[[Tx], T]) -> T:
-        """Run a command in the next batch; returns once its changes are committed."""
-        if isinstance(command, Message):
-            return await self._submit(_Command(None, command))
-        return await self._submit(_Command(command))
+    def abandon(self) -> None:
+        """Stop at once without writing anything more (the lead was lost)."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+    async def execute(self, command: Message[T], key: str | None = None) -> T:
+        """Run a command (or query) in the next batch; returns once its changes are committed.
+
+        With a `key`, a command already run under that key is answered from its stored
+        outcome instead of running again (a retry after a failover is safe). On a node that
+        does not lead, the command goes to the leader.
+        """
+        if not isinstance(command, Message):
+            msg = f"the engine takes typed commands and queries, not {type(command).__name__}"
+            raise TypeError(msg)
+        if not self.running and self.forwarder is not None:
+            result: T = await self.forwarder.send(command, key)
+            return result
+        return await self.run_local(command, key)
 
     async def query(self, query: door.Query[T]) -> T:
         """Answer a query from the live state as of the last commit."""
-        return await self._submit(_Command(None, query))
+        return await self.execute(query)
+
+    async def run_local(self, message: Message[T], key: str | None = None) -> T:
+        """Run a command or query in this node's engine."""
+        if key is None or not message.mutates:
+            return await self._submit(_Command(message))
+        same = self._inflight.get(key)
+        if same is not None:
+            shared: T = await asyncio.shield(same)
+            return shared
+        future: asyncio.Future[T] = _new_future()
+        self._inflight[key] = future
+        try:
+            stored = await self._stored_outcome(key)
+            if stored is not None:
+                value = self._decode_outcome(type(message), stored)
+            else:
+                value = await self._submit(_Command(message, key=key))
+        except BaseException as err:
+            future.set_exception(err)
+            future.exception()  # retrieved: the waiters re-raise it themselves
+            raise
+        else:
+            future.set_result(value)
+            return value
+        finally:
+            self._inflight.pop(key, None)
+
+    async def _stored_outcome(self, key: str) -> t.CommandResultRow | None:
+        async with self.db.session() as session:
+            return await session.get(t.CommandResultRow, key)
+
+    @staticmethod
+    def _decode_outcome(kind: type[Message[T]], row: t.CommandResultRow) -> T:
+        if not row.ok:
+            raise codec.decode_error(row.result)
+        value: T = codec.decode_result(kind, row.result)
+        return value
 
     async def _submit(self, cmd: _Command[T]) -> T:
         if not self.running:
@@ -161,6 +246,9 @@ class Engine:
 
     async def reload_config(self) -> None:
         """Re-read configuration and agents after an administrative change."""
+        if not self.running and self.forwarder is not None:
+            await self.forwarder.reload()
+            return
         request = _Reload()
         await self._inbox.put(request)
         await request.future
@@ -180,6 +268,22 @@ class Engine:
             return None
 
     async def _run(self) -> None:
+        try:
+            await self._loop()
+        except (Deposed, asyncio.CancelledError):
+            log.warning("this node lost the lead; its engine stops without writing")
+        finally:
+            self._fail_waiting()
+            for listener in self.stop_listeners:
+                listener()
+
+    def _fail_waiting(self) -> None:
+        while not self._inbox.empty():
+            item = self._inbox.get_nowait()
+            if not isinstance(item, _Stop) and not item.future.done():
+                item.future.set_exception(_not_leading())
+
+    async def _loop(self) -> None:
         while True:
             first = await self._next()
             if isinstance(first, _Stop):
@@ -227,7 +331,10 @@ class Engine:
             state.wrap_up_codes = catalogs["wrap_up_codes"]
             state.skill_ids = catalogs["skill_ids"]
             index_agents(state, agents)
-            await self._process([_Command(lambda tx: _route_all(tx, agents))])
+            await self._process([], reroute=agents)
+        except Deposed:
+            request.future.set_exception(_not_leading())
+            raise
         except Exception as err:  # noqa: BLE001 - the caller gets the failure
             request.future.set_exception(err)
             return
@@ -237,20 +344,38 @@ class Engine:
         for kind, target in self.state.timers.pop_due(tx.now):
             door.fire_timer(tx, kind, target)
 
-    async def _process(self, batch: list[_Command[Any]]) -> None:
+    async def _process(self, batch: list[_Command[Any]], reroute: Iterable[str] = ()) -> None:
         state = self.state
         tx = Tx(state, self.clock.now())
         outcomes: list[tuple[_Command[Any], bool, Any]] = []
         try:
             self._fire_timers(tx)
+            for agent_id in reroute:
+                tx.route_agent(agent_id)
             for cmd in batch:
                 try:
                     outcomes.append((cmd, True, cmd.run(tx, self.checks)))
                 except DomainError as err:
                     outcomes.append((cmd, False, err))
             door.settle(tx)
+            results = [
+                row
+                for cmd, ok, value in outcomes
+                if (row := _result_row(cmd, ok, value, tx.now)) is not None
+            ]
             async with self.db.session() as session, session.begin():
+                if self.fence is not None:
+                    await self.fence.before_write(session)
                 await write_tx(session, tx)
+                if results:
+                    await session.execute(insert(t.CommandResultRow), results)
+                if self.fence is not None:
+                    await self.fence.after_write(session, tx)
+        except Deposed:
+            for cmd in batch:
+                if not cmd.future.done():
+                    cmd.future.set_exception(_not_leading())
+            raise
         except Exception as err:
             log.exception("engine batch failed; reloading state from the store")
             # The driver's message can carry SQL and customer data: it goes to the log only.
@@ -274,14 +399,21 @@ class Engine:
             else:
                 cmd.future.set_exception(value)
         self.bus.publish(tx.events)
-        for listener in self.commit_listeners:
-            listener(tx)
+        if self.commit_listeners:
+            outcome = committed(tx)
+            for listener in self.commit_listeners:
+                listener(outcome)
 
     async def _recover(self) -> None:
         while True:
             try:
                 async with self.db.session() as session:
+                    if self.fence is not None:
+                        async with session.begin():
+                            await self.fence.before_write(session)
                     self._state = await load_state(session)
+            except Deposed:
+                raise
             except Exception:
                 log.exception("reloading engine state failed; retrying")
                 await asyncio.sleep(1.0)

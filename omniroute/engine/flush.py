@@ -11,32 +11,29 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from omniroute.core.rows import AuditEntry, ChatMessage, ChatSessionRecord, NewRow
+from omniroute.core import rows as r
+from omniroute.core.rows import NewRow
 from omniroute.core.state import Tx
 from omniroute.domain.model import DocumentType, Offer, WorkItem
 from omniroute.domain.outbound import OutboxState
+from omniroute.engine.bus import event_payload
 from omniroute.engine.loader import requirements_json
 from omniroute.engine.rowwriter import RowWriter
 from omniroute.store import tables as t
 
-PLAIN_TABLES: dict[str, type[t.Base]] = {
-    "agents": t.AgentRow,
-    "agent_identities": t.AgentIdentityRow,
-    "idempotency_keys": t.IdempotencyKeyRow,
-    "spoke_incidents": t.SpokeIncidentRow,
-    "inbound_events": t.InboundEventRow,
-    "email_messages": t.EmailMessageRow,
-    "email_attachments": t.EmailAttachmentRow,
-    "chat_sessions": t.ChatSessionRow,
-    "audit_log": t.AuditRow,
-    "chat_messages": t.ChatMessageRow,
-    "call_contexts": t.CallContextRow,
-}
-
-ROW_TABLES: dict[type[NewRow], str] = {
-    ChatSessionRecord: "chat_sessions",
-    ChatMessage: "chat_messages",
-    AuditEntry: "audit_log",
+# The table of each typed row, in the order they are inserted (a row's parents first).
+ROW_TABLES: dict[type[NewRow], type[t.Base]] = {
+    r.NewAgentRecord: t.AgentRow,
+    r.AgentIdentityRecord: t.AgentIdentityRow,
+    r.IdempotencyKeyRecord: t.IdempotencyKeyRow,
+    r.SpokeIncidentRecord: t.SpokeIncidentRow,
+    r.InboundEventRecord: t.InboundEventRow,
+    r.EmailMessageRecord: t.EmailMessageRow,
+    r.EmailAttachmentRecord: t.EmailAttachmentRow,
+    r.ChatSessionRecord: t.ChatSessionRow,
+    r.ChatMessage: t.ChatMessageRow,
+    r.CallContextRecord: t.CallContextRow,
+    r.AuditEntry: t.AuditRow,
 }
 
 
@@ -81,6 +78,7 @@ def _new_item_row(item: WorkItem, tx: Tx) -> dict[str, Any]:
         "transfer_type": item.transfer_type,
         "transfer_from_agent_id": item.transfer_from_agent_id,
         "transfer_to_agent_id": item.transfer_to_agent_id,
+        "transfer_note": item.transfer_note,
         "created_at": item.created_at,
     }
 
@@ -149,13 +147,11 @@ async def write_tx(session: AsyncSession, tx: Tx) -> None:
         ],
     )
     await _upsert_agent_channels(session, tx)
-    by_table: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for table, row in tx.rows:
-        by_table[table].append(row)
+    by_kind: dict[type[NewRow], list[dict[str, Any]]] = defaultdict(list)
     for record in tx.inserts:
-        by_table[ROW_TABLES[type(record)]].append(_values(record))
-    for table, model in PLAIN_TABLES.items():
-        await _insert(session, model, by_table.get(table, []))
+        by_kind[type(record)].append(_values(record))
+    for kind, model in ROW_TABLES.items():
+        await _insert(session, model, by_kind.get(kind, []))
     await _insert(
         session,
         t.OutboxEventRow,
@@ -200,12 +196,3 @@ async def _upsert_agent_channels(session: AsyncSession, tx: Tx) -> None:
         stmt = make(t.AgentChannelRow).values(agent_id=agent_id, channel_id=channel_id, **fields)
         stmt = stmt.on_conflict_do_update(index_elements=["agent_id", "channel_id"], set_=fields)
         await session.execute(stmt)
-
-
-def event_payload(event: Any) -> dict[str, Any]:
-    """An event's fields as JSON-ready values."""
-    out: dict[str, Any] = {}
-    for f in dataclasses.fields(event):
-        value = getattr(event, f.name)
-        out[f.name] = value.isoformat() if hasattr(value, "isoformat") else value
-    return out

@@ -62,6 +62,6 @@ class EngineLease:
 def _held() -> DomainError:
     return DomainError(
         ErrorCode.STORE_UNAVAILABLE,
-        "another Omniroute engine already runs on this database; "
-        "only one process per database may route",
+        "another Omniroute node already serves this database; a SQLite database has one node "
+        "only: stop the other one, or run several nodes on PostgreSQL (docs/operations.md)",
     )

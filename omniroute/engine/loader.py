@@ -403,6 +403,8 @@ async def load_state(session: AsyncSession) -> EngineState:
     state.next_seq = (max_seq or 0) + 1
     max_message = await session.scalar(select(func.max(t.ChatMessageRow.id)))
     state.next_chat_message_id = (max_message or 0) + 1
+    max_case = await session.scalar(select(func.max(t.CaseRow.number)))
+    state.next_case_number = max(max_case or 0, 1000) + 1
     await _load_external(session, state)
     return state
 

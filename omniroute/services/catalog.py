@@ -32,16 +32,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.domain.model import RoutingMode
 from omniroute.spokes.base import (
+    AnySpoke,
     Capability,
     CatalogEntry,
     CatalogKind,
-    Spoke,
     SpokeAuthError,
     SpokeError,
     SpokeUnavailableError,
 )
+from omniroute.spokes.store import SpokeStore
 from omniroute.store import tables as t
 from omniroute.store.db import Database
+from omniroute.store.spoke_data import DatabaseSpokeStore
 
 ORDER = (CatalogKind.SKILLS, CatalogKind.QUEUES, CatalogKind.WRAP_UP_CODES, CatalogKind.AGENTS)
 DEFAULT_KINDS = (CatalogKind.SKILLS, CatalogKind.QUEUES, CatalogKind.WRAP_UP_CODES)
@@ -164,12 +166,12 @@ def spoke_error(err: SpokeError) -> DomainError:
     return DomainError(code, str(err) or type(err).__name__)
 
 
-def supports(spoke: Spoke, kind: CatalogKind) -> bool:
+def supports(spoke: AnySpoke, kind: CatalogKind) -> bool:
     """Whether the spoke's manifest lists this catalog kind."""
     return CAPABILITY[kind] in spoke.manifest.supports
 
 
-async def fetch(spoke: Spoke, kind: CatalogKind) -> list[CatalogEntry] | None:
+async def fetch(spoke: AnySpoke, kind: CatalogKind) -> list[CatalogEntry] | None:
     """The provider's entries of one kind, or None when the spoke has no such catalog."""
     if not supports(spoke, kind):
         return None
@@ -179,7 +181,7 @@ async def fetch(spoke: Spoke, kind: CatalogKind) -> list[CatalogEntry] | None:
         raise spoke_error(err) from err
 
 
-def unsupported(spoke: Spoke, spoke_name: str, kind: CatalogKind) -> CatalogDiff:
+def unsupported(spoke: AnySpoke, spoke_name: str, kind: CatalogKind) -> CatalogDiff:
     """The empty diff of a kind the spoke does not offer."""
     note = f"spoke kind '{spoke.manifest.name}' has no {kind.value} catalog; nothing to compare"
     return CatalogDiff(spoke_name, kind, supported=False, notes=[note])
@@ -635,7 +637,7 @@ def ordered(kinds: Iterable[CatalogKind]) -> list[CatalogKind]:
 
 
 async def review(
-    session: AsyncSession, spoke: Spoke, spoke_name: str, kind: CatalogKind
+    session: AsyncSession, spoke: AnySpoke, spoke_name: str, kind: CatalogKind
 ) -> CatalogDiff:
     """Fetch one kind from the provider and compare it with what was imported."""
     entries = await fetch(spoke, kind)
@@ -664,7 +666,7 @@ def _split(
 
 async def import_catalog(
     session: AsyncSession,
-    spoke: Spoke,
+    spoke: AnySpoke,
     spoke_name: str,
     kinds: Iterable[CatalogKind],
     *,
@@ -709,7 +711,9 @@ async def import_catalog(
     return outcome
 
 
-async def spoke_from_row(session: AsyncSession, name: str) -> Spoke:
+async def spoke_from_row(
+    session: AsyncSession, name: str, store: SpokeStore | None = None
+) -> AnySpoke:
     """A spoke instance built from its configured row (not set up); for the command line."""
     from omniroute.spokes import registry
 
@@ -727,7 +731,7 @@ async def spoke_from_row(session: AsyncSession, name: str) -> Spoke:
     except ValidationError as err:
         message = f"spoke '{name}' has invalid settings: {err.errors()[0]['msg']}"
         raise DomainError(ErrorCode.VALIDATION_ERROR, message, "settings") from err
-    return cls(row.name, settings)
+    return cls(row.name, settings, store)
 
 
 async def import_from_spoke(
@@ -741,7 +745,7 @@ async def import_from_spoke(
 ) -> CatalogImport:
     """Set up a configured spoke outside the server, import from it, and unload it."""
     async with db.session() as session:
-        spoke = await spoke_from_row(session, name)
+        spoke = await spoke_from_row(session, name, DatabaseSpokeStore(db, name))
     try:
         await spoke.setup()
     except SpokeError as err:

@@ -11,8 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
+from omniroute.domain.inbound import InboundEventType
 from omniroute.domain.outbound import SCHEMA_VERSION, RoutingEventType
-from omniroute.spokes.base import InboundEventType
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 

@@ -16,9 +16,10 @@ from sqlalchemy import select
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.engine.clock import Clock, SystemClock
 from omniroute.spokes import registry
-from omniroute.spokes.base import Spoke
+from omniroute.spokes.base import AnySpoke
 from omniroute.store import tables as t
 from omniroute.store.db import Database
+from omniroute.store.spoke_data import DatabaseSpokeStore
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +38,9 @@ class _Slot:
     name: str
     kind: str
     status: SpokeStatus
-    spoke: Spoke | None = None
+    spoke: AnySpoke | None = None
     error: str | None = None
-    cls: type[Spoke] | None = None
+    cls: type[AnySpoke] | None = None
     settings: BaseModel | None = None
     failed_at: datetime | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -93,7 +94,7 @@ class SpokeManager:
         slot = self._slots.get(name)
         return None if slot is None else (slot.status, slot.error)
 
-    def get(self, name: str) -> Spoke:
+    def get(self, name: str) -> AnySpoke:
         """The loaded spoke of that name."""
         slot = self._slots.get(name)
         if slot is None:
@@ -105,7 +106,7 @@ class SpokeManager:
             )
         return slot.spoke
 
-    async def ready(self, name: str) -> Spoke:
+    async def ready(self, name: str) -> AnySpoke:
         """The loaded spoke, loading a row made elsewhere or retrying a failed set-up first."""
         slot = self._slots.get(name)
         if slot is None:
@@ -164,7 +165,7 @@ class SpokeManager:
         assert slot.cls is not None
         assert slot.settings is not None
         try:
-            spoke = slot.cls(slot.name, slot.settings)
+            spoke = slot.cls(slot.name, slot.settings, DatabaseSpokeStore(self.db, slot.name))
             await asyncio.wait_for(spoke.setup(), self.setup_timeout_s)
         except Exception as err:  # noqa: BLE001 - reported; the server keeps running
             slot.status = SpokeStatus.FAILED

@@ -18,10 +18,13 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    event,
     false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from omniroute.store import search_ddl
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -288,6 +291,10 @@ class CaseRow(Base):
     agent_id: Mapped[str | None] = mapped_column(String(64))
     work_item_id: Mapped[str | None] = mapped_column(String(64))
     resolution: Mapped[str | None] = mapped_column(Text)
+    # The readable reference is CS-<number>; numbers are handed out by the engine.
+    number: Mapped[int | None] = mapped_column(Integer, unique=True)
+    priority: Mapped[str] = mapped_column(String(16), default="normal", server_default="normal")
+    status: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
     created_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()
     closed_at: Mapped[datetime | None] = mapped_column()
@@ -311,6 +318,7 @@ class WorkItemRow(Base):
     transfer_type: Mapped[str | None] = mapped_column(String(16))
     transfer_from_agent_id: Mapped[str | None] = mapped_column(String(64))
     transfer_to_agent_id: Mapped[str | None] = mapped_column(String(64))
+    transfer_note: Mapped[str | None] = mapped_column(Text)
     priority: Mapped[int] = mapped_column(Integer)
     skills: Mapped[list[Any]] = mapped_column(JSON, default=list)
     excluded_agents: Mapped[list[Any]] = mapped_column(JSON, default=list)
@@ -493,6 +501,17 @@ class WebSessionRow(Base):
     user_agent: Mapped[str] = mapped_column(String(300), default="")
 
 
+class AgentPreferencesRow(Base):
+    """An agent's own workspace settings: how new work gets their attention."""
+
+    __tablename__ = "agent_preferences"
+    agent_id: Mapped[str] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True
+    )
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column()
+
+
 class ChatWidgetRow(Base):
     """A web chat widget: its look, the queue its chats go to, the pages that may embed it."""
 
@@ -530,36 +549,24 @@ class ChatMessageRow(Base):
     author_name: Mapped[str] = mapped_column(String(200), default="")
     body: Mapped[str] = mapped_column(Text)
     client_id: Mapped[str | None] = mapped_column(String(64))
+    attachments: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column()
     delivered_at: Mapped[datetime | None] = mapped_column()
 
     __table_args__ = (Index("ix_chat_messages_interaction_id", "interaction_id", "id"),)
 
 
-class ConnectContactRow(Base):
-    """The Amazon Connect task contact that stands for one of our documents in Connect."""
+class SpokeDataRow(Base):
+    """One JSON value a spoke instance keeps under a key (its id maps, cursors, tokens)."""
 
-    __tablename__ = "connect_contacts"
-    __table_args__ = (Index("ux_connect_contacts_contact", "spoke", "contact_id", unique=True),)
-    spoke: Mapped[str] = mapped_column(String(64), primary_key=True)
-    document_id: Mapped[str] = mapped_column(ID, primary_key=True)
-    contact_id: Mapped[str] = mapped_column(String(256))
-    work_item_id: Mapped[str] = mapped_column(ID)
-    provider_queue_id: Mapped[str | None] = mapped_column(String(256))
-    created_at: Mapped[datetime] = mapped_column()
-    updated_at: Mapped[datetime] = mapped_column()
-
-
-class GenesysConversationRow(Base):
-    """The Genesys Cloud conversation that stands for one of our documents in Genesys routing."""
-
-    __tablename__ = "genesys_conversations"
+    __tablename__ = "spoke_data"
     spoke: Mapped[str] = mapped_column(
         ForeignKey("spokes.name", ondelete="CASCADE"), primary_key=True
     )
-    document_id: Mapped[str] = mapped_column(ID, primary_key=True)
-    conversation_id: Mapped[str] = mapped_column(String(64), index=True)
-    created_at: Mapped[datetime] = mapped_column()
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    data: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column()
 
 
 class CallContextRow(Base):
@@ -608,6 +615,89 @@ class QueueServiceLevelRow(Base):
     updated_at: Mapped[datetime] = mapped_column()
 
 
+class CannedResponseRow(Base):
+    """A reply text agents insert; shared (no owner) or one agent's own."""
+
+    __tablename__ = "canned_responses"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    shortcut: Mapped[str] = mapped_column(String(64), default="")
+    body: Mapped[str] = mapped_column(Text)
+    owner_agent_id: Mapped[str | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+
+
+class NoteRow(Base):
+    """An internal note on an interaction or a case; never shown to the customer."""
+
+    __tablename__ = "notes"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    document_type: Mapped[str] = mapped_column(String(16))
+    document_id: Mapped[str] = mapped_column(String(64))
+    author_agent_id: Mapped[str | None] = mapped_column(String(64))
+    author_name: Mapped[str] = mapped_column(String(200), default="")
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column()
+
+    __table_args__ = (Index("ix_notes_document", "document_id", "created_at"),)
+
+
+class AttachmentRow(Base):
+    """A file sent in a chat or with an email reply, stored with its interaction."""
+
+    __tablename__ = "attachments"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    interaction_id: Mapped[str] = mapped_column(
+        ForeignKey("interactions.id", ondelete="CASCADE"), index=True
+    )
+    uploaded_by: Mapped[str] = mapped_column(String(16))
+    agent_id: Mapped[str | None] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column()
+
+
+class CustomerRow(Base):
+    """A customer record: name, email addresses, phone and custom attributes."""
+
+    __tablename__ = "customers"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    emails: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    phone: Mapped[str] = mapped_column(String(64), default="")
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+
+
+class CustomerEmailRow(Base):
+    """One email address of a customer (an address belongs to one customer)."""
+
+    __tablename__ = "customer_emails"
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+
+
+class SearchEntryRow(Base):
+    """Searchable text of an interaction, case or customer, kept up to date by triggers."""
+
+    __tablename__ = "search_entries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    ref_id: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(100), index=True)
+    body: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_search_entries_ref", "kind", "ref_id"),)
+
+
 class AuditRow(Base):
     """Who changed what and when: admin changes and supervisor actions."""
 
@@ -648,3 +738,61 @@ class IntervalStatRow(Base):
 
 # The supervisor's last-hour queries skip the many items that ended long ago.
 Index("ix_work_items_ended_at", WorkItemRow.ended_at)
+
+
+class ClusterLeaseRow(Base):
+    """The leader's lease: one row; `epoch` grows with every new leader and fences old ones."""
+
+    __tablename__ = "cluster_lease"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    node_id: Mapped[str | None] = mapped_column(String(200))
+    epoch: Mapped[int] = mapped_column(Integer, default=0)
+    since: Mapped[datetime | None] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()
+
+
+class ClusterNodeRow(Base):
+    """A node's heartbeat: where it answers, what it does, when it was last seen."""
+
+    __tablename__ = "cluster_nodes"
+    node_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    url: Mapped[str] = mapped_column(String(500))
+    role: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column()
+    last_seen: Mapped[datetime] = mapped_column()
+
+
+class CommandResultRow(Base):
+    """The outcome of a keyed engine command, written in its batch, to answer a retry alike."""
+
+    __tablename__ = "command_results"
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    ok: Mapped[bool] = mapped_column(Boolean)
+    result: Mapped[Any] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column()
+
+
+class RequestKeyRow(Base):
+    """The response to a mutating request sent with an Idempotency-Key, replayed on a retry."""
+
+    __tablename__ = "request_keys"
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    content_type: Mapped[str] = mapped_column(String(200))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column()
+
+
+class OutboxClaimRow(Base):
+    """A node's claim on one ordering key of the outbox, so no two nodes deliver it at once."""
+
+    __tablename__ = "outbox_claims"
+    ordering_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    node_id: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column()
+
+
+# A schema built from these models (tests, `create_all`) gets the full-text search objects too.
+event.listen(Base.metadata, "after_create", search_ddl.install)

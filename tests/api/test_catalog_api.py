@@ -7,20 +7,20 @@ from typing import Any
 import pytest
 
 from omniroute.domain.errors import NotFoundError
-from omniroute.spokes.base import Spoke, SpokeAuthError, SpokeError, SpokeUnavailableError
+from omniroute.spokes.base import AnySpoke, SpokeAuthError, SpokeError, SpokeUnavailableError
 from tests.api.conftest import Api
 from tests.test_catalog_import import SPOKE, FakeSpoke, NoWrapUpSpoke
 
 
-def register(api: Api, monkeypatch: pytest.MonkeyPatch, spoke: Spoke) -> None:
+def register(api: Api, monkeypatch: pytest.MonkeyPatch, spoke: AnySpoke) -> None:
     """Make the app's spoke manager answer with this spoke for its name."""
 
-    def get(name: str) -> Spoke:
+    def get(name: str) -> AnySpoke:
         if name != SPOKE:
             raise NotFoundError("spoke", name, "name")
         return spoke
 
-    async def ready(name: str) -> Spoke:
+    async def ready(name: str) -> AnySpoke:
         return get(name)
 
     monkeypatch.setattr(api.app.state.spokes, "get", get)

@@ -13,6 +13,7 @@ from omniroute.spokes.manager import SpokeManager, SpokeStatus
 from omniroute.store import tables as t
 from tests.api.conftest import Api
 from tests.api.test_admin_crud import error, get, patch, post
+from tests.door_commands import SendOutboxEvents
 from tests.fake_spoke import FakeProvider, FakeSpoke, install
 
 SPOKE = "acme"
@@ -50,11 +51,7 @@ async def settle(api: Api) -> None:
 async def send(api: Api, key: str, *ns: int, spoke: str = SPOKE) -> None:
     """Routing events numbered `ns` for one ordering key, through the engine."""
 
-    def command(tx: Any) -> None:
-        for n in ns:
-            tx.send(spoke, "new_interaction", key, {"n": n})
-
-    await api.engine.execute(command)
+    await api.engine.execute(SendOutboxEvents(spoke, key, ns))
 
 
 async def stored(api: Api, name: str = SPOKE) -> t.SpokeRow:

@@ -6,6 +6,7 @@ import asyncio
 import smtplib
 import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
@@ -28,6 +29,8 @@ from tests.conftest import reset_schema
 from tests.seed import NOW
 
 CUSTOMER = "Dana Customer <dana@customer.test>"
+# Stands for the relay's port in mail_app's extra settings.
+RELAY_PORT = object()
 SUPPORT = "support@omniroute.test"
 
 
@@ -105,37 +108,45 @@ class Mail:
             return list(await s.scalars(select(m).order_by(m.received_at, m.id)))
 
 
-@pytest.fixture
-async def mail(db_url: str) -> AsyncIterator[Mail]:
-    """An app with the SMTP listener on a free port, a queue for email and a relay."""
+@asynccontextmanager
+async def mail_app(db_url: str, **extra: Any) -> AsyncIterator[Mail]:
+    """An app with the SMTP listener on a free port, a queue for email and a relay port."""
     db = Database(db_url)
     await reset_schema(db)
     await seed_api(db)
     await db.dispose()
     port, relay_port = free_port(), free_port()
-    settings = Settings(
-        database_url=db_url,
-        demo=True,
-        email_enabled=True,
-        smtp_listen_port=port,
-        email_queue_id="support",
-        email_from_address=SUPPORT,
-        email_max_bytes=64 * 1024,
-        smtp_relay_host="127.0.0.1",
-        smtp_relay_port=relay_port,
-        smtp_relay_timeout_s=5,
-    )
+    values: dict[str, Any] = {
+        "database_url": db_url,
+        "demo": True,
+        "email_enabled": True,
+        "smtp_listen_port": port,
+        "email_queue_id": "support",
+        "email_from_address": SUPPORT,
+        "email_max_bytes": 64 * 1024,
+        "smtp_relay_host": "127.0.0.1",
+        "smtp_relay_port": relay_port,
+        "smtp_relay_timeout_s": 5,
+    }
+    values |= {k: relay_port if v is RELAY_PORT else v for k, v in extra.items()}
+    settings = Settings.model_validate(values)
     clock = ManualClock(NOW)
     app = create_app(settings, clock=clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test/api/v1") as c:
-            m = Mail(Api(c, app, clock), port, relay_port, Recorder())
-            await m.start_relay()
-            try:
-                yield m
-            finally:
-                await m.stop_relay()
+            yield Mail(Api(c, app, clock), port, relay_port, Recorder())
+
+
+@pytest.fixture
+async def mail(db_url: str) -> AsyncIterator[Mail]:
+    """An app with the SMTP listener and a recording relay."""
+    async with mail_app(db_url) as m:
+        await m.start_relay()
+        try:
+            yield m
+        finally:
+            await m.stop_relay()
 
 
 def message(

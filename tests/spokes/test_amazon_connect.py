@@ -26,6 +26,8 @@ from omniroute.spokes.base import (
 )
 from omniroute.store import tables as t
 from omniroute.store.db import Database
+from omniroute.store.spoke_data import DatabaseSpokeStore
+from tests.seed import NOW
 from tests.spokes.payloads import routing_events
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,7 +66,7 @@ def spoke(client: Any) -> Iterator[tuple[AmazonConnectSpoke, Stubber]]:
     """A spoke whose boto3 client answers from a Stubber, with an in-memory contact map."""
     subject = AmazonConnectSpoke("connect", ConnectSettings.model_validate(SETTINGS))
     subject._client = client
-    subject.contacts = ContactMap("connect")
+    subject.contacts = ContactMap()
     with Stubber(client) as stubber:
         yield subject, stubber
         stubber.assert_no_pending_responses()
@@ -430,21 +432,28 @@ def test_inbound_refuses_a_forgery_and_a_naive_time(
         subject.parse_inbound(signed(body), body)
 
 
-async def test_contact_map_survives_a_restart(db: Database) -> None:
-    first = ContactMap("connect", db)
+async def test_contact_map_survives_a_restart_in_the_spoke_store(db: Database) -> None:
+    async with db.session() as s, s.begin():
+        for name in ("connect", "other"):
+            s.add(t.SpokeRow(name=name, kind="amazon_connect", created_at=NOW, updated_at=NOW))
+    first = ContactMap(DatabaseSpokeStore(db, "connect"))
     await first.put(ContactLink(CONTACT, "doc-1", "wi-1", "PQ-support"))
     await first.put(ContactLink(CONTACT, "doc-1", "wi-2", "PQ-support"))
     await first.put(ContactLink("c-old", "doc-0", "wi-0", None))
     await first.put(ContactLink("c-old", "doc-9", "wi-9", None))  # the contact now stands for doc-9
     async with db.session() as session:
-        row = await session.get(t.ConnectContactRow, ("connect", "doc-1"))
+        row = await session.get(t.SpokeDataRow, ("connect", "contact/doc-1"))
         assert row is not None
-        assert row.created_at < row.updated_at
-        assert await session.get(t.ConnectContactRow, ("connect", "doc-0")) is None
-    second = ContactMap("connect", db)
+        assert json.loads(row.data)["work_item_id"] == "wi-2"
+        assert await session.get(t.SpokeDataRow, ("connect", "contact/doc-0")) is None
+    second = ContactMap(DatabaseSpokeStore(db, "connect"))
     await second.load()
     assert second.by_document("doc-1") == ContactLink(CONTACT, "doc-1", "wi-2", "PQ-support")
-    assert ContactMap("other", db).by_contact(CONTACT) is None
+    assert second.by_contact("c-old") == ContactLink("c-old", "doc-9", "wi-9", None)
+    assert second.by_document("doc-0") is None
+    other = ContactMap(DatabaseSpokeStore(db, "other"))
+    await other.load()
+    assert other.by_contact(CONTACT) is None
 
 
 async def test_an_alert_racing_start_task_contact_is_retried_not_dropped(

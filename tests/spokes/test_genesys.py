@@ -24,6 +24,7 @@ from omniroute.spokes.base import (
 from omniroute.spokes.genesys import GenesysSettings, GenesysSpoke
 from omniroute.spokes.genesys.client import GenesysClient
 from tests.doubles.genesys import shapes
+from tests.spokes.payloads import routing_events
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "genesys"
 SECRET = "genesys-inbound-shared-secret-0123456789"
@@ -68,11 +69,20 @@ def spoke_with(handler: Handler, **changes: Any) -> tuple[GenesysSpoke, list[htt
     spoke = GenesysSpoke("gc", settings(**changes))
     http = httpx.AsyncClient(transport=httpx.MockTransport(route))
     spoke._http = http
-    spoke._api = GenesysClient(spoke.config, http)
+    spoke._api = GenesysClient(spoke.settings, http)
     return spoke, seen
 
 
+def _merged(full: Any, given: Any) -> Any:
+    if isinstance(full, dict) and isinstance(given, dict):
+        return {k: _merged(full.get(k), given[k]) if k in given else v for k, v in full.items()} | {
+            k: v for k, v in given.items() if k not in full
+        }
+    return given
+
+
 def event(kind: RoutingEventType, payload: dict[str, Any]) -> RoutingEvent:
+    """An event of the kind as the services raise it, with the given fields changed."""
     return RoutingEvent(
         id="ev-1",
         type=kind,
@@ -80,7 +90,7 @@ def event(kind: RoutingEventType, payload: dict[str, Any]) -> RoutingEvent:
         ordering_key="doc-1",
         created_at=datetime(2026, 11, 25, 10, 20, tzinfo=UTC),
         attempt=1,
-        payload=payload,
+        payload=_merged(dict(routing_events()[kind].payload), payload),
     )
 
 
@@ -210,7 +220,7 @@ async def test_refused_credentials_are_an_auth_error() -> None:
     http = httpx.AsyncClient(
         transport=httpx.MockTransport(lambda _: httpx.Response(401, json={"error": "invalid"}))
     )
-    spoke._api = GenesysClient(spoke.config, http)
+    spoke._api = GenesysClient(spoke.settings, http)
     with pytest.raises(SpokeAuthError, match="401"):
         await spoke.health()
 

@@ -10,7 +10,7 @@ from pydantic import Field
 from omniroute.api.deps import AdminPrincipal, EngineDep, SessionDep
 from omniroute.api.schemas import Body, Out
 from omniroute.services import catalog as svc
-from omniroute.spokes.base import CatalogKind, Spoke
+from omniroute.spokes.base import AnySpoke, CatalogKind
 
 router = APIRouter(tags=["catalog import"])
 
@@ -103,8 +103,8 @@ def _diff_fields(diff: svc.CatalogDiff, notes: list[str]) -> dict[str, Any]:
     }
 
 
-async def _spoke(request: Request, name: str) -> Spoke:
-    spoke: Spoke = await request.app.state.spokes.ready(name)
+async def _spoke(request: Request, name: str) -> AnySpoke:
+    spoke: AnySpoke = await request.app.state.spokes.ready(name)
     return spoke
 
 

@@ -21,6 +21,8 @@ from omniroute.api.chat_schemas import (
     WidgetPublicOut,
 )
 from omniroute.api.deps import CurrentPrincipal, EngineDep, SessionDep
+from omniroute.api.rate_limits import Door, limit
+from omniroute.api.visibility import may_see
 from omniroute.auth_tokens import hash_token, new_token
 from omniroute.channels.chat import transcript
 from omniroute.channels.chat.history import customer_history
@@ -33,10 +35,10 @@ from omniroute.core.ops_messages import QueueHours
 from omniroute.domain.calendar import OutOfHoursAction
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.domain.model import InteractionState
+from omniroute.services.toolkit import attachments
 from omniroute.store import tables as t
 
 router = APIRouter(tags=["chat"])
-READERS = (Role.ADMIN, Role.SUPERVISOR)
 
 
 def hub_of(request: Request) -> ChatHub:
@@ -56,6 +58,7 @@ async def widget_settings(
     widget_id: str, session: SessionDep, engine: EngineDep, request: Request
 ) -> WidgetPublicOut:
     """The title, greeting and colour the widget script shows (public)."""
+    await limit(request, Door.WIDGET)
     widget = await usable_widget(session, widget_id)
     check_origin(widget, request.headers.get("origin"), own_origin(request))
     hours = await engine.query(QueueHours(widget.queue_id))
@@ -94,6 +97,7 @@ async def start_chat(
     body: ChatStartIn, session: SessionDep, engine: EngineDep, request: Request
 ) -> ChatStartOut:
     """Start a chat from the widget's pre-chat form (public): it is routed at once."""
+    await limit(request, Door.CHAT_START)
     widget = await usable_widget(session, body.widget)
     check_origin(widget, request.headers.get("origin"), own_origin(request))
     token = new_token()
@@ -122,15 +126,13 @@ async def _chat_row(session: SessionDep, interaction_id: str) -> t.InteractionRo
     return row
 
 
-def _check_reader(who: Principal, row: t.InteractionRow) -> None:
-    if who.role in READERS:
-        return
-    if who.role is Role.AGENT and who.agent_id is not None and row.agent_id == who.agent_id:
-        return
-    raise DomainError(
-        ErrorCode.FORBIDDEN,
-        "only the agent who accepted this interaction, a supervisor or an admin may see it",
-    )
+async def _check_reader(session: SessionDep, who: Principal, row: t.InteractionRow) -> None:
+    if not await may_see(session, who, row):
+        raise DomainError(
+            ErrorCode.FORBIDDEN,
+            "only the agents who work or worked on this interaction, a supervisor or an admin "
+            "may see it",
+        )
 
 
 def _check_chat(row: t.InteractionRow) -> None:
@@ -148,7 +150,7 @@ async def list_messages(
 ) -> MessagesOut:
     """The chat transcript, oldest first."""
     row = await _chat_row(session, interaction_id)
-    _check_reader(who, row)
+    await _check_reader(session, who, row)
     _check_chat(row)
     m = t.ChatMessageRow
     rows = await session.scalars(select(m).where(m.interaction_id == row.id).order_by(m.id))
@@ -168,7 +170,10 @@ async def post_message(  # noqa: PLR0917 - FastAPI dependencies
     """Send the customer a message; stored before it is pushed to the customer."""
     who.require(Role.AGENT, Role.ADMIN)
     _check_chat(await _chat_row(session, interaction_id))
-    message = await engine.execute(PostChatMessage(interaction_id, who.acting_agent(), body.body))
+    files = await attachments.refs(session, interaction_id, body.attachment_ids)
+    message = await engine.execute(
+        PostChatMessage(interaction_id, who.acting_agent(), body.body, files)
+    )
     return MessageOut.model_validate(message_out(message))
 
 
@@ -196,6 +201,6 @@ async def agent_typing(
 async def history(interaction_id: str, who: CurrentPrincipal, session: SessionDep) -> HistoryOut:
     """The same customer's (by email) earlier interactions and cases, newest first."""
     row = await _chat_row(session, interaction_id)
-    _check_reader(who, row)
+    await _check_reader(session, who, row)
     items = await customer_history(session, row)
     return HistoryOut.model_validate({"customer_email": row.customer_email, "items": items})

@@ -13,6 +13,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 
 from omniroute.api.chat_schemas import Text
+from omniroute.api.rate_limits import Door, limit
 from omniroute.api.routes.chat import own_origin
 from omniroute.auth_tokens import hash_token
 from omniroute.channels.chat import transcript
@@ -171,6 +172,8 @@ class Conversation:
             await self._error("VALIDATION_ERROR", "body: write 1 to 4000 characters")
             return
         client_id = str(frame.get("client_id") or "")[:CLIENT_ID_LIMIT] or None
+        await limit(self.ws, Door.CHAT_MESSAGES, self.interaction_id)
+        await limit(self.ws, Door.CHAT_MESSAGES_PER_IP)
         async with self.hub.lock(self.interaction_id):
             if client_id is not None and await self._already_stored(client_id):
                 return

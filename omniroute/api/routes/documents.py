@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 
 from omniroute.api.auth import Role
 from omniroute.api.deps import CurrentPrincipal, EngineDep, SessionDep
+from omniroute.api.routes.case_work import send_closing_notice
 from omniroute.api.schemas import (
     CaseCreate,
     CaseOut,
@@ -36,6 +38,7 @@ from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.store import tables as t
 
 router = APIRouter(tags=["documents"])
+REFERENCE = re.compile(r"CS-(\d{1,9})", re.IGNORECASE)
 CREATORS = (Role.ADMIN, Role.INTEGRATION)
 
 
@@ -60,7 +63,12 @@ async def _interaction(session: SessionDep, interaction_id: str) -> InteractionO
 
 
 async def _case(session: SessionDep, case_id: str) -> CaseOut:
+    """A case by id, or by its reference such as CS-1042."""
     row = await session.get(t.CaseRow, case_id, populate_existing=True)
+    reference = REFERENCE.fullmatch(case_id.strip())
+    if row is None and reference is not None:
+        number = int(reference.group(1))
+        row = await session.scalar(select(t.CaseRow).where(t.CaseRow.number == number))
     if row is None:
         raise NotFoundError("case", case_id, "case_id")
     return CaseOut.model_validate(row)
@@ -237,11 +245,17 @@ async def list_cases(
 
 
 @router.post("/cases/{case_id}/close", response_model=CaseOut)
-async def close_case(
-    case_id: str, body: CloseCaseIn, who: CurrentPrincipal, engine: EngineDep, session: SessionDep
+async def close_case(  # noqa: PLR0917 - FastAPI dependencies
+    case_id: str,
+    body: CloseCaseIn,
+    who: CurrentPrincipal,
+    engine: EngineDep,
+    session: SessionDep,
+    request: Request,
 ) -> CaseOut:
-    """Close a case, freeing the agent's capacity."""
+    """Close a case, freeing the agent's capacity; the customer is told by email."""
     agent_id = who.acting_agent()
+    case_id = (await _case(session, case_id)).id
     await _on_document(
         engine,
         session,
@@ -249,6 +263,7 @@ async def close_case(
         case_id,
         CloseCase(case_id, agent_id, body.resolution),
     )
+    await send_closing_notice(request, session, case_id)
     return await _case(session, case_id)
 
 

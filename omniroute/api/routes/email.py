@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
 from sqlalchemy import select
@@ -16,6 +16,7 @@ from omniroute.channels.email import outbound
 from omniroute.config import Settings
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.engine.engine import Engine
+from omniroute.services.toolkit import attachments
 from omniroute.store import tables as t
 
 router = APIRouter(tags=["email"])
@@ -27,6 +28,7 @@ class EmailReplyIn(Body):
 
     body: str = Field(min_length=1, max_length=1_000_000)
     html: str | None = Field(None, max_length=2_000_000)
+    attachment_ids: list[str] = Field(default_factory=list, max_length=10)
 
 
 class EmailAttachmentOut(Out):
@@ -63,7 +65,7 @@ class EmailMessageOut(Out):
     attachments: list[EmailAttachmentOut] = Field(default_factory=list)
 
 
-def _settings(request: Request) -> Settings:
+def settings_of(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -102,11 +104,11 @@ def _relay_failed(row: t.EmailMessageRow) -> JSONResponse:
     return JSONResponse({"error": error}, 502)
 
 
-async def _deliver(
+async def deliver_reply(
     request: Request, session: SessionDep, row: t.EmailMessageRow
 ) -> EmailMessageOut | JSONResponse:
     try:
-        await outbound.deliver(session, _settings(request), row, _now(request))
+        await outbound.deliver(session, settings_of(request), row, _now(request))
     except outbound.RelayError:
         return _relay_failed(row)
     return _out(row, [])
@@ -128,15 +130,20 @@ async def send_reply(
     """Reply to the customer by email through the relay, threaded to their last message."""
     interaction = await _interaction_row(session, interaction_id)
     _check_sender(who, interaction)
+    refs = await attachments.refs(session, interaction.id, body.attachment_ids)
+    thread = outbound.Thread(
+        interaction.id, interaction.case_id, interaction.customer_email, interaction.subject
+    )
     row = await outbound.create_reply(
         session,
-        _settings(request),
-        interaction,
+        settings_of(request),
+        thread,
         body=body.body,
         html=body.html,
         now=_now(request),
+        files=await attachments.contents(session, [r.id for r in refs]),
     )
-    return await _deliver(request, session, row)
+    return await deliver_reply(request, session, row)
 
 
 @router.post(
@@ -160,7 +167,7 @@ async def retry_message(
             ErrorCode.INVALID_STATE_TRANSITION,
             f"only a failed outbound message can be retried; this one is '{row.status}'",
         )
-    return await _deliver(request, session, row)
+    return await deliver_reply(request, session, row)
 
 
 @router.get("/interactions/{interaction_id}/emails", response_model=list[EmailMessageOut])
@@ -169,20 +176,26 @@ async def list_emails(
 ) -> list[EmailMessageOut]:
     """The email thread of an interaction, oldest first, with attachment metadata."""
     await _interaction_row(session, interaction_id)
-    m, a = t.EmailMessageRow, t.EmailAttachmentRow
+    m = t.EmailMessageRow
     rows = list(
         await session.scalars(
             select(m).where(m.interaction_id == interaction_id).order_by(m.received_at, m.id)
         )
     )
+    return await thread_out(session, rows)
+
+
+async def thread_out(session: SessionDep, rows: list[t.EmailMessageRow]) -> list[EmailMessageOut]:
+    """Messages as the API shows them, with their attachments' metadata."""
+    a = t.EmailAttachmentRow
     ids = [r.id for r in rows]
-    attachments = await session.execute(
+    found = await session.execute(
         select(a.id, a.message_id, a.filename, a.content_type, a.size)
         .where(a.message_id.in_(ids))
         .order_by(a.id)
     )
     by_message: dict[str, list[EmailAttachmentOut]] = {}
-    for att_id, msg_id, filename, content_type, size in attachments:
+    for att_id, msg_id, filename, content_type, size in found:
         by_message.setdefault(msg_id, []).append(
             EmailAttachmentOut(id=att_id, filename=filename, content_type=content_type, size=size)
         )
@@ -192,19 +205,3 @@ async def list_emails(
         item.attachments = by_message.get(row.id, [])
         out.append(item)
     return out
-
-
-@router.get("/email-attachments/{attachment_id}")
-async def download_attachment(
-    attachment_id: str, _who: CurrentPrincipal, session: SessionDep
-) -> Response:
-    """Download one attachment."""
-    row = await session.get(t.EmailAttachmentRow, attachment_id)
-    if row is None:
-        raise NotFoundError("email attachment", attachment_id, "attachment_id")
-    safe = "".join(c for c in row.filename if c.isprintable() and c not in '"\\') or "attachment"
-    return Response(
-        row.content,
-        media_type=row.content_type,
-        headers={"Content-Disposition": f'attachment; filename="{safe}"'},
-    )

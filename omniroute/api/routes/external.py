@@ -142,6 +142,7 @@ async def start_transfer(
         target_agent_id=body.target_agent_id,
         target_queue_id=body.target_queue_id,
         type=TransferType(body.type),
+        note=body.note.strip() or None if body.note else None,
     )
     item = await engine.execute(StartTransfer(request))
     return await _item_out(session, item)
@@ -167,31 +168,13 @@ async def complete_consult(
     return await _item_out(session, item)
 
 
-MAX_INBOUND_BYTES = 1 << 20
-
-
-async def _bounded_body(request: Request) -> bytes:
-    # The body is read before its signature can be checked, so its size is capped first.
-    too_large = DomainError(
-        ErrorCode.PAYLOAD_TOO_LARGE, f"inbound events are limited to {MAX_INBOUND_BYTES} bytes"
-    )
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_INBOUND_BYTES:
-        raise too_large
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > MAX_INBOUND_BYTES:
-            raise too_large
-    return bytes(body)
-
-
 @router.post("/spokes/{name}/events")
 async def inbound_events(name: str, request: Request, engine: EngineDep) -> dict[str, Any]:
     """Events from a provider, authenticated by the spoke's signature, applied once each."""
     manager = request.app.state.spokes
     spoke = await manager.ready(name)
-    body = await _bounded_body(request)
+    # Bounded by the body limit (api/body_limits.py) before the signature can be checked.
+    body = await request.body()
     try:
         events = spoke.parse_inbound(dict(request.headers), body)
     except SpokeAuthError as err:

@@ -15,27 +15,15 @@ from omniroute.api.deps import bearer_token, get_web_session
 from omniroute.api.schemas import OfferOut
 from omniroute.api.sessions import COOKIE_NAME
 from omniroute.core.messages import FeedSnapshot
-from omniroute.core.state import FeedEvent
 from omniroute.core.views import FeedHello
 from omniroute.domain.errors import DomainError, ErrorCode
 from omniroute.engine.bus import Subscription
 from omniroute.engine.engine import Engine
-from omniroute.engine.flush import event_payload
 from omniroute.store import tables as t
 from omniroute.store.db import Database
 
 router = APIRouter(tags=["feed"])
 POLICY_VIOLATION = 1008
-
-
-def frame(fe: FeedEvent) -> dict[str, Any]:
-    """The JSON frame of one feed event."""
-    return {
-        "seq": fe.seq,
-        "type": fe.event.type,
-        "at": fe.created_at.isoformat(),
-        "data": event_payload(fe.event),
-    }
 
 
 def _hello(hello: FeedHello) -> dict[str, Any]:
@@ -87,13 +75,13 @@ async def _replay(db: Database, agent_id: str, since: int) -> list[dict[str, Any
 async def _pump(ws: WebSocket, sub: Subscription, last: int) -> None:
     """Send the subscription's events newer than `last` until the feed overflows."""
     while True:
-        fe = await sub.queue.get()
+        item = await sub.queue.get()
         if sub.overflowed:
             await ws.close(code=1013, reason="feed overflow; reconnect with since")
             return
-        if fe.seq > last:
-            await ws.send_json(frame(fe))
-            last = fe.seq
+        if item.seq > last:
+            await ws.send_json(item.body)
+            last = item.seq
 
 
 async def _until_disconnect(ws: WebSocket) -> None:

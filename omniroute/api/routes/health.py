@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from omniroute.api.deps import DbDep, EngineDep
+from omniroute.cluster.node import ClusterNode
 
 router = APIRouter(tags=["health"])
 
@@ -18,8 +19,8 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-async def readyz(db: DbDep, engine: EngineDep) -> JSONResponse:
-    """The store answers and the routing engine runs."""
+async def readyz(request: Request, db: DbDep, engine: EngineDep) -> JSONResponse:
+    """The store answers and the routing engine runs (here, or on the cluster's leader)."""
     checks: dict[str, str] = {}
     try:
         async with db.engine.connect() as conn:
@@ -27,7 +28,11 @@ async def readyz(db: DbDep, engine: EngineDep) -> JSONResponse:
         checks["store"] = "ok"
     except Exception as err:  # noqa: BLE001 - readiness reports any failure
         checks["store"] = f"error: {type(err).__name__}"
-    checks["engine"] = "ok" if engine.running else "stopped"
+    node: ClusterNode | None = request.app.state.cluster
+    if node is None:
+        checks["engine"] = "ok" if engine.running else "stopped"
+    else:
+        checks["leader"] = "ok" if node.leader_reachable else "no leader reachable"
     ready = all(v == "ok" for v in checks.values())
     return JSONResponse(
         {"status": "ready" if ready else "not_ready", "checks": checks}, 200 if ready else 503

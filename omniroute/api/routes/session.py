@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
 from omniroute.api.deps import CurrentWebSession
+from omniroute.api.rate_limits import Door, client_address, limit
 from omniroute.api.schemas import Body, Out
 from omniroute.api.sessions import (
     COOKIE_NAME,
@@ -39,7 +40,8 @@ class SessionOut(Out):
     expires_at: datetime
 
 
-def _out(web: WebSession) -> SessionOut:
+def session_out(web: WebSession) -> SessionOut:
+    """The answer that names the signed-in agent and its CSRF token."""
     return SessionOut(
         agent_id=web.principal.agent_id or "",
         name=web.name,
@@ -53,10 +55,11 @@ def _out(web: WebSession) -> SessionOut:
 @router.post("/session", response_model=SessionOut, status_code=201)
 async def sign_in(body: SignIn, request: Request, response: Response) -> SessionOut:
     """Sign in with email and password; sets the HttpOnly session cookie."""
+    await limit(request, Door.SIGN_IN)
     store: SessionStore = request.app.state.sessions
     settings: Settings = request.app.state.settings
     token, web = await store.sign_in(
-        body.email, body.password, request.headers.get("user-agent", "")
+        body.email, body.password, request.headers.get("user-agent", ""), client_address(request)
     )
     response.set_cookie(
         COOKIE_NAME,
@@ -67,13 +70,13 @@ async def sign_in(body: SignIn, request: Request, response: Response) -> Session
         secure=settings.cookie_secure or request.url.scheme == "https",
         path="/",
     )
-    return _out(web)
+    return session_out(web)
 
 
 @router.get("/session", response_model=SessionOut)
 async def current_session(web: CurrentWebSession) -> SessionOut:
     """The signed-in agent and the session's CSRF token."""
-    return _out(web)
+    return session_out(web)
 
 
 @router.delete("/session", status_code=204)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, get_args, get_origin
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, Secret, SecretBytes, SecretStr, ValidationError
+from pydantic import BaseModel, Field, Secret, SecretBytes, SecretStr, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +21,12 @@ from omniroute.services import admin as svc
 from omniroute.services import outbox_admin
 from omniroute.services.admin import Use
 from omniroute.spokes import registry
-from omniroute.spokes.base import Spoke, SpokeAuthError, SpokeRejectedError, SpokeUnavailableError
+from omniroute.spokes.base import (
+    AnySpoke,
+    SpokeAuthError,
+    SpokeRejectedError,
+    SpokeUnavailableError,
+)
 from omniroute.spokes.manager import SpokeManager, settings_errors
 from omniroute.store import tables as t
 
@@ -66,11 +71,15 @@ class SpokeKindOut(BaseModel):
     """An installed kind of spoke: what it supports and the schema of its settings."""
 
     name: str
-    version: str
-    title: str
-    supports: list[str]
-    documentation: str
-    settings_schema: dict[str, Any]
+    status: Literal["ok", "broken"] = "ok"
+    error: str | None = Field(None, description="why a broken entry point gave no spoke")
+    entry_point: str = Field(description="the entry point's target, module:Class")
+    distribution: str | None = Field(None, description="the package that installed it")
+    version: str = ""
+    title: str = ""
+    supports: list[str] = Field(default_factory=list)
+    documentation: str = ""
+    settings_schema: dict[str, Any] = Field(default_factory=dict)
 
 
 class OutboxEventOut(Out):
@@ -131,14 +140,14 @@ def secret_fields(model: type[BaseModel]) -> set[str]:
     return keys
 
 
-def _kind(kind: str) -> type[Spoke] | None:
+def _kind(kind: str) -> type[AnySpoke] | None:
     try:
         return registry.spoke_class(kind)
     except KeyError:
         return None
 
 
-def _require_kind(kind: str) -> type[Spoke]:
+def _require_kind(kind: str) -> type[AnySpoke]:
     try:
         return registry.spoke_class(kind)
     except KeyError as err:
@@ -152,7 +161,7 @@ def masked(kind: str, settings: dict[str, Any]) -> dict[str, Any]:
     return {k: MASK if k in secrets and v not in (None, "") else v for k, v in settings.items()}
 
 
-def _validate_settings(cls: type[Spoke], settings: dict[str, Any]) -> None:
+def _validate_settings(cls: type[AnySpoke], settings: dict[str, Any]) -> None:
     for key in secret_fields(cls.manifest.settings_model):
         if settings.get(key) == MASK:
             raise DomainError(
@@ -221,18 +230,37 @@ async def _applied(
 
 @router.get("/spoke-kinds", response_model=list[SpokeKindOut])
 async def list_spoke_kinds(_who: AdminPrincipal) -> list[SpokeKindOut]:
-    """The installed kinds of spoke, with the JSON Schema of their settings."""
-    return [
+    """The installed kinds of spoke with their settings' JSON Schema; broken ones with why."""
+    working = registry.available_spokes()
+    kinds = [
         SpokeKindOut(
             name=name,
+            entry_point=f"{cls.__module__}:{cls.__qualname__}",
+            distribution=_distribution(name),
             version=cls.manifest.version,
             title=cls.manifest.title,
             supports=sorted(c.value for c in cls.manifest.supports),
             documentation=cls.manifest.documentation,
             settings_schema=cls.manifest.settings_model.model_json_schema(),
         )
-        for name, cls in sorted(registry.available_spokes().items())
+        for name, cls in sorted(working.items())
     ]
+    kinds += [
+        SpokeKindOut(
+            name=k.name,
+            status="broken",
+            error=k.error,
+            entry_point=k.target,
+            distribution=k.distribution,
+        )
+        for k in registry.broken_spokes()
+    ]
+    return kinds
+
+
+def _distribution(name: str) -> str | None:
+    found = next((k for k in registry.discover() if k.name == name and k.cls), None)
+    return found.distribution if found is not None else None
 
 
 @router.get("/spokes", response_model=list[SpokeView])

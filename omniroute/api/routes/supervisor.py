@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
-from fastapi.responses import FileResponse
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field, TypeAdapter
 from starlette.datastructures import State
 
+from omniroute.api.assets import page
 from omniroute.api.auth import Principal, Role
 from omniroute.api.deps import CurrentPrincipal, DbDep, EngineDep
 from omniroute.api.routes.feed import authenticate_socket
@@ -127,6 +128,6 @@ async def feed(ws: WebSocket) -> None:
 
 
 @page_router.get("/supervisor", include_in_schema=False)
-async def page() -> FileResponse:
+async def supervisor_page() -> HTMLResponse:
     """The supervisor view's page."""
-    return FileResponse(PAGE, media_type="text/html")
+    return page(PAGE)

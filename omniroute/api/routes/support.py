@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from sqlalchemy import select
 
+from omniroute.api.rate_limits import Door, limit
 from omniroute.channels.cases import page
 from omniroute.channels.cases.form import (
     KEY_PREFIX,
@@ -30,7 +31,6 @@ from omniroute.store.db import Database
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["pages"], include_in_schema=False)
 WEB_ROOT = Path(__file__).resolve().parent.parent.parent / "web"
-FORM_BYTES_LIMIT = 64 * 1024
 HEADERS = {
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
     "X-Content-Type-Options": "nosniff",
@@ -106,9 +106,8 @@ async def submit_case(request: Request) -> HTMLResponse:
     queue_id = _queue(request)
     if queue_id is None:
         return _html(page.unavailable_page(), 503)
-    raw = await request.body()
-    if len(raw) > FORM_BYTES_LIMIT:
-        return _html(page.form_page(issue_token(_secret(request), _now(request))), 413)
+    await limit(request, Door.CASE_FORM)
+    raw = await request.body()  # bounded by the public body limit (api/body_limits.py)
     data = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
     now = _now(request)
     fresh = issue_token(_secret(request), now)

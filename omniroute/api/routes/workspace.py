@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
+from omniroute.api.assets import page
 from omniroute.api.deps import CurrentPrincipal, EngineDep
 from omniroute.api.schemas import Out
-from omniroute.core.messages import Directory
+from omniroute.core.messages import Directory, QueueDepths
 
 router = APIRouter(tags=["workspace"])
 pages = APIRouter(include_in_schema=False)
@@ -47,6 +49,27 @@ async def agent_directory(_who: CurrentPrincipal, engine: EngineDep) -> list[Dir
     return [DirectoryAgent.model_validate(r) for r in rows]
 
 
+class QueueWaiting(Out):
+    """A queue and how many items wait in it now."""
+
+    queue_id: str
+    name: str
+    waiting: int
+    oldest_queued_at: datetime | None
+
+
+@router.get("/directory/queues", response_model=list[QueueWaiting])
+async def queues_waiting(_who: CurrentPrincipal, engine: EngineDep) -> list[QueueWaiting]:
+    """Every queue with the number of items waiting in it, as last committed."""
+    rows = await engine.query(QueueDepths())
+    return [
+        QueueWaiting(
+            queue_id=q.queue_id, name=q.name, waiting=q.depth, oldest_queued_at=q.oldest_queued_at
+        )
+        for q in rows
+    ]
+
+
 @pages.get("/")
 async def home() -> RedirectResponse:
     """The workspace is the home page."""
@@ -54,6 +77,6 @@ async def home() -> RedirectResponse:
 
 
 @pages.get("/workspace")
-async def workspace_page() -> FileResponse:
+async def workspace_page() -> HTMLResponse:
     """The single-page workspace (it signs in through /api/v1/session)."""
-    return FileResponse(WORKSPACE_PAGE, headers=PAGE_HEADERS, media_type="text/html")
+    return page(WORKSPACE_PAGE, PAGE_HEADERS)

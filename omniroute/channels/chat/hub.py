@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import select, update
 
 from omniroute.core.chat import Sender, message_out
+from omniroute.core.committed import Committed
 from omniroute.core.messages import MarkChatDelivered
 from omniroute.core.rows import ChatMessage, ChatSessionRecord
-from omniroute.core.state import Tx
 from omniroute.domain.model import InteractionState
 from omniroute.engine.engine import Engine
 from omniroute.store import tables as t
@@ -109,14 +109,14 @@ class ChatHub:
                 # The client resumes from the stored transcript after reconnecting.
                 listener.overflowed = True
 
-    def _on_commit(self, tx: Tx) -> None:
-        for row in tx.inserts:
+    def _on_commit(self, batch: Committed) -> None:
+        for row in batch.inserts:
             if isinstance(row, ChatSessionRecord):
                 self._chats.add(row.interaction_id)
             elif isinstance(row, ChatMessage):
                 message = message_out(row) | {"client_id": row.client_id}
                 self.push(row.interaction_id, {"type": "message", "message": message})
-        for doc in tx.documents.values():
+        for doc in batch.documents:
             # Chats created by the API have no customer socket and need no bookkeeping here.
             if doc.id not in self._chats:
                 continue
@@ -124,8 +124,7 @@ class ChatHub:
                 if self._agents.get(doc.id) == doc.agent_id:
                     continue
                 self._agents[doc.id] = doc.agent_id
-                agent = tx.state.agents.get(doc.agent_id)
-                name = agent.name if agent is not None else "An agent"
+                name = doc.agent_name or "An agent"
                 self.push(doc.id, {"type": "agent_joined", "agent": {"name": name}})
                 self._spawn(self._customer_messages_delivered(doc.id))
             elif doc.state in ENDED_STATES:

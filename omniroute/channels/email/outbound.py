@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -30,12 +32,15 @@ def reply_subject(subject: str) -> str:
     return subject if subject.lower().startswith("re:") else f"Re: {subject}".strip()
 
 
-async def last_inbound(session: AsyncSession, interaction_id: str) -> t.EmailMessageRow | None:
-    """The latest accepted inbound message of an interaction."""
+async def last_inbound(
+    session: AsyncSession, interaction_id: str | None, case_id: str | None = None
+) -> t.EmailMessageRow | None:
+    """The latest accepted inbound message of an interaction (or, without one, of a case)."""
     m = t.EmailMessageRow
+    owner = m.interaction_id == interaction_id if interaction_id else m.case_id == case_id
     return await session.scalar(
         select(m)
-        .where(m.interaction_id == interaction_id, m.direction == "in", m.status == "accepted")
+        .where(owner, m.direction == "in", m.status == "accepted")
         .order_by(m.received_at.desc(), m.id.desc())
         .limit(1)
     )
@@ -50,6 +55,7 @@ def compose(
     html: str | None,
     parent: t.EmailMessageRow | None,
     now: datetime,
+    files: Sequence[t.AttachmentRow] = (),
 ) -> EmailMessage:
     """A reply with a Message-ID of our domain, In-Reply-To and References."""
     msg = EmailMessage()
@@ -64,6 +70,11 @@ def compose(
     msg.set_content(body)
     if html is not None:
         msg.add_alternative(html, subtype="html")
+    for f in files:
+        maintype, _, subtype = f.content_type.partition("/")
+        msg.add_attachment(
+            f.content, maintype=maintype, subtype=subtype or "octet-stream", filename=f.filename
+        )
     return msg
 
 
@@ -89,24 +100,37 @@ async def relay(settings: Settings, raw: bytes, sender: str, recipients: list[st
         raise RelayError(f"{type(err).__name__}: {err}") from err
 
 
+@dataclass(frozen=True, slots=True)
+class Thread:
+    """Where an outbound message belongs and to whom it goes when there is no earlier mail."""
+
+    interaction_id: str | None
+    case_id: str | None
+    customer_email: str
+    subject: str
+
+
 async def create_reply(
     session: AsyncSession,
     settings: Settings,
-    interaction: t.InteractionRow,
+    thread: Thread,
     *,
     body: str,
     html: str | None,
     now: datetime,
+    files: Sequence[t.AttachmentRow] = (),
+    subject: str | None = None,
 ) -> t.EmailMessageRow:
-    """Store an outbound reply as `sending`, ready to go to the relay."""
-    parent = await last_inbound(session, interaction.id)
-    to = parent.from_address if parent is not None else interaction.customer_email
+    """Store an outbound reply as `sending`, threaded to the customer's last message."""
+    parent = await last_inbound(session, thread.interaction_id, thread.case_id)
+    to = parent.from_address if parent is not None else thread.customer_email
     if not to:
-        raise DomainError(
-            ErrorCode.VALIDATION_ERROR, "the interaction has no customer email address"
-        )
-    subject = reply_subject(parent.subject if parent is not None else interaction.subject)
-    msg = compose(settings, to=to, subject=subject, body=body, html=html, parent=parent, now=now)
+        raise DomainError(ErrorCode.VALIDATION_ERROR, "the customer has no email address")
+    if subject is None:
+        subject = reply_subject(parent.subject if parent is not None else thread.subject)
+    msg = compose(
+        settings, to=to, subject=subject, body=body, html=html, parent=parent, now=now, files=files
+    )
     raw = msg.as_bytes()
     row = t.EmailMessageRow(
         id=new_id(),
@@ -123,13 +147,25 @@ async def create_reply(
         html_body=html,
         raw_size=len(raw),
         raw=raw,
-        interaction_id=interaction.id,
-        case_id=interaction.case_id,
+        interaction_id=thread.interaction_id,
+        case_id=thread.case_id,
         status=SENDING,
         attempts=0,
         received_at=now,
     )
     session.add(row)
+    await session.flush()
+    for f in files:
+        session.add(
+            t.EmailAttachmentRow(
+                id=new_id(),
+                message_id=row.id,
+                filename=f.filename,
+                content_type=f.content_type,
+                size=f.size,
+                content=f.content,
+            )
+        )
     await session.commit()
     return row
 

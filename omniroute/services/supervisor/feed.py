@@ -6,18 +6,13 @@ import asyncio
 import contextlib
 import logging
 
-from omniroute.core.state import Tx
+from omniroute.core.committed import Committed
 from omniroute.domain.errors import DomainError
 from omniroute.engine.engine import Engine
 from omniroute.services.supervisor.overview import Overview, build_overview
 from omniroute.store.db import Database
 
 log = logging.getLogger(__name__)
-
-
-def changes_overview(tx: Tx) -> bool:
-    """Whether a committed batch changed work items, offers, agents or documents."""
-    return bool(tx.items or tx.offers or tx.agents or tx.documents)
 
 
 class Subscription:
@@ -53,8 +48,8 @@ class OverviewFeed:
         self._task: asyncio.Task[None] | None = None
         engine.commit_listeners.append(self._on_commit)
 
-    def _on_commit(self, tx: Tx) -> None:
-        if self._subs and changes_overview(tx):
+    def _on_commit(self, batch: Committed) -> None:
+        if self._subs and batch.routing_changed:
             self._dirty.set()
 
     @property

@@ -1,14 +1,13 @@
-"""Which Connect task contact stands for which of our documents, kept in the store."""
+"""Which Connect task contact stands for which of our documents, kept in the spoke store."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import asdict, dataclass
+from typing import Any
 
-from sqlalchemy import delete, select
+from omniroute.spokes.store import MemorySpokeStore, SpokeStore
 
-from omniroute.store import tables as t
-from omniroute.store.db import Database
+PREFIX = "contact/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,27 +20,28 @@ class ContactLink:
     provider_queue_id: str | None = None
 
 
-class ContactMap:
-    """Contacts by document and by contact id; in memory, and in the store when one is given."""
+def _link(value: Any) -> ContactLink | None:
+    if not isinstance(value, dict):
+        return None
+    try:
+        return ContactLink(**value)
+    except TypeError:
+        return None
 
-    def __init__(self, spoke: str, db: Database | None = None) -> None:
-        self.spoke = spoke
-        self.db = db
+
+class ContactMap:
+    """Contacts by document and by contact id: in memory, written through to the spoke store."""
+
+    def __init__(self, store: SpokeStore | None = None) -> None:
+        self.store = store if store is not None else MemorySpokeStore()
         self._by_document: dict[str, ContactLink] = {}
         self._by_contact: dict[str, ContactLink] = {}
 
     async def load(self) -> None:
-        """Read this spoke's links from the store."""
-        if self.db is None:
-            return
-        async with self.db.session() as session:
-            rows = await session.scalars(
-                select(t.ConnectContactRow).where(t.ConnectContactRow.spoke == self.spoke)
-            )
-            for row in rows:
-                link = ContactLink(
-                    row.contact_id, row.document_id, row.work_item_id, row.provider_queue_id
-                )
+        """Read this spoke's links (keys `contact/<document>`) from the store."""
+        for value in (await self.store.load_prefix(PREFIX)).values():
+            link = _link(value)
+            if link is not None:
                 self._remember(link)
 
     def by_document(self, document_id: str) -> ContactLink | None:
@@ -54,26 +54,12 @@ class ContactMap:
 
     async def put(self, link: ContactLink) -> None:
         """Store a link, replacing the document's previous one."""
-        if self.db is not None:
-            now = datetime.now(UTC)
-            table = t.ConnectContactRow
-            async with self.db.session() as session, session.begin():
-                row = await session.get(table, (self.spoke, link.document_id))
-                # A contact id stands for one document: a stale link to another one goes.
-                await session.execute(
-                    delete(table).where(
-                        table.spoke == self.spoke,
-                        table.contact_id == link.contact_id,
-                        table.document_id != link.document_id,
-                    )
-                )
-                if row is None:
-                    row = table(spoke=self.spoke, document_id=link.document_id, created_at=now)
-                    session.add(row)
-                row.contact_id = link.contact_id
-                row.work_item_id = link.work_item_id
-                row.provider_queue_id = link.provider_queue_id
-                row.updated_at = now
+        stale = self._by_contact.get(link.contact_id)
+        if stale is not None and stale.document_id != link.document_id:
+            # A contact id stands for one document: a stale link to another one goes.
+            await self.store.remove(PREFIX + stale.document_id)
+            self._by_document.pop(stale.document_id, None)
+        await self.store.save(PREFIX + link.document_id, asdict(link))
         self._remember(link)
 
     def _remember(self, link: ContactLink) -> None:

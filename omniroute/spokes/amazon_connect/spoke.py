@@ -3,35 +3,31 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable, Mapping
-from importlib import resources
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
-from omniroute.config import StoreSettings
 from omniroute.domain.outbound import SCHEMA_VERSION, RoutingEventType
+from omniroute.spokes import events_schema as es
 from omniroute.spokes import signing
 from omniroute.spokes.amazon_connect.agent_events import OFFERED_STATES, AgentEvent, inbound_events
 from omniroute.spokes.amazon_connect.contacts import ContactLink, ContactMap
 from omniroute.spokes.amazon_connect.errors import error_code, map_error
 from omniroute.spokes.amazon_connect.settings import ConnectSettings
 from omniroute.spokes.base import (
-    Capability,
     CatalogEntry,
     CatalogKind,
     InboundEvent,
-    Manifest,
     RoutingEvent,
     Spoke,
     SpokeAuthError,
     SpokeRejectedError,
     SpokeUnavailableError,
 )
-from omniroute.store.db import Database
+from omniroute.spokes.store import SpokeStore
 
 if TYPE_CHECKING:
     from mypy_boto3_connect import ConnectClient
@@ -48,61 +44,40 @@ AGENT_EVENTS: TypeAdapter[AgentEvent | list[AgentEvent]] = TypeAdapter(
 )
 
 
-def load_manifest() -> Manifest:
-    """The manifest from manifest.json, with the settings model."""
-    text = resources.files(__name__.rpartition(".")[0]).joinpath("manifest.json").read_text("utf-8")
-    raw = json.loads(text)
-    return Manifest(
-        name=raw["name"],
-        version=raw["version"],
-        title=raw["title"],
-        supports=frozenset(Capability(c) for c in raw["supports"]),
-        settings_model=ConnectSettings,
-        documentation=raw.get("documentation", ""),
-    )
-
-
 def _text(value: object, limit: int = ATTRIBUTE_CHARS) -> str:
     return ("" if value is None else str(value))[:limit]
 
 
-def task_attributes(data: Mapping[str, Any]) -> dict[str, str]:
+def task_attributes(data: es.WorkItemData) -> dict[str, str]:
     """The contact attributes a task carries: our ids and what we know of the customer."""
-    customer = data.get("customer") or {}
     found = {
-        "document_id": data.get("document_id"),
-        "document_type": data.get("document_type"),
-        "work_item_id": data.get("work_item_id"),
-        "channel_id": data.get("channel_id"),
-        "queue_id": data.get("queue_id"),
-        "provider_queue_id": data.get("provider_queue_id"),
-        "priority": data.get("priority"),
-        "customer_name": customer.get("customer_name"),
-        "customer_email": customer.get("customer_email"),
+        "document_id": data.document_id,
+        "document_type": data.document_type,
+        "work_item_id": data.work_item_id,
+        "channel_id": data.channel_id,
+        "queue_id": data.queue_id,
+        "provider_queue_id": data.provider_queue_id,
+        "priority": data.priority,
+        "customer_name": data.customer.get("customer_name"),
+        "customer_email": data.customer.get("customer_email"),
     }
     return {ATTRIBUTE_PREFIX + k: _text(v) for k, v in found.items() if v is not None}
 
 
-def task_name(data: Mapping[str, Any]) -> str:
+def task_name(data: es.WorkItemData) -> str:
     """The task's name in Connect: the subject, or the document type and id."""
-    subject = (data.get("customer") or {}).get("subject")
-    fallback = f"{data.get('document_type', 'document')} {data.get('document_id', '')}"
-    return _text(subject or fallback, NAME_CHARS)
+    subject = data.customer.get("subject")
+    return _text(subject or f"{data.document_type} {data.document_id}", NAME_CHARS)
 
 
-class AmazonConnectSpoke(Spoke):
+class AmazonConnectSpoke(Spoke[ConnectSettings]):
     """Amazon Connect through its public API (boto3), one client per spoke instance."""
 
-    manifest: ClassVar[Manifest] = load_manifest()
-
-    def __init__(self, instance_name: str, settings: BaseModel) -> None:
-        if not isinstance(settings, ConnectSettings):
-            msg = f"settings must be ConnectSettings, not {type(settings).__name__}"
-            raise TypeError(msg)
-        super().__init__(instance_name, settings)
-        self.config: ConnectSettings = settings
+    def __init__(
+        self, instance_name: str, settings: ConnectSettings, store: SpokeStore | None = None
+    ) -> None:
+        super().__init__(instance_name, settings, store)
         self._client: ConnectClient | None = None
-        self._db: Database | None = None
         self.contacts: ContactMap | None = None
         self._status_ids: dict[str, str] = {}
         self._starting = 0
@@ -115,19 +90,15 @@ class AmazonConnectSpoke(Spoke):
         if self._client is None:
             self._client = await asyncio.to_thread(self._make_client)
         if self.contacts is None:
-            self._db = Database(StoreSettings().database_url)
-            contacts = ContactMap(self.instance_name, self._db)
+            contacts = ContactMap(self.store)
             await contacts.load()
             self.contacts = contacts
 
     async def unload(self) -> None:
-        """Close the client and the store connection."""
+        """Close the client."""
         client, self._client = self._client, None
         if client is not None:
             await asyncio.to_thread(client.close)
-        db, self._db = self._db, None
-        if db is not None:
-            await db.dispose()
 
     async def health(self) -> None:
         """List the agent statuses: proves the credentials, the region and the instance."""
@@ -135,13 +106,13 @@ class AmazonConnectSpoke(Spoke):
 
     def _make_client(self) -> ConnectClient:
         config = Config(
-            region_name=self.config.region,
-            connect_timeout=self.config.timeout_s,
-            read_timeout=self.config.timeout_s,
-            retries={"total_max_attempts": self.config.max_attempts, "mode": "standard"},
+            region_name=self.settings.region,
+            connect_timeout=self.settings.timeout_s,
+            read_timeout=self.settings.timeout_s,
+            retries={"total_max_attempts": self.settings.max_attempts, "mode": "standard"},
             user_agent_extra=f"omniroute-amazon-connect/{self.manifest.version}",
         )
-        endpoint = str(self.config.endpoint_url) if self.config.endpoint_url else None
+        endpoint = str(self.settings.endpoint_url) if self.settings.endpoint_url else None
         session = boto3.session.Session()
         return session.client("connect", endpoint_url=endpoint, config=config)
 
@@ -153,138 +124,136 @@ class AmazonConnectSpoke(Spoke):
             version = event.schema_version
             msg = f"event '{event.id}' has schema version {version}, not {SCHEMA_VERSION}"
             raise SpokeRejectedError(msg)
-        data = event.payload
         match event.type:
             case RoutingEventType.NEW_INTERACTION:
-                await self._start_task(event.id, data)
+                await self._start_task(event.id, event.data_as(es.NewInteractionData))
             case RoutingEventType.TRANSFER_TO_AGENT:
-                await self._transfer_to_agent(event.id, data)
+                await self._transfer_to_agent(event.id, event.data_as(es.TransferData))
             case RoutingEventType.TRANSFER_TO_QUEUE:
-                await self._transfer_to_queue(event.id, data)
+                await self._transfer_to_queue(event.id, event.data_as(es.TransferData))
             case RoutingEventType.CANCEL_TRANSFER:
-                await self._cancel_transfer(event.id, data)
+                await self._cancel_transfer(event.id, event.data_as(es.TransferData))
             case RoutingEventType.OFFER_OUTCOME:
-                await self._offer_outcome(event.id, data)
+                await self._offer_outcome(event.id, event.data_as(es.OfferOutcomeData))
             case RoutingEventType.OFFER_REFUSED:
-                await self._offer_refused(event.id, data)
+                await self._offer_refused(event.id, event.data_as(es.OfferRefusedData))
             case RoutingEventType.END_INTERACTION:
-                await self._end(data)
+                await self._end(event.data_as(es.EndInteractionData))
             case RoutingEventType.AGENT_PRESENCE:
-                await self._presence(data)
+                await self._presence(event.data_as(es.AgentPresenceData))
             case _:
                 msg = f"amazon_connect spoke cannot deliver {event.type.value} events"
                 raise SpokeRejectedError(msg)
 
-    async def _start_task(self, event_id: str, data: Mapping[str, Any]) -> None:
+    async def _start_task(self, event_id: str, data: es.NewInteractionData) -> None:
         client = self._connect()
         self._starting += 1
         try:
             answer = await self._call(
                 "StartTaskContact",
                 client.start_task_contact,
-                InstanceId=self.config.instance_id,
-                ContactFlowId=self.config.task_flow_id,
+                InstanceId=self.settings.instance_id,
+                ContactFlowId=self.settings.task_flow_id,
                 Name=task_name(data),
-                Description=_text((data.get("customer") or {}).get("subject"), 4096),
+                Description=_text(data.customer.get("subject"), 4096),
                 Attributes=task_attributes(data),
                 ClientToken=event_id,
             )
             link = ContactLink(
                 contact_id=str(answer["ContactId"]),
-                document_id=str(data["document_id"]),
-                work_item_id=str(data["work_item_id"]),
-                provider_queue_id=data.get("provider_queue_id"),
+                document_id=data.document_id,
+                work_item_id=data.work_item_id,
+                provider_queue_id=data.provider_queue_id,
             )
             await self._map().put(link)
         finally:
             self._starting -= 1
 
-    async def _transfer_to_agent(self, event_id: str, data: Mapping[str, Any]) -> None:
-        to = (data.get("to") or {}).get("provider_agent_id")
+    async def _transfer_to_agent(self, event_id: str, data: es.TransferData) -> None:
+        to = data.to.provider_agent_id
         if not to:
             msg = (
-                f"transfer {data.get('transfer_id')}: the target agent has no Connect user "
+                f"transfer {data.transfer_id}: the target agent has no Connect user "
                 "linked; the agent must sign in to Connect once"
             )
             raise SpokeRejectedError(msg)
-        link = self._link(data)
+        link = self._link(data.document_id)
         # Mapped first: Connect may alert the target before TransferContact even returns.
         await self._map().put(
-            ContactLink(
-                link.contact_id, link.document_id, str(data["transfer_id"]), link.provider_queue_id
-            )
+            ContactLink(link.contact_id, link.document_id, data.transfer_id, link.provider_queue_id)
         )
         self._returning.pop(link.contact_id, None)
-        await self._transfer(event_id, link, UserId=to, flow=self.config.agent_transfer_flow_id)
+        await self._transfer(event_id, link, UserId=to, flow=self.settings.agent_transfer_flow_id)
 
-    async def _transfer_to_queue(self, event_id: str, data: Mapping[str, Any]) -> None:
-        queue = data.get("provider_queue_id")
+    async def _transfer_to_queue(self, event_id: str, data: es.TransferData) -> None:
+        queue = data.provider_queue_id
         if not queue:
-            msg = f"transfer {data.get('transfer_id')}: the target queue has no provider_queue_id"
+            msg = f"transfer {data.transfer_id}: the target queue has no provider_queue_id"
             raise SpokeRejectedError(msg)
-        link = self._link(data)
+        link = self._link(data.document_id)
         await self._map().put(
-            ContactLink(link.contact_id, link.document_id, str(data["transfer_id"]), queue)
+            ContactLink(link.contact_id, link.document_id, data.transfer_id, queue)
         )
         self._returning.pop(link.contact_id, None)
-        await self._transfer(event_id, link, QueueId=queue, flow=self.config.queue_transfer_flow_id)
+        await self._transfer(
+            event_id, link, QueueId=queue, flow=self.settings.queue_transfer_flow_id
+        )
 
-    async def _cancel_transfer(self, event_id: str, data: Mapping[str, Any]) -> None:
+    async def _cancel_transfer(self, event_id: str, data: es.TransferData) -> None:
         # Connect cannot take a transfer back: the contact goes back to the sender instead.
-        sender = (data.get("from") or {}).get("provider_agent_id")
-        link = self._link(data)
-        previous = str(data.get("previous_work_item_id") or link.work_item_id)
+        sender = data.from_.provider_agent_id
+        link = self._link(data.document_id)
+        previous = data.previous_work_item_id or link.work_item_id
         await self._map().put(
             ContactLink(link.contact_id, link.document_id, previous, link.provider_queue_id)
         )
         if sender:
             # The sender still has the work here, so Connect's alert to it is no new offer.
-            self._returning[link.contact_id] = str(sender)
+            self._returning[link.contact_id] = sender
             await self._transfer(
-                event_id, link, UserId=sender, flow=self.config.agent_transfer_flow_id
+                event_id, link, UserId=sender, flow=self.settings.agent_transfer_flow_id
             )
 
-    async def _offer_outcome(self, event_id: str, data: Mapping[str, Any]) -> None:
-        link = self._link(data)
-        outcome = str(data.get("outcome"))
+    async def _offer_outcome(self, event_id: str, data: es.OfferOutcomeData) -> None:
+        link = self._link(data.document_id)
         await self._annotate(
             link,
             {
-                "offer_outcome": outcome,
-                "offer_agent_id": data.get("agent_id"),
-                "reject_reason_id": data.get("reject_reason_id"),
+                "offer_outcome": data.outcome,
+                "offer_agent_id": data.agent_id,
+                "reject_reason_id": data.reject_reason_id,
             },
         )
         # Connect cannot exclude an agent from a contact, so `reassignable` cannot be honoured.
-        if outcome in ("rejected", "timed_out"):
-            await self._requeue(event_id, link, data.get("provider_queue_id"))
+        if data.outcome in ("rejected", "timed_out"):
+            await self._requeue(event_id, link, data.provider_queue_id)
 
-    async def _offer_refused(self, event_id: str, data: Mapping[str, Any]) -> None:
+    async def _offer_refused(self, event_id: str, data: es.OfferRefusedData) -> None:
         # The segment id starts with the contact id (agent_events.segment_id).
-        contact = str(data.get("external_segment_id") or "").split("/", 1)[0]
-        link = self._map().by_contact(contact) or self._link(data)
-        await self._annotate(link, {"offer_outcome": "refused", "offer_error": data["error_code"]})
+        contact = data.external_segment_id.split("/", 1)[0]
+        link = self._map().by_contact(contact) or self._link(data.document_id)
+        await self._annotate(link, {"offer_outcome": "refused", "offer_error": data.error_code})
         await self._requeue(event_id, link, None)
 
-    async def _requeue(self, event_id: str, link: ContactLink, queue: object) -> None:
+    async def _requeue(self, event_id: str, link: ContactLink, queue: str | None) -> None:
         # Connect re-routes a contact only when it is queued again.
-        target = str(queue or link.provider_queue_id or "")
+        target = queue or link.provider_queue_id or ""
         if not target:
             msg = f"document {link.document_id}: no Connect queue to put the task back in"
             raise SpokeRejectedError(msg)
         await self._transfer(
-            event_id, link, QueueId=target, flow=self.config.queue_transfer_flow_id
+            event_id, link, QueueId=target, flow=self.settings.queue_transfer_flow_id
         )
 
-    async def _end(self, data: Mapping[str, Any]) -> None:
-        link = self._link(data)
+    async def _end(self, data: es.EndInteractionData) -> None:
+        link = self._link(data.document_id)
         await self._annotate(
             link,
             {
-                "state": data.get("state"),
-                "wrap_up_code_id": data.get("wrap_up_code_id"),
-                "wrap_up_code_name": data.get("wrap_up_code_name"),
-                "notes": data.get("notes"),
+                "state": data.state,
+                "wrap_up_code_id": data.wrap_up_code_id,
+                "wrap_up_code_name": data.wrap_up_code_name,
+                "notes": data.notes,
             },
         )
         client = self._connect()
@@ -292,23 +261,22 @@ class AmazonConnectSpoke(Spoke):
             "StopContact",
             client.stop_contact,
             gone_ok=True,
-            InstanceId=self.config.instance_id,
+            InstanceId=self.settings.instance_id,
             ContactId=link.contact_id,
         )
 
-    async def _presence(self, data: Mapping[str, Any]) -> None:
-        user = data.get("provider_agent_id")
-        state = data.get("provider_state")
+    async def _presence(self, data: es.AgentPresenceData) -> None:
+        user, state = data.provider_agent_id, data.provider_state
         if not user or not state:
-            msg = f"agent {data.get('agent_id')}: no linked Connect user or no mapped status"
+            msg = f"agent {data.agent_id}: no linked Connect user or no mapped status"
             raise SpokeRejectedError(msg)
-        status_id = await self._status_id(str(state))
+        status_id = await self._status_id(state)
         client = self._connect()
         await self._call(
             "PutUserStatus",
             client.put_user_status,
-            InstanceId=self.config.instance_id,
-            UserId=str(user),
+            InstanceId=self.settings.instance_id,
+            UserId=user,
             AgentStatusId=status_id,
         )
 
@@ -319,7 +287,7 @@ class AmazonConnectSpoke(Spoke):
         await self._call(
             "TransferContact",
             client.transfer_contact,
-            InstanceId=self.config.instance_id,
+            InstanceId=self.settings.instance_id,
             ContactId=link.contact_id,
             ContactFlowId=flow,
             ClientToken=event_id,
@@ -332,7 +300,7 @@ class AmazonConnectSpoke(Spoke):
         await self._call(
             "UpdateContactAttributes",
             client.update_contact_attributes,
-            InstanceId=self.config.instance_id,
+            InstanceId=self.settings.instance_id,
             InitialContactId=link.contact_id,
             Attributes=attributes,
         )
@@ -391,7 +359,7 @@ class AmazonConnectSpoke(Spoke):
         answer = await self._call(
             "DescribeUser",
             client.describe_user,
-            InstanceId=self.config.instance_id,
+            InstanceId=self.settings.instance_id,
             UserId=str(summary["Id"]),
         )
         user = answer.get("User", {})
@@ -409,9 +377,9 @@ class AmazonConnectSpoke(Spoke):
 
     def parse_inbound(self, headers: Mapping[str, str], body: bytes) -> list[InboundEvent]:
         """Verify the relay's signature; turn agent event stream records into events."""
-        secret = self.config.relay_secret.get_secret_value()
+        secret = self.settings.relay_secret.get_secret_value()
         try:
-            signing.verify(secret, headers, body, tolerance_s=self.config.tolerance_s)
+            signing.verify(secret, headers, body, tolerance_s=self.settings.tolerance_s)
         except signing.SignatureError as err:
             msg = f"amazon_connect spoke '{self.instance_name}': {err}"
             raise SpokeAuthError(msg) from err
@@ -434,7 +402,7 @@ class AmazonConnectSpoke(Spoke):
                 inbound_events(
                     record,
                     self._ours,
-                    timeout_s=self.config.offer_timeout_s,
+                    timeout_s=self.settings.offer_timeout_s,
                     returning=self._returning,
                 )
             )
@@ -470,8 +438,8 @@ class AmazonConnectSpoke(Spoke):
             raise RuntimeError(msg)
         return self.contacts
 
-    def _link(self, data: Mapping[str, Any]) -> ContactLink:
-        document = str(data.get("document_id") or "")
+    def _link(self, document_id: str | None) -> ContactLink:
+        document = document_id or ""
         link = self._map().by_document(document)
         if link is None:
             msg = (
@@ -510,7 +478,7 @@ class AmazonConnectSpoke(Spoke):
             answer = await self._call(
                 operation,
                 method,
-                InstanceId=self.config.instance_id,
+                InstanceId=self.settings.instance_id,
                 MaxResults=PAGE_SIZE,
                 **params,
                 **extra,

@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Mapping
 from datetime import datetime
-from importlib import resources
-from typing import Any, ClassVar
+from typing import Any
 
 import httpx
-from pydantic import BaseModel
 
-from omniroute.config import StoreSettings
 from omniroute.domain.outbound import RoutingEventType
+from omniroute.spokes import events_schema as es
 from omniroute.spokes.base import (
-    Capability,
     CatalogEntry,
     CatalogKind,
     InboundEvent,
-    Manifest,
     RoutingEvent,
     Spoke,
     SpokeError,
@@ -29,8 +24,9 @@ from omniroute.spokes.base import (
 )
 from omniroute.spokes.genesys import inbound
 from omniroute.spokes.genesys.client import GenesysClient
-from omniroute.spokes.genesys.links import ConversationLinks, MemoryLinks, StoredLinks
+from omniroute.spokes.genesys.links import ConversationLinks
 from omniroute.spokes.genesys.settings import GenesysSettings
+from omniroute.spokes.store import SpokeStore
 
 log = logging.getLogger(__name__)
 
@@ -39,20 +35,6 @@ CONNECTED = "connected"
 ALERTING = "alerting"
 DISCONNECTED = "disconnected"
 DECLINED_OUTCOMES = frozenset({"rejected", "timed_out", "refused"})
-
-
-def load_manifest() -> Manifest:
-    """The manifest from manifest.json, with the settings model."""
-    text = resources.files(__name__.rpartition(".")[0]).joinpath("manifest.json").read_text("utf-8")
-    raw = json.loads(text)
-    return Manifest(
-        name=raw["name"],
-        version=raw["version"],
-        title=raw["title"],
-        supports=frozenset(Capability(c) for c in raw["supports"]),
-        settings_model=GenesysSettings,
-        documentation=raw.get("documentation", ""),
-    )
 
 
 def _label(definition: Mapping[str, Any]) -> str | None:
@@ -86,46 +68,40 @@ def _ref_id(value: object) -> str | None:
     return ref_id if isinstance(ref_id, str) else None
 
 
-def _newer(modified: object, at: object) -> bool:
+def _newer(modified: object, at: datetime) -> bool:
     """Whether Genesys' presence was modified after the time `at` of our change."""
-    if not isinstance(modified, str) or not isinstance(at, str):
+    if not isinstance(modified, str):
         return False
     try:
-        return datetime.fromisoformat(modified) > datetime.fromisoformat(at)
-    except ValueError:
+        return datetime.fromisoformat(modified) > at
+    except (ValueError, TypeError):
         return False
 
 
-class GenesysSpoke(Spoke):
+class GenesysSpoke(Spoke[GenesysSettings]):
     """Genesys Cloud routes our chats as Open Messaging conversations and offers them back."""
 
-    manifest: ClassVar[Manifest] = load_manifest()
-
-    def __init__(self, instance_name: str, settings: BaseModel) -> None:
-        if not isinstance(settings, GenesysSettings):
-            msg = f"settings must be GenesysSettings, not {type(settings).__name__}"
-            raise TypeError(msg)
-        super().__init__(instance_name, settings)
-        self.config: GenesysSettings = settings
+    def __init__(
+        self, instance_name: str, settings: GenesysSettings, store: SpokeStore | None = None
+    ) -> None:
+        super().__init__(instance_name, settings, store)
         self._http: httpx.AsyncClient | None = None
         self._api: GenesysClient | None = None
-        self.links: ConversationLinks = MemoryLinks()
+        self.links = ConversationLinks(self.store)
         self._definitions: dict[str, str] = {}  # presence definition id -> its name
         self._wrap_up_codes: dict[str, str] = {}  # wrap-up code name -> Genesys id
         self._written: dict[str, str] = {}  # user id -> modifiedDate of our last presence write
         self._loader: asyncio.Task[None] | None = None
 
     async def setup(self) -> None:
-        """Open the HTTP pool and the conversation links; the first call fetches a token."""
-        if isinstance(self.links, MemoryLinks):
-            self.links = StoredLinks(StoreSettings().database_url, self.instance_name)
+        """Open the HTTP pool; the first call fetches a token."""
         if self._http is None:
             self._http = httpx.AsyncClient(
-                timeout=httpx.Timeout(self.config.timeout_s),
+                timeout=httpx.Timeout(self.settings.timeout_s),
                 follow_redirects=False,
                 headers={"User-Agent": f"omniroute-genesys/{self.manifest.version}"},
             )
-            self._api = GenesysClient(self.config, self._http)
+            self._api = GenesysClient(self.settings, self._http)
             # Names for inbound presence notifications; Genesys being down must not stop set-up.
             self._loader = asyncio.create_task(self._preload_definitions())
 
@@ -147,8 +123,6 @@ class GenesysSpoke(Spoke):
         if self._http is not None:
             await self._http.aclose()
             self._http, self._api = None, None
-        await self.links.close()
-        self.links = MemoryLinks()
 
     async def health(self) -> None:
         """A token, the presence definitions and the system presences answer."""
@@ -157,22 +131,33 @@ class GenesysSpoke(Spoke):
 
     async def deliver(self, event: RoutingEvent) -> None:
         """Carry one routing event to Genesys."""
-        data = dict(event.payload)
         match event.type:
             case RoutingEventType.NEW_INTERACTION:
-                await self._new_interaction(event, data)
+                await self._new_interaction(event, event.data_as(es.NewInteractionData))
             case RoutingEventType.OFFER_OUTCOME:
-                await self._offer_outcome(data)
+                outcome = event.data_as(es.OfferOutcomeData)
+                await self._offer_outcome(
+                    outcome.outcome,
+                    outcome.document_id,
+                    outcome.external_segment_id,
+                    outcome.provider_agent_id,
+                )
             case RoutingEventType.OFFER_REFUSED:
-                await self._offer_outcome(data | {"outcome": "refused"})
+                refused = event.data_as(es.OfferRefusedData)
+                await self._offer_outcome(
+                    "refused",
+                    refused.document_id,
+                    refused.external_segment_id,
+                    refused.provider_agent_id,
+                )
             case RoutingEventType.TRANSFER_TO_AGENT | RoutingEventType.TRANSFER_TO_QUEUE:
-                await self._transfer(event.type, data)
+                await self._transfer(event.type, event.data_as(es.TransferData))
             case RoutingEventType.CANCEL_TRANSFER:
-                await self._cancel_transfer(data)
+                await self._cancel_transfer(event.data_as(es.TransferData).document_id)
             case RoutingEventType.END_INTERACTION:
-                await self._end(data)
+                await self._end(event.data_as(es.EndInteractionData))
             case RoutingEventType.AGENT_PRESENCE:
-                await self._presence(data)
+                await self._presence(event.data_as(es.AgentPresenceData))
 
     async def list_catalog(self, kind: CatalogKind) -> list[CatalogEntry]:
         """Skills, queues, wrap-up codes (with the queues that use them) or users; all pages."""
@@ -197,8 +182,8 @@ class GenesysSpoke(Spoke):
 
     def parse_inbound(self, headers: Mapping[str, str], body: bytes) -> list[InboundEvent]:
         """Verify the shared secret, then read presence, sign-in and alert notifications."""
-        inbound.verify(headers, self.config.inbound_secret.get_secret_value())
-        names = {v: k for k, v in self.config.presence_definitions.items()}
+        inbound.verify(headers, self.settings.inbound_secret.get_secret_value())
+        names = {v: k for k, v in self.settings.presence_definitions.items()}
         return inbound.parse(body, self._definitions | names)
 
     # -- routing -----------------------------------------------------------------------
@@ -211,14 +196,14 @@ class GenesysSpoke(Spoke):
             raise RuntimeError(msg)
         return self._api
 
-    async def _new_interaction(self, event: RoutingEvent, data: dict[str, Any]) -> None:
-        document_id = str(data["document_id"])
-        customer = data.get("customer") or {}
+    async def _new_interaction(self, event: RoutingEvent, data: es.NewInteractionData) -> None:
+        document_id = data.document_id
+        customer = data.customer
         attributes = {
             "omnirouteDocumentId": document_id,
-            "omnirouteWorkItemId": str(data["work_item_id"]),
-            "omnirouteChannel": str(data.get("channel_id") or ""),
-            "genesysQueueId": str(data.get("provider_queue_id") or ""),
+            "omnirouteWorkItemId": data.work_item_id,
+            "omnirouteChannel": data.channel_id,
+            "genesysQueueId": data.provider_queue_id or "",
         }
         sender = {"id": f"omniroute-{document_id}", "idType": "Opaque"}
         if customer.get("customer_name"):
@@ -232,7 +217,7 @@ class GenesysSpoke(Spoke):
             "text": str(customer.get("subject") or f"Omniroute interaction {document_id}"),
             "metadata": attributes,
         }
-        path = f"/api/v2/conversations/messages/{self.config.integration_id}/inbound/open/message"
+        path = f"/api/v2/conversations/messages/{self.settings.integration_id}/inbound/open/message"
         answer = await self.api.call("POST", path, json=body)
         conversation_id = answer.get("conversationId") if isinstance(answer, dict) else None
         if not isinstance(conversation_id, str):
@@ -240,9 +225,8 @@ class GenesysSpoke(Spoke):
             raise SpokeRejectedError(msg)
         await self.links.put(document_id, conversation_id)
 
-    async def _conversation(self, data: Mapping[str, Any]) -> str:
-        document_id = str(data.get("document_id"))
-        conversation_id = await self.links.get(document_id)
+    async def _conversation(self, document_id: str | None) -> str:
+        conversation_id = await self.links.get(document_id) if document_id else None
         if conversation_id is None:
             msg = (
                 f"no Genesys conversation is known for '{document_id}': its "
@@ -269,18 +253,21 @@ class GenesysSpoke(Spoke):
             if p.get("purpose") == AGENT and p.get("state") == state
         ]
 
-    async def _offer_outcome(self, data: dict[str, Any]) -> None:
-        outcome = data.get("outcome")
+    async def _offer_outcome(
+        self,
+        outcome: str,
+        document_id: str | None,
+        participant_id: str | None,
+        agent: str | None,
+    ) -> None:
         if outcome == "accepted":
             state = CONNECTED
         elif outcome in DECLINED_OUTCOMES:
             state = DISCONNECTED
         else:
             return  # withdrawn: Genesys took the alert back itself
-        conversation_id = await self._conversation(data)
-        participant_id = data.get("external_segment_id")
-        if not isinstance(participant_id, str) or not participant_id:
-            agent = data.get("provider_agent_id")
+        conversation_id = await self._conversation(document_id)
+        if not participant_id:
             alerting = await self._agents(conversation_id, ALERTING)
             found = next((p for p in alerting if _ref_id(p.get("user")) == agent), None)
             if found is None:
@@ -299,23 +286,20 @@ class GenesysSpoke(Spoke):
             raise SpokeRejectedError(msg)
         return holder
 
-    async def _transfer(self, kind: RoutingEventType, data: dict[str, Any]) -> None:
-        conversation_id = await self._conversation(data)
-        sender = data.get("from") or {}
-        holder = await self._holder(conversation_id, sender.get("provider_agent_id"))
+    async def _transfer(self, kind: RoutingEventType, data: es.TransferData) -> None:
+        conversation_id = await self._conversation(data.document_id)
+        holder = await self._holder(conversation_id, data.from_.provider_agent_id)
         body: dict[str, Any]
         if kind is RoutingEventType.TRANSFER_TO_AGENT:
-            target = (data.get("to") or {}).get("provider_agent_id")
-            if not isinstance(target, str):
+            target = data.to.provider_agent_id
+            if target is None:
                 msg = "the transfer's target agent is not linked to a Genesys user"
                 raise SpokeRejectedError(msg)
             body = {"userId": target}
         else:
-            queue = data.get("provider_queue_id") or self.config.queues.get(
-                str(data.get("queue_id"))
-            )
-            if not isinstance(queue, str):
-                msg = f"queue '{data.get('queue_id')}' has no Genesys queue: map it in `queues`"
+            queue = data.provider_queue_id or self.settings.queues.get(data.queue_id)
+            if queue is None:
+                msg = f"queue '{data.queue_id}' has no Genesys queue: map it in `queues`"
                 raise SpokeRejectedError(msg)
             body = {"queueId": queue}
         path = (
@@ -323,8 +307,8 @@ class GenesysSpoke(Spoke):
         )
         await self.api.call("POST", path, json=body)
 
-    async def _cancel_transfer(self, data: dict[str, Any]) -> None:
-        conversation_id = await self._conversation(data)
+    async def _cancel_transfer(self, document_id: str) -> None:
+        conversation_id = await self._conversation(document_id)
         for participant in await self._participants(conversation_id):
             if (
                 participant.get("purpose") in (AGENT, "acd")
@@ -333,16 +317,16 @@ class GenesysSpoke(Spoke):
                 body = {"state": DISCONNECTED}
                 await self._patch_participant(conversation_id, str(participant["id"]), body)
 
-    async def _end(self, data: dict[str, Any]) -> None:
-        conversation_id = await self._conversation(data)
+    async def _end(self, data: es.EndInteractionData) -> None:
+        conversation_id = await self._conversation(data.document_id)
         wrapup: dict[str, Any] = {}
-        name = data.get("wrap_up_code_name")
-        if isinstance(name, str):
+        name = data.wrap_up_code_name
+        if name is not None:
             code = await self._wrap_up_code(name)
             wrapup = {"code": code, "name": name}
-        if data.get("notes"):
-            wrapup["notes"] = str(data["notes"])
-        agent = data.get("provider_agent_id")
+        if data.notes:
+            wrapup["notes"] = data.notes
+        agent = data.provider_agent_id
         for participant in await self._participants(conversation_id):
             if participant.get("purpose") != AGENT or participant.get("state") != CONNECTED:
                 continue
@@ -396,31 +380,31 @@ class GenesysSpoke(Spoke):
         return found
 
     def _definition_for(self, state: str, definitions: Mapping[str, str]) -> str | None:
-        if state in self.config.presence_definitions:
-            return self.config.presence_definitions[state]
+        if state in self.settings.presence_definitions:
+            return self.settings.presence_definitions[state]
         wanted = state.casefold()
         return next((i for i, label in definitions.items() if label.casefold() == wanted), None)
 
-    async def _presence(self, data: dict[str, Any]) -> None:
-        state = str(data.get("provider_state"))
+    async def _presence(self, data: es.AgentPresenceData) -> None:
+        state = data.provider_state
         definitions = self._definitions or await self._load_definitions()
         def_id = self._definition_for(state, definitions)
         if def_id is None:
             definitions = await self._load_definitions()
             def_id = self._definition_for(state, definitions)
-        if def_id is None and self.config.fallback_presence is not None:
-            def_id = self._definition_for(self.config.fallback_presence, definitions)
+        if def_id is None and self.settings.fallback_presence is not None:
+            def_id = self._definition_for(self.settings.fallback_presence, definitions)
         if def_id is None:
             msg = (
                 f"Genesys has no presence definition for '{state}': add it to "
                 "presence_definitions or set fallback_presence"
             )
             raise SpokeRejectedError(msg)
-        user_id = str(data["provider_agent_id"])
+        user_id = data.provider_agent_id
         path = f"/api/v2/users/{user_id}/presences/purecloud"
         current = await self.api.call("GET", path)
         theirs = current.get("modifiedDate") if isinstance(current, dict) else None
-        if theirs != self._written.get(user_id) and _newer(theirs, data.get("at")):
+        if theirs != self._written.get(user_id) and _newer(theirs, data.at):
             return  # someone changed it in Genesys after our change: their word is newer
         answer = await self.api.call("PATCH", path, json={"presenceDefinition": {"id": def_id}})
         if isinstance(answer, dict) and isinstance(answer.get("modifiedDate"), str):

@@ -7,23 +7,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from importlib import resources
-from typing import Any, ClassVar
+from typing import Any
 
-from pydantic import BaseModel
 from twilio.rest import Client
 
 from omniroute.domain.outbound import RoutingEventType
+from omniroute.spokes import events_schema as es
 from omniroute.spokes.base import (
-    Capability,
     CatalogEntry,
     CatalogKind,
     InboundEvent,
-    Manifest,
     RoutingEvent,
     Spoke,
     SpokeRejectedError,
 )
+from omniroute.spokes.store import SpokeStore
 from omniroute.spokes.twilio_flex import inbound
 from omniroute.spokes.twilio_flex.errors import mapped
 from omniroute.spokes.twilio_flex.settings import TwilioFlexSettings
@@ -39,20 +37,6 @@ DEFAULT_CHANNEL = "default"
 PRIORITY_CEILING = 1000
 OPEN_TASK = frozenset({"pending", "reserved"})
 LIVE_TASK = frozenset({"pending", "reserved", "assigned", "wrapping"})
-
-
-def load_manifest() -> Manifest:
-    """The manifest from manifest.json, with the settings model."""
-    text = resources.files(__name__.rpartition(".")[0]).joinpath("manifest.json").read_text("utf-8")
-    raw = json.loads(text)
-    return Manifest(
-        name=raw["name"],
-        version=raw["version"],
-        title=raw["title"],
-        supports=frozenset(Capability(c) for c in raw["supports"]),
-        settings_model=TwilioFlexSettings,
-        documentation=raw.get("documentation", ""),
-    )
 
 
 def _attributes(raw: str | None) -> dict[str, Any]:
@@ -76,17 +60,13 @@ def task_priority(priority: int) -> int:
     return max(0, PRIORITY_CEILING - priority)
 
 
-class TwilioFlexSpoke(Spoke):
+class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
     """Twilio Flex through TaskRouter's REST API and its signed callbacks."""
 
-    manifest: ClassVar[Manifest] = load_manifest()
-
-    def __init__(self, instance_name: str, settings: BaseModel) -> None:
-        if not isinstance(settings, TwilioFlexSettings):
-            msg = f"settings must be TwilioFlexSettings, not {type(settings).__name__}"
-            raise TypeError(msg)
-        super().__init__(instance_name, settings)
-        self.config: TwilioFlexSettings = settings
+    def __init__(
+        self, instance_name: str, settings: TwilioFlexSettings, store: SpokeStore | None = None
+    ) -> None:
+        super().__init__(instance_name, settings, store)
         self._http: HttpxTwilioClient | None = None
         self._client: Client | None = None
         self._activities: dict[str, str] = {}
@@ -95,16 +75,16 @@ class TwilioFlexSpoke(Spoke):
         """Build the twilio client; Twilio is not contacted."""
         if self._client is not None:
             return
-        base = self.config.taskrouter_base_url
-        self._http = HttpxTwilioClient(self.config.timeout_s, str(base) if base else None)
-        if self.config.api_key_sid and self.config.api_key_secret:
-            user, password = self.config.api_key_sid, self.config.api_key_secret
+        base = self.settings.taskrouter_base_url
+        self._http = HttpxTwilioClient(self.settings.timeout_s, str(base) if base else None)
+        if self.settings.api_key_sid and self.settings.api_key_secret:
+            user, password = self.settings.api_key_sid, self.settings.api_key_secret
         else:
-            user, password = self.config.account_sid, self.config.auth_token
+            user, password = self.settings.account_sid, self.settings.auth_token
         self._client = Client(
             user,
             password.get_secret_value(),
-            account_sid=self.config.account_sid,
+            account_sid=self.settings.account_sid,
             http_client=self._http,
         )
 
@@ -120,26 +100,31 @@ class TwilioFlexSpoke(Spoke):
         async with mapped(self._what("fetch the workspace")):
             await self._workspace().fetch_async()
         async with mapped(self._what("fetch the workflow")):
-            await self._workspace().workflows(self.config.workflow_sid).fetch_async()
+            await self._workspace().workflows(self.settings.workflow_sid).fetch_async()
 
     async def deliver(self, event: RoutingEvent) -> None:
         """Carry one routing event out as TaskRouter calls."""
-        data = event.payload
         match event.type:
             case RoutingEventType.NEW_INTERACTION:
-                await self._create_task(data, {})
+                await self._create_task(event.data_as(es.NewInteractionData), {})
             case RoutingEventType.TRANSFER_TO_AGENT | RoutingEventType.TRANSFER_TO_QUEUE:
-                await self._transfer(event.type, data)
+                await self._transfer(event.type, event.data_as(es.TransferData))
             case RoutingEventType.CANCEL_TRANSFER:
-                await self._cancel(str(data["transfer_id"]))
+                await self._cancel(event.data_as(es.TransferData).transfer_id)
             case RoutingEventType.OFFER_OUTCOME:
-                await self._offer_outcome(data)
+                outcome = event.data_as(es.OfferOutcomeData)
+                await self._offer_outcome(
+                    outcome.outcome, outcome.external_segment_id, outcome.provider_agent_id
+                )
             case RoutingEventType.OFFER_REFUSED:
-                await self._offer_outcome({**data, "outcome": "refused"})
+                refused = event.data_as(es.OfferRefusedData)
+                await self._offer_outcome(
+                    "refused", refused.external_segment_id, refused.provider_agent_id
+                )
             case RoutingEventType.END_INTERACTION:
-                await self._end(data)
+                await self._end(event.data_as(es.EndInteractionData))
             case RoutingEventType.AGENT_PRESENCE:
-                await self._presence(data)
+                await self._presence(event.data_as(es.AgentPresenceData))
 
     async def list_catalog(self, kind: CatalogKind) -> list[CatalogEntry]:
         """Task queues, workers, or the skills named in workers' attributes."""
@@ -165,61 +150,60 @@ class TwilioFlexSpoke(Spoke):
 
     def parse_inbound(self, headers: Mapping[str, str], body: bytes) -> list[InboundEvent]:
         """Verify X-Twilio-Signature and turn TaskRouter's callback into inbound events."""
-        token = self.config.auth_token.get_secret_value()
-        fields = inbound.verify(token, str(self.config.callback_url), headers, body)
-        if fields.get("WorkspaceSid", self.config.workspace_sid) != self.config.workspace_sid:
+        token = self.settings.auth_token.get_secret_value()
+        fields = inbound.verify(token, str(self.settings.callback_url), headers, body)
+        if fields.get("WorkspaceSid", self.settings.workspace_sid) != self.settings.workspace_sid:
             msg = f"the callback is for workspace {fields['WorkspaceSid']}, not ours"
             raise SpokeRejectedError(msg)
-        return inbound.events(fields, self.config.reservation_timeout_s)
+        return inbound.events(fields, self.settings.reservation_timeout_s)
 
     # -- routing events ------------------------------------------------------------------
 
-    async def _create_task(self, data: Mapping[str, Any], extra: Mapping[str, Any]) -> str:
-        work_item_id = str(data["work_item_id"])
+    async def _create_task(self, data: es.WorkItemData, extra: Mapping[str, Any]) -> str:
+        work_item_id = data.work_item_id
         existing = await self._task_of(work_item_id)
         if existing is not None:
             return existing  # a retry after a lost answer: the task is there already
-        customer = data.get("customer") or {}
+        customer = data.customer
         attributes = {
             WORK_ITEM: work_item_id,
-            inbound.DOCUMENT_ATTRIBUTE: data["document_id"],
-            "omniroute_document_type": data.get("document_type"),
-            "channel": data["channel_id"],
-            "queue": data.get("provider_queue_id"),
-            "skills": [s["skill_id"] for s in data.get("skills", [])],
-            "name": customer.get("customer_name") or customer.get("subject") or data["document_id"],
+            inbound.DOCUMENT_ATTRIBUTE: data.document_id,
+            "omniroute_document_type": data.document_type,
+            "channel": data.channel_id,
+            "queue": data.provider_queue_id,
+            "skills": [s.skill_id for s in data.skills],
+            "name": customer.get("customer_name") or customer.get("subject") or data.document_id,
             "customer": dict(customer),
         } | dict(extra)
-        channel = self.config.task_channels.get(str(data["channel_id"]), DEFAULT_CHANNEL)
+        channel = self.settings.task_channels.get(data.channel_id, DEFAULT_CHANNEL)
         async with mapped(self._what(f"create the task of work item {work_item_id}")):
             task = await self._workspace().tasks.create_async(
-                workflow_sid=self.config.workflow_sid,
+                workflow_sid=self.settings.workflow_sid,
                 attributes=json.dumps(attributes),
-                priority=task_priority(int(data.get("priority", 0))),
+                priority=task_priority(data.priority),
                 task_channel=channel,
-                timeout=self.config.task_timeout_s,
+                timeout=self.settings.task_timeout_s,
             )
         return str(task.sid)
 
-    async def _transfer(self, kind: RoutingEventType, data: Mapping[str, Any]) -> None:
-        previous = data.get("previous_work_item_id")
-        previous_task = await self._task_of(str(previous)) if previous else None
+    async def _transfer(self, kind: RoutingEventType, data: es.TransferData) -> None:
+        previous = data.previous_work_item_id
+        previous_task = await self._task_of(previous) if previous else None
         extra: dict[str, Any] = {
-            TRANSFER_TYPE: data.get("transfer_type"),
+            TRANSFER_TYPE: data.transfer_type,
             PREVIOUS_TASK: previous_task,
         }
         if kind is RoutingEventType.TRANSFER_TO_AGENT:
-            worker = (data.get("to") or {}).get("provider_agent_id")
+            worker = data.to.provider_agent_id
             if not worker:
-                agent = (data.get("to") or {}).get("agent_id")
                 msg = (
-                    f"agent '{agent}' has no Twilio worker: sign the agent in to Flex once "
-                    "so the identities are linked"
+                    f"agent '{data.to.agent_id}' has no Twilio worker: sign the agent in to "
+                    "Flex once so the identities are linked"
                 )
                 raise SpokeRejectedError(msg)
             extra |= {TARGET_TYPE: "worker", TARGET_SID: worker}
         else:
-            extra |= {TARGET_TYPE: "queue", TARGET_SID: data.get("provider_queue_id")}
+            extra |= {TARGET_TYPE: "queue", TARGET_SID: data.provider_queue_id}
         await self._create_task(data, extra)
 
     async def _cancel(self, work_item_id: str) -> None:
@@ -238,9 +222,9 @@ class TwilioFlexSpoke(Spoke):
                 )
             )
 
-    async def _offer_outcome(self, data: Mapping[str, Any]) -> None:
-        reservation_sid = data.get("external_segment_id")
-        worker_sid = data.get("provider_agent_id")
+    async def _offer_outcome(
+        self, outcome: str, reservation_sid: str | None, worker_sid: str | None
+    ) -> None:
         if not reservation_sid or not worker_sid:
             return  # an offer TaskRouter did not make: nothing to answer
         reservation = self._workspace().workers(worker_sid).reservations(reservation_sid)
@@ -250,7 +234,7 @@ class TwilioFlexSpoke(Spoke):
         async with mapped(what):
             current = await reservation.fetch_async()
         status = current.reservation_status
-        accepting = data["outcome"] == "accepted"
+        accepting = outcome == "accepted"
         if accepting and status not in ("pending", "accepted"):
             msg = (
                 f"{what}: our agent accepted but TaskRouter's reservation is {status}; "
@@ -273,17 +257,17 @@ class TwilioFlexSpoke(Spoke):
             return
         await self._complete(previous, {}, "transferred")
 
-    async def _end(self, data: Mapping[str, Any]) -> None:
-        task_sid = await self._task_of(str(data["work_item_id"]))
+    async def _end(self, data: es.EndInteractionData) -> None:
+        task_sid = await self._task_of(data.work_item_id) if data.work_item_id else None
         if task_sid is None:
-            msg = f"no TaskRouter task has {WORK_ITEM} '{data['work_item_id']}'"
+            msg = f"no TaskRouter task has {WORK_ITEM} '{data.work_item_id}'"
             raise SpokeRejectedError(msg)
         wrap_up = {
             "omniroute_wrap_up": {
-                "code_id": data.get("wrap_up_code_id"),
-                "code_name": data.get("wrap_up_code_name"),
-                "notes": data.get("notes"),
-                "state": data.get("state"),
+                "code_id": data.wrap_up_code_id,
+                "code_name": data.wrap_up_code_name,
+                "notes": data.notes,
+                "state": data.state,
             }
         }
         await self._complete(task_sid, wrap_up, "ended in Omniroute")
@@ -311,9 +295,9 @@ class TwilioFlexSpoke(Spoke):
                 )
             )
 
-    async def _presence(self, data: Mapping[str, Any]) -> None:
-        worker_sid = str(data["provider_agent_id"])
-        activity = await self._activity_sid(str(data["provider_state"]))
+    async def _presence(self, data: es.AgentPresenceData) -> None:
+        worker_sid = data.provider_agent_id
+        activity = await self._activity_sid(data.provider_state)
         async with mapped(self._what(f"set worker {worker_sid}'s activity")):
             await self._workspace().workers(worker_sid).update_async(activity_sid=activity)
 
@@ -326,7 +310,7 @@ class TwilioFlexSpoke(Spoke):
         if self._client is None:
             msg = f"twilio_flex spoke '{self.instance_name}' is not set up; call setup() first"
             raise RuntimeError(msg)
-        return self._client.taskrouter.v1.workspaces(self.config.workspace_sid)
+        return self._client.taskrouter.v1.workspaces(self.settings.workspace_sid)
 
     async def _task_of(self, work_item_id: str) -> str | None:
         expression = f"{WORK_ITEM} == {_quoted(work_item_id)}"

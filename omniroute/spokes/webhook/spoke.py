@@ -8,22 +8,19 @@ import math
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
-from importlib import resources
-from typing import Any, ClassVar
+from typing import Any
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from omniroute.domain.outbound import SCHEMA_VERSION
 from omniroute.spokes import signing
 from omniroute.spokes.base import (
-    Capability,
     CatalogEntry,
     CatalogKind,
     InboundEvent,
     InboundEventType,
     InboundOffer,
-    Manifest,
     RoutingEvent,
     Spoke,
     SpokeAuthError,
@@ -39,6 +36,7 @@ from omniroute.spokes.events_schema import (
     WorkOfferedEvent,
     WorkRescindedEvent,
 )
+from omniroute.spokes.store import SpokeStore
 from omniroute.spokes.webhook.calls import call_context_event
 from omniroute.spokes.webhook.settings import WebhookSettings
 
@@ -55,20 +53,6 @@ MAX_PAGES = 1000
 MAX_INBOUND_EVENTS = 500
 MAX_PROBLEMS = 3
 RETRY_AFTER_STATUSES = frozenset({429, 503})
-
-
-def load_manifest() -> Manifest:
-    """The manifest from manifest.json, with the settings model."""
-    text = resources.files(__name__.rpartition(".")[0]).joinpath("manifest.json").read_text("utf-8")
-    raw = json.loads(text)
-    return Manifest(
-        name=raw["name"],
-        version=raw["version"],
-        title=raw["title"],
-        supports=frozenset(Capability(c) for c in raw["supports"]),
-        settings_model=WebhookSettings,
-        documentation=raw.get("documentation", ""),
-    )
 
 
 def envelope(event: RoutingEvent) -> dict[str, Any]:
@@ -209,24 +193,20 @@ def _inbound_event(parsed: ParsedInbound) -> InboundEvent:
     )
 
 
-class WebhookSpoke(Spoke):
+class WebhookSpoke(Spoke[WebhookSettings]):
     """A provider that speaks Omniroute's webhook protocol over HTTPS."""
 
-    manifest: ClassVar[Manifest] = load_manifest()
-
-    def __init__(self, instance_name: str, settings: BaseModel) -> None:
-        if not isinstance(settings, WebhookSettings):
-            msg = f"settings must be WebhookSettings, not {type(settings).__name__}"
-            raise TypeError(msg)
-        super().__init__(instance_name, settings)
-        self.config: WebhookSettings = settings
+    def __init__(
+        self, instance_name: str, settings: WebhookSettings, store: SpokeStore | None = None
+    ) -> None:
+        super().__init__(instance_name, settings, store)
         self._http: httpx.AsyncClient | None = None
 
     async def setup(self) -> None:
         """Open the HTTP connection pool; the provider is not contacted."""
         if self._http is None:
             self._http = httpx.AsyncClient(
-                timeout=httpx.Timeout(self.config.timeout_s),
+                timeout=httpx.Timeout(self.settings.timeout_s),
                 follow_redirects=False,
                 headers={"User-Agent": f"omniroute-webhook/{self.manifest.version}"},
             )
@@ -239,10 +219,10 @@ class WebhookSpoke(Spoke):
 
     async def health(self) -> None:
         """A signed GET of `{catalog_url}/health`, or of `{url}?health=1` without a catalog."""
-        if self.config.catalog_url is not None:
-            url = _below(httpx.URL(str(self.config.catalog_url)), HEALTH_PATH)
+        if self.settings.catalog_url is not None:
+            url = _below(httpx.URL(str(self.settings.catalog_url)), HEALTH_PATH)
         else:
-            url = httpx.URL(str(self.config.url)).copy_merge_params({"health": "1"})
+            url = httpx.URL(str(self.settings.url)).copy_merge_params({"health": "1"})
         await self._call("GET", url)
 
     async def deliver(self, event: RoutingEvent) -> None:
@@ -252,14 +232,16 @@ class WebhookSpoke(Spoke):
             msg = f"event '{event.id}' has schema version {version}, not {SCHEMA_VERSION}"
             raise SpokeRejectedError(msg)
         headers = {"Content-Type": "application/json", "Idempotency-Key": event.id}
-        await self._call("POST", httpx.URL(str(self.config.url)), encode(envelope(event)), headers)
+        await self._call(
+            "POST", httpx.URL(str(self.settings.url)), encode(envelope(event)), headers
+        )
 
     async def list_catalog(self, kind: CatalogKind) -> list[CatalogEntry]:
         """Every page of `{catalog_url}/<kind>`, following `next`."""
-        if self.config.catalog_url is None:
+        if self.settings.catalog_url is None:
             msg = f"webhook spoke '{self.instance_name}' has no catalog_url to list {kind.value}"
             raise SpokeRejectedError(msg)
-        base = httpx.URL(str(self.config.catalog_url))
+        base = httpx.URL(str(self.settings.catalog_url))
         url = _below(base, CATALOG_PATHS[kind])
         entries: dict[str, CatalogEntry] = {}
         visited: set[httpx.URL] = set()
@@ -276,9 +258,9 @@ class WebhookSpoke(Spoke):
 
     def parse_inbound(self, headers: Mapping[str, str], body: bytes) -> list[InboundEvent]:
         """Verify the signature and parse one envelope or a list of them."""
-        secret = self.config.secret.get_secret_value()
+        secret = self.settings.secret.get_secret_value()
         try:
-            signing.verify(secret, headers, body, tolerance_s=self.config.tolerance_s)
+            signing.verify(secret, headers, body, tolerance_s=self.settings.tolerance_s)
         except signing.SignatureError as err:
             msg = f"webhook spoke '{self.instance_name}': {err}"
             raise SpokeAuthError(msg) from err
@@ -318,9 +300,9 @@ class WebhookSpoke(Spoke):
         """Send one signed request; the body of a 2xx answer, or the mapped SpokeError."""
         client = self._client()
         what = self._what(method, url)
-        signed = signing.sign(self.config.secret.get_secret_value(), body) | dict(headers or {})
+        signed = signing.sign(self.settings.secret.get_secret_value(), body) | dict(headers or {})
         try:
-            async with asyncio.timeout(self.config.timeout_s):
+            async with asyncio.timeout(self.settings.timeout_s):
                 request = client.build_request(method, url, content=body or None, headers=signed)
                 response = await client.send(request, stream=True)
                 try:
@@ -328,7 +310,7 @@ class WebhookSpoke(Spoke):
                 finally:
                     await response.aclose()
         except (TimeoutError, httpx.TimeoutException) as err:
-            msg = f"{what}: no answer within {self.config.timeout_s:g}s"
+            msg = f"{what}: no answer within {self.settings.timeout_s:g}s"
             raise SpokeUnavailableError(msg) from err
         except httpx.RequestError as err:
             msg = f"{what}: {type(err).__name__}: {err}"

@@ -7,12 +7,15 @@ from typing import Any, Literal
 
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
-from sqlalchemy import pool
+from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection, create_engine, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from omniroute.store import search_ddl
 from omniroute.store.tables import Base, UTCDateTime
 
+# Arbitrary constant naming the migration lock in PostgreSQL.
+MIGRATION_LOCK_KEY = 0x6F6D6E69_6D696772
 config = context.config
 target_metadata = Base.metadata
 
@@ -42,6 +45,7 @@ def options(dialect_name: str) -> dict[str, Any]:
         "render_as_batch": dialect_name == "sqlite",
         "render_item": render_item,
         "compare_type": True,
+        "include_name": search_ddl.include_name,
     }
 
 
@@ -62,6 +66,9 @@ def do_run_migrations(connection: Connection) -> None:
     """Run the migrations on one open connection."""
     context.configure(connection=connection, **options(connection.dialect.name))
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Nodes started at once migrate one after another; the later ones find nothing to do.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
         context.run_migrations()
 
 

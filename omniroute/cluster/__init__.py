@@ -1,0 +1,1 @@
+"""Several nodes on one PostgreSQL database: the lease, forwarding, feeds across nodes."""

@@ -1,0 +1,111 @@
+"""Follows the committed feed events in the store and pushes them to this node's sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import asyncpg
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+from omniroute.engine.bus import EventBus, FeedFrame
+from omniroute.store import tables as t
+from omniroute.store.db import Database
+
+log = logging.getLogger(__name__)
+# The leader sends this notification in every commit that wrote events (a doorbell only).
+CHANNEL = "omniroute_commit"
+PAGE = 2_000
+# Without a doorbell (a lost LISTEN connection) the follower still looks this often.
+POLL_S = 1.0
+
+
+def asyncpg_dsn(url: str) -> str:
+    """The plain `postgresql://` DSN asyncpg takes, from a SQLAlchemy URL."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class FeedFollower:
+    """Reads new `agent_events` by sequence after each doorbell and publishes them in order."""
+
+    def __init__(self, db: Database, bus: EventBus) -> None:
+        self._db = db
+        self._bus = bus
+        self._bell = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        """Start from the newest committed event (older ones are replayed from the store)."""
+        async with self._db.session() as session:
+            newest = await session.scalar(select(func.max(t.AgentEventRow.seq)))
+        self._bus.last_seq = max(self._bus.last_seq, newest or 0)
+        self._task = asyncio.create_task(self._run(), name="omniroute-feed-follower")
+
+    async def stop(self) -> None:
+        """Stop following."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def catch_up(self) -> None:
+        """Publish every committed event not yet published (before this node starts leading)."""
+        async with self._lock:
+            while await self._read_page() == PAGE:
+                pass
+
+    async def _read_page(self) -> int:
+        ev = t.AgentEventRow
+        async with self._db.session() as session:
+            rows = (
+                await session.execute(
+                    select(ev.seq, ev.agent_id, ev.type, ev.payload, ev.created_at)
+                    .where(ev.seq > self._bus.last_seq)
+                    .order_by(ev.seq)
+                    .limit(PAGE)
+                )
+            ).all()
+        frames = [
+            FeedFrame(
+                seq,
+                agent_id,
+                {"seq": seq, "type": kind, "at": created.isoformat(), "data": payload},
+            )
+            for seq, agent_id, kind, payload, created in rows
+        ]
+        self._bus.publish_frames(frames)
+        return len(frames)
+
+    def _ring(self, *_args: Any) -> None:
+        self._bell.set()
+
+    async def _listen(self) -> asyncpg.Connection | None:
+        try:
+            conn: asyncpg.Connection = await asyncpg.connect(asyncpg_dsn(self._db.url), timeout=5)
+            await conn.add_listener(CHANNEL, self._ring)
+        except (OSError, asyncpg.PostgresError, TimeoutError):
+            log.warning("cannot LISTEN for commits; following by polling")
+            return None
+        return conn
+
+    async def _run(self) -> None:
+        conn = await self._listen()
+        try:
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._bell.wait(), POLL_S)
+                self._bell.clear()
+                try:
+                    await self.catch_up()
+                except Exception:
+                    log.exception("reading committed feed events failed; retrying")
+                if conn is None or conn.is_closed():
+                    conn = await self._listen()
+        finally:
+            if conn is not None and not conn.is_closed():
+                await conn.close()

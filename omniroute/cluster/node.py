@@ -1,0 +1,271 @@
+"""One node of a cluster: its heartbeat, its role, and leading when the lease comes to it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omniroute.cluster.follower import CHANNEL, FeedFollower
+from omniroute.cluster.lease import LeaderLease, LeaseView, Term
+from omniroute.core.state import Tx
+from omniroute.engine.engine import Engine
+from omniroute.engine.fence import Deposed
+from omniroute.store import tables as t
+from omniroute.store.db import Database
+
+if TYPE_CHECKING:
+    from omniroute.cluster.forward import HttpForwarder
+
+log = logging.getLogger(__name__)
+# Keys of requests and forwarded commands are kept this long for retries.
+KEYS_KEPT = timedelta(days=1)
+# Nodes not seen for this long leave the cluster's list.
+NODES_KEPT = timedelta(hours=1)
+HOUSEKEEPING_EVERY_S = 600.0
+
+
+class Role(StrEnum):
+    """What a node does."""
+
+    LEADER = "leader"
+    STANDBY = "standby"
+    API = "api"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeInfo:
+    """How to reach a node and what it does."""
+
+    node_id: str
+    url: str
+    role: Role
+
+
+def default_node_id(port: int) -> str:
+    """A node id stable across restarts of the same node: host name and port."""
+    return f"{socket.gethostname()}:{port}"
+
+
+class EpochFence:
+    """Fences one term's commits by its epoch, and rings the followers' doorbell."""
+
+    def __init__(self, lease: LeaderLease, epoch: int) -> None:
+        self._lease = lease
+        self.epoch = epoch
+
+    async def before_write(self, session: AsyncSession) -> None:
+        """Renew the lease in the commit's transaction, or raise `Deposed`."""
+        await self._lease.fence(session, self.epoch)
+
+    async def after_write(self, session: AsyncSession, tx: Tx) -> None:
+        """Notify the other nodes when the commit wrote anything they push."""
+        if tx.events or tx.inserts or tx.outbox:
+            await session.execute(text("SELECT pg_notify(:c, '')"), {"c": CHANNEL})
+
+
+class ClusterNode:
+    """Heartbeats, follows the lease, and starts or stops its engine as the lead moves."""
+
+    def __init__(
+        self,
+        db: Database,
+        engine: Engine,
+        info: NodeInfo,
+        *,
+        lease_s: float,
+        renew_s: float,
+    ) -> None:
+        self.db = db
+        self.engine = engine
+        self.node_id = info.node_id
+        self.url = info.url
+        self.can_lead = info.role is not Role.API
+        self.role = Role.STANDBY if self.can_lead else Role.API
+        self.lease = LeaderLease(db, info.node_id, lease_s)
+        self.follower = FeedFollower(db, engine.bus)
+        self.term: Term | None = None
+        self.forwarder: HttpForwarder
+        self._renew_s = renew_s
+        self._lease_s = lease_s
+        self._started_at = datetime.now(UTC)
+        self._view = LeaseView(None, 0, None, live=False)
+        self._urls: dict[str, str] = {}
+        self._changed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._last_renewed = 0.0
+        self._housekept = 0.0
+        engine.stop_listeners.append(self._engine_stopped)
+
+    async def start(self) -> None:
+        """Join the cluster; lead at once if nobody does."""
+        await self.lease.ensure_row()
+        await self.follower.start()
+        await self._heartbeat()
+        await self._step()
+        self._task = asyncio.create_task(self._run(), name="omniroute-cluster-node")
+
+    async def stop(self) -> None:
+        """Leave: finish the engine's queue, give the lease back, drop the heartbeat."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        term = self.term
+        self.term = None
+        await self.engine.stop()
+        if term is not None:
+            with contextlib.suppress(Exception):
+                await self.lease.release(term.epoch)
+        await self.follower.stop()
+        with contextlib.suppress(Exception):
+            async with self.db.session() as session, session.begin():
+                await session.execute(
+                    delete(t.ClusterNodeRow).where(t.ClusterNodeRow.node_id == self.node_id)
+                )
+
+    @property
+    def leader_reachable(self) -> bool:
+        """Whether some node holds a live lease (this one included)."""
+        return self.engine.running or self._view.live
+
+    async def leader_url(self) -> str | None:
+        """The URL of the node that leads, as last seen."""
+        if not self._view.live or self._view.node_id is None:
+            return None
+        url = self._urls.get(self._view.node_id)
+        if url is None:
+            await self._refresh()
+            url = self._urls.get(self._view.node_id or "")
+        return url
+
+    async def forget_leader(self, url: str) -> None:
+        """The leader at `url` did not answer: look again."""
+        await self._refresh()
+
+    async def wait_for_leader(self, timeout_s: float) -> None:
+        """Wait until the lead may have moved (or the timeout), then look again."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._changed.wait(), timeout_s)
+        await self._refresh()
+
+    async def _refresh(self) -> None:
+        view = await self.lease.view()
+        if view != self._view:
+            self._view = view
+            self._changed.set()
+            self._changed = asyncio.Event()
+        async with self.db.session() as session:
+            rows = await session.execute(select(t.ClusterNodeRow.node_id, t.ClusterNodeRow.url))
+            self._urls = {str(node_id): str(url) for node_id, url in rows.all()}
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._renew_s)
+            try:
+                await self._step()
+                await self._heartbeat()
+                await self._housekeeping()
+            except Exception:
+                log.exception("cluster heartbeat failed; retrying")
+
+    async def _step(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self.term is not None:
+            try:
+                await self.lease.renew(self.term.epoch)
+            except Deposed:
+                log.warning("node %s was deposed (epoch %s)", self.node_id, self.term.epoch)
+                await self._step_down()
+                return
+            except Exception:
+                if loop.time() - self._last_renewed > self._lease_s:
+                    log.exception("cannot renew the lease; stepping down")
+                    await self._step_down()
+                    return
+                raise
+            self._last_renewed = loop.time()
+            await self._refresh()
+            return
+        await self._refresh()
+        if not self.can_lead or self._view.live:
+            return
+        term = await self.lease.try_acquire()
+        if term is not None:
+            await self._lead(term)
+
+    async def _lead(self, term: Term) -> None:
+        self.term = term
+        self._last_renewed = asyncio.get_running_loop().time()
+        log.info("node %s leads (epoch %s)", self.node_id, term.epoch)
+        try:
+            # The feeds must have every event of earlier terms before this term's events.
+            await self.follower.catch_up()
+            self.engine.fence = EpochFence(self.lease, term.epoch)
+            await self.engine.start()
+        except Exception:
+            log.exception("could not start leading; giving the lease back")
+            self.term = None
+            self.engine.abandon()
+            with contextlib.suppress(Exception):
+                await self.lease.release(term.epoch)
+            return
+        self.role = Role.LEADER
+        await self._heartbeat()
+        await self._refresh()
+
+    async def _step_down(self) -> None:
+        self.term = None
+        self.role = Role.STANDBY
+        self.engine.abandon()
+        with contextlib.suppress(Exception):
+            await self.engine.stop()
+
+    def _engine_stopped(self) -> None:
+        # The engine stopped itself (a fenced commit): no more leading until the lease says so.
+        if self.term is not None and not self.engine.running:
+            self.term = None
+            self.role = Role.STANDBY
+
+    async def _heartbeat(self) -> None:
+        async with self.db.session() as session, session.begin():
+            now = datetime.now(UTC)
+            stmt = pg_insert(t.ClusterNodeRow).values(
+                node_id=self.node_id,
+                url=self.url,
+                role=self.role.value,
+                started_at=self._started_at,
+                last_seen=now,
+            )
+            await session.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["node_id"],
+                    set_={"url": self.url, "role": self.role.value, "last_seen": now},
+                )
+            )
+
+    async def _housekeeping(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self.term is None or loop.time() - self._housekept < HOUSEKEEPING_EVERY_S:
+            return
+        self._housekept = loop.time()
+        now = datetime.now(UTC)
+        async with self.db.session() as session, session.begin():
+            await session.execute(
+                delete(t.CommandResultRow).where(t.CommandResultRow.created_at < now - KEYS_KEPT)
+            )
+            await session.execute(
+                delete(t.RequestKeyRow).where(t.RequestKeyRow.created_at < now - KEYS_KEPT)
+            )
+            await session.execute(
+                delete(t.ClusterNodeRow).where(t.ClusterNodeRow.last_seen < now - NODES_KEPT)
+            )

@@ -1,0 +1,1 @@
+"""The agent's everyday tools: canned responses, notes, attachments, customers, search."""

@@ -1,0 +1,159 @@
+"""Per-client rate limits (429 + Retry-After), per-client sign-in lock-out, bounded hashing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+
+from omniroute.api.app import create_app
+from omniroute.api.rate_limits import HashingGate
+from omniroute.config import Settings
+from omniroute.domain.errors import RetryLaterError
+from omniroute.engine.clock import ManualClock
+from omniroute.store.db import Database
+from tests.api.conftest import Api, seed_api
+from tests.api.test_session_api import PASSWORD, set_password
+from tests.channels.chat_helpers import WIDGET, add_widget, seed_chat_server
+from tests.conftest import reset_schema
+from tests.procs import Servers
+from tests.seed import NOW
+
+SHOP = {"Origin": WIDGET["allowed_origins"][0]}
+FORM = {"widget": "shop", "name": "Ann", "email": "ann@example.test", "question": "hello?"}
+
+
+@asynccontextmanager
+async def app_with(db_url: str, **settings: Any) -> AsyncIterator[Callable[[str], Api]]:
+    """A seeded app with these settings; calling the result gives a client from an address."""
+    db = Database(db_url)
+    await reset_schema(db)
+    await seed_api(db)
+    await db.dispose()
+    clock = ManualClock(NOW)
+    app = create_app(Settings(database_url=db_url, demo=True, **settings), clock=clock)
+    clients: list[httpx.AsyncClient] = []
+
+    def from_address(address: str) -> Api:
+        transport = httpx.ASGITransport(app=app, client=(address, 40000))
+        client = httpx.AsyncClient(transport=transport, base_url="http://test/api/v1")
+        clients.append(client)
+        return Api(client, app, clock)
+
+    async with app.router.lifespan_context(app):
+        try:
+            yield from_address
+        finally:
+            for client in clients:
+                await client.aclose()
+
+
+def refused(r: httpx.Response, code: str = "RATE_LIMITED") -> dict[str, Any]:
+    assert r.status_code == 429, r.text
+    assert int(r.headers["retry-after"]) >= 1
+    error: dict[str, Any] = r.json()["error"]
+    assert error["code"] == code
+    return error
+
+
+async def test_chat_starts_are_limited_per_client_address(db_url: str) -> None:
+    async with app_with(db_url, rate_limit_chat_start="3/minute") as client:
+        one, other = client("198.51.100.1"), client("198.51.100.2")
+        await add_widget(one.client)
+        for _ in range(3):
+            assert (await one.client.post("/chat/sessions", json=FORM, headers=SHOP)).is_success
+        error = refused(await one.client.post("/chat/sessions", json=FORM, headers=SHOP))
+        assert "try again in" in error["message"]
+        assert (await other.client.post("/chat/sessions", json=FORM, headers=SHOP)).is_success
+
+
+async def test_widget_settings_and_sign_in_are_limited(db_url: str) -> None:
+    async with app_with(db_url, rate_limit_widget="2/minute", rate_limit_sign_in="2/minute") as c:
+        api = c("198.51.100.7")
+        await add_widget(api.client)
+        for _ in range(2):
+            assert (await api.client.get("/chat/widgets/shop", headers=SHOP)).is_success
+        refused(await api.client.get("/chat/widgets/shop", headers=SHOP))
+        wrong = {"email": "nobody@example.test", "password": "x"}
+        for _ in range(2):
+            assert (await api.client.post("/session", json=wrong)).status_code == 401
+        refused(await api.client.post("/session", json=wrong))
+
+
+async def test_failed_sign_ins_lock_out_only_the_guessing_client(db_url: str) -> None:
+    async with app_with(db_url, sign_in_max_failures=3) as client:
+        guesser, alice = client("203.0.113.66"), client("192.0.2.10")
+        await set_password(guesser, "alice")
+        wrong = {"email": "alice@example.test", "password": "nope"}
+        right = {"email": "alice@example.test", "password": PASSWORD}
+        for _ in range(3):
+            assert (await guesser.client.post("/session", json=wrong)).status_code == 401
+        refused(await guesser.client.post("/session", json=right), "TOO_MANY_ATTEMPTS")
+        # The agent herself, from her own machine, still signs in with the right password.
+        assert (await alice.client.post("/session", json=right)).status_code == 201
+        guesser.clock.advance(301)
+        assert (await guesser.client.post("/session", json=right)).status_code == 201
+
+
+async def test_password_hashing_runs_a_few_at_a_time_and_refuses_a_long_queue() -> None:
+    gate = HashingGate(concurrency=2, queue=1)
+    release = threading.Event()
+    running = 0
+    most = 0
+    lock = threading.Lock()
+
+    def slow_hash() -> str:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        release.wait(10)
+        with lock:
+            running -= 1
+        return "hashed"
+
+    tasks = [asyncio.create_task(gate.run(slow_hash)) for _ in range(3)]
+    await asyncio.sleep(0)  # let the three calls enter the gate
+    with pytest.raises(RetryLaterError):
+        await gate.run(slow_hash)
+    release.set()
+    assert await asyncio.gather(*tasks) == ["hashed"] * 3
+    assert most == 2
+
+
+async def test_customer_messages_are_limited_per_chat(servers: Servers, tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}"
+    await seed_chat_server(url)
+    server = servers.start(url, env={"OMNIROUTE_RATE_LIMIT_CHAT_MESSAGES": "3/minute"})
+    async with httpx.AsyncClient(base_url=server.api_url, timeout=10) as api:
+        r = await api.post("/chat/sessions", json=FORM, headers=SHOP)
+        assert r.status_code == 201, r.text
+        chat = r.json()
+        ws_url = f"ws://{server.host}:{server.port}{chat['ws_path']}"
+        async with connect(ws_url, additional_headers=SHOP) as ws:
+            await ws.send(json.dumps({"type": "auth", "token": chat["token"]}))
+            for n in range(5):
+                await ws.send(json.dumps({"type": "message", "body": f"m{n}", "client_id": f"{n}"}))
+            errors: list[dict[str, Any]] = []
+            stored: list[str] = []
+            while len(errors) < 2 or len(stored) < 4:
+                frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                if frame["type"] == "error":
+                    errors.append(frame)
+                elif frame["type"] == "message":
+                    stored.append(frame["message"]["body"])
+        assert [e["code"] for e in errors] == ["RATE_LIMITED", "RATE_LIMITED"]
+        r = await api.get(
+            f"/interactions/{chat['interaction_id']}/messages",
+            headers={"Authorization": "Bearer token-admin"},
+        )
+        customer = [m["body"] for m in r.json()["items"] if m["sender"] == "customer"]
+        assert customer == ["hello?", "m0", "m1", "m2"]

@@ -1,0 +1,97 @@
+"""Identical nodes on one PostgreSQL database: one leads, the others forward to it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from omniroute.store import tables as t
+from omniroute.store.db import Database
+from tests.cluster.conftest import Cluster, auth, spawn, status
+from tests.procs import REPO_ROOT, free_port, server_env
+
+pytestmark = pytest.mark.timeout(120)
+# The demo's mail listener and mailbox have fixed ports: one machine has room for one of each.
+NO_DEMO_MAIL = {"OMNIROUTE_SMTP_RELAY_HOST": "127.0.0.1"}
+
+
+async def test_nodes_share_one_leader_and_forward_to_it(seeded: Database, cluster: Cluster) -> None:
+    first = cluster.start()
+    second = cluster.start()
+    api_only = cluster.start("--no-engine")
+    views = [status(node) for node in (first, second, api_only)]
+    leader = views[0]["leader"]
+    assert isinstance(leader, dict)
+    assert set(leader) == {"node_id", "epoch", "since"}
+    assert all(view["leader"] == leader for view in views)
+    nodes = views[0]["nodes"]
+    assert isinstance(nodes, list)
+    assert {frozenset(n) for n in nodes} == {frozenset({"node_id", "url", "role", "last_seen"})}
+    roles = sorted(n["role"] for n in nodes)
+    assert roles == ["api", "leader", "standby"]
+    assert {v["node_id"] for v in views} == {n["node_id"] for n in nodes}
+    by_id = {n["node_id"]: n for n in nodes}
+    assert by_id[views[2]["node_id"]]["role"] == "api"
+
+    # A command through any node reaches the leader's engine; a live query anywhere sees it.
+    body = {"presence_id": "away"}
+    answer = httpx.put(
+        f"{api_only.api_url}/agents/alice/presence", json=body, headers=auth("alice"), timeout=10
+    )
+    assert answer.status_code == 200, answer.text
+    for node in (first, second, api_only):
+        seen = httpx.get(f"{node.api_url}/agents/alice/presence", headers=auth("alice"))
+        assert seen.status_code == 200, seen.text
+        assert seen.json()["presence_id"] == "away"
+
+
+def test_a_second_sqlite_node_is_refused(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'one.db'}"
+    first = spawn(url, tmp_path / "first.log")
+    try:
+        first.wait_ready()
+        _second_node_refused(url)
+        assert first.alive
+    finally:
+        first.terminate()
+
+
+def _second_node_refused(url: str) -> None:
+    for extra in ((), ("--no-engine",)):
+        command = [sys.executable, "-m", "omniroute.cli", "serve", "--port", str(free_port())]
+        done = subprocess.run(
+            [*command, *extra],
+            cwd=REPO_ROOT,
+            env=server_env(url),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode != 0
+        assert "PostgreSQL" in done.stderr, done.stderr
+
+
+async def test_demo_on_several_nodes_at_once_loads_once(
+    pg_server_url: str, cluster: Cluster
+) -> None:
+    nodes = [cluster.spawn("--demo", "--no-sim", env=NO_DEMO_MAIL) for _ in range(3)]
+    for node in nodes:
+        node.wait_ready()
+    logs = [node.log() for node in nodes]
+    assert sum("demo data loaded" in log for log in logs) == 1, logs
+    assert sum("already present" in log for log in logs) == 2, logs
+    db = Database(pg_server_url)
+    try:
+        async with db.session() as session:
+            channels = await session.scalar(
+                select(func.count()).select_from(t.ChannelRow).where(t.ChannelRow.id == "chat")
+            )
+    finally:
+        await db.dispose()
+    assert channels == 1
