@@ -99,84 +99,107 @@ class Stat:
 
 
 Stats = dict[tuple[str, str], Stat]
-
-
-def _inside(at: datetime | None, start: datetime, end: datetime) -> bool:
-    return at is not None and start <= at < end
+Chunk = dict[datetime, Stats]
 
 
 def _seconds(a: datetime, b: datetime) -> float:
     return (b - a).total_seconds()
 
 
-def interval_stats(  # noqa: PLR0917 - the interval and its three kinds of records
-    start: datetime,
-    end: datetime,
+def _pieces(x: datetime, y: datetime) -> list[tuple[datetime, datetime, datetime]]:
+    """[x, y) cut at interval boundaries: (interval start, piece start, piece end)."""
+    out = []
+    while x < y:
+        start = floor_interval(x)
+        end = min(start + INTERVAL, y)
+        out.append((start, x, end))
+        x = end
+    return out
+
+
+class _Chunk:
+    """Figures of consecutive intervals of [a, b), filled in one pass over the records."""
+
+    def __init__(self, a: datetime, b: datetime) -> None:
+        self.a, self.b = a, b
+        self.stats: dict[datetime, Stats] = defaultdict(lambda: defaultdict(Stat))
+        self.busy: dict[tuple[datetime, str], list[tuple[datetime, datetime]]] = defaultdict(list)
+
+    def at(self, when: datetime | None, scope: str, key: str) -> Stat | None:
+        """The stat of the interval an instant falls in, if inside the chunk."""
+        if when is None or not self.a <= when < self.b:
+            return None
+        return self.stats[floor_interval(when)][scope, key]
+
+    def span(self, x: datetime, y: datetime) -> list[tuple[datetime, datetime, datetime]]:
+        """A span's pieces inside the chunk."""
+        return _pieces(max(x, self.a), min(y, self.b))
+
+
+def chunk_stats(  # noqa: PLR0917 - the range and its three kinds of records
+    a: datetime,
+    b: datetime,
     items: Iterable[Item],
     offers: Iterable[OfferRec],
     presence: dict[str, list[PresenceChange]],
     thresholds: dict[str, int],
     default_threshold_s: int,
-) -> Stats:
-    """Figures per ("queue", id) and ("agent", id) for [start, end)."""
-    stats: Stats = defaultdict(Stat)
-    busy: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
+) -> Chunk:
+    """Figures per interval start, then per ("queue", id) and ("agent", id), for [a, b)."""
+    chunk = _Chunk(a, b)
     for offer in offers:
-        q, a = stats["queue", offer.queue_id], stats["agent", offer.agent_id]
-        if _inside(offer.created_at, start, end):
-            q.offered += 1
-            a.offered += 1
-        if offer.state in ("accepted", "rejected", "timed_out") and _inside(
-            offer.ended_at, start, end
-        ):
-            setattr(q, offer.state, getattr(q, offer.state) + 1)
-            setattr(a, offer.state, getattr(a, offer.state) + 1)
+        for scope, key in (("queue", offer.queue_id), ("agent", offer.agent_id)):
+            made = chunk.at(offer.created_at, scope, key)
+            if made is not None:
+                made.offered += 1
+            if offer.state in ("accepted", "rejected", "timed_out"):
+                ended = chunk.at(offer.ended_at, scope, key)
+                if ended is not None:
+                    setattr(ended, offer.state, getattr(ended, offer.state) + 1)
     for item in items:
-        threshold = thresholds.get(item.queue_id, default_threshold_s)
-        _item_figures(stats, busy, item, start=start, end=end, threshold_s=threshold)
-    for agent_id, spans in busy.items():
-        stats["agent", agent_id].busy_s = _union(spans)
+        _item_figures(chunk, item, thresholds.get(item.queue_id, default_threshold_s))
+    for (start, agent_id), spans in chunk.busy.items():
+        chunk.stats[start]["agent", agent_id].busy_s = _union(spans)
     for agent_id, changes in presence.items():
-        seconds = _presence_seconds(changes, start, end)
-        if seconds:
-            stats["agent", agent_id].presence_s = seconds
-    return {k: v for k, v in stats.items() if not v.empty()}
+        _presence(chunk, agent_id, changes)
+    return {
+        start: {k: v for k, v in stats.items() if not v.empty()}
+        for start, stats in chunk.stats.items()
+    }
 
 
-def _item_figures(
-    stats: Stats,
-    busy: dict[str, list[tuple[datetime, datetime]]],
-    item: Item,
-    *,
-    start: datetime,
-    end: datetime,
-    threshold_s: int,
-) -> None:
-    q = stats["queue", item.queue_id]
-    if item.transfer_type is not None and _inside(item.created_at, start, end):
-        q.transferred += 1
+def _item_figures(chunk: _Chunk, item: Item, threshold_s: int) -> None:
+    if item.transfer_type is not None:
+        into = chunk.at(item.created_at, "queue", item.queue_id)
+        if into is not None:
+            into.transferred += 1
         if item.transfer_from_agent_id is not None:
-            stats["agent", item.transfer_from_agent_id].transferred += 1
-    if item.accepted_at is not None:
-        if _inside(item.accepted_at, start, end):
-            wait = _seconds(item.created_at, item.accepted_at)
-            q.answered += 1
-            q.answer_s += wait
-            q.answered_within += wait <= threshold_s
-            q.longest_wait_s = max(q.longest_wait_s, wait)
-        if item.agent_id is not None:
-            if item.state == "closed" and _inside(item.ended_at, start, end):
-                handle = _seconds(item.accepted_at, item.ended_at or end)
-                for s in (q, stats["agent", item.agent_id]):
-                    s.handled += 1
-                    s.handle_s += handle
-            finish = item.ended_at or end
-            if item.accepted_at < end and finish > start:
-                busy[item.agent_id].append((max(item.accepted_at, start), min(finish, end)))
-    elif item.cancel_reason in ABANDON_REASONS and _inside(item.ended_at, start, end):
-        q.abandoned += 1
-        assert item.ended_at is not None
-        q.longest_wait_s = max(q.longest_wait_s, _seconds(item.created_at, item.ended_at))
+            sender = chunk.at(item.created_at, "agent", item.transfer_from_agent_id)
+            if sender is not None:
+                sender.transferred += 1
+    if item.accepted_at is None:
+        gone = chunk.at(item.ended_at, "queue", item.queue_id)
+        if gone is not None and item.ended_at is not None and item.cancel_reason in ABANDON_REASONS:
+            gone.abandoned += 1
+            gone.longest_wait_s = max(gone.longest_wait_s, _seconds(item.created_at, item.ended_at))
+        return
+    answered = chunk.at(item.accepted_at, "queue", item.queue_id)
+    if answered is not None:
+        wait = _seconds(item.created_at, item.accepted_at)
+        answered.answered += 1
+        answered.answer_s += wait
+        answered.answered_within += wait <= threshold_s
+        answered.longest_wait_s = max(answered.longest_wait_s, wait)
+    if item.agent_id is None:
+        return
+    if item.state == "closed" and item.ended_at is not None:
+        for scope, key in (("queue", item.queue_id), ("agent", item.agent_id)):
+            done = chunk.at(item.ended_at, scope, key)
+            if done is not None:
+                done.handled += 1
+                done.handle_s += _seconds(item.accepted_at, item.ended_at)
+    for start, x, y in chunk.span(item.accepted_at, item.ended_at or chunk.b):
+        chunk.busy[start, item.agent_id].append((x, y))
 
 
 def _union(spans: list[tuple[datetime, datetime]]) -> float:
@@ -195,25 +218,10 @@ def _union(spans: list[tuple[datetime, datetime]]) -> float:
     return total
 
 
-def _presence_seconds(
-    changes: list[PresenceChange], start: datetime, end: datetime
-) -> dict[str, float]:
-    """Seconds in each presence state over [start, end), from changes sorted by time."""
-    seconds: dict[str, float] = {}
-    current: PresenceChange | None = None
-    for change in changes:
-        if change.at <= start:
-            current = change
-            continue
-        if change.at >= end:
-            break
-        if current is not None:
-            begin = max(current.at, start)
-            seconds[current.presence_id] = seconds.get(current.presence_id, 0.0) + _seconds(
-                begin, change.at
-            )
-        current = change
-    if current is not None:
-        begin = max(current.at, start)
-        seconds[current.presence_id] = seconds.get(current.presence_id, 0.0) + _seconds(begin, end)
-    return seconds
+def _presence(chunk: _Chunk, agent_id: str, changes: list[PresenceChange]) -> None:
+    """Seconds in each presence state per interval, from changes sorted by time."""
+    for i, change in enumerate(changes):
+        until = changes[i + 1].at if i + 1 < len(changes) else chunk.b
+        for start, x, y in chunk.span(change.at, until):
+            seconds = chunk.stats[start]["agent", agent_id].presence_s
+            seconds[change.presence_id] = seconds.get(change.presence_id, 0.0) + _seconds(x, y)

@@ -22,8 +22,8 @@ from omniroute.services.reports.figures import (
     PresenceChange,
     Stat,
     Stats,
+    chunk_stats,
     floor_interval,
-    interval_stats,
 )
 from omniroute.services.supervisor.history import load_thresholds
 from omniroute.services.supervisor.overview import DEFAULT_THRESHOLD_S
@@ -168,12 +168,9 @@ async def _chunk(session: AsyncSession, a: datetime, b: datetime) -> None:
     items = await _items(session, a, b)
     offers = await _offers(session, a, b)
     presence = await _presence(session, a, b)
-    start = a
-    while start < b:
-        end = start + INTERVAL
-        stats = interval_stats(start, end, items, offers, presence, thresholds, DEFAULT_THRESHOLD_S)
+    chunk = chunk_stats(a, b, items, offers, presence, thresholds, DEFAULT_THRESHOLD_S)
+    for start, stats in chunk.items():
         session.add_all(_rows("15m", start, stats))
-        start = end
     session.add(t.IntervalStatRow(span="15m", scope=MARK, key="", start=b - INTERVAL))
     await session.flush()
     day = b.replace(hour=0, minute=0, second=0, microsecond=0)
