@@ -115,7 +115,7 @@ export class Inbox {
       h("h3", { id: `offer-${id}-title`, class: "card-customer" }, "…"),
       h("p", { class: "card-subject" }),
       entry.transfer_from_agent_id ? h("div", { class: "handover" },
-        h("strong", {}, `${entry.transfer_type === "consult" ? "Consult" : "Transfer"} from ${entry.transfer_from_name || entry.transfer_from_agent_id}`),
+        h("strong", {}, t(entry.transfer_type === "consult" ? "offer.consult_from" : "offer.transfer_from", { name: entry.transfer_from_name || entry.transfer_from_agent_id })),
         entry.transfer_note ? h("p", { class: "handover-note" }, `“${entry.transfer_note}”`) : null) : null,
       entry.expires_at ? h("div", { class: "countdown", "data-expires": entry.expires_at, "data-total": total },
         h("div", { class: "countdown-bar", role: "progressbar", "aria-label": "Time left to answer",
