@@ -162,6 +162,10 @@ export default {
   "offer.none": "No offer is waiting.",
   "offer.cannot_decline": "This offer cannot be declined.",
   "offer.unknown_customer": "Unknown customer",
+  "offer.auto_accepted": "Assigned to you",
+  "offer.auto_accepted_note": "Accepted for you automatically.",
+  "offer.open": "Open",
+  "offer.dismiss": "Dismiss",
 
   "conv.no_reply_box": "Open a conversation you can reply to first.",
 
