@@ -38,6 +38,7 @@ from omniroute.engine.loader import (
     load_spokes,
     load_state,
 )
+from omniroute.engine.request_keys import next_command_key
 from omniroute.store import tables as t
 from omniroute.store.db import Database
 
@@ -244,6 +245,8 @@ class Engine:
         if not isinstance(command, Message):
             msg = f"the engine takes typed commands and queries, not {type(command).__name__}"
             raise TypeError(msg)
+        if key is None and command.mutates:
+            key = next_command_key()
         if not self.running and self.forwarder is not None:
             result: T = await self.forwarder.send(command, key)
             return result
