@@ -55,6 +55,7 @@ from omniroute.api.routes import (
     spokes_admin,
     supervisor,
     support,
+    widget_texts,
     workspace,
 )
 from omniroute.api.sessions import LoginThrottle, SessionStore
@@ -209,7 +210,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.mount(
         STATIC_PREFIX, CachedStatic(directory=WEB_ROOT, cache_control=REVALIDATE), name="static"
     )
-    for module in (chat, chat_widgets, chat_ws):
+    for module in (chat, chat_widgets, chat_ws, widget_texts):
         app.include_router(module.router, prefix=API_PREFIX)
     for module in (canned, notes, attachments, case_work, customers, search):
         app.include_router(module.router, prefix=API_PREFIX)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -89,7 +90,24 @@ def test_a_call_from_the_panel_is_held_and_ended_in_the_workspace(
     expect(controls.locator(".cc-state")).to_have_text("On hold")
     expect(controls.get_by_role("button")).to_have_text(["Resume", "Transfer…", "End call"])
     shot(alice, "workspace-call-on-hold")
+    # One transfer and one end on the page: the call's own.
+    expect(alice.get_by_role("button", name=re.compile("^Transfer"))).to_have_count(1)
+    expect(alice.get_by_role("button", name=re.compile("^End"))).to_have_count(1)
     controls.get_by_role("button", name="End call").click()
     expect(controls.locator(".cc-state")).to_have_text("Call ended")
     calls = httpx.get(f"{sim_url}/sim/state").json()["calls"]
     assert [c["history"] for c in calls] == [["answer", "hold", "end"]]
+    # The ended call moves the interaction to wrap-up.
+    expect(alice.locator(".conv-title .pill")).to_have_text("Wrap-up")
+    expect(alice.get_by_label("Wrap-up code")).to_be_visible()
+    shot(alice, "workspace-call-wrap-up")
+
+    # The contact-center panel folds away and comes back, still signed in.
+    toggle = alice.get_by_role("button", name="Contact center")
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(alice.locator("iframe.cn-frame")).to_be_hidden()
+    shot(alice, "workspace-panel-collapsed")
+    toggle.click()
+    expect(panel.locator("#provider")).to_have_text("sim-agent-1")

@@ -60,7 +60,7 @@ export function offerBars(svg, minutes) {
   minutes.forEach((m, i) => {
     if (totals[i] === 0) return;
     const group = el("g");
-    group.append(el("title", {}, `${clock(m.start)} UTC: ${OUTCOMES.map(([k, , label]) => `${label.toLowerCase()} ${m[k]}`).join(", ")}`));
+    group.append(el("title", {}, `${clock(m.start)}: ${OUTCOMES.map(([k, , label]) => `${label.toLowerCase()} ${m[k]}`).join(", ")}`));
     let base = M.top + PH;
     for (const [key, cls] of OUTCOMES) {
       if (m[key] === 0) continue;
@@ -109,7 +109,7 @@ export function dataTable(container, minutes, columns, caption) {
   table.className = "data";
   table.createCaption().textContent = caption;
   const head = table.createTHead().insertRow();
-  for (const label of ["Minute (UTC)", ...columns.map(([, label]) => label)]) {
+  for (const label of ["Minute", ...columns.map(([, label]) => label)]) {
     const th = document.createElement("th");
     th.scope = "col";
     th.textContent = label;

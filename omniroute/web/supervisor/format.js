@@ -12,15 +12,8 @@ export function percent(share) {
   return share === null || share === undefined ? "—" : `${Math.round(share * 100)}%`;
 }
 
-/** "14:05" in UTC. */
-export function clock(iso) {
-  return new Date(iso).toISOString().slice(11, 16);
-}
-
-/** "14:05:09 UTC". */
-export function clockSeconds(iso) {
-  return `${new Date(iso).toISOString().slice(11, 19)} UTC`;
-}
+// Times follow the browser's locale and time zone, as everywhere in the product.
+export { timeOf as clock, timeWithSeconds as clockSeconds } from "../timefmt.js";
 
 export function plural(n, one, many) {
   return `${n} ${n === 1 ? one : many}`;

@@ -8,7 +8,11 @@
   const origin = new URL(script.src, location.href).origin;
   const api = `${origin}/api/v1`;
   const storeKey = `omniroute-chat:${widgetId}`;
-  const RETRY_MAX_MS = 30000;
+  // The customer's name and email, kept for the next chat in this browser tab.
+  const profileKey = `omniroute-chat-profile:${widgetId}`;
+  // Reconnect quickly after a restart: 0.5 s doubling, never more than 5 s between tries.
+  const RETRY_FIRST_MS = 500;
+  const RETRY_MAX_MS = 5000;
   const TYPING_EVERY_MS = 2000;
   const TYPING_SHOWN_MS = 4000;
 
@@ -56,7 +60,9 @@ input[aria-invalid="true"], textarea[aria-invalid="true"] { border-color: var(--
 .notice { margin: 0; padding: var(--s2) var(--s3); border-radius: var(--radius); background: var(--bad-soft); color: var(--bad); font-size: 14px; }
 .notice:empty { display: none; }
 .banner { margin: 0; padding: var(--s2) var(--s4); background: var(--warn-soft); color: var(--warn); font-size: 13px; }
-.banner:empty { display: none; }
+.banner[hidden] { display: none; }
+.banner { display: flex; gap: var(--s2); align-items: center; justify-content: space-between; }
+.link { border: 0; background: none; color: inherit; font-weight: 700; text-decoration: underline; cursor: pointer; padding: 0; }
 ol.log { list-style: none; margin: 0; padding: var(--s4); flex: 1; overflow-y: auto; display: flex; flex-direction: column; gap: var(--s2); background: var(--bg); }
 .msg { max-width: 82%; display: flex; flex-direction: column; }
 .msg .bubble { padding: 9px 12px; border-radius: 14px; white-space: pre-wrap; overflow-wrap: anywhere; }
@@ -73,6 +79,9 @@ ol.log { list-style: none; margin: 0; padding: var(--s4); flex: 1; overflow-y: a
 .typing { margin: 0; padding: 4px var(--s4); font-size: 13px; color: var(--muted); background: var(--bg); min-height: 26px; }
 form.composer { display: flex; gap: var(--s2); padding: var(--s3); border-top: 1px solid var(--line); align-items: flex-end; }
 form.composer textarea { flex: 1; min-height: 42px; max-height: 120px; resize: none; }
+form.composer .attach { padding: 8px 10px; min-width: 0; }
+.files { list-style: none; margin: 4px 0 0; padding: 0; display: flex; flex-direction: column; gap: 4px; }
+.files button { background: var(--panel); border: 1px solid var(--line); border-radius: 999px; padding: 4px 10px; cursor: pointer; color: inherit; text-align: left; }
 .ended { padding: var(--s4); border-top: 1px solid var(--line); text-align: center; display: flex; flex-direction: column; gap: var(--s2); align-items: center; }
 .ended[hidden] { display: none; }
 .ended p { margin: 0; font-weight: 600; }
@@ -83,40 +92,47 @@ form.composer textarea { flex: 1; min-height: 42px; max-height: 120px; resize: n
 
   const icon = '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path fill="currentColor" d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2zm3 6a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zm5 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zm5 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3z"/></svg>';
 
-  const html = `
+  // The widget's words come from /chat/texts in the customer's language (English built in).
+  let texts = {};
+  const tr = (key, vars = {}) => (texts[key] || key).replace(/\{(\w+)\}/g, (w, n) => (n in vars ? String(vars[n]) : w));
+  const esc = (text) => text.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+  const html = () => `
 <div class="root">
-  <button class="launcher" type="button" aria-expanded="false" aria-controls="panel">${icon}<span class="launcher-text">Chat with us</span></button>
+  <button class="launcher" type="button" aria-expanded="false" aria-controls="panel">${icon}<span class="launcher-text">${esc(tr("launcher"))}</span></button>
   <section class="panel" id="panel" role="dialog" aria-labelledby="title" hidden>
     <header>
       <div class="who">
         <h2 id="title"></h2>
         <p class="status" id="status" aria-live="polite"></p>
+        <p class="sr-only sr-status" role="status"></p>
       </div>
-      <button class="pill end-btn" type="button" hidden>End chat</button>
-      <button class="icon-btn close-btn" type="button" aria-label="Minimise chat" title="Minimise">&#x2013;</button>
+      <button class="pill end-btn" type="button" hidden>${esc(tr("end_chat"))}</button>
+      <button class="icon-btn close-btn" type="button" aria-label="${esc(tr("minimise"))}" title="${esc(tr("minimise.title"))}">&#x2013;</button>
     </header>
     <div class="view prechat-view">
       <form class="prechat" novalidate>
         <p class="greeting"></p>
         <p class="notice" role="alert"></p>
-        <div><label for="name">Your name</label><input id="name" name="name" autocomplete="name" required maxlength="200"></div>
-        <div><label for="email">Email</label><input id="email" name="email" type="email" autocomplete="email" required maxlength="320"></div>
-        <div><label for="question">How can we help?</label><textarea id="question" name="question" rows="3" required maxlength="4000"></textarea></div>
-        <button class="primary" type="submit">Start chat</button>
+        <div><label for="name">${esc(tr("name"))}</label><input id="name" name="name" autocomplete="name" required maxlength="200"></div>
+        <div><label for="email">${esc(tr("email"))}</label><input id="email" name="email" type="email" autocomplete="email" required maxlength="320"></div>
+        <div><label for="question">${esc(tr("question"))}</label><textarea id="question" name="question" rows="3" required maxlength="4000"></textarea></div>
+        <button class="primary" type="submit">${esc(tr("start"))}</button>
       </form>
     </div>
     <div class="view chat-view" hidden>
-      <p class="banner" role="status"></p>
-      <ol class="log" role="log" aria-live="polite" aria-label="Conversation" tabindex="0"></ol>
+      <p class="banner" role="status" hidden><span class="banner-text"></span><button class="link retry-now" type="button" hidden>${esc(tr("reconnect.try"))}</button></p>
+      <ol class="log" role="log" aria-live="polite" aria-label="${esc(tr("conversation"))}" tabindex="0"></ol>
       <p class="typing" aria-live="polite"></p>
       <form class="composer">
-        <label class="sr-only" for="message">Message</label>
-        <textarea id="message" rows="1" maxlength="4000" placeholder="Write a message…"></textarea>
-        <button class="primary" type="submit">Send</button>
+        <label class="sr-only" for="message">${esc(tr("message"))}</label>
+        <input type="file" id="file" hidden>
+        <button class="secondary attach" type="button" aria-label="${esc(tr("attach.label"))}" title="${esc(tr("attach.label"))}">${esc(tr("attach"))}</button>
+        <textarea id="message" rows="1" maxlength="4000" placeholder="${esc(tr("message.placeholder"))}"></textarea>
+        <button class="primary" type="submit">${esc(tr("send"))}</button>
       </form>
       <div class="ended" hidden>
-        <p>This chat has ended.</p>
-        <button class="secondary new-chat" type="button">Start a new chat</button>
+        <p>${esc(tr("ended"))}</p>
+        <button class="secondary new-chat" type="button">${esc(tr("new_chat"))}</button>
       </div>
     </div>
   </section>
@@ -137,6 +153,7 @@ form.composer textarea { flex: 1; min-height: 42px; max-height: 120px; resize: n
   let lastTyping = 0;
   let lastSeen = 0;
   let typingTimer = null;
+  let countdown = null;
   const pending = new Map();
   const shown = new Map();
 
@@ -190,7 +207,7 @@ form.composer textarea { flex: 1; min-height: 42px; max-height: 120px; resize: n
     $(".prechat-view").hidden = false;
     $(".end-btn").hidden = true;
     $(".notice").textContent = notice || "";
-    setStatus("We usually reply within a few minutes");
+    setStatus(tr("status.reply_time"));
   }
 
   function time(iso) {
@@ -203,7 +220,7 @@ form.composer textarea { flex: 1; min-height: 42px; max-height: 120px; resize: n
     if (sender === "agent" && author) {
       const who = document.createElement("span");
       who.className = "sr-only";
-      who.textContent = `${author} says: `;
+      who.textContent = tr("says", { agent: author });
       li.append(who);
     }
     const b = document.createElement("div");
@@ -216,7 +233,7 @@ form.composer textarea { flex: 1; min-height: 42px; max-height: 120px; resize: n
       li.append(m);
     }
     $(".log").append(li);
-    $(".log").scrollTop = $(".log").scrollHeight;
+    toBottom();
     return li;
   }
 
@@ -234,8 +251,8 @@ form.composer textarea { flex: 1; min-height: 42px; max-height: 120px; resize: n
       t.className = `ticks${delivered ? " delivered" : ""}`;
       t.textContent = delivered ? "✓✓" : "✓";
       t.setAttribute("role", "img");
-      t.setAttribute("aria-label", delivered ? "Delivered" : "Sent");
-      t.title = delivered ? "Delivered" : "Sent";
+      t.setAttribute("aria-label", tr(delivered ? "delivered" : "sent"));
+      t.title = tr(delivered ? "delivered" : "sent");
       meta.append(t);
     }
   }
@@ -254,7 +271,62 @@ form.composer textarea { flex: 1; min-height: 42px; max-height: 120px; resize: n
     }
     shown.set(message.id, { li, message });
     setMeta(li, message);
+    showFiles(li, message);
     if (message.sender === "agent") hideTyping();
+  }
+
+  // Files come with the chat's token, so they are fetched and handed to the browser as a download.
+  function showFiles(li, message) {
+    if (!message.attachments?.length || li.querySelector(".files")) return;
+    if (!message.body) li.querySelector(".bubble")?.remove();
+    const list = document.createElement("ul");
+    list.className = "files";
+    for (const file of message.attachments) {
+      const item = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = `${file.filename} (${Math.max(1, Math.round(file.size / 1024))} KB)`;
+      button.setAttribute("aria-label", tr("download", { name: file.filename }));
+      button.addEventListener("click", () => download(file));
+      item.append(button);
+      list.append(item);
+    }
+    li.insertBefore(list, li.querySelector(".meta"));
+  }
+
+  async function download(file) {
+    const r = await fetch(`${origin}/api/v1/chat/sessions/${encodeURIComponent(session.sessionId)}/attachments/${encodeURIComponent(file.id)}`,
+      { headers: { Authorization: `Bearer ${session.token}` } });
+    if (!r.ok) { systemLine(tr("file.download_failed")); return; }
+    const url = URL.createObjectURL(await r.blob());
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = file.filename;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  }
+
+  async function sendFile(file) {
+    if (!file || ended) return;
+    const clientId = (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`).slice(0, 64);
+    const li = bubble("customer", file.name, null, "");
+    li.classList.add("pending");
+    li.querySelector(".meta").textContent = "Sending…";
+    const url = `${origin}/api/v1/chat/sessions/${encodeURIComponent(session.sessionId)}/attachments`
+      + `?filename=${encodeURIComponent(file.name)}&client_id=${encodeURIComponent(clientId.replace(/[^A-Za-z0-9_-]/g, ""))}`;
+    try {
+      const r = await fetch(url, { method: "POST", body: file,
+        headers: { Authorization: `Bearer ${session.token}`, "Content-Type": file.type || "application/octet-stream" } });
+      const body = await r.json().catch(() => ({}));
+      li.remove();
+      if (!r.ok) { systemLine(tr("file.failed", { name: file.name, reason: body.error?.message || r.statusText })); return; }
+      showMessage(body);
+    } catch {
+      li.remove();
+      systemLine(tr("file.failed", { name: file.name, reason: tr("file.offline") }));
+    }
   }
 
   function delivered(id, at) {
@@ -277,34 +349,37 @@ form.composer textarea { flex: 1; min-height: 42px; max-height: 120px; resize: n
     $(".composer").hidden = true;
     $(".ended").hidden = false;
     $(".end-btn").hidden = true;
-    $(".banner").textContent = "";
-    setStatus("Chat ended");
+    setBanner("");
+    setStatus(tr("status.ended"));
+    // The footer is taller than the composer: keep the last message above it.
+    toBottom();
   }
 
   function onFrame(frame) {
     switch (frame.type) {
       case "hello":
+        if (retries > 0) announce(tr("reconnected"));
         retries = 0;
-        $(".banner").textContent = "";
+        setBanner("");
         if (frame.state === "ended") { showEnded(); break; }
         agentName = frame.agent ? frame.agent.name : null;
-        setStatus(agentName ? `You're chatting with ${agentName}` : "Waiting for the next available agent…");
+        setStatus(agentName ? tr("status.chatting", { agent: agentName }) : tr("status.waiting"));
         for (const [clientId, p] of pending) send({ type: "message", body: p.body, client_id: clientId });
         break;
       case "message": showMessage(frame.message); break;
       case "delivered": delivered(frame.message_id, frame.delivered_at); break;
       case "agent_joined":
         agentName = frame.agent.name;
-        setStatus(`You're chatting with ${agentName}`);
-        systemLine(`${agentName} joined the chat`);
+        setStatus(tr("status.chatting", { agent: agentName }));
+        systemLine(tr("agent_joined", { agent: agentName }));
         break;
       case "typing":
-        $(".typing").textContent = `${agentName || "The agent"} is typing…`;
+        $(".typing").textContent = tr("typing", { agent: agentName || tr("the_agent") });
         clearTimeout(typingTimer);
         typingTimer = setTimeout(hideTyping, TYPING_SHOWN_MS);
         break;
       case "ended": showEnded(); break;
-      case "error": $(".banner").textContent = frame.message; break;
+      case "error": setBanner(frame.message); break;
       default: break;
     }
   }
@@ -326,15 +401,51 @@ form.composer textarea { flex: 1; min-height: 42px; max-height: 120px; resize: n
       ws = null;
       if (event.code === 4401 || event.code === 4404) {
         session = null; save(); reset();
-        showForm("That chat is no longer available. Start a new one below.");
+        showForm(tr("gone"));
         return;
       }
       if (ended) return;
-      const delay = Math.min(RETRY_MAX_MS, 1000 * 2 ** retries) * (0.5 + Math.random() / 2);
-      retries += 1;
-      $(".banner").textContent = `Connection lost. Reconnecting in ${Math.ceil(delay / 1000)} s…`;
-      retryTimer = setTimeout(connect, delay);
+      scheduleRetry();
     };
+  }
+
+  // Capped exponential backoff with jitter; the banner counts down and offers "Try now".
+  function scheduleRetry() {
+    const delay = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** retries) * (0.75 + Math.random() / 4);
+    retries += 1;
+    const due = Date.now() + delay;
+    clearInterval(countdown);
+    const paint = () => {
+      const left = Math.ceil((due - Date.now()) / 1000);
+      setBanner(left > 0 ? tr("reconnect.in", { seconds: left }) : tr("reconnect.now"), true);
+    };
+    paint();
+    countdown = setInterval(paint, 250);
+    retryTimer = setTimeout(() => { clearInterval(countdown); connect(); }, delay);
+  }
+
+  function retryNow() {
+    if (!session || ended || (ws && ws.readyState <= 1)) return;
+    clearTimeout(retryTimer);
+    clearInterval(countdown);
+    setBanner(tr("reconnect.now"), false);
+    connect();
+  }
+
+  function setBanner(text, offerRetry = false) {
+    $(".banner-text").textContent = text;
+    $(".banner").hidden = !text;
+    $(".retry-now").hidden = !offerRetry;
+    if (!text) clearInterval(countdown);
+  }
+
+  function announce(text) {
+    $(".sr-status").textContent = text;
+  }
+
+  function toBottom() {
+    const log = $(".log");
+    log.scrollTop = log.scrollHeight;
   }
 
   function reset() {
@@ -368,9 +479,9 @@ form.composer textarea { flex: 1; min-height: 42px; max-height: 120px; resize: n
     event.preventDefault();
     const form = $(".prechat");
     const name = $("#name"), email = $("#email"), question = $("#question");
-    fieldError(name, name.value.trim() ? "" : "Enter your name.");
-    fieldError(email, /^[^@\s]+@[^@\s]+$/.test(email.value.trim()) ? "" : "Enter an email address like name@example.com.");
-    fieldError(question, question.value.trim() ? "" : "Tell us what you need help with.");
+    fieldError(name, name.value.trim() ? "" : tr("error.name"));
+    fieldError(email, /^[^@\s]+@[^@\s]+$/.test(email.value.trim()) ? "" : tr("error.email"));
+    fieldError(question, question.value.trim() ? "" : tr("error.question"));
     const invalid = form.querySelector('[aria-invalid="true"]');
     if (invalid) { invalid.focus(); return; }
     const button = form.querySelector("button");
@@ -387,19 +498,20 @@ form.composer textarea { flex: 1; min-height: 42px; max-height: 120px; resize: n
         const field = body.error && body.error.field;
         const target = { name, email, question }[field];
         if (target) { fieldError(target, body.error.message); target.focus(); }
-        else $(".notice").textContent = (body.error && body.error.message) || "The chat could not start. Please try again.";
+        else $(".notice").textContent = (body.error && body.error.message) || tr("error.start");
         return;
       }
       session = { sessionId: body.session_id, token: body.token, wsPath: body.ws_path };
       save();
+      saveProfile(name.value.trim(), email.value.trim());
       reset();
-      form.reset();
+      question.value = "";
       showChat();
-      setStatus("Waiting for the next available agent…");
+      setStatus(tr("status.waiting"));
       connect();
       $("#message").focus();
     } catch {
-      $(".notice").textContent = "We could not reach the chat service. Check your connection and try again.";
+      $(".notice").textContent = tr("error.network");
     } finally {
       button.disabled = false;
     }
@@ -413,7 +525,7 @@ form.composer textarea { flex: 1; min-height: 42px; max-height: 120px; resize: n
     const clientId = (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`).slice(0, 64);
     const li = bubble("customer", body, null, "");
     li.classList.add("pending");
-    li.querySelector(".meta").textContent = "Sending…";
+    li.querySelector(".meta").textContent = tr("sending");
     pending.set(clientId, { body, li });
     send({ type: "message", body, client_id: clientId });
     input.value = "";
@@ -427,40 +539,78 @@ form.composer textarea { flex: 1; min-height: 42px; max-height: 120px; resize: n
     send({ type: "typing" });
   }
 
+  function saveProfile(name, email) {
+    try { localStorage.setItem(profileKey, JSON.stringify({ name, email })); } catch { /* private mode */ }
+  }
+
+  // A new chat starts with the name and email the customer gave last time.
+  function fillProfile() {
+    let profile = null;
+    try { profile = JSON.parse(localStorage.getItem(profileKey) || "null"); } catch { profile = null; }
+    if (!profile) return;
+    if (!$("#name").value) $("#name").value = profile.name || "";
+    if (!$("#email").value) $("#email").value = profile.email || "";
+  }
+
+  // The page may name the language (data-lang, or <html lang>); otherwise the browser's.
+  function languages() {
+    const chosen = script.dataset.lang || "";
+    return [chosen, ...(navigator.languages || [navigator.language]), document.documentElement.lang || ""]
+      .filter(Boolean).join(",");
+  }
+
+  async function loadTexts() {
+    const r = await fetch(`${api}/chat/texts?languages=${encodeURIComponent(languages())}`);
+    const body = await r.json();
+    texts = body.texts;
+    return body.language;
+  }
+
   async function init() {
+    let language;
     try {
       const r = await fetch(`${api}/chat/widgets/${encodeURIComponent(widgetId)}`);
       if (!r.ok) return;
       settings = await r.json();
+      language = await loadTexts();
     } catch { return; }
     const style = document.createElement("style");
     style.textContent = `${await tokens()}\n:host { --accent: ${settings.color}; --accent-ink: ${accentInk(settings.color)}; }\n${css}`;
     shadow.append(style);
     const wrap = document.createElement("div");
-    wrap.innerHTML = html;
+    wrap.innerHTML = html();
     shadow.append(wrap.firstElementChild);
+    $(".root").setAttribute("lang", language);
     $("#title").textContent = settings.title;
-    $(".greeting").textContent = settings.greeting || "Ask us anything — we're happy to help.";
-    $(".launcher").setAttribute("aria-label", `Chat with us: ${settings.title}`);
+    $(".greeting").textContent = settings.greeting || tr("greeting");
+    $(".launcher").setAttribute("aria-label", tr("launcher.label", { title: settings.title }));
+    $(".retry-now").addEventListener("click", retryNow);
+    window.addEventListener("online", retryNow);
+    document.addEventListener("visibilitychange", () => { if (!document.hidden && retries > 0) retryNow(); });
+    // Keep the newest message in view when the log shrinks (footer, keyboard, small screens).
+    new ResizeObserver(toBottom).observe($(".log"));
     $(".launcher").addEventListener("click", () => ($(".panel").hidden ? open() : close()));
     $(".close-btn").addEventListener("click", close);
     $(".end-btn").addEventListener("click", () => { if (!send({ type: "end" })) showEnded(); });
     $(".new-chat").addEventListener("click", () => {
       if (ws) { const old = ws; ws = null; old.close(); }
-      session = null; save(); reset(); showForm(""); $("#name").focus();
+      session = null; save(); reset(); showForm(""); fillProfile();
+      ($("#name").value ? $("#question") : $("#name")).focus();
     });
     $(".prechat").addEventListener("submit", start);
     for (const input of $(".prechat").querySelectorAll("input, textarea")) {
       input.addEventListener("input", () => fieldError(input, ""));
     }
     $(".composer").addEventListener("submit", sendMessage);
+    $(".attach").addEventListener("click", () => $("#file").click());
+    $("#file").addEventListener("change", () => { const f = $("#file").files[0]; $("#file").value = ""; sendFile(f); });
     $("#message").addEventListener("input", typing);
     $("#message").addEventListener("keydown", (event) => {
       if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); $(".composer").requestSubmit(); }
     });
     $(".panel").addEventListener("keydown", (event) => { if (event.key === "Escape") close(); });
     document.body.append(host);
-    if (session) { showChat(); connect(); } else { showForm(""); }
+    if (session) { showChat(); connect(); } else { showForm(""); fillProfile(); }
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);

@@ -34,17 +34,8 @@ export function mmss(totalSeconds) {
   return `${m}:${String(s % 60).padStart(2, "0")}`;
 }
 
-export function timeOf(iso) {
-  if (!iso) return "";
-  return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-}
-
-export function dateTimeOf(iso) {
-  if (!iso) return "";
-  return new Date(iso).toLocaleString([], {
-    month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
-  });
-}
+// One time format across the product: the browser's locale (see /static/timefmt.js).
+export { timeOf, dateTimeOf } from "../timefmt.js";
 
 export const CHANNEL_LABELS = {
   chat: "Chat", email: "Email", case: "Case", voice: "Voice call", callback: "Callback",

@@ -16,7 +16,9 @@ async function currentCall(id) {
 }
 
 // Returns at once, so no feed frame is missed; what it needs from the server arrives after.
-export async function mountExtensions({ doc, body }) {
+// onCall(context) hears every call context shown, so the conversation can leave the call's
+// transfer and end to the call controls and follow an ended call into wrap-up.
+export async function mountExtensions({ doc, body, onCall = () => {} }) {
   ensureStyles();
   let controls = null;
   let destroyed = false;
@@ -28,7 +30,7 @@ export async function mountExtensions({ doc, body }) {
     controls = renderControls(box, null, { invoke });
     // A context that came with the feed meanwhile is newer: update() keeps the latest.
     currentCall(doc.id).then((context) => {
-      if (context && !destroyed) controls = controls.update(context);
+      if (context && !destroyed) { controls = controls.update(context); onCall(context); }
     }).catch(() => {});
   }
   return {
@@ -36,6 +38,7 @@ export async function mountExtensions({ doc, body }) {
       const d = frame.data || {};
       if (frame.type === "call.context" && d.interaction_id === doc.id && controls) {
         controls = controls.update(d);
+        onCall(d);
       }
     },
     // The conversation's wrap-up tells the panel what was submitted.

@@ -1,15 +1,18 @@
 // Offers as cards with a live countdown; Accept, or Reject with a reason from the channel's list.
 import { api } from "./api.js";
-import { h, clear, toast, channelBadge, mmss, openDialog } from "./dom.js";
+import { h, clear, toast, channelBadge, channelLabel, mmss, openDialog } from "./dom.js";
 import { fetchDocument, queueName, rejectReasons } from "./store.js";
+import { t } from "./i18n.js";
 
 const ENDED_LABELS = { timed_out: "timed out", withdrawn: "was withdrawn", rejected: "was rejected", accepted: "was accepted" };
 
 export class Inbox {
-  constructor(el, { me, onAccepted }) {
+  constructor(el, { me, onAccepted, onOffered = () => {}, onEnded = () => {} }) {
     this.el = el;
     this.me = me;
     this.onAccepted = onAccepted;
+    this.onOffered = onOffered;
+    this.onEnded = onEnded;
     this.offers = new Map();
     this.list = h("ul", { class: "cards", "aria-live": "polite", "aria-relevant": "additions removals" });
     this.count = h("span", { class: "count", "aria-label": "pending offers" }, "0");
@@ -48,12 +51,22 @@ export class Inbox {
     if (!offer.document_id) {
       const item = await api("GET", `/work-items/${encodeURIComponent(offer.work_item_id)}`);
       Object.assign(entry, { document_id: item.document_id, document_type: item.document_type,
-        channel_id: item.channel_id, queue_id: item.queue_id });
+        channel_id: item.channel_id, queue_id: item.queue_id, transfer_type: item.transfer_type,
+        transfer_from_agent_id: item.transfer_from_agent_id, transfer_note: item.transfer_note });
+      if (item.transfer_from_agent_id) {
+        try {
+          const sender = (await api("GET", "/directory/agents")).find((a) => a.id === item.transfer_from_agent_id);
+          entry.transfer_from_name = sender?.name;
+        } catch { /* the id stands in for the name */ }
+      }
       const fresh = this.card(entry);
       entry.card.replaceWith(fresh);
       entry.card = fresh;
     }
-    this.fillCustomer(entry);
+    const customer = await this.fillCustomer(entry);
+    if (this.offers.has(offer.offer_id)) {
+      this.onOffered(entry, { customer, channel: entry.channel_id ? channelLabel(entry.channel_id) : null });
+    }
   }
 
   async fillCustomer(entry) {
@@ -61,16 +74,38 @@ export class Inbox {
       const doc = await fetchDocument(entry.document_type, entry.document_id);
       const who = entry.card.querySelector(".card-customer");
       const what = entry.card.querySelector(".card-subject");
-      if (who) who.textContent = doc.customer_name || doc.customer_email || "Unknown customer";
+      const name = doc.customer_name || doc.customer_email || t("offer.unknown_customer");
+      if (who) who.textContent = name;
       if (what) what.textContent = doc.subject || "";
-    } catch { /* the card still works without the customer's name */ }
+      return doc.subject ? `${name} · ${doc.subject}` : name;
+    } catch {
+      return null; // the card still works without the customer's name
+    }
+  }
+
+  // The oldest offer still waiting for an answer (the keyboard shortcuts act on it).
+  first() {
+    return [...this.offers.values()].find((e) => !e.answering) || null;
+  }
+
+  acceptFirst() {
+    const entry = this.first();
+    if (entry) this.accept(entry);
+    else toast(t("offer.none"));
+  }
+
+  rejectFirst() {
+    const entry = this.first();
+    if (!entry) toast(t("offer.none"));
+    else if (entry.allowed_to_decline === false) toast(t("offer.cannot_decline"), "error");
+    else this.reject(entry);
   }
 
   card(entry) {
     const id = entry.offer_id;
-    const accept = h("button", { class: "btn btn-primary", type: "button", onclick: () => this.accept(entry) }, "Accept");
+    const accept = h("button", { class: "btn btn-primary", type: "button", "aria-keyshortcuts": "A", onclick: () => this.accept(entry) }, t("offer.accept"));
     const reject = entry.allowed_to_decline === false ? null
-      : h("button", { class: "btn btn-secondary", type: "button", onclick: () => this.reject(entry) }, "Reject");
+      : h("button", { class: "btn btn-secondary", type: "button", "aria-keyshortcuts": "R", onclick: () => this.reject(entry) }, t("offer.reject"));
     const total = entry.expires_at ? (new Date(entry.expires_at) - new Date(entry.created_at)) / 1000 : null;
     return h("li", { class: "card offer-card", id: `offer-${id}`, "data-offer": id, "aria-labelledby": `offer-${id}-title` },
       h("div", { class: "card-head" },
@@ -79,6 +114,9 @@ export class Inbox {
       ),
       h("h3", { id: `offer-${id}-title`, class: "card-customer" }, "…"),
       h("p", { class: "card-subject" }),
+      entry.transfer_from_agent_id ? h("div", { class: "handover" },
+        h("strong", {}, `${entry.transfer_type === "consult" ? "Consult" : "Transfer"} from ${entry.transfer_from_name || entry.transfer_from_agent_id}`),
+        entry.transfer_note ? h("p", { class: "handover-note" }, `“${entry.transfer_note}”`) : null) : null,
       entry.expires_at ? h("div", { class: "countdown", "data-expires": entry.expires_at, "data-total": total },
         h("div", { class: "countdown-bar", role: "progressbar", "aria-label": "Time left to answer",
           "aria-valuemin": "0", "aria-valuemax": String(Math.round(total)) }, h("span", { class: "countdown-fill" })),
@@ -107,6 +145,7 @@ export class Inbox {
     entry.card?.remove();
     this.offers.delete(offerId);
     this.paintCount();
+    this.onEnded(offerId);
   }
 
   paintCount() {

@@ -4,6 +4,9 @@ import { api } from "./api.js";
 import { h } from "./dom.js";
 import { state } from "./store.js";
 import { mountConnectorPanel } from "./connector.js";
+import { t } from "./i18n.js";
+
+const COLLAPSED_KEY = "omniroute.panels.collapsed";
 
 const ENDED_OFFERS = { accepted: "work.accepted", rejected: "work.rejected" };
 const STYLES = "/static/workspace/controls.css";
@@ -37,12 +40,37 @@ class PanelDock {
     if (!configs.length) return;
     ensureStyles();
     container.hidden = false;
+    const body = this.collapsible(container);
     for (const config of configs) {
       const box = h("div", { class: "connector-box" });
-      container.append(box);
+      body.append(box);
       const agent = { id: me.agent_id, name: me.name, presence_id: state.presence?.presence_id };
       this.panels.push(mountConnectorPanel({ container: box, config, agent, api }));
     }
+  }
+
+  // A header button folds the panels away; they stay loaded (a softphone keeps its call).
+  // The choice is remembered; on a phone-sized screen they start folded.
+  collapsible(container) {
+    const stored = localStorage.getItem(COLLAPSED_KEY);
+    const collapsed = stored === null ? window.matchMedia("(max-width: 760px)").matches : stored === "1";
+    const body = h("div", { class: "panels-body", id: "panels-body" });
+    const toggle = h("button", { class: "panels-toggle", type: "button", "aria-controls": "panels-body",
+      "aria-expanded": String(!collapsed) }, h("span", { class: "pane-title" }, t("app.contact_center")),
+      h("span", { class: "chevron", "aria-hidden": "true" }, "▾"));
+    const apply = (folded) => {
+      body.hidden = folded;
+      toggle.setAttribute("aria-expanded", String(!folded));
+      container.classList.toggle("collapsed", folded);
+    };
+    toggle.addEventListener("click", () => {
+      const folded = !body.hidden;
+      apply(folded);
+      localStorage.setItem(COLLAPSED_KEY, folded ? "1" : "0");
+    });
+    apply(collapsed);
+    container.append(toggle, body);
+    return body;
   }
 
   handle(frame) {

@@ -8,14 +8,12 @@ export const state = {
   connection: "connecting",
 };
 
-export async function loadCatalog() {
-  const [channels, presence, queues, codes] = await Promise.all([
-    api("GET", "/channels"), api("GET", "/presence-states"), api("GET", "/queues"), api("GET", "/wrap-up-codes"),
-  ]);
-  state.catalog.channels = channels;
-  state.catalog.presence = presence;
-  state.catalog.queues = new Map(queues.map((q) => [q.id, q]));
-  state.catalog.wrapUpCodes = codes;
+// The catalog as GET /workspace/bootstrap returns it.
+export function setCatalog(catalog) {
+  state.catalog.channels = catalog.channels;
+  state.catalog.presence = catalog.presence_states;
+  state.catalog.queues = new Map(catalog.queues.map((q) => [q.id, q]));
+  state.catalog.wrapUpCodes = catalog.wrap_up_codes;
 }
 
 export async function rejectReasons(channelId) {

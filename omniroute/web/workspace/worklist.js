@@ -1,5 +1,4 @@
 // The agent's accepted work: interactions and cases still open.
-import { api } from "./api.js";
 import { h, channelBadge, timeOf } from "./dom.js";
 import { fetchDocument } from "./store.js";
 
@@ -30,14 +29,24 @@ export class WorkList {
     el.append(h("h2", { id: "work-title", class: "pane-title" }, "My work"), this.empty, this.list);
   }
 
-  async load() {
-    const me = encodeURIComponent(this.me.agent_id);
-    const [interactions, cases] = await Promise.all([
-      api("GET", `/interactions?agent_id=${me}&limit=100`), api("GET", `/cases?agent_id=${me}&limit=100`),
-    ]);
-    for (const d of interactions) { d.document_type = "interaction"; if (isOpen(d)) this.docs.set(d.id, d); }
-    for (const d of cases) { d.document_type = "case"; if (isOpen(d)) this.docs.set(d.id, d); }
+  // The agent's open interactions and cases, as the bootstrap call returned them.
+  load(docs) {
+    for (const d of docs) if (isOpen(d)) this.docs.set(d.id, d);
     this.paint();
+  }
+
+  // Move the selection to the next (1) or previous (-1) item, and open it.
+  step(by) {
+    const ids = this.ordered().map((d) => d.id);
+    if (!ids.length) return;
+    const at = ids.indexOf(this.selected);
+    const next = at === -1 ? (by > 0 ? 0 : ids.length - 1) : (at + by + ids.length) % ids.length;
+    this.select(ids[next]);
+    this.list.querySelector(`[data-doc="${CSS.escape(ids[next])}"] button`)?.scrollIntoView({ block: "nearest" });
+  }
+
+  ordered() {
+    return [...this.docs.values()].sort((a, b) => a.created_at.localeCompare(b.created_at));
   }
 
   async add(type, id) {
@@ -68,7 +77,8 @@ export class WorkList {
       // Transferred away, or closed: keep it only while it is still ours.
       const doc = await fetchDocument(d.document_type, d.document_id, { fresh: true });
       if (doc.agent_id !== this.me.agent_id || !isOpen(doc)) this.remove(doc.id);
-    } else if (frame.type === "chat.message" && d.message?.sender === "customer" && d.interaction_id !== this.selected) {
+    } else if ((frame.type === "chat.message" && d.message?.sender === "customer") || frame.type === "email.received") {
+      if (d.interaction_id === this.selected) return;
       const row = this.list.querySelector(`[data-doc="${CSS.escape(d.interaction_id)}"]`);
       row?.classList.add("unread");
     }
@@ -82,7 +92,7 @@ export class WorkList {
   }
 
   paint() {
-    const rows = [...this.docs.values()].sort((a, b) => a.created_at.localeCompare(b.created_at));
+    const rows = this.ordered();
     this.empty.hidden = rows.length > 0;
     const unread = new Set([...this.list.querySelectorAll(".unread")].map((r) => r.dataset.doc));
     this.list.replaceChildren(...rows.map((doc) => {
