@@ -158,7 +158,15 @@ class ProfileSync:
             message = f"{type(err).__name__}: {err}"
             await self._failed(agent_id, spoke_name, link.provider_agent_id, message)
             return SyncResult(agent_id, spoke_name, "failed", error=message)
-        changed = await self._apply(agent_id, spoke_name, profile, frozenset(config.fields))
+        try:
+            changed = await self._apply(agent_id, spoke_name, profile, frozenset(config.fields))
+        except DomainError:
+            raise
+        except Exception as err:
+            log.exception("profile sync of %s at %s could not be applied", agent_id, spoke_name)
+            message = f"the profile could not be applied: {type(err).__name__}"
+            await self._failed(agent_id, spoke_name, link.provider_agent_id, message)
+            return SyncResult(agent_id, spoke_name, "failed", error=message)
         if changed:
             await self.reload()
         return SyncResult(agent_id, spoke_name, "synced", changed)
@@ -285,9 +293,9 @@ async def _links(session: AsyncSession, agent: t.AgentRow) -> AgentLinks:
     return AgentLinks(
         agent.name,
         agent.email,
-        dict(skills.tuples()),
+        dict(skills.tuples().all()),
         frozenset(groups.all()),
-        dict(channels.tuples()),
+        dict(channels.tuples().all()),
     )
 
 

@@ -415,7 +415,7 @@ async def test_profile_sync_at_login_and_after_a_change(connect: Connect) -> Non
     carol = await world.get("/agents/carol")
     assert carol["skills"][skills["Technology=Printers"]] == 4
     assert carol["skills"][skills["rp-general"]] == 1
-    assert set(carol["groups"]) == {"amazon_connect-q-general", "amazon_connect-q-billing"}
+    assert set(carol["groups"]) == {f"{SPOKE}-q-general", f"{SPOKE}-q-billing"}
     channels = (await world.get("/agents/carol/capacity"))["channels"]
     assert (channels["chat"]["capacity"], channels["case"]["capacity"]) == (2, 3)
     assert channels["voice"]["capacity"] == 1

@@ -479,7 +479,7 @@ async def synced(gc: Genesys, agent: str, after: str | None = None) -> dict[str,
 
 async def test_profile_sync_at_sign_in_after_a_change_and_with_locks(gc: Genesys) -> None:
     admin = gc.auth("admin")
-    r = await gc.api.put("/agents/carol", json={"skills": {"english": 2}}, headers=admin)
+    r = await gc.api.patch("/agents/carol", json={"skills": {"english": 2}}, headers=admin)
     assert r.status_code == 200, r.text
     await sign_in(gc, "carol")
     first = await synced(gc, "carol")
