@@ -63,6 +63,7 @@ from omniroute.channels.email.inbound import start_listener
 from omniroute.cluster.forward import HttpForwarder
 from omniroute.cluster.node import ClusterNode, NodeInfo, Role, default_node_id
 from omniroute.config import Settings, browse_host
+from omniroute.demo import DEMO_SECRETS
 from omniroute.domain.errors import DomainError, ErrorCode
 from omniroute.engine.clock import Clock
 from omniroute.engine.dispatcher import Dispatcher
@@ -126,11 +127,14 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 engine.clock, cfg.sign_in_max_failures, timedelta(seconds=cfg.sign_in_lockout_s)
             ),
             HashingGate(cfg.password_hash_concurrency, cfg.password_hash_queue),
+            demo=cfg.demo,
         )
         app.state.rate_limits = RateLimits(cfg)
         app.state.settings = cfg
         node = await _join(app, cfg, db, engine)
-        spokes = SpokeManager(db, engine.clock)
+        spokes = SpokeManager(
+            db, engine.clock, refused_secrets=frozenset() if cfg.demo else DEMO_SECRETS
+        )
         dispatcher = Dispatcher(db, spokes, engine.clock)
         app.state.spokes = spokes
         app.state.dispatcher = dispatcher
