@@ -21,6 +21,7 @@ from omniroute.api.auth import TokenCache
 from omniroute.api.body_limits import BodyLimit, body_rules
 from omniroute.api.chat_cors import PublicChatCors
 from omniroute.api.errors import install_error_handlers
+from omniroute.api.idempotency import IdempotencyKeys
 from omniroute.api.page_headers import SecurityHeaders
 from omniroute.api.rate_limits import HashingGate, RateLimits
 from omniroute.api.routes import (
@@ -65,6 +66,7 @@ from omniroute.cluster.node import ClusterNode, NodeInfo, Role, default_node_id
 from omniroute.config import Settings, browse_host
 from omniroute.demo import DEMO_SECRETS
 from omniroute.domain.errors import DomainError, ErrorCode
+from omniroute.engine.claims import OutboxClaims
 from omniroute.engine.clock import Clock
 from omniroute.engine.dispatcher import Dispatcher
 from omniroute.engine.engine import Engine
@@ -115,7 +117,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pg = cfg.database_url.startswith("postgresql")
         db = Database(cfg.database_url, idle_tx_timeout_s=cfg.idle_tx_timeout_s if pg else None)
-        engine = Engine(db, clock, batch_max=cfg.engine_batch_max, checks=cfg.engine_checks or None)
+        engine = Engine(
+            db,
+            clock,
+            batch_max=cfg.engine_batch_max,
+            checks=cfg.engine_checks or None,
+            guard=cfg.engine_checks or None,
+        )
         app.state.db = db
         app.state.engine = engine
         app.state.tokens = TokenCache(db, demo=cfg.demo)
@@ -135,7 +143,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         spokes = SpokeManager(
             db, engine.clock, refused_secrets=frozenset() if cfg.demo else DEMO_SECRETS
         )
-        dispatcher = Dispatcher(db, spokes, engine.clock)
+        claims = OutboxClaims(db, node.node_id) if node is not None else None
+        dispatcher = Dispatcher(db, spokes, engine.clock, claims=claims)
+        if node is not None:
+            # Other nodes' commits ring the doorbell: their new events may be ours to deliver.
+            node.follower.ring_listeners.append(dispatcher.wake)
         app.state.spokes = spokes
         app.state.dispatcher = dispatcher
         try:
@@ -209,6 +221,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     for module in (canned, notes, attachments, case_work, customers, search):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(support.router)
+    app.add_middleware(IdempotencyKeys)
     app.add_middleware(BodyLimit, rules=body_rules(cfg))
     app.include_router(demo_mailbox.router)
     app.add_middleware(PublicChatCors)

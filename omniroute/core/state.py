@@ -202,9 +202,13 @@ class Tx:
             self.new_ids.add(doc.id)
         self.document_fields.setdefault(doc.id, {}).update(fields)
 
-    def save_agent_channel(self, agent_id: str, channel_id: str, **fields: Any) -> None:
-        """Upsert an agent's per-channel row."""
-        self.agent_channels.setdefault((agent_id, channel_id), {}).update(fields)
+    def save_channel_availability(self, agent_id: str, channel_id: str, available: bool) -> None:
+        """Upsert whether an agent takes work on a channel (its per-channel row)."""
+        self.agent_channels.setdefault((agent_id, channel_id), {})["available"] = available
+
+    def save_channel_capacity(self, agent_id: str, channel_id: str, capacity: int | None) -> None:
+        """Upsert an agent's capacity override on a channel (None: the channel's default)."""
+        self.agent_channels.setdefault((agent_id, channel_id), {})["capacity"] = capacity
 
     def emit(self, agent_id: str, event: Event) -> None:
         """Queue an event for the agent's feed; it is stored now and pushed after commit."""

@@ -25,6 +25,7 @@ from omniroute.core.messages import (
 from omniroute.core.transfers import TransferRequest
 from omniroute.core.work_offers import ProviderTransfer, WorkOffer
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
+from omniroute.domain.model import DisplayOption
 from omniroute.domain.outbound import TransferType
 from omniroute.spokes.base import (
     SpokeAuthError,
@@ -80,6 +81,7 @@ def _work_offer(body: WorkOfferIn, key: str | None, token_id: str) -> WorkOffer:
         offered_at=_offered_at(body.offered_at),
         external_segment_id=body.external_segment_id,
         transfer=transfer,
+        display_option=DisplayOption(body.display_option),
         # Keys are scoped to the caller so two integrations cannot collide.
         idempotency_key=f"{token_id}:{key}" if key else None,
         request_hash=hashlib.sha256(canonical).hexdigest(),
@@ -113,6 +115,8 @@ async def create_work_offer(
         document_id=work_item.document_id if work_item is not None else "",
         agent_id=row.agent_id,
         state=row.state,
+        auto_accept=row.auto_accept,
+        display_option=row.display_option,
         created_at=row.created_at,
         expires_at=row.expires_at,
         external_segment_id=row.external_segment_id,

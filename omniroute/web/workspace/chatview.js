@@ -1,4 +1,5 @@
 // Live chat with the customer: the transcript, typing, delivery ticks and the composer.
+import { t } from "./i18n.js";
 import { api } from "./api.js";
 import { h, timeOf, toast } from "./dom.js";
 import { attachSlashMenu, cannedButton } from "./canned.js";
@@ -119,7 +120,7 @@ export class ChatView {
         const message = await api("POST", `/interactions/${encodeURIComponent(this.doc.id)}/messages`, { attachment_ids: [stored.id] });
         this.add(message);
       } catch (err) {
-        toast(`${file.name} not sent: ${err.message}`, "error");
+        toast(t("files.not_sent", { name: file.name, error: err.message }), "error");
       }
     }
   }
