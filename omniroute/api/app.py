@@ -48,7 +48,9 @@ from omniroute.api.routes import (
     feed,
     health,
     notes,
+    operations,
     preferences,
+    reports,
     search,
     session,
     spokes_admin,
@@ -193,7 +195,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(cluster.router, prefix=API_PREFIX)
     app.include_router(cluster.internal)
     app.include_router(docs_pages.router)
-    for module in (agents, documents, feed, admin, external, audit):
+    for module in (agents, documents, feed, admin, external, audit, operations, reports):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(catalog.router, prefix=API_PREFIX)
     app.include_router(spokes_admin.router, prefix=API_PREFIX)
