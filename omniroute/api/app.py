@@ -49,8 +49,10 @@ from omniroute.api.routes import (
     feed,
     health,
     notes,
+    operations,
     preferences,
     profile_sync,
+    reports,
     search,
     session,
     spokes_admin,
@@ -66,6 +68,7 @@ from omniroute.channels.email.inbound import start_listener
 from omniroute.cluster.forward import HttpForwarder
 from omniroute.cluster.node import ClusterNode, NodeInfo, Role, default_node_id
 from omniroute.config import Settings, browse_host
+from omniroute.demo import DEMO_SECRETS
 from omniroute.domain.errors import DomainError, ErrorCode
 from omniroute.engine.claims import OutboxClaims
 from omniroute.engine.clock import Clock
@@ -137,11 +140,14 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 engine.clock, cfg.sign_in_max_failures, timedelta(seconds=cfg.sign_in_lockout_s)
             ),
             HashingGate(cfg.password_hash_concurrency, cfg.password_hash_queue),
+            demo=cfg.demo,
         )
         app.state.rate_limits = RateLimits(cfg)
         app.state.settings = cfg
         node = await _join(app, cfg, db, engine)
-        spokes = SpokeManager(db, engine.clock)
+        spokes = SpokeManager(
+            db, engine.clock, refused_secrets=frozenset() if cfg.demo else DEMO_SECRETS
+        )
         claims = OutboxClaims(db, node.node_id) if node is not None else None
         dispatcher = Dispatcher(db, spokes, engine.clock, claims=claims)
         if node is not None:
@@ -198,7 +204,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(cluster.router, prefix=API_PREFIX)
     app.include_router(cluster.internal)
     app.include_router(docs_pages.router)
-    for module in (agents, documents, feed, admin, external, audit):
+    for module in (agents, documents, feed, admin, external, audit, operations, reports):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(catalog.router, prefix=API_PREFIX)
     app.include_router(spokes_admin.router, prefix=API_PREFIX)

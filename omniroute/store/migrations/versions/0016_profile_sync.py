@@ -1,7 +1,7 @@
 """agent profile syncs
 
-Revision ID: 0015_profile_sync
-Revises: 0014_display_option
+Revision ID: 0016_profile_sync
+Revises: 0015_escalation
 Create Date: 2026-12-03 08:40:00+00:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0015_profile_sync"
-down_revision: str | Sequence[str] | None = "0014_display_option"
+revision: str = "0016_profile_sync"
+down_revision: str | Sequence[str] | None = "0015_escalation"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
