@@ -18,7 +18,10 @@ export class EmailView {
     this.input.addEventListener("keydown", (ev) => {
       if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); this.reply(); }
     });
+    // Reading is going to the reply box, typing in it, or clicking the thread.
     this.input.addEventListener("focus", () => this.markRead());
+    this.input.addEventListener("keydown", () => this.markRead());
+    this.thread.addEventListener("click", () => this.markRead());
     this.form = form;
     el.append(this.thread, active ? form : null);
     this.load();
