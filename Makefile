@@ -17,8 +17,8 @@ run: $(STAMP)
 	$(BIN)/omniroute serve --demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check omniroute tests bench
-	$(BIN)/ruff format --check omniroute tests bench
+	$(BIN)/ruff check omniroute tests bench examples
+	$(BIN)/ruff format --check omniroute tests bench examples
 	$(BIN)/mypy
 
 browser:

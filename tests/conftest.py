@@ -19,8 +19,10 @@ from omniroute.store.tables import Base
 from tests.procs import Servers
 
 PG_URL = os.environ.get("OMNIROUTE_TEST_PG_URL")
-# Every engine under test sends its commands and results through the wire codec.
+# Every engine under test sends its commands and results through the wire codec, and fails a
+# command that raises after it changed state (the isolation guard).
 Engine.checks = True
+Engine.guard = True
 os.environ.setdefault("OMNIROUTE_ENGINE_CHECKS", "1")
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 # pytest-xdist names each worker; each one gets a PostgreSQL database of its own.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import shutil
 import sys
@@ -25,6 +26,7 @@ from omniroute.core.messages import (
     CancelTransfer,
     CloseCase,
     CompleteConsult,
+    CreateInteraction,
     EndInteraction,
     RejectOffer,
     RouteDocument,
@@ -97,7 +99,7 @@ STEP_KINDS = (
     + ["reject"] * 2
     + ["advance"] * 2
     + ["presence", "availability", "capacity", "end", "end", "reroute", "restart", "stale"]
-    + ["transfer", "transfer", "cancel_transfer", "complete_consult"]
+    + ["transfer", "transfer", "cancel_transfer", "complete_consult", "poisoned_batch"]
 )
 TIMED_KINDS = {"advance", "transfer"}
 CLOSED_DOC_STATES = {"closed_complete", "closed_abandoned", "resolved", "closed"}
@@ -575,7 +577,44 @@ async def step_complete_consult(world: World, data: st.DataObject) -> None:
     await attempt(world, CompleteConsult(doc_id, None), ANY_OUTCOME)
 
 
+# Beyond every integer column of both stores: the store refuses the batch that carries it.
+TOO_BIG = 2**70
+
+
+async def step_poisoned_batch(world: World, data: st.DataObject) -> None:
+    """A batch with one command the store refuses: the others are applied as if it never came."""
+    poisoned = pick_agent(world, data)
+    others = [a for a in world.agent_ids if a != poisoned]
+    presence = {
+        a: data.draw(st.sampled_from(["available", "away", "offline"]))
+        for a in data.draw(st.lists(st.sampled_from(others), unique=True, max_size=2))
+    }
+    commands: list[Message[Any]] = [SetPresence(a, p) for a, p in presence.items()]
+    for _ in range(data.draw(st.integers(0, 2))):
+        route = RouteRequest(data.draw(st.sampled_from(queues_for("chat"))))
+        commands.append(create_command(NewDocument(DocumentType.INTERACTION, "chat", {}, route)))
+    poison = SetCapacity(poisoned, {data.draw(st.sampled_from(CHANNELS)): TOO_BIG})
+    commands.insert(data.draw(st.integers(0, len(commands))), poison)
+    overrides = dict(world.state.agents[poisoned].capacity_overrides)
+    results = await asyncio.gather(
+        *(world.engine.execute(c) for c in commands), return_exceptions=True
+    )
+    event(f"poisoned batch of {len(commands)}")
+    for command, result in zip(commands, results, strict=True):
+        if command is poison:
+            assert isinstance(result, DomainError), result
+            assert result.code is ErrorCode.VALIDATION_ERROR
+        else:
+            assert not isinstance(result, BaseException), f"{command.name} failed: {result!r}"
+            if isinstance(command, CreateInteraction):
+                world.docs.append(result.id)
+    assert world.state.agents[poisoned].capacity_overrides == overrides
+    for agent_id, presence_id in presence.items():
+        assert world.state.agents[agent_id].presence_id == presence_id
+
+
 STEPS = {
+    "poisoned_batch": step_poisoned_batch,
     "arrive": step_arrive,
     "presence": step_presence,
     "availability": step_availability,

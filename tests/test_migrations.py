@@ -162,3 +162,32 @@ def test_the_genesys_and_connect_id_maps_move_into_the_spoke_store_and_back(
         )
     )
     assert [tuple(r) for r in back] == [("conv-1", "c-2", "wi-2")]
+
+
+def test_migrated_store_keeps_search_current(empty_db_url: str) -> None:
+    """The search triggers survive every migration (a batch rebuild on SQLite would drop them)."""
+    upgrade(empty_db_url)
+    at = "'2026-11-25 10:00:00+00:00'"
+    asyncio.run(
+        _run(
+            empty_db_url,
+            "INSERT INTO channels (id, name, default_capacity) VALUES ('chat', 'Chat', 1)",
+            "INSERT INTO interactions (id, channel_id, state, customer_name, customer_email,"
+            f" subject, created_at, updated_at) VALUES ('i-1', 'chat', 'new', 'Ann', 'a@x.com',"
+            f" 'Lost parcel', {at}, {at})",
+            "INSERT INTO chat_messages (id, interaction_id, sender, author_name, body, created_at)"
+            f" VALUES (1, 'i-1', 'customer', 'Ann', 'tracking please', {at})",
+            "INSERT INTO cases (id, channel_id, state, subject, description, customer_name,"
+            f" customer_email, number, created_at, updated_at) VALUES ('c-1', 'chat', 'new',"
+            f" 'Broken kettle', '', '', '', 1001, {at}, {at})",
+        )
+    )
+    rows = asyncio.run(
+        _run(empty_db_url, "SELECT kind, ref_id, body FROM search_entries ORDER BY kind, source")
+    )
+    found: dict[tuple[str, str], str] = {}
+    for kind, ref_id, body in rows:
+        found[kind, ref_id] = f"{found.get((kind, ref_id), '')} {body}"
+    assert "Lost parcel" in found["interaction", "i-1"]
+    assert "tracking please" in found["interaction", "i-1"]
+    assert "1001" in found["case", "c-1"]

@@ -114,7 +114,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pg = cfg.database_url.startswith("postgresql")
         db = Database(cfg.database_url, idle_tx_timeout_s=cfg.idle_tx_timeout_s if pg else None)
-        engine = Engine(db, clock, batch_max=cfg.engine_batch_max, checks=cfg.engine_checks or None)
+        engine = Engine(
+            db,
+            clock,
+            batch_max=cfg.engine_batch_max,
+            checks=cfg.engine_checks or None,
+            guard=cfg.engine_checks or None,
+        )
         app.state.db = db
         app.state.engine = engine
         app.state.tokens = TokenCache(db, demo=cfg.demo)

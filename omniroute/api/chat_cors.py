@@ -46,7 +46,7 @@ async def _preflight(origin: str, send: Send) -> None:
     headers = [
         (b"access-control-allow-origin", origin.encode("latin-1")),
         (b"access-control-allow-methods", b"GET, POST"),
-        (b"access-control-allow-headers", b"content-type"),
+        (b"access-control-allow-headers", b"authorization, content-type"),
         (b"access-control-max-age", PREFLIGHT_MAX_AGE.encode()),
         (b"vary", b"Origin"),
     ]

@@ -35,7 +35,11 @@ class WorkOfferIn(Body):
     agent_id: str | None = None
     provider_agent_id: str | None = None
     allowed_to_decline: bool = True
-    auto_accept: bool = False
+    auto_accept: bool = Field(default=False, description="accept on the agent's behalf, no click")
+    display_option: Literal["card_only", "card_and_tab"] = Field(
+        "card_only",
+        description="auto-accepted work: a card only, or the card and its tab opened at once",
+    )
     timeout: float | None = Field(None, description="seconds; null = no limit")
     after_timeout_presence: str | None = None
     offered_at: str | None = Field(
@@ -67,6 +71,8 @@ class WorkOfferOut(Out):
     document_id: str
     agent_id: str
     state: str
+    auto_accept: bool
+    display_option: str
     created_at: datetime
     expires_at: datetime | None
     external_segment_id: str | None

@@ -152,6 +152,9 @@ class OfferOut(Out):
     expires_at: datetime | None
     allowed_to_decline: bool
     auto_accept: bool
+    display_option: str = Field(
+        "card_only", description="auto-accepted work: card_only, or card_and_tab (opened at once)"
+    )
     presence_after_timeout: str | None
     reject_reason_id: str | None
     note: str | None

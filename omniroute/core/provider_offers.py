@@ -7,9 +7,9 @@ from typing import Any
 
 from omniroute.core import routing
 from omniroute.core.state import Tx
-from omniroute.core.work_offers import WorkOffer, offer_work
+from omniroute.core.work_offers import ProviderTransfer, WorkOffer, offer_work
 from omniroute.domain.errors import DomainError
-from omniroute.domain.inbound import InboundEvent, InboundOffer
+from omniroute.domain.inbound import InboundEvent, InboundOffer, InboundTransfer
 from omniroute.domain.outbound import RoutingEventType
 
 
@@ -29,9 +29,20 @@ def _request(spoke: str, event: InboundEvent, terms: InboundOffer) -> WorkOffer:
         after_timeout_presence=None,
         offered_at=event.occurred_at,
         external_segment_id=terms.external_segment_id,
-        transfer=None,
+        transfer=_transfer(terms.transfer),
         idempotency_key=None,
         request_hash=digest,
+        display_option=terms.display_option,
+    )
+
+
+def _transfer(given: InboundTransfer | None) -> ProviderTransfer | None:
+    if given is None:
+        return None
+    return ProviderTransfer(
+        type=given.type,
+        from_provider_agent_id=given.from_provider_agent_id,
+        source_provider_queue_id=given.source_provider_queue_id,
     )
 
 

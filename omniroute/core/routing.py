@@ -19,6 +19,7 @@ from omniroute.domain.model import (
     Agent,
     CancelReason,
     CaseState,
+    DisplayOption,
     Document,
     DocumentType,
     InteractionState,
@@ -48,6 +49,7 @@ class OfferTerms:
     auto_accept: bool
     presence_after_timeout: str | None
     external_segment_id: str | None = None
+    display_option: DisplayOption = DisplayOption.CARD_ONLY
 
 
 def rule_terms(tx: Tx, item: WorkItem) -> OfferTerms:
@@ -141,6 +143,7 @@ def make_offer(tx: Tx, item: WorkItem, agent: Agent, terms: OfferTerms) -> Offer
         auto_accept=terms.auto_accept,
         presence_after_timeout=terms.presence_after_timeout,
         external_segment_id=terms.external_segment_id,
+        display_option=terms.display_option,
     )
     tx.state.index.dequeue(item.id)
     item.state = WorkItemState.PENDING_ACCEPT
@@ -167,6 +170,7 @@ def make_offer(tx: Tx, item: WorkItem, agent: Agent, terms: OfferTerms) -> Offer
             expires_at=expires,
             allowed_to_decline=offer.allowed_to_decline,
             auto_accept=offer.auto_accept,
+            display_option=offer.display_option.value,
             **_transfer_fields(tx, item),
         ),
     )

@@ -13,6 +13,7 @@ from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.domain.model import (
     Agent,
     CaseState,
+    DisplayOption,
     Document,
     DocumentType,
     InteractionState,
@@ -58,6 +59,7 @@ class WorkOffer:
     transfer: ProviderTransfer | None
     idempotency_key: str | None
     request_hash: str
+    display_option: DisplayOption = DisplayOption.CARD_ONLY
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,13 @@ def offer_work(tx: Tx, req: WorkOffer) -> WorkOfferResult:
     if replay is not None:
         return WorkOfferResult(replay, replayed=True)
     remaining = _remaining_timeout(tx, req)
+    if req.display_option is DisplayOption.CARD_AND_TAB and not req.auto_accept:
+        raise DomainError(
+            ErrorCode.VALIDATION_ERROR,
+            "display_option card_and_tab applies to auto-accepted work: set auto_accept to true "
+            "or use card_only",
+            "display_option",
+        )
     agent = _agent(tx, req)
     if req.after_timeout_presence is not None and (
         req.after_timeout_presence not in tx.state.config.presence
@@ -100,6 +109,7 @@ def offer_work(tx: Tx, req: WorkOffer) -> WorkOfferResult:
         auto_accept=req.auto_accept,
         presence_after_timeout=req.after_timeout_presence,
         external_segment_id=req.external_segment_id,
+        display_option=req.display_option,
     )
     offer = make_offer(tx, item, agent, terms)
     _remember(tx, req, offer)

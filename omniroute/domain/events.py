@@ -29,6 +29,7 @@ class OfferCreated(Event):
     expires_at: datetime | None
     allowed_to_decline: bool
     auto_accept: bool
+    display_option: str = "card_only"
     transfer_type: str | None = None
     transfer_from_agent_id: str | None = None
     transfer_from_name: str | None = None

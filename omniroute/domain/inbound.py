@@ -7,6 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 
 from omniroute.domain.calls import CallContext
+from omniroute.domain.model import DisplayOption
+from omniroute.domain.outbound import TransferType
 
 
 class InboundEventType(StrEnum):
@@ -20,6 +22,15 @@ class InboundEventType(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class InboundTransfer:
+    """A transfer the provider made, carried on its offer: whose work, from which queue."""
+
+    type: TransferType = TransferType.BLIND
+    from_provider_agent_id: str | None = None
+    source_provider_queue_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class InboundOffer:
     """A routing decision carried by a provider's callback, on the Work Offer API's terms."""
 
@@ -30,6 +41,8 @@ class InboundOffer:
     allowed_to_decline: bool = True
     auto_accept: bool = False
     timeout_s: float | None = None
+    display_option: DisplayOption = DisplayOption.CARD_ONLY
+    transfer: InboundTransfer | None = None
 
 
 @dataclass(frozen=True, slots=True)

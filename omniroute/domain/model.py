@@ -328,6 +328,13 @@ class WorkItem:
         return self.entered_at or self.created_at
 
 
+class DisplayOption(StrEnum):
+    """How the workspace shows work accepted on the agent's behalf (auto-accept)."""
+
+    CARD_ONLY = "card_only"
+    CARD_AND_TAB = "card_and_tab"
+
+
 @dataclass(slots=True)
 class Offer:
     """One work item offered to one agent."""
@@ -345,3 +352,4 @@ class Offer:
     note: str | None = None
     ended_at: datetime | None = None
     external_segment_id: str | None = None
+    display_option: DisplayOption = DisplayOption.CARD_ONLY

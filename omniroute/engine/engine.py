@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import insert
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from omniroute.core import door
 from omniroute.core.committed import Committed, committed
 from omniroute.core.door import Message
+from omniroute.core.guard import IsolationError, check, snapshot
 from omniroute.core.state import EngineState, Tx
 from omniroute.domain.errors import DomainError, ErrorCode
 from omniroute.engine import codec
@@ -55,7 +57,17 @@ class _Command(Generic[T]):
     # A keyed command's outcome is stored in its batch, so a retry gets it instead of a rerun.
     key: str | None = None
 
-    def run(self, tx: Tx, checks: bool) -> T:
+    def run(self, tx: Tx, checks: bool, guard: bool) -> T:
+        if self.message is None or not guard:
+            return self._run(tx, checks)
+        before = snapshot(tx)
+        try:
+            return self._run(tx, checks)
+        except Exception as err:
+            check(tx, before, self.message.name, err)
+            raise
+
+    def _run(self, tx: Tx, checks: bool) -> T:
         if self.message is None:
             return None  # type: ignore[return-value]
         if not checks:
@@ -67,6 +79,45 @@ class _Command(Generic[T]):
         encoded = json.loads(json.dumps(codec.encode_result(kind, result)))
         decoded: T = codec.decode_result(kind, encoded)
         return decoded
+
+
+_Done = tuple[Tx, list[tuple["_Command[Any]", bool, Any]]]
+
+
+def _transient(err: BaseException) -> bool:
+    """Whether the store itself failed (connection, lock), rather than refusing a value."""
+    if isinstance(err, OperationalError | InterfaceError | OSError | TimeoutError):
+        return True
+    return bool(getattr(err, "connection_invalidated", False))
+
+
+class _StoreRefusedError(Exception):
+    """The store refused what a batch wrote (a value out of range, a constraint)."""
+
+    def __init__(self, cause: Exception) -> None:
+        orig = getattr(cause, "orig", None) or cause
+        super().__init__(type(orig).__name__)
+
+
+def _fault(err: Exception) -> Exception:
+    """What the caller of the command at fault is told."""
+    if isinstance(err, IsolationError):
+        return err
+    if isinstance(err, _StoreRefusedError):
+        # The driver's message can carry SQL and customer data: it goes to the log only.
+        return DomainError(
+            ErrorCode.VALIDATION_ERROR,
+            f"the store refused a value of this request ({err}): check for control characters, "
+            "and numbers or dates out of range; nothing was changed",
+        )
+    return DomainError(
+        ErrorCode.STORE_UNAVAILABLE,
+        f"the request failed ({type(err).__name__}); nothing was changed",
+    )
+
+
+def _name(cmd: _Command[Any]) -> str:
+    return cmd.message.name if cmd.message is not None else "tick"
 
 
 class _Reload:
@@ -104,6 +155,8 @@ class Engine:
 
     # Tests switch this on: every message and result goes through the wire codec.
     checks = False
+    # Tests switch this on: a command that raises after changing state fails loudly.
+    guard = False
 
     def __init__(
         self,
@@ -112,6 +165,7 @@ class Engine:
         batch_max: int = 512,
         *,
         checks: bool | None = None,
+        guard: bool | None = None,
         fence: CommitFence | None = None,
         forwarder: Forwarder | None = None,
     ) -> None:
@@ -121,6 +175,8 @@ class Engine:
         self.forwarder = forwarder
         if checks is not None:
             self.checks = checks
+        if guard is not None:
+            self.guard = guard
         self.clock: Clock = clock or SystemClock()
         self.batch_max = batch_max
         self.bus = EventBus()
@@ -344,25 +400,30 @@ class Engine:
         for kind, target in self.state.timers.pop_due(tx.now):
             door.fire_timer(tx, kind, target)
 
-    async def _process(self, batch: list[_Command[Any]], reroute: Iterable[str] = ()) -> None:
-        state = self.state
-        tx = Tx(state, self.clock.now())
+    def _run_batch(self, batch: list[_Command[Any]], reroute: Iterable[str]) -> _Done:
+        """Fire due timers, run the commands, settle; a refused command changes nothing."""
+        tx = Tx(self.state, self.clock.now())
         outcomes: list[tuple[_Command[Any], bool, Any]] = []
+        self._fire_timers(tx)
+        for agent_id in reroute:
+            tx.route_agent(agent_id)
+        for cmd in batch:
+            try:
+                outcomes.append((cmd, True, cmd.run(tx, self.checks, self.guard)))
+            except DomainError as err:
+                outcomes.append((cmd, False, err))
+        door.settle(tx)
+        return tx, outcomes
+
+    async def _commit(self, batch: list[_Command[Any]], reroute: Iterable[str]) -> _Done:
+        """Run a batch and write it in one transaction; raises if either fails."""
+        tx, outcomes = self._run_batch(batch, reroute)
+        results = [
+            row
+            for cmd, ok, value in outcomes
+            if (row := _result_row(cmd, ok, value, tx.now)) is not None
+        ]
         try:
-            self._fire_timers(tx)
-            for agent_id in reroute:
-                tx.route_agent(agent_id)
-            for cmd in batch:
-                try:
-                    outcomes.append((cmd, True, cmd.run(tx, self.checks)))
-                except DomainError as err:
-                    outcomes.append((cmd, False, err))
-            door.settle(tx)
-            results = [
-                row
-                for cmd, ok, value in outcomes
-                if (row := _result_row(cmd, ok, value, tx.now)) is not None
-            ]
             async with self.db.session() as session, session.begin():
                 if self.fence is not None:
                     await self.fence.before_write(session)
@@ -372,25 +433,83 @@ class Engine:
                 if self.fence is not None:
                     await self.fence.after_write(session, tx)
         except Deposed:
-            for cmd in batch:
-                if not cmd.future.done():
-                    cmd.future.set_exception(_not_leading())
             raise
         except Exception as err:
-            log.exception("engine batch failed; reloading state from the store")
-            # The driver's message can carry SQL and customer data: it goes to the log only.
-            failure = DomainError(
-                ErrorCode.STORE_UNAVAILABLE,
-                f"the change could not be stored ({type(err).__name__}); nothing was changed",
-            )
-            for cmd in batch:
-                if not cmd.future.done():
-                    cmd.future.set_exception(failure)
+            if _transient(err):
+                raise
+            raise _StoreRefusedError(err) from err
+        return tx, outcomes
+
+    async def _process(self, batch: list[_Command[Any]], reroute: Iterable[str] = ()) -> None:
+        try:
+            done = await self._commit(batch, reroute)
+        except Deposed:
+            self._fail_deposed(batch)
+            raise
+        except Exception as err:  # noqa: BLE001 - any failure is isolated or answered
+            if _transient(err) or not any(cmd.message is not None for cmd in batch):
+                await self._fail_all(batch, err)
+                return
+            # One command's change (or bug) must not fail the others: find it on fresh state.
+            log.warning("engine batch refused (%s); running its commands one by one", err)
             await self._recover()
+            await self._isolate(batch, reroute)
             return
+        self._announce(*done)
+
+    async def _isolate(self, batch: list[_Command[Any]], reroute: Iterable[str]) -> None:
+        """Commit the engine's own work, then each command alone; answer the one at fault."""
+        try:
+            done = await self._commit([], reroute)
+        except Deposed:
+            self._fail_deposed(batch)
+            raise
+        except Exception as err:  # noqa: BLE001 - the callers get the failure
+            await self._fail_all(batch, err)
+            return
+        self._announce(*done)
+        for index, cmd in enumerate(batch):
+            try:
+                done = await self._commit([cmd], ())
+            except Deposed:
+                self._fail_deposed(batch[index:])
+                raise
+            except Exception as err:
+                if _transient(err):
+                    await self._fail_all(batch[index:], err)
+                    return
+                log.warning("command %s was refused or failed", _name(cmd), exc_info=err)
+                # Memory holds the refused change until the reload: answer only after it.
+                await self._recover()
+                if not cmd.future.done():
+                    cmd.future.set_exception(_fault(err))
+                continue
+            self._announce(*done)
+
+    @staticmethod
+    def _fail_deposed(batch: list[_Command[Any]]) -> None:
+        for cmd in batch:
+            if not cmd.future.done():
+                cmd.future.set_exception(_not_leading())
+
+    async def _fail_all(self, batch: list[_Command[Any]], err: Exception) -> None:
+        """The store is out of reach: every caller gets 503 and the state is reloaded."""
+        log.error("engine batch failed; reloading state from the store", exc_info=err)
+        # The driver's message can carry SQL and customer data: it goes to the log only.
+        failure = DomainError(
+            ErrorCode.STORE_UNAVAILABLE,
+            f"the change could not be stored ({type(err).__name__}); nothing was changed",
+        )
+        for cmd in batch:
+            if not cmd.future.done():
+                cmd.future.set_exception(failure)
+        await self._recover()
+
+    def _announce(self, tx: Tx, outcomes: list[tuple[_Command[Any], bool, Any]]) -> None:
+        """After a commit: arm timers, answer the callers, publish the events."""
         self.batches += 1
         for due, kind, target in tx.timers:
-            state.timers.add(due, kind, target)
+            self.state.timers.add(due, kind, target)
         for cmd, ok, value in outcomes:
             if cmd.future.done():
                 continue

@@ -90,6 +90,7 @@ def _new_offer_row(offer: Offer) -> dict[str, Any]:
         "expires_at": offer.expires_at,
         "allowed_to_decline": offer.allowed_to_decline,
         "auto_accept": offer.auto_accept,
+        "display_option": offer.display_option.value,
         "presence_after_timeout": offer.presence_after_timeout,
         "external_segment_id": offer.external_segment_id,
     }

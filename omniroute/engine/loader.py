@@ -19,6 +19,7 @@ from omniroute.domain.model import (
     LIVE_WORK_ITEM_STATES,
     Agent,
     Channel,
+    DisplayOption,
     Document,
     DocumentType,
     Offer,
@@ -318,6 +319,7 @@ async def _load_work(session: AsyncSession, state: EngineState) -> None:
             expires_at=o.expires_at,
             allowed_to_decline=o.allowed_to_decline,
             auto_accept=o.auto_accept,
+            display_option=DisplayOption(o.display_option),
             presence_after_timeout=o.presence_after_timeout,
             external_segment_id=o.external_segment_id,
         )

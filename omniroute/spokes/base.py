@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Generic, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from omniroute.domain.inbound import InboundEvent, InboundEventType, InboundOffer
+from omniroute.domain.inbound import InboundEvent, InboundEventType, InboundOffer, InboundTransfer
 from omniroute.domain.outbound import RoutingEventType
 from omniroute.spokes import events_schema as es
 from omniroute.spokes.store import MemorySpokeStore, SpokeStore
@@ -31,6 +31,7 @@ __all__ = [
     "InboundEvent",
     "InboundEventType",
     "InboundOffer",
+    "InboundTransfer",
     "Manifest",
     "RoutingEvent",
     "RoutingEventType",

@@ -301,6 +301,20 @@ class AgentPresenceInData(_Model):
     occurred_at: AwareDatetime | None = None
 
 
+class TransferInData(_Model):
+    """A transfer the provider made: the offer's work comes from this agent or queue."""
+
+    type: TransferTypeName = "blind"
+    from_provider_agent_id: str | None = Field(
+        None, description="the agent handing the work over; checked against who has it"
+    )
+    source_provider_queue_id: str | None = Field(
+        None,
+        description="the queue the transfer starts from; makes a work item for a document "
+        "that has none yet (a call that was never routed here)",
+    )
+
+
 class WorkOfferedInData(_Model):
     """The provider offered work to a linked agent: the Work Offer API's terms, as a callback."""
 
@@ -312,9 +326,15 @@ class WorkOfferedInData(_Model):
     work_item_id: str | None = Field(None, description="from new_interaction; or document_id")
     provider_queue_id: str | None = None
     allowed_to_decline: bool = True
-    auto_accept: bool = False
+    auto_accept: bool = Field(default=False, description="accepted on the agent's behalf")
+    display_option: Literal["card_only", "card_and_tab"] = Field(
+        "card_only", description="auto-accepted work: a card only, or card and tab at once"
+    )
     timeout: float | None = Field(None, gt=0, description="seconds from occurred_at; null = none")
     occurred_at: AwareDatetime | None = Field(None, description="when the provider offered")
+    transfer: TransferInData | None = Field(
+        None, description="set when the provider transfers the work to this agent"
+    )
 
     @model_validator(mode="after")
     def _one_target(self) -> WorkOfferedInData:

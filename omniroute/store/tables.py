@@ -352,6 +352,9 @@ class OfferRow(Base):
     note: Mapped[str | None] = mapped_column(Text)
     ended_at: Mapped[datetime | None] = mapped_column()
     external_segment_id: Mapped[str | None] = mapped_column(String(200))
+    display_option: Mapped[str] = mapped_column(
+        String(16), default="card_only", server_default="card_only"
+    )
 
     __table_args__ = (Index("ix_offers_state", "state"),)
 

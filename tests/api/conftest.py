@@ -71,6 +71,22 @@ async def seed_api(db: Database) -> None:
             )
 
 
+async def add_supervisor_token(api: Api) -> dict[str, str]:
+    """Add a `supervisor` role token; its Authorization header."""
+    db: Database = api.app.state.db
+    async with db.session() as s, s.begin():
+        s.add(
+            t.ApiTokenRow(
+                id="tok-sup",
+                name="sup",
+                token_hash=hash_token("token-sup"),
+                role="supervisor",
+                created_at=NOW,
+            )
+        )
+    return {"Authorization": "Bearer token-sup"}
+
+
 @pytest.fixture
 async def api(db_url: str) -> AsyncIterator[Api]:
     """A running app with seeded data and a manual clock."""

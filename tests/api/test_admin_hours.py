@@ -6,12 +6,8 @@ from typing import Any
 
 import pytest
 
-from omniroute.auth_tokens import hash_token
-from omniroute.store import tables as t
-from omniroute.store.db import Database
 from tests.api.assertions import error
-from tests.api.conftest import Api
-from tests.seed import NOW
+from tests.api.conftest import Api, add_supervisor_token
 
 OFFICE: dict[str, Any] = {
     "id": "office",
@@ -160,19 +156,7 @@ async def test_queue_routing_validation(
 
 
 async def _supervisor_token(api: Api) -> dict[str, str]:
-    db: Database = api.app.state.db
-    async with db.session() as s, s.begin():
-        s.add(
-            t.ApiTokenRow(
-                id="tok-sup",
-                name="sup",
-                token_hash=hash_token("token-sup"),
-                role="supervisor",
-                agent_id=None,
-                created_at=NOW,
-            )
-        )
-    return {"Authorization": "Bearer token-sup"}
+    return await add_supervisor_token(api)
 
 
 async def test_admin_changes_are_audited(api: Api) -> None:

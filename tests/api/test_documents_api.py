@@ -532,16 +532,18 @@ async def test_end_without_code_then_wrap_up(api: Api) -> None:
     assert await load(api, "alice") == 0
 
 
-async def test_wrap_up_by_integration(api: Api) -> None:
+async def test_wrap_up_by_admin(api: Api) -> None:
     doc = await assigned_chat(api)
     r = await api.client.post(
         f"/interactions/{doc['id']}/end", json={}, headers=api.auth("integration")
     )
+    assert r.status_code == 403, r.text
+    r = await api.client.post(f"/interactions/{doc['id']}/end", json={}, headers=api.auth("admin"))
     assert r.json()["state"] == "wrap_up"
     r = await api.client.post(
         f"/interactions/{doc['id']}/wrap-up",
         json={"wrap_up_code_id": "follow-up"},
-        headers=api.auth("integration"),
+        headers=api.auth("admin"),
     )
     assert r.status_code == 200, r.text
     assert r.json()["state"] == "closed_complete"

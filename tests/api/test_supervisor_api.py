@@ -13,11 +13,8 @@ import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from omniroute.auth_tokens import hash_token
-from omniroute.store import tables as t
-from omniroute.store.db import Database
 from tests.api.assertions import error
-from tests.api.conftest import Api
+from tests.api.conftest import Api, add_supervisor_token
 from tests.api.test_session_api import set_password, sign_in
 from tests.seed import NOW
 
@@ -28,18 +25,7 @@ SUPERVISOR = {"Authorization": "Bearer token-sup"}
 @pytest.fixture
 async def sup_api(api: Api) -> Api:
     """The API fixture with a supervisor token added."""
-    db: Database = api.app.state.db
-    async with db.session() as s, s.begin():
-        s.add(
-            t.ApiTokenRow(
-                id="tok-sup",
-                name="sup",
-                token_hash=hash_token("token-sup"),
-                role="supervisor",
-                agent_id=None,
-                created_at=NOW,
-            )
-        )
+    await add_supervisor_token(api)
     return api
 
 

@@ -162,5 +162,6 @@ def test_case_form_files_a_case(chat_site: ChatSite, chromium: Browser) -> None:
     case = api.get(f"/cases/{reference}", headers=auth("admin")).json()
     assert case["subject"] == "Wrong size delivered"
     assert case["customer_email"] == "ann@example.com"
-    items = api.get("/work-items", params={"document_id": reference}, headers=auth("admin")).json()
+    assert reference == case["reference"] == f"CS-{case['number']}"
+    items = api.get("/work-items", params={"document_id": case["id"]}, headers=auth("admin")).json()
     assert [i["queue_id"] for i in items] == ["cases"]

@@ -224,8 +224,10 @@ async def test_reply_threads_into_open_interaction(mail: Mail) -> None:
     first, second = await mail.rows()
     assert second.interaction_id == first.interaction_id == inter["id"]
     assert second.case_id == first.case_id == inter["case_id"]
-    r = await mail.get("bob", f"/interactions/{inter['id']}/emails")
+    r = await mail.get("admin", f"/interactions/{inter['id']}/emails")
     assert [e["message_id"] for e in r.json()] == ["<m1@customer.test>", "<m2@customer.test>"]
+    # Bob never worked on it: the bodies are not his to read.
+    assert (await mail.get("bob", f"/interactions/{inter['id']}/emails")).status_code == 403
 
 
 async def test_reply_after_close_opens_new_interaction_on_same_case(mail: Mail) -> None:

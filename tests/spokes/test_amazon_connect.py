@@ -327,7 +327,8 @@ async def test_catalog_reads_every_page(spoke: tuple[AmazonConnectSpoke, Stubber
     (agent,) = await subject.list_catalog(CatalogKind.AGENTS)
     assert (agent.provider_id, agent.name) == (ALICE, "Alice Martin")
     assert agent.attributes["email"] == "alice@example.test"
-    assert await subject.list_catalog(CatalogKind.WRAP_UP_CODES) == []
+    with pytest.raises(SpokeRejectedError, match="no wrap_up_codes catalog"):
+        await subject.list_catalog(CatalogKind.WRAP_UP_CODES)
 
 
 @pytest.mark.parametrize(

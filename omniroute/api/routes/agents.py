@@ -52,8 +52,9 @@ async def get_presence(agent_id: str, who: CurrentPrincipal, engine: EngineDep) 
 async def put_presence(
     agent_id: str, body: PresenceIn, who: CurrentPrincipal, engine: EngineDep
 ) -> PresenceOut:
-    """Set an agent's presence state and/or per-channel availability."""
-    who.require_agent_or(agent_id, Role.ADMIN, Role.INTEGRATION)
+    """Set an agent's presence state and/or per-channel availability (the agent or an admin)."""
+    # Providers keep presence in step through their spoke's signed events, not this call.
+    who.require_agent_or(agent_id, Role.ADMIN)
     command = SetPresence(agent_id, body.presence_id, body.channel_available)
     return _presence(await engine.execute(command))
 

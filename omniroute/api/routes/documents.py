@@ -23,6 +23,7 @@ from omniroute.api.schemas import (
     WorkItemOut,
     WrapUpIn,
 )
+from omniroute.api.work_access import work_actor
 from omniroute.core.documents import RouteRequest
 from omniroute.core.door import Command
 from omniroute.core.messages import (
@@ -163,7 +164,7 @@ async def end_interaction(
     session: SessionDep,
 ) -> InteractionOut:
     """End an interaction: wrap-up follows unless a code without a time limit is given."""
-    agent_id = who.acting_agent()
+    agent_id = await work_actor(session, who, interaction_id)
     await _on_document(
         engine,
         session,
@@ -183,7 +184,7 @@ async def wrap_up(
     session: SessionDep,
 ) -> InteractionOut:
     """Submit the wrap-up code and notes; the interaction closes and capacity frees."""
-    agent_id = who.acting_agent()
+    agent_id = await work_actor(session, who, interaction_id)
     await _on_document(
         engine,
         session,
@@ -243,8 +244,8 @@ async def close_case(  # noqa: PLR0917 - FastAPI dependencies
     request: Request,
 ) -> CaseOut:
     """Close a case, freeing the agent's capacity; the customer is told by email."""
-    agent_id = who.acting_agent()
     case_id = (await _case(session, case_id)).id
+    agent_id = await work_actor(session, who, case_id)
     await _on_document(
         engine,
         session,
@@ -263,7 +264,7 @@ async def route_document(
     """Route a document to a queue: a new work item, re-routing any not yet accepted."""
     route = RouteRequest(body.queue_id, body.priority, tuple(s.to_domain() for s in body.skills))
     # An agent may only re-route work assigned to it; the core checks who holds it.
-    holder = who.agent_id if who.role is Role.AGENT else None
+    holder = await work_actor(session, who, body.document_id)
     item_id = await engine.execute(RouteDocument(body.document_id, route, holder))
     row = await session.get(t.WorkItemRow, item_id)
     assert row is not None

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from omniroute.api.auth import Principal, Role
 from omniroute.api.deps import CurrentPrincipal, SessionDep
 from omniroute.api.schemas import Body, Out
+from omniroute.api.visibility import check_visible
 from omniroute.channels.email import outbound
 from omniroute.config import Settings
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
@@ -172,10 +173,10 @@ async def retry_message(
 
 @router.get("/interactions/{interaction_id}/emails", response_model=list[EmailMessageOut])
 async def list_emails(
-    interaction_id: str, _who: CurrentPrincipal, session: SessionDep
+    interaction_id: str, who: CurrentPrincipal, session: SessionDep
 ) -> list[EmailMessageOut]:
-    """The email thread of an interaction, oldest first, with attachment metadata."""
-    await _interaction_row(session, interaction_id)
+    """The email thread of an interaction, oldest first (whoever may see the interaction)."""
+    await check_visible(session, who, "interaction", interaction_id)
     m = t.EmailMessageRow
     rows = list(
         await session.scalars(

@@ -14,6 +14,7 @@ from omniroute.api.auth import Role
 from omniroute.api.deps import CurrentPrincipal, EngineDep, SessionDep
 from omniroute.api.external_schemas import TransferStartIn, WorkOfferIn, WorkOfferOut
 from omniroute.api.schemas import WorkItemOut
+from omniroute.api.work_access import work_actor
 from omniroute.core.messages import (
     ApplyInboundEvents,
     CancelTransfer,
@@ -24,6 +25,7 @@ from omniroute.core.messages import (
 from omniroute.core.transfers import TransferRequest
 from omniroute.core.work_offers import ProviderTransfer, WorkOffer
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
+from omniroute.domain.model import DisplayOption
 from omniroute.domain.outbound import TransferType
 from omniroute.spokes.base import (
     SpokeAuthError,
@@ -79,6 +81,7 @@ def _work_offer(body: WorkOfferIn, key: str | None, token_id: str) -> WorkOffer:
         offered_at=_offered_at(body.offered_at),
         external_segment_id=body.external_segment_id,
         transfer=transfer,
+        display_option=DisplayOption(body.display_option),
         # Keys are scoped to the caller so two integrations cannot collide.
         idempotency_key=f"{token_id}:{key}" if key else None,
         request_hash=hashlib.sha256(canonical).hexdigest(),
@@ -112,6 +115,8 @@ async def create_work_offer(
         document_id=work_item.document_id if work_item is not None else "",
         agent_id=row.agent_id,
         state=row.state,
+        auto_accept=row.auto_accept,
+        display_option=row.display_option,
         created_at=row.created_at,
         expires_at=row.expires_at,
         external_segment_id=row.external_segment_id,
@@ -138,7 +143,7 @@ async def start_transfer(
     """Transfer accepted work to an agent or a queue; pending until the target accepts."""
     request = TransferRequest(
         document_id=document_id,
-        by_agent_id=who.acting_agent(),
+        by_agent_id=await work_actor(session, who, document_id),
         target_agent_id=body.target_agent_id,
         target_queue_id=body.target_queue_id,
         type=TransferType(body.type),
@@ -153,7 +158,7 @@ async def cancel_transfer(
     document_id: str, who: CurrentPrincipal, engine: EngineDep, session: SessionDep
 ) -> WorkItemOut:
     """Cancel the pending transfer; the work stays with the sender."""
-    agent_id = who.acting_agent()
+    agent_id = await work_actor(session, who, document_id)
     item = await engine.execute(CancelTransfer(document_id, agent_id))
     return await _item_out(session, item)
 
@@ -163,7 +168,7 @@ async def complete_consult(
     document_id: str, who: CurrentPrincipal, engine: EngineDep, session: SessionDep
 ) -> WorkItemOut:
     """The sender of an accepted consult transfer leaves the work."""
-    agent_id = who.acting_agent()
+    agent_id = await work_actor(session, who, document_id)
     item = await engine.execute(CompleteConsult(document_id, agent_id))
     return await _item_out(session, item)
 

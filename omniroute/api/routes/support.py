@@ -129,7 +129,15 @@ async def submit_case(request: Request) -> HTMLResponse:
                 log.warning("case form: the case could not be filed: %s", err.message)
                 return _html(page.unavailable_page(), 503)
             reference = doc.id
-    return _html(page.sent_page(reference))
+    return _html(page.sent_page(await _readable(request, reference)))
+
+
+async def _readable(request: Request, case_id: str) -> str:
+    """The case's reference as the customer quotes it (CS-1042)."""
+    db: Database = request.app.state.db
+    async with db.session() as session:
+        number = await session.scalar(select(t.CaseRow.number).where(t.CaseRow.id == case_id))
+    return f"CS-{number}" if number is not None else case_id
 
 
 def _now(request: Request) -> datetime:

@@ -348,7 +348,7 @@ class AmazonConnectSpoke(Spoke[ConnectSettings]):
             ]
         if kind is CatalogKind.AGENTS:
             return [await self._agent(user) for user in await self._users()]
-        return []
+        return await super().list_catalog(kind)
 
     async def _users(self) -> list[Mapping[str, Any]]:
         client = self._connect()

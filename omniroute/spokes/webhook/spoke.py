@@ -13,7 +13,8 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
-from omniroute.domain.outbound import SCHEMA_VERSION
+from omniroute.domain.model import DisplayOption
+from omniroute.domain.outbound import SCHEMA_VERSION, TransferType
 from omniroute.spokes import signing
 from omniroute.spokes.base import (
     CatalogEntry,
@@ -21,6 +22,7 @@ from omniroute.spokes.base import (
     InboundEvent,
     InboundEventType,
     InboundOffer,
+    InboundTransfer,
     RoutingEvent,
     Spoke,
     SpokeAuthError,
@@ -33,6 +35,7 @@ from omniroute.spokes.events_schema import (
     CallContextInEvent,
     CatalogPage,
     ParsedInbound,
+    TransferInData,
     WorkOfferedEvent,
     WorkRescindedEvent,
 )
@@ -147,6 +150,16 @@ def _parse_envelope(raw: object, where: str) -> ParsedInbound:
         raise SpokeRejectedError(_problems(err, where)) from err
 
 
+def _transfer(given: TransferInData | None) -> InboundTransfer | None:
+    if given is None:
+        return None
+    return InboundTransfer(
+        type=TransferType(given.type),
+        from_provider_agent_id=given.from_provider_agent_id,
+        source_provider_queue_id=given.source_provider_queue_id,
+    )
+
+
 def _inbound_event(parsed: ParsedInbound) -> InboundEvent:
     if isinstance(parsed, CallContextInEvent):
         return call_context_event(parsed)
@@ -165,6 +178,8 @@ def _inbound_event(parsed: ParsedInbound) -> InboundEvent:
                 allowed_to_decline=offered.allowed_to_decline,
                 auto_accept=offered.auto_accept,
                 timeout_s=offered.timeout,
+                display_option=DisplayOption(offered.display_option),
+                transfer=_transfer(offered.transfer),
             ),
         )
     if isinstance(parsed, WorkRescindedEvent):

@@ -79,6 +79,9 @@ ol.log { list-style: none; margin: 0; padding: var(--s4); flex: 1; overflow-y: a
 .typing { margin: 0; padding: 4px var(--s4); font-size: 13px; color: var(--muted); background: var(--bg); min-height: 26px; }
 form.composer { display: flex; gap: var(--s2); padding: var(--s3); border-top: 1px solid var(--line); align-items: flex-end; }
 form.composer textarea { flex: 1; min-height: 42px; max-height: 120px; resize: none; }
+form.composer .attach { padding: 8px 10px; min-width: 0; }
+.files { list-style: none; margin: 4px 0 0; padding: 0; display: flex; flex-direction: column; gap: 4px; }
+.files button { background: var(--panel); border: 1px solid var(--line); border-radius: 999px; padding: 4px 10px; cursor: pointer; color: inherit; text-align: left; }
 .ended { padding: var(--s4); border-top: 1px solid var(--line); text-align: center; display: flex; flex-direction: column; gap: var(--s2); align-items: center; }
 .ended[hidden] { display: none; }
 .ended p { margin: 0; font-weight: 600; }
@@ -122,6 +125,8 @@ form.composer textarea { flex: 1; min-height: 42px; max-height: 120px; resize: n
       <p class="typing" aria-live="polite"></p>
       <form class="composer">
         <label class="sr-only" for="message">${esc(tr("message"))}</label>
+        <input type="file" id="file" hidden>
+        <button class="secondary attach" type="button" aria-label="${esc(tr("attach.label"))}" title="${esc(tr("attach.label"))}">${esc(tr("attach"))}</button>
         <textarea id="message" rows="1" maxlength="4000" placeholder="${esc(tr("message.placeholder"))}"></textarea>
         <button class="primary" type="submit">${esc(tr("send"))}</button>
       </form>
@@ -266,7 +271,62 @@ form.composer textarea { flex: 1; min-height: 42px; max-height: 120px; resize: n
     }
     shown.set(message.id, { li, message });
     setMeta(li, message);
+    showFiles(li, message);
     if (message.sender === "agent") hideTyping();
+  }
+
+  // Files come with the chat's token, so they are fetched and handed to the browser as a download.
+  function showFiles(li, message) {
+    if (!message.attachments?.length || li.querySelector(".files")) return;
+    if (!message.body) li.querySelector(".bubble")?.remove();
+    const list = document.createElement("ul");
+    list.className = "files";
+    for (const file of message.attachments) {
+      const item = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = `${file.filename} (${Math.max(1, Math.round(file.size / 1024))} KB)`;
+      button.setAttribute("aria-label", tr("download", { name: file.filename }));
+      button.addEventListener("click", () => download(file));
+      item.append(button);
+      list.append(item);
+    }
+    li.insertBefore(list, li.querySelector(".meta"));
+  }
+
+  async function download(file) {
+    const r = await fetch(`${origin}/api/v1/chat/sessions/${encodeURIComponent(session.sessionId)}/attachments/${encodeURIComponent(file.id)}`,
+      { headers: { Authorization: `Bearer ${session.token}` } });
+    if (!r.ok) { systemLine(tr("file.download_failed")); return; }
+    const url = URL.createObjectURL(await r.blob());
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = file.filename;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  }
+
+  async function sendFile(file) {
+    if (!file || ended) return;
+    const clientId = (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`).slice(0, 64);
+    const li = bubble("customer", file.name, null, "");
+    li.classList.add("pending");
+    li.querySelector(".meta").textContent = "Sending…";
+    const url = `${origin}/api/v1/chat/sessions/${encodeURIComponent(session.sessionId)}/attachments`
+      + `?filename=${encodeURIComponent(file.name)}&client_id=${encodeURIComponent(clientId.replace(/[^A-Za-z0-9_-]/g, ""))}`;
+    try {
+      const r = await fetch(url, { method: "POST", body: file,
+        headers: { Authorization: `Bearer ${session.token}`, "Content-Type": file.type || "application/octet-stream" } });
+      const body = await r.json().catch(() => ({}));
+      li.remove();
+      if (!r.ok) { systemLine(tr("file.failed", { name: file.name, reason: body.error?.message || r.statusText })); return; }
+      showMessage(body);
+    } catch {
+      li.remove();
+      systemLine(tr("file.failed", { name: file.name, reason: tr("file.offline") }));
+    }
   }
 
   function delivered(id, at) {
@@ -542,6 +602,8 @@ form.composer textarea { flex: 1; min-height: 42px; max-height: 120px; resize: n
       input.addEventListener("input", () => fieldError(input, ""));
     }
     $(".composer").addEventListener("submit", sendMessage);
+    $(".attach").addEventListener("click", () => $("#file").click());
+    $("#file").addEventListener("change", () => { const f = $("#file").files[0]; $("#file").value = ""; sendFile(f); });
     $("#message").addEventListener("input", typing);
     $("#message").addEventListener("keydown", (event) => {
       if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); $(".composer").requestSubmit(); }

@@ -15,6 +15,10 @@ export function setCsrf(token) {
   csrfToken = token;
 }
 
+export function csrf() {
+  return csrfToken;
+}
+
 export async function api(method, path, body) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";

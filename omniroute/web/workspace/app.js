@@ -15,6 +15,7 @@ import { openedItem, showItem } from "./route.js";
 import { t, tn, loadLanguage } from "./i18n.js";
 import { isOpen } from "./worklist.js";
 import { icon } from "./icons.js";
+import { searchButton } from "./search.js";
 
 const root = document.getElementById("app");
 
@@ -67,6 +68,7 @@ async function start(boot) {
     onEnded: (offerId) => attention.ended(offerId),
   });
   conversation.onClosed = (docId) => { worklist.remove(docId); showItem(null); };
+  document.querySelector(".topbar-right")?.prepend(searchButton((target) => conversation.openRef(target)));
   conversation.onChanged = (doc) => worklist.update(doc);
   worklist.load([...boot.interactions.map((d) => ({ ...d, document_type: "interaction" })),
     ...boot.cases.map((d) => ({ ...d, document_type: "case" }))]);

@@ -1,6 +1,9 @@
 // Live chat with the customer: the transcript, typing, delivery ticks and the composer.
 import { api } from "./api.js";
 import { h, timeOf, toast } from "./dom.js";
+import { attachSlashMenu, cannedButton } from "./canned.js";
+import { attachButton, attachmentLinks, uploadFile } from "./attach.js";
+import { loadNotes, noteForm } from "./notes.js";
 
 const TYPING_SHOWN_MS = 4000;
 const TYPING_SENT_EVERY_MS = 2500;
@@ -16,13 +19,16 @@ export class ChatView {
     this.typing = h("p", { class: "typing", "aria-live": "polite" });
     this.input = h("textarea", { id: "chat-input", rows: "2", placeholder: "Write a reply…", "aria-label": "Message to the customer", maxlength: "10000" });
     this.send = h("button", { class: "btn btn-primary", type: "submit" }, "Send");
-    this.form = h("form", { class: "composer" }, this.input, this.send);
+    this.form = h("form", { class: "composer" }, attachSlashMenu(this.input, doc), this.input,
+      h("div", { class: "composer-tools" }, attachButton((files) => this.sendFiles(files), "chat-file"), cannedButton(this.input, doc)),
+      this.send);
     this.form.addEventListener("submit", (ev) => { ev.preventDefault(); this.submit(); });
     this.input.addEventListener("keydown", (ev) => {
       if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); this.submit(); }
     });
     this.input.addEventListener("input", () => this.typed());
-    el.append(this.log, this.typing, active ? this.form : h("p", { class: "muted" }, "This chat has ended."));
+    el.append(this.log, this.typing, active ? this.form : h("p", { class: "muted" }, "This chat has ended."),
+      noteForm(this.log, doc));
     // When the panel shrinks (wrap-up opens below, the window narrows), the newest messages stay
     // in view unless the agent scrolled up to read older ones.
     this.pinned = true;
@@ -30,7 +36,7 @@ export class ChatView {
       this.pinned = this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 24;
     });
     new ResizeObserver(() => { if (this.pinned) this.toBottom(); }).observe(this.log);
-    this.load();
+    this.load().then(() => loadNotes(this.log, doc));
   }
 
   async load() {
@@ -47,9 +53,10 @@ export class ChatView {
     if (existing) { this.paintTicks(existing, message); return; }
     const mine = message.sender === "agent";
     const ticks = h("span", { class: "ticks", "aria-label": "" });
-    const row = h("li", { class: `msg msg-${message.sender}${mine && message.agent_id !== this.me.agent_id ? " msg-colleague" : ""}`, "data-id": message.id },
+    const row = h("li", { class: `msg msg-${message.sender}${mine && message.agent_id !== this.me.agent_id ? " msg-colleague" : ""}`, "data-id": message.id, "data-at": message.created_at },
       message.sender === "system" ? null : h("span", { class: "msg-author" }, message.author_name || (mine ? "Agent" : "Customer")),
-      h("div", { class: "msg-body" }, message.body),
+      message.body ? h("div", { class: "msg-body" }, message.body) : null,
+      attachmentLinks(message.attachments),
       h("span", { class: "msg-meta" }, timeOf(message.created_at), mine ? ticks : null));
     this.messages.set(message.id, row);
     this.paintTicks(row, message);
@@ -102,6 +109,18 @@ export class ChatView {
     } finally {
       this.send.disabled = false;
       this.input.focus();
+    }
+  }
+
+  async sendFiles(files) {
+    for (const file of files) {
+      try {
+        const stored = await uploadFile(this.doc.id, file);
+        const message = await api("POST", `/interactions/${encodeURIComponent(this.doc.id)}/messages`, { attachment_ids: [stored.id] });
+        this.add(message);
+      } catch (err) {
+        toast(`${file.name} not sent: ${err.message}`, "error");
+      }
     }
   }
 

@@ -7,6 +7,8 @@ import { EmailView } from "./emailview.js";
 import { openTransferDialog } from "./transfer.js";
 import { isOpen, stateLabel } from "./worklist.js";
 import { mountExtensions } from "./extensions.js";
+import { CaseView } from "./caseview.js";
+import { mountCustomer } from "./customer.js";
 import { t } from "./i18n.js";
 
 const TRANSFER_TEXT = {
@@ -58,7 +60,7 @@ export class Conversation {
     const active = doc.state === "work_in_progress" || doc.state === "in_progress" || doc.state === "open";
     if (doc.channel_id === "chat") this.view = new ChatView(this.body, doc, { me: this.me, active });
     else if (doc.channel_id === "email") this.view = new EmailView(this.body, doc, { active: isOpen(doc) });
-    else if (doc.document_type === "case") this.view = this.caseView(doc);
+    else if (doc.document_type === "case") this.view = new CaseView(this.body, doc, { me: this.me, onChanged: (d) => this.onChanged(d) });
     else this.view = null;
     this.call = null;
     this.extensions = await mountExtensions({ doc, me: this.me, body: this.body, side: this.extra,
@@ -72,6 +74,7 @@ export class Conversation {
     clear(this.header).append(
       h("div", { class: "conv-title" },
         h("h1", {}, doc.customer_name || doc.customer_email || "Unknown customer"),
+        doc.reference ? h("span", { class: "case-ref" }, doc.reference) : null,
         h("span", { class: `pill pill-${doc.state}` }, stateLabel(doc.state))),
       h("p", { class: "conv-meta" }, channelBadge(doc.channel_id),
         doc.customer_email ? h("span", {}, doc.customer_email) : null,
@@ -93,7 +96,7 @@ export class Conversation {
   paintActions() {
     const doc = this.doc;
     const buttons = [];
-    const working = doc.state === "work_in_progress" || doc.state === "in_progress";
+    const working = (doc.state === "work_in_progress" || doc.state === "in_progress") && doc.agent_id === this.me.agent_id;
     const pending = this.transfer && ["pending", "offered"].includes(this.transfer.state);
     // While a call is live, its controls hold the one Transfer… and the one End call.
     const callLive = Boolean(this.call && this.call.state !== "ended");
@@ -106,7 +109,7 @@ export class Conversation {
     if (doc.document_type === "interaction" && working) {
       buttons.push(h("button", { class: "btn btn-danger", type: "button", onclick: () => this.end() }, doc.channel_id === "chat" ? "End chat" : "End"));
     }
-    if (doc.document_type === "case" && isOpen(doc)) {
+    if (doc.document_type === "case" && isOpen(doc) && doc.agent_id === this.me.agent_id) {
       buttons.push(h("button", { class: "btn btn-danger", type: "button", onclick: () => this.closeCase() }, "Close case"));
     }
     clear(this.actions).append(...buttons);
@@ -182,35 +185,19 @@ export class Conversation {
     }
   }
 
-  caseView(doc) {
-    this.body.append(h("dl", { class: "facts" },
-      h("dt", {}, "Subject"), h("dd", {}, doc.subject || "—"),
-      h("dt", {}, "Customer"), h("dd", {}, `${doc.customer_name || "—"} ${doc.customer_email ? `<${doc.customer_email}>` : ""}`),
-      h("dt", {}, "Opened"), h("dd", {}, dateTimeOf(doc.created_at))),
-      h("h2", { class: "section-title" }, "Description"),
-      h("pre", { class: "case-description" }, doc.description || "No description."));
-    return null;
-  }
-
-  async loadHistory() {
+  loadHistory() {
     const doc = this.doc;
     if (this.history.dataset.doc === doc.id) return;
     this.history.dataset.doc = doc.id;
-    clear(this.history).append(h("h2", { id: "history-title", class: "pane-title" }, "Customer history"));
-    if (doc.document_type !== "interaction") {
-      this.history.append(h("p", { class: "muted" }, doc.customer_email || "No customer email."));
-      return;
-    }
+    mountCustomer(this.history, doc, { open: (target) => this.openRef(target) });
+  }
+
+  // Open another interaction or case (from the history or a search) in this panel.
+  async openRef({ type, id }) {
     try {
-      const page = await api("GET", `/interactions/${encodeURIComponent(doc.id)}/history`);
-      const items = page.items || page;
-      if (this.doc !== doc) return;
-      this.history.append(items.length ? h("ol", { class: "history" }, items.map((x) =>
-        h("li", {}, channelBadge(x.channel_id || "case"), h("span", { class: "history-what" }, x.subject || x.document_type || ""),
-          h("span", { class: "muted small" }, `${dateTimeOf(x.created_at)} · ${stateLabel(x.state)}${x.wrap_up_code_name ? ` · ${x.wrap_up_code_name}` : ""}`))))
-        : h("p", { class: "muted" }, "First contact from this customer."));
-    } catch {
-      this.history.append(h("p", { class: "muted" }, "No history available."));
+      await this.show(await fetchDocument(type, id, { fresh: true }));
+    } catch (err) {
+      toast(`It could not be opened: ${err.message}`, "error");
     }
   }
 

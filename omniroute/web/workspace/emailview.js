@@ -1,6 +1,9 @@
 // An email thread with a reply box.
 import { api } from "./api.js";
 import { h, dateTimeOf, toast } from "./dom.js";
+import { attachSlashMenu, cannedButton } from "./canned.js";
+import { attachButton, sizeLabel, uploadFile } from "./attach.js";
+import { loadNotes, noteForm } from "./notes.js";
 import { t } from "./i18n.js";
 
 export class EmailView {
@@ -11,9 +14,12 @@ export class EmailView {
     this.thread = h("ol", { class: "thread", "aria-label": "Email thread", "aria-live": "polite" });
     this.input = h("textarea", { id: "email-reply", rows: "6", maxlength: "1000000" });
     this.send = h("button", { class: "btn btn-primary", type: "submit" }, "Send reply");
+    this.pending = [];
+    this.chips = h("ul", { class: "attachments pending", "aria-label": "Files to send" });
     const form = h("form", { class: "composer composer-email" },
       h("label", { for: "email-reply", class: "composer-label" }, `Reply to ${doc.customer_email || "the customer"}`),
-      this.input, h("div", { class: "composer-actions" }, this.send));
+      attachSlashMenu(this.input, doc), this.input, this.chips,
+      h("div", { class: "composer-actions" }, attachButton((files) => this.attach(files), "email-file"), cannedButton(this.input, doc), this.send));
     form.addEventListener("submit", (ev) => { ev.preventDefault(); this.reply(); });
     this.input.addEventListener("keydown", (ev) => {
       if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); this.reply(); }
@@ -23,7 +29,7 @@ export class EmailView {
     this.input.addEventListener("keydown", () => this.markRead());
     this.thread.addEventListener("click", () => this.markRead());
     this.form = form;
-    el.append(this.thread, active ? form : null);
+    el.append(this.thread, active ? form : null, noteForm(this.thread, doc));
     this.load();
   }
 
@@ -34,6 +40,7 @@ export class EmailView {
       if (this.seen) for (const m of messages) if (!this.seen.has(m.id) && m.direction === "in") this.unread.add(m.id);
       this.seen = new Set(messages.map((m) => m.id));
       this.thread.replaceChildren(...messages.map((m) => this.item(m)));
+      await loadNotes(this.thread, this.doc);
       const first = this.thread.querySelector(".mail-unread");
       first?.scrollIntoView({ block: "nearest" });
     } catch (err) {
@@ -44,7 +51,7 @@ export class EmailView {
   item(m) {
     const inbound = m.direction === "in";
     const unread = this.unread.has(m.id);
-    return h("li", { class: `mail mail-${inbound ? "inbound" : "outbound"}${unread ? " mail-unread" : ""}`, "data-id": m.id },
+    return h("li", { class: `mail mail-${inbound ? "inbound" : "outbound"}${unread ? " mail-unread" : ""}`, "data-id": m.id, "data-at": m.received_at },
       h("div", { class: "mail-head" },
         unread ? h("span", { class: "pill pill-new" }, t("email.new")) : null,
         h("strong", {}, inbound ? m.from_address : "You"),
@@ -92,13 +99,33 @@ export class EmailView {
     await this.load();
   }
 
+  async attach(files) {
+    for (const file of files) {
+      try {
+        this.pending.push(await uploadFile(this.doc.id, file));
+      } catch (err) {
+        toast(`${file.name} not attached: ${err.message}`, "error");
+      }
+    }
+    this.paintPending();
+  }
+
+  paintPending() {
+    this.chips.replaceChildren(...this.pending.map((a) => h("li", { class: "chip" }, `${a.filename} (${sizeLabel(a.size)})`,
+      h("button", { class: "btn-link", type: "button", "aria-label": `Remove ${a.filename}`,
+        onclick: () => { this.pending = this.pending.filter((x) => x !== a); this.paintPending(); } }, "Remove"))));
+  }
+
   async reply() {
     const body = this.input.value.trim();
     if (!body) return;
     this.send.disabled = true;
     try {
-      await api("POST", `/interactions/${encodeURIComponent(this.doc.id)}/email-replies`, { body });
+      await api("POST", `/interactions/${encodeURIComponent(this.doc.id)}/email-replies`,
+        { body, attachment_ids: this.pending.map((a) => a.id) });
       this.input.value = "";
+      this.pending = [];
+      this.paintPending();
       toast("Reply sent.");
       await this.load();
     } catch (err) {

@@ -51,7 +51,14 @@ export class Inbox {
     if (!offer.document_id) {
       const item = await api("GET", `/work-items/${encodeURIComponent(offer.work_item_id)}`);
       Object.assign(entry, { document_id: item.document_id, document_type: item.document_type,
-        channel_id: item.channel_id, queue_id: item.queue_id });
+        channel_id: item.channel_id, queue_id: item.queue_id, transfer_type: item.transfer_type,
+        transfer_from_agent_id: item.transfer_from_agent_id, transfer_note: item.transfer_note });
+      if (item.transfer_from_agent_id) {
+        try {
+          const sender = (await api("GET", "/directory/agents")).find((a) => a.id === item.transfer_from_agent_id);
+          entry.transfer_from_name = sender?.name;
+        } catch { /* the id stands in for the name */ }
+      }
       const fresh = this.card(entry);
       entry.card.replaceWith(fresh);
       entry.card = fresh;
@@ -107,6 +114,9 @@ export class Inbox {
       ),
       h("h3", { id: `offer-${id}-title`, class: "card-customer" }, "…"),
       h("p", { class: "card-subject" }),
+      entry.transfer_from_agent_id ? h("div", { class: "handover" },
+        h("strong", {}, `${entry.transfer_type === "consult" ? "Consult" : "Transfer"} from ${entry.transfer_from_name || entry.transfer_from_agent_id}`),
+        entry.transfer_note ? h("p", { class: "handover-note" }, `“${entry.transfer_note}”`) : null) : null,
       entry.expires_at ? h("div", { class: "countdown", "data-expires": entry.expires_at, "data-total": total },
         h("div", { class: "countdown-bar", role: "progressbar", "aria-label": "Time left to answer",
           "aria-valuemin": "0", "aria-valuemax": String(Math.round(total)) }, h("span", { class: "countdown-fill" })),

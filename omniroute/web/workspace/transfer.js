@@ -5,7 +5,10 @@ import { state } from "./store.js";
 
 export async function openTransferDialog(doc, me, onStarted) {
   let directory = [];
-  try { directory = await api("GET", "/directory/agents"); } catch { directory = []; }
+  let waiting = new Map();
+  const [agents, depths] = await Promise.allSettled([api("GET", "/directory/agents"), api("GET", "/directory/queues")]);
+  if (agents.status === "fulfilled") directory = agents.value;
+  if (depths.status === "fulfilled") waiting = new Map(depths.value.map((q) => [q.queue_id, q.waiting]));
   const colleagues = directory.filter((a) => a.id !== me.agent_id)
     .sort((a, b) => Number(b.available_on.includes(doc.channel_id)) - Number(a.available_on.includes(doc.channel_id)));
   const queues = [...state.catalog.queues.values()].filter((q) => q.channels.includes(doc.channel_id));
@@ -24,6 +27,7 @@ export async function openTransferDialog(doc, me, onStarted) {
     queues.map((q) => h("label", { class: "choice" },
       h("input", { type: "radio", name: "target-queue", value: q.id }),
       h("span", { class: "choice-name" }, q.name),
+      waiting.has(q.id) ? h("span", { class: "muted small queue-waiting" }, `${waiting.get(q.id)} waiting`) : null,
       q.routing_mode === "external" ? h("span", { class: "muted small" }, "routed by the contact center") : null)));
 
   const toAgent = h("input", { type: "radio", name: "target-kind", id: "kind-agent", value: "agent", checked: true });
@@ -34,6 +38,7 @@ export async function openTransferDialog(doc, me, onStarted) {
   const blind = h("input", { type: "radio", name: "transfer-type", id: "type-blind", value: "blind", checked: true });
   const consult = h("input", { type: "radio", name: "transfer-type", id: "type-consult", value: "consult" });
 
+  const note = h("textarea", { id: "transfer-note", rows: "3", maxlength: "2000", placeholder: "What should your colleague know?" });
   const start = h("button", { class: "btn btn-primary", type: "submit", value: "start" }, "Start transfer");
   const dlg = openDialog({
     title: "Transfer",
@@ -44,12 +49,14 @@ export async function openTransferDialog(doc, me, onStarted) {
       h("fieldset", { class: "segmented" }, h("legend", {}, "Type"),
         h("label", { for: "type-blind" }, blind, "Blind: hand it over"),
         h("label", { for: "type-consult" }, consult, "Consult: stay until you complete it")),
+      h("label", { for: "transfer-note" }, "Handover note (optional)"), note,
       problem),
     actions: [h("button", { class: "btn btn-secondary", type: "submit", value: "cancel", formnovalidate: true }, "Cancel"), start],
   });
   start.addEventListener("click", async (ev) => {
     ev.preventDefault();
     const body = { type: consult.checked ? "consult" : "blind" };
+    if (note.value.trim()) body.note = note.value.trim();
     const picked = dlg.querySelector(toAgent.checked ? "input[name=target-agent]:checked" : "input[name=target-queue]:checked");
     if (!picked) {
       problem.textContent = toAgent.checked ? "Choose an available agent." : "Choose a queue.";

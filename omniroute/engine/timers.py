@@ -1,5 +1,0 @@
-"""Transitional alias: timers now live in `omniroute.core.timers`."""
-
-from omniroute.core.timers import TimerHeap, TimerKind
-
-__all__ = ["TimerHeap", "TimerKind"]

@@ -1,0 +1,39 @@
+// Files in the conversation: upload (raw body, CSRF header), show as links, download with the session.
+import { ApiError, csrf } from "./api.js";
+import { h } from "./dom.js";
+
+export async function uploadFile(interactionId, file) {
+  const headers = { Accept: "application/json", "Content-Type": file.type || "application/octet-stream" };
+  if (csrf()) headers["X-CSRF-Token"] = csrf();
+  const response = await fetch(`/api/v1/interactions/${encodeURIComponent(interactionId)}/attachments?filename=${encodeURIComponent(file.name)}`, {
+    method: "POST", headers, body: file, credentials: "same-origin",
+  });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const e = data?.error || {};
+    throw new ApiError(response.status, e.code || `HTTP_${response.status}`, e.message || response.statusText, e.field);
+  }
+  return data;
+}
+
+export function sizeLabel(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${Math.ceil(bytes / 1024)} KB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+export function attachmentLinks(attachments, href = (a) => `/api/v1/attachments/${encodeURIComponent(a.id)}`) {
+  if (!attachments?.length) return null;
+  return h("ul", { class: "attachments", "aria-label": "Attachments" },
+    attachments.map((a) => h("li", {}, h("a", { class: "attachment", href: href(a), download: a.filename },
+      a.filename, h("span", { class: "muted small" }, ` ${sizeLabel(a.size)}`)))));
+}
+
+// A paperclip button with a hidden file input; `onFiles` gets the chosen files.
+export function attachButton(onFiles, id) {
+  const input = h("input", { type: "file", id, multiple: true, hidden: true, "aria-hidden": "true" });
+  input.addEventListener("change", () => { const files = [...input.files]; input.value = ""; if (files.length) onFiles(files); });
+  const button = h("button", { class: "btn btn-secondary btn-icon", type: "button", title: "Attach a file",
+    "aria-label": "Attach a file", onclick: () => input.click() }, "Attach");
+  return h("span", { class: "attach" }, input, button);
+}

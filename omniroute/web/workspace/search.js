@@ -1,0 +1,82 @@
+// Search interactions, cases and customers by text, with filters; a result opens in the conversation.
+import { api } from "./api.js";
+import { h, channelBadge, dateTimeOf, openDialog } from "./dom.js";
+import { state } from "./store.js";
+import { stateLabel } from "./worklist.js";
+
+const STATES = ["new", "on_hold", "work_in_progress", "wrap_up", "closed_complete", "closed_abandoned", "open", "in_progress", "closed"];
+
+function dayStart(value) {
+  return value ? new Date(`${value}T00:00:00`).toISOString() : null;
+}
+
+export function searchButton(open) {
+  return h("button", { class: "btn btn-ghost", type: "button", id: "search-open", "aria-haspopup": "dialog",
+    onclick: () => openSearch(open) }, "Search");
+}
+
+export function openSearch(open) {
+  const q = h("input", { type: "search", id: "search-q", placeholder: "Name, email, subject or words from a message", "aria-label": "Search" });
+  const channel = h("select", { id: "search-channel" }, h("option", { value: "" }, "Any channel"),
+    state.catalog.channels.map((c) => h("option", { value: c.id }, c.name)));
+  const docState = h("select", { id: "search-state" }, h("option", { value: "" }, "Any state"),
+    STATES.map((s) => h("option", { value: s }, stateLabel(s))));
+  const queue = h("select", { id: "search-queue" }, h("option", { value: "" }, "Any queue"),
+    [...state.catalog.queues.values()].map((x) => h("option", { value: x.id }, x.name)));
+  const from = h("input", { type: "date", id: "search-from", "aria-label": "From" });
+  const to = h("input", { type: "date", id: "search-to", "aria-label": "To" });
+  const results = h("div", { class: "search-results", "aria-live": "polite" });
+  const problem = h("p", { class: "form-error", role: "alert" });
+  const go = h("button", { class: "btn btn-primary", type: "submit", value: "search" }, "Search");
+  const dlg = openDialog({
+    title: "Search",
+    body: h("div", { class: "dialog-body search-body" },
+      h("div", { class: "search-row" }, q, go),
+      h("div", { class: "search-filters" },
+        h("label", {}, "Channel ", channel), h("label", {}, "State ", docState), h("label", {}, "Queue ", queue),
+        h("label", {}, "From ", from), h("label", {}, "To ", to)),
+      problem, results),
+    actions: [h("button", { class: "btn btn-secondary", type: "submit", value: "cancel", formnovalidate: true }, "Close")],
+  });
+  dlg.classList.add("dialog-wide");
+  const run = async () => {
+    const params = new URLSearchParams();
+    if (q.value.trim()) params.set("q", q.value.trim());
+    for (const [key, el] of [["channel_id", channel], ["state", docState], ["queue_id", queue]]) if (el.value) params.set(key, el.value);
+    if (from.value) params.set("created_from", dayStart(from.value));
+    if (to.value) {
+      const end = new Date(`${to.value}T00:00:00`);
+      end.setDate(end.getDate() + 1);
+      params.set("created_to", end.toISOString());
+    }
+    problem.textContent = "";
+    try {
+      const found = await api("GET", `/search?${params}`);
+      paint(results, found, (target) => { dlg.close(); open(target); });
+    } catch (err) {
+      problem.textContent = err.message;
+    }
+  };
+  go.addEventListener("click", (ev) => { ev.preventDefault(); run(); });
+  q.addEventListener("keydown", (ev) => { if (ev.key === "Enter") { ev.preventDefault(); run(); } });
+  q.focus();
+}
+
+function paint(box, found, open) {
+  const docs = [
+    ...found.interactions.map((d) => ({ ...d, document_type: "interaction" })),
+    ...found.cases.map((d) => ({ ...d, document_type: "case" })),
+  ];
+  const total = docs.length + found.customers.length;
+  box.replaceChildren(...[
+    h("p", { class: "muted small", role: "status" }, total ? `${total} found` : "Nothing found."),
+    docs.length ? h("ul", { class: "result-list", "aria-label": "Interactions and cases" }, docs.map((d) =>
+      h("li", {}, h("button", { class: "result", type: "button", onclick: () => open({ type: d.document_type, id: d.id }) },
+        channelBadge(d.channel_id),
+        h("span", { class: "result-what" }, d.reference ? `${d.reference} · ${d.subject || ""}` : (d.subject || "(no subject)")),
+        h("span", { class: "muted small" }, `${d.customer_name || d.customer_email || "Unknown customer"} · ${stateLabel(d.state)} · ${dateTimeOf(d.created_at)}`))))) : null,
+    found.customers.length ? h("ul", { class: "result-list", "aria-label": "Customers" }, found.customers.map((c) =>
+      h("li", { class: "result result-customer" }, h("strong", {}, c.name || "(no name)"), " ",
+        h("span", { class: "muted small" }, [c.emails.join(", "), c.phone].filter(Boolean).join(" · "))))) : null,
+  ].filter(Boolean));
+}
