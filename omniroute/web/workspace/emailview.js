@@ -11,13 +11,13 @@ export class EmailView {
     this.doc = doc;
     this.seen = null;
     this.unread = new Set();
-    this.thread = h("ol", { class: "thread", "aria-label": "Email thread", "aria-live": "polite" });
+    this.thread = h("ol", { class: "thread", "aria-label": t("email.thread"), "aria-live": "polite" });
     this.input = h("textarea", { id: "email-reply", rows: "6", maxlength: "1000000" });
-    this.send = h("button", { class: "btn btn-primary", type: "submit" }, "Send reply");
+    this.send = h("button", { class: "btn btn-primary", type: "submit" }, t("email.send"));
     this.pending = [];
-    this.chips = h("ul", { class: "attachments pending", "aria-label": "Files to send" });
+    this.chips = h("ul", { class: "attachments pending", "aria-label": t("email.files_to_send") });
     const form = h("form", { class: "composer composer-email" },
-      h("label", { for: "email-reply", class: "composer-label" }, `Reply to ${doc.customer_email || "the customer"}`),
+      h("label", { for: "email-reply", class: "composer-label" }, t("email.reply_to", { to: doc.customer_email || t("email.the_customer") })),
       attachSlashMenu(this.input, doc), this.input, this.chips,
       h("div", { class: "composer-actions" }, attachButton((files) => this.attach(files), "email-file"), cannedButton(this.input, doc), this.send));
     form.addEventListener("submit", (ev) => { ev.preventDefault(); this.reply(); });
@@ -44,7 +44,7 @@ export class EmailView {
       const first = this.thread.querySelector(".mail-unread");
       first?.scrollIntoView({ block: "nearest" });
     } catch (err) {
-      this.thread.append(h("li", { class: "mail" }, `The thread could not be loaded: ${err.message}`));
+      this.thread.append(h("li", { class: "mail" }, t("email.load_failed", { error: err.message })));
     }
   }
 
@@ -54,14 +54,14 @@ export class EmailView {
     return h("li", { class: `mail mail-${inbound ? "inbound" : "outbound"}${unread ? " mail-unread" : ""}`, "data-id": m.id, "data-at": m.received_at },
       h("div", { class: "mail-head" },
         unread ? h("span", { class: "pill pill-new" }, t("email.new")) : null,
-        h("strong", {}, inbound ? m.from_address : "You"),
+        h("strong", {}, inbound ? m.from_address : t("email.you")),
         h("span", { class: "muted small" }, `to ${m.to_addresses.join(", ")} · ${dateTimeOf(m.sent_at || m.received_at)}`),
         !inbound && m.status !== "sent" ? h("span", { class: `pill pill-${m.status}` }, m.status === "failed" ? `not sent: ${m.error || "relay failed"}` : m.status) : null),
       !inbound && m.status === "failed" ? h("button", { class: "btn btn-secondary btn-sm", type: "button",
-        onclick: () => this.retry(m) }, "Retry sending") : null,
+        onclick: () => this.retry(m) }, t("email.retry")) : null,
       h("div", { class: "mail-subject" }, m.subject),
       h("pre", { class: "mail-body" }, m.text_body || "(no text part)"),
-      m.attachments?.length ? h("ul", { class: "attachments", "aria-label": "Attachments" },
+      m.attachments?.length ? h("ul", { class: "attachments", "aria-label": t("email.attachments") },
         m.attachments.map((a) => h("li", {}, h("a", { href: `/api/v1/email-attachments/${encodeURIComponent(a.id)}` }, `${a.filename} (${Math.ceil(a.size / 1024)} KB)`)))) : null);
   }
 
@@ -92,9 +92,9 @@ export class EmailView {
   async retry(m) {
     try {
       await api("POST", `/email-messages/${encodeURIComponent(m.id)}/retry`);
-      toast("Reply sent.");
+      toast(t("email.sent"));
     } catch (err) {
-      toast(`Still not sent: ${err.message}`, "error");
+      toast(t("email.still_not_sent", { error: err.message }), "error");
     }
     await this.load();
   }
@@ -112,8 +112,8 @@ export class EmailView {
 
   paintPending() {
     this.chips.replaceChildren(...this.pending.map((a) => h("li", { class: "chip" }, `${a.filename} (${sizeLabel(a.size)})`,
-      h("button", { class: "btn-link", type: "button", "aria-label": `Remove ${a.filename}`,
-        onclick: () => { this.pending = this.pending.filter((x) => x !== a); this.paintPending(); } }, "Remove"))));
+      h("button", { class: "btn-link", type: "button", "aria-label": t("email.remove_file", { name: a.filename }),
+        onclick: () => { this.pending = this.pending.filter((x) => x !== a); this.paintPending(); } }, t("email.remove")))));
   }
 
   async reply() {
@@ -126,10 +126,10 @@ export class EmailView {
       this.input.value = "";
       this.pending = [];
       this.paintPending();
-      toast("Reply sent.");
+      toast(t("email.sent"));
       await this.load();
     } catch (err) {
-      toast(`Reply not sent: ${err.message}`, "error");
+      toast(t("email.not_sent", { error: err.message }), "error");
     } finally {
       this.send.disabled = false;
     }

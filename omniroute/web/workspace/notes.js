@@ -1,6 +1,7 @@
 // Internal notes: in the conversation's timeline, for agents and supervisors, never for the customer.
 import { api } from "./api.js";
 import { h, dateTimeOf, toast } from "./dom.js";
+import { t } from "./i18n.js";
 
 function notesPath(doc) {
   const kind = doc.document_type === "case" ? "cases" : "interactions";
@@ -9,7 +10,7 @@ function notesPath(doc) {
 
 export function noteItem(note) {
   return h("li", { class: "note", "data-at": note.created_at, "data-note": note.id },
-    h("div", { class: "note-head" }, h("strong", {}, "Internal note"), " · ", note.author_name,
+    h("div", { class: "note-head" }, h("strong", {}, t("note.title")), " · ", note.author_name,
       h("span", { class: "muted small" }, ` ${dateTimeOf(note.created_at)}`)),
     h("div", { class: "note-body" }, note.body));
 }
@@ -32,10 +33,10 @@ export async function loadNotes(list, doc) {
 
 // A small form under the composer: the note goes to the timeline, never to the customer.
 export function noteForm(list, doc) {
-  const input = h("textarea", { id: "note-input", rows: "2", maxlength: "10000", placeholder: "Only your team sees internal notes" });
-  const add = h("button", { class: "btn btn-secondary", type: "submit" }, "Add note");
+  const input = h("textarea", { id: "note-input", rows: "2", maxlength: "10000", placeholder: t("note.placeholder") });
+  const add = h("button", { class: "btn btn-secondary", type: "submit" }, t("note.add"));
   const form = h("form", { class: "note-form" },
-    h("label", { for: "note-input", class: "composer-label" }, "Internal note"), input,
+    h("label", { for: "note-input", class: "composer-label" }, t("note.title")), input,
     h("div", { class: "composer-actions" }, add));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
@@ -47,9 +48,9 @@ export function noteForm(list, doc) {
       placeByTime(list, noteItem(note));
       list.scrollTop = list.scrollHeight;
       input.value = "";
-      toast("Note added.");
+      toast(t("note.added"));
     } catch (err) {
-      toast(`Note not added: ${err.message}`, "error");
+      toast(t("note.failed", { error: err.message }), "error");
     } finally {
       add.disabled = false;
     }
