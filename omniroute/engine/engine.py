@@ -38,6 +38,7 @@ from omniroute.engine.loader import (
     load_spokes,
     load_state,
 )
+from omniroute.engine.request_keys import next_command_key
 from omniroute.store import tables as t
 from omniroute.store.db import Database
 
@@ -244,10 +245,23 @@ class Engine:
         if not isinstance(command, Message):
             msg = f"the engine takes typed commands and queries, not {type(command).__name__}"
             raise TypeError(msg)
+        if key is None and command.mutates:
+            key = next_command_key()
         if not self.running and self.forwarder is not None:
             result: T = await self.forwarder.send(command, key)
             return result
-        return await self.run_local(command, key)
+        try:
+            return await self.run_local(command, key)
+        except DomainError as err:
+            # Deposed while the command waited: nothing was written; the new leader runs it.
+            if (
+                self.running
+                or self.forwarder is None
+                or err.code is not ErrorCode.STORE_UNAVAILABLE
+            ):
+                raise
+            forwarded: T = await self.forwarder.send(command, key)
+            return forwarded
 
     async def query(self, query: door.Query[T]) -> T:
         """Answer a query from the live state as of the last commit."""

@@ -326,6 +326,7 @@ class WorkItemRow(Base):
     escalation_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     entered_at: Mapped[datetime | None] = mapped_column()
     preferred_agent_id: Mapped[str | None] = mapped_column(String(64))
+    cancel_detail: Mapped[str | None] = mapped_column(String(64))
     agent_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()
@@ -712,6 +713,30 @@ class AuditRow(Base):
     target_type: Mapped[str] = mapped_column(String(64))
     target_id: Mapped[str] = mapped_column(String(200))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class IntervalStatRow(Base):
+    """Figures of one queue or agent over one 15-minute interval or one UTC day."""
+
+    __tablename__ = "interval_stats"
+    span: Mapped[str] = mapped_column(String(4), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(8), primary_key=True)
+    start: Mapped[datetime] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    offered: Mapped[int] = mapped_column(Integer, default=0)
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    timed_out: Mapped[int] = mapped_column(Integer, default=0)
+    abandoned: Mapped[int] = mapped_column(Integer, default=0)
+    transferred: Mapped[int] = mapped_column(Integer, default=0)
+    answered: Mapped[int] = mapped_column(Integer, default=0)
+    answered_within: Mapped[int] = mapped_column(Integer, default=0)
+    answer_s: Mapped[float] = mapped_column(Float, default=0.0)
+    handled: Mapped[int] = mapped_column(Integer, default=0)
+    handle_s: Mapped[float] = mapped_column(Float, default=0.0)
+    longest_wait_s: Mapped[float] = mapped_column(Float, default=0.0)
+    busy_s: Mapped[float] = mapped_column(Float, default=0.0)
+    presence_s: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 # The supervisor's last-hour queries skip the many items that ended long ago.

@@ -29,8 +29,8 @@ from omniroute.spokes.twilio_flex.transport import HttpxTwilioClient
 
 WORK_ITEM = inbound.WORK_ITEM_ATTRIBUTE
 PREVIOUS_TASK = "omniroute_previous_task_sid"
-TRANSFER_TYPE = "omniroute_transfer_type"
-TARGET_TYPE = "transferTargetType"
+TRANSFER_TYPE = inbound.OWN_TRANSFER_ATTRIBUTE
+TARGET_TYPE = inbound.FLEX_TRANSFER_TARGET
 TARGET_SID = "transferTargetSid"
 DEFAULT_CHANNEL = "default"
 # TaskRouter serves the highest priority first; Omniroute the lowest number.

@@ -1,8 +1,8 @@
 // Canned responses: type "/" in a reply box to pick one, or open the picker; placeholders fill in.
+import { t } from "./i18n.js";
 import { api } from "./api.js";
 import { h, openDialog } from "./dom.js";
 import { state } from "./store.js";
-import { t } from "./i18n.js";
 
 let cache = null;
 
@@ -32,7 +32,7 @@ function insertAt(input, start, end, text) {
 
 // A listbox under the reply box while the agent types "/word"; arrows move, Enter or Tab inserts.
 export function attachSlashMenu(input, doc) {
-  const menu = h("ul", { class: "canned-menu", role: "listbox", id: `${input.id}-canned`, hidden: true, "aria-label": t("canned.title") });
+  const menu = h("ul", { class: "canned-menu", role: "listbox", id: `${input.id}-canned`, hidden: true, "aria-label": t("canned.list") });
   input.setAttribute("aria-controls", menu.id);
   input.setAttribute("aria-autocomplete", "list");
   let items = [];
@@ -94,15 +94,15 @@ export function attachSlashMenu(input, doc) {
 
 // A button that opens the picker: search shared and personal responses, insert one.
 export function cannedButton(input, doc) {
-  return h("button", { class: "btn btn-secondary btn-icon", type: "button", title: "Insert a canned response (or type /)",
-    "aria-label": t("canned.insert"), onclick: () => openPicker(input, doc) }, t("canned.button"));
+  return h("button", { class: "btn btn-secondary btn-icon", type: "button", title: t("canned.button_title"),
+    "aria-label": t("canned.button_label"), onclick: () => openPicker(input, doc) }, t("canned.button"));
 }
 
 async function openPicker(input, doc) {
   let all = [];
   try { all = await cannedResponses({ fresh: true }); } catch { all = []; }
   const filter = h("input", { type: "search", id: "canned-filter", placeholder: t("canned.search"), "aria-label": t("canned.search") });
-  const list = h("div", { class: "choice-list canned-list", role: "listbox", "aria-label": t("canned.title") });
+  const list = h("div", { class: "choice-list canned-list", role: "listbox", "aria-label": t("canned.list") });
   const paint = () => {
     const shown = all.filter((item) => matches(item, filter.value) || item.body.toLowerCase().includes(filter.value.toLowerCase()));
     list.replaceChildren(...(shown.length ? shown.map((item) => h("button", { type: "button", class: "choice canned-choice",
@@ -113,7 +113,7 @@ async function openPicker(input, doc) {
   };
   filter.addEventListener("input", paint);
   const dlg = openDialog({
-    title: t("canned.title"),
+    title: t("canned.list"),
     body: h("div", { class: "dialog-body" }, filter, list),
     actions: [h("button", { class: "btn btn-secondary", type: "submit", value: "cancel" }, t("common.close"))],
   });

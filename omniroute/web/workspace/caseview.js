@@ -1,16 +1,16 @@
 // A case: reference, status and priority, description, its emails and notes, a reply by email.
 import { api } from "./api.js";
+import { t } from "./i18n.js";
 import { h, dateTimeOf, toast } from "./dom.js";
 import { attachSlashMenu, cannedButton } from "./canned.js";
 import { attachmentLinks } from "./attach.js";
 import { loadNotes, noteForm } from "./notes.js";
-import { t } from "./i18n.js";
 
 const STATUSES = ["open", "pending", "on_hold"];
 const PRIORITIES = ["low", "normal", "high", "urgent"];
 
-function select(id, options, value, disabled, onChange) {
-  const el = h("select", { id, disabled }, options.map((v) => h("option", { value: v }, t(`${id.replace("-", ".")}.${v}`))));
+function select(id, kind, options, value, disabled, onChange) {
+  const el = h("select", { id, disabled }, options.map((v) => h("option", { value: v }, t(`case.${kind}.${v}`))));
   el.value = value;
   el.addEventListener("change", () => onChange(el.value));
   return el;
@@ -27,15 +27,15 @@ export class CaseView {
       h("dl", { class: "facts" },
         h("dt", {}, t("case.reference")), h("dd", {}, h("strong", { class: "case-ref" }, doc.reference || doc.id)),
         h("dt", {}, t("case.subject")), h("dd", {}, doc.subject || "—"),
-        h("dt", {}, t("conv.customer")), h("dd", {}, `${doc.customer_name || "—"} ${doc.customer_email ? `<${doc.customer_email}>` : ""}`),
+        h("dt", {}, t("customer.title")), h("dd", {}, `${doc.customer_name || "—"} ${doc.customer_email ? `<${doc.customer_email}>` : ""}`),
         h("dt", {}, t("case.opened")), h("dd", {}, dateTimeOf(doc.created_at)),
         h("dt", {}, h("label", { for: "case-status" }, t("case.status"))),
-        h("dd", {}, select("case-status", STATUSES, doc.status || "open", !mine, (v) => this.update({ status: v }))),
+        h("dd", {}, select("case-status", "status", STATUSES, doc.status || "open", !mine, (v) => this.update({ status: v }))),
         h("dt", {}, h("label", { for: "case-priority" }, t("case.priority"))),
-        h("dd", {}, select("case-priority", PRIORITIES, doc.priority || "normal", !mine, (v) => this.update({ priority: v })))),
+        h("dd", {}, select("case-priority", "priority", PRIORITIES, doc.priority || "normal", !mine, (v) => this.update({ priority: v })))),
       h("h2", { class: "section-title" }, t("case.description")),
       h("pre", { class: "case-description" }, doc.description || t("case.no_description")),
-      h("h2", { class: "section-title" }, t("case.timeline_title")),
+      h("h2", { class: "section-title" }, t("case.timeline")),
       this.timeline,
       mine && doc.customer_email ? this.replyForm() : null,
       noteForm(this.timeline, doc));
@@ -46,7 +46,7 @@ export class CaseView {
     try {
       const emails = await api("GET", `/cases/${encodeURIComponent(this.doc.id)}/emails`);
       this.timeline.replaceChildren(...emails.map((m) => h("li", { class: `mail mail-${m.direction === "in" ? "inbound" : "outbound"}`, "data-at": m.received_at },
-        h("div", { class: "mail-head" }, h("strong", {}, m.direction === "in" ? m.from_address : t("email.you")),
+        h("div", { class: "mail-head" }, h("strong", {}, m.direction === "in" ? m.from_address : "You"),
           h("span", { class: "muted small" }, `to ${m.to_addresses.join(", ")} · ${dateTimeOf(m.sent_at || m.received_at)}`),
           m.direction === "out" && m.status !== "sent" ? h("span", { class: `pill pill-${m.status}` }, m.status === "failed" ? `not sent: ${m.error || "relay failed"}` : m.status) : null),
         h("div", { class: "mail-subject" }, m.subject),
@@ -60,7 +60,7 @@ export class CaseView {
     const input = h("textarea", { id: "case-reply", rows: "4", maxlength: "1000000" });
     const send = h("button", { class: "btn btn-primary", type: "submit" }, t("case.send_email"));
     const form = h("form", { class: "composer composer-email" },
-      h("label", { for: "case-reply", class: "composer-label" }, t("case.email_to", { to: this.doc.customer_email })),
+      h("label", { for: "case-reply", class: "composer-label" }, t("case.email_to", { email: this.doc.customer_email })),
       attachSlashMenu(input, this.doc), input,
       h("div", { class: "composer-actions" }, cannedButton(input, this.doc), send));
     form.addEventListener("submit", async (ev) => {

@@ -1,10 +1,10 @@
 // Live chat with the customer: the transcript, typing, delivery ticks and the composer.
+import { t } from "./i18n.js";
 import { api } from "./api.js";
 import { h, timeOf, toast } from "./dom.js";
 import { attachSlashMenu, cannedButton } from "./canned.js";
 import { attachButton, attachmentLinks, uploadFile } from "./attach.js";
 import { loadNotes, noteForm } from "./notes.js";
-import { t } from "./i18n.js";
 
 const TYPING_SHOWN_MS = 4000;
 const TYPING_SENT_EVERY_MS = 2500;
@@ -120,7 +120,7 @@ export class ChatView {
         const message = await api("POST", `/interactions/${encodeURIComponent(this.doc.id)}/messages`, { attachment_ids: [stored.id] });
         this.add(message);
       } catch (err) {
-        toast(`${file.name} not sent: ${err.message}`, "error");
+        toast(t("files.not_sent", { name: file.name, error: err.message }), "error");
       }
     }
   }

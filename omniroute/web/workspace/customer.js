@@ -1,11 +1,11 @@
 // The customer card: the record (name, addresses, phone, attributes) and a history whose items open.
 import { api } from "./api.js";
+import { t } from "./i18n.js";
 import { h, clear, channelBadge, dateTimeOf, openDialog, toast } from "./dom.js";
 import { stateLabel } from "./worklist.js";
-import { t } from "./i18n.js";
 
 export async function mountCustomer(el, doc, { open }) {
-  clear(el).append(h("h2", { id: "history-title", class: "pane-title" }, t("conv.customer")));
+  clear(el).append(h("h2", { id: "history-title", class: "pane-title" }, t("customer.title")));
   const email = (doc.customer_email || "").trim();
   let record = null;
   if (email) {
@@ -37,14 +37,14 @@ function editRecord(record, doc, reload) {
   const attrs = h("textarea", { id: "cust-attrs", rows: "4", placeholder: "tier = gold" });
   attrs.value = Object.entries(record?.attributes || {}).map(([k, v]) => `${k} = ${v}`).join("\n");
   const problem = h("p", { class: "form-error", role: "alert" });
-  const save = h("button", { class: "btn btn-primary", type: "submit", value: "save" }, t("prefs.save"));
+  const save = h("button", { class: "btn btn-primary", type: "submit", value: "save" }, t("customer.save"));
   const dlg = openDialog({
     title: record ? t("customer.edit_title") : t("customer.new_title"),
     body: h("div", { class: "dialog-body" },
       h("label", { for: "cust-name" }, t("customer.name")), name,
-      h("label", { for: "cust-emails" }, "Email addresses (comma-separated)"), emails,
+      h("label", { for: "cust-emails" }, t("customer.emails")), emails,
       h("label", { for: "cust-phone" }, t("customer.phone")), phone,
-      h("label", { for: "cust-attrs" }, "Custom attributes (one `key = value` a line)"), attrs, problem),
+      h("label", { for: "cust-attrs" }, t("customer.attributes")), attrs, problem),
     actions: [h("button", { class: "btn btn-secondary", type: "submit", value: "cancel", formnovalidate: true }, t("common.cancel")), save],
   });
   save.addEventListener("click", async (ev) => {

@@ -11,23 +11,20 @@ export class EmailView {
     this.doc = doc;
     this.seen = null;
     this.unread = new Set();
-    this.thread = h("ol", { class: "thread", "aria-label": t("email.thread"), "aria-live": "polite" });
+    this.thread = h("ol", { class: "thread", "aria-label": "Email thread", "aria-live": "polite" });
     this.input = h("textarea", { id: "email-reply", rows: "6", maxlength: "1000000" });
-    this.send = h("button", { class: "btn btn-primary", type: "submit" }, t("email.send"));
+    this.send = h("button", { class: "btn btn-primary", type: "submit" }, "Send reply");
     this.pending = [];
-    this.chips = h("ul", { class: "attachments pending", "aria-label": t("email.files_to_send") });
+    this.chips = h("ul", { class: "attachments pending", "aria-label": t("files.pending") });
     const form = h("form", { class: "composer composer-email" },
-      h("label", { for: "email-reply", class: "composer-label" }, t("email.reply_to", { to: doc.customer_email || t("email.the_customer") })),
+      h("label", { for: "email-reply", class: "composer-label" }, `Reply to ${doc.customer_email || "the customer"}`),
       attachSlashMenu(this.input, doc), this.input, this.chips,
       h("div", { class: "composer-actions" }, attachButton((files) => this.attach(files), "email-file"), cannedButton(this.input, doc), this.send));
     form.addEventListener("submit", (ev) => { ev.preventDefault(); this.reply(); });
     this.input.addEventListener("keydown", (ev) => {
       if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); this.reply(); }
     });
-    // Reading is going to the reply box, typing in it, or clicking the thread.
     this.input.addEventListener("focus", () => this.markRead());
-    this.input.addEventListener("keydown", () => this.markRead());
-    this.thread.addEventListener("click", () => this.markRead());
     this.form = form;
     el.append(this.thread, active ? form : null, noteForm(this.thread, doc));
     this.load();
@@ -44,7 +41,7 @@ export class EmailView {
       const first = this.thread.querySelector(".mail-unread");
       first?.scrollIntoView({ block: "nearest" });
     } catch (err) {
-      this.thread.append(h("li", { class: "mail" }, t("email.load_failed", { error: err.message })));
+      this.thread.append(h("li", { class: "mail" }, `The thread could not be loaded: ${err.message}`));
     }
   }
 
@@ -54,14 +51,14 @@ export class EmailView {
     return h("li", { class: `mail mail-${inbound ? "inbound" : "outbound"}${unread ? " mail-unread" : ""}`, "data-id": m.id, "data-at": m.received_at },
       h("div", { class: "mail-head" },
         unread ? h("span", { class: "pill pill-new" }, t("email.new")) : null,
-        h("strong", {}, inbound ? m.from_address : t("email.you")),
+        h("strong", {}, inbound ? m.from_address : "You"),
         h("span", { class: "muted small" }, `to ${m.to_addresses.join(", ")} · ${dateTimeOf(m.sent_at || m.received_at)}`),
         !inbound && m.status !== "sent" ? h("span", { class: `pill pill-${m.status}` }, m.status === "failed" ? `not sent: ${m.error || "relay failed"}` : m.status) : null),
       !inbound && m.status === "failed" ? h("button", { class: "btn btn-secondary btn-sm", type: "button",
-        onclick: () => this.retry(m) }, t("email.retry")) : null,
+        onclick: () => this.retry(m) }, "Retry sending") : null,
       h("div", { class: "mail-subject" }, m.subject),
       h("pre", { class: "mail-body" }, m.text_body || "(no text part)"),
-      m.attachments?.length ? h("ul", { class: "attachments", "aria-label": t("email.attachments") },
+      m.attachments?.length ? h("ul", { class: "attachments", "aria-label": "Attachments" },
         m.attachments.map((a) => h("li", {}, h("a", { href: `/api/v1/email-attachments/${encodeURIComponent(a.id)}` }, `${a.filename} (${Math.ceil(a.size / 1024)} KB)`)))) : null);
   }
 
@@ -92,9 +89,9 @@ export class EmailView {
   async retry(m) {
     try {
       await api("POST", `/email-messages/${encodeURIComponent(m.id)}/retry`);
-      toast(t("email.sent"));
+      toast("Reply sent.");
     } catch (err) {
-      toast(t("email.still_not_sent", { error: err.message }), "error");
+      toast(`Still not sent: ${err.message}`, "error");
     }
     await this.load();
   }
@@ -104,7 +101,7 @@ export class EmailView {
       try {
         this.pending.push(await uploadFile(this.doc.id, file));
       } catch (err) {
-        toast(`${file.name} not attached: ${err.message}`, "error");
+        toast(t("files.not_attached", { name: file.name, error: err.message }), "error");
       }
     }
     this.paintPending();
@@ -112,8 +109,8 @@ export class EmailView {
 
   paintPending() {
     this.chips.replaceChildren(...this.pending.map((a) => h("li", { class: "chip" }, `${a.filename} (${sizeLabel(a.size)})`,
-      h("button", { class: "btn-link", type: "button", "aria-label": t("email.remove_file", { name: a.filename }),
-        onclick: () => { this.pending = this.pending.filter((x) => x !== a); this.paintPending(); } }, t("email.remove")))));
+      h("button", { class: "btn-link", type: "button", "aria-label": t("files.remove_label", { name: a.filename }),
+        onclick: () => { this.pending = this.pending.filter((x) => x !== a); this.paintPending(); } }, t("files.remove")))));
   }
 
   async reply() {
@@ -126,10 +123,10 @@ export class EmailView {
       this.input.value = "";
       this.pending = [];
       this.paintPending();
-      toast(t("email.sent"));
+      toast("Reply sent.");
       await this.load();
     } catch (err) {
-      toast(t("email.not_sent", { error: err.message }), "error");
+      toast(`Reply not sent: ${err.message}`, "error");
     } finally {
       this.send.disabled = false;
     }

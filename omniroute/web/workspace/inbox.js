@@ -6,10 +6,12 @@ import { t } from "./i18n.js";
 
 
 export class Inbox {
-  constructor(el, { me, onAccepted, onOffered = () => {}, onEnded = () => {} }) {
+  constructor(el, { me, onAccepted, onAssigned = () => {}, onOpen = () => {}, onOffered = () => {}, onEnded = () => {} }) {
     this.el = el;
     this.me = me;
     this.onAccepted = onAccepted;
+    this.onAssigned = onAssigned;
+    this.onOpen = onOpen;
     this.onOffered = onOffered;
     this.onEnded = onEnded;
     this.offers = new Map();
@@ -30,7 +32,8 @@ export class Inbox {
   }
 
   handle(frame) {
-    if (frame.type === "offer.created") this.add(frame.data);
+    if (frame.type === "offer.created" && frame.data.auto_accept) this.assigned(frame.data);
+    else if (frame.type === "offer.created") this.add(frame.data);
     else if (frame.type === "offer.ended") {
       const known = this.offers.get(frame.data.offer_id);
       this.drop(frame.data.offer_id);
@@ -66,6 +69,29 @@ export class Inbox {
     if (this.offers.has(offer.offer_id)) {
       this.onOffered(entry, { customer, channel: entry.channel_id ? channelLabel(entry.channel_id) : null });
     }
+  }
+
+  // Work accepted on the agent's behalf: a card says so; card_and_tab also opens it at once.
+  async assigned(offer) {
+    if (this.list.querySelector(`[data-assigned="${CSS.escape(offer.offer_id)}"]`)) return;
+    const entry = { ...offer };
+    const dismiss = () => { entry.card.remove(); this.paintCount(); };
+    entry.card = h("li", { class: "card assigned-card", id: `assigned-${offer.offer_id}`, "data-assigned": offer.offer_id,
+      "aria-labelledby": `assigned-${offer.offer_id}-title` },
+      h("div", { class: "card-head" },
+        offer.channel_id ? channelBadge(offer.channel_id) : null,
+        h("span", { class: "card-queue" }, offer.queue_id ? queueName(offer.queue_id) : ""),
+        h("span", { class: "badge assigned-badge" }, t("offer.auto_accepted"))),
+      h("h3", { id: `assigned-${offer.offer_id}-title`, class: "card-customer" }, "…"),
+      h("p", { class: "card-subject" }),
+      h("p", { class: "muted small" }, t("offer.auto_accepted_note")),
+      h("div", { class: "card-actions" },
+        h("button", { class: "btn btn-primary", type: "button", onclick: () => { dismiss(); this.onOpen(entry); } }, t("offer.open")),
+        h("button", { class: "btn btn-secondary", type: "button", onclick: dismiss }, t("offer.dismiss"))));
+    this.list.append(entry.card);
+    this.paintCount();
+    await this.onAssigned(entry, offer.display_option === "card_and_tab");
+    await this.fillCustomer(entry);
   }
 
   async fillCustomer(entry) {
@@ -149,7 +175,7 @@ export class Inbox {
 
   paintCount() {
     this.count.textContent = String(this.offers.size);
-    this.empty.hidden = this.offers.size > 0;
+    this.empty.hidden = this.list.children.length > 0;
   }
 
   async accept(entry) {

@@ -1,8 +1,8 @@
 // The transfer dialog: to an agent (showing who can take it now) or to a queue; blind or consult.
 import { api } from "./api.js";
+import { t } from "./i18n.js";
 import { h, openDialog } from "./dom.js";
 import { state } from "./store.js";
-import { t } from "./i18n.js";
 
 export async function openTransferDialog(doc, me, onStarted) {
   let directory = [];
@@ -15,21 +15,21 @@ export async function openTransferDialog(doc, me, onStarted) {
   const queues = [...state.catalog.queues.values()].filter((q) => q.channels.includes(doc.channel_id));
   const problem = h("p", { class: "form-error", role: "alert" });
 
-  const agentList = h("div", { class: "choice-list", role: "radiogroup", "aria-label": t("transfer.agents") },
+  const agentList = h("div", { class: "choice-list", role: "radiogroup", "aria-label": "Agents" },
     colleagues.length ? colleagues.map((a) => {
       const free = a.available_on.includes(doc.channel_id);
       return h("label", { class: `choice${free ? "" : " choice-off"}` },
         h("input", { type: "radio", name: "target-agent", value: a.id, disabled: !free }),
         h("span", { class: `presence-dot ${free ? "on" : "off"}`, "aria-hidden": "true" }),
         h("span", { class: "choice-name" }, a.name),
-        h("span", { class: "muted small" }, free ? t("transfer.available") : (a.presence_id === "available" ? t("transfer.at_capacity", { presence: a.presence_name }) : a.presence_name)));
-    }) : h("p", { class: "muted" }, t("transfer.no_colleagues")));
-  const queueList = h("div", { class: "choice-list", role: "radiogroup", "aria-label": t("transfer.queues"), hidden: true },
+        h("span", { class: "muted small" }, free ? "Available" : `${a.presence_name}${a.presence_id === "available" ? " · at capacity" : ""}`));
+    }) : h("p", { class: "muted" }, "No colleagues found."));
+  const queueList = h("div", { class: "choice-list", role: "radiogroup", "aria-label": "Queues", hidden: true },
     queues.map((q) => h("label", { class: "choice" },
       h("input", { type: "radio", name: "target-queue", value: q.id }),
       h("span", { class: "choice-name" }, q.name),
       waiting.has(q.id) ? h("span", { class: "muted small queue-waiting" }, t("transfer.waiting", { n: waiting.get(q.id) })) : null,
-      q.routing_mode === "external" ? h("span", { class: "muted small" }, t("transfer.external")) : null)));
+      q.routing_mode === "external" ? h("span", { class: "muted small" }, "routed by the contact center") : null)));
 
   const toAgent = h("input", { type: "radio", name: "target-kind", id: "kind-agent", value: "agent", checked: true });
   const toQueue = h("input", { type: "radio", name: "target-kind", id: "kind-queue", value: "queue" });
@@ -40,19 +40,19 @@ export async function openTransferDialog(doc, me, onStarted) {
   const consult = h("input", { type: "radio", name: "transfer-type", id: "type-consult", value: "consult" });
 
   const note = h("textarea", { id: "transfer-note", rows: "3", maxlength: "2000", placeholder: t("transfer.note_placeholder") });
-  const start = h("button", { class: "btn btn-primary", type: "submit", value: "start" }, t("transfer.start"));
+  const start = h("button", { class: "btn btn-primary", type: "submit", value: "start" }, "Start transfer");
   const dlg = openDialog({
-    title: t("transfer.title"),
+    title: "Transfer",
     body: h("div", { class: "dialog-body" },
-      h("fieldset", { class: "segmented" }, h("legend", {}, t("transfer.to")),
-        h("label", { for: "kind-agent" }, toAgent, t("transfer.to_agent")), h("label", { for: "kind-queue" }, toQueue, t("transfer.to_queue"))),
+      h("fieldset", { class: "segmented" }, h("legend", {}, "Transfer to"),
+        h("label", { for: "kind-agent" }, toAgent, "An agent"), h("label", { for: "kind-queue" }, toQueue, "A queue")),
       agentList, queueList,
-      h("fieldset", { class: "segmented" }, h("legend", {}, t("transfer.type")),
-        h("label", { for: "type-blind" }, blind, t("transfer.blind")),
-        h("label", { for: "type-consult" }, consult, t("transfer.consult"))),
+      h("fieldset", { class: "segmented" }, h("legend", {}, "Type"),
+        h("label", { for: "type-blind" }, blind, "Blind: hand it over"),
+        h("label", { for: "type-consult" }, consult, "Consult: stay until you complete it")),
       h("label", { for: "transfer-note" }, t("transfer.note")), note,
       problem),
-    actions: [h("button", { class: "btn btn-secondary", type: "submit", value: "cancel", formnovalidate: true }, t("common.cancel")), start],
+    actions: [h("button", { class: "btn btn-secondary", type: "submit", value: "cancel", formnovalidate: true }, "Cancel"), start],
   });
   start.addEventListener("click", async (ev) => {
     ev.preventDefault();
@@ -60,7 +60,7 @@ export async function openTransferDialog(doc, me, onStarted) {
     if (note.value.trim()) body.note = note.value.trim();
     const picked = dlg.querySelector(toAgent.checked ? "input[name=target-agent]:checked" : "input[name=target-queue]:checked");
     if (!picked) {
-      problem.textContent = toAgent.checked ? t("transfer.pick_agent") : t("transfer.pick_queue");
+      problem.textContent = toAgent.checked ? "Choose an available agent." : "Choose a queue.";
       return;
     }
     if (toAgent.checked) body.target_agent_id = picked.value; else body.target_queue_id = picked.value;

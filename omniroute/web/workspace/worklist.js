@@ -48,10 +48,11 @@ export class WorkList {
     return [...this.docs.values()].sort((a, b) => a.created_at.localeCompare(b.created_at));
   }
 
-  async add(type, id) {
+  async add(type, id, { select = true } = {}) {
     const doc = await fetchDocument(type, id, { fresh: true });
     this.docs.set(doc.id, doc);
-    this.select(doc.id);
+    if (select) this.select(doc.id);
+    else this.paint();
     return doc;
   }
 
