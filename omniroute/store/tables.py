@@ -515,6 +515,25 @@ class AgentPreferencesRow(Base):
     updated_at: Mapped[datetime] = mapped_column()
 
 
+class AgentProfileSyncRow(Base):
+    """The last profile a spoke's provider gave one of our agents, and what it set."""
+
+    __tablename__ = "agent_profile_syncs"
+    agent_id: Mapped[str] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True
+    )
+    spoke: Mapped[str] = mapped_column(String(64), primary_key=True)
+    provider_agent_id: Mapped[str] = mapped_column(String(200))
+    # Fields an administrator keeps as set here: the sync leaves them alone.
+    locked: Mapped[list[str]] = mapped_column(JSON, default=list)
+    profile: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Our skill, group and channel ids this spoke's sync set, so the next sync removes only those.
+    owned: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    synced_at: Mapped[datetime | None] = mapped_column()
+    attempted_at: Mapped[datetime | None] = mapped_column()
+    error: Mapped[str | None] = mapped_column(Text)
+
+
 class ChatWidgetRow(Base):
     """A web chat widget: its look, the queue its chats go to, the pages that may embed it."""
 

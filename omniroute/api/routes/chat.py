@@ -28,6 +28,7 @@ from omniroute.channels.chat import transcript
 from omniroute.channels.chat.history import customer_history
 from omniroute.channels.chat.hub import ChatHub
 from omniroute.channels.chat.widgets import check_origin, usable_widget
+from omniroute.config import Settings
 from omniroute.core.chat import CHAT_CHANNEL, NewChat, message_out
 from omniroute.core.documents import RouteRequest
 from omniroute.core.messages import CreateInteraction, PostChatMessage, StartChat
@@ -47,6 +48,11 @@ def hub_of(request: Request) -> ChatHub:
     return hub
 
 
+def _demo(request: Request) -> bool:
+    settings: Settings = request.app.state.settings
+    return settings.demo
+
+
 def own_origin(request: HTTPConnection) -> str:
     """The origin of this server as the browser sees it."""
     scheme = {"ws": "http", "wss": "https"}.get(request.url.scheme, request.url.scheme)
@@ -59,7 +65,7 @@ async def widget_settings(
 ) -> WidgetPublicOut:
     """The title, greeting and colour the widget script shows (public)."""
     await limit(request, Door.WIDGET)
-    widget = await usable_widget(session, widget_id)
+    widget = await usable_widget(session, widget_id, demo_mode=_demo(request))
     check_origin(widget, request.headers.get("origin"), own_origin(request))
     hours = await engine.query(QueueHours(widget.queue_id))
     out = WidgetPublicOut.model_validate(widget)
@@ -98,7 +104,7 @@ async def start_chat(
 ) -> ChatStartOut:
     """Start a chat from the widget's pre-chat form (public): it is routed at once."""
     await limit(request, Door.CHAT_START)
-    widget = await usable_widget(session, body.widget)
+    widget = await usable_widget(session, body.widget, demo_mode=_demo(request))
     check_origin(widget, request.headers.get("origin"), own_origin(request))
     token = new_token()
     new = NewChat(
