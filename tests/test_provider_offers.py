@@ -6,10 +6,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from omniroute.core.messages import ApplyInboundEvents
-from omniroute.domain.model import OfferState, WorkItemState
+from omniroute.core.messages import AcceptOffer, ApplyInboundEvents
+from omniroute.domain.model import DisplayOption, OfferState, WorkItemState
+from omniroute.domain.outbound import TransferType
 from omniroute.engine.engine import Engine
-from omniroute.spokes.base import InboundEvent, InboundEventType, InboundOffer
+from omniroute.spokes.base import InboundEvent, InboundEventType, InboundOffer, InboundTransfer
 from omniroute.store import tables as t
 from omniroute.store.db import Database
 from tests.seed import NOW
@@ -104,3 +105,33 @@ async def test_rescind_withdraws_the_pending_offer_and_frees_the_agent(
     assert again["outcome"] == "offered"
     [late] = await apply(engine, rescinded("ev-4", "res-1"))
     assert late["outcome"] == "not_pending"
+
+
+async def test_a_callback_transfer_moves_accepted_work_to_the_target_agent(
+    engine: Engine, db: Database
+) -> None:
+    doc_id, item_id = await new_external_item(engine)
+    [first] = await apply(engine, offered("ev-1", item_id, "res-1"))
+    await engine.execute(AcceptOffer(str(first["offer_id"]), "alice"))
+    transfer = InboundEvent(
+        id="ev-2",
+        type=InboundEventType.WORK_OFFERED,
+        provider_agent_id="P-bob",
+        occurred_at=NOW,
+        offer=InboundOffer(
+            external_segment_id="res-2",
+            document_id=doc_id,
+            auto_accept=True,
+            display_option=DisplayOption.CARD_AND_TAB,
+            transfer=InboundTransfer(TransferType.BLIND, from_provider_agent_id="P-alice"),
+        ),
+    )
+    [moved] = await apply(engine, transfer)
+    assert moved["outcome"] == "offered", moved
+    offer = engine.state.offers.get(str(moved["offer_id"]))
+    assert offer is None or offer.state is OfferState.ACCEPTED
+    doc = engine.state.documents[doc_id]
+    item = engine.state.work_items[doc.accepted_item_id or ""]
+    assert (item.agent_id, item.previous_id, item.transfer_type) == ("bob", item_id, "blind")
+    kinds = [kind for kind, _ in await outbox(db)]
+    assert kinds.count("offer_outcome") == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,7 @@ from omniroute.api.body_limits import BodyLimit, body_rules
 from omniroute.api.chat_cors import PublicChatCors
 from omniroute.api.errors import install_error_handlers
 from omniroute.api.guard import RequestGuard
+from omniroute.api.idempotency import IdempotencyKeys
 from omniroute.api.openapi import with_error_answers
 from omniroute.api.page_headers import SecurityHeaders
 from omniroute.api.rate_limits import HashingGate, RateLimits
@@ -51,7 +53,10 @@ from omniroute.api.routes import (
     feed,
     health,
     notes,
+    operations,
     preferences,
+    profile_sync,
+    reports,
     search,
     session,
     spokes_admin,
@@ -67,10 +72,13 @@ from omniroute.channels.email.inbound import start_listener
 from omniroute.cluster.forward import HttpForwarder
 from omniroute.cluster.node import ClusterNode, NodeInfo, Role, default_node_id
 from omniroute.config import Settings, browse_host
+from omniroute.demo import DEMO_SECRETS
 from omniroute.domain.errors import DomainError, ErrorCode
+from omniroute.engine.claims import OutboxClaims
 from omniroute.engine.clock import Clock
 from omniroute.engine.dispatcher import Dispatcher
 from omniroute.engine.engine import Engine
+from omniroute.services.profile_sync import ProfileSync
 from omniroute.spokes.manager import SpokeManager
 from omniroute.store.db import Database
 
@@ -150,12 +158,19 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 engine.clock, cfg.sign_in_max_failures, timedelta(seconds=cfg.sign_in_lockout_s)
             ),
             HashingGate(cfg.password_hash_concurrency, cfg.password_hash_queue),
+            demo=cfg.demo,
         )
         app.state.rate_limits = RateLimits(cfg)
         app.state.settings = cfg
         node = await _join(app, cfg, db, engine)
-        spokes = SpokeManager(db, engine.clock)
-        dispatcher = Dispatcher(db, spokes, engine.clock)
+        spokes = SpokeManager(
+            db, engine.clock, refused_secrets=frozenset() if cfg.demo else DEMO_SECRETS
+        )
+        claims = OutboxClaims(db, node.node_id) if node is not None else None
+        dispatcher = Dispatcher(db, spokes, engine.clock, claims=claims)
+        if node is not None:
+            # Other nodes' commits ring the doorbell: their new events may be ours to deliver.
+            node.follower.ring_listeners.append(dispatcher.wake)
         app.state.spokes = spokes
         app.state.dispatcher = dispatcher
         try:
@@ -164,6 +179,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             await dispatcher.start()
             app.state.chat = ChatHub(db, engine)
             await app.state.chat.start()
+            profiles = ProfileSync(db, engine.clock, spokes.ready, engine.reload_config)
+            app.state.profile_sync = profiles
+            schedule = asyncio.create_task(profiles.run_schedule(lambda: engine.running))
             listener = await start_listener(db, engine, cfg) if cfg.email_enabled else None
             mailbox = DemoMailbox(cfg) if cfg.demo_mailbox_port is not None else None
             if mailbox is not None:
@@ -177,6 +195,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 if listener is not None:
                     await listener.stop()
         finally:
+            if hasattr(app.state, "profile_sync"):
+                schedule.cancel()
+                await app.state.profile_sync.stop()
             if hasattr(app.state, "chat"):
                 await app.state.chat.stop()
             await dispatcher.stop()
@@ -201,7 +222,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(cluster.router, prefix=API_PREFIX)
     app.include_router(cluster.internal)
     app.include_router(docs_pages.router)
-    for module in (agents, documents, feed, admin, external, audit):
+    for module in (agents, documents, feed, admin, external, audit, operations, reports):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(catalog.router, prefix=API_PREFIX)
     app.include_router(spokes_admin.router, prefix=API_PREFIX)
@@ -213,6 +234,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(workspace.pages)
     app.include_router(call_controls.router, prefix=API_PREFIX)
     app.include_router(connector_panels.router, prefix=API_PREFIX)
+    app.include_router(profile_sync.router, prefix=API_PREFIX)
     app.include_router(supervisor.router, prefix=API_PREFIX)
     app.include_router(supervisor.page_router)
     app.mount(docs_pages.ASSETS, docs_pages.assets(), name="docs-assets")
@@ -229,6 +251,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     for module in (canned, notes, attachments, case_work, customers, search):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(support.router)
+    app.add_middleware(IdempotencyKeys)
     app.add_middleware(BodyLimit, rules=body_rules(cfg))
     app.include_router(demo_mailbox.router)
     app.add_middleware(PublicChatCors)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -37,6 +38,7 @@ class FeedFollower:
         self._bell = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self.ring_listeners: list[Callable[[], None]] = []
 
     async def start(self) -> None:
         """Start from the newest committed event (older ones are replayed from the store)."""
@@ -83,6 +85,8 @@ class FeedFollower:
 
     def _ring(self, *_args: Any) -> None:
         self._bell.set()
+        for listener in self.ring_listeners:
+            listener()
 
     async def _listen(self) -> asyncpg.Connection | None:
         try:

@@ -103,7 +103,7 @@ class ClusterNode:
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._last_renewed = 0.0
-        self._housekept = 0.0
+        self._housekept = float("-inf")
         engine.stop_listeners.append(self._engine_stopped)
 
     async def start(self) -> None:
@@ -258,7 +258,9 @@ class ClusterNode:
         if self.term is None or loop.time() - self._housekept < HOUSEKEEPING_EVERY_S:
             return
         self._housekept = loop.time()
-        now = datetime.now(UTC)
+        # Keys are stamped by the engine's clock; heartbeats by the wall clock.
+        now = self.engine.clock.now()
+        wall = datetime.now(UTC)
         async with self.db.session() as session, session.begin():
             await session.execute(
                 delete(t.CommandResultRow).where(t.CommandResultRow.created_at < now - KEYS_KEPT)
@@ -267,5 +269,5 @@ class ClusterNode:
                 delete(t.RequestKeyRow).where(t.RequestKeyRow.created_at < now - KEYS_KEPT)
             )
             await session.execute(
-                delete(t.ClusterNodeRow).where(t.ClusterNodeRow.last_seen < now - NODES_KEPT)
+                delete(t.ClusterNodeRow).where(t.ClusterNodeRow.last_seen < wall - NODES_KEPT)
             )

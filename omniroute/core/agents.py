@@ -37,7 +37,7 @@ def set_presence(
     _check_channels(tx, list(channel_available or {}), "channel_available")
     for channel_id, available in (channel_available or {}).items():
         agent.channel_available[channel_id] = available
-        tx.save_agent_channel(agent.id, channel_id, available=available)
+        tx.save_channel_availability(agent.id, channel_id, available)
     if presence_id is not None:
         set_presence_state(tx, agent, presence_id, reason="set")
     else:
@@ -70,7 +70,7 @@ def set_capacity(
             agent.capacity_overrides.pop(channel_id, None)
         else:
             agent.capacity_overrides[channel_id] = capacity
-        tx.save_agent_channel(agent.id, channel_id, capacity=capacity)
+        tx.save_channel_capacity(agent.id, channel_id, capacity)
     if cap_given:
         agent.capacity_cap = capacity_cap
     tx.save_agent(agent)

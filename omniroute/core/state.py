@@ -69,6 +69,12 @@ class EngineState:
     next_seq: int = 1
     next_chat_message_id: int = 1
     next_case_number: int = 1001
+    # The agent who last accepted work for each stable customer id (agent affinity).
+    last_agents: dict[str, str] = field(default_factory=dict)
+    # Business hours: the queue config the closed queues were computed for, and when a
+    # calendar next opens or closes.
+    hours_config: object | None = None
+    hours_due: datetime | None = None
 
     def add_item(self, item: WorkItem) -> None:
         """Track a live work item."""
@@ -202,9 +208,13 @@ class Tx:
             self.new_ids.add(doc.id)
         self.document_fields.setdefault(doc.id, {}).update(fields)
 
-    def save_agent_channel(self, agent_id: str, channel_id: str, **fields: Any) -> None:
-        """Upsert an agent's per-channel row."""
-        self.agent_channels.setdefault((agent_id, channel_id), {}).update(fields)
+    def save_channel_availability(self, agent_id: str, channel_id: str, available: bool) -> None:
+        """Upsert whether an agent takes work on a channel (its per-channel row)."""
+        self.agent_channels.setdefault((agent_id, channel_id), {})["available"] = available
+
+    def save_channel_capacity(self, agent_id: str, channel_id: str, capacity: int | None) -> None:
+        """Upsert an agent's capacity override on a channel (None: the channel's default)."""
+        self.agent_channels.setdefault((agent_id, channel_id), {})["capacity"] = capacity
 
     def emit(self, agent_id: str, event: Event) -> None:
         """Queue an event for the agent's feed; it is stored now and pushed after commit."""

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import random
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -17,6 +18,7 @@ from sqlalchemy.orm import aliased
 from omniroute.core.committed import Committed
 from omniroute.domain.errors import DomainError
 from omniroute.domain.outbound import OutboxState, RoutingEventType
+from omniroute.engine.claims import OutboxClaims
 from omniroute.engine.clock import Clock, SystemClock
 from omniroute.engine.engine import Engine
 from omniroute.spokes.base import (
@@ -104,8 +106,13 @@ def _error_text(err: BaseException) -> str:
     return text[:MAX_ERROR_CHARS]
 
 
-def due_heads_query(now: datetime, exclude_keys: set[str], limit: int) -> Select[Any]:
-    """Due pending events with no older undelivered (pending or dead) event of their key."""
+def due_heads_query(
+    now: datetime, exclude_keys: set[str], limit: int, node_id: str | None = None
+) -> Select[Any]:
+    """Due pending events with no older undelivered (pending or dead) event of their key.
+
+    With a `node_id`, keys another node holds a live claim on are left out too.
+    """
     ev = t.OutboxEventRow
     earlier = aliased(t.OutboxEventRow)
     blocked = exists().where(
@@ -118,6 +125,15 @@ def due_heads_query(now: datetime, exclude_keys: set[str], limit: int) -> Select
     )
     if exclude_keys:
         query = query.where(ev.ordering_key.not_in(exclude_keys))
+    if node_id is not None:
+        claim = t.OutboxClaimRow
+        query = query.where(
+            ~exists().where(
+                claim.ordering_key == ev.ordering_key,
+                claim.node_id != node_id,
+                claim.expires_at > func.now(),
+            )
+        )
     return query.order_by(ev.next_attempt_at, ev.seq).limit(limit)
 
 
@@ -137,6 +153,7 @@ class Dispatcher:
         idle_poll_s: float | None = 30.0,
         stop_grace_s: float = 5.0,
         error_pause_s: float = 1.0,
+        claims: OutboxClaims | None = None,
     ) -> None:
         self.db = db
         self.spokes = spokes
@@ -148,6 +165,8 @@ class Dispatcher:
         self.idle_poll_s = idle_poll_s
         self.stop_grace_s = stop_grace_s
         self.error_pause_s = error_pause_s
+        # In a cluster every node delivers, each key claimed by one node at a time.
+        self.claims = claims
         self.delivered = 0
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -236,10 +255,13 @@ class Dispatcher:
         """Start deliveries for due heads; the seconds until the next retry falls due."""
         now = self.clock.now()
         free = self.concurrency - len(self._busy)
+        if self.claims is not None:
+            await self.claims.renew(self._busy)
         async with self.db.session() as session:
             if free > 0:
-                rows = await session.scalars(due_heads_query(now, set(self._busy), free))
-                for row in rows.all():
+                node = self.claims.node_id if self.claims is not None else None
+                rows = await session.scalars(due_heads_query(now, set(self._busy), free, node))
+                for row in await self._claimed(rows.all()):
                     self._start(
                         _Due(
                             row.seq,
@@ -263,6 +285,38 @@ class Dispatcher:
             # Another process (the CLI) may retry events; look again now and then.
             timeout = self.idle_poll_s if timeout is None else min(timeout, self.idle_poll_s)
         return timeout
+
+    async def _claimed(self, rows: Sequence[t.OutboxEventRow]) -> list[t.OutboxEventRow]:
+        """The rows whose keys this node now holds, still pending (another node may have won)."""
+        if self.claims is None or not rows:
+            return list(rows)
+        mine: list[t.OutboxEventRow] = []
+        async with self.db.session() as session, session.begin():
+            for row in rows:
+                if await self.claims.claim(session, row.ordering_key):
+                    mine.append(row)
+        if len(mine) < len(rows):
+            # Another node claimed some keys meanwhile; the next pass leaves those out.
+            self.wake()
+        if not mine:
+            return mine
+        ev = t.OutboxEventRow
+        # Re-read after claiming: the head may have been delivered by the key's last holder.
+        async with self.db.session() as session:
+            still = set(
+                await session.scalars(
+                    select(ev.seq).where(
+                        ev.seq.in_([r.seq for r in mine]),
+                        ev.state == OutboxState.PENDING.value,
+                        ev.next_attempt_at <= self.clock.now(),
+                    )
+                )
+            )
+        lost = [r.ordering_key for r in mine if r.seq not in still]
+        if lost:
+            async with self.db.session() as session, session.begin():
+                await self.claims.release(session, lost)
+        return [r for r in mine if r.seq in still]
 
     def _start(self, due: _Due) -> None:
         task = asyncio.create_task(self._deliver(due), name=f"omniroute-deliver-{due.seq}")
@@ -377,6 +431,8 @@ class Dispatcher:
                     failed,
                 )
             session.add_all(incidents)
+            if self.claims is not None:
+                await self.claims.release(session, {d.due.ordering_key for d in done})
         del self._done[: len(done)]
         for d in done:
             self._busy.pop(d.due.ordering_key, None)

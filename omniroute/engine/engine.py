@@ -38,6 +38,7 @@ from omniroute.engine.loader import (
     load_spokes,
     load_state,
 )
+from omniroute.engine.request_keys import next_command_key
 from omniroute.store import tables as t
 from omniroute.store.db import Database
 
@@ -136,6 +137,15 @@ def _not_leading() -> DomainError:
         ErrorCode.STORE_UNAVAILABLE,
         "this node stopped leading the cluster; nothing was changed, retry the request",
     )
+
+
+# Fields of a Tx that never reach the store: a batch with nothing else (queries) needs no fence.
+_IN_MEMORY_ONLY = frozenset({"state", "now", "new_ids", "route_agents", "route_items", "timers"})
+
+
+def _writes(tx: Tx) -> bool:
+    """Whether the batch has anything to write (a new kind of change counts as a write)."""
+    return any(value for name, value in vars(tx).items() if name not in _IN_MEMORY_ONLY)
 
 
 def _result_row(cmd: _Command[Any], ok: bool, value: Any, now: Any) -> dict[str, Any] | None:
@@ -244,10 +254,23 @@ class Engine:
         if not isinstance(command, Message):
             msg = f"the engine takes typed commands and queries, not {type(command).__name__}"
             raise TypeError(msg)
+        if key is None and command.mutates:
+            key = next_command_key()
         if not self.running and self.forwarder is not None:
             result: T = await self.forwarder.send(command, key)
             return result
-        return await self.run_local(command, key)
+        try:
+            return await self.run_local(command, key)
+        except DomainError as err:
+            # Deposed while the command waited: nothing was written; the new leader runs it.
+            if (
+                self.running
+                or self.forwarder is None
+                or err.code is not ErrorCode.STORE_UNAVAILABLE
+            ):
+                raise
+            forwarded: T = await self.forwarder.send(command, key)
+            return forwarded
 
     async def query(self, query: door.Query[T]) -> T:
         """Answer a query from the live state as of the last commit."""
@@ -425,7 +448,7 @@ class Engine:
         ]
         try:
             async with self.db.session() as session, session.begin():
-                if self.fence is not None:
+                if self.fence is not None and (results or _writes(tx)):
                     await self.fence.before_write(session)
                 await write_tx(session, tx)
                 if results:

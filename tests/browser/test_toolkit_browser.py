@@ -54,6 +54,7 @@ def test_canned_note_files_both_ways_and_search(chromium: Browser, site: Site) -
     expect(customer.get_by_text("Hi Ann Lee, this is Alice. How can I help?")).to_be_visible()
 
     # An internal note lands in the timeline; the customer never sees it.
+    alice.get_by_text("Add an internal note").click()
     alice.get_by_label("Internal note").fill("VIP customer: second late order this month")
     alice.get_by_role("button", name="Add note").click()
     note = alice.locator(".transcript .note")
@@ -108,3 +109,59 @@ def test_canned_note_files_both_ways_and_search(chromium: Browser, site: Site) -
     expect(alice.locator(".customer-card")).to_contain_text("+44 20 7946 0000")
     expect(alice.locator(".customer-card")).to_contain_text("gold")
     toolkit_shot(alice, "toolkit-customer")
+
+
+def test_case_view_and_transfer_with_a_note(chromium: Browser, site: Site) -> None:
+    alice = sign_in(chromium, site, "alice")
+    bob = sign_in(chromium, site, "bob")
+    set_presence(alice, "available")
+    r = site.api.post(
+        "/cases",
+        headers=site.auth("integration"),
+        json={
+            "channel_id": "case",
+            "queue_id": "cases",
+            "subject": "Kettle lid cracked",
+            "description": "The lid cracked on first use.",
+            "customer_name": "Maya Lopez",
+            "customer_email": "maya@customer.test",
+        },
+    )
+    assert r.status_code == 201, r.text
+    case = r.json()
+    alice.locator(".offer-card").get_by_role("button", name="Accept").click()
+    expect(alice.locator(".case-ref").first).to_have_text(case["reference"])
+    alice.get_by_label("Priority").select_option("urgent")
+    expect(alice.get_by_text("Case updated.")).to_be_visible()
+    alice.get_by_text("Add an internal note").click()
+    alice.get_by_label("Internal note").fill("Courier collects the kettle on Friday")
+    alice.get_by_role("button", name="Add note").click()
+    expect(alice.locator(".thread .note")).to_contain_text("Courier collects the kettle")
+    toolkit_shot(alice, "toolkit-case")
+    assert site.api.get(f"/cases/{case['id']}", headers=site.auth("admin")).json()["priority"] == (
+        "urgent"
+    )
+
+    # A chat handed over to Bob with a note: the dialog shows queue waits, his card the note.
+    chat = site.api.post(
+        "/interactions",
+        headers=site.auth("integration"),
+        json={"channel_id": "chat", "queue_id": "support", "customer_name": "Ann Lee"},
+    ).json()
+    alice.locator(".offer-card").get_by_role("button", name="Accept").click()
+    expect(alice.locator(".conv-head h1")).to_have_text("Ann Lee")
+    set_presence(bob, "available")
+    alice.get_by_role("button", name="Transfer…").click()
+    dialog = alice.get_by_role("dialog", name="Transfer")
+    dialog.get_by_role("radio", name="Bob").check()
+    dialog.get_by_label("Handover note").fill("Wants a refund for order 1042")
+    dialog.get_by_text("A queue").click()
+    expect(dialog.locator(".queue-waiting").first).to_contain_text("waiting")
+    toolkit_shot(alice, "toolkit-transfer-dialog")
+    dialog.get_by_text("An agent").click()
+    dialog.get_by_role("button", name="Start transfer").click()
+    card = bob.locator(".offer-card")
+    expect(card.locator(".handover")).to_contain_text("Transfer from Alice")
+    expect(card.locator(".handover-note")).to_contain_text("Wants a refund for order 1042")
+    toolkit_shot(bob, "toolkit-transfer-offer")
+    assert chat["id"]

@@ -189,3 +189,34 @@ def test_email_and_priority_helpers() -> None:
     assert email_of({"contact_uri": "client:ann"}) is None
     assert email_of({"email": " ann@x.test "}) == "ann@x.test"
     assert task_priority(0) > task_priority(50) > task_priority(5000) == 0
+
+
+@pytest.mark.parametrize(
+    ("mode", "kind"), [("COLD", "blind"), ("WARM", "consult"), (None, "blind")]
+)
+def test_a_transfer_made_in_flex_is_offered_as_a_provider_transfer(
+    mode: str | None, kind: str
+) -> None:
+    callback = fixture("assignment_callback")
+    attributes = json.loads(callback["TaskAttributes"]) | {"transferTargetType": "worker"}
+    if mode is not None:
+        attributes["transferMeta"] = {"mode": mode}
+    fields = callback | {"TaskAttributes": json.dumps(attributes)}
+    [event] = spoke().parse_inbound(*signed(fields))
+    assert event.type is InboundEventType.WORK_OFFERED
+    assert event.offer is not None
+    assert (event.offer.document_id, event.offer.work_item_id) == ("doc-1", None)
+    assert event.offer.transfer is not None
+    assert event.offer.transfer.type.value == kind
+    assert event.offer.transfer.source_provider_queue_id == callback["TaskQueueSid"]
+
+
+def test_the_task_of_an_omniroute_transfer_is_offered_by_its_work_item() -> None:
+    callback = fixture("assignment_callback")
+    attributes = json.loads(callback["TaskAttributes"]) | {
+        "transferTargetType": "worker",
+        "omniroute_transfer_type": "blind",
+    }
+    [event] = spoke().parse_inbound(*signed(callback | {"TaskAttributes": json.dumps(attributes)}))
+    assert event.offer is not None
+    assert (event.offer.work_item_id, event.offer.transfer) == ("wi-1", None)

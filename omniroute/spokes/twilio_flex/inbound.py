@@ -11,10 +11,12 @@ from urllib.parse import parse_qsl
 from twilio.request_validator import RequestValidator
 
 from omniroute import jsontext
+from omniroute.domain.outbound import TransferType
 from omniroute.spokes.base import (
     InboundEvent,
     InboundEventType,
     InboundOffer,
+    InboundTransfer,
     SpokeAuthError,
     SpokeRejectedError,
 )
@@ -28,6 +30,9 @@ OFFER_EVENT = "reservation.created"
 PRESENCE_EVENT = "worker.activity.update"
 WORK_ITEM_ATTRIBUTE = "omniroute_work_item_id"
 DOCUMENT_ATTRIBUTE = "omniroute_document_id"
+# Flex marks the task its own transfer made; the spoke marks the tasks of Omniroute's transfers.
+FLEX_TRANSFER_TARGET = "transferTargetType"
+OWN_TRANSFER_ATTRIBUTE = "omniroute_transfer_type"
 # Flex encodes an agent's email in contact_uri: "client:alice_40example_2Ecom".
 _ESCAPE = re.compile(r"_([0-9A-Fa-f]{2})")
 
@@ -102,7 +107,7 @@ def _offer(fields: Mapping[str, str], timeout_s: float) -> list[InboundEvent]:
     if not isinstance(work_item_id, str):
         return []  # a task Omniroute did not create (a Flex voice call, say): not ours
     reservation = _required(fields, "ReservationSid")
-    offer = InboundOffer(
+    offer = _flex_transfer(attributes, fields, reservation, timeout_s) or InboundOffer(
         work_item_id=work_item_id,
         provider_queue_id=fields.get("TaskQueueSid") or None,
         allowed_to_decline=True,
@@ -119,6 +124,29 @@ def _offer(fields: Mapping[str, str], timeout_s: float) -> list[InboundEvent]:
             offer=offer,
         )
     ]
+
+
+def _flex_transfer(
+    attributes: Mapping[str, Any], fields: Mapping[str, str], reservation: str, timeout_s: float
+) -> InboundOffer | None:
+    """A transfer made in Flex: its new task copies our ids, so the work moves by document."""
+    document_id = attributes.get(DOCUMENT_ATTRIBUTE)
+    if FLEX_TRANSFER_TARGET not in attributes or OWN_TRANSFER_ATTRIBUTE in attributes:
+        return None
+    if not isinstance(document_id, str):
+        return None
+    meta = attributes.get("transferMeta")
+    mode = meta.get("mode") if isinstance(meta, dict) else None
+    return InboundOffer(
+        document_id=document_id,
+        allowed_to_decline=True,
+        timeout_s=timeout_s,
+        external_segment_id=reservation,
+        transfer=InboundTransfer(
+            type=TransferType.CONSULT if mode == "WARM" else TransferType.BLIND,
+            source_provider_queue_id=fields.get("TaskQueueSid") or None,
+        ),
+    )
 
 
 def _rescinded(fields: Mapping[str, str], event_type: str) -> list[InboundEvent]:

@@ -64,6 +64,9 @@ async function start(boot) {
     me: session,
     // Adding selects it, which opens it in the conversation panel.
     onAccepted: (offer) => worklist.add(offer.document_type, offer.document_id),
+    // Auto-accepted work joins the work list; display_option card_and_tab opens it at once.
+    onAssigned: (offer, openTab) => worklist.add(offer.document_type, offer.document_id, { select: openTab }),
+    onOpen: (offer) => worklist.select(offer.document_id),
     onOffered: (offer, details) => attention.offered(offer, details),
     onEnded: (offerId) => attention.ended(offerId),
   });

@@ -1,4 +1,5 @@
 // Files in the conversation: upload (raw body, CSRF header), show as links, download with the session.
+import { t } from "./i18n.js";
 import { ApiError, csrf } from "./api.js";
 import { h } from "./dom.js";
 
@@ -24,7 +25,7 @@ export function sizeLabel(bytes) {
 
 export function attachmentLinks(attachments, href = (a) => `/api/v1/attachments/${encodeURIComponent(a.id)}`) {
   if (!attachments?.length) return null;
-  return h("ul", { class: "attachments", "aria-label": "Attachments" },
+  return h("ul", { class: "attachments", "aria-label": t("files.list") },
     attachments.map((a) => h("li", {}, h("a", { class: "attachment", href: href(a), download: a.filename },
       a.filename, h("span", { class: "muted small" }, ` ${sizeLabel(a.size)}`)))));
 }
@@ -33,7 +34,7 @@ export function attachmentLinks(attachments, href = (a) => `/api/v1/attachments/
 export function attachButton(onFiles, id) {
   const input = h("input", { type: "file", id, multiple: true, hidden: true, "aria-hidden": "true" });
   input.addEventListener("change", () => { const files = [...input.files]; input.value = ""; if (files.length) onFiles(files); });
-  const button = h("button", { class: "btn btn-secondary btn-icon", type: "button", title: "Attach a file",
-    "aria-label": "Attach a file", onclick: () => input.click() }, "Attach");
+  const button = h("button", { class: "btn btn-secondary btn-icon", type: "button", title: t("files.attach_label"),
+    "aria-label": t("files.attach_label"), onclick: () => input.click() }, t("files.attach"));
   return h("span", { class: "attach" }, input, button);
 }

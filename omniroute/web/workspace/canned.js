@@ -1,4 +1,5 @@
 // Canned responses: type "/" in a reply box to pick one, or open the picker; placeholders fill in.
+import { t } from "./i18n.js";
 import { api } from "./api.js";
 import { h, openDialog } from "./dom.js";
 import { state } from "./store.js";
@@ -31,7 +32,7 @@ function insertAt(input, start, end, text) {
 
 // A listbox under the reply box while the agent types "/word"; arrows move, Enter or Tab inserts.
 export function attachSlashMenu(input, doc) {
-  const menu = h("ul", { class: "canned-menu", role: "listbox", id: `${input.id}-canned`, hidden: true, "aria-label": "Canned responses" });
+  const menu = h("ul", { class: "canned-menu", role: "listbox", id: `${input.id}-canned`, hidden: true, "aria-label": t("canned.list") });
   input.setAttribute("aria-controls", menu.id);
   input.setAttribute("aria-autocomplete", "list");
   let items = [];
@@ -47,7 +48,7 @@ export function attachSlashMenu(input, doc) {
     }, h("strong", {}, item.shortcut ? `/${item.shortcut}` : item.title), " ",
       h("span", { class: "muted" }, item.shortcut ? item.title : ""),
       h("span", { class: "canned-preview" }, fillPlaceholders(item.body, doc).slice(0, 90)))));
-    if (items.length === 0) menu.append(h("li", { class: "canned-empty muted" }, "No canned response matches."));
+    if (items.length === 0) menu.append(h("li", { class: "canned-empty muted" }, t("canned.no_match")));
     input.setAttribute("aria-activedescendant", items.length ? `${menu.id}-${active}` : "");
   };
   const choose = (i) => {
@@ -93,28 +94,28 @@ export function attachSlashMenu(input, doc) {
 
 // A button that opens the picker: search shared and personal responses, insert one.
 export function cannedButton(input, doc) {
-  return h("button", { class: "btn btn-secondary btn-icon", type: "button", title: "Insert a canned response (or type /)",
-    "aria-label": "Insert a canned response", onclick: () => openPicker(input, doc) }, "≡ Canned");
+  return h("button", { class: "btn btn-secondary btn-icon", type: "button", title: t("canned.button_title"),
+    "aria-label": t("canned.button_label"), onclick: () => openPicker(input, doc) }, t("canned.button"));
 }
 
 async function openPicker(input, doc) {
   let all = [];
   try { all = await cannedResponses({ fresh: true }); } catch { all = []; }
-  const filter = h("input", { type: "search", id: "canned-filter", placeholder: "Search canned responses", "aria-label": "Search canned responses" });
-  const list = h("div", { class: "choice-list canned-list", role: "listbox", "aria-label": "Canned responses" });
+  const filter = h("input", { type: "search", id: "canned-filter", placeholder: t("canned.search"), "aria-label": t("canned.search") });
+  const list = h("div", { class: "choice-list canned-list", role: "listbox", "aria-label": t("canned.list") });
   const paint = () => {
     const shown = all.filter((item) => matches(item, filter.value) || item.body.toLowerCase().includes(filter.value.toLowerCase()));
     list.replaceChildren(...(shown.length ? shown.map((item) => h("button", { type: "button", class: "choice canned-choice",
       onclick: () => { insertAt(input, input.selectionStart, input.selectionEnd, fillPlaceholders(item.body, doc)); dlg.close(); } },
       h("span", { class: "choice-name" }, item.title),
-      h("span", { class: "muted small" }, `${item.shortcut ? `/${item.shortcut} · ` : ""}${item.shared ? "Shared" : "Personal"}`),
-      h("span", { class: "canned-preview" }, fillPlaceholders(item.body, doc)))) : [h("p", { class: "muted" }, "No canned responses yet.")]));
+      h("span", { class: "muted small" }, `${item.shortcut ? `/${item.shortcut} · ` : ""}${item.shared ? t("canned.shared") : t("canned.personal")}`),
+      h("span", { class: "canned-preview" }, fillPlaceholders(item.body, doc)))) : [h("p", { class: "muted" }, t("canned.none"))]));
   };
   filter.addEventListener("input", paint);
   const dlg = openDialog({
-    title: "Canned responses",
+    title: t("canned.list"),
     body: h("div", { class: "dialog-body" }, filter, list),
-    actions: [h("button", { class: "btn btn-secondary", type: "submit", value: "cancel" }, "Close")],
+    actions: [h("button", { class: "btn btn-secondary", type: "submit", value: "cancel" }, t("common.close"))],
   });
   paint();
   filter.focus();

@@ -1,15 +1,16 @@
 // A case: reference, status and priority, description, its emails and notes, a reply by email.
 import { api } from "./api.js";
+import { t } from "./i18n.js";
 import { h, dateTimeOf, toast } from "./dom.js";
 import { attachSlashMenu, cannedButton } from "./canned.js";
 import { attachmentLinks } from "./attach.js";
 import { loadNotes, noteForm } from "./notes.js";
 
-const STATUSES = { open: "Open", pending: "Pending (waiting on the customer)", on_hold: "On hold" };
-const PRIORITIES = { low: "Low", normal: "Normal", high: "High", urgent: "Urgent" };
+const STATUSES = ["open", "pending", "on_hold"];
+const PRIORITIES = ["low", "normal", "high", "urgent"];
 
-function select(id, options, value, disabled, onChange) {
-  const el = h("select", { id, disabled }, Object.entries(options).map(([v, label]) => h("option", { value: v }, label)));
+function select(id, kind, options, value, disabled, onChange) {
+  const el = h("select", { id, disabled }, options.map((v) => h("option", { value: v }, t(`case.${kind}.${v}`))));
   el.value = value;
   el.addEventListener("change", () => onChange(el.value));
   return el;
@@ -21,20 +22,20 @@ export class CaseView {
     this.onChanged = onChanged;
     const open = doc.state !== "closed" && doc.state !== "resolved";
     const mine = open && doc.agent_id === me.agent_id;
-    this.timeline = h("ol", { class: "thread", "aria-label": "Case timeline" });
+    this.timeline = h("ol", { class: "thread", "aria-label": t("case.timeline") });
     el.append(
       h("dl", { class: "facts" },
-        h("dt", {}, "Reference"), h("dd", {}, h("strong", { class: "case-ref" }, doc.reference || doc.id)),
-        h("dt", {}, "Subject"), h("dd", {}, doc.subject || "—"),
-        h("dt", {}, "Customer"), h("dd", {}, `${doc.customer_name || "—"} ${doc.customer_email ? `<${doc.customer_email}>` : ""}`),
-        h("dt", {}, "Opened"), h("dd", {}, dateTimeOf(doc.created_at)),
-        h("dt", {}, h("label", { for: "case-status" }, "Status")),
-        h("dd", {}, select("case-status", STATUSES, doc.status || "open", !mine, (v) => this.update({ status: v }))),
-        h("dt", {}, h("label", { for: "case-priority" }, "Priority")),
-        h("dd", {}, select("case-priority", PRIORITIES, doc.priority || "normal", !mine, (v) => this.update({ priority: v })))),
-      h("h2", { class: "section-title" }, "Description"),
-      h("pre", { class: "case-description" }, doc.description || "No description."),
-      h("h2", { class: "section-title" }, "Timeline"),
+        h("dt", {}, t("case.reference")), h("dd", {}, h("strong", { class: "case-ref" }, doc.reference || doc.id)),
+        h("dt", {}, t("case.subject")), h("dd", {}, doc.subject || "—"),
+        h("dt", {}, t("customer.title")), h("dd", {}, `${doc.customer_name || "—"} ${doc.customer_email ? `<${doc.customer_email}>` : ""}`),
+        h("dt", {}, t("case.opened")), h("dd", {}, dateTimeOf(doc.created_at)),
+        h("dt", {}, h("label", { for: "case-status" }, t("case.status"))),
+        h("dd", {}, select("case-status", "status", STATUSES, doc.status || "open", !mine, (v) => this.update({ status: v }))),
+        h("dt", {}, h("label", { for: "case-priority" }, t("case.priority"))),
+        h("dd", {}, select("case-priority", "priority", PRIORITIES, doc.priority || "normal", !mine, (v) => this.update({ priority: v })))),
+      h("h2", { class: "section-title" }, t("case.description")),
+      h("pre", { class: "case-description" }, doc.description || t("case.no_description")),
+      h("h2", { class: "section-title" }, t("case.timeline")),
       this.timeline,
       mine && doc.customer_email ? this.replyForm() : null,
       noteForm(this.timeline, doc));
@@ -57,9 +58,9 @@ export class CaseView {
 
   replyForm() {
     const input = h("textarea", { id: "case-reply", rows: "4", maxlength: "1000000" });
-    const send = h("button", { class: "btn btn-primary", type: "submit" }, "Send email");
+    const send = h("button", { class: "btn btn-primary", type: "submit" }, t("case.send_email"));
     const form = h("form", { class: "composer composer-email" },
-      h("label", { for: "case-reply", class: "composer-label" }, `Email ${this.doc.customer_email}`),
+      h("label", { for: "case-reply", class: "composer-label" }, t("case.email_to", { email: this.doc.customer_email })),
       attachSlashMenu(input, this.doc), input,
       h("div", { class: "composer-actions" }, cannedButton(input, this.doc), send));
     form.addEventListener("submit", async (ev) => {
@@ -70,9 +71,9 @@ export class CaseView {
       try {
         await api("POST", `/cases/${encodeURIComponent(this.doc.id)}/email-replies`, { body });
         input.value = "";
-        toast("Email sent.");
+        toast(t("case.email_sent"));
       } catch (err) {
-        toast(`Email not sent: ${err.message}`, "error");
+        toast(t("case.email_failed", { error: err.message }), "error");
       } finally {
         send.disabled = false;
         await this.load();
@@ -86,9 +87,9 @@ export class CaseView {
       const updated = await api("PATCH", `/cases/${encodeURIComponent(this.doc.id)}`, change);
       Object.assign(this.doc, updated);
       this.onChanged?.(this.doc);
-      toast("Case updated.");
+      toast(t("case.updated"));
     } catch (err) {
-      toast(`Case not updated: ${err.message}`, "error");
+      toast(t("case.update_failed", { error: err.message }), "error");
     }
   }
 }

@@ -1,10 +1,11 @@
 // The customer card: the record (name, addresses, phone, attributes) and a history whose items open.
 import { api } from "./api.js";
+import { t } from "./i18n.js";
 import { h, clear, channelBadge, dateTimeOf, openDialog, toast } from "./dom.js";
 import { stateLabel } from "./worklist.js";
 
 export async function mountCustomer(el, doc, { open }) {
-  clear(el).append(h("h2", { id: "history-title", class: "pane-title" }, "Customer"));
+  clear(el).append(h("h2", { id: "history-title", class: "pane-title" }, t("customer.title")));
   const email = (doc.customer_email || "").trim();
   let record = null;
   if (email) {
@@ -21,12 +22,12 @@ function paintRecord(card, record, doc, reload) {
   const attrs = Object.entries(record?.attributes || {});
   card.append(
     h("dl", { class: "facts facts-tight" },
-      h("dt", {}, "Name"), h("dd", {}, record?.name || doc.customer_name || "—"),
-      h("dt", {}, "Email"), h("dd", {}, (record?.emails?.length ? record.emails : [doc.customer_email || "—"]).join(", ")),
-      h("dt", {}, "Phone"), h("dd", {}, record?.phone || "—"),
+      h("dt", {}, t("customer.name")), h("dd", {}, record?.name || doc.customer_name || "—"),
+      h("dt", {}, t("customer.email")), h("dd", {}, (record?.emails?.length ? record.emails : [doc.customer_email || "—"]).join(", ")),
+      h("dt", {}, t("customer.phone")), h("dd", {}, record?.phone || "—"),
       attrs.map(([k, v]) => [h("dt", {}, k), h("dd", {}, String(v))])),
     h("button", { class: "btn btn-secondary btn-sm", type: "button", onclick: () => editRecord(record, doc, reload) },
-      record ? "Edit profile" : "Create profile"));
+      record ? t("customer.edit") : t("customer.create")));
 }
 
 function editRecord(record, doc, reload) {
@@ -36,15 +37,15 @@ function editRecord(record, doc, reload) {
   const attrs = h("textarea", { id: "cust-attrs", rows: "4", placeholder: "tier = gold" });
   attrs.value = Object.entries(record?.attributes || {}).map(([k, v]) => `${k} = ${v}`).join("\n");
   const problem = h("p", { class: "form-error", role: "alert" });
-  const save = h("button", { class: "btn btn-primary", type: "submit", value: "save" }, "Save");
+  const save = h("button", { class: "btn btn-primary", type: "submit", value: "save" }, t("customer.save"));
   const dlg = openDialog({
-    title: record ? "Edit customer" : "New customer profile",
+    title: record ? t("customer.edit_title") : t("customer.new_title"),
     body: h("div", { class: "dialog-body" },
-      h("label", { for: "cust-name" }, "Name"), name,
-      h("label", { for: "cust-emails" }, "Email addresses (comma-separated)"), emails,
-      h("label", { for: "cust-phone" }, "Phone"), phone,
-      h("label", { for: "cust-attrs" }, "Custom attributes (one `key = value` a line)"), attrs, problem),
-    actions: [h("button", { class: "btn btn-secondary", type: "submit", value: "cancel", formnovalidate: true }, "Cancel"), save],
+      h("label", { for: "cust-name" }, t("customer.name")), name,
+      h("label", { for: "cust-emails" }, t("customer.emails")), emails,
+      h("label", { for: "cust-phone" }, t("customer.phone")), phone,
+      h("label", { for: "cust-attrs" }, t("customer.attributes")), attrs, problem),
+    actions: [h("button", { class: "btn btn-secondary", type: "submit", value: "cancel", formnovalidate: true }, t("common.cancel")), save],
   });
   save.addEventListener("click", async (ev) => {
     ev.preventDefault();
@@ -58,7 +59,7 @@ function editRecord(record, doc, reload) {
     try {
       const saved = record ? await api("PATCH", `/customers/${encodeURIComponent(record.id)}`, body) : await api("POST", "/customers", body);
       dlg.close();
-      toast("Customer saved.");
+      toast(t("customer.saved"));
       reload(saved);
     } catch (err) {
       problem.textContent = err.message;
@@ -68,19 +69,19 @@ function editRecord(record, doc, reload) {
 }
 
 async function paintHistory(box, record, doc, open) {
-  box.append(h("h3", { class: "section-title" }, "History"));
+  box.append(h("h3", { class: "section-title" }, t("customer.history")));
   let items = [];
   try {
     if (record) items = await api("GET", `/customers/${encodeURIComponent(record.id)}/history`);
     else if (doc.document_type === "interaction") items = (await api("GET", `/interactions/${encodeURIComponent(doc.id)}/history`)).items;
   } catch { items = []; }
   items = items.filter((x) => x.id !== doc.id);
-  if (!items.length) { box.append(h("p", { class: "muted" }, "No earlier contacts.")); return; }
+  if (!items.length) { box.append(h("p", { class: "muted" }, t("customer.no_history"))); return; }
   box.append(h("ol", { class: "history" }, items.map((x) => {
     const label = x.reference ? `${x.reference} · ${x.subject || ""}` : (x.subject || stateLabel(x.state));
     const can = x.visible !== false;
     return h("li", {},
-      h("button", { class: "history-open", type: "button", disabled: !can, title: can ? "Open" : "Handled by a colleague",
+      h("button", { class: "history-open", type: "button", disabled: !can, title: can ? t("customer.open") : t("customer.colleague"),
         onclick: () => open({ type: x.type, id: x.id }) },
         channelBadge(x.channel_id || "case"), h("span", { class: "history-what" }, label)),
       h("span", { class: "muted small" }, `${dateTimeOf(x.created_at)} · ${stateLabel(x.state)}${x.wrap_up_code_name ? ` · ${x.wrap_up_code_name}` : ""}`));

@@ -15,7 +15,7 @@ export class EmailView {
     this.input = h("textarea", { id: "email-reply", rows: "6", maxlength: "1000000" });
     this.send = h("button", { class: "btn btn-primary", type: "submit" }, "Send reply");
     this.pending = [];
-    this.chips = h("ul", { class: "attachments pending", "aria-label": "Files to send" });
+    this.chips = h("ul", { class: "attachments pending", "aria-label": t("files.pending") });
     const form = h("form", { class: "composer composer-email" },
       h("label", { for: "email-reply", class: "composer-label" }, `Reply to ${doc.customer_email || "the customer"}`),
       attachSlashMenu(this.input, doc), this.input, this.chips,
@@ -101,7 +101,7 @@ export class EmailView {
       try {
         this.pending.push(await uploadFile(this.doc.id, file));
       } catch (err) {
-        toast(`${file.name} not attached: ${err.message}`, "error");
+        toast(t("files.not_attached", { name: file.name, error: err.message }), "error");
       }
     }
     this.paintPending();
@@ -109,8 +109,8 @@ export class EmailView {
 
   paintPending() {
     this.chips.replaceChildren(...this.pending.map((a) => h("li", { class: "chip" }, `${a.filename} (${sizeLabel(a.size)})`,
-      h("button", { class: "btn-link", type: "button", "aria-label": `Remove ${a.filename}`,
-        onclick: () => { this.pending = this.pending.filter((x) => x !== a); this.paintPending(); } }, "Remove"))));
+      h("button", { class: "btn-link", type: "button", "aria-label": t("files.remove_label", { name: a.filename }),
+        onclick: () => { this.pending = this.pending.filter((x) => x !== a); this.paintPending(); } }, t("files.remove")))));
   }
 
   async reply() {

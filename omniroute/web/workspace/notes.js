@@ -1,4 +1,5 @@
 // Internal notes: in the conversation's timeline, for agents and supervisors, never for the customer.
+import { t } from "./i18n.js";
 import { api } from "./api.js";
 import { h, dateTimeOf, toast } from "./dom.js";
 
@@ -9,7 +10,7 @@ function notesPath(doc) {
 
 export function noteItem(note) {
   return h("li", { class: "note", "data-at": note.created_at, "data-note": note.id },
-    h("div", { class: "note-head" }, h("strong", {}, "Internal note"), " · ", note.author_name,
+    h("div", { class: "note-head" }, h("strong", {}, t("notes.label")), " · ", note.author_name,
       h("span", { class: "muted small" }, ` ${dateTimeOf(note.created_at)}`)),
     h("div", { class: "note-body" }, note.body));
 }
@@ -30,13 +31,16 @@ export async function loadNotes(list, doc) {
   } catch { /* notes are extra: the conversation works without them */ }
 }
 
-// A small form under the composer: the note goes to the timeline, never to the customer.
+// A folded form under the composer (it keeps the transcript tall): the note goes to the
+// timeline, never to the customer.
 export function noteForm(list, doc) {
-  const input = h("textarea", { id: "note-input", rows: "2", maxlength: "10000", placeholder: "Only your team sees internal notes" });
-  const add = h("button", { class: "btn btn-secondary", type: "submit" }, "Add note");
-  const form = h("form", { class: "note-form" },
-    h("label", { for: "note-input", class: "composer-label" }, "Internal note"), input,
+  const input = h("textarea", { id: "note-input", rows: "2", maxlength: "10000", placeholder: t("notes.placeholder") });
+  const add = h("button", { class: "btn btn-secondary", type: "submit" }, t("notes.add"));
+  const form = h("form", {},
+    h("label", { for: "note-input", class: "composer-label" }, t("notes.label")), input,
     h("div", { class: "composer-actions" }, add));
+  const box = h("details", { class: "note-form" }, h("summary", {}, t("notes.open")), form);
+  box.addEventListener("toggle", () => { if (box.open) input.focus(); });
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const body = input.value.trim();
@@ -47,12 +51,13 @@ export function noteForm(list, doc) {
       placeByTime(list, noteItem(note));
       list.scrollTop = list.scrollHeight;
       input.value = "";
-      toast("Note added.");
+      box.open = false;
+      toast(t("notes.added"));
     } catch (err) {
-      toast(`Note not added: ${err.message}`, "error");
+      toast(t("notes.failed", { error: err.message }), "error");
     } finally {
       add.disabled = false;
     }
   });
-  return form;
+  return box;
 }

@@ -1,4 +1,5 @@
 // Search interactions, cases and customers by text, with filters; a result opens in the conversation.
+import { t } from "./i18n.js";
 import { api } from "./api.js";
 import { h, channelBadge, dateTimeOf, openDialog } from "./dom.js";
 import { state } from "./store.js";
@@ -12,31 +13,31 @@ function dayStart(value) {
 
 export function searchButton(open) {
   return h("button", { class: "btn btn-ghost", type: "button", id: "search-open", "aria-haspopup": "dialog",
-    onclick: () => openSearch(open) }, "Search");
+    onclick: () => openSearch(open) }, t("search.open"));
 }
 
 export function openSearch(open) {
-  const q = h("input", { type: "search", id: "search-q", placeholder: "Name, email, subject or words from a message", "aria-label": "Search" });
-  const channel = h("select", { id: "search-channel" }, h("option", { value: "" }, "Any channel"),
+  const q = h("input", { type: "search", id: "search-q", placeholder: t("search.placeholder"), "aria-label": t("search.open") });
+  const channel = h("select", { id: "search-channel" }, h("option", { value: "" }, t("search.any_channel")),
     state.catalog.channels.map((c) => h("option", { value: c.id }, c.name)));
-  const docState = h("select", { id: "search-state" }, h("option", { value: "" }, "Any state"),
+  const docState = h("select", { id: "search-state" }, h("option", { value: "" }, t("search.any_state")),
     STATES.map((s) => h("option", { value: s }, stateLabel(s))));
-  const queue = h("select", { id: "search-queue" }, h("option", { value: "" }, "Any queue"),
+  const queue = h("select", { id: "search-queue" }, h("option", { value: "" }, t("search.any_queue")),
     [...state.catalog.queues.values()].map((x) => h("option", { value: x.id }, x.name)));
-  const from = h("input", { type: "date", id: "search-from", "aria-label": "From" });
-  const to = h("input", { type: "date", id: "search-to", "aria-label": "To" });
+  const from = h("input", { type: "date", id: "search-from", "aria-label": t("search.from") });
+  const to = h("input", { type: "date", id: "search-to", "aria-label": t("search.to") });
   const results = h("div", { class: "search-results", "aria-live": "polite" });
   const problem = h("p", { class: "form-error", role: "alert" });
-  const go = h("button", { class: "btn btn-primary", type: "submit", value: "search" }, "Search");
+  const go = h("button", { class: "btn btn-primary", type: "submit", value: "search" }, t("search.open"));
   const dlg = openDialog({
-    title: "Search",
+    title: t("search.open"),
     body: h("div", { class: "dialog-body search-body" },
       h("div", { class: "search-row" }, q, go),
       h("div", { class: "search-filters" },
-        h("label", {}, "Channel ", channel), h("label", {}, "State ", docState), h("label", {}, "Queue ", queue),
-        h("label", {}, "From ", from), h("label", {}, "To ", to)),
+        h("label", {}, `${t("search.channel")} `, channel), h("label", {}, `${t("search.state")} `, docState),
+        h("label", {}, `${t("search.queue")} `, queue), h("label", {}, `${t("search.from")} `, from), h("label", {}, `${t("search.to")} `, to)),
       problem, results),
-    actions: [h("button", { class: "btn btn-secondary", type: "submit", value: "cancel", formnovalidate: true }, "Close")],
+    actions: [h("button", { class: "btn btn-secondary", type: "submit", value: "cancel", formnovalidate: true }, t("common.close"))],
   });
   dlg.classList.add("dialog-wide");
   const run = async () => {
@@ -69,14 +70,14 @@ function paint(box, found, open) {
   ];
   const total = docs.length + found.customers.length;
   box.replaceChildren(...[
-    h("p", { class: "muted small", role: "status" }, total ? `${total} found` : "Nothing found."),
-    docs.length ? h("ul", { class: "result-list", "aria-label": "Interactions and cases" }, docs.map((d) =>
+    h("p", { class: "muted small", role: "status" }, total ? t("search.found", { n: total }) : t("search.nothing")),
+    docs.length ? h("ul", { class: "result-list", "aria-label": t("search.documents") }, docs.map((d) =>
       h("li", {}, h("button", { class: "result", type: "button", onclick: () => open({ type: d.document_type, id: d.id }) },
         channelBadge(d.channel_id),
-        h("span", { class: "result-what" }, d.reference ? `${d.reference} · ${d.subject || ""}` : (d.subject || "(no subject)")),
-        h("span", { class: "muted small" }, `${d.customer_name || d.customer_email || "Unknown customer"} · ${stateLabel(d.state)} · ${dateTimeOf(d.created_at)}`))))) : null,
-    found.customers.length ? h("ul", { class: "result-list", "aria-label": "Customers" }, found.customers.map((c) =>
-      h("li", { class: "result result-customer" }, h("strong", {}, c.name || "(no name)"), " ",
+        h("span", { class: "result-what" }, d.reference ? `${d.reference} · ${d.subject || ""}` : (d.subject || t("search.no_subject"))),
+        h("span", { class: "muted small" }, `${d.customer_name || d.customer_email || t("search.unknown_customer")} · ${stateLabel(d.state)} · ${dateTimeOf(d.created_at)}`))))) : null,
+    found.customers.length ? h("ul", { class: "result-list", "aria-label": t("search.customers") }, found.customers.map((c) =>
+      h("li", { class: "result result-customer" }, h("strong", {}, c.name || t("search.no_name")), " ",
         h("span", { class: "muted small" }, [c.emails.join(", "), c.phone].filter(Boolean).join(" · "))))) : null,
   ].filter(Boolean));
 }

@@ -1,5 +1,6 @@
 // The transfer dialog: to an agent (showing who can take it now) or to a queue; blind or consult.
 import { api } from "./api.js";
+import { t } from "./i18n.js";
 import { h, openDialog } from "./dom.js";
 import { state } from "./store.js";
 
@@ -27,7 +28,7 @@ export async function openTransferDialog(doc, me, onStarted) {
     queues.map((q) => h("label", { class: "choice" },
       h("input", { type: "radio", name: "target-queue", value: q.id }),
       h("span", { class: "choice-name" }, q.name),
-      waiting.has(q.id) ? h("span", { class: "muted small queue-waiting" }, `${waiting.get(q.id)} waiting`) : null,
+      waiting.has(q.id) ? h("span", { class: "muted small queue-waiting" }, t("transfer.waiting", { n: waiting.get(q.id) })) : null,
       q.routing_mode === "external" ? h("span", { class: "muted small" }, "routed by the contact center") : null)));
 
   const toAgent = h("input", { type: "radio", name: "target-kind", id: "kind-agent", value: "agent", checked: true });
@@ -38,7 +39,7 @@ export async function openTransferDialog(doc, me, onStarted) {
   const blind = h("input", { type: "radio", name: "transfer-type", id: "type-blind", value: "blind", checked: true });
   const consult = h("input", { type: "radio", name: "transfer-type", id: "type-consult", value: "consult" });
 
-  const note = h("textarea", { id: "transfer-note", rows: "3", maxlength: "2000", placeholder: "What should your colleague know?" });
+  const note = h("textarea", { id: "transfer-note", rows: "3", maxlength: "2000", placeholder: t("transfer.note_placeholder") });
   const start = h("button", { class: "btn btn-primary", type: "submit", value: "start" }, "Start transfer");
   const dlg = openDialog({
     title: "Transfer",
@@ -49,7 +50,7 @@ export async function openTransferDialog(doc, me, onStarted) {
       h("fieldset", { class: "segmented" }, h("legend", {}, "Type"),
         h("label", { for: "type-blind" }, blind, "Blind: hand it over"),
         h("label", { for: "type-consult" }, consult, "Consult: stay until you complete it")),
-      h("label", { for: "transfer-note" }, "Handover note (optional)"), note,
+      h("label", { for: "transfer-note" }, t("transfer.note")), note,
       problem),
     actions: [h("button", { class: "btn btn-secondary", type: "submit", value: "cancel", formnovalidate: true }, "Cancel"), start],
   });

@@ -1,0 +1,84 @@
+"""Idempotency-Key on mutating endpoints: a retry gets the first answer and changes nothing."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy import delete, func, select
+
+from omniroute.store import tables as t
+from tests.api.conftest import Api
+
+BODY = {"channel_id": "chat", "queue_id": "support", "subject": "where is my order?"}
+
+
+def _headers(who: str, key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer token-{who}", "Idempotency-Key": key}
+
+
+async def _post(api: Api, body: dict[str, str], who: str, key: str) -> httpx.Response:
+    return await api.client.post("/interactions", json=body, headers=_headers(who, key))
+
+
+async def _interactions(api: Api) -> int:
+    async with api.app.state.db.session() as session:
+        count: int = await session.scalar(select(func.count()).select_from(t.InteractionRow))
+    return count
+
+
+async def test_a_retry_gets_the_first_answer(api: Api) -> None:
+    first = await _post(api, BODY, "integration", "k1")
+    assert first.status_code == 201, first.text
+    again = await _post(api, BODY, "integration", "k1")
+    assert again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    assert await _interactions(api) == 1
+
+
+async def test_keys_belong_to_their_caller(api: Api) -> None:
+    mine = await _post(api, BODY, "integration", "k")
+    theirs = await _post(api, BODY, "admin", "k")
+    assert mine.status_code == theirs.status_code == 201
+    assert mine.json()["id"] != theirs.json()["id"]
+    assert await _interactions(api) == 2
+
+
+async def test_a_key_reused_for_another_request_is_refused(api: Api) -> None:
+    first = await _post(api, BODY, "integration", "k")
+    assert first.status_code == 201
+    other = BODY | {"subject": "something else"}
+    reused = await _post(api, other, "integration", "k")
+    assert reused.status_code == 422
+    error = reused.json()["error"]
+    assert error["code"] == "IDEMPOTENCY_KEY_REUSED"
+    assert error["field"] == "Idempotency-Key"
+    assert await _interactions(api) == 1
+
+
+async def test_a_bad_key_is_refused(api: Api) -> None:
+    answer = await _post(api, BODY, "integration", "x" * 201)
+    assert answer.status_code == 422
+    assert answer.json()["error"]["field"] == "Idempotency-Key"
+    assert await _interactions(api) == 0
+
+
+async def test_a_retry_whose_answer_was_lost_runs_nothing_twice(api: Api) -> None:
+    # The node died after the engine committed but before the answer was stored.
+    first = await _post(api, BODY, "integration", "k")
+    assert first.status_code == 201
+    async with api.app.state.db.session() as session, session.begin():
+        await session.execute(delete(t.RequestKeyRow))
+    again = await _post(api, BODY, "integration", "k")
+    assert again.status_code == 201, again.text
+    assert again.json()["id"] == first.json()["id"]
+    assert "idempotent-replayed" not in again.headers
+    assert await _interactions(api) == 1
+
+
+async def test_refusals_are_kept_too(api: Api) -> None:
+    bad = BODY | {"queue_id": "nope"}
+    first = await _post(api, bad, "integration", "k")
+    assert 400 <= first.status_code < 500
+    again = await _post(api, bad, "integration", "k")
+    assert again.status_code == first.status_code
+    assert again.json() == first.json()
