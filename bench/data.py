@@ -19,6 +19,7 @@ from omniroute.store.tables import Base
 SKILLS = ["english", "french", "german", "billing", "technical", "sales"]
 CHANNELS = {"chat": 3, "email": 5, "case": 5}
 START = datetime(2026, 1, 1, tzinfo=UTC)
+ALL_WEEK = {day: ["00:00-24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
 
 async def create_schema(db: Database) -> None:
@@ -48,6 +49,9 @@ async def seed_config(
         s.add(
             t.RuleRow(id="r", name="r", strategy="most_capacity", offer_timeout_s=offer_timeout_s)
         )
+        # Every queue is on a calendar (open around the clock, in a zone with DST changes)
+        # with three escalation steps whose waits outlast the run: routing pays for them.
+        s.add(t.CalendarRow(id="cal", name="cal", tz="Europe/Berlin", weekly=ALL_WEEK))
         await s.flush()
         for i, qid in enumerate(queue_ids):
             skills: list[dict[str, Any]] = []
@@ -78,6 +82,14 @@ async def seed_config(
                     priority=1 + i % 5,
                     rule_id="r",
                     skills=skills,
+                    calendar_id="cal",
+                    escalation=[
+                        {"after_s": 3600, "action": "widen", "drop_skills": [SKILLS[i % 6]]},
+                        {"after_s": 7200, "action": "raise_priority", "raise_by": 1},
+                        {"after_s": 10800, "action": "move_queue", "queue_id": queue_ids[0]}
+                        if i
+                        else {"after_s": 10800, "action": "raise_priority", "raise_by": 1},
+                    ],
                 )
             )
     return out

@@ -25,9 +25,12 @@ from omniroute.config import Settings, StoreSettings, browse_host
 from omniroute.demo import (
     DEMO_EMAIL_QUEUE,
     DEMO_MAILBOX_PORT,
+    REMOVE_COMMAND,
     SUPERVISORS,
     DemoInfo,
+    demo_credentials,
     load_demo_data,
+    remove_demo_credentials,
 )
 from omniroute.domain.errors import DomainError
 from omniroute.engine.lease import EngineLease
@@ -151,6 +154,8 @@ def serve(
     if settings.demo:
         info = asyncio.run(_load_demo(settings.database_url, fixed_tokens=True))
         _print_demo(info)
+    else:
+        _warn_demo_credentials(settings.database_url)
     base = f"http://{browse_host(settings.host)}:{settings.port}"
     typer.echo(f"Omniroute serving on {base} (database {redact(settings.database_url)})")
     typer.echo(f"  workspace:  {base}/workspace  (sign in as a demo agent)")
@@ -274,6 +279,26 @@ def db_current() -> None:
         typer.echo(f"{revision}; newest revision is {newest}: run 'omniroute db upgrade'")
 
 
+def _warn_demo_credentials(url: str) -> None:
+    """Say at start that demo credentials are stored (they are refused outside demo mode)."""
+    found = asyncio.run(_on_db(url, demo_credentials))
+    if found:
+        typer.secho(
+            f"warning: the database holds demo data ({'; '.join(found)}). Outside demo mode "
+            f"every demo credential is refused; remove them with: {REMOVE_COMMAND}",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
+
+
+async def _on_db(url: str, fn: Callable[[Database], Awaitable[R]]) -> R:
+    db = Database(url)
+    try:
+        return await fn(db)
+    finally:
+        await db.dispose()
+
+
 @app.command("demo-data")
 def demo_data(
     random_tokens: Annotated[
@@ -282,10 +307,25 @@ def demo_data(
             "--random-tokens", help="Create random API tokens instead of the fixed demo ones"
         ),
     ] = False,
+    remove: Annotated[
+        bool,
+        typer.Option(
+            "--remove",
+            help="Remove every demo credential (tokens, passwords, widget, spoke secrets); "
+            "the demo's configuration and work stay",
+        ),
+    ] = False,
 ) -> None:
     """Migrate the database and load the demo data (once); print the demo tokens."""
     url = _settings(StoreSettings).database_url
     _migrate(url)
+    if remove:
+        removed = asyncio.run(_on_db(url, remove_demo_credentials))
+        if not removed:
+            typer.echo("no demo credentials found; nothing removed")
+        for item in removed:
+            typer.echo(f"removed {item}")
+        return
     _print_demo(asyncio.run(_load_demo(url, fixed_tokens=not random_tokens)))
 
 

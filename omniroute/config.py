@@ -119,6 +119,7 @@ class Settings(StoreSettings):
     demo_mailbox_dir: str = "./var/demo-mail"
     demo_mailbox_limit: int = Field(default=200, ge=1, le=10000)
     audit_retention_days: int = Field(default=365, ge=1, le=36_500)
+    report_retention_days: int = Field(default=90, ge=1, le=3_650)
     attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1, le=1024 * 1024 * 1024)
     # Comma-separated MIME types; `*` matches any part, as in `image/*`.
     attachment_types: str = (

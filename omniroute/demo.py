@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from argon2 import PasswordHasher
-from sqlalchemy import select, text
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniroute.auth_tokens import hash_token, new_token
@@ -362,6 +364,12 @@ async def load_demo_data(db: Database, *, fixed_tokens: bool = True) -> DemoInfo
 
 
 DEMO_WIDGET = "demo"
+DEMO_WIDGET_QUEUE = "support-chat"
+
+
+def is_demo_widget(row: t.ChatWidgetRow) -> bool:
+    """Whether a widget is the one the demo data made (a widget of your own may reuse the id)."""
+    return row.id == DEMO_WIDGET and row.queue_id == DEMO_WIDGET_QUEUE
 
 
 async def _demo_lock(db: Database, session: AsyncSession) -> None:
@@ -376,7 +384,7 @@ async def ensure_demo_widget(db: Database) -> None:
         await _demo_lock(db, session)
         if await session.get(t.ChatWidgetRow, DEMO_WIDGET) is not None:
             return
-        if await session.get(t.QueueRow, "support-chat") is None:
+        if await session.get(t.QueueRow, DEMO_WIDGET_QUEUE) is None:
             return
         now = datetime.now(UTC)
         session.add(
@@ -384,7 +392,7 @@ async def ensure_demo_widget(db: Database) -> None:
                 id=DEMO_WIDGET,
                 title="Northwind Outfitters",
                 greeting="Hi! Questions about an order, sizes or returns? We are here to help.",
-                queue_id="support-chat",
+                queue_id=DEMO_WIDGET_QUEUE,
                 allowed_origins=[],
                 color="#1f6f5c",
                 enabled=True,
@@ -392,3 +400,90 @@ async def ensure_demo_widget(db: Database) -> None:
                 updated_at=now,
             )
         )
+
+
+# -- demo credentials outside demo mode ----------------------------------------------------
+
+# Secrets the demo publishes; outside demo mode nothing signed with them is trusted.
+DEMO_SECRETS = frozenset({SIM_SECRET})
+REMOVE_COMMAND = "omniroute demo-data --remove"
+
+
+def _is_demo_password(password_hash: str | None) -> bool:
+    if password_hash is None:
+        return False
+    try:
+        return bool(PasswordHasher().verify(password_hash, DEMO_PASSWORD))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def uses_demo_secret(settings: dict[str, Any]) -> bool:
+    """Whether a spoke's stored settings hold a published demo secret."""
+    return any(isinstance(v, str) and v in DEMO_SECRETS for v in settings.values())
+
+
+async def _demo_rows(
+    session: AsyncSession,
+) -> tuple[list[t.ApiTokenRow], list[t.AgentRow], t.ChatWidgetRow | None, list[t.SpokeRow]]:
+    token_ids = [_token_id(token) for token in _fixed_tokens()]
+    tokens = list(
+        await session.scalars(select(t.ApiTokenRow).where(t.ApiTokenRow.id.in_(token_ids)))
+    )
+    emails = [agent.email for agent in AGENTS]
+    candidates = list(
+        await session.scalars(
+            select(t.AgentRow).where(
+                t.AgentRow.email.in_(emails), t.AgentRow.password_hash.is_not(None)
+            )
+        )
+    )
+    hashes = [agent.password_hash for agent in candidates]
+    demo = await asyncio.to_thread(lambda: [_is_demo_password(h) for h in hashes])
+    agents = [agent for agent, is_demo in zip(candidates, demo, strict=True) if is_demo]
+    widget = await session.get(t.ChatWidgetRow, DEMO_WIDGET)
+    widget = widget if widget is not None and is_demo_widget(widget) else None
+    spokes = [
+        row for row in await session.scalars(select(t.SpokeRow)) if uses_demo_secret(row.settings)
+    ]
+    return tokens, agents, widget, spokes
+
+
+async def demo_credentials(db: Database) -> list[str]:
+    """The demo credentials the database holds, described; empty when there are none."""
+    async with db.session() as session:
+        tokens, agents, widget, spokes = await _demo_rows(session)
+    found = []
+    if tokens:
+        found.append(f"{len(tokens)} demo API tokens")
+    if agents:
+        found.append(f"the demo password on {', '.join(a.id for a in agents)}")
+    if widget is not None:
+        found.append(f"the demo chat widget '{widget.id}'")
+    found += [f"the demo secret of spoke '{row.name}'" for row in spokes]
+    return found
+
+
+async def remove_demo_credentials(db: Database) -> list[str]:
+    """Remove every demo credential; the demo's catalog, agents and work stay. What was removed."""
+    removed = await demo_credentials(db)
+    async with db.session() as session, session.begin():
+        tokens, agents, widget, spokes = await _demo_rows(session)
+        for token in tokens:
+            await session.delete(token)
+        for agent in agents:
+            agent.password_hash = None
+        await session.execute(
+            delete(t.WebSessionRow).where(t.WebSessionRow.agent_id.in_([a.id for a in agents]))
+        )
+        if widget is not None:
+            await session.delete(widget)
+        for row in spokes:
+            # Switched off with a secret nobody knows: set your own and switch it on again.
+            row.settings = {
+                k: secrets.token_urlsafe(32) if isinstance(v, str) and v in DEMO_SECRETS else v
+                for k, v in row.settings.items()
+            }
+            row.enabled = False
+            row.updated_at = datetime.now(UTC)
+    return removed

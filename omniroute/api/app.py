@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -48,7 +49,10 @@ from omniroute.api.routes import (
     feed,
     health,
     notes,
+    operations,
     preferences,
+    profile_sync,
+    reports,
     search,
     session,
     spokes_admin,
@@ -64,11 +68,13 @@ from omniroute.channels.email.inbound import start_listener
 from omniroute.cluster.forward import HttpForwarder
 from omniroute.cluster.node import ClusterNode, NodeInfo, Role, default_node_id
 from omniroute.config import Settings, browse_host
+from omniroute.demo import DEMO_SECRETS
 from omniroute.domain.errors import DomainError, ErrorCode
 from omniroute.engine.claims import OutboxClaims
 from omniroute.engine.clock import Clock
 from omniroute.engine.dispatcher import Dispatcher
 from omniroute.engine.engine import Engine
+from omniroute.services.profile_sync import ProfileSync
 from omniroute.spokes.manager import SpokeManager
 from omniroute.store.db import Database
 
@@ -134,11 +140,14 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 engine.clock, cfg.sign_in_max_failures, timedelta(seconds=cfg.sign_in_lockout_s)
             ),
             HashingGate(cfg.password_hash_concurrency, cfg.password_hash_queue),
+            demo=cfg.demo,
         )
         app.state.rate_limits = RateLimits(cfg)
         app.state.settings = cfg
         node = await _join(app, cfg, db, engine)
-        spokes = SpokeManager(db, engine.clock)
+        spokes = SpokeManager(
+            db, engine.clock, refused_secrets=frozenset() if cfg.demo else DEMO_SECRETS
+        )
         claims = OutboxClaims(db, node.node_id) if node is not None else None
         dispatcher = Dispatcher(db, spokes, engine.clock, claims=claims)
         if node is not None:
@@ -152,6 +161,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             await dispatcher.start()
             app.state.chat = ChatHub(db, engine)
             await app.state.chat.start()
+            profiles = ProfileSync(db, engine.clock, spokes.ready, engine.reload_config)
+            app.state.profile_sync = profiles
+            schedule = asyncio.create_task(profiles.run_schedule(lambda: engine.running))
             listener = await start_listener(db, engine, cfg) if cfg.email_enabled else None
             mailbox = DemoMailbox(cfg) if cfg.demo_mailbox_port is not None else None
             if mailbox is not None:
@@ -165,6 +177,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 if listener is not None:
                     await listener.stop()
         finally:
+            if hasattr(app.state, "profile_sync"):
+                schedule.cancel()
+                await app.state.profile_sync.stop()
             if hasattr(app.state, "chat"):
                 await app.state.chat.stop()
             await dispatcher.stop()
@@ -189,7 +204,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(cluster.router, prefix=API_PREFIX)
     app.include_router(cluster.internal)
     app.include_router(docs_pages.router)
-    for module in (agents, documents, feed, admin, external, audit):
+    for module in (agents, documents, feed, admin, external, audit, operations, reports):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(catalog.router, prefix=API_PREFIX)
     app.include_router(spokes_admin.router, prefix=API_PREFIX)
@@ -201,6 +216,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(workspace.pages)
     app.include_router(call_controls.router, prefix=API_PREFIX)
     app.include_router(connector_panels.router, prefix=API_PREFIX)
+    app.include_router(profile_sync.router, prefix=API_PREFIX)
     app.include_router(supervisor.router, prefix=API_PREFIX)
     app.include_router(supervisor.page_router)
     app.mount(docs_pages.ASSETS, docs_pages.assets(), name="docs-assets")

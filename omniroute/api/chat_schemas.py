@@ -56,12 +56,32 @@ class WidgetOut(Out):
 
 
 class WidgetPublicOut(Out):
-    """What the widget script needs to draw itself."""
+    """What the widget script needs to draw itself, and whether support is open now."""
 
     id: str
     title: str
     greeting: str
     color: str
+    open: bool = True
+    next_change: datetime | None = None
+    offline_message: str | None = None
+    # Closed with the "answer" action: the widget takes a message and an email instead.
+    takes_messages: bool = False
+
+
+class OfflineMessageIn(Body):
+    """A message left through the widget while support is closed."""
+
+    widget: str = Field(max_length=64)
+    name: Title
+    email: Email
+    question: Text
+
+
+class OfflineMessageOut(Out):
+    """The interaction filed for an offline message."""
+
+    interaction_id: str
 
 
 class ChatStartIn(Body):

@@ -35,11 +35,12 @@ class SkillRequirementIn(Body):
 
 
 class RouteFields(Body):
-    """Where to route a document, optionally with item priority and extra skills."""
+    """Where to route a document, optionally with item priority, extra skills, preferred agent."""
 
     queue_id: str | None = None
     priority: int | None = Field(None, ge=0, le=1_000_000)
     skills: list[SkillRequirementIn] = []
+    preferred_agent_id: str | None = Field(None, max_length=64)
 
 
 class InteractionCreate(RouteFields):
@@ -51,6 +52,7 @@ class InteractionCreate(RouteFields):
     subject: str = Field("", max_length=10_000)
     case_id: str | None = None
     external_id: str | None = Field(None, max_length=200)
+    customer_id: str | None = Field(None, min_length=1, max_length=200)
 
 
 class CaseCreate(RouteFields):
@@ -70,6 +72,7 @@ class RouteIn(Body):
     queue_id: str
     priority: int | None = Field(None, ge=0, le=1_000_000)
     skills: list[SkillRequirementIn] = []
+    preferred_agent_id: str | None = Field(None, max_length=64)
 
 
 class RejectIn(Body):
@@ -177,6 +180,9 @@ class WorkItemOut(Out):
     previous_id: str | None
     priority: int
     agent_id: str | None
+    cancel_detail: str | None = None
+    escalation_step: int = 0
+    preferred_agent_id: str | None = None
     transfer_type: str | None = None
     transfer_from_agent_id: str | None = None
     transfer_note: str | None = None
@@ -199,6 +205,7 @@ class InteractionOut(Out):
     customer_email: str
     subject: str
     external_id: str | None
+    customer_id: str | None = None
     wrap_up_code_id: str | None
     wrap_up_notes: str | None
     wrap_up_due_at: datetime | None

@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, select
 from omniroute.api.auth import Principal, Role
 from omniroute.api.rate_limits import HashingGate
 from omniroute.auth_tokens import hash_token
+from omniroute.demo import DEMO_PASSWORD
 from omniroute.domain.errors import DomainError, ErrorCode, RetryLaterError
 from omniroute.engine.clock import Clock
 from omniroute.store import tables as t
@@ -99,6 +100,8 @@ class SessionStore:
         ttl: timedelta,
         throttle: LoginThrottle | None = None,
         hashing: HashingGate | None = None,
+        *,
+        demo: bool = True,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -106,6 +109,7 @@ class SessionStore:
         self._cache: dict[str, tuple[WebSession, datetime]] = {}
         self.throttle = throttle or LoginThrottle(clock, MAX_FAILURES, FAILURE_WINDOW)
         self._hashing = hashing or HashingGate(concurrency=2, queue=16)
+        self._demo = demo
 
     async def sign_in(
         self, email: str, password: str, user_agent: str, client: str = ""
@@ -122,6 +126,14 @@ class SessionStore:
             self.throttle.failed(client, email)
             raise DomainError(
                 ErrorCode.INVALID_CREDENTIALS, "the email or the password is wrong", "password"
+            )
+        if not self._demo and hmac.compare_digest(password, DEMO_PASSWORD):
+            # Demo data may outlive demo mode; its published password must not.
+            self.throttle.failed(client, email)
+            raise DomainError(
+                ErrorCode.INVALID_CREDENTIALS,
+                "the demo password works only in demo mode; ask an admin to set your password",
+                "password",
             )
         self.throttle.succeeded(client, email)
         token = secrets.token_urlsafe(32)

@@ -89,6 +89,16 @@ def _row(
     return row
 
 
+def system_message(tx: Tx, interaction_id: str, body: str) -> ChatMessage:
+    """A message from the service itself (a closing notice), shown to the customer."""
+    row = _row(tx, interaction_id, Sender.SYSTEM, body, delivered=True)
+    doc = tx.state.documents.get(interaction_id)
+    agent_id = holder(doc) if doc is not None else None
+    if agent_id is not None:
+        tx.emit(agent_id, ChatMessagePosted(interaction_id, message_out(row)))
+    return row
+
+
 def live_chat(tx: Tx, interaction_id: str) -> Document:
     """The chat's live document, or CHAT_ENDED once it is in wrap-up or closed."""
     doc = tx.state.documents.get(interaction_id)

@@ -41,6 +41,7 @@ class RouteRequest:
     queue_id: str
     priority: int | None = None
     skills: tuple[SkillRequirement, ...] = ()
+    preferred_agent_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,8 @@ def _validate_route(tx: Tx, doc: Document, route: RouteRequest) -> None:
     for req in route.skills:
         if req.skill_id not in tx.state.skill_ids:
             raise NotFoundError("skill", req.skill_id, "skills")
+    if route.preferred_agent_id is not None and route.preferred_agent_id not in tx.state.agents:
+        raise NotFoundError("agent", route.preferred_agent_id, "preferred_agent_id")
 
 
 def create_document(tx: Tx, new: NewDocument) -> tuple[Document, WorkItem | None]:
@@ -100,7 +103,13 @@ def create_document(tx: Tx, new: NewDocument) -> tuple[Document, WorkItem | None
         k: str(new.fields.get(k) or "") for k in ("customer_name", "customer_email", "subject")
     }
     doc = Document(
-        id=new_id(), type=new.type, channel_id=new.channel_id, state=state, summary=summary
+        id=new_id(),
+        type=new.type,
+        channel_id=new.channel_id,
+        state=state,
+        summary=summary,
+        customer_id=new.fields.get("customer_id"),
+        case_id=new.fields.get("case_id"),
     )
     if new.route is not None:
         _validate_route(tx, doc, new.route)
@@ -111,6 +120,21 @@ def create_document(tx: Tx, new: NewDocument) -> tuple[Document, WorkItem | None
     tx.save_document(doc, new=True, channel_id=doc.channel_id, created_at=tx.now, **fields)
     item = route_document(tx, doc.id, new.route) if new.route is not None else None
     return doc, item
+
+
+def preferred_agent(tx: Tx, doc: Document, route: RouteRequest) -> str | None:
+    """Who should get the work first: the agent named on the request, the case's owner, or
+    the agent who last handled this customer."""
+    if route.preferred_agent_id is not None:
+        return route.preferred_agent_id
+    case = tx.state.documents.get(doc.case_id or "")
+    if case is not None and case.agent_id is not None:
+        return case.agent_id
+    if doc.type is DocumentType.CASE and doc.agent_id is not None:
+        return doc.agent_id
+    if doc.customer_id is not None:
+        return tx.state.last_agents.get(doc.customer_id)
+    return None
 
 
 def route_document(tx: Tx, doc_id: str, route: RouteRequest) -> WorkItem:
@@ -140,6 +164,7 @@ def route_document(tx: Tx, doc_id: str, route: RouteRequest) -> WorkItem:
         created_at=tx.now,
         skills=queue.skills + route.skills,
         previous_id=previous_id,
+        preferred_agent_id=preferred_agent(tx, doc, route),
     )
     if accepted is not None:
         # Routing accepted work again is a blind transfer to the queue.

@@ -326,4 +326,6 @@ class MarkChatDelivered(Command[None]):
     at: datetime
 
 
+from omniroute.core import escalation as _escalation  # noqa: E402, F401 - its timers
 from omniroute.core import handlers as _handlers  # noqa: E402, F401 - registers the handlers
+from omniroute.core import supervision as _supervision  # noqa: E402, F401 - its handlers

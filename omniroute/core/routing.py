@@ -5,14 +5,16 @@ from __future__ import annotations
 import itertools
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from omniroute.core import outbound
 from omniroute.core.door import on_timer, settles
 from omniroute.core.state import Tx
 from omniroute.core.timers import TimerKind
 from omniroute.core.transfer_events import transfer_changed
+from omniroute.domain.calendar import OutOfHoursAction
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
+from omniroute.domain.escalation import step_due
 from omniroute.domain.events import OfferCreated, OfferEnded, PresenceChanged, WorkItemClosed
 from omniroute.domain.model import (
     CAPACITY_HOLDING_STATES,
@@ -29,6 +31,7 @@ from omniroute.domain.model import (
     WorkItem,
     WorkItemState,
 )
+from omniroute.domain.routing import RoutingConfig
 
 _ID_PREFIX = uuid.uuid4().hex[:12]
 _id_counter = itertools.count(1)
@@ -73,29 +76,70 @@ def enqueue(tx: Tx, item: WorkItem) -> None:
     item.agent_id = None
     item.offer_id = None
     queue = tx.state.config.queues[item.queue_id]
+    closed = queue.id in tx.state.index.closed_queues
+    target = tx.state.config.queues.get(queue.out_of_hours_queue_id or "")
+    if closed and queue.out_of_hours is OutOfHoursAction.ROUTE_TO_QUEUE and target is not None:
+        item.queue_id = target.id
+        item.priority = min(item.priority, target.priority)
+        item.entered_at = tx.now
+        item.escalation_step = 0
+        item.extra_groups = frozenset()
+        queue = target
+        schedule_item_timers(tx, item)
     tx.save_item(item)
     if queue.max_wait_s is not None and item.age_s(tx.now) >= queue.max_wait_s:
         # Its max-wait timer fired while it was offered: end its wait in the next batch.
         tx.schedule(tx.now, TimerKind.MAX_WAIT, item.id)
+    due = step_due(queue.steps, item.escalation_step, item.queued_since())
+    if due is not None and due <= tx.now:
+        # A step fell due while it was offered: take it in the next batch.
+        tx.schedule(tx.now, TimerKind.ESCALATE, item.id)
     if queue.routing_mode is RoutingMode.INTERNAL:
         tx.state.index.enqueue(item)
         tx.route_item(item.id)
 
 
-def schedule_item_timers(tx: Tx, item: WorkItem) -> None:
-    """Arm the timers that can change an item's eligibility or end its wait."""
-    config = tx.state.config
+def item_timers(config: RoutingConfig, item: WorkItem) -> list[tuple[datetime, TimerKind, str]]:
+    """The timers that may change a queued item's eligibility, escalate it or end its wait."""
     queue = config.queues[item.queue_id]
     rule = config.rules[queue.rule_id]
     delays = [req.widen_after_s for req in item.skills if not req.mandatory and req.widen_after_s]
     if rule.overflow_after_s:
         delays.append(rule.overflow_after_s)
-    for delay in delays:
-        if delay:
-            tx.schedule(item.created_at + timedelta(seconds=delay), TimerKind.RECHECK_ITEM, item.id)
+    if queue.affinity_wait_s and item.preferred_agent_id is not None:
+        delays.append(queue.affinity_wait_s)
+    timers = [
+        (item.created_at + timedelta(seconds=d), TimerKind.RECHECK_ITEM, item.id)
+        for d in delays
+        if d
+    ]
     if queue.max_wait_s:
         due = item.created_at + timedelta(seconds=queue.max_wait_s)
-        tx.schedule(due, TimerKind.MAX_WAIT, item.id)
+        timers.append((due, TimerKind.MAX_WAIT, item.id))
+    step = step_due(queue.steps, item.escalation_step, item.queued_since())
+    if step is not None:
+        timers.append((step, TimerKind.ESCALATE, item.id))
+    timers.extend(
+        (until, TimerKind.EXCLUSION_EXPIRY, item.id)
+        for until in (item.excluded_until or {}).values()
+    )
+    return timers
+
+
+def schedule_item_timers(tx: Tx, item: WorkItem) -> None:
+    """Arm the timers that can change an item's eligibility or end its wait."""
+    for due, kind, target in item_timers(tx.state.config, item):
+        tx.schedule(due, kind, target)
+
+
+def exclude(tx: Tx, item: WorkItem, agent_id: str, seconds: int | None) -> None:
+    """Keep an agent from being offered the item again, for `seconds` (None: for good)."""
+    item.excluded_agents |= {agent_id}
+    if seconds is None:
+        return
+    until = tx.now + timedelta(seconds=seconds)
+    item.excluded_until = {**(item.excluded_until or {}), agent_id: until}
+    tx.schedule(until, TimerKind.EXCLUSION_EXPIRY, item.id)
 
 
 def _hold(tx: Tx, agent: Agent, channel_id: str) -> None:
@@ -239,6 +283,8 @@ def _accept(tx: Tx, offer: Offer, item: WorkItem) -> None:
                 close_work_item(tx, other)
     doc.accepted_item_id = item.id
     doc.agent_id = offer.agent_id
+    if doc.customer_id is not None:
+        tx.state.last_agents[doc.customer_id] = offer.agent_id
     if doc.type is DocumentType.INTERACTION:
         doc.state = InteractionState.WORK_IN_PROGRESS
     else:
@@ -288,8 +334,12 @@ def reject_offer(
     offer.note = note
     _end_offer(tx, offer, OfferState.REJECTED)
     item.rejected = True
+    queue = tx.state.config.queues[item.queue_id]
     if not reassignable:
-        item.excluded_agents |= {offer.agent_id}
+        exclude(tx, item, offer.agent_id, queue.exclusion_ttl_s)
+    elif queue.reject_cooldown_s:
+        # "Busy": every other eligible agent first; this one again after the cool-down.
+        exclude(tx, item, offer.agent_id, queue.reject_cooldown_s)
     release_capacity(tx, offer.agent_id, item.channel_id)
     if item.transfer_to_agent_id is not None:
         withdraw(tx, item, CancelReason.TRANSFER_REJECTED)
@@ -307,9 +357,9 @@ def time_out_offer(tx: Tx, offer_id: str) -> None:
     item = tx.state.work_items[offer.work_item_id]
     _end_offer(tx, offer, OfferState.TIMED_OUT)
     item.timed_out = True
-    rule = tx.state.config.rules[tx.state.config.queues[item.queue_id].rule_id]
-    if not rule.reassign_on_timeout:
-        item.excluded_agents |= {offer.agent_id}
+    queue = tx.state.config.queues[item.queue_id]
+    if not tx.state.config.rules[queue.rule_id].reassign_on_timeout:
+        exclude(tx, item, offer.agent_id, queue.exclusion_ttl_s)
     release_capacity(tx, offer.agent_id, item.channel_id)
     agent = tx.state.agents.get(offer.agent_id)
     target = offer.presence_after_timeout
@@ -334,6 +384,19 @@ def rescind_offer(tx: Tx, offer_id: str) -> bool:
     else:
         enqueue(tx, item)
     return True
+
+
+def take_back_offer(tx: Tx, item: WorkItem) -> str | None:
+    """End an item's pending offer as withdrawn and free the agent's capacity; the item is
+    left neither queued nor offered, for the caller to place."""
+    offer = tx.state.offers.get(item.offer_id or "")
+    if offer is None:
+        return None
+    _end_offer(tx, offer, OfferState.WITHDRAWN)
+    release_capacity(tx, offer.agent_id, item.channel_id)
+    item.offer_id = None
+    item.agent_id = None
+    return offer.agent_id
 
 
 def withdraw(tx: Tx, item: WorkItem, reason: CancelReason) -> None:
@@ -379,7 +442,13 @@ def close_work_item(tx: Tx, item: WorkItem) -> None:
 
 
 def set_presence_state(
-    tx: Tx, agent: Agent, presence_id: str, reason: str, origin_spoke: str | None = None
+    tx: Tx,
+    agent: Agent,
+    presence_id: str,
+    reason: str,
+    origin_spoke: str | None = None,
+    *,
+    message: str = "",
 ) -> None:
     """Change an agent's presence state, tell linked providers, route if now available."""
     if presence_id not in tx.state.config.presence:
@@ -391,7 +460,7 @@ def set_presence_state(
     tx.state.index.refresh_agent(agent)
     tx.save_agent(agent)
     tx.route_agent(agent.id)
-    tx.emit(agent.id, PresenceChanged(presence_id, dict(agent.channel_available), reason))
+    tx.emit(agent.id, PresenceChanged(presence_id, dict(agent.channel_available), reason, message))
     outbound.agent_presence(tx, agent, skip_spoke=origin_spoke)
 
 

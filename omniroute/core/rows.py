@@ -157,6 +157,19 @@ class CallContextRecord:
     available_actions: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One audit-log entry written with the change it records."""
+
+    at: datetime
+    actor: str
+    role: str
+    action: str
+    target_type: str
+    target_id: str
+    details: dict[str, object]
+
+
 NewRow = (
     ChatSessionRecord
     | ChatMessage
@@ -168,4 +181,5 @@ NewRow = (
     | EmailMessageRecord
     | EmailAttachmentRecord
     | CallContextRecord
+    | AuditEntry
 )

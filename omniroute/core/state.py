@@ -69,6 +69,12 @@ class EngineState:
     next_seq: int = 1
     next_chat_message_id: int = 1
     next_case_number: int = 1001
+    # The agent who last accepted work for each stable customer id (agent affinity).
+    last_agents: dict[str, str] = field(default_factory=dict)
+    # Business hours: the queue config the closed queues were computed for, and when a
+    # calendar next opens or closes.
+    hours_config: object | None = None
+    hours_due: datetime | None = None
 
     def add_item(self, item: WorkItem) -> None:
         """Track a live work item."""

@@ -14,6 +14,9 @@ class TimerKind(StrEnum):
     WRAP_UP_DUE = "wrap_up_due"
     RECHECK_ITEM = "recheck_item"
     MAX_WAIT = "max_wait"
+    ESCALATE = "escalate"
+    EXCLUSION_EXPIRY = "exclusion_expiry"
+    HOURS = "hours"
 
 
 class TimerHeap:

@@ -65,6 +65,8 @@ class PresenceChanged(Event):
     presence_id: str
     channel_available: dict[str, bool]
     reason: str
+    # Set when a supervisor changed the presence: what they told the agent.
+    message: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,6 +47,8 @@ class CancelReason(StrEnum):
     TRANSFER_TIMED_OUT = "transfer_timed_out"
     DOCUMENT_CLOSED = "document_closed"
     MAX_WAIT_EXCEEDED = "max_wait_exceeded"
+    ABANDONED = "abandoned"
+    WITHDRAWN_BY_SUPERVISOR = "withdrawn_by_supervisor"
 
 
 class OfferState(StrEnum):
@@ -275,6 +277,9 @@ class Document:
     summary: dict[str, str] = field(default_factory=dict)
     wrap_up_code_id: str | None = None
     wrap_up_notes: str | None = None
+    # The stable customer id affinity matches on, and the case an interaction belongs to.
+    customer_id: str | None = None
+    case_id: str | None = None
 
     @property
     def active(self) -> bool:
@@ -318,6 +323,10 @@ class WorkItem:
     escalation_step: int = 0
     entered_at: datetime | None = None
     preferred_agent_id: str | None = None
+    # Agent groups the applied escalation steps let in besides the rule's groups.
+    extra_groups: frozenset[str] = frozenset()
+    # Why an escalation step abandoned the item (the step's reason).
+    cancel_detail: str | None = None
 
     def age_s(self, now: datetime) -> float:
         """Seconds since the item was created."""

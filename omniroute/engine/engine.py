@@ -255,7 +255,18 @@ class Engine:
         if not self.running and self.forwarder is not None:
             result: T = await self.forwarder.send(command, key)
             return result
-        return await self.run_local(command, key)
+        try:
+            return await self.run_local(command, key)
+        except DomainError as err:
+            # Deposed while the command waited: nothing was written; the new leader runs it.
+            if (
+                self.running
+                or self.forwarder is None
+                or err.code is not ErrorCode.STORE_UNAVAILABLE
+            ):
+                raise
+            forwarded: T = await self.forwarder.send(command, key)
+            return forwarded
 
     async def query(self, query: door.Query[T]) -> T:
         """Answer a query from the live state as of the last commit."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -32,6 +33,7 @@ ROW_TABLES: dict[type[NewRow], type[t.Base]] = {
     r.ChatSessionRecord: t.ChatSessionRow,
     r.ChatMessage: t.ChatMessageRow,
     r.CallContextRecord: t.CallContextRow,
+    r.AuditEntry: t.AuditRow,
 }
 
 
@@ -49,20 +51,29 @@ def _item_row(item: WorkItem, tx: Tx) -> dict[str, Any]:
         "offer_count": item.offer_count,
         "agent_id": item.agent_id,
         "excluded_agents": sorted(item.excluded_agents),
+        "excluded_until": _until(item.excluded_until),
+        "escalation_step": item.escalation_step,
+        "entered_at": item.entered_at,
+        "preferred_agent_id": item.preferred_agent_id,
+        "cancel_detail": item.cancel_detail,
+        "queue_id": item.queue_id,
+        "priority": item.priority,
+        "skills": requirements_json(item.skills),
         "updated_at": tx.now,
         "accepted_at": item.accepted_at,
         "ended_at": item.ended_at,
     }
 
 
+def _until(ends: dict[str, datetime] | None) -> dict[str, str] | None:
+    return {agent: end.isoformat() for agent, end in ends.items()} if ends else None
+
+
 def _new_item_row(item: WorkItem, tx: Tx) -> dict[str, Any]:
     return _item_row(item, tx) | {
         "document_type": item.document_type.value,
         "document_id": item.document_id,
-        "queue_id": item.queue_id,
         "channel_id": item.channel_id,
-        "priority": item.priority,
-        "skills": requirements_json(item.skills),
         "previous_id": item.previous_id,
         "transfer_type": item.transfer_type,
         "transfer_from_agent_id": item.transfer_from_agent_id,

@@ -8,10 +8,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omniroute.core.routing import item_timers
 from omniroute.core.state import EngineState, SpokeConfig
 from omniroute.core.timers import TimerKind
 from omniroute.domain.calendar import OutOfHoursAction, calendar_from_json
-from omniroute.domain.escalation import steps_from_json
+from omniroute.domain.escalation import added_groups, steps_from_json
 from omniroute.domain.model import (
     CAPACITY_HOLDING_STATES,
     CLOSED_CASE_STATES,
@@ -159,22 +160,11 @@ async def load_agents(session: AsyncSession) -> dict[str, Agent]:
     return agents
 
 
-def item_timers(state: EngineState, item: WorkItem) -> list[tuple[datetime, TimerKind, str]]:
-    """The timers that may change a queued item's eligibility or end its wait."""
-    queue = state.config.queues[item.queue_id]
-    rule = state.config.rules[queue.rule_id]
-    delays = [r.widen_after_s for r in item.skills if not r.mandatory and r.widen_after_s]
-    if rule.overflow_after_s:
-        delays.append(rule.overflow_after_s)
-    timers = [
-        (item.created_at + timedelta(seconds=d), TimerKind.RECHECK_ITEM, item.id)
-        for d in delays
-        if d
-    ]
-    if queue.max_wait_s:
-        due = item.created_at + timedelta(seconds=queue.max_wait_s)
-        timers.append((due, TimerKind.MAX_WAIT, item.id))
-    return timers
+def _instants(stored: dict[str, str] | None) -> dict[str, datetime] | None:
+    """Agent exclusions' ends from their JSON form."""
+    if not stored:
+        return None
+    return {agent: datetime.fromisoformat(end) for agent, end in stored.items()}
 
 
 def _summary(name: str, email: str, subject: str) -> dict[str, str]:
@@ -200,21 +190,26 @@ async def _load_documents(session: AsyncSession, state: EngineState) -> None:
             inter.subject,
             inter.wrap_up_code_id,
             inter.wrap_up_notes,
+            inter.customer_id,
+            inter.case_id,
         ).where(inter.state.not_in(closed_i))
     )
-    for doc_id, channel_id, st, wi, agent_id, due, name, email, subject, code, notes in rows:
+    for r in rows:
+        doc_id, due = r.id, r.wrap_up_due_at
         state.documents[doc_id] = Document(
             doc_id,
             DocumentType.INTERACTION,
-            channel_id,
-            st,
-            wi,
+            r.channel_id,
+            r.state,
+            r.work_item_id,
             None,
-            agent_id,
+            r.agent_id,
             due,
-            summary=_summary(name, email, subject),
-            wrap_up_code_id=code,
-            wrap_up_notes=notes,
+            summary=_summary(r.customer_name, r.customer_email, r.subject),
+            wrap_up_code_id=r.wrap_up_code_id,
+            wrap_up_notes=r.wrap_up_notes,
+            customer_id=r.customer_id,
+            case_id=r.case_id,
         )
         if due is not None:
             state.timers.add(due, TimerKind.WRAP_UP_DUE, doc_id)
@@ -243,6 +238,27 @@ async def _load_documents(session: AsyncSession, state: EngineState) -> None:
             agent_id,
             summary=_summary(name, email, subject),
         )
+    await _load_last_agents(session, state)
+
+
+async def _load_last_agents(session: AsyncSession, state: EngineState) -> None:
+    """The agent who last worked for each stable customer id (agent affinity)."""
+    inter = t.InteractionRow
+    latest = (
+        select(inter.customer_id, func.max(inter.created_at).label("at"))
+        .where(inter.customer_id.is_not(None), inter.agent_id.is_not(None))
+        .group_by(inter.customer_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(inter.customer_id, inter.agent_id).join(
+            latest,
+            (inter.customer_id == latest.c.customer_id) & (inter.created_at == latest.c.at),
+        )
+    )
+    for customer_id, agent_id in rows:
+        if customer_id is not None and agent_id is not None:
+            state.last_agents[customer_id] = agent_id
 
 
 async def _load_work(session: AsyncSession, state: EngineState) -> None:
@@ -265,6 +281,10 @@ async def _load_work(session: AsyncSession, state: EngineState) -> None:
             wi.previous_id,
             wi.agent_id,
             wi.excluded_agents,
+            wi.excluded_until,
+            wi.escalation_step,
+            wi.entered_at,
+            wi.preferred_agent_id,
             wi.accepted_at,
             wi.transfer_type,
             wi.transfer_from_agent_id,
@@ -288,11 +308,18 @@ async def _load_work(session: AsyncSession, state: EngineState) -> None:
             previous_id=r.previous_id,
             agent_id=r.agent_id,
             excluded_agents=frozenset(r.excluded_agents),
+            excluded_until=_instants(r.excluded_until),
+            escalation_step=r.escalation_step,
+            entered_at=r.entered_at,
+            preferred_agent_id=r.preferred_agent_id,
             accepted_at=r.accepted_at,
             transfer_type=r.transfer_type,
             transfer_from_agent_id=r.transfer_from_agent_id,
             transfer_to_agent_id=r.transfer_to_agent_id,
         )
+        queue = state.config.queues.get(item.queue_id)
+        if queue is not None:
+            item.extra_groups = added_groups(queue.steps[: item.escalation_step])
         state.add_item(item)
         doc = state.documents.get(item.document_id)
         if doc is None:
@@ -372,7 +399,7 @@ async def load_state(session: AsyncSession) -> EngineState:
             queue = config.queues[item.queue_id]
             if queue.routing_mode is RoutingMode.INTERNAL:
                 state.index.enqueue(item)
-            for due, kind, target in item_timers(state, item):
+            for due, kind, target in item_timers(state.config, item):
                 state.timers.add(due, kind, target)
     max_seq = await session.scalar(select(func.max(t.AgentEventRow.seq)))
     state.next_seq = (max_seq or 0) + 1

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from omniroute.domain.inbound import InboundEvent, InboundEventType, InboundOffer, InboundTransfer
 from omniroute.domain.outbound import RoutingEventType
+from omniroute.domain.profile import ProfileGroup, ProfileSkill, ProviderProfile
 from omniroute.spokes import events_schema as es
 from omniroute.spokes.store import MemorySpokeStore, SpokeStore
 
@@ -33,6 +34,9 @@ __all__ = [
     "InboundOffer",
     "InboundTransfer",
     "Manifest",
+    "ProfileGroup",
+    "ProfileSkill",
+    "ProviderProfile",
     "RoutingEvent",
     "RoutingEventType",
     "Spoke",
@@ -90,6 +94,7 @@ class Capability(StrEnum):
     PRESENCE_OUT = "presence.out"
     PRESENCE_IN = "presence.in"
     INBOUND_EVENTS = "inbound_events"
+    PROFILE_SYNC = "profile.sync"
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +252,10 @@ class Spoke(ABC, Generic[SettingsT]):
     def parse_inbound(self, headers: Mapping[str, str], body: bytes) -> list[InboundEvent]:
         """Verify and parse a provider's inbound request; raise SpokeAuthError if forged."""
         raise SpokeRejectedError(f"spoke '{self.manifest.name}' takes no inbound events")
+
+    async def fetch_profile(self, provider_agent_id: str) -> ProviderProfile:
+        """The provider's current profile of one agent (capability `profile.sync`)."""
+        raise SpokeRejectedError(f"spoke '{self.manifest.name}' does not sync agent profiles")
 
 
 AnySpoke = Spoke[Any]

@@ -65,8 +65,11 @@ class SpokeManager:
         *,
         setup_timeout_s: float = 30.0,
         setup_retry_s: float = 5.0,
+        refused_secrets: frozenset[str] = frozenset(),
     ) -> None:
         self.db = db
+        # Published secrets (the demo's): a spoke configured with one is not loaded.
+        self.refused_secrets = refused_secrets
         self.clock: Clock = clock or SystemClock()
         self.setup_timeout_s = setup_timeout_s
         self.setup_retry_s = setup_retry_s
@@ -134,6 +137,13 @@ class SpokeManager:
     async def _load(self, row: t.SpokeRow) -> _Slot:
         if not row.enabled:
             return _Slot(row.name, row.kind, SpokeStatus.DISABLED)
+        if any(isinstance(v, str) and v in self.refused_secrets for v in row.settings.values()):
+            message = (
+                "its secret is the public demo secret, trusted only in demo mode; "
+                "set a secret of your own (or run 'omniroute demo-data --remove')"
+            )
+            log.warning("spoke '%s' not loaded: %s", row.name, message)
+            return _Slot(row.name, row.kind, SpokeStatus.INVALID, error=message)
         try:
             cls = registry.spoke_class(row.kind)
         except KeyError as err:

@@ -326,6 +326,7 @@ class WorkItemRow(Base):
     escalation_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     entered_at: Mapped[datetime | None] = mapped_column()
     preferred_agent_id: Mapped[str | None] = mapped_column(String(64))
+    cancel_detail: Mapped[str | None] = mapped_column(String(64))
     agent_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()
@@ -512,6 +513,25 @@ class AgentPreferencesRow(Base):
     )
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column()
+
+
+class AgentProfileSyncRow(Base):
+    """The last profile a spoke's provider gave one of our agents, and what it set."""
+
+    __tablename__ = "agent_profile_syncs"
+    agent_id: Mapped[str] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True
+    )
+    spoke: Mapped[str] = mapped_column(String(64), primary_key=True)
+    provider_agent_id: Mapped[str] = mapped_column(String(200))
+    # Fields an administrator keeps as set here: the sync leaves them alone.
+    locked: Mapped[list[str]] = mapped_column(JSON, default=list)
+    profile: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Our skill, group and channel ids this spoke's sync set, so the next sync removes only those.
+    owned: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    synced_at: Mapped[datetime | None] = mapped_column()
+    attempted_at: Mapped[datetime | None] = mapped_column()
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 class ChatWidgetRow(Base):
@@ -712,6 +732,30 @@ class AuditRow(Base):
     target_type: Mapped[str] = mapped_column(String(64))
     target_id: Mapped[str] = mapped_column(String(200))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class IntervalStatRow(Base):
+    """Figures of one queue or agent over one 15-minute interval or one UTC day."""
+
+    __tablename__ = "interval_stats"
+    span: Mapped[str] = mapped_column(String(4), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(8), primary_key=True)
+    start: Mapped[datetime] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    offered: Mapped[int] = mapped_column(Integer, default=0)
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    timed_out: Mapped[int] = mapped_column(Integer, default=0)
+    abandoned: Mapped[int] = mapped_column(Integer, default=0)
+    transferred: Mapped[int] = mapped_column(Integer, default=0)
+    answered: Mapped[int] = mapped_column(Integer, default=0)
+    answered_within: Mapped[int] = mapped_column(Integer, default=0)
+    answer_s: Mapped[float] = mapped_column(Float, default=0.0)
+    handled: Mapped[int] = mapped_column(Integer, default=0)
+    handle_s: Mapped[float] = mapped_column(Float, default=0.0)
+    longest_wait_s: Mapped[float] = mapped_column(Float, default=0.0)
+    busy_s: Mapped[float] = mapped_column(Float, default=0.0)
+    presence_s: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 # The supervisor's last-hour queries skip the many items that ended long ago.

@@ -29,15 +29,15 @@ def event(spoke: str, kind: RoutingEventType, data: BaseModel, key: str, n: int)
 
 
 def _item(
-    document_id: str, work_item_id: str, queue: str, previous: str | None
+    document_id: str, work_item_id: str, queue: tuple[str, str], previous: str | None
 ) -> dict[str, object]:
     return {
         "work_item_id": work_item_id,
         "document_type": "interaction",
         "document_id": document_id,
         "channel_id": "chat",
-        "queue_id": queue,
-        "provider_queue_id": f"PQ-{queue}",
+        "queue_id": queue[0],
+        "provider_queue_id": queue[1],
         "priority": 50,
         "skills": [{"skill_id": "english", "min_level": 2, "mandatory": True}],
         "previous_work_item_id": previous,
@@ -52,24 +52,29 @@ def story(
     *,
     document_id: str = "kit-doc-1",
     agent: tuple[str, str] = ("alice", "P-alice"),
+    queues: tuple[str, str] = ("PQ-support", "PQ-billing"),
+    provider_state: str = "On Queue",
 ) -> list[RoutingEvent]:
     """One chat's events, in delivery order, limited to what the spoke supports.
 
     new_interaction, offer_outcome (accepted), transfer_to_queue and cancel_transfer (with
     `transfers`), agent_presence (with `presence.out`), end_interaction with a wrap-up code.
+    `agent` is our agent id and the provider's; `queues` the provider's ids of the first queue
+    and of the transfer's target queue; `provider_state` the presence the provider is told.
     """
+    first_queue, target_queue = ("support", queues[0]), ("billing", queues[1])
     agent_id, provider_agent_id = agent
     n = count(1)
     events: list[RoutingEvent] = []
     if Capability.ROUTING in supports:
         first = es.NewInteractionData.model_validate(
-            _item(document_id, "kit-wi-1", "support", None)
+            _item(document_id, "kit-wi-1", first_queue, None)
         )
         events.append(event(spoke, RoutingEventType.NEW_INTERACTION, first, document_id, next(n)))
         accepted = es.OfferOutcomeData(
             work_item_id="kit-wi-1",
             document_id=document_id,
-            provider_queue_id="PQ-support",
+            provider_queue_id=queues[0],
             offer_id="kit-offer-1",
             external_segment_id=None,
             outcome="accepted",
@@ -83,7 +88,7 @@ def story(
         events.append(event(spoke, RoutingEventType.OFFER_OUTCOME, accepted, document_id, next(n)))
     if Capability.TRANSFERS in supports and Capability.ROUTING in supports:
         transfer = es.TransferData.model_validate(
-            _item(document_id, "kit-wi-2", "billing", "kit-wi-1")
+            _item(document_id, "kit-wi-2", target_queue, "kit-wi-1")
             | {
                 "transfer_id": "kit-wi-2",
                 "transfer_type": "blind",
@@ -98,7 +103,7 @@ def story(
             agent_id=agent_id,
             provider_agent_id=provider_agent_id,
             presence_id="available",
-            provider_state="On Queue",
+            provider_state=provider_state,
             channel_available={"chat": True},
             at=START + timedelta(seconds=7),
         )

@@ -71,6 +71,10 @@ async def test_public_widget_settings_and_origin_check(shop: Api) -> None:
         "title": "Shop help",
         "greeting": "Hello!",
         "color": "#1f6f5c",
+        "open": True,
+        "next_change": None,
+        "offline_message": None,
+        "takes_messages": False,
     }
     assert ok.headers["access-control-allow-origin"] == "https://shop.example.com"
     r = await shop.client.post(

@@ -387,3 +387,57 @@ async def test_throttling_then_an_outage_lose_nothing_and_keep_order(connect: Co
         if c["status"] == 200
     }
     assert {e["ordering_key"]: e["id"] for e in events} == {d: created[d] for d in docs}
+
+
+async def synced(world: Connect, agent: str) -> dict[str, Any]:
+    """Wait until the agent's Connect profile sync has run."""
+
+    async def probe() -> dict[str, Any] | None:
+        for sync in await world.get(f"/agents/{agent}/profile-sync"):
+            if sync["spoke"] == SPOKE and sync["synced_at"]:
+                return dict(sync)
+        return None
+
+    return await eventually(probe, f"a profile sync of {agent}")
+
+
+async def test_profile_sync_at_login_and_after_a_change(connect: Connect) -> None:
+    world = connect
+    admin = world.auth("admin")
+    r = await world.aws.post(f"/_double/agents/{USER_OF['carol']}/login")
+    assert r.status_code == 200
+    first = await synced(world, "carol")
+    assert {s["provider_id"] for s in first["profile"]["skills"]} == {
+        "rp-general",
+        "Technology=Printers",
+    }
+    skills = {s["provider_id"]: s["id"] for s in await world.get("/skills", limit=100)}
+    carol = await world.get("/agents/carol")
+    assert carol["skills"][skills["Technology=Printers"]] == 4
+    assert carol["skills"][skills["rp-general"]] == 1
+    assert set(carol["groups"]) == {f"{SPOKE}-q-general", f"{SPOKE}-q-billing"}
+    channels = (await world.get("/agents/carol/capacity"))["channels"]
+    assert (channels["chat"]["capacity"], channels["case"]["capacity"]) == (2, 3)
+    assert channels["voice"]["capacity"] == 1
+
+    r = await world.aws.post(
+        f"/_double/agents/{USER_OF['carol']}/profile",
+        json={
+            "first_name": "Caroline",
+            "proficiencies": [{"name": "Language", "value": "French", "level": 2.0}],
+            "media": {"CHAT": 4},
+        },
+    )
+    assert r.status_code == 200
+    r = await world.api.post(f"/agents/carol/profile-sync/{SPOKE}/run", headers=admin)
+    assert r.status_code == 200, r.text
+    assert set(r.json()["changed"]) == {"name", "skills", "capacity"}
+    carol = await world.get("/agents/carol")
+    assert carol["name"] == "Caroline Demo"
+    skills = {s["provider_id"]: s["id"] for s in await world.get("/skills", limit=100)}
+    assert skills["Technology=Printers"] not in carol["skills"]
+    assert carol["skills"][skills["Language=French"]] == 2
+    channels = (await world.get("/agents/carol/capacity"))["channels"]
+    assert channels["chat"]["capacity"] == 4
+    calls = {c["operation"] for c in (await world.state())["calls"]}
+    assert {"DescribeRoutingProfile", "ListRoutingProfileQueues", "ListUserProficiencies"} <= calls

@@ -463,3 +463,85 @@ async def test_throttling_renewal_timeout_outage_and_restart(gc: Genesys) -> Non
         (USER["carol"], "refused"),
         (USER[other], "offered"),
     ]
+
+
+async def synced(gc: Genesys, agent: str, after: str | None = None) -> dict[str, Any]:
+    """Wait until the agent's Genesys profile sync has run (after a given `synced_at`)."""
+
+    async def probe() -> dict[str, Any] | None:
+        for sync in await gc.get(f"/agents/{agent}/profile-sync"):
+            if sync["spoke"] == SPOKE and sync["synced_at"] and sync["synced_at"] != after:
+                return dict(sync)
+        return None
+
+    return await eventually(probe, f"a profile sync of {agent}")
+
+
+async def test_profile_sync_at_sign_in_after_a_change_and_with_locks(gc: Genesys) -> None:
+    admin = gc.auth("admin")
+    r = await gc.api.patch("/agents/carol", json={"skills": {"english": 2}}, headers=admin)
+    assert r.status_code == 200, r.text
+    await sign_in(gc, "carol")
+    first = await synced(gc, "carol")
+    assert first["provider_agent_id"] == USER["carol"]
+    assert first["profile"]["skills"] == [
+        {"provider_id": "gc-skill-tech", "name": "Tech", "level": 4}
+    ]
+
+    carol = await gc.get("/agents/carol")
+    skills = {s["id"]: s for s in await gc.get("/skills", limit=100)}
+    tech = next(k for k, s in skills.items() if s["provider_id"] == "gc-skill-tech")
+    # The provider's skill is added; the one an administrator gave by hand stays.
+    assert carol["skills"] == {"english": 2, tech: 4}
+    assert set(carol["groups"]) == {"genesys-gc-queue-general", "genesys-gc-queue-billing"}
+    capacity = await gc.get("/agents/carol/capacity")
+    by_channel = {c: v["capacity"] for c, v in capacity["channels"].items()}
+    assert (by_channel["chat"], by_channel["email"], by_channel["voice"]) == (3, 2, 1)
+
+    # A change on Genesys shows up at the next sync.
+    r = await gc.gc.post(
+        f"/double/users/{USER['carol']}/profile",
+        json={"name": "Carol Quinn", "skills": {"french": 5}, "utilization": {"message": 1}},
+    )
+    assert r.status_code == 200
+    r = await gc.api.post("/agents/carol/profile-sync/genesys/run", headers=admin)
+    assert r.status_code == 200, r.text
+    assert set(r.json()["changed"]) == {"name", "skills", "capacity"}
+    carol = await gc.get("/agents/carol")
+    french = next(
+        s["id"] for s in await gc.get("/skills", limit=100) if s["provider_id"] == "gc-skill-french"
+    )
+    assert carol["name"] == "Carol Quinn"
+    assert carol["skills"] == {"english": 2, french: 5}
+    capacity = await gc.get("/agents/carol/capacity")
+    assert capacity["channels"]["chat"]["capacity"] == 1
+
+    # Locked skills stay as they are; the rest keeps syncing.
+    r = await gc.api.put(
+        "/agents/carol/profile-sync/genesys", json={"locked": ["skills"]}, headers=admin
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["locked"] == ["skills"]
+    await gc.gc.post(
+        f"/double/users/{USER['carol']}/profile",
+        json={"name": "Carol Q.", "skills": {"tech": 1}},
+    )
+    r = await gc.api.post("/agents/carol/profile-sync/genesys/run", headers=admin)
+    assert r.status_code == 200, r.text
+    carol = await gc.get("/agents/carol")
+    assert carol["name"] == "Carol Q."
+    assert carol["skills"] == {"english": 2, french: 5}
+
+    # Who may see and run it.
+    r = await gc.api.get("/agents/carol/profile-sync", headers=gc.auth("bob"))
+    assert r.status_code == 403
+    r = await gc.api.put(
+        "/agents/carol/profile-sync/genesys", json={"locked": []}, headers=gc.auth("carol")
+    )
+    assert r.status_code == 403
+    r = await gc.api.put(
+        "/agents/carol/profile-sync/genesys", json={"locked": ["height"]}, headers=admin
+    )
+    assert r.status_code == 422
+    r = await gc.api.post("/agents/bob/profile-sync/genesys/run", headers=admin)
+    assert r.status_code == 404

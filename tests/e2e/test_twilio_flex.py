@@ -503,3 +503,54 @@ async def test_rescind_throttling_and_outage(flex: Flex) -> None:
         assert json.loads(task["attributes"])["omniroute_wrap_up"]["state"] == "closed_abandoned"
         ours = sorted((e for e in events if e["ordering_key"] == doc_id), key=lambda e: e["seq"])
         assert [e["type"] for e in ours] == ["new_interaction", "end_interaction"]
+
+
+async def synced(flex: Flex, agent: str) -> dict[str, Any]:
+    """Wait until the agent's Flex profile sync has run."""
+
+    async def probe() -> dict[str, Any] | None:
+        for sync in await flex.get(f"/agents/{agent}/profile-sync"):
+            if sync["spoke"] == SPOKE and sync["synced_at"]:
+                return dict(sync)
+        return None
+
+    return await eventually(probe, f"a profile sync of {agent}")
+
+
+async def test_profile_sync_at_sign_in_and_after_a_change(flex: Flex) -> None:
+    await sign_in(flex, "carol")
+    first = await synced(flex, "carol")
+    assert [s["provider_id"] for s in first["profile"]["skills"]] == ["billing", "french"]
+    skills = {s["provider_id"]: s["id"] for s in await flex.get("/skills", limit=100)}
+    carol = await flex.get("/agents/carol")
+    assert carol["skills"][skills["billing"]] == 1
+    assert carol["skills"][skills["french"]] == 1
+    general = f"{SPOKE}-{GENERAL.lower()}"
+    assert carol["groups"] == [general]
+    channels = (await flex.get("/agents/carol/capacity"))["channels"]
+    # Flex's chat and SMS channels both carry our chats: the larger capacity counts.
+    assert (channels["chat"]["capacity"], channels["voice"]["capacity"]) == (2, 1)
+
+    r = await flex.twilio.post(
+        f"/double/workers/{WORKER['carol']}/profile",
+        json={
+            "attributes": {
+                "email": "carol@demo.omniroute.local",
+                "full_name": "Carol Flex",
+                "routing": {"skills": ["tech"], "levels": {"tech": 7}},
+            },
+            "channels": {"chat": 5},
+        },
+    )
+    assert r.status_code == 200, r.text
+    r = await flex.api.post(f"/agents/carol/profile-sync/{SPOKE}/run", headers=flex.auth("carol"))
+    assert r.status_code == 200, r.text
+    assert set(r.json()["changed"]) == {"name", "skills", "groups", "capacity"}
+    listed = await flex.get("/skills", limit=100)
+    skills = {s["provider_id"]: s["id"] for s in listed if s["spoke"] == SPOKE}
+    carol = await flex.get("/agents/carol")
+    assert carol["name"] == "Carol Flex"
+    assert {k: v for k, v in carol["skills"].items() if k in skills.values()} == {skills["tech"]: 7}
+    assert sorted(carol["groups"]) == sorted([general, f"{SPOKE}-wq{'0' * 31}3"])
+    channels = (await flex.get("/agents/carol/capacity"))["channels"]
+    assert channels["chat"]["capacity"] == 5

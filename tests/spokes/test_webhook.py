@@ -14,6 +14,7 @@ import pytest
 from pydantic import ValidationError
 
 from omniroute.domain.outbound import RoutingEventType
+from omniroute.domain.profile import ProfileGroup, ProfileSkill, ProviderProfile
 from omniroute.spokes import registry, signing
 from omniroute.spokes.base import (
     Capability,
@@ -526,3 +527,57 @@ def test_inbound_rejects_a_malformed_recorded_body(fixture: str, message: str) -
 def test_inbound_rejects_bodies_that_are_not_events(body: bytes, message: str) -> None:
     with pytest.raises(SpokeRejectedError, match=message):
         inbound_spoke().parse_inbound(signed(body), body)
+
+
+# -- agent profiles ----------------------------------------------------------------------------
+
+
+async def test_profile_is_a_signed_get_read_into_the_core_profile(
+    receiver: Receiver, spoke: WebhookSpoke
+) -> None:
+    answer: dict[str, Any] = {
+        "id": "PA 7",
+        "name": "Ann Lee",
+        "email": "ann@example.com",
+        "skills": [{"id": "sk-en", "name": "English", "level": 3}],
+        "groups": [{"id": "PQ-support", "name": "Support"}],
+        "capacity": {"chat": 3, "email": 50_000},
+    }
+    receiver.on("GET", "/catalog/agents/PA 7/profile", Reply(200, answer))
+    profile = await spoke.fetch_profile("PA 7")
+    (seen,) = receiver.requests
+    assert signing.verify(SECRET, seen.headers, seen.body) > 0
+    assert profile == ProviderProfile(
+        "PA 7",
+        "Ann Lee",
+        "ann@example.com",
+        (ProfileSkill("sk-en", "English", 3),),
+        (ProfileGroup("PQ-support", "Support"),),
+        {"chat": 3, "email": 10_000},
+    )
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"id": "someone-else"},
+        {"id": "PA-7", "skills": [{"id": "sk", "name": "S", "level": 11}]},
+        {"id": "PA-7", "favourite_colour": "blue"},
+    ],
+)
+async def test_a_profile_that_is_not_the_agents_is_refused(
+    receiver: Receiver, spoke: WebhookSpoke, answer: dict[str, object]
+) -> None:
+    receiver.on("GET", "/catalog/agents/PA-7/profile", Reply(200, answer))
+    with pytest.raises(SpokeRejectedError):
+        await spoke.fetch_profile("PA-7")
+
+
+async def test_no_catalog_url_means_no_profiles(receiver: Receiver) -> None:
+    hub = WebhookSpoke("acme", settings(receiver, catalog_url=None))
+    await hub.setup()
+    try:
+        with pytest.raises(SpokeRejectedError, match="no catalog_url"):
+            await hub.fetch_profile("PA-7")
+    finally:
+        await hub.unload()

@@ -16,6 +16,8 @@ from omniroute.api.chat_schemas import (
     MessageIn,
     MessageOut,
     MessagesOut,
+    OfflineMessageIn,
+    OfflineMessageOut,
     WidgetPublicOut,
 )
 from omniroute.api.deps import CurrentPrincipal, EngineDep, SessionDep
@@ -26,8 +28,12 @@ from omniroute.channels.chat import transcript
 from omniroute.channels.chat.history import customer_history
 from omniroute.channels.chat.hub import ChatHub
 from omniroute.channels.chat.widgets import check_origin, usable_widget
+from omniroute.config import Settings
 from omniroute.core.chat import CHAT_CHANNEL, NewChat, message_out
-from omniroute.core.messages import PostChatMessage, StartChat
+from omniroute.core.documents import RouteRequest
+from omniroute.core.messages import CreateInteraction, PostChatMessage, StartChat
+from omniroute.core.ops_messages import QueueHours
+from omniroute.domain.calendar import OutOfHoursAction
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.domain.model import InteractionState
 from omniroute.services.toolkit import attachments
@@ -42,6 +48,11 @@ def hub_of(request: Request) -> ChatHub:
     return hub
 
 
+def _demo(request: Request) -> bool:
+    settings: Settings = request.app.state.settings
+    return settings.demo
+
+
 def own_origin(request: HTTPConnection) -> str:
     """The origin of this server as the browser sees it."""
     scheme = {"ws": "http", "wss": "https"}.get(request.url.scheme, request.url.scheme)
@@ -49,12 +60,42 @@ def own_origin(request: HTTPConnection) -> str:
 
 
 @router.get("/chat/widgets/{widget_id}", response_model=WidgetPublicOut)
-async def widget_settings(widget_id: str, session: SessionDep, request: Request) -> WidgetPublicOut:
+async def widget_settings(
+    widget_id: str, session: SessionDep, engine: EngineDep, request: Request
+) -> WidgetPublicOut:
     """The title, greeting and colour the widget script shows (public)."""
     await limit(request, Door.WIDGET)
-    widget = await usable_widget(session, widget_id)
+    widget = await usable_widget(session, widget_id, demo_mode=_demo(request))
     check_origin(widget, request.headers.get("origin"), own_origin(request))
-    return WidgetPublicOut.model_validate(widget)
+    hours = await engine.query(QueueHours(widget.queue_id))
+    out = WidgetPublicOut.model_validate(widget)
+    out.open = hours.open
+    out.next_change = hours.next_change
+    if not hours.open:
+        out.offline_message = hours.out_of_hours_message
+        out.takes_messages = hours.out_of_hours_action == OutOfHoursAction.ANSWER
+    return out
+
+
+@router.post("/chat/offline-messages", response_model=OfflineMessageOut, status_code=201)
+async def leave_message(
+    body: OfflineMessageIn, session: SessionDep, engine: EngineDep, request: Request
+) -> OfflineMessageOut:
+    """A customer's message while support is closed (public): it waits in the widget's queue
+    as an email when the queue takes email, else as a chat, for an agent to answer by email."""
+    widget = await usable_widget(session, body.widget)
+    check_origin(widget, request.headers.get("origin"), own_origin(request))
+    queue = await session.get(t.QueueRow, widget.queue_id)
+    channel = "email" if queue is not None and "email" in queue.channels else CHAT_CHANNEL
+    fields: dict[str, str | None] = {
+        "customer_name": body.name,
+        "customer_email": body.email,
+        "subject": body.question,
+    }
+    created = await engine.execute(
+        CreateInteraction(channel, fields, RouteRequest(widget.queue_id))
+    )
+    return OfflineMessageOut(interaction_id=created.id)
 
 
 @router.post("/chat/sessions", response_model=ChatStartOut, status_code=201)
@@ -63,7 +104,7 @@ async def start_chat(
 ) -> ChatStartOut:
     """Start a chat from the widget's pre-chat form (public): it is routed at once."""
     await limit(request, Door.CHAT_START)
-    widget = await usable_widget(session, body.widget)
+    widget = await usable_widget(session, body.widget, demo_mode=_demo(request))
     check_origin(widget, request.headers.get("origin"), own_origin(request))
     token = new_token()
     new = NewChat(

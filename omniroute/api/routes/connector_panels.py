@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 
 from omniroute.api.auth import Role
@@ -121,12 +121,19 @@ async def agent_panels(
 
 @router.post("/agents/{agent_id}/connector-panels/{spoke}/sign-in", response_model=PanelSignInOut)
 async def panel_sign_in(
-    agent_id: str, spoke: str, body: PanelSignInIn, who: CurrentPrincipal, engine: EngineDep
+    agent_id: str,
+    spoke: str,
+    body: PanelSignInIn,
+    who: CurrentPrincipal,
+    *,
+    engine: EngineDep,
+    request: Request,
 ) -> PanelSignInOut:
-    """Link the provider identity the panel reports to the agent signed in to the workspace."""
+    """Link the provider identity the panel reports, then sync the agent's profile from it."""
     who.require_agent_or(agent_id)
     provider_id = body.provider_agent_id.strip()
     outcome = await engine.execute(LinkPanelIdentity(spoke, provider_id, agent_id))
+    request.app.state.profile_sync.request(agent_id, spoke)
     return PanelSignInOut(
         agent_id=agent_id, spoke=spoke, provider_agent_id=provider_id, outcome=outcome
     )

@@ -45,12 +45,15 @@ CREATORS = (Role.ADMIN, Role.INTEGRATION)
 
 def _route(body: RouteFields) -> RouteRequest | None:
     if body.queue_id is None:
-        if body.skills or body.priority is not None:
+        if body.skills or body.priority is not None or body.preferred_agent_id is not None:
             raise DomainError(
-                ErrorCode.VALIDATION_ERROR, "priority and skills need a queue_id", "queue_id"
+                ErrorCode.VALIDATION_ERROR,
+                "priority, skills and preferred_agent_id need a queue_id",
+                "queue_id",
             )
         return None
-    return RouteRequest(body.queue_id, body.priority, tuple(s.to_domain() for s in body.skills))
+    skills = tuple(s.to_domain() for s in body.skills)
+    return RouteRequest(body.queue_id, body.priority, skills, body.preferred_agent_id)
 
 
 async def _interaction(session: SessionDep, interaction_id: str) -> InteractionOut:
@@ -98,7 +101,14 @@ async def create_interaction(
     """Create an interaction; with a queue it is routed at once."""
     who.require(*CREATORS)
     fields: dict[str, Any] = body.model_dump(
-        include={"customer_name", "customer_email", "subject", "case_id", "external_id"}
+        include={
+            "customer_name",
+            "customer_email",
+            "subject",
+            "case_id",
+            "external_id",
+            "customer_id",
+        }
     )
     created = await engine.execute(CreateInteraction(body.channel_id, fields, _route(body)))
     # Built from what the command wrote: a read-back would cost a store round trip.
@@ -117,6 +127,7 @@ def _created_interaction(doc: DocumentCreated, fields: dict[str, Any]) -> Intera
         customer_email=fields.get("customer_email") or "",
         subject=fields.get("subject") or "",
         external_id=fields.get("external_id"),
+        customer_id=fields.get("customer_id"),
         wrap_up_code_id=None,
         wrap_up_notes=None,
         wrap_up_due_at=None,
@@ -262,7 +273,8 @@ async def route_document(
     body: RouteIn, who: CurrentPrincipal, engine: EngineDep, session: SessionDep
 ) -> WorkItemOut:
     """Route a document to a queue: a new work item, re-routing any not yet accepted."""
-    route = RouteRequest(body.queue_id, body.priority, tuple(s.to_domain() for s in body.skills))
+    skills = tuple(s.to_domain() for s in body.skills)
+    route = RouteRequest(body.queue_id, body.priority, skills, body.preferred_agent_id)
     # An agent may only re-route work assigned to it; the core checks who holds it.
     holder = await work_actor(session, who, body.document_id)
     item_id = await engine.execute(RouteDocument(body.document_id, route, holder))

@@ -25,6 +25,7 @@ from omniroute.core.messages import (
 from omniroute.core.transfers import TransferRequest
 from omniroute.core.work_offers import ProviderTransfer, WorkOffer
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
+from omniroute.domain.inbound import InboundEventType
 from omniroute.domain.model import DisplayOption
 from omniroute.domain.outbound import TransferType
 from omniroute.spokes.base import (
@@ -189,4 +190,7 @@ async def inbound_events(name: str, request: Request, engine: EngineDep) -> dict
     except SpokeError as err:
         raise DomainError(ErrorCode.SPOKE_REJECTED, str(err)) from err
     outcomes = await engine.execute(ApplyInboundEvents(name, tuple(events)))
+    for event, outcome in zip(events, outcomes, strict=True):
+        if event.type is InboundEventType.AGENT_SIGNED_IN and outcome.get("agent_id"):
+            request.app.state.profile_sync.request(str(outcome["agent_id"]), name)
     return {"events": outcomes}

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniroute.core.chat import CHAT_CHANNEL
+from omniroute.demo import is_demo_widget
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.store import tables as t
 
@@ -44,9 +45,17 @@ def check_origin(widget: t.ChatWidgetRow, origin: str | None, own_origin: str) -
         )
 
 
-async def usable_widget(session: AsyncSession, widget_id: str) -> t.ChatWidgetRow:
-    """An enabled widget by id."""
+async def usable_widget(
+    session: AsyncSession, widget_id: str, *, demo_mode: bool = False
+) -> t.ChatWidgetRow:
+    """An enabled widget by id; the demo data's widget only in demo mode."""
     row = await session.get(t.ChatWidgetRow, widget_id)
+    if row is not None and is_demo_widget(row) and not demo_mode:
+        raise DomainError(
+            ErrorCode.NOT_FOUND,
+            "the demo chat widget works only in demo mode; remove it: omniroute demo-data --remove",
+            "widget",
+        )
     if row is None:
         raise NotFoundError("chat widget", widget_id, "widget")
     if not row.enabled:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 MINUTES = 60
 MINUTE = timedelta(minutes=1)
 # Items that left their queue unanswered because the customer or the queue gave up.
-ABANDON_REASONS = frozenset({"document_closed", "max_wait_exceeded"})
+ABANDON_REASONS = frozenset({"document_closed", "max_wait_exceeded", "abandoned"})
 OUTCOMES = ("accepted", "rejected", "timed_out")
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_validator
 
+from omniroute.spokes.profile import ProfileSyncSettings
+
 MIN_SECRET_LENGTH = 32
 
 
@@ -41,6 +43,10 @@ class ConnectSettings(BaseModel):
     )
     tolerance_s: int = Field(
         300, ge=1, le=3600, description="largest clock difference accepted on relay requests"
+    )
+    profile_sync: ProfileSyncSettings = Field(
+        default_factory=ProfileSyncSettings,
+        description="bring each linked user's name, routing profile, queues and proficiencies in",
     )
 
     @field_validator("relay_secret")

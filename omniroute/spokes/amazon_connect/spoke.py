@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -11,6 +12,7 @@ from botocore.config import Config
 from pydantic import TypeAdapter, ValidationError
 
 from omniroute.domain.outbound import SCHEMA_VERSION, RoutingEventType
+from omniroute.domain.profile import ProfileGroup, ProfileSkill, ProviderProfile, clamp_level
 from omniroute.spokes import events_schema as es
 from omniroute.spokes import signing
 from omniroute.spokes.amazon_connect.agent_events import OFFERED_STATES, AgentEvent, inbound_events
@@ -39,6 +41,8 @@ NAME_CHARS = 512
 ATTRIBUTE_CHARS = 32767
 ATTRIBUTE_PREFIX = "omniroute_"
 GONE_CODES = frozenset({"ContactNotFoundException"})
+# Connect channels -> our channel ids, for a routing profile's media concurrency.
+MEDIA_CHANNELS = {"VOICE": "voice", "CHAT": "chat", "TASK": "case", "EMAIL": "email"}
 AGENT_EVENTS: TypeAdapter[AgentEvent | list[AgentEvent]] = TypeAdapter(
     AgentEvent | list[AgentEvent]
 )
@@ -204,9 +208,11 @@ class AmazonConnectSpoke(Spoke[ConnectSettings]):
         sender = data.from_.provider_agent_id
         link = self._link(data.document_id)
         previous = data.previous_work_item_id or link.work_item_id
-        await self._map().put(
-            ContactLink(link.contact_id, link.document_id, previous, link.provider_queue_id)
+        # The sender still has the work it accepted: it is the holder again.
+        back = ContactLink(
+            link.contact_id, link.document_id, previous, link.provider_queue_id, sender
         )
+        await self._map().put(back)
         if sender:
             # The sender still has the work here, so Connect's alert to it is no new offer.
             self._returning[link.contact_id] = sender
@@ -224,6 +230,9 @@ class AmazonConnectSpoke(Spoke[ConnectSettings]):
                 "reject_reason_id": data.reject_reason_id,
             },
         )
+        if data.outcome == "accepted" and data.work_item_id == link.work_item_id:
+            # Remembered so that Connect alerting someone else next is a transfer made there.
+            await self._map().put(replace(link, accepted_by=data.provider_agent_id))
         # Connect cannot exclude an agent from a contact, so `reassignable` cannot be honoured.
         if data.outcome in ("rejected", "timed_out"):
             await self._requeue(event_id, link, data.provider_queue_id)
@@ -372,6 +381,61 @@ class AmazonConnectSpoke(Spoke[ConnectSettings]):
         if user.get("RoutingProfileId"):
             attributes["routing_profile_id"] = user["RoutingProfileId"]
         return CatalogEntry(str(summary["Id"]), name, attributes)
+
+    async def fetch_profile(self, provider_agent_id: str) -> ProviderProfile:
+        """DescribeUser, its routing profile (queues, media concurrency) and proficiencies."""
+        client = self._connect()
+        instance = self.settings.instance_id
+        answer = await self._call(
+            "DescribeUser", client.describe_user, InstanceId=instance, UserId=provider_agent_id
+        )
+        user = answer.get("User", {})
+        info = user.get("IdentityInfo", {}) or {}
+        full = " ".join(p for p in (info.get("FirstName"), info.get("LastName")) if p)
+        skills: list[ProfileSkill] = []
+        groups: list[ProfileGroup] = []
+        capacity: dict[str, int] = {}
+        profile_id = user.get("RoutingProfileId")
+        if profile_id:
+            described = await self._call(
+                "DescribeRoutingProfile",
+                client.describe_routing_profile,
+                InstanceId=instance,
+                RoutingProfileId=str(profile_id),
+            )
+            routing = described.get("RoutingProfile", {})
+            # The catalog imports routing profiles as skills: the agent holds its own.
+            skills.append(ProfileSkill(str(profile_id), str(routing.get("Name") or profile_id)))
+            for media in routing.get("MediaConcurrencies", []):
+                channel = MEDIA_CHANNELS.get(str(media.get("Channel")))
+                if channel is not None:
+                    capacity[channel] = min(int(media.get("Concurrency", 1)), 10_000)
+            queues = await self._pages(
+                "ListRoutingProfileQueues",
+                client.list_routing_profile_queues,
+                "RoutingProfileQueueConfigSummaryList",
+                RoutingProfileId=str(profile_id),
+            )
+            seen = {str(q["QueueId"]): str(q.get("QueueName") or q["QueueId"]) for q in queues}
+            groups = [ProfileGroup(q, name) for q, name in seen.items()]
+        proficiencies = await self._pages(
+            "ListUserProficiencies",
+            client.list_user_proficiencies,
+            "UserProficiencyList",
+            UserId=provider_agent_id,
+        )
+        for p in proficiencies:
+            name, value = str(p["AttributeName"]), str(p["AttributeValue"])
+            level = clamp_level(float(p.get("Level", 1.0)))
+            skills.append(ProfileSkill(f"{name}={value}", f"{name}: {value}", level))
+        return ProviderProfile(
+            provider_agent_id=provider_agent_id,
+            name=full or user.get("Username"),
+            email=info.get("Email"),
+            skills=tuple(skills),
+            groups=tuple(groups),
+            capacity=capacity,
+        )
 
     # -- inbound -------------------------------------------------------------------------------
 

@@ -6,6 +6,8 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_validator
 
+from omniroute.spokes.profile import ProfileSyncSettings
+
 MIN_SECRET_LENGTH = 32
 REGION = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")
 
@@ -45,6 +47,10 @@ class GenesysSettings(BaseModel):
     login_base_url: HttpUrl | None = Field(None, description="overrides https://login.{region}")
     page_size: int = Field(100, ge=1, le=500, description="entities per catalog page")
     timeout_s: float = Field(10, gt=0, le=300, description="per request, connect to last byte")
+    profile_sync: ProfileSyncSettings = Field(
+        default_factory=ProfileSyncSettings,
+        description="bring each linked user's name, skills, queues and utilization in",
+    )
 
     @field_validator("region")
     @classmethod

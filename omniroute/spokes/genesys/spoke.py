@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from omniroute.domain.outbound import RoutingEventType
+from omniroute.domain.profile import ProviderProfile
 from omniroute.spokes import events_schema as es
 from omniroute.spokes.base import (
     CatalogEntry,
@@ -22,7 +23,7 @@ from omniroute.spokes.base import (
     SpokeError,
     SpokeRejectedError,
 )
-from omniroute.spokes.genesys import inbound
+from omniroute.spokes.genesys import inbound, profile
 from omniroute.spokes.genesys.client import GenesysClient
 from omniroute.spokes.genesys.links import ConversationLinks
 from omniroute.spokes.genesys.settings import GenesysSettings
@@ -179,6 +180,10 @@ class GenesysSpoke(Spoke[GenesysSettings]):
                 ]
         # A listing that shifts between pages may repeat an entity: keep one per id.
         return list({e.provider_id: e for e in entries}.values())
+
+    async def fetch_profile(self, provider_agent_id: str) -> ProviderProfile:
+        """The user's name, email, routing skills, queues and per-media utilization."""
+        return await profile.fetch(self.api, provider_agent_id)
 
     def parse_inbound(self, headers: Mapping[str, str], body: bytes) -> list[InboundEvent]:
         """Verify the shared secret, then read presence, sign-in and alert notifications."""

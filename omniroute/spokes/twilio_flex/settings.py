@@ -6,6 +6,8 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, model_validator
 
+from omniroute.spokes.profile import ProfileSyncSettings
+
 
 def _sid(prefix: str) -> str:
     return rf"^{prefix}[0-9a-fA-F]{{32}}$"
@@ -56,6 +58,10 @@ class TwilioFlexSettings(BaseModel):
     taskrouter_base_url: HttpUrl | None = Field(
         None,
         description="replaces https://taskrouter.twilio.com (tests and proxies only)",
+    )
+    profile_sync: ProfileSyncSettings = Field(
+        default_factory=ProfileSyncSettings,
+        description="bring each linked worker's name, skills, levels, queues and channels in",
     )
 
     @model_validator(mode="after")

@@ -12,6 +12,7 @@ from typing import Any
 from twilio.rest import Client
 
 from omniroute.domain.outbound import RoutingEventType
+from omniroute.domain.profile import ProfileGroup, ProfileSkill, ProviderProfile, clamp_level
 from omniroute.spokes import events_schema as es
 from omniroute.spokes.base import (
     CatalogEntry,
@@ -33,6 +34,8 @@ TRANSFER_TYPE = inbound.OWN_TRANSFER_ATTRIBUTE
 TARGET_TYPE = inbound.FLEX_TRANSFER_TARGET
 TARGET_SID = "transferTargetSid"
 DEFAULT_CHANNEL = "default"
+# TaskRouter's standard task channels that have a channel of ours by the same meaning.
+PROFILE_CHANNELS = {"voice": "voice", "chat": "chat", "sms": "chat", "email": "email"}
 # TaskRouter serves the highest priority first; Omniroute the lowest number.
 PRIORITY_CEILING = 1000
 OPEN_TASK = frozenset({"pending", "reserved"})
@@ -53,6 +56,13 @@ def _quoted(value: str) -> str:
         msg = f"'{value}' cannot be used in a TaskRouter expression"
         raise SpokeRejectedError(msg)
     return f'"{value}"'
+
+
+def _level(value: object) -> int:
+    """A Flex `routing.levels` entry as our skill level (1 when absent or not a number)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 1
+    return clamp_level(value)
 
 
 def task_priority(priority: int) -> int:
@@ -301,7 +311,40 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
         async with mapped(self._what(f"set worker {worker_sid}'s activity")):
             await self._workspace().workers(worker_sid).update_async(activity_sid=activity)
 
+    async def fetch_profile(self, provider_agent_id: str) -> ProviderProfile:
+        """The worker's attributes (name, email, skills and levels), queues and channels."""
+        worker = self._workspace().workers(provider_agent_id)
+        async with mapped(self._what(f"fetch worker {provider_agent_id}")):
+            fetched = await worker.fetch_async()
+            channels = await worker.worker_channels.list_async()
+            queues = await self._workspace().task_queues.list_async(worker_sid=provider_agent_id)
+        attributes = _attributes(fetched.attributes)
+        routing = attributes.get("routing")
+        levels = routing.get("levels") if isinstance(routing, dict) else None
+        levels = levels if isinstance(levels, dict) else {}
+        capacity: dict[str, int] = {}
+        for channel in channels:
+            ours = self._channel_of(str(channel.task_channel_unique_name))
+            if ours is not None and channel.configured_capacity is not None:
+                capacity[ours] = max(capacity.get(ours, 0), int(channel.configured_capacity))
+        return ProviderProfile(
+            provider_agent_id=provider_agent_id,
+            name=str(attributes.get("full_name") or fetched.friendly_name),
+            email=inbound.email_of(attributes),
+            skills=tuple(
+                ProfileSkill(skill, skill, _level(levels.get(skill)))
+                for skill in dict.fromkeys(self._skills(attributes))
+            ),
+            groups=tuple(ProfileGroup(q.sid, q.friendly_name) for q in queues),
+            capacity=capacity,
+        )
+
     # -- helpers -------------------------------------------------------------------------
+
+    def _channel_of(self, task_channel: str) -> str | None:
+        """Our channel id for a TaskRouter task channel: the settings' mapping, then by name."""
+        mapped_here = {v: k for k, v in self.settings.task_channels.items()}
+        return mapped_here.get(task_channel) or PROFILE_CHANNELS.get(task_channel)
 
     def _what(self, action: str) -> str:
         return f"twilio_flex spoke '{self.instance_name}': {action}"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_validator
 
+from omniroute.spokes.profile import ProfileSyncSettings
+
 MIN_SECRET_LENGTH = 32
 
 
@@ -24,6 +26,10 @@ class WebhookSettings(BaseModel):
     timeout_s: float = Field(10, gt=0, le=300, description="per request, connect to last byte")
     tolerance_s: int = Field(
         300, ge=1, le=3600, description="largest clock difference accepted on inbound requests"
+    )
+    profile_sync: ProfileSyncSettings = Field(
+        default_factory=ProfileSyncSettings,
+        description="read linked agents' profiles from {catalog_url}/agents/{id}/profile",
     )
 
     @field_validator("secret")

@@ -9,12 +9,14 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from pydantic import ValidationError
 
 from omniroute.domain.model import DisplayOption
 from omniroute.domain.outbound import SCHEMA_VERSION, TransferType
+from omniroute.domain.profile import ProviderProfile
 from omniroute.spokes import signing
 from omniroute.spokes.base import (
     CatalogEntry,
@@ -41,6 +43,7 @@ from omniroute.spokes.events_schema import (
 )
 from omniroute.spokes.store import SpokeStore
 from omniroute.spokes.webhook.calls import call_context_event
+from omniroute.spokes.webhook.profile import PROFILE_PATH, AgentProfileIn
 from omniroute.spokes.webhook.settings import WebhookSettings
 
 CATALOG_PATHS = {
@@ -270,6 +273,26 @@ class WebhookSpoke(Spoke[WebhookSettings]):
             url = self._next_page(base, url, page.next, visited)
         msg = f"{self._what('GET', url)}: more than {MAX_PAGES} pages"
         raise SpokeRejectedError(msg)
+
+    async def fetch_profile(self, provider_agent_id: str) -> ProviderProfile:
+        """A signed GET of `{catalog_url}/agents/{id}/profile`."""
+        if self.settings.catalog_url is None:
+            msg = f"webhook spoke '{self.instance_name}' has no catalog_url to read profiles from"
+            raise SpokeRejectedError(msg)
+        path = PROFILE_PATH.format(id=quote(provider_agent_id, safe=""))
+        url = _below(httpx.URL(str(self.settings.catalog_url)), path)
+        content = await self._call("GET", url)
+        try:
+            parsed = AgentProfileIn.model_validate_json(content)
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "body"
+            msg = f"{self._what('GET', url)}: not an agent profile: {where}: {first['msg']}"
+            raise SpokeRejectedError(msg) from err
+        if parsed.id != provider_agent_id:
+            msg = f"{self._what('GET', url)}: the profile is of agent '{parsed.id}'"
+            raise SpokeRejectedError(msg)
+        return parsed.profile()
 
     def parse_inbound(self, headers: Mapping[str, str], body: bytes) -> list[InboundEvent]:
         """Verify the signature and parse one envelope or a list of them."""

@@ -207,7 +207,43 @@ form.composer .attach { padding: 8px 10px; min-width: 0; }
     $(".prechat-view").hidden = false;
     $(".end-btn").hidden = true;
     $(".notice").textContent = notice || "";
-    setStatus(tr("status.reply_time"));
+    setStatus(openStatus());
+  }
+
+  // Whether support is open now, said in the customer's own time zone and language.
+  function openStatus() {
+    if (settings.open !== false) return tr("status.reply_time");
+    if (!settings.next_change) return "We're closed right now";
+    const at = new Date(settings.next_change);
+    const when = at.toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit" });
+    return `We're closed right now · we open ${when}`;
+  }
+
+  function applyHours() {
+    const closed = settings.open === false;
+    $(".root").classList.toggle("closed", closed);
+    $(".launcher-text").textContent = closed && settings.takes_messages ? "Leave us a message" : tr("launcher");
+    if (closed && settings.offline_message) $(".greeting").textContent = settings.offline_message;
+    $(".prechat button[type=submit]").textContent = closed && settings.takes_messages ? tr("send") : tr("start");
+  }
+
+  async function leaveMessage(name, email, question, button) {
+    const r = await fetch(`${api}/chat/offline-messages`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ widget: widgetId, name: name.value.trim(), email: email.value.trim(), question: question.value.trim() }),
+    });
+    const body = await r.json();
+    if (!r.ok) {
+      const field = body.error && body.error.field;
+      const target = { name, email, question }[field];
+      if (target) { fieldError(target, body.error.message); target.focus(); }
+      else $(".notice").textContent = (body.error && body.error.message) || "Your message could not be sent. Please try again.";
+      return;
+    }
+    $(".prechat").reset();
+    $(".notice").textContent = "Thank you — we have your message and will answer by email.";
+    button.disabled = false;
   }
 
   function time(iso) {
@@ -487,6 +523,12 @@ form.composer .attach { padding: 8px 10px; min-width: 0; }
     const button = form.querySelector("button");
     button.disabled = true;
     $(".notice").textContent = "";
+    if (settings.open === false && settings.takes_messages) {
+      try { await leaveMessage(name, email, question, button); }
+      catch { $(".notice").textContent = "We could not reach the service. Check your connection and try again."; }
+      finally { button.disabled = false; }
+      return;
+    }
     try {
       const r = await fetch(`${api}/chat/sessions`, {
         method: "POST",
@@ -583,6 +625,7 @@ form.composer .attach { padding: 8px 10px; min-width: 0; }
     $(".root").setAttribute("lang", language);
     $("#title").textContent = settings.title;
     $(".greeting").textContent = settings.greeting || tr("greeting");
+    applyHours();
     $(".launcher").setAttribute("aria-label", tr("launcher.label", { title: settings.title }));
     $(".retry-now").addEventListener("click", retryNow);
     window.addEventListener("online", retryNow);

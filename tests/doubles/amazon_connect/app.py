@@ -72,7 +72,11 @@ def default_world() -> World:
         )
     }
     queues = {"q-general": "General", "q-billing": "Billing", "q-vip": "VIP"}
-    return World(users, queues, {"rp-general": "General"})
+    users["u-carol"].proficiencies = {("Technology", "Printers"): 4.0}
+    world = World(users, queues, {"rp-general": "General"})
+    world.media = {"rp-general": {"CHAT": 2, "TASK": 3, "VOICE": 1}}
+    world.profile_queues = {"rp-general": ["q-general", "q-billing"]}
+    return world
 
 
 # -- operations ---------------------------------------------------------------------------
@@ -187,9 +191,66 @@ def describe_user(world: World, params: dict[str, Any]) -> dict[str, Any]:
             },
             "PhoneConfig": {"PhoneType": "SOFT_PHONE", "AutoAccept": True},
             "SecurityProfileIds": ["sp-agent"],
-            "RoutingProfileId": "rp-general",
+            "RoutingProfileId": user.routing_profile_id,
         }
     }
+
+
+def _routing_profile(world: World, profile_id: str) -> str:
+    if profile_id not in world.routing_profiles:
+        raise ProtocolError("ResourceNotFoundException", f"routing profile {profile_id}", 404)
+    return profile_id
+
+
+def describe_routing_profile(world: World, params: dict[str, Any]) -> dict[str, Any]:
+    """DescribeRoutingProfile: its media concurrency and default outbound queue."""
+    rp = _routing_profile(world, params["RoutingProfileId"])
+    return {
+        "RoutingProfile": {
+            "InstanceId": INSTANCE_ID,
+            "Name": world.routing_profiles[rp],
+            "RoutingProfileArn": f"{INSTANCE_ARN}/routing-profile/{rp}",
+            "RoutingProfileId": rp,
+            "Description": world.routing_profiles[rp],
+            "MediaConcurrencies": [
+                {"Channel": channel, "Concurrency": n}
+                for channel, n in world.media.get(rp, {}).items()
+            ],
+            "DefaultOutboundQueueId": world.profile_queues.get(rp, ["q-general"])[0],
+            "NumberOfAssociatedQueues": len(world.profile_queues.get(rp, [])),
+            "NumberOfAssociatedUsers": sum(
+                1 for u in world.users.values() if u.routing_profile_id == rp
+            ),
+        }
+    }
+
+
+def list_profile_queues(world: World, params: dict[str, Any], size: int) -> dict[str, Any]:
+    """ListRoutingProfileQueues: one entry per queue and channel."""
+    rp = _routing_profile(world, params["RoutingProfileId"])
+    items = [
+        {
+            "QueueId": q,
+            "QueueArn": f"{INSTANCE_ARN}/queue/{q}",
+            "QueueName": world.queues[q],
+            "Priority": 1,
+            "Delay": 0,
+            "Channel": channel,
+        }
+        for q in world.profile_queues.get(rp, [])
+        for channel in world.media.get(rp, {})
+    ]
+    return _page(items, "RoutingProfileQueueConfigSummaryList", params, size)
+
+
+def list_proficiencies(world: World, params: dict[str, Any], size: int) -> dict[str, Any]:
+    """ListUserProficiencies."""
+    user = _user(world, params["UserId"])
+    items = [
+        {"AttributeName": name, "AttributeValue": value, "Level": level}
+        for (name, value), level in user.proficiencies.items()
+    ]
+    return _page(items, "UserProficiencyList", params, size)
 
 
 def _page(
@@ -239,6 +300,11 @@ OPERATIONS: dict[str, Handler] = {
     "UpdateContactAttributes": update_attributes,
     "PutUserStatus": put_user_status,
     "DescribeUser": describe_user,
+    "DescribeRoutingProfile": describe_routing_profile,
+}
+PAGED: dict[str, Callable[[World, dict[str, Any], int], dict[str, Any]]] = {
+    "ListRoutingProfileQueues": list_profile_queues,
+    "ListUserProficiencies": list_proficiencies,
 }
 LISTS = {
     "ListQueues": "QueueSummaryList",
@@ -280,6 +346,8 @@ async def connect_api(request: Request) -> Response:
         _instance(params)
         if operation.name in LISTS:
             answer = lister(LISTS[operation.name])(double.world, params, double.config.page_size)
+        elif operation.name in PAGED:
+            answer = PAGED[operation.name](double.world, params, double.config.page_size)
         elif operation.name in OPERATIONS:
             answer = OPERATIONS[operation.name](double.world, params)
         else:
@@ -349,6 +417,21 @@ async def agent_status(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
+async def change_user(request: Request) -> Response:
+    """An administrator changes a user in Connect: name, profile concurrency, proficiencies."""
+    double: Double = request.app.state.double
+    user = double.world.users[request.path_params["user_id"]]
+    raw = await request.json()
+    user.first_name = raw.get("first_name", user.first_name)
+    if "media" in raw:
+        double.world.media[user.routing_profile_id] = dict(raw["media"])
+    if "proficiencies" in raw:
+        user.proficiencies = {
+            (p["name"], p["value"]): float(p["level"]) for p in raw["proficiencies"]
+        }
+    return JSONResponse({"ok": True})
+
+
 async def set_faults(request: Request) -> Response:
     """The next `count` API calls answer `status` (429 throttling or 5xx)."""
     double: Double = request.app.state.double
@@ -403,6 +486,7 @@ def build_app(config: Config, world: World | None = None) -> Starlette:
         Route("/_double/state", state),
         Route("/_double/agents/{user_id}/login", login, methods=["POST"]),
         Route("/_double/agents/{user_id}/status", agent_status, methods=["POST"]),
+        Route("/_double/agents/{user_id}/profile", change_user, methods=["POST"]),
         Route("/_double/faults", set_faults, methods=["POST"]),
         Route("/{path:path}", connect_api, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
     ]

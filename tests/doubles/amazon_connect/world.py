@@ -50,6 +50,9 @@ class User:
     last_name: str
     status_id: str = "st-offline"
     logged_in: bool = False
+    routing_profile_id: str = "rp-general"
+    # (attribute name, attribute value) -> level 1.0-5.0, as ListUserProficiencies gives them.
+    proficiencies: dict[tuple[str, str], float] = field(default_factory=dict)
 
 
 @dataclass
@@ -63,6 +66,9 @@ class World:
     tokens: dict[str, str] = field(default_factory=dict)
     calls: list[dict[str, Any]] = field(default_factory=list)
     outbox: list[dict[str, Any]] = field(default_factory=list)
+    # Routing profile id -> (channel -> concurrency) and the queues it serves.
+    media: dict[str, dict[str, int]] = field(default_factory=dict)
+    profile_queues: dict[str, list[str]] = field(default_factory=dict)
 
     def snapshot(self, user: User) -> dict[str, Any]:
         """An agent snapshot as the agent event stream has it."""

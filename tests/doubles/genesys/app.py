@@ -189,6 +189,54 @@ def create_app(omniroute: Omniroute) -> FastAPI:
     async def users(request: Request) -> Response:
         return reply("UserEntityListing", _page(request, list(org.users.values())))
 
+    @app.get("/api/v2/users/{user_id}")
+    async def user(user_id: str) -> Response:
+        if user_id not in org.users:
+            return _error(404, "not.found", f"user {user_id} not found")
+        return reply("User", org.users[user_id])
+
+    @app.get("/api/v2/users/{user_id}/routingskills")
+    async def user_skills(user_id: str, request: Request) -> Response:
+        if user_id not in org.users:
+            return _error(404, "not.found", f"user {user_id} not found")
+        return reply("UserSkillEntityListing", _page(request, org.user_skills.get(user_id, [])))
+
+    @app.get("/api/v2/users/{user_id}/queues")
+    async def user_queues(user_id: str, request: Request) -> Response:
+        if user_id not in org.users:
+            return _error(404, "not.found", f"user {user_id} not found")
+        mine = [
+            q | {"joined": True}
+            for q in world.queues()
+            if user_id in world.QUEUE_MEMBERS.get(q["id"], set())
+        ]
+        return reply("UserQueueEntityListing", _page(request, mine))
+
+    @app.get("/api/v2/routing/users/{user_id}/utilization")
+    async def utilization(user_id: str) -> Response:
+        if user_id not in org.users:
+            return _error(404, "not.found", f"user {user_id} not found")
+        media = {
+            name: {"maximumCapacity": n, "interruptableMediaTypes": [], "includeNonAcd": False}
+            for name, n in org.utilization[user_id].items()
+        }
+        return reply("AgentMaxUtilizationResponse", {"utilization": media, "level": "Agent"})
+
+    @app.post("/double/users/{user_id}/profile")
+    async def change_profile(user_id: str, request: Request) -> dict[str, Any]:
+        """Change a user as an administrator would in Genesys: name, skills, utilization."""
+        body = await request.json()
+        if "name" in body:
+            org.users[user_id] = org.users[user_id] | {"name": body["name"]}
+        if "skills" in body:
+            org.user_skills[user_id] = [
+                {"id": f"gc-skill-{k}", "name": k.title(), "proficiency": v, "state": "active"}
+                for k, v in body["skills"].items()
+            ]
+        if "utilization" in body:
+            org.utilization[user_id] = dict(body["utilization"])
+        return {"ok": True}
+
     @app.get("/api/v2/presence/definitions")
     async def definitions() -> Response:
         entities = world.presence_definitions()

@@ -55,6 +55,8 @@ class Org:
         self.users = {u["id"]: u for u in world.users()}
         self.presence = dict.fromkeys(self.users, world.PRESENCE_IDS["Offline"])
         self.presence_modified = dict.fromkeys(self.users, world.CREATED)
+        self.user_skills = world.user_skills()
+        self.utilization = world.user_utilization()
         self.conversations: dict[str, dict[str, Any]] = {}
         self.by_message: dict[str, str] = {}
         self.by_sender: dict[str, str] = {}

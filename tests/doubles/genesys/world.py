@@ -100,3 +100,28 @@ def presence_definitions() -> list[dict[str, Any]]:
         }
         for name in SYSTEM_PRESENCES
     ]
+
+
+def user_skills() -> dict[str, list[dict[str, Any]]]:
+    """Each user's routing skills (UserRoutingSkill), proficiency 0-5."""
+
+    def skill(name: str, proficiency: float) -> dict[str, Any]:
+        return {
+            "id": f"gc-skill-{name}",
+            "name": name.title(),
+            "proficiency": proficiency,
+            "state": "active",
+            "skillUri": f"/api/v2/routing/skills/gc-skill-{name}",
+            "selfUri": f"/api/v2/users/gc-user/routingskills/gc-skill-{name}",
+        }
+
+    return {
+        "gc-user-alice": [skill("english", 5.0), skill("billing", 3.0)],
+        "gc-user-bob": [skill("english", 4.0), skill("french", 2.0)],
+        "gc-user-carol": [skill("tech", 4.0)],
+    }
+
+
+def user_utilization() -> dict[str, dict[str, int]]:
+    """Each user's maximum capacity per Genesys media type."""
+    return {uid: {"message": 3, "email": 2, "call": 1} for uid in (u["id"] for u in users())}

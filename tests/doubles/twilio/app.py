@@ -26,6 +26,7 @@ from tests.doubles.twilio.model import (
     WORKFLOW_SID,
     WORKSPACE_SID,
     TwilioError,
+    matches,
 )
 from tests.doubles.twilio.workspace import Callback, Workspace
 
@@ -152,8 +153,19 @@ def create_app(callback_url: str, reservation_timeout_s: float) -> Starlette:
         def activities(req: Request, _f: dict[str, str]) -> Any:
             return _page("activities", [a.json() for a in ws.activities.values()], req.url.path)
 
-        def queues(req: Request, _f: dict[str, str]) -> Any:
-            return _page("task_queues", [q.json() for q in ws.queues.values()], req.url.path)
+        def queues(req: Request, form: dict[str, str]) -> Any:
+            found = list(ws.queues.values())
+            if "WorkerSid" in form:
+                # The task queues this worker is eligible for.
+                worker = ws.worker(form["WorkerSid"])
+                found = [q for q in found if matches(q.target_workers, worker.attributes)]
+            return _page("task_queues", [q.json() for q in found], req.url.path)
+
+        def fetch_worker(req: Request, _f: dict[str, str]) -> Any:
+            return ws.worker(p(req, "wk")).json()
+
+        def worker_channels(req: Request, _f: dict[str, str]) -> Any:
+            return _page("channels", ws.worker(p(req, "wk")).channels_json(), req.url.path)
 
         def workers(req: Request, _f: dict[str, str]) -> Any:
             return _page("workers", [w.json() for w in ws.workers.values()], req.url.path)
@@ -190,7 +202,9 @@ def create_app(callback_url: str, reservation_timeout_s: float) -> Starlette:
             r("/Activities", activities),
             r("/TaskQueues", queues),
             r("/Workers", workers),
+            r("/Workers/{wk}", fetch_worker),
             r("/Workers/{wk}", update_worker, "POST"),
+            r("/Workers/{wk}/Channels", worker_channels),
             r("/Tasks", create_task, "POST"),
             r("/Tasks", tasks),
             r("/Tasks/{wt}", fetch_task),
@@ -224,6 +238,16 @@ def create_app(callback_url: str, reservation_timeout_s: float) -> Starlette:
         except TwilioError as err:
             return JSONResponse(err.body(), err.status)
         return JSONResponse({"ok": True})
+
+    async def change_worker(request: Request) -> Response:
+        """An administrator edits the worker in Twilio: attributes, channel capacities."""
+        body = await request.json()
+        worker = ws.worker(request.path_params["wk"])
+        if "attributes" in body:
+            worker.attributes = dict(body["attributes"])
+        if "channels" in body:
+            worker.channels |= {k: int(v) for k, v in body["channels"].items()}
+        return JSONResponse(worker.json())
 
     async def activity(request: Request) -> Response:
         body = await request.json()
@@ -285,6 +309,7 @@ def create_app(callback_url: str, reservation_timeout_s: float) -> Starlette:
         Route("/double/faults", faults, methods=["POST"]),
         Route("/double/workers/{wk}/sign-in", sign_in, methods=["POST"]),
         Route("/double/workers/{wk}/activity", activity, methods=["POST"]),
+        Route("/double/workers/{wk}/profile", change_worker, methods=["POST"]),
         Route("/double/reservations/{wr}/timeout", time_out, methods=["POST"]),
         Route("/readyz", ready),
     ]

@@ -98,6 +98,32 @@ class Worker:
     name: str
     attributes: dict[str, Any]
     activity: Activity
+    # Task channel unique name -> configured capacity.
+    channels: dict[str, int] = field(
+        default_factory=lambda: {"default": 1, "voice": 1, "chat": 2, "sms": 1, "video": 1}
+    )
+
+    def channels_json(self) -> list[dict[str, Any]]:
+        """Twilio's WorkerChannel resources of this worker."""
+        now = iso(datetime.now(UTC))
+        return [
+            {
+                "account_sid": ACCOUNT_SID,
+                "assigned_tasks": 0,
+                "available": capacity > 0,
+                "available_capacity_percentage": 100 if capacity > 0 else 0,
+                "configured_capacity": capacity,
+                "date_created": now,
+                "date_updated": now,
+                "sid": "WC" + f"{n:032d}",
+                "task_channel_sid": "TC" + f"{n:032d}",
+                "task_channel_unique_name": name,
+                "worker_sid": self.sid,
+                "workspace_sid": WORKSPACE_SID,
+                "url": f"{API}/Workspaces/{WORKSPACE_SID}/Workers/{self.sid}/Channels/TC{n:032d}",
+            }
+            for n, (name, capacity) in enumerate(sorted(self.channels.items()))
+        ]
 
     def json(self) -> dict[str, Any]:
         """Twilio's Worker resource."""
