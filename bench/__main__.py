@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench import cluster_bench, engine_bench, external_bench, http_bench
+from bench import cluster_bench, engine_bench, external_bench, http_bench, report_bench
 
 
 async def run(workdir: Path) -> dict[str, Any]:
@@ -30,6 +30,7 @@ async def run(workdir: Path) -> dict[str, Any]:
         results.update(await cluster_bench.run(workdir))
     except RuntimeError as err:
         results["cluster_error"] = str(err)
+    results.update(await report_bench.run())
     return results
 
 
