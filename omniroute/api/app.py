@@ -69,6 +69,7 @@ from omniroute.api.sessions import LoginThrottle, SessionStore
 from omniroute.channels.chat.hub import ChatHub
 from omniroute.channels.email.demo_mailbox import DemoMailbox
 from omniroute.channels.email.inbound import start_listener
+from omniroute.cluster.chat_follower import ChatFollower
 from omniroute.cluster.forward import HttpForwarder
 from omniroute.cluster.node import ClusterNode, NodeInfo, Role, default_node_id
 from omniroute.config import Settings, browse_host
@@ -164,7 +165,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.settings = cfg
         node = await _join(app, cfg, db, engine)
         spokes = SpokeManager(
-            db, engine.clock, refused_secrets=frozenset() if cfg.demo else DEMO_SECRETS
+            db,
+            engine.clock,
+            refused_secrets=frozenset() if cfg.demo else DEMO_SECRETS,
+            store_max_value_bytes=cfg.spoke_store_max_value_bytes,
         )
         claims = OutboxClaims(db, node.node_id) if node is not None else None
         dispatcher = Dispatcher(db, spokes, engine.clock, claims=claims)
@@ -179,6 +183,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             await dispatcher.start()
             app.state.chat = ChatHub(db, engine)
             await app.state.chat.start()
+            if node is not None:
+                chats = ChatFollower(db, app.state.chat, engine)
+                await chats.start()
+                node.follower.ring_listeners.append(chats.ring)
+                app.state.chat_follower = chats
             profiles = ProfileSync(db, engine.clock, spokes.ready, engine.reload_config)
             app.state.profile_sync = profiles
             schedule = asyncio.create_task(profiles.run_schedule(lambda: engine.running))
@@ -198,6 +207,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             if hasattr(app.state, "profile_sync"):
                 schedule.cancel()
                 await app.state.profile_sync.stop()
+            if hasattr(app.state, "chat_follower"):
+                await app.state.chat_follower.stop()
             if hasattr(app.state, "chat"):
                 await app.state.chat.stop()
             await dispatcher.stop()

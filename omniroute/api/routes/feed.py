@@ -15,6 +15,7 @@ from omniroute.api.bounds import parse_since
 from omniroute.api.deps import bearer_token, get_web_session
 from omniroute.api.schemas import OfferOut
 from omniroute.api.sessions import COOKIE_NAME, SessionStore
+from omniroute.api.socket_tasks import until_first
 from omniroute.core.messages import FeedSnapshot
 from omniroute.core.views import FeedHello
 from omniroute.domain.errors import DomainError, ErrorCode
@@ -150,17 +151,7 @@ async def _serve_feed(  # noqa: PLR0917 - the socket's parts, handed over from f
             await ws.send_json(hello)
             last = hello["seq"]
         # Watch for the client leaving, or a silent feed would hold its subscription forever.
-        tasks = {
-            asyncio.create_task(_pump(ws, sub, last)),
-            asyncio.create_task(_until_disconnect(ws)),
-            asyncio.create_task(close_when_ended(ws, ended)),
-        }
-        try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await until_first(_pump(ws, sub, last), _until_disconnect(ws), close_when_ended(ws, ended))
     except WebSocketDisconnect:
         pass
     finally:

@@ -18,6 +18,7 @@ from omniroute.api.deps import CurrentPrincipal, DbDep, EngineDep
 from omniroute.api.routes.feed import authenticate_socket, close_when_ended
 from omniroute.api.schemas import Body
 from omniroute.api.sessions import SessionStore
+from omniroute.api.socket_tasks import until_first
 from omniroute.domain.errors import DomainError
 from omniroute.engine.engine import Engine
 from omniroute.services.supervisor import settings
@@ -127,17 +128,7 @@ async def feed(ws: WebSocket) -> None:
 
 async def _serve(ws: WebSocket, sub: Subscription, ended: asyncio.Event) -> None:
     """Push overviews until the client leaves or its session ends."""
-    tasks = {
-        asyncio.create_task(_pump(ws, sub)),
-        asyncio.create_task(_until_disconnect(ws)),
-        asyncio.create_task(close_when_ended(ws, ended)),
-    }
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    await until_first(_pump(ws, sub), _until_disconnect(ws), close_when_ended(ws, ended))
 
 
 @page_router.get("/supervisor", include_in_schema=False)
