@@ -92,24 +92,16 @@ async def seed(db: Database, double_port: int) -> None:
                 updated_at=NOW,
             )
         )
-        await s.flush()
-        # Emails and cases that Genesys routes (the chat queues come from the catalog import).
-        s.add(
-            t.QueueRow(
-                id=SUPPORT_QUEUE,
-                name="Support (Genesys)",
-                channels=["email", "case"],
-                rule_id="standard",
-                routing_mode="external",
-                spoke=SPOKE,
-                provider_queue_id=GENERAL,
-            )
-        )
 
 
 @contextlib.asynccontextmanager
 async def genesys_world(
-    db_url: str, servers: Servers, tmp_path: Path, env: dict[str, str] | None = None
+    db_url: str,
+    servers: Servers,
+    tmp_path: Path,
+    env: dict[str, str] | None = None,
+    *,
+    support_queue: bool = False,
 ) -> AsyncIterator[Genesys]:
     """Omniroute (with `env`) and the Genesys double, each in its own process, wired together."""
     if not db_url.startswith("sqlite"):
@@ -118,6 +110,8 @@ async def genesys_world(
     db = Database(db_url)
     port = free_port()
     await seed(db, port)
+    if support_queue:
+        await add_support_queue(db)
     await db.dispose()
     omniroute_port = free_port()
     # Both start at once: the double's SDK import is slow, and it calls Omniroute only later.
@@ -143,6 +137,22 @@ async def genesys_world(
         # Kept beside the process logs for whoever reads a failure.
         (tmp_path / "logs" / "genesys-state.json").write_text(json.dumps(state, indent=1))
         assert state["violations"] == []
+
+
+async def add_support_queue(db: Database) -> None:
+    """An external queue for emails and cases (the chat queues come from the catalog import)."""
+    async with db.session() as s, s.begin():
+        s.add(
+            t.QueueRow(
+                id=SUPPORT_QUEUE,
+                name="Support (Genesys)",
+                channels=["email", "case"],
+                rule_id="standard",
+                routing_mode="external",
+                spoke=SPOKE,
+                provider_queue_id=GENERAL,
+            )
+        )
 
 
 @pytest.fixture
@@ -609,7 +619,7 @@ async def test_an_email_and_a_case_routed_by_genesys_to_wrap_up(
         "OMNIROUTE_SMTP_RELAY_HOST": "127.0.0.1",
         "OMNIROUTE_SMTP_RELAY_PORT": str(relay[0].port),
     }
-    async with genesys_world(db_url, servers, tmp_path, env) as gc:
+    async with genesys_world(db_url, servers, tmp_path, env, support_queue=True) as gc:
         await import_catalog(gc)
         resolved = next(
             c["id"]
