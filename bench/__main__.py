@@ -8,7 +8,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench import engine_bench, external_bench, http_bench
+from bench import (
+    cluster_bench,
+    engine_bench,
+    external_bench,
+    http_bench,
+    report_bench,
+    search_bench,
+)
 
 
 async def run(workdir: Path) -> dict[str, Any]:
@@ -26,6 +33,12 @@ async def run(workdir: Path) -> dict[str, Any]:
     results.update(await http_bench.run(workdir))
     internal_p99 = results.get("offer_latency_ms_p99")
     results.update(await external_bench.run(workdir, internal_p99))
+    try:
+        results.update(await cluster_bench.run(workdir))
+    except RuntimeError as err:
+        results["cluster_error"] = str(err)
+    results.update(await report_bench.run())
+    results.update(await search_bench.run(workdir))
     return results
 
 

@@ -222,12 +222,11 @@ def _single_node_check(settings: Settings) -> None:
 
 def _demo_email() -> None:
     """Demo mode with no email set up: turn email on, replies caught by a local relay."""
-    port = str(DEMO_MAILBOX_PORT)
+    port = os.environ.setdefault("OMNIROUTE_DEMO_MAILBOX_PORT", str(DEMO_MAILBOX_PORT))
     os.environ["OMNIROUTE_EMAIL_ENABLED"] = "1"
     os.environ.setdefault("OMNIROUTE_EMAIL_QUEUE_ID", DEMO_EMAIL_QUEUE)
     os.environ["OMNIROUTE_SMTP_RELAY_HOST"] = "127.0.0.1"
     os.environ["OMNIROUTE_SMTP_RELAY_PORT"] = port
-    os.environ.setdefault("OMNIROUTE_DEMO_MAILBOX_PORT", port)
     typer.echo("demo mode: email is on; replies go to the demo mailbox, not to the internet")
 
 

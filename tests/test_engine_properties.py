@@ -37,6 +37,7 @@ from omniroute.core.messages import (
 )
 from omniroute.core.state import EngineState
 from omniroute.domain.errors import DomainError, ErrorCode
+from omniroute.domain.escalation import step_due
 from omniroute.domain.model import (
     CAPACITY_HOLDING_STATES,
     LIVE_WORK_ITEM_STATES,
@@ -92,7 +93,21 @@ QUEUES: dict[str, dict[str, Any]] = {
     },
     "vip": {"channels": ["chat", "voice"], "rule_id": "ovf", "priority": 10},
     "backoffice": {"channels": ["case", "email"], "rule_id": "auto", "priority": 100},
+    # Escalation: French speakers first, then anyone; priority rises; the final step abandons.
+    "escalating": {
+        "channels": ["chat", "email"],
+        "rule_id": "mc",
+        "priority": 60,
+        "skills": [{"skill_id": "french", "min_level": 2, "mandatory": True}],
+        "escalation": [
+            {"after_s": 15, "action": "widen", "drop_skills": ["french"]},
+            {"after_s": 25, "action": "raise_priority", "raise_by": 50},
+            {"after_s": 60, "action": "abandon", "reason": "no_agent", "message": "Sorry"},
+        ],
+        "aging_per_min": 2.0,
+    },
 }
+FINAL_STEP = 2
 STEP_KINDS = (
     ["arrive"] * 5
     + ["accept"] * 3
@@ -766,11 +781,43 @@ async def check_invariants(world: World, kind: str) -> None:
         if doc.work_item_id is not None:
             assert doc.work_item_id in live, f"{doc.id} lost its current item"
 
+    # Escalation: only the final step abandons, and only once its wait has passed.
+    abandoned_docs = set()
+    for row in item_rows.values():
+        if row.cancel_reason == "abandoned":
+            steps = QUEUES[row.queue_id]["escalation"]
+            assert row.escalation_step == FINAL_STEP, (
+                f"{row.id} abandoned at step {row.escalation_step}"
+            )
+            assert row.cancel_detail == steps[FINAL_STEP]["reason"]
+            assert row.ended_at is not None
+            waited = (row.ended_at - (row.entered_at or row.created_at)).total_seconds()
+            assert waited >= steps[FINAL_STEP]["after_s"], f"{row.id} abandoned after {waited} s"
+            abandoned_docs.add(row.document_id)
+            event("escalation: abandoned at the final step")
+        elif row.escalation_step:
+            event(f"escalation: step {row.escalation_step} applied")
+    # No item waits past a step that fell due: it has taken the step, or the step's timer is
+    # armed to fire now (an item offered when its step fell due takes it once it is back).
+    for item in state.work_items.values():
+        queue = state.config.queues[item.queue_id]
+        due = step_due(queue.steps, item.escalation_step, item.queued_since())
+        if item.state is WorkItemState.QUEUED and due is not None and due <= now:
+            armed = [d for d, k, i in state.timers._heap if k == "escalate" and i == item.id]
+            assert armed, f"{item.id} waits past step {item.escalation_step}"
+            assert min(armed) <= now, f"{item.id} waits past step {item.escalation_step}"
+        # At rest, no queued item has an eligible routable agent.
+        if item.state is WorkItemState.QUEUED and item.id in index.items:
+            assert index.best_agent_for(item, now) is None, f"{item.id} has a free agent"
+
     # Documents close, and items end, only for a reason the step gives.
     for doc_id, was in world.active_docs.items():
         if doc_id in active:
             continue
         allowed = doc_id in world.closed_by_step or (kind in TIMED_KINDS and was == "wrap_up")
+        # An unanswered interaction closes when the final escalation step abandons its item
+        # (a step that fell due while the item was offered fires in whatever batch comes next).
+        allowed = allowed or doc_id in abandoned_docs
         assert allowed, f"document {doc_id} ({was}) closed by '{kind}'"
     world.active_docs = {d: doc_states[d] for d in active}
     for item_id, doc_id in world.live_items.items():
@@ -785,6 +832,7 @@ async def check_invariants(world: World, kind: str) -> None:
                 "transfer_cancelled": doc_id in world.cancelled_by_step,
                 "transfer_rejected": kind == "reject",
                 "transfer_timed_out": kind in TIMED_KINDS,
+                "abandoned": True,  # checked against the steps above
             }
             assert allowed_reason.get(reason or ""), f"{item_id} cancelled ({reason}) by '{kind}'"
             if reason == "document_closed":

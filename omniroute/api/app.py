@@ -146,7 +146,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.settings = cfg
         node = await _join(app, cfg, db, engine)
         spokes = SpokeManager(
-            db, engine.clock, refused_secrets=frozenset() if cfg.demo else DEMO_SECRETS
+            db,
+            engine.clock,
+            refused_secrets=frozenset() if cfg.demo else DEMO_SECRETS,
+            store_max_value_bytes=cfg.spoke_store_max_value_bytes,
         )
         claims = OutboxClaims(db, node.node_id) if node is not None else None
         dispatcher = Dispatcher(db, spokes, engine.clock, claims=claims)

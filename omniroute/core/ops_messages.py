@@ -101,3 +101,20 @@ class ForcePresence(Command[str]):
     presence_id: str
     reason: str
     actor: Actor
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLine:
+    """One agent on the supervisor's board: presence, since when, load per channel."""
+
+    agent_id: str
+    name: str
+    presence_id: str
+    presence_since: datetime | None
+    load: dict[str, int]
+    offers: int
+
+
+@dataclass(frozen=True, slots=True)
+class AgentBoard(Query[list[AgentLine]]):
+    """Every agent's presence and load, by name."""

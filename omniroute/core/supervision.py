@@ -230,3 +230,23 @@ def stuck_items(tx: Tx, query: m.StuckItems) -> list[m.StuckItem]:
         )
         for item in waiting[: query.limit]
     ]
+
+
+@handles(m.AgentBoard)
+def agent_board(tx: Tx, _query: m.AgentBoard) -> list[m.AgentLine]:
+    """Every agent's presence and load, by name."""
+    offers: dict[str, int] = {}
+    for offer in tx.state.offers.values():
+        offers[offer.agent_id] = offers.get(offer.agent_id, 0) + 1
+    agents = sorted(tx.state.agents.values(), key=lambda a: (a.name.casefold(), a.id))
+    return [
+        m.AgentLine(
+            a.id,
+            a.name,
+            a.presence_id,
+            a.presence_since,
+            {ch: n for ch, n in a.load.items() if n},
+            offers.get(a.id, 0),
+        )
+        for a in agents
+    ]

@@ -139,6 +139,15 @@ def _not_leading() -> DomainError:
     )
 
 
+# Fields of a Tx that never reach the store: a batch with nothing else (queries) needs no fence.
+_IN_MEMORY_ONLY = frozenset({"state", "now", "new_ids", "route_agents", "route_items", "timers"})
+
+
+def _writes(tx: Tx) -> bool:
+    """Whether the batch has anything to write (a new kind of change counts as a write)."""
+    return any(value for name, value in vars(tx).items() if name not in _IN_MEMORY_ONLY)
+
+
 def _result_row(cmd: _Command[Any], ok: bool, value: Any, now: Any) -> dict[str, Any] | None:
     if cmd.key is None or cmd.message is None:
         return None
@@ -439,7 +448,7 @@ class Engine:
         ]
         try:
             async with self.db.session() as session, session.begin():
-                if self.fence is not None:
+                if self.fence is not None and (results or _writes(tx)):
                     await self.fence.before_write(session)
                 await write_tx(session, tx)
                 if results:

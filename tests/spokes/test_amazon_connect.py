@@ -158,8 +158,9 @@ async def test_transfers_use_transfer_contact_with_the_right_flow(
         CONTACT, "doc-1", "wi-2", "PQ-support"
     )
     await subject.deliver(cancel)
+    # Back with its sender, who holds it again.
     assert subject.contacts.by_contact(CONTACT) == ContactLink(
-        CONTACT, "doc-1", "wi-1", "PQ-support"
+        CONTACT, "doc-1", "wi-1", "PQ-support", accepted_by="P-alice"
     )
     await subject.deliver(to_queue)
     assert subject.contacts.by_contact(CONTACT) == ContactLink(
@@ -491,3 +492,31 @@ async def test_the_sender_getting_a_cancelled_transfer_back_is_no_offer(
     await subject.deliver(cancel)
     body = raw("contact_connecting.json")
     assert subject.parse_inbound(signed(body), body) == []
+
+
+async def test_an_alert_after_an_accept_is_a_transfer_made_in_connect(
+    spoke: tuple[AmazonConnectSpoke, Stubber],
+) -> None:
+    subject, stubber = spoke
+    await linked(subject)
+    accepted = events()[RoutingEventType.OFFER_OUTCOME]
+    payload = {
+        **accepted.payload,
+        "outcome": "accepted",
+        "document_id": "doc-1",
+        "work_item_id": "wi-1",
+        "provider_agent_id": "the-first-agent",
+        "reject_reason_id": None,
+    }
+    stubber.add_response("update_contact_attributes", {})
+    await subject.deliver(replace(accepted, payload=payload))
+    link = subject._map().by_document("doc-1")
+    assert link is not None
+    assert link.accepted_by == "the-first-agent"
+    body = raw("contact_connecting.json")
+    (moved,) = subject.parse_inbound(signed(body), body)
+    assert moved.provider_agent_id == ALICE
+    assert moved.offer is not None
+    assert (moved.offer.document_id, moved.offer.work_item_id) == ("doc-1", None)
+    assert moved.offer.transfer is not None
+    assert moved.offer.transfer.from_provider_agent_id == "the-first-agent"

@@ -433,3 +433,20 @@ async def test_set_up_and_unload_while_genesys_is_down(
     finally:
         await spoke.unload()
     assert spoke._http is None
+
+
+def test_an_alert_while_another_agent_is_connected_is_a_transfer_from_that_agent() -> None:
+    note = fixture("user_conversation_alert.json")
+    spoke = GenesysSpoke("gc", settings())
+    headers = {"X-Omniroute-Secret": SECRET}
+    (plain,) = spoke.parse_inbound(headers, json.dumps(note).encode())
+    assert plain.offer is not None
+    assert plain.offer.transfer is None  # the earlier agent left: a plain offer
+    holder = note["eventBody"]["participants"][1]
+    holder["state"] = "connected"
+    (moved,) = spoke.parse_inbound(headers, json.dumps(note).encode())
+    assert moved.offer is not None
+    assert moved.offer.document_id == "b82fec73a1f9000000000001"
+    assert moved.offer.transfer is not None
+    assert moved.offer.transfer.type.value == "blind"
+    assert moved.offer.transfer.from_provider_agent_id == holder["user"]["id"]

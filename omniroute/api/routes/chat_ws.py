@@ -15,6 +15,7 @@ from sqlalchemy import select
 from omniroute.api.chat_schemas import Text
 from omniroute.api.rate_limits import Door, limit
 from omniroute.api.routes.chat import own_origin
+from omniroute.api.socket_tasks import until_first
 from omniroute.auth_tokens import hash_token
 from omniroute.channels.chat import transcript
 from omniroute.channels.chat.hub import ChatHub, Listener
@@ -221,16 +222,7 @@ async def customer_socket(ws: WebSocket, session_id: str) -> None:
     try:
         await ws.send_json(await _hello(db, session_id, interaction_id))
         await conversation.send_messages(await _replay(db, interaction_id, since))
-        tasks = {
-            asyncio.create_task(conversation.pump(listener)),
-            asyncio.create_task(conversation.take()),
-        }
-        try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await until_first(conversation.pump(listener), conversation.take())
     except WebSocketDisconnect:
         pass
     finally:

@@ -7,13 +7,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
+from sqlalchemy import func, select
 
 from omniroute.api.auditing import actor_of
 from omniroute.api.auth import Principal
-from omniroute.api.deps import CurrentPrincipal, EngineDep
+from omniroute.api.deps import CurrentPrincipal, EngineDep, SessionDep
 from omniroute.api.routes.supervisor import SupervisorPrincipal
 from omniroute.api.schemas import Body
 from omniroute.core import ops_messages as m
+from omniroute.store import tables as t
 
 router = APIRouter(tags=["operations"])
 
@@ -134,3 +136,41 @@ async def set_presence(
     """Change an agent's presence; the agent's workspace shows the reason."""
     cmd = m.ForcePresence(agent_id, body.presence_id, body.reason, _actor(who))
     return PresenceOut(agent_id=agent_id, presence_id=await engine.execute(cmd))
+
+
+class AgentLineOut(BaseModel):
+    """An agent on the board: presence since when, load per channel, work handled today."""
+
+    agent_id: str
+    name: str
+    presence_id: str
+    presence_since: datetime | None
+    load: dict[str, int]
+    offers: int
+    handled_today: int
+
+
+@router.get("/supervisor/agents", response_model=list[AgentLineOut])
+async def agent_board(
+    _who: SupervisorPrincipal, engine: EngineDep, session: SessionDep
+) -> list[AgentLineOut]:
+    """Every agent: presence and since when, load per channel, items closed since 00:00 UTC."""
+    lines = await engine.query(m.AgentBoard())
+    midnight = engine.clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    wi = t.WorkItemRow
+    counts = dict(
+        (
+            await session.execute(
+                select(wi.agent_id, func.count())
+                .where(wi.state == "closed", wi.ended_at >= midnight)
+                .group_by(wi.agent_id)
+            )
+        ).all()
+    )
+    return [
+        AgentLineOut(
+            **{f: getattr(line, f) for f in AgentLineOut.model_fields if f != "handled_today"},
+            handled_today=counts.get(line.agent_id, 0),
+        )
+        for line in lines
+    ]

@@ -92,10 +92,12 @@ async def report(  # noqa: PLR0917 - the report's parameters
     for span, a, b in parts:
         if a >= b:
             continue
-        query = select(s).where(s.span == span, s.scope == scope, s.start >= a, s.start < b)
+        query = select(s.__table__).where(
+            s.span == span, s.scope == scope, s.start >= a, s.start < b
+        )
         if keys:
             query = query.where(s.key.in_(keys))
-        for row in await session.scalars(query):
+        for row in await session.execute(query):
             totals[row.key, _bucket_start(row.start, since, size)].add(stat_of(row))
     return [
         ReportRow(key, start, stat, sum(v for p, v in stat.presence_s.items() if p in available))

@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniroute.services.reports.figures import (
@@ -117,34 +118,40 @@ async def _presence(
     return changes
 
 
-def _rows(span: str, start: datetime, stats: Stats) -> list[t.IntervalStatRow]:
+def _rows(span: str, start: datetime, stats: Stats) -> list[dict[str, Any]]:
     return [
-        t.IntervalStatRow(
-            span=span,
-            scope=scope,
-            key=key,
-            start=start,
-            offered=s.offered,
-            accepted=s.accepted,
-            rejected=s.rejected,
-            timed_out=s.timed_out,
-            abandoned=s.abandoned,
-            transferred=s.transferred,
-            answered=s.answered,
-            answered_within=s.answered_within,
-            answer_s=s.answer_s,
-            handled=s.handled,
-            handle_s=s.handle_s,
-            longest_wait_s=s.longest_wait_s,
-            busy_s=s.busy_s,
-            presence_s=s.presence_s,
-        )
+        {
+            "span": span,
+            "scope": scope,
+            "key": key,
+            "start": start,
+            "offered": s.offered,
+            "accepted": s.accepted,
+            "rejected": s.rejected,
+            "timed_out": s.timed_out,
+            "abandoned": s.abandoned,
+            "transferred": s.transferred,
+            "answered": s.answered,
+            "answered_within": s.answered_within,
+            "answer_s": s.answer_s,
+            "handled": s.handled,
+            "handle_s": s.handle_s,
+            "longest_wait_s": s.longest_wait_s,
+            "busy_s": s.busy_s,
+            "presence_s": s.presence_s,
+        }
         for (scope, key), s in stats.items()
     ]
 
 
-def stat_of(row: t.IntervalStatRow) -> Stat:
-    """The figures of a stored row."""
+async def _write(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    # Many rows a day (an agent each interval): one multi-row insert per batch, not the ORM.
+    for first in range(0, len(rows), 5_000):
+        await session.execute(insert(t.IntervalStatRow), rows[first : first + 5_000])
+
+
+def stat_of(row: Any) -> Stat:
+    """The figures of a stored row (an `IntervalStatRow` or a row of its table)."""
     return Stat(
         offered=row.offered,
         accepted=row.accepted,
@@ -169,10 +176,9 @@ async def _chunk(session: AsyncSession, a: datetime, b: datetime) -> None:
     offers = await _offers(session, a, b)
     presence = await _presence(session, a, b)
     chunk = chunk_stats(a, b, items, offers, presence, thresholds, DEFAULT_THRESHOLD_S)
-    for start, stats in chunk.items():
-        session.add_all(_rows("15m", start, stats))
-    session.add(t.IntervalStatRow(span="15m", scope=MARK, key="", start=b - INTERVAL))
-    await session.flush()
+    rows = [row for start, stats in chunk.items() for row in _rows("15m", start, stats)]
+    rows += _rows("15m", b - INTERVAL, {(MARK, ""): Stat()})
+    await _write(session, rows)
     day = b.replace(hour=0, minute=0, second=0, microsecond=0)
     if b == day:
         await _day(session, day - DAY)
@@ -180,13 +186,15 @@ async def _chunk(session: AsyncSession, a: datetime, b: datetime) -> None:
 
 async def _day(session: AsyncSession, day: datetime) -> None:
     s = t.IntervalStatRow
-    rows = await session.scalars(
-        select(s).where(s.span == "15m", s.scope != MARK, s.start >= day, s.start < day + DAY)
+    rows = await session.execute(
+        select(s.__table__).where(
+            s.span == "15m", s.scope != MARK, s.start >= day, s.start < day + DAY
+        )
     )
     totals: Stats = defaultdict(Stat)
     for row in rows:
         totals[row.scope, row.key].add(stat_of(row))
-    session.add_all(_rows("1d", day, totals))
+    await _write(session, _rows("1d", day, totals))
 
 
 class Rollup:

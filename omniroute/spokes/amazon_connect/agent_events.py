@@ -6,8 +6,9 @@ from collections.abc import Callable, Mapping
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from omniroute.domain.outbound import TransferType
 from omniroute.spokes.amazon_connect.contacts import ContactLink
-from omniroute.spokes.base import InboundEvent, InboundEventType, InboundOffer
+from omniroute.spokes.base import InboundEvent, InboundEventType, InboundOffer, InboundTransfer
 
 # A contact in these states has been offered to, or is with, the agent.
 OFFERED_STATES = frozenset({"CONNECTING", "CONNECTED", "CONNECTED_ONHOLD", "PAUSED"})
@@ -150,6 +151,16 @@ def _offers(
         offer = InboundOffer(
             external_segment_id=segment, work_item_id=link.work_item_id, timeout_s=timeout_s
         )
+        if link.accepted_by is not None and link.accepted_by != user:
+            # Accepted by one agent, now alerting another: a transfer made in Connect.
+            offer = InboundOffer(
+                external_segment_id=segment,
+                document_id=link.document_id,
+                timeout_s=timeout_s,
+                transfer=InboundTransfer(
+                    TransferType.BLIND, from_provider_agent_id=link.accepted_by
+                ),
+            )
         found.append(
             InboundEvent(
                 id=f"{event.event_id}:offer:{segment}",

@@ -18,6 +18,7 @@ class ContactLink:
     document_id: str
     work_item_id: str
     provider_queue_id: str | None = None
+    accepted_by: str | None = None  # the Connect user whose accept of work_item_id we reported
 
 
 def _link(value: Any) -> ContactLink | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -207,9 +208,11 @@ class AmazonConnectSpoke(Spoke[ConnectSettings]):
         sender = data.from_.provider_agent_id
         link = self._link(data.document_id)
         previous = data.previous_work_item_id or link.work_item_id
-        await self._map().put(
-            ContactLink(link.contact_id, link.document_id, previous, link.provider_queue_id)
+        # The sender still has the work it accepted: it is the holder again.
+        back = ContactLink(
+            link.contact_id, link.document_id, previous, link.provider_queue_id, sender
         )
+        await self._map().put(back)
         if sender:
             # The sender still has the work here, so Connect's alert to it is no new offer.
             self._returning[link.contact_id] = sender
@@ -227,6 +230,9 @@ class AmazonConnectSpoke(Spoke[ConnectSettings]):
                 "reject_reason_id": data.reject_reason_id,
             },
         )
+        if data.outcome == "accepted" and data.work_item_id == link.work_item_id:
+            # Remembered so that Connect alerting someone else next is a transfer made there.
+            await self._map().put(replace(link, accepted_by=data.provider_agent_id))
         # Connect cannot exclude an agent from a contact, so `reassignable` cannot be honoured.
         if data.outcome in ("rejected", "timed_out"):
             await self._requeue(event_id, link, data.provider_queue_id)

@@ -9,10 +9,12 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from omniroute.domain.outbound import TransferType
 from omniroute.spokes.base import (
     InboundEvent,
     InboundEventType,
     InboundOffer,
+    InboundTransfer,
     SpokeAuthError,
     SpokeRejectedError,
 )
@@ -114,7 +116,20 @@ def _document(participants: list[Any]) -> str | None:
     return None
 
 
-def _alert(participant: Mapping[str, Any], user_id: str, document_id: str) -> InboundEvent | None:
+def _holder(participants: list[Any], user_id: str) -> str | None:
+    """Another agent connected to the conversation: an alert now is a transfer from them."""
+    for p in participants:
+        if not isinstance(p, dict) or p.get("purpose") != "agent" or p.get("state") != "connected":
+            continue
+        holder = _ref(p.get("user"))
+        if holder is not None and holder != user_id:
+            return holder
+    return None
+
+
+def _alert(
+    participant: Mapping[str, Any], user_id: str, document_id: str, holder: str | None
+) -> InboundEvent | None:
     participant_id = participant.get("id")
     if not isinstance(participant_id, str):
         return None
@@ -132,6 +147,9 @@ def _alert(participant: Mapping[str, Any], user_id: str, document_id: str) -> In
                 document_id=document_id,
                 provider_queue_id=_ref(participant.get("queue")),
                 timeout_s=timeout_ms / 1000 if isinstance(timeout_ms, int) else None,
+                transfer=None
+                if holder is None
+                else InboundTransfer(TransferType.BLIND, from_provider_agent_id=holder),
             ),
         )
     if state == "disconnected" and not participant.get("connectedTime"):
@@ -157,7 +175,7 @@ def _alerts(note: Mapping[str, Any], user_id: str, where: str) -> list[InboundEv
         if not isinstance(participant, dict) or participant.get("purpose") != "agent":
             continue
         if _ref(participant.get("user")) == user_id:
-            event = _alert(participant, user_id, document_id)
+            event = _alert(participant, user_id, document_id, _holder(participants, user_id))
             if event is not None:
                 found.append(event)
     return found

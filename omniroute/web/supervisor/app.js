@@ -3,6 +3,7 @@ import { authHeaders, dropToken, signInWithPassword, signInWithToken, signOut, w
 import { OUTCOMES, dataTable, depthLine, offerBars } from "./charts.js";
 import { openFeed } from "./feed.js";
 import { clockSeconds, duration, percent, plural } from "./format.js";
+import { refresh as refreshOperations } from "./operations.js";
 
 const $ = (id) => document.getElementById(id);
 const LIVE_TEXT = { live: "Live", connecting: "Connecting…", reconnecting: "Reconnecting…", offline: "Not connected" };
@@ -151,6 +152,7 @@ function render(ov) {
   renderQueues(ov);
   renderCharts(ov);
   renderWaits();
+  refreshOperations();
 }
 
 async function start(user) {

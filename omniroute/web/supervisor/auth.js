@@ -66,6 +66,13 @@ export function authHeaders() {
   return token ? { Authorization: `Bearer ${token}` } : {};
 }
 
+/** Headers for a change: the token's, or the session's CSRF token. */
+export function changeHeaders() {
+  const headers = { ...authHeaders(), "Content-Type": "application/json" };
+  if (!storedToken() && csrfToken) headers["X-CSRF-Token"] = csrfToken;
+  return headers;
+}
+
 /** The WebSocket URL of a path; browsers cannot set headers, so a token goes in the query. */
 export function socketUrl(path) {
   const url = new URL(path, window.location.href);

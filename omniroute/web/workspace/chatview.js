@@ -16,10 +16,10 @@ export class ChatView {
     this.messages = new Map();
     // Receipts can arrive on the feed before the POST that sent the message has answered.
     this.delivered = new Map();
-    this.log = h("ol", { class: "transcript", "aria-label": "Chat transcript", "aria-live": "polite" });
+    this.log = h("ol", { class: "transcript", "aria-label": t("chat.transcript"), "aria-live": "polite" });
     this.typing = h("p", { class: "typing", "aria-live": "polite" });
-    this.input = h("textarea", { id: "chat-input", rows: "2", placeholder: "Write a reply…", "aria-label": "Message to the customer", maxlength: "10000" });
-    this.send = h("button", { class: "btn btn-primary", type: "submit" }, "Send");
+    this.input = h("textarea", { id: "chat-input", rows: "2", placeholder: t("chat.placeholder"), "aria-label": t("chat.input_label"), maxlength: "10000" });
+    this.send = h("button", { class: "btn btn-primary", type: "submit" }, t("chat.send"));
     this.form = h("form", { class: "composer" }, attachSlashMenu(this.input, doc), this.input,
       h("div", { class: "composer-tools" }, attachButton((files) => this.sendFiles(files), "chat-file"), cannedButton(this.input, doc)),
       this.send);
@@ -28,7 +28,7 @@ export class ChatView {
       if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); this.submit(); }
     });
     this.input.addEventListener("input", () => this.typed());
-    el.append(this.log, this.typing, active ? this.form : h("p", { class: "muted" }, "This chat has ended."),
+    el.append(this.log, this.typing, active ? this.form : h("p", { class: "muted" }, t("chat.ended")),
       noteForm(this.log, doc));
     // When the panel shrinks (wrap-up opens below, the window narrows), the newest messages stay
     // in view unless the agent scrolled up to read older ones.
@@ -45,7 +45,7 @@ export class ChatView {
       const page = await api("GET", `/interactions/${encodeURIComponent(this.doc.id)}/messages`);
       for (const m of page.items) this.add(m);
     } catch (err) {
-      this.log.append(h("li", { class: "msg msg-system" }, `The transcript could not be loaded: ${err.message}`));
+      this.log.append(h("li", { class: "msg msg-system" }, t("chat.load_failed", { error: err.message })));
     }
   }
 
@@ -55,7 +55,7 @@ export class ChatView {
     const mine = message.sender === "agent";
     const ticks = h("span", { class: "ticks", "aria-label": "" });
     const row = h("li", { class: `msg msg-${message.sender}${mine && message.agent_id !== this.me.agent_id ? " msg-colleague" : ""}`, "data-id": message.id, "data-at": message.created_at },
-      message.sender === "system" ? null : h("span", { class: "msg-author" }, message.author_name || (mine ? "Agent" : "Customer")),
+      message.sender === "system" ? null : h("span", { class: "msg-author" }, message.author_name || (mine ? t("chat.agent") : t("chat.customer"))),
       message.body ? h("div", { class: "msg-body" }, message.body) : null,
       attachmentLinks(message.attachments),
       h("span", { class: "msg-meta" }, timeOf(message.created_at), mine ? ticks : null));
@@ -83,7 +83,7 @@ export class ChatView {
       const row = this.messages.get(d.message_id);
       if (row) this.paintTicks(row, { delivered_at: d.delivered_at });
     } else if (frame.type === "chat.typing" && d.sender === "customer") {
-      this.typing.textContent = `${this.doc.customer_name || "The customer"} is typing…`;
+      this.typing.textContent = t("chat.typing", { name: this.doc.customer_name || t("chat.the_customer") });
       clearTimeout(this.typingTimer);
       this.typingTimer = setTimeout(() => { this.typing.textContent = ""; }, TYPING_SHOWN_MS);
     }
@@ -106,7 +106,7 @@ export class ChatView {
       this.input.value = "";
       this.lastTyping = 0;
     } catch (err) {
-      toast(`Not sent: ${err.message}`, "error");
+      toast(t("chat.not_sent", { error: err.message }), "error");
     } finally {
       this.send.disabled = false;
       this.input.focus();
@@ -138,6 +138,6 @@ export class ChatView {
   }
 
   disable() {
-    this.form.replaceWith(h("p", { class: "muted" }, "This chat has ended."));
+    this.form.replaceWith(h("p", { class: "muted" }, t("chat.ended")));
   }
 }

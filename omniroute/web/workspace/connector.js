@@ -2,6 +2,7 @@
 // the versioned postMessage protocol of docs/workspace/connector-panel.md.
 
 import { h } from "./dom.js";
+import { t } from "./i18n.js";
 
 export const PROTOCOL = "omniroute.panel";
 export const PROTOCOL_VERSION = 1;
@@ -35,7 +36,7 @@ export function mountConnectorPanel({ container, config, agent, api, on = {} }) 
   const spoke = encodeURIComponent(config.spoke);
   const agentPath = `/agents/${encodeURIComponent(agent.id)}/connector-panels/${spoke}`;
   const titleId = `connector-${config.spoke}-title`;
-  const status = h("span", { class: "cn-status", role: "status", "aria-live": "polite" }, "Connecting…");
+  const status = h("span", { class: "cn-status", role: "status", "aria-live": "polite" }, t("panel.connecting"));
   const section = h("section", { class: "connector", "aria-labelledby": titleId },
     h("header", { class: "cn-head" },
       h("h2", { id: titleId, class: "cn-title" }, config.title || config.spoke),
@@ -106,7 +107,7 @@ export function mountConnectorPanel({ container, config, agent, api, on = {} }) 
       ready = true;
       sendInit();
       for (const [type, payload] of queued.splice(0)) post(type, payload);
-      setStatus(providerAgentId ? `Connected as ${providerAgentId}` : "Connected: sign in to the panel", "ok");
+      setStatus(providerAgentId ? t("panel.connected_as", { id: providerAgentId }) : t("panel.sign_in"), "ok");
       on.ready?.(msg.payload || {});
     },
     async "agent.signed_in"(msg) {
@@ -114,7 +115,7 @@ export function mountConnectorPanel({ container, config, agent, api, on = {} }) 
       const data = await answer(msg.id, () => api("POST", `${agentPath}/sign-in`, { provider_agent_id: providerId }));
       if (data) {
         providerAgentId = data.provider_agent_id;
-        setStatus(`Connected as ${providerAgentId}`, "ok");
+        setStatus(t("panel.connected_as", { id: providerAgentId }), "ok");
         on.signedIn?.(data);
       }
     },

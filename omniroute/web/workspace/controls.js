@@ -1,6 +1,7 @@
 // Call controls for voice calls and callbacks: only the actions the provider offers right now.
 
 import { h, clear, mmss } from "./dom.js";
+import { t } from "./i18n.js";
 
 function duration(seconds) {
   if (seconds < 3600) return mmss(seconds);
@@ -9,29 +10,22 @@ function duration(seconds) {
 }
 
 // Canonical order, so buttons do not jump around between contexts.
+// [action, tone]; labels come from the catalogue (call.action.<action>).
 const ACTIONS = [
-  ["answer", "Answer", "primary"],
-  ["dial", "Dial", "primary"],
-  ["retry_callback", "Retry callback", "primary"],
-  ["resume", "Resume", "primary"],
-  ["hold", "Hold", "plain"],
-  ["mute", "Mute", "plain"],
-  ["unmute", "Unmute", "plain"],
-  ["transfer", "Transfer…", "plain"],
-  ["end", "End call", "danger"],
+  ["answer", "primary"],
+  ["dial", "primary"],
+  ["retry_callback", "primary"],
+  ["resume", "primary"],
+  ["hold", "plain"],
+  ["mute", "plain"],
+  ["unmute", "plain"],
+  ["transfer", "plain"],
+  ["end", "danger"],
 ];
 
-const STATE_LABELS = {
-  scheduled: "Callback to make",
-  alerting: "Ringing",
-  dialing: "Dialling…",
-  connected: "Connected",
-  held: "On hold",
-  no_answer: "No answer",
-  ended: "Call ended",
-};
+const STATES = new Set(["scheduled", "alerting", "dialing", "connected", "held", "no_answer", "ended"]);
 
-const KIND_LABELS = { inbound: "Inbound call", outbound: "Outbound call", callback: "Callback" };
+const KINDS = new Set(["inbound", "outbound", "callback"]);
 const TIMED_STATES = new Set(["connected", "held"]);
 const timers = new WeakMap();
 
@@ -66,18 +60,18 @@ export function renderControls(container, callContext, { invoke, now = () => Dat
   clear(container);
   container.classList.add("call-controls");
   if (!callContext) {
-    container.append(h("p", { class: "cc-empty" }, "No call on this interaction."));
+    container.append(h("p", { class: "cc-empty" }, t("call.none")));
     return { update: (ctx) => renderControls(container, ctx, { invoke, now }), destroy: () => clear(container) };
   }
   const uid = `cc-${Math.random().toString(36).slice(2, 8)}`;
   const ctx = callContext;
   const available = new Set(ctx.available_actions || []);
-  const stateBadge = h("span", { class: `cc-state cc-state-${ctx.state}` }, STATE_LABELS[ctx.state] || ctx.state);
-  const mutedBadge = ctx.muted ? h("span", { class: "cc-muted" }, "Muted") : null;
-  const timer = h("span", { class: "cc-timer", role: "timer", "aria-label": "Call time" });
+  const stateBadge = h("span", { class: `cc-state cc-state-${ctx.state}` }, STATES.has(ctx.state) ? t(`call.state.${ctx.state}`) : ctx.state);
+  const mutedBadge = ctx.muted ? h("span", { class: "cc-muted" }, t("call.muted")) : null;
+  const timer = h("span", { class: "cc-timer", role: "timer", "aria-label": t("call.time") });
   const error = h("p", { class: "cc-error", role: "alert" });
   const pending = h("p", { class: "cc-pending", role: "status", "aria-live": "polite" });
-  const buttons = h("div", { class: "cc-buttons", role: "group", "aria-label": "Call actions" });
+  const buttons = h("div", { class: "cc-buttons", role: "group", "aria-label": t("call.actions") });
   const form = h("div", { class: "cc-form" });
 
   const tick = () => {
@@ -98,13 +92,13 @@ export function renderControls(container, callContext, { invoke, now = () => Dat
     if (busy) return;
     error.textContent = "";
     setBusy(true);
-    const label = ACTIONS.find(([a]) => a === action)?.[1].replace("…", "") || action;
-    pending.textContent = `${label}: sent to the phone system…`;
+    const label = t(`call.action.${action}`).replace("…", "");
+    pending.textContent = t("call.sent", { action: label });
     try {
       await invoke(action, params);
     } catch (err) {
       pending.textContent = "";
-      error.textContent = `${label} failed: ${err?.message || err}`;
+      error.textContent = t("call.failed", { action: label, error: err?.message || err });
       setBusy(false);
       return;
     }
@@ -121,7 +115,7 @@ export function renderControls(container, callContext, { invoke, now = () => Dat
       event.preventDefault();
       const value = input.value.trim();
       if (!value) {
-        error.textContent = `${label} is required.`;
+        error.textContent = t("call.required", { field: label });
         input.setAttribute("aria-invalid", "true");
         input.focus();
         return;
@@ -133,22 +127,23 @@ export function renderControls(container, callContext, { invoke, now = () => Dat
       field,
       h("div", { class: "cc-inline-actions" },
         h("button", { type: "submit", class: "cc-btn cc-primary" }, submitLabel),
-        h("button", { type: "button", class: "cc-btn cc-plain", onclick: cancel }, "Cancel"),
+        h("button", { type: "button", class: "cc-btn cc-plain", onclick: cancel }, t("common.cancel")),
       ),
     ));
     input.focus();
     input.select();
   }
 
-  for (const [action, label, tone] of ACTIONS) {
+  for (const [action, tone] of ACTIONS) {
+    const label = t(`call.action.${action}`);
     if (!available.has(action)) continue;
     const onclick = () => {
       if (busy) return;
       if (action === "transfer") {
-        askNumber(action, `${uid}-target`, "Transfer to", "Transfer", "",
-          "A phone number, or an agent or queue of the phone system");
+        askNumber(action, `${uid}-target`, t("call.transfer_to"), t("call.transfer"), "",
+          t("call.transfer_hint"));
       } else if (action === "dial") {
-        askNumber(action, `${uid}-number`, "Number to dial", "Dial", ctx.customer_number,
+        askNumber(action, `${uid}-number`, t("call.dial_number"), t("call.action.dial"), ctx.customer_number,
           "A phone number, e.g. +44 20 7946 0000");
       } else run(action);
     };
@@ -158,15 +153,15 @@ export function renderControls(container, callContext, { invoke, now = () => Dat
   container.append(
     h("div", { class: "cc-head" },
       h("div", { class: "cc-who" },
-        h("span", { class: "cc-kind" }, KIND_LABELS[ctx.kind] || "Call"),
-        h("span", { class: "cc-number" }, ctx.customer_number || "Unknown number"),
+        h("span", { class: "cc-kind" }, KINDS.has(ctx.kind) ? t(`call.kind.${ctx.kind}`) : t("call.kind.call")),
+        h("span", { class: "cc-number" }, ctx.customer_number || t("call.unknown_number")),
       ),
       timer,
     ),
-    h("div", { class: "cc-status", role: "status", "aria-live": "polite", "aria-label": "Call state" },
+    h("div", { class: "cc-status", role: "status", "aria-live": "polite", "aria-label": t("call.state_label") },
       stateBadge, mutedBadge,
     ),
-    available.size ? buttons : h("p", { class: "cc-empty" }, "No actions available right now."),
+    available.size ? buttons : h("p", { class: "cc-empty" }, t("call.no_actions")),
     form, pending, error,
   );
   tick();

@@ -11,16 +11,16 @@ import { CaseView } from "./caseview.js";
 import { mountCustomer } from "./customer.js";
 import { t } from "./i18n.js";
 
+// Transfer states in words; x is the transfer as the banner knows it.
 const TRANSFER_TEXT = {
-  pending: (t) => `Transfer to ${t.target_name} started…`,
-  offered: (t) => `Offered to ${t.offered_name || t.target_name}; waiting for an answer.`,
-  rejected: (t) => `${t.offered_name || t.target_name} declined. The work stays with you.`,
-  timed_out: (t) => `${t.offered_name || t.target_name} did not answer in time. The work stays with you.`,
-  withdrawn: () => "The transfer offer was withdrawn.",
-  cancelled: () => "Transfer cancelled. The work stays with you.",
-  accepted: (t) => t.type === "consult"
-    ? `${t.offered_name || t.target_name} joined. Complete the transfer when you are done.`
-    : `${t.offered_name || t.target_name} accepted the transfer.`,
+  pending: (x) => t("transfer.state.pending", { name: x.target_name }),
+  offered: (x) => t("transfer.state.offered", { name: x.offered_name || x.target_name }),
+  rejected: (x) => t("transfer.state.rejected", { name: x.offered_name || x.target_name }),
+  timed_out: (x) => t("transfer.state.timed_out", { name: x.offered_name || x.target_name }),
+  withdrawn: () => t("transfer.state.withdrawn"),
+  cancelled: () => t("transfer.state.cancelled"),
+  accepted: (x) => t(x.type === "consult" ? "transfer.state.joined" : "transfer.state.accepted",
+    { name: x.offered_name || x.target_name }),
 };
 
 export class Conversation {
@@ -38,8 +38,8 @@ export class Conversation {
 
   placeholder() {
     clear(this.el).append(h("div", { class: "placeholder" },
-      h("h1", {}, "No conversation open"),
-      h("p", { class: "muted" }, "Accept an offer, or pick something from My work.")));
+      h("h1", {}, t("conv.none")),
+      h("p", { class: "muted" }, t("conv.none_hint"))));
   }
 
   async show(doc) {
@@ -47,15 +47,15 @@ export class Conversation {
     this.transfer = null;
     this.extensions?.destroy?.();
     this.header = h("header", { class: "conv-head" });
-    this.actions = h("div", { class: "conv-actions", role: "toolbar", "aria-label": "Conversation actions" });
+    this.actions = h("div", { class: "conv-actions", role: "toolbar", "aria-label": t("conv.actions") });
     this.banner = h("div", { class: "conv-banner", "aria-live": "polite" });
-    this.body = h("section", { class: "conv-body", "aria-label": "Conversation" });
+    this.body = h("section", { class: "conv-body", "aria-label": t("conv.body") });
     this.wrap = h("section", { class: "conv-wrapup", "aria-label": "Wrap-up" });
     this.history = h("section", { class: "side-card", "aria-labelledby": "history-title" });
     this.extra = h("div", { class: "side-extra" });
     clear(this.el).append(
       h("div", { class: "conv" }, this.header, this.actions, this.banner, this.body, this.wrap),
-      h("aside", { class: "conv-side", "aria-label": "Customer" }, this.history, this.extra));
+      h("aside", { class: "conv-side", "aria-label": t("conv.customer") }, this.history, this.extra));
     this.paint();
     const active = doc.state === "work_in_progress" || doc.state === "in_progress" || doc.state === "open";
     if (doc.channel_id === "chat") this.view = new ChatView(this.body, doc, { me: this.me, active });
@@ -73,7 +73,7 @@ export class Conversation {
     const doc = this.doc;
     clear(this.header).append(
       h("div", { class: "conv-title" },
-        h("h1", {}, doc.customer_name || doc.customer_email || "Unknown customer"),
+        h("h1", {}, doc.customer_name || doc.customer_email || t("offer.unknown_customer")),
         doc.reference ? h("span", { class: "case-ref" }, doc.reference) : null,
         h("span", { class: `pill pill-${doc.state}` }, stateLabel(doc.state))),
       h("p", { class: "conv-meta" }, channelBadge(doc.channel_id),
@@ -105,12 +105,12 @@ export class Conversation {
       this.actions.hidden = true;
       return;
     }
-    if (working && !pending) buttons.push(h("button", { class: "btn btn-secondary", type: "button", onclick: () => this.startTransfer() }, "Transfer…"));
+    if (working && !pending) buttons.push(h("button", { class: "btn btn-secondary", type: "button", onclick: () => this.startTransfer() }, t("conv.transfer")));
     if (doc.document_type === "interaction" && working) {
-      buttons.push(h("button", { class: "btn btn-danger", type: "button", onclick: () => this.end() }, doc.channel_id === "chat" ? "End chat" : "End"));
+      buttons.push(h("button", { class: "btn btn-danger", type: "button", onclick: () => this.end() }, doc.channel_id === "chat" ? t("conv.end_chat") : t("conv.end")));
     }
     if (doc.document_type === "case" && isOpen(doc) && doc.agent_id === this.me.agent_id) {
-      buttons.push(h("button", { class: "btn btn-danger", type: "button", onclick: () => this.closeCase() }, "Close case"));
+      buttons.push(h("button", { class: "btn btn-danger", type: "button", onclick: () => this.closeCase() }, t("case.close")));
     }
     clear(this.actions).append(...buttons);
     this.actions.hidden = buttons.length === 0;
@@ -118,16 +118,16 @@ export class Conversation {
 
   paintBanner() {
     clear(this.banner);
-    const t = this.transfer;
-    if (!t) return;
-    const text = (TRANSFER_TEXT[t.state] || (() => t.state))(t);
-    const open = ["pending", "offered"].includes(t.state);
-    const consultDone = t.state === "accepted" && t.type === "consult";
+    const x = this.transfer;
+    if (!x) return;
+    const text = (TRANSFER_TEXT[x.state] || (() => x.state))(x);
+    const open = ["pending", "offered"].includes(x.state);
+    const consultDone = x.state === "accepted" && x.type === "consult";
     this.banner.append(h("div", { class: `notice ${open ? "notice-info" : "notice-quiet"}`, role: "status" },
-      h("strong", {}, t.type === "consult" ? "Consult transfer" : "Transfer"), " ", text,
-      open ? h("button", { class: "btn btn-secondary btn-sm", type: "button", onclick: () => this.cancelTransfer() }, "Cancel transfer") : null,
-      consultDone ? h("button", { class: "btn btn-primary btn-sm", type: "button", onclick: () => this.completeConsult() }, "Complete transfer") : null,
-      !open && !consultDone ? h("button", { class: "btn-link", type: "button", onclick: () => { this.transfer = null; this.paintBanner(); } }, "Dismiss") : null));
+      h("strong", {}, x.type === "consult" ? t("transfer.consult_title") : t("transfer.title")), " ", text,
+      open ? h("button", { class: "btn btn-secondary btn-sm", type: "button", onclick: () => this.cancelTransfer() }, t("transfer.cancel")) : null,
+      consultDone ? h("button", { class: "btn btn-primary btn-sm", type: "button", onclick: () => this.completeConsult() }, t("transfer.complete")) : null,
+      !open && !consultDone ? h("button", { class: "btn-link", type: "button", onclick: () => { this.transfer = null; this.paintBanner(); } }, t("common.dismiss")) : null));
   }
 
   paintWrapUp() {
@@ -141,22 +141,22 @@ export class Conversation {
     this.wrap.hidden = false;
     const codes = state.catalog.wrapUpCodes;
     const select = h("select", { id: "wrapup-code", required: true },
-      h("option", { value: "" }, "Choose a wrap-up code…"),
-      codes.map((c) => h("option", { value: c.id }, c.time_limit_s ? `${c.name} (${mmss(c.time_limit_s)} wrap-up)` : c.name)));
+      h("option", { value: "" }, t("wrapup.choose")),
+      codes.map((c) => h("option", { value: c.id }, c.time_limit_s ? t("wrapup.code_limit", { name: c.name, time: mmss(c.time_limit_s) }) : c.name)));
     if (doc.wrap_up_code_id) select.value = doc.wrap_up_code_id;
     const notes = h("textarea", { id: "wrapup-notes", rows: "3", maxlength: "10000" });
     notes.value = doc.wrap_up_notes || "";
     const problem = h("p", { class: "form-error", role: "alert" });
     this.wrapTimer = h("span", { class: "wrapup-timer", role: "timer", "aria-live": "off" });
-    const submit = h("button", { class: "btn btn-primary", type: "submit" }, "Submit wrap-up");
+    const submit = h("button", { class: "btn btn-primary", type: "submit" }, t("wrapup.submit"));
     const form = h("form", { class: "wrapup-form", novalidate: true },
-      h("div", { class: "wrapup-head" }, h("h2", {}, "Wrap-up"), this.wrapTimer),
-      h("label", { for: "wrapup-code" }, "Wrap-up code"), select,
-      h("label", { for: "wrapup-notes" }, "Notes"), notes, problem,
+      h("div", { class: "wrapup-head" }, h("h2", {}, t("wrapup.title")), this.wrapTimer),
+      h("label", { for: "wrapup-code" }, t("wrapup.code")), select,
+      h("label", { for: "wrapup-notes" }, t("wrapup.notes")), notes, problem,
       h("div", { class: "composer-actions" }, submit));
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
-      if (!select.value) { problem.textContent = "Choose a wrap-up code."; select.focus(); return; }
+      if (!select.value) { problem.textContent = t("wrapup.code_missing"); select.focus(); return; }
       submit.disabled = true;
       try {
         const updated = await api("POST", `/interactions/${encodeURIComponent(doc.id)}/wrap-up`,
@@ -178,7 +178,7 @@ export class Conversation {
     if (!this.doc || this.doc.state !== "wrap_up" || !this.wrapTimer) return;
     if (this.doc.wrap_up_due_at) {
       const left = (new Date(this.doc.wrap_up_due_at) - Date.now()) / 1000;
-      this.wrapTimer.textContent = left > 0 ? `${mmss(left)} left` : "Time is up";
+      this.wrapTimer.textContent = left > 0 ? t("offer.time_left", { time: mmss(left) }) : t("offer.time_up");
       this.wrapTimer.classList.toggle("urgent", left <= 15);
     } else if (this.doc.ended_at) {
       this.wrapTimer.textContent = `${mmss((Date.now() - new Date(this.doc.ended_at)) / 1000)} in wrap-up`;
@@ -197,7 +197,7 @@ export class Conversation {
     try {
       await this.show(await fetchDocument(type, id, { fresh: true }));
     } catch (err) {
-      toast(`It could not be opened: ${err.message}`, "error");
+      toast(t("conv.open_failed", { error: err.message }), "error");
     }
   }
 
@@ -221,17 +221,17 @@ export class Conversation {
   }
 
   async transferChanged(d) {
-    const t = this.transfer && this.transfer.transfer_id === d.transfer_id ? this.transfer : {
+    const x = this.transfer && this.transfer.transfer_id === d.transfer_id ? this.transfer : {
       transfer_id: d.transfer_id, type: d.transfer_type, target_agent_id: d.target_agent_id,
       target_queue_id: d.target_queue_id,
       target_name: d.target_queue_id ? queueName(d.target_queue_id) : d.target_agent_id,
     };
     // A cancel also withdraws the pending offer: keep the clearer "cancelled".
-    if (t.state === "cancelled" && d.state === "withdrawn") return;
-    t.state = d.state;
-    if (d.offered_to) t.offered_name = await this.agentName(d.offered_to);
-    if (!t.target_name || t.target_name === d.target_agent_id) t.target_name = await this.agentName(d.target_agent_id) || t.target_name;
-    this.transfer = t;
+    if (x.state === "cancelled" && d.state === "withdrawn") return;
+    x.state = d.state;
+    if (d.offered_to) x.offered_name = await this.agentName(d.offered_to);
+    if (!x.target_name || x.target_name === d.target_agent_id) x.target_name = await this.agentName(d.target_agent_id) || x.target_name;
+    this.transfer = x;
     this.paintBanner();
     this.paintActions();
   }
@@ -256,7 +256,7 @@ export class Conversation {
     this.doc = doc;
     this.onChanged(doc);
     if (doc.agent_id !== this.me.agent_id || !isOpen(doc)) {
-      toast(doc.agent_id !== this.me.agent_id ? "The work was handed over." : "Done. The conversation is closed.");
+      toast(doc.agent_id !== this.me.agent_id ? t("conv.handed_over") : t("conv.closed"));
       this.onClosed(doc.id);
       this.doc = null;
       this.view = null;
@@ -269,13 +269,13 @@ export class Conversation {
   }
 
   startTransfer() {
-    openTransferDialog(this.doc, this.me, (t) => {
+    openTransferDialog(this.doc, this.me, (x) => {
       // The feed may already have said more (offered, even answered) than the POST's answer.
-      const known = this.transfer?.transfer_id === t.transfer_id ? this.transfer : null;
-      this.transfer = known ? { ...t, ...known, target_name: t.target_name } : t;
+      const known = this.transfer?.transfer_id === x.transfer_id ? this.transfer : null;
+      this.transfer = known ? { ...x, ...known, target_name: x.target_name } : x;
       this.paintBanner();
       this.paintActions();
-      toast(`Transfer to ${t.target_name} started.`);
+      toast(t("transfer.started", { name: x.target_name }));
     });
   }
 
@@ -286,7 +286,7 @@ export class Conversation {
       this.paintBanner();
       this.paintActions();
     } catch (err) {
-      toast(`Could not cancel: ${err.message}`, "error");
+      toast(t("transfer.cancel_failed", { error: err.message }), "error");
     }
   }
 
@@ -295,7 +295,7 @@ export class Conversation {
       await api("POST", `/documents/${encodeURIComponent(this.doc.id)}/transfer/complete`);
       await this.refresh();
     } catch (err) {
-      toast(`Could not complete: ${err.message}`, "error");
+      toast(t("transfer.complete_failed", { error: err.message }), "error");
     }
   }
 
@@ -305,7 +305,7 @@ export class Conversation {
       const updated = await api("POST", `/interactions/${encodeURIComponent(this.doc.id)}/end`, {});
       this.replaced(updated);
     } catch (err) {
-      toast(`Could not end: ${err.message}`, "error");
+      toast(t("conv.end_failed", { error: err.message }), "error");
     } finally {
       this.ending = false;
     }
@@ -314,11 +314,11 @@ export class Conversation {
   closeCase() {
     const resolution = h("textarea", { id: "case-resolution", rows: "4", maxlength: "10000" });
     const problem = h("p", { class: "form-error", role: "alert" });
-    const confirm = h("button", { class: "btn btn-danger", type: "submit", value: "close" }, "Close case");
+    const confirm = h("button", { class: "btn btn-danger", type: "submit", value: "close" }, t("case.close"));
     const dlg = openDialog({
-      title: "Close this case",
-      body: h("div", { class: "dialog-body" }, h("label", { for: "case-resolution" }, "Resolution"), resolution, problem),
-      actions: [h("button", { class: "btn btn-secondary", type: "submit", value: "cancel" }, "Keep it open"), confirm],
+      title: t("case.close_title"),
+      body: h("div", { class: "dialog-body" }, h("label", { for: "case-resolution" }, t("case.resolution")), resolution, problem),
+      actions: [h("button", { class: "btn btn-secondary", type: "submit", value: "cancel" }, t("case.keep_open")), confirm],
     });
     confirm.addEventListener("click", async (ev) => {
       ev.preventDefault();

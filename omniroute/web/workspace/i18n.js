@@ -1,5 +1,5 @@
 // The workspace's words: one catalogue per language (locales/<lang>.js), English complete.
-// t("key", {name: "Maya"}) fills {name}; a key missing in the agent's language falls back to
+// t(key, {name: "Maya"}) fills {name}; a key missing in the agent's language falls back to
 // English, and a key missing there shows itself, so a gap is visible rather than blank.
 import en from "./locales/en.js";
 

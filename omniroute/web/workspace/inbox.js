@@ -4,7 +4,6 @@ import { h, clear, toast, channelBadge, channelLabel, mmss, openDialog } from ".
 import { fetchDocument, queueName, rejectReasons } from "./store.js";
 import { t } from "./i18n.js";
 
-const ENDED_LABELS = { timed_out: "timed out", withdrawn: "was withdrawn", rejected: "was rejected", accepted: "was accepted" };
 
 export class Inbox {
   constructor(el, { me, onAccepted, onAssigned = () => {}, onOpen = () => {}, onOffered = () => {}, onEnded = () => {} }) {
@@ -18,7 +17,7 @@ export class Inbox {
     this.offers = new Map();
     this.list = h("ul", { class: "cards", "aria-live": "polite", "aria-relevant": "additions removals" });
     this.count = h("span", { class: "count", "aria-label": "pending offers" }, "0");
-    this.empty = h("p", { class: "empty" }, "No offers right now. New work appears here.");
+    this.empty = h("p", { class: "empty" }, t("offer.empty"));
     el.append(h("h2", { id: "offers-title", class: "pane-title" }, "Offers ", this.count), this.empty, this.list);
     this.ticker = setInterval(() => this.tick(), 250);
   }
@@ -39,7 +38,7 @@ export class Inbox {
       const known = this.offers.get(frame.data.offer_id);
       this.drop(frame.data.offer_id);
       if (known && !known.answering && frame.data.state !== "accepted") {
-        toast(`An offer ${ENDED_LABELS[frame.data.state] || frame.data.state}.`);
+        toast(t(`offer.ended.${frame.data.state}`));
       }
     }
   }
@@ -144,11 +143,11 @@ export class Inbox {
         h("strong", {}, t(entry.transfer_type === "consult" ? "offer.consult_from" : "offer.transfer_from", { name: entry.transfer_from_name || entry.transfer_from_agent_id })),
         entry.transfer_note ? h("p", { class: "handover-note" }, `“${entry.transfer_note}”`) : null) : null,
       entry.expires_at ? h("div", { class: "countdown", "data-expires": entry.expires_at, "data-total": total },
-        h("div", { class: "countdown-bar", role: "progressbar", "aria-label": "Time left to answer",
+        h("div", { class: "countdown-bar", role: "progressbar", "aria-label": t("offer.time_left_label"),
           "aria-valuemin": "0", "aria-valuemax": String(Math.round(total)) }, h("span", { class: "countdown-fill" })),
-        h("span", { class: "countdown-text" }, "")) : h("p", { class: "muted" }, "No time limit"),
+        h("span", { class: "countdown-text" }, "")) : h("p", { class: "muted" }, t("offer.no_limit")),
       h("div", { class: "card-actions" }, accept, reject,
-        entry.allowed_to_decline === false ? h("span", { class: "muted small" }, "This work cannot be declined") : null),
+        entry.allowed_to_decline === false ? h("span", { class: "muted small" }, t("offer.cannot_decline_note")) : null),
     );
   }
 
@@ -157,7 +156,7 @@ export class Inbox {
     for (const el of this.list.querySelectorAll(".countdown")) {
       const left = (new Date(el.dataset.expires).getTime() - now) / 1000;
       const total = Number(el.dataset.total) || 1;
-      el.querySelector(".countdown-text").textContent = left > 0 ? `${mmss(left)} left` : "Time is up";
+      el.querySelector(".countdown-text").textContent = left > 0 ? t("offer.time_left", { time: mmss(left) }) : t("offer.time_up");
       const fill = el.querySelector(".countdown-fill");
       fill.style.width = `${Math.max(0, Math.min(100, (left / total) * 100))}%`;
       el.classList.toggle("urgent", left <= 10);
@@ -188,7 +187,7 @@ export class Inbox {
       await this.onAccepted(entry);
     } catch (err) {
       entry.answering = false;
-      toast(`Could not accept: ${err.message}`, "error");
+      toast(t("offer.accept_failed", { error: err.message }), "error");
       if (err.status === 409 || err.status === 404) this.drop(entry.offer_id);
       else entry.card.querySelectorAll("button").forEach((b) => { b.disabled = false; });
     }
@@ -198,22 +197,22 @@ export class Inbox {
     let reasons = [];
     try { reasons = await rejectReasons(entry.channel_id); } catch { reasons = []; }
     const select = h("select", { id: "reject-reason", name: "reason", required: reasons.length > 0 },
-      h("option", { value: "" }, reasons.length ? "Choose a reason…" : "No reasons configured"),
+      h("option", { value: "" }, reasons.length ? t("reject.choose") : t("reject.none")),
       reasons.map((r) => h("option", { value: r.id }, r.name)));
     const note = h("textarea", { id: "reject-note", name: "note", rows: "3", maxlength: "2000" });
     const problem = h("p", { class: "form-error", role: "alert" });
-    const confirm = h("button", { class: "btn btn-danger", value: "reject", type: "submit" }, "Reject offer");
+    const confirm = h("button", { class: "btn btn-danger", value: "reject", type: "submit" }, t("reject.confirm"));
     const dlg = openDialog({
-      title: "Reject this offer?",
+      title: t("reject.title"),
       body: h("div", { class: "dialog-body" },
-        h("label", { for: "reject-reason" }, "Reason"), select,
-        h("label", { for: "reject-note" }, "Note (optional)"), note, problem),
-      actions: [h("button", { class: "btn btn-secondary", value: "cancel", type: "submit", formnovalidate: true }, "Keep it"), confirm],
+        h("label", { for: "reject-reason" }, t("reject.reason")), select,
+        h("label", { for: "reject-note" }, t("reject.note")), note, problem),
+      actions: [h("button", { class: "btn btn-secondary", value: "cancel", type: "submit", formnovalidate: true }, t("reject.keep")), confirm],
     });
     confirm.addEventListener("click", async (ev) => {
       ev.preventDefault();
       if (reasons.length && !select.value) {
-        problem.textContent = "Choose why you reject this offer.";
+        problem.textContent = t("reject.reason_missing");
         select.focus();
         return;
       }
@@ -223,7 +222,7 @@ export class Inbox {
           { reason_id: select.value || null, note: note.value || null });
         this.drop(entry.offer_id);
         dlg.close();
-        toast("Offer rejected.");
+        toast(t("reject.done"));
       } catch (err) {
         entry.answering = false;
         problem.textContent = err.message;

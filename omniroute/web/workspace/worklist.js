@@ -1,20 +1,19 @@
 // The agent's accepted work: interactions and cases still open.
 import { h, channelBadge, timeOf } from "./dom.js";
 import { fetchDocument } from "./store.js";
+import { t } from "./i18n.js";
 
 const OPEN_INTERACTION = new Set(["new", "on_hold", "work_in_progress", "wrap_up"]);
 const OPEN_CASE = new Set(["new", "open", "in_progress"]);
-const STATE_LABELS = {
-  work_in_progress: "In progress", wrap_up: "Wrap-up", on_hold: "On hold", new: "New",
-  open: "Open", in_progress: "In progress",
-};
+const STATES = new Set(["work_in_progress", "wrap_up", "on_hold", "new", "open", "in_progress", "resolved", "closed",
+  "closed_complete", "closed_abandoned"]);
 
 export function isOpen(doc) {
   return (doc.document_type === "case" ? OPEN_CASE : OPEN_INTERACTION).has(doc.state);
 }
 
 export function stateLabel(state) {
-  return STATE_LABELS[state] || state.replaceAll("_", " ");
+  return STATES.has(state) ? t(`state.${state}`) : state.replaceAll("_", " ");
 }
 
 export class WorkList {
@@ -24,9 +23,9 @@ export class WorkList {
     this.onSelect = onSelect;
     this.docs = new Map();
     this.selected = null;
-    this.list = h("ul", { class: "worklist", "aria-label": "My work" });
-    this.empty = h("p", { class: "empty" }, "Accepted work shows here.");
-    el.append(h("h2", { id: "work-title", class: "pane-title" }, "My work"), this.empty, this.list);
+    this.list = h("ul", { class: "worklist", "aria-label": t("work.title") });
+    this.empty = h("p", { class: "empty" }, t("work.empty"));
+    el.append(h("h2", { id: "work-title", class: "pane-title" }, t("work.title")), this.empty, this.list);
   }
 
   // The agent's open interactions and cases, as the bootstrap call returned them.
