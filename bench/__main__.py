@@ -8,7 +8,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench import cluster_bench, engine_bench, external_bench, http_bench, report_bench
+from bench import (
+    cluster_bench,
+    engine_bench,
+    external_bench,
+    http_bench,
+    report_bench,
+    search_bench,
+)
 
 
 async def run(workdir: Path) -> dict[str, Any]:
@@ -31,6 +38,7 @@ async def run(workdir: Path) -> dict[str, Any]:
     except RuntimeError as err:
         results["cluster_error"] = str(err)
     results.update(await report_bench.run())
+    results.update(await search_bench.run(workdir))
     return results
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import secrets
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,6 +27,7 @@ from omniroute.store.db import Database
 COOKIE_NAME = "omniroute_session"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SESSION_PREFIX = "session:"
 # Cached sessions are re-read this often, so a changed role or a deleted agent takes effect.
 CACHE_FOR = timedelta(seconds=30)
 MAX_FAILURES = 5
@@ -110,6 +114,8 @@ class SessionStore:
         self.throttle = throttle or LoginThrottle(clock, MAX_FAILURES, FAILURE_WINDOW)
         self._hashing = hashing or HashingGate(concurrency=2, queue=16)
         self._demo = demo
+        # Sockets opened with a session, by agent: set when the agent's sessions end.
+        self._watchers: dict[str, set[asyncio.Event]] = {}
 
     async def sign_in(
         self, email: str, password: str, user_agent: str, client: str = ""
@@ -176,6 +182,35 @@ class SessionStore:
             raise DomainError(ErrorCode.UNAUTHENTICATED, "the session has ended; sign in again")
         return web
 
+    @contextmanager
+    def watching(self, principal: Principal) -> Iterator[asyncio.Event]:
+        """An event set when the principal's agent's sessions end (never for API tokens)."""
+        ended = asyncio.Event()
+        agent_id = principal.agent_id
+        if agent_id is None or not principal.token_id.startswith(SESSION_PREFIX):
+            yield ended
+            return
+        self._watchers.setdefault(agent_id, set()).add(ended)
+        try:
+            yield ended
+        finally:
+            watchers = self._watchers.get(agent_id, set())
+            watchers.discard(ended)
+            if not watchers:
+                self._watchers.pop(agent_id, None)
+
+    async def end_agent(self, agent_id: str) -> None:
+        """End every session of an agent at once (its password or role changed, or it went)."""
+        async with self._db.session() as session, session.begin():
+            await session.execute(
+                delete(t.WebSessionRow).where(t.WebSessionRow.agent_id == agent_id)
+            )
+        for digest, (web, _) in list(self._cache.items()):
+            if web.principal.agent_id == agent_id:
+                self._cache.pop(digest, None)
+        for ended in self._watchers.pop(agent_id, set()):
+            ended.set()
+
     async def sign_out(self, token: str) -> None:
         """End the session of a cookie token."""
         digest = hash_token(token)
@@ -206,7 +241,7 @@ def _verify(stored: str | None, password: str) -> bool:
 
 def _web_session(row: t.WebSessionRow, agent: t.AgentRow) -> WebSession:
     principal = Principal(
-        token_id=f"session:{row.token_hash[:12]}",
+        token_id=f"{SESSION_PREFIX}{row.token_hash[:12]}",
         role=Role.AGENT,
         agent_id=agent.id,
         supervisor=agent.supervisor,

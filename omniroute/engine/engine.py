@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import insert
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from omniroute.core import door
 from omniroute.core.committed import Committed, committed
@@ -106,6 +106,11 @@ def _fault(err: Exception) -> Exception:
         return err
     if isinstance(err, _StoreRefusedError):
         # The driver's message can carry SQL and customer data: it goes to the log only.
+        if isinstance(err.__cause__, IntegrityError):
+            return DomainError(
+                ErrorCode.CONFLICT,
+                f"the change conflicts with a stored record ({err}); nothing was changed",
+            )
         return DomainError(
             ErrorCode.VALIDATION_ERROR,
             f"the store refused a value of this request ({err}): check for control characters, "
@@ -137,6 +142,15 @@ def _not_leading() -> DomainError:
         ErrorCode.STORE_UNAVAILABLE,
         "this node stopped leading the cluster; nothing was changed, retry the request",
     )
+
+
+# Fields of a Tx that never reach the store: a batch with nothing else (queries) needs no fence.
+_IN_MEMORY_ONLY = frozenset({"state", "now", "new_ids", "route_agents", "route_items", "timers"})
+
+
+def _writes(tx: Tx) -> bool:
+    """Whether the batch has anything to write (a new kind of change counts as a write)."""
+    return any(value for name, value in vars(tx).items() if name not in _IN_MEMORY_ONLY)
 
 
 def _result_row(cmd: _Command[Any], ok: bool, value: Any, now: Any) -> dict[str, Any] | None:
@@ -439,7 +453,7 @@ class Engine:
         ]
         try:
             async with self.db.session() as session, session.begin():
-                if self.fence is not None:
+                if self.fence is not None and (results or _writes(tx)):
                     await self.fence.before_write(session)
                 await write_tx(session, tx)
                 if results:

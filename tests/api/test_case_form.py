@@ -48,7 +48,8 @@ async def test_a_good_form_files_one_routed_case(api: Api, site: httpx.AsyncClie
     assert r.status_code == 200, r.text
     assert "Thank you, we have your request" in r.text
     [case] = await cases(api)
-    assert case["id"] in r.text
+    assert case["reference"] == f"CS-{case['number']}"
+    assert f'<strong class="ref">{case["reference"]}</strong>' in r.text
     assert (case["customer_email"], case["subject"], case["state"]) == (
         "ann@example.com",
         "Wrong size",
@@ -59,7 +60,7 @@ async def test_a_good_form_files_one_routed_case(api: Api, site: httpx.AsyncClie
     )
     assert [i["queue_id"] for i in r.json()] == ["cases"]
     again = await site.post("/support/case", data=form)
-    assert case["id"] in again.text
+    assert case["reference"] in again.text
     assert len(await cases(api)) == 1
 
 

@@ -80,3 +80,33 @@ async def test_reply_from_case_and_closing_email(mail: Mail) -> None:
     emails = (await mail.get("alice", f"/cases/{case_id}/emails")).json()
     assert [e["direction"] for e in emails] == ["in", "out", "out"]
     assert emails[-1]["status"] == "sent"
+
+
+async def test_email_reply_carries_attachments(mail: Mail) -> None:
+    await go_available(mail.api, "alice")
+    await mail.send(message("<a1@customer.test>", subject="Invoice please"))
+    [inter] = await interactions(mail.api)
+    offers = (await mail.get("alice", "/agents/alice/offers")).json()
+    assert (await mail.post("alice", f"/offers/{offers[0]['id']}/accept")).status_code == 200
+    r = await mail.api.client.post(
+        f"/interactions/{inter['id']}/attachments",
+        params={"filename": "invoice.pdf"},
+        content=b"%PDF-1.4 invoice 77",
+        headers=mail.api.auth("alice") | {"Content-Type": "application/pdf"},
+    )
+    assert r.status_code == 201, r.text
+    upload = r.json()
+    r = await mail.post(
+        "alice",
+        f"/interactions/{inter['id']}/email-replies",
+        {"body": "Your invoice is attached.", "attachment_ids": [upload["id"]]},
+    )
+    assert r.status_code == 201, r.text
+    sent = _sent(mail)
+    [part] = [p for p in sent.walk() if p.get_filename()]
+    assert (part.get_filename(), part.get_content_type()) == ("invoice.pdf", "application/pdf")
+    assert part.get_payload(decode=True) == b"%PDF-1.4 invoice 77"
+    thread = (await mail.get("alice", f"/interactions/{inter['id']}/emails")).json()
+    assert [a["filename"] for a in thread[-1]["attachments"]] == ["invoice.pdf"]
+    r = await mail.get("bob", f"/email-attachments/{thread[-1]['attachments'][0]['id']}")
+    error(r, 403, "FORBIDDEN")

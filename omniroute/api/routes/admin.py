@@ -13,7 +13,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniroute.api.admin_schemas import (
-    MAX_SECONDS,
     AgentCreate,
     AgentOut,
     AgentUpdate,
@@ -50,9 +49,12 @@ from omniroute.api.admin_schemas import (
 )
 from omniroute.api.auditing import AdminAuditor
 from omniroute.api.auth import Principal, Role, TokenCache
+from omniroute.api.bounds import Offset, accepts_null
 from omniroute.api.deps import AdminPrincipal, CurrentPrincipal, EngineDep, SessionDep
 from omniroute.api.schemas import Body, Out, RejectReasonOut
+from omniroute.api.sessions import SessionStore
 from omniroute.auth_tokens import hash_token, new_token
+from omniroute.domain.bounds import MAX_SECONDS
 from omniroute.domain.calendar import DAYS, OutOfHoursAction, parse_span
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.domain.escalation import StepError, check_steps, steps_from_json
@@ -74,7 +76,6 @@ def _tokens(request: Request) -> TokenCache:
 
 TokensDep = Annotated[TokenCache, Depends(_tokens)]
 Limit = Annotated[int, Query(ge=1, le=10_000)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 def _validated(model: type[NewT], data: dict[str, Any]) -> NewT:
@@ -100,6 +101,8 @@ class Entity(Generic[RowT, NewT]):
     public: bool = True
     links: frozenset[str] = frozenset()
     clears_tokens: bool = False
+    # Changes to these fields (or a delete) end the record's browser sessions and sockets.
+    ends_sessions: frozenset[str] = frozenset()
 
     @property
     def name(self) -> str:
@@ -447,6 +450,7 @@ class Agents(Entity[t.AgentRow, AgentCreate]):
     public = False
     links = frozenset({"skills", "groups", "password"})
     clears_tokens = True
+    ends_sessions = frozenset({"password"})
 
     async def uses(self, session: AsyncSession, entity_id: str) -> list[Use]:
         """What refers to a agent."""
@@ -508,6 +512,11 @@ class Agents(Entity[t.AgentRow, AgentCreate]):
         ]
 
 
+def _sessions(request: Request) -> SessionStore:
+    store: SessionStore = request.app.state.sessions
+    return store
+
+
 def _add_routes(entity: Entity[Any, Any]) -> None:
     """The five CRUD routes of one kind of record."""
     many = f"/{entity.path}"
@@ -553,15 +562,22 @@ def _add_routes(entity: Entity[Any, Any]) -> None:
         entity.may_read(who, entity_id)
         return (await entity.view(session, [await entity.fetch(session, entity_id)]))[0]
 
-    async def update_record(
+    async def update_record(  # noqa: PLR0917 - FastAPI dependencies
         entity_id: str,
         body: Body,
         audit: AdminAuditor,
         session: SessionDep,
         engine: EngineDep,
+        request: Request,
     ) -> Out:
         row = await entity.fetch(session, entity_id)
-        keys = set(body.model_fields_set)
+        # Null leaves a field as it is, unless the record itself may hold null (then it clears).
+        fields = entity.create.model_fields
+        keys = {
+            k
+            for k in body.model_fields_set
+            if getattr(body, k) is not None or (k in fields and accepts_null(fields[k].annotation))
+        }
         if keys:
             merged = entity.current(row) | body.model_dump(include=keys)
             model = _validated(entity.create, merged)
@@ -575,15 +591,18 @@ def _add_routes(entity: Entity[Any, Any]) -> None:
             details = body.model_dump(mode="json", include=keys)
             await audit.log(session, f"{name}.update", (name, entity_id), details)
             await session.commit()
+            if keys & entity.ends_sessions:
+                await _sessions(request).end_agent(entity_id)
             await engine.reload_config()
         return (await entity.view(session, [row]))[0]
 
-    async def delete_record(
+    async def delete_record(  # noqa: PLR0917 - FastAPI dependencies
         entity_id: str,
         audit: AdminAuditor,
         session: SessionDep,
         engine: EngineDep,
         tokens: TokensDep,
+        request: Request,
     ) -> Response:
         row = await entity.fetch(session, entity_id)
         svc.refuse_if_used(kind, entity_id, await entity.uses(session, entity_id))
@@ -592,6 +611,8 @@ def _add_routes(entity: Entity[Any, Any]) -> None:
         await session.commit()
         if entity.clears_tokens:
             tokens.clear()
+        if entity.ends_sessions:
+            await _sessions(request).end_agent(entity_id)
         await engine.reload_config()
         return Response(status_code=204)
 

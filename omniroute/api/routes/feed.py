@@ -11,9 +11,11 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import select
 
 from omniroute.api.auth import Principal, Role, TokenCache
+from omniroute.api.bounds import parse_since
 from omniroute.api.deps import bearer_token, get_web_session
 from omniroute.api.schemas import OfferOut
-from omniroute.api.sessions import COOKIE_NAME
+from omniroute.api.sessions import COOKIE_NAME, SessionStore
+from omniroute.api.socket_tasks import until_first
 from omniroute.core.messages import FeedSnapshot
 from omniroute.core.views import FeedHello
 from omniroute.domain.errors import DomainError, ErrorCode
@@ -24,6 +26,7 @@ from omniroute.store.db import Database
 
 router = APIRouter(tags=["feed"])
 POLICY_VIOLATION = 1008
+SESSION_ENDED = "SESSION_ENDED"
 
 
 def _hello(hello: FeedHello) -> dict[str, Any]:
@@ -90,23 +93,47 @@ async def _until_disconnect(ws: WebSocket) -> None:
         pass
 
 
+async def close_when_ended(ws: WebSocket, ended: asyncio.Event) -> None:
+    """Close the socket as soon as the session that opened it ends."""
+    await ended.wait()
+    await ws.close(code=POLICY_VIOLATION, reason=SESSION_ENDED)
+
+
 @router.websocket("/agents/{agent_id}/feed")
 async def feed(ws: WebSocket, agent_id: str) -> None:
     """Pushes the agent's events; `?since=SEQ` replays what a reconnecting client missed."""
     engine: Engine = ws.app.state.engine
     try:
-        await _authenticate(ws, agent_id)
+        principal = await _authenticate(ws, agent_id)
     except DomainError as err:
         # Accept first so that the client sees the close code, not a bare HTTP 403.
         await ws.accept()
         await ws.close(code=POLICY_VIOLATION, reason=err.code.value)
         return
     await ws.accept()
-    sub = engine.bus.subscribe(agent_id)
+    since_raw = ws.query_params.get("since")
     try:
-        since_raw = ws.query_params.get("since")
-        if since_raw is not None and since_raw.isdigit():
-            last = int(since_raw)
+        since = None if not since_raw else parse_since(since_raw)
+    except ValueError as err:
+        await ws.close(code=POLICY_VIOLATION, reason=str(err))
+        return
+    sub = engine.bus.subscribe(agent_id)
+    sessions: SessionStore = ws.app.state.sessions
+    with sessions.watching(principal) as ended:
+        await _serve_feed(ws, engine, sub, agent_id, ended, since)
+
+
+async def _serve_feed(  # noqa: PLR0917 - the socket's parts, handed over from feed()
+    ws: WebSocket,
+    engine: Engine,
+    sub: Subscription,
+    agent_id: str,
+    ended: asyncio.Event,
+    since: int | None,
+) -> None:
+    try:
+        if since is not None:
+            last = since
             replayed = await _replay(ws.app.state.db, agent_id, last)
             for item in replayed:
                 await ws.send_json(item)
@@ -124,16 +151,7 @@ async def feed(ws: WebSocket, agent_id: str) -> None:
             await ws.send_json(hello)
             last = hello["seq"]
         # Watch for the client leaving, or a silent feed would hold its subscription forever.
-        tasks = {
-            asyncio.create_task(_pump(ws, sub, last)),
-            asyncio.create_task(_until_disconnect(ws)),
-        }
-        try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await until_first(_pump(ws, sub, last), _until_disconnect(ws), close_when_ended(ws, ended))
     except WebSocketDisconnect:
         pass
     finally:

@@ -15,7 +15,10 @@ from starlette.datastructures import State
 from omniroute.api.assets import page
 from omniroute.api.auth import Principal, Role
 from omniroute.api.deps import CurrentPrincipal, DbDep, EngineDep
-from omniroute.api.routes.feed import authenticate_socket
+from omniroute.api.routes.feed import authenticate_socket, close_when_ended
+from omniroute.api.schemas import Body
+from omniroute.api.sessions import SessionStore
+from omniroute.api.socket_tasks import until_first
 from omniroute.domain.errors import DomainError
 from omniroute.engine.engine import Engine
 from omniroute.services.supervisor import settings
@@ -39,7 +42,7 @@ async def get_supervisor(principal: CurrentPrincipal) -> Principal:
 SupervisorPrincipal = Annotated[Principal, Depends(get_supervisor)]
 
 
-class ServiceLevelIn(BaseModel):
+class ServiceLevelIn(Body):
     """A queue's service-level threshold."""
 
     threshold_s: int = Field(ge=1, le=86_400, description="Seconds within which to accept")
@@ -101,7 +104,7 @@ async def _until_disconnect(ws: WebSocket) -> None:
 async def feed(ws: WebSocket) -> None:
     """Sends the overview on connect, then a fresh one after changes (at most ~1 per second)."""
     try:
-        await _authenticate(ws)
+        principal = await _authenticate(ws)
     except DomainError as err:
         await ws.accept()
         await ws.close(code=POLICY_VIOLATION, reason=err.code.value)
@@ -110,21 +113,22 @@ async def feed(ws: WebSocket) -> None:
     engine: Engine = ws.app.state.engine
     live = _feed(ws.app.state, engine)
     sub = live.subscribe()
+    sessions: SessionStore = ws.app.state.sessions
     try:
         await ws.send_json(overview_frame(await build_overview(engine, ws.app.state.db)))
-        tasks = {asyncio.create_task(_pump(ws, sub)), asyncio.create_task(_until_disconnect(ws))}
-        try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        with sessions.watching(principal) as ended:
+            await _serve(ws, sub, ended)
     except (WebSocketDisconnect, DomainError):
         pass
     finally:
         await live.unsubscribe(sub)
         with contextlib.suppress(Exception):
             await ws.close()
+
+
+async def _serve(ws: WebSocket, sub: Subscription, ended: asyncio.Event) -> None:
+    """Push overviews until the client leaves or its session ends."""
+    await until_first(_pump(ws, sub), _until_disconnect(ws), close_when_ended(ws, ended))
 
 
 @page_router.get("/supervisor", include_in_schema=False)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, exists, select, text
+from sqlalchemy import ColumnElement, Select, String, bindparam, exists, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniroute.domain.errors import DomainError, ErrorCode
@@ -40,19 +40,26 @@ def terms(query: str) -> list[str]:
     return words
 
 
-def matching(dialect: str, kind: str, word: str) -> Select[Any]:
+def matching(dialect: str, kind: str, word: str) -> Any:
     """The ids of one kind with text holding a word (as a prefix), through the full-text index."""
-    e = t.SearchEntryRow
     if dialect == "postgresql":
+        e = t.SearchEntryRow
         hit = text(
             "to_tsvector('simple'::regconfig, search_entries.body) "
             "@@ to_tsquery('simple'::regconfig, :fts)"
         ).bindparams(bindparam("fts", f"{word}:*", unique=True))
-    else:
-        hit = text(
-            "search_entries.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :fts)"
-        ).bindparams(bindparam("fts", f'"{word}"*', unique=True))
-    return select(e.ref_id).where(e.kind == kind, hit)
+        return select(e.ref_id).where(e.kind == kind, hit)
+    # Start from the FTS5 match and join the few entries it names (never scan the entries).
+    return (
+        text(
+            "SELECT e.ref_id FROM search_fts JOIN search_entries AS e ON e.id = search_fts.rowid "
+            "WHERE search_fts MATCH :fts AND e.kind = :kind"
+        )
+        .bindparams(
+            bindparam("fts", f'"{word}"*', unique=True), bindparam("kind", kind, unique=True)
+        )
+        .columns(ref_id=String)
+    )
 
 
 def _document_query(
