@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from omniroute.api.bounds import Capacity, check_scalar, storable
 from omniroute.domain.model import SkillRequirement
 
 
 class Body(BaseModel):
-    """Request bodies refuse unknown fields."""
+    """Request bodies refuse unknown fields, NUL characters and numbers no store can hold."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable(cls, value: Any, info: ValidationInfo) -> Any:
+        # Raises DomainError, not ValueError, so that the answer names the nested spot.
+        field = info.field_name or "body"
+        if field in cls.model_fields:
+            check_scalar(cls.model_fields[field].annotation, value, field)
+        return storable(value, field)
 
 
 class Out(BaseModel):
@@ -122,8 +133,8 @@ class PresenceOut(Out):
 class CapacityIn(Body):
     """Set capacity overrides per channel (null = the channel's default) and the cap."""
 
-    channels: dict[str, int | None] = {}
-    capacity_cap: int | None = Field(None, ge=0)
+    channels: dict[str, Capacity | None] = {}
+    capacity_cap: Capacity | None = None
 
 
 class ChannelCapacity(Out):
