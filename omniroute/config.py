@@ -68,6 +68,7 @@ class Settings(StoreSettings):
     secret_key: SecretStr | None = None
     log_level: str = "info"
     engine_batch_max: int = Field(default=512, ge=1)
+    spoke_store_max_value_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
     # Development aid: every engine message and result travels through the wire codec.
     engine_checks: bool = False
     # Session cookies are Secure on HTTPS requests; force it behind a TLS-terminating proxy.

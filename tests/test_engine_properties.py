@@ -28,6 +28,7 @@ from omniroute.core.messages import (
     CompleteConsult,
     CreateInteraction,
     EndInteraction,
+    FileCaseForm,
     RejectOffer,
     RouteDocument,
     SetCapacity,
@@ -37,6 +38,7 @@ from omniroute.core.messages import (
 )
 from omniroute.core.state import EngineState
 from omniroute.domain.errors import DomainError, ErrorCode
+from omniroute.domain.escalation import step_due
 from omniroute.domain.model import (
     CAPACITY_HOLDING_STATES,
     LIVE_WORK_ITEM_STATES,
@@ -92,7 +94,21 @@ QUEUES: dict[str, dict[str, Any]] = {
     },
     "vip": {"channels": ["chat", "voice"], "rule_id": "ovf", "priority": 10},
     "backoffice": {"channels": ["case", "email"], "rule_id": "auto", "priority": 100},
+    # Escalation: French speakers first, then anyone; priority rises; the final step abandons.
+    "escalating": {
+        "channels": ["chat", "email"],
+        "rule_id": "mc",
+        "priority": 60,
+        "skills": [{"skill_id": "french", "min_level": 2, "mandatory": True}],
+        "escalation": [
+            {"after_s": 15, "action": "widen", "drop_skills": ["french"]},
+            {"after_s": 25, "action": "raise_priority", "raise_by": 50},
+            {"after_s": 60, "action": "abandon", "reason": "no_agent", "message": "Sorry"},
+        ],
+        "aging_per_min": 2.0,
+    },
 }
+FINAL_STEP = 2
 STEP_KINDS = (
     ["arrive"] * 5
     + ["accept"] * 3
@@ -577,25 +593,30 @@ async def step_complete_consult(world: World, data: st.DataObject) -> None:
     await attempt(world, CompleteConsult(doc_id, None), ANY_OUTCOME)
 
 
-# Beyond every integer column of both stores: the store refuses the batch that carries it.
-TOO_BIG = 2**70
+POISON_KEYS = itertools.count()
 
 
 async def step_poisoned_batch(world: World, data: st.DataObject) -> None:
-    """A batch with one command the store refuses: the others are applied as if it never came."""
-    poisoned = pick_agent(world, data)
-    others = [a for a in world.agent_ids if a != poisoned]
+    """A batch with a command the store refuses: the others are applied as if it never came.
+
+    The poison is the second use of a case form's one-time key: memory does not track these
+    keys, so only the store's unique key refuses it, and the whole batch's write with it.
+    """
     presence = {
         a: data.draw(st.sampled_from(["available", "away", "offline"]))
-        for a in data.draw(st.lists(st.sampled_from(others), unique=True, max_size=2))
+        for a in data.draw(st.lists(st.sampled_from(world.agent_ids), unique=True, max_size=2))
     }
     commands: list[Message[Any]] = [SetPresence(a, p) for a, p in presence.items()]
     for _ in range(data.draw(st.integers(0, 2))):
         route = RouteRequest(data.draw(st.sampled_from(queues_for("chat"))))
         commands.append(create_command(NewDocument(DocumentType.INTERACTION, "chat", {}, route)))
-    poison = SetCapacity(poisoned, {data.draw(st.sampled_from(CHANNELS)): TOO_BIG})
-    commands.insert(data.draw(st.integers(0, len(commands))), poison)
-    overrides = dict(world.state.agents[poisoned].capacity_overrides)
+    key = f"form-{next(POISON_KEYS)}"
+    queue_id = data.draw(st.sampled_from(queues_for("case")))
+    first = FileCaseForm({"subject": "form"}, queue_id, key, "h")
+    poison = FileCaseForm({"subject": "again"}, queue_id, key, "h")
+    commands.insert(data.draw(st.integers(0, len(commands))), first)
+    after_first = commands.index(first) + 1
+    commands.insert(data.draw(st.integers(after_first, len(commands))), poison)
     results = await asyncio.gather(
         *(world.engine.execute(c) for c in commands), return_exceptions=True
     )
@@ -603,14 +624,19 @@ async def step_poisoned_batch(world: World, data: st.DataObject) -> None:
     for command, result in zip(commands, results, strict=True):
         if command is poison:
             assert isinstance(result, DomainError), result
-            assert result.code is ErrorCode.VALIDATION_ERROR
+            assert result.code is ErrorCode.CONFLICT
         else:
             assert not isinstance(result, BaseException), f"{command.name} failed: {result!r}"
-            if isinstance(command, CreateInteraction):
+            if isinstance(command, CreateInteraction | FileCaseForm):
                 world.docs.append(result.id)
-    assert world.state.agents[poisoned].capacity_overrides == overrides
     for agent_id, presence_id in presence.items():
         assert world.state.agents[agent_id].presence_id == presence_id
+    async with world.db.session() as s:
+        stored = await s.get(t.IdempotencyKeyRow, key)
+    assert stored is not None
+    filed = results[commands.index(first)]
+    assert not isinstance(filed, BaseException)
+    assert stored.result_id == filed.id
 
 
 STEPS = {
@@ -766,11 +792,43 @@ async def check_invariants(world: World, kind: str) -> None:
         if doc.work_item_id is not None:
             assert doc.work_item_id in live, f"{doc.id} lost its current item"
 
+    # Escalation: only the final step abandons, and only once its wait has passed.
+    abandoned_docs = set()
+    for row in item_rows.values():
+        if row.cancel_reason == "abandoned":
+            steps = QUEUES[row.queue_id]["escalation"]
+            assert row.escalation_step == FINAL_STEP, (
+                f"{row.id} abandoned at step {row.escalation_step}"
+            )
+            assert row.cancel_detail == steps[FINAL_STEP]["reason"]
+            assert row.ended_at is not None
+            waited = (row.ended_at - (row.entered_at or row.created_at)).total_seconds()
+            assert waited >= steps[FINAL_STEP]["after_s"], f"{row.id} abandoned after {waited} s"
+            abandoned_docs.add(row.document_id)
+            event("escalation: abandoned at the final step")
+        elif row.escalation_step:
+            event(f"escalation: step {row.escalation_step} applied")
+    # No item waits past a step that fell due: it has taken the step, or the step's timer is
+    # armed to fire now (an item offered when its step fell due takes it once it is back).
+    for item in state.work_items.values():
+        queue = state.config.queues[item.queue_id]
+        due = step_due(queue.steps, item.escalation_step, item.queued_since())
+        if item.state is WorkItemState.QUEUED and due is not None and due <= now:
+            armed = [d for d, k, i in state.timers._heap if k == "escalate" and i == item.id]
+            assert armed, f"{item.id} waits past step {item.escalation_step}"
+            assert min(armed) <= now, f"{item.id} waits past step {item.escalation_step}"
+        # At rest, no queued item has an eligible routable agent.
+        if item.state is WorkItemState.QUEUED and item.id in index.items:
+            assert index.best_agent_for(item, now) is None, f"{item.id} has a free agent"
+
     # Documents close, and items end, only for a reason the step gives.
     for doc_id, was in world.active_docs.items():
         if doc_id in active:
             continue
         allowed = doc_id in world.closed_by_step or (kind in TIMED_KINDS and was == "wrap_up")
+        # An unanswered interaction closes when the final escalation step abandons its item
+        # (a step that fell due while the item was offered fires in whatever batch comes next).
+        allowed = allowed or doc_id in abandoned_docs
         assert allowed, f"document {doc_id} ({was}) closed by '{kind}'"
     world.active_docs = {d: doc_states[d] for d in active}
     for item_id, doc_id in world.live_items.items():
@@ -785,6 +843,7 @@ async def check_invariants(world: World, kind: str) -> None:
                 "transfer_cancelled": doc_id in world.cancelled_by_step,
                 "transfer_rejected": kind == "reject",
                 "transfer_timed_out": kind in TIMED_KINDS,
+                "abandoned": True,  # checked against the steps above
             }
             assert allowed_reason.get(reason or ""), f"{item_id} cancelled ({reason}) by '{kind}'"
             if reason == "document_closed":

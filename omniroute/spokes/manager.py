@@ -17,6 +17,7 @@ from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.engine.clock import Clock, SystemClock
 from omniroute.spokes import registry
 from omniroute.spokes.base import AnySpoke
+from omniroute.spokes.store import MAX_VALUE_BYTES
 from omniroute.store import tables as t
 from omniroute.store.db import Database
 from omniroute.store.spoke_data import DatabaseSpokeStore
@@ -66,8 +67,10 @@ class SpokeManager:
         setup_timeout_s: float = 30.0,
         setup_retry_s: float = 5.0,
         refused_secrets: frozenset[str] = frozenset(),
+        store_max_value_bytes: int = MAX_VALUE_BYTES,
     ) -> None:
         self.db = db
+        self.store_max_value_bytes = store_max_value_bytes
         # Published secrets (the demo's): a spoke configured with one is not loaded.
         self.refused_secrets = refused_secrets
         self.clock: Clock = clock or SystemClock()
@@ -175,7 +178,8 @@ class SpokeManager:
         assert slot.cls is not None
         assert slot.settings is not None
         try:
-            spoke = slot.cls(slot.name, slot.settings, DatabaseSpokeStore(self.db, slot.name))
+            store = DatabaseSpokeStore(self.db, slot.name, self.store_max_value_bytes)
+            spoke = slot.cls(slot.name, slot.settings, store)
             await asyncio.wait_for(spoke.setup(), self.setup_timeout_s)
         except Exception as err:  # noqa: BLE001 - reported; the server keeps running
             slot.status = SpokeStatus.FAILED

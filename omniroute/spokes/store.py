@@ -29,15 +29,15 @@ def check_key(key: str) -> str:
     return key
 
 
-def encoded(data: Any) -> str:
-    """The JSON text of a value, or SpokeStoreError when it is not JSON or too large."""
+def encoded(data: Any, limit: int = MAX_VALUE_BYTES) -> str:
+    """The JSON text of a value, or SpokeStoreError when it is not JSON or over `limit` bytes."""
     try:
         text = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as err:
         msg = f"a spoke store value must be JSON: {err}"
         raise SpokeStoreError(msg) from err
-    if len(text.encode()) > MAX_VALUE_BYTES:
-        msg = f"a spoke store value is limited to {MAX_VALUE_BYTES} bytes of JSON"
+    if len(text.encode()) > limit:
+        msg = f"a spoke store value is limited to {limit} bytes of JSON"
         raise SpokeStoreError(msg)
     return text
 
@@ -45,8 +45,9 @@ def encoded(data: Any) -> str:
 class SpokeStore(ABC):
     """The JSON values of one spoke instance, each under a key with a version."""
 
-    def __init__(self, spoke: str) -> None:
+    def __init__(self, spoke: str, max_value_bytes: int = MAX_VALUE_BYTES) -> None:
         self.spoke = spoke
+        self.max_value_bytes = max_value_bytes
 
     @abstractmethod
     async def read(self, key: str) -> tuple[int, Any] | None:
@@ -133,7 +134,7 @@ class MemorySpokeStore(SpokeStore):
 
     async def write(self, key: str, version: int, data: Any) -> None:
         """Keep a copy of the value, as the database would."""
-        self.values[check_key(key)] = (version, encoded(copy.deepcopy(data)))
+        self.values[check_key(key)] = (version, encoded(copy.deepcopy(data), self.max_value_bytes))
 
     async def remove(self, key: str) -> None:
         """Forget a key."""

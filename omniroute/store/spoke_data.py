@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from omniroute.spokes.store import SpokeStore, check_key, encoded
+from omniroute.spokes.store import MAX_VALUE_BYTES, SpokeStore, check_key, encoded
 from omniroute.store import tables as t
 from omniroute.store.db import Database
 
@@ -18,8 +18,8 @@ from omniroute.store.db import Database
 class DatabaseSpokeStore(SpokeStore):
     """A spoke instance's values in the core's `spoke_data` table, through the core's engine."""
 
-    def __init__(self, db: Database, spoke: str) -> None:
-        super().__init__(spoke)
+    def __init__(self, db: Database, spoke: str, max_value_bytes: int = MAX_VALUE_BYTES) -> None:
+        super().__init__(spoke, max_value_bytes)
         self.db = db
 
     async def read(self, key: str) -> tuple[int, Any] | None:
@@ -30,7 +30,8 @@ class DatabaseSpokeStore(SpokeStore):
 
     async def write(self, key: str, version: int, data: Any) -> None:
         """Insert or replace the value in one statement, so concurrent writers cannot collide."""
-        fields = {"version": version, "data": encoded(data), "updated_at": datetime.now(UTC)}
+        text = encoded(data, self.max_value_bytes)
+        fields = {"version": version, "data": text, "updated_at": datetime.now(UTC)}
         make = pg_insert if self.db.dialect == "postgresql" else sqlite_insert
         stmt = make(t.SpokeDataRow).values(spoke=self.spoke, key=check_key(key), **fields)
         stmt = stmt.on_conflict_do_update(index_elements=["spoke", "key"], set_=fields)

@@ -165,3 +165,53 @@ def test_case_form_files_a_case(chat_site: ChatSite, chromium: Browser) -> None:
     assert reference == case["reference"] == f"CS-{case['number']}"
     items = api.get("/work-items", params={"document_id": case["id"]}, headers=auth("admin")).json()
     assert [i["queue_id"] for i in items] == ["cases"]
+
+
+def test_widget_outside_hours_takes_a_message(chat_site: ChatSite, chromium: Browser) -> None:
+    api = httpx.Client(base_url=chat_site.server.api_url, timeout=10.0)
+    # Open one hour tomorrow (UTC) only: closed now, whatever the time.
+    tomorrow = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[(time.gmtime().tm_wday + 1) % 7]
+    calendar = {
+        "id": "office",
+        "name": "Office",
+        "tz": "UTC",
+        "weekly": {tomorrow: ["10:00-11:00"]},
+    }
+    r = api.post("/calendars", json=calendar, headers=auth("admin"))
+    assert r.status_code == 201, r.text
+    closed = "We are closed. Leave a message and we will email you."
+    settings = {
+        "calendar_id": "office",
+        "out_of_hours_action": "answer",
+        "out_of_hours_message": closed,
+    }
+    r = api.patch("/queues/support", json=settings, headers=auth("admin"))
+    assert r.status_code == 200, r.text
+    page = chromium.new_page(viewport={"width": 1200, "height": 800})
+    page.goto(f"{chat_site.server.base_url}/widget/demo")
+    launcher = page.get_by_role("button", name="Chat with us: Northwind Outfitters")
+    expect(launcher).to_contain_text("Leave us a message")
+    launcher.click()
+    expect(page.get_by_text(closed)).to_be_visible()
+    expect(page.locator("#omniroute-chat-demo").locator("#status")).to_contain_text(
+        "We're closed right now · we open"
+    )
+    page.get_by_label("Your name").fill("Ann Lee")
+    page.get_by_label("Email").fill("ann@example.com")
+    page.get_by_label("How can we help?").fill("Do you ship to Norway?")
+    shot(page, "chat-widget-closed")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_text("Thank you — we have your message")).to_be_visible()
+    filed = eventually(
+        lambda: [
+            i
+            for i in api.get("/interactions", headers=auth("admin")).json()
+            if i["customer_email"] == "ann@example.com"
+        ],
+        "the filed message",
+    )
+    assert (filed[0]["channel_id"], filed[0]["subject"]) == ("email", "Do you ship to Norway?")
+    # Nobody is offered it while the queue is closed.
+    r = api.put("/agents/alice/presence", json={"presence_id": "available"}, headers=auth("alice"))
+    assert r.status_code == 200, r.text
+    assert api.get("/agents/alice/offers", headers=auth("alice")).json() == []

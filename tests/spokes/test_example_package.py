@@ -7,11 +7,15 @@ import sys
 import sysconfig
 from pathlib import Path
 
+import pytest
+
 from tests.procs import REPO_ROOT
 
 EXAMPLE = REPO_ROOT / "examples" / "spoke-example"
 INSTALL_TIMEOUT_S = 300
 RUN_TIMEOUT_S = 300
+# A pip install and a second pytest run: slow on a busy machine, bounded by the two above.
+pytestmark = pytest.mark.timeout(INSTALL_TIMEOUT_S + RUN_TIMEOUT_S + 60)
 RUN = """
 import site, sys
 site.addsitedir(sys.argv[1])

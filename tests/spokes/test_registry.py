@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from omniroute.cli import app
 from omniroute.spokes import registry
 from omniroute.spokes.webhook import WebhookSpoke
+from omniroute.store import migrate
 from tests.spokes.installed import third_party  # noqa: F401 - the fixture
 
 
@@ -46,3 +50,22 @@ def test_entry_points_are_loaded_once_not_on_every_lookup(monkeypatch: pytest.Mo
         registry.spoke_class("webhook")
         registry.broken_spokes()
     assert reads == [registry.GROUP]
+
+
+@pytest.mark.usefixtures("third_party")
+def test_spokes_list_names_the_broken_entry_points(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("OMNIROUTE_DATABASE_URL", url)
+    monkeypatch.delenv("OMNIROUTE_CONFIG_FILE", raising=False)
+    migrate.upgrade(url)
+    result = CliRunner().invoke(app, ["spokes", "list"])
+    assert result.exit_code == 0, result.output
+    installed = next(line for line in result.output.splitlines() if "installed kinds" in line)
+    assert "kit_good" in installed
+    assert "webhook" in installed
+    assert "kit_broken" not in installed
+    assert "broken kind kit_broken (kit_broken_import:BrokenSpoke): ModuleNotFoundError" in (
+        result.output
+    )

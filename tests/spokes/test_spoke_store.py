@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
+from omniroute.config import Settings
 from omniroute.spokes.genesys.links import ConversationLinks
+from omniroute.spokes.manager import SpokeManager
 from omniroute.spokes.store import MAX_VALUE_BYTES, MemorySpokeStore, SpokeStore, SpokeStoreError
 from omniroute.store import tables as t
 from omniroute.store.db import Database
@@ -91,3 +94,17 @@ async def test_deleting_the_spoke_deletes_its_data(db: Database) -> None:
         assert row is not None
         await s.delete(row)
     assert await DatabaseSpokeStore(db, "gone").load("k") is None
+
+
+async def test_the_value_limit_is_the_configured_one(db: Database) -> None:
+    await _spokes(db, "small")
+    small = DatabaseSpokeStore(db, "small", max_value_bytes=2048)
+    await small.save("fits", "x" * 2000)
+    with pytest.raises(SpokeStoreError, match="limited to 2048 bytes"):
+        await small.save("big", "x" * 2100)
+    assert await small.load_prefix("") == {"fits": "x" * 2000}
+    manager = SpokeManager(db, store_max_value_bytes=2048)
+    assert manager.store_max_value_bytes == 2048
+    assert Settings(demo=True, spoke_store_max_value_bytes=4096).spoke_store_max_value_bytes == 4096
+    with pytest.raises(ValidationError):
+        Settings(demo=True, spoke_store_max_value_bytes=10)
