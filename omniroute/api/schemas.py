@@ -111,6 +111,9 @@ class CloseCaseIn(Body):
     """Close a case."""
 
     resolution: str | None = Field(None, max_length=10_000)
+    wrap_up_code_id: str | None = Field(
+        None, max_length=64, description="a wrap-up code; a provider that routed the case gets it"
+    )
 
 
 class PresenceIn(Body):
@@ -239,6 +242,7 @@ class CaseOut(Out):
     agent_id: str | None
     work_item_id: str | None
     resolution: str | None
+    wrap_up_code_id: str | None = None
     number: int | None = None
     reference: str | None = None
     priority: str = "normal"

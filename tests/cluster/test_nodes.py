@@ -86,7 +86,8 @@ async def test_demo_on_several_nodes_at_once_loads_once(
 ) -> None:
     nodes = [cluster.spawn("--demo", "--no-sim", env=NO_DEMO_MAIL) for _ in range(3)]
     for node in nodes:
-        node.wait_ready()
+        # Three nodes migrating and loading at once on a busy machine: give them time.
+        node.wait_ready(timeout_s=120)
     logs = [node.log() for node in nodes]
     assert sum("demo data loaded" in log for log in logs) == 1, logs
     assert sum("already present" in log for log in logs) == 2, logs

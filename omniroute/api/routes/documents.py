@@ -263,7 +263,7 @@ async def close_case(  # noqa: PLR0917 - FastAPI dependencies
         session,
         t.CaseRow,
         case_id,
-        CloseCase(case_id, agent_id, body.resolution),
+        CloseCase(case_id, agent_id, body.resolution, body.wrap_up_code_id),
     )
     await send_closing_notice(request, session, case_id)
     return await _case(session, case_id)
