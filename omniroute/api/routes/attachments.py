@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from sqlalchemy import select
@@ -65,8 +65,17 @@ def _download(row: t.AttachmentRow | t.EmailAttachmentRow) -> Response:
     )
 
 
+FILE_REFUSED: dict[int | str, dict[str, Any]] = {
+    413: {"description": "PAYLOAD_TOO_LARGE: the file is over OMNIROUTE_ATTACHMENT_MAX_BYTES"},
+    415: {"description": "UNSUPPORTED_MEDIA_TYPE: the type is not in OMNIROUTE_ATTACHMENT_TYPES"},
+}
+
+
 @router.post(
-    "/interactions/{interaction_id}/attachments", response_model=AttachmentOut, status_code=201
+    "/interactions/{interaction_id}/attachments",
+    response_model=AttachmentOut,
+    status_code=201,
+    responses=FILE_REFUSED,
 )
 async def upload(  # noqa: PLR0917 - FastAPI dependencies
     interaction_id: str,
@@ -155,7 +164,12 @@ async def _customer_chat(session: SessionDep, session_id: str, authorization: st
     return chat.interaction_id
 
 
-@router.post("/chat/sessions/{session_id}/attachments", response_model=MessageOut, status_code=201)
+@router.post(
+    "/chat/sessions/{session_id}/attachments",
+    response_model=MessageOut,
+    status_code=201,
+    responses=FILE_REFUSED,
+)
 async def customer_upload(  # noqa: PLR0917 - FastAPI dependencies
     session_id: str,
     filename: FilenameQuery,
