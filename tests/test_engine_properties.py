@@ -28,6 +28,7 @@ from omniroute.core.messages import (
     CompleteConsult,
     CreateInteraction,
     EndInteraction,
+    FileCaseForm,
     RejectOffer,
     RouteDocument,
     SetCapacity,
@@ -592,25 +593,30 @@ async def step_complete_consult(world: World, data: st.DataObject) -> None:
     await attempt(world, CompleteConsult(doc_id, None), ANY_OUTCOME)
 
 
-# Beyond every integer column of both stores: the store refuses the batch that carries it.
-TOO_BIG = 2**70
+POISON_KEYS = itertools.count()
 
 
 async def step_poisoned_batch(world: World, data: st.DataObject) -> None:
-    """A batch with one command the store refuses: the others are applied as if it never came."""
-    poisoned = pick_agent(world, data)
-    others = [a for a in world.agent_ids if a != poisoned]
+    """A batch with a command the store refuses: the others are applied as if it never came.
+
+    The poison is the second use of a case form's one-time key: memory does not track these
+    keys, so only the store's unique key refuses it, and the whole batch's write with it.
+    """
     presence = {
         a: data.draw(st.sampled_from(["available", "away", "offline"]))
-        for a in data.draw(st.lists(st.sampled_from(others), unique=True, max_size=2))
+        for a in data.draw(st.lists(st.sampled_from(world.agent_ids), unique=True, max_size=2))
     }
     commands: list[Message[Any]] = [SetPresence(a, p) for a, p in presence.items()]
     for _ in range(data.draw(st.integers(0, 2))):
         route = RouteRequest(data.draw(st.sampled_from(queues_for("chat"))))
         commands.append(create_command(NewDocument(DocumentType.INTERACTION, "chat", {}, route)))
-    poison = SetCapacity(poisoned, {data.draw(st.sampled_from(CHANNELS)): TOO_BIG})
-    commands.insert(data.draw(st.integers(0, len(commands))), poison)
-    overrides = dict(world.state.agents[poisoned].capacity_overrides)
+    key = f"form-{next(POISON_KEYS)}"
+    queue_id = data.draw(st.sampled_from(queues_for("case")))
+    first = FileCaseForm({"subject": "form"}, queue_id, key, "h")
+    poison = FileCaseForm({"subject": "again"}, queue_id, key, "h")
+    commands.insert(data.draw(st.integers(0, len(commands))), first)
+    after_first = commands.index(first) + 1
+    commands.insert(data.draw(st.integers(after_first, len(commands))), poison)
     results = await asyncio.gather(
         *(world.engine.execute(c) for c in commands), return_exceptions=True
     )
@@ -618,14 +624,19 @@ async def step_poisoned_batch(world: World, data: st.DataObject) -> None:
     for command, result in zip(commands, results, strict=True):
         if command is poison:
             assert isinstance(result, DomainError), result
-            assert result.code is ErrorCode.VALIDATION_ERROR
+            assert result.code is ErrorCode.CONFLICT
         else:
             assert not isinstance(result, BaseException), f"{command.name} failed: {result!r}"
-            if isinstance(command, CreateInteraction):
+            if isinstance(command, CreateInteraction | FileCaseForm):
                 world.docs.append(result.id)
-    assert world.state.agents[poisoned].capacity_overrides == overrides
     for agent_id, presence_id in presence.items():
         assert world.state.agents[agent_id].presence_id == presence_id
+    async with world.db.session() as s:
+        stored = await s.get(t.IdempotencyKeyRow, key)
+    assert stored is not None
+    filed = results[commands.index(first)]
+    assert not isinstance(filed, BaseException)
+    assert stored.result_id == filed.id
 
 
 STEPS = {

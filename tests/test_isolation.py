@@ -14,7 +14,7 @@ from sqlalchemy import select
 from omniroute.core.documents import RouteRequest
 from omniroute.core.door import Command, Message, handles
 from omniroute.core.guard import IsolationError
-from omniroute.core.messages import CreateInteraction, SetCapacity, SetPresence
+from omniroute.core.messages import CreateInteraction, FileCaseForm, SetCapacity, SetPresence
 from omniroute.core.state import Tx
 from omniroute.domain.errors import DomainError, ErrorCode
 from omniroute.engine.clock import ManualClock
@@ -27,6 +27,11 @@ from tests.test_engine_properties import assert_same_view, view
 
 # Beyond every integer column of both stores (SQLite: 64 bits, PostgreSQL: 32).
 TOO_BIG = 2**70
+
+
+def case_form(key: str) -> FileCaseForm:
+    """File a case from the form with a one-time key (stored, so a second use is refused)."""
+    return FileCaseForm({"subject": f"case {key}"}, "cases", key, "hash")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +55,7 @@ async def seeded(db: Database) -> Database:
     await seed_catalog(db)
     await add_rule(db)
     await add_queue(db, "support", ["chat"])
+    await add_queue(db, "cases", ["case"])
     for name in ("alice", "bob", "carol"):
         await add_agent(db, name, presence="offline")
     return db
@@ -78,43 +84,63 @@ async def assert_memory_is_the_store(engine: Engine) -> None:
     assert_same_view(view(engine.state), view(fresh), "memory vs store")
 
 
-async def test_a_value_the_store_refuses_fails_only_its_command(
+async def test_a_command_the_store_refuses_fails_alone(
     engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, "omniroute.engine.engine")
-    poison = SetCapacity("bob", {"chat": TOO_BIG})
+    # The second use of a one-time key: memory does not track these keys, the store refuses it.
     commands: list[Message[Any]] = [
         SetPresence("alice", "available"),
+        case_form("k1"),
         new_chat("first"),
-        poison,
+        case_form("k1"),
         SetPresence("carol", "away"),
         new_chat("second"),
     ]
     results = await one_batch(engine, commands)
-    refused = results[2]
-    assert isinstance(refused, DomainError)
-    assert refused.code is ErrorCode.VALIDATION_ERROR
+    refused = results[3]
+    assert isinstance(refused, DomainError), refused
+    assert refused.code is ErrorCode.CONFLICT
     assert "nothing was changed" in refused.message
-    others = [r for c, r in zip(commands, results, strict=True) if c is not poison]
+    others = [r for i, r in enumerate(results) if i != 3]
     assert not [r for r in others if isinstance(r, BaseException)], others
     # They shared a batch: the store refused it, and the engine ran its commands one by one.
     assert "running its commands one by one" in caplog.text
-    created = [results[1].id, results[4].id]
     async with engine.db.session() as s:
-        stored = set(await s.scalars(select(t.InteractionRow.id)))
+        interactions = set(await s.scalars(select(t.InteractionRow.id)))
+        cases = list(await s.scalars(select(t.CaseRow.id)))
         presence = dict((await s.execute(select(t.AgentRow.id, t.AgentRow.presence_id))).all())
-        bob_channels = list(
-            await s.scalars(select(t.AgentChannelRow).where(t.AgentChannelRow.agent_id == "bob"))
-        )
-    assert set(created) <= stored
+        keys = list(await s.scalars(select(t.IdempotencyKeyRow.result_id)))
+    assert {results[2].id, results[5].id} <= interactions
+    assert cases == [results[1].id] == keys
     assert presence == {"alice": "available", "bob": "offline", "carol": "away"}
-    assert all(row.capacity != TOO_BIG for row in bob_channels)
-    assert "chat" not in engine.state.agents["bob"].capacity_overrides
-    # Both chats went to alice, the only available agent, as if the poison never came.
-    assert engine.state.agents["alice"].load == {"chat": 2}
+    # The work went to alice, the only available agent, as if the refused command never came.
+    assert engine.state.agents["alice"].load == {"chat": 2, "case": 1}
     await assert_memory_is_the_store(engine)
     # The engine keeps serving afterwards.
     assert (await engine.execute(SetPresence("bob", "available"))).presence_id == "available"
+
+
+async def test_a_value_no_store_can_hold_is_refused_at_the_door(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, "omniroute.engine.engine")
+    commands: list[Message[Any]] = [
+        SetPresence("alice", "available"),
+        SetCapacity("bob", {"chat": TOO_BIG}),
+        CreateInteraction("chat", {"subject": "nul \x00 inside"}, RouteRequest("support")),
+        new_chat("fine"),
+    ]
+    results = await one_batch(engine, commands)
+    for refused, field in ((results[1], "channels.chat"), (results[2], "fields.subject")):
+        assert isinstance(refused, DomainError), refused
+        assert (refused.code, refused.field) == (ErrorCode.VALIDATION_ERROR, field)
+    assert results[0].presence_id == "available"
+    assert results[3].work_item_id is not None
+    # Refused before anything changed: no reload, no one-by-one re-run.
+    assert "one by one" not in caplog.text
+    assert "chat" not in engine.state.agents["bob"].capacity_overrides
+    await assert_memory_is_the_store(engine)
 
 
 async def test_the_guard_fails_a_command_that_refuses_after_changing_state(

@@ -8,14 +8,14 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, StringConstraints
 
 from omniroute.api.auth import Role
+from omniroute.api.bounds import Capacity, Seconds
 from omniroute.api.schemas import Body, Out, SkillRequirementIn
+from omniroute.domain.bounds import MAX_SECONDS
 from omniroute.domain.calendar import OutOfHoursAction
 from omniroute.domain.escalation import StepAction
 from omniroute.domain.model import RoutingMode, Strategy
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
-# Durations are stored in 32-bit integer columns.
-MAX_SECONDS = 2**31 - 1
 
 
 def _unique(values: list[str]) -> list[str]:
@@ -28,8 +28,9 @@ EntityId = Annotated[
 ]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Description = Annotated[str, Field(max_length=10_000)]
-Seconds = Annotated[int, Field(ge=1, le=MAX_SECONDS)]
 Level = Annotated[int, Field(ge=1, le=10)]
+# Checked by the rule itself, which answers INVALID_TIMEOUT; the range is shown in the schema.
+OfferTimeout = Annotated[int, Field(json_schema_extra={"minimum": 1, "maximum": MAX_SECONDS})]
 Email = Annotated[
     str,
     StringConstraints(
@@ -134,7 +135,7 @@ class RuleCreate(NewRecord):
     """A new assignment rule; `offer_timeout_s` null means offers never time out."""
 
     strategy: Strategy = Strategy.MOST_CAPACITY
-    offer_timeout_s: int | None = 30
+    offer_timeout_s: OfferTimeout | None = 30
     allowed_to_decline: bool = True
     auto_accept: bool = False
     presence_after_timeout: str | None = None
@@ -149,7 +150,7 @@ class RuleUpdate(Body):
 
     name: Name | None = None
     strategy: Strategy | None = None
-    offer_timeout_s: int | None = None
+    offer_timeout_s: OfferTimeout | None = None
     allowed_to_decline: bool | None = None
     auto_accept: bool | None = None
     presence_after_timeout: str | None = None
@@ -382,7 +383,7 @@ class AgentCreate(NewRecord):
 
     email: Email
     presence_id: str = "offline"
-    capacity_cap: int | None = Field(None, ge=0, le=10_000)
+    capacity_cap: Capacity | None = None
     allow_external: bool = True
     skills: dict[str, Level] = Field(default_factory=dict)
     groups: IdSet = Field(default_factory=list)

@@ -6,9 +6,11 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.types import ASGIApp
 
 from omniroute.api.assets import (
     IMMUTABLE,
@@ -22,7 +24,9 @@ from omniroute.api.auth import TokenCache
 from omniroute.api.body_limits import BodyLimit, body_rules
 from omniroute.api.chat_cors import PublicChatCors
 from omniroute.api.errors import install_error_handlers
+from omniroute.api.guard import RequestGuard
 from omniroute.api.idempotency import IdempotencyKeys
+from omniroute.api.openapi import with_error_answers
 from omniroute.api.page_headers import SecurityHeaders
 from omniroute.api.rate_limits import HashingGate, RateLimits
 from omniroute.api.routes import (
@@ -65,6 +69,7 @@ from omniroute.api.sessions import LoginThrottle, SessionStore
 from omniroute.channels.chat.hub import ChatHub
 from omniroute.channels.email.demo_mailbox import DemoMailbox
 from omniroute.channels.email.inbound import start_listener
+from omniroute.cluster.chat_follower import ChatFollower
 from omniroute.cluster.forward import HttpForwarder
 from omniroute.cluster.node import ClusterNode, NodeInfo, Role, default_node_id
 from omniroute.config import Settings, browse_host
@@ -112,6 +117,20 @@ async def _join(app: FastAPI, cfg: Settings, db: Database, engine: Engine) -> Cl
     await node.start()
     app.state.cluster = node
     return node
+
+
+class OmnirouteApp(FastAPI):
+    """FastAPI with the request guard outside every other layer, Starlette's own included."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        """The usual stack, wrapped in the guard."""
+        return RequestGuard(super().build_middleware_stack())
+
+    def openapi(self) -> dict[str, Any]:
+        """FastAPI's document, with every operation's error answers in our error shape."""
+        if self.openapi_schema is None:
+            self.openapi_schema = with_error_answers(super().openapi(), self.routes)
+        return self.openapi_schema
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -164,6 +183,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             await dispatcher.start()
             app.state.chat = ChatHub(db, engine)
             await app.state.chat.start()
+            if node is not None:
+                chats = ChatFollower(db, app.state.chat, engine)
+                await chats.start()
+                node.follower.ring_listeners.append(chats.ring)
+                app.state.chat_follower = chats
             profiles = ProfileSync(db, engine.clock, spokes.ready, engine.reload_config)
             app.state.profile_sync = profiles
             schedule = asyncio.create_task(profiles.run_schedule(lambda: engine.running))
@@ -183,6 +207,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             if hasattr(app.state, "profile_sync"):
                 schedule.cancel()
                 await app.state.profile_sync.stop()
+            if hasattr(app.state, "chat_follower"):
+                await app.state.chat_follower.stop()
             if hasattr(app.state, "chat"):
                 await app.state.chat.stop()
             await dispatcher.stop()
@@ -194,7 +220,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 await engine.stop()
             await db.dispose()
 
-    app = FastAPI(
+    app = OmnirouteApp(
         title="Omniroute",
         version="0.1.0",
         summary="Open customer-service routing hub: work-assignment engine API",

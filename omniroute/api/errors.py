@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
+from omniroute.api.guard import internal_error_body, log_crash, request_id
 from omniroute.domain.errors import DomainError, ErrorCode, RetryLaterError
 
 STATUS: dict[ErrorCode, int] = {
@@ -56,6 +59,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.CALL_ACTION_NOT_AVAILABLE: 409,
     ErrorCode.INTERACTION_NOT_HELD: 403,
     ErrorCode.IDENTITY_CONFLICT: 409,
+    ErrorCode.INTERNAL_ERROR: 500,
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
 }
 
@@ -81,7 +85,10 @@ async def _domain(_request: Request, exc: Exception) -> JSONResponse:
 async def _validation(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0] if exc.errors() else {}
-    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+    loc = [str(p) for p in first.get("loc", ())]
+    # The first element says where (body, query, ...); a field may itself be named "body".
+    if loc and loc[0] in ("body", "query", "path", "header", "cookie"):
+        loc = loc[1:]
     field = ".".join(loc) or None
     message = first.get("msg", "invalid request")
     if field:
@@ -104,7 +111,7 @@ async def _integrity(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _http(_request: Request, exc: Exception) -> JSONResponse:
+async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = {
         401: ErrorCode.UNAUTHENTICATED,
@@ -114,11 +121,44 @@ async def _http(_request: Request, exc: Exception) -> JSONResponse:
         413: ErrorCode.PAYLOAD_TOO_LARGE,
     }
     mapped = code.get(exc.status_code, ErrorCode.VALIDATION_ERROR)
-    return JSONResponse(error_body(mapped, str(exc.detail)), exc.status_code, headers=exc.headers)
+    status = exc.status_code
+    headers = dict(exc.headers or {})
+    if status == 400:
+        # FastAPI's "error parsing the body" (e.g. nested too deeply): input at fault, as any.
+        status = 422
+    if status == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return JSONResponse(error_body(mapped, str(exc.detail)), status, headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method a route takes on this path (Starlette names only the first route's).
+
+    A route whose path is this very path wins over ones that match it by a parameter.
+    """
+    literal: set[str] = set()
+    matched: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        methods = getattr(route, "methods", None)
+        hidden = not getattr(route, "include_in_schema", True)
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match is Match.NONE or not methods or hidden:
+            continue
+        matched |= methods
+        if getattr(route, "path_format", None) == request.scope["path"]:
+            literal |= methods
+    return sorted(literal or matched)
+
+
+async def _crash(request: Request, exc: Exception) -> Response:
+    log_crash(request.scope, exc)
+    body = internal_error_body(request_id(request.scope))
+    return Response(body, 500, media_type="application/json")
 
 
 def install_error_handlers(app: FastAPI) -> None:
     """Register every error mapping on the app."""
+    app.add_exception_handler(Exception, _crash)
     app.add_exception_handler(DomainError, _domain)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(IntegrityError, _integrity)

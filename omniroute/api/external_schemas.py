@@ -9,8 +9,6 @@ from pydantic import Field, model_validator
 
 from omniroute.api.schemas import Body, Out
 
-MAX_SECONDS = 2**31 - 1
-
 
 class TransferIn(Body):
     """A provider-side transfer: whose work, to whom, blind or consult."""

@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from omniroute.api.bounds import Capacity, check_scalar, storable
 from omniroute.domain.model import SkillRequirement
 
 
 class Body(BaseModel):
-    """Request bodies refuse unknown fields."""
+    """Request bodies refuse unknown fields, NUL characters and numbers no store can hold."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable(cls, value: Any, info: ValidationInfo) -> Any:
+        # Raises DomainError, not ValueError, so that the answer names the nested spot.
+        field = info.field_name or "body"
+        if field in cls.model_fields:
+            check_scalar(cls.model_fields[field].annotation, value, field)
+        return storable(value, field)
 
 
 class Out(BaseModel):
@@ -100,6 +111,9 @@ class CloseCaseIn(Body):
     """Close a case."""
 
     resolution: str | None = Field(None, max_length=10_000)
+    wrap_up_code_id: str | None = Field(
+        None, max_length=64, description="a wrap-up code; a provider that routed the case gets it"
+    )
 
 
 class PresenceIn(Body):
@@ -122,8 +136,8 @@ class PresenceOut(Out):
 class CapacityIn(Body):
     """Set capacity overrides per channel (null = the channel's default) and the cap."""
 
-    channels: dict[str, int | None] = {}
-    capacity_cap: int | None = Field(None, ge=0)
+    channels: dict[str, Capacity | None] = {}
+    capacity_cap: Capacity | None = None
 
 
 class ChannelCapacity(Out):
@@ -228,6 +242,7 @@ class CaseOut(Out):
     agent_id: str | None
     work_item_id: str | None
     resolution: str | None
+    wrap_up_code_id: str | None = None
     number: int | None = None
     reference: str | None = None
     priority: str = "normal"

@@ -310,16 +310,28 @@ def wrap_up_due(tx: Tx, doc_id: str) -> None:
     _close(tx, doc, InteractionState.CLOSED_COMPLETE, wrap_up_due_at=None)
 
 
-def close_case(tx: Tx, doc_id: str, agent_id: str | None, resolution: str | None) -> Document:
-    """Close a case, freeing the agent working on it."""
+def close_case(
+    tx: Tx,
+    doc_id: str,
+    agent_id: str | None,
+    resolution: str | None,
+    code_id: str | None = None,
+) -> Document:
+    """Close a case, freeing the agent working on it; a provider gets the wrap-up code."""
     doc = active_document(tx, doc_id)
     if doc.type is not DocumentType.CASE:
         raise NotFoundError("case", doc_id, "case_id")
     if agent_id is not None:
         _check_owner(doc, agent_id)
+    if code_id is not None:
+        _wrap_up_code(tx, code_id)
     fields: dict[str, Any] = {}
     if resolution is not None:
         fields["resolution"] = resolution
+    if code_id is not None:
+        fields["wrap_up_code_id"] = code_id
+    # The resolution is what the provider gets as the wrap-up notes.
+    doc.wrap_up_code_id, doc.wrap_up_notes = code_id, resolution
     _close(tx, doc, CaseState.CLOSED, **fields)
     return doc
 

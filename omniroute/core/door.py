@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, get_args, get_origin
 
 from omniroute.domain.errors import DomainError, ErrorCode
+from omniroute.domain.values import unstorable
 
 if TYPE_CHECKING:
     from omniroute.core.state import Tx
@@ -71,12 +72,16 @@ def handles(kind: type[M]) -> Callable[[Callable[[Tx, M], R]], Callable[[Tx, M],
 
 
 def dispatch(tx: Tx, message: Message[R]) -> R:
-    """Run a message's handler inside the batch."""
+    """Run a message's handler inside the batch, once its values are ones the store can hold."""
     handler = _HANDLERS.get(type(message))
     if handler is None:
         raise DomainError(
             ErrorCode.VALIDATION_ERROR, f"no handler is registered for {message.name!r}"
         )
+    found = unstorable(message)
+    if found is not None:
+        where, problem = found
+        raise DomainError(ErrorCode.VALIDATION_ERROR, f"{where}: {problem}", where)
     result: R = handler(tx, message)
     return result
 

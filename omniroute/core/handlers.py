@@ -171,7 +171,7 @@ def _submit_wrap_up(tx: Tx, c: m.SubmitWrapUp) -> None:
 
 @handles(m.CloseCase)
 def _close_case(tx: Tx, c: m.CloseCase) -> None:
-    documents.close_case(tx, c.case_id, c.agent_id, c.resolution)
+    documents.close_case(tx, c.case_id, c.agent_id, c.resolution, c.wrap_up_code_id)
 
 
 @handles(m.UpdateCase)

@@ -174,6 +174,7 @@ class CloseCase(Command[None]):
     case_id: str
     agent_id: str | None = None
     resolution: str | None = None
+    wrap_up_code_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

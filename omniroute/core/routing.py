@@ -5,12 +5,12 @@ from __future__ import annotations
 import itertools
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from omniroute.core import outbound
 from omniroute.core.door import on_timer, settles
 from omniroute.core.state import Tx
-from omniroute.core.timers import TimerKind
+from omniroute.core.timers import TimerKind, item_timers
 from omniroute.core.transfer_events import transfer_changed
 from omniroute.domain.calendar import OutOfHoursAction
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
@@ -31,7 +31,6 @@ from omniroute.domain.model import (
     WorkItem,
     WorkItemState,
 )
-from omniroute.domain.routing import RoutingConfig
 
 _ID_PREFIX = uuid.uuid4().hex[:12]
 _id_counter = itertools.count(1)
@@ -97,33 +96,6 @@ def enqueue(tx: Tx, item: WorkItem) -> None:
     if queue.routing_mode is RoutingMode.INTERNAL:
         tx.state.index.enqueue(item)
         tx.route_item(item.id)
-
-
-def item_timers(config: RoutingConfig, item: WorkItem) -> list[tuple[datetime, TimerKind, str]]:
-    """The timers that may change a queued item's eligibility, escalate it or end its wait."""
-    queue = config.queues[item.queue_id]
-    rule = config.rules[queue.rule_id]
-    delays = [req.widen_after_s for req in item.skills if not req.mandatory and req.widen_after_s]
-    if rule.overflow_after_s:
-        delays.append(rule.overflow_after_s)
-    if queue.affinity_wait_s and item.preferred_agent_id is not None:
-        delays.append(queue.affinity_wait_s)
-    timers = [
-        (item.created_at + timedelta(seconds=d), TimerKind.RECHECK_ITEM, item.id)
-        for d in delays
-        if d
-    ]
-    if queue.max_wait_s:
-        due = item.created_at + timedelta(seconds=queue.max_wait_s)
-        timers.append((due, TimerKind.MAX_WAIT, item.id))
-    step = step_due(queue.steps, item.escalation_step, item.queued_since())
-    if step is not None:
-        timers.append((step, TimerKind.ESCALATE, item.id))
-    timers.extend(
-        (until, TimerKind.EXCLUSION_EXPIRY, item.id)
-        for until in (item.excluded_until or {}).values()
-    )
-    return timers
 
 
 def schedule_item_timers(tx: Tx, item: WorkItem) -> None:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import heapq
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
+
+from omniroute.domain.escalation import step_due
+from omniroute.domain.model import WorkItem
+from omniroute.domain.routing import RoutingConfig
 
 
 class TimerKind(StrEnum):
@@ -47,3 +51,30 @@ class TimerHeap:
 
     def __len__(self) -> int:
         return len(self._heap)
+
+
+def item_timers(config: RoutingConfig, item: WorkItem) -> list[tuple[datetime, TimerKind, str]]:
+    """The timers that may change a queued item's eligibility, escalate it or end its wait."""
+    queue = config.queues[item.queue_id]
+    rule = config.rules[queue.rule_id]
+    delays = [req.widen_after_s for req in item.skills if not req.mandatory and req.widen_after_s]
+    if rule.overflow_after_s:
+        delays.append(rule.overflow_after_s)
+    if queue.affinity_wait_s and item.preferred_agent_id is not None:
+        delays.append(queue.affinity_wait_s)
+    timers = [
+        (item.created_at + timedelta(seconds=d), TimerKind.RECHECK_ITEM, item.id)
+        for d in delays
+        if d
+    ]
+    if queue.max_wait_s:
+        due = item.created_at + timedelta(seconds=queue.max_wait_s)
+        timers.append((due, TimerKind.MAX_WAIT, item.id))
+    step = step_due(queue.steps, item.escalation_step, item.queued_since())
+    if step is not None:
+        timers.append((step, TimerKind.ESCALATE, item.id))
+    timers.extend(
+        (until, TimerKind.EXCLUSION_EXPIRY, item.id)
+        for until in (item.excluded_until or {}).values()
+    )
+    return timers

@@ -9,6 +9,7 @@ from omniroute.core.documents import active_document
 from omniroute.core.routing import OfferTerms, make_offer, new_id
 from omniroute.core.rows import IdempotencyKeyRecord
 from omniroute.core.state import Tx
+from omniroute.domain.bounds import check_instant, check_timeout
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.domain.model import (
     Agent,
@@ -150,12 +151,10 @@ def _remember(tx: Tx, req: WorkOffer, offer: Offer) -> None:
 
 
 def _remaining_timeout(tx: Tx, req: WorkOffer) -> float | None:
-    if req.timeout_s is not None and req.timeout_s <= 0:
-        raise DomainError(
-            ErrorCode.INVALID_TIMEOUT, "timeout must be a positive number of seconds", "timeout"
-        )
+    check_timeout(req.timeout_s)
     if req.offered_at is None:
         return req.timeout_s
+    check_instant(req.offered_at, ErrorCode.INVALID_OFFERED_AT, "offered_at")
     if req.offered_at > tx.now + CLOCK_SKEW:
         raise DomainError(
             ErrorCode.INVALID_OFFERED_AT, "offered_at lies in the future", "offered_at"

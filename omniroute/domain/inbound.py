@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from omniroute.domain.bounds import check_instant, check_timeout
 from omniroute.domain.calls import CallContext
+from omniroute.domain.errors import ErrorCode
 from omniroute.domain.model import DisplayOption
 from omniroute.domain.outbound import TransferType
 
@@ -44,6 +46,9 @@ class InboundOffer:
     display_option: DisplayOption = DisplayOption.CARD_ONLY
     transfer: InboundTransfer | None = None
 
+    def __post_init__(self) -> None:
+        check_timeout(self.timeout_s)
+
 
 @dataclass(frozen=True, slots=True)
 class InboundEvent:
@@ -58,3 +63,10 @@ class InboundEvent:
     occurred_at: datetime | None = None
     offer: InboundOffer | None = None
     call: CallContext | None = None
+
+    def __post_init__(self) -> None:
+        if self.occurred_at is not None:
+            code = ErrorCode.VALIDATION_ERROR
+            if self.type is InboundEventType.WORK_OFFERED:
+                code = ErrorCode.INVALID_OFFERED_AT
+            check_instant(self.occurred_at, code, "occurred_at")

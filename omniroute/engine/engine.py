@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import insert
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from omniroute.core import door
 from omniroute.core.committed import Committed, committed
@@ -106,6 +106,11 @@ def _fault(err: Exception) -> Exception:
         return err
     if isinstance(err, _StoreRefusedError):
         # The driver's message can carry SQL and customer data: it goes to the log only.
+        if isinstance(err.__cause__, IntegrityError):
+            return DomainError(
+                ErrorCode.CONFLICT,
+                f"the change conflicts with a stored record ({err}); nothing was changed",
+            )
         return DomainError(
             ErrorCode.VALIDATION_ERROR,
             f"the store refused a value of this request ({err}): check for control characters, "

@@ -8,9 +8,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from omniroute.core.routing import item_timers
 from omniroute.core.state import EngineState, SpokeConfig
-from omniroute.core.timers import TimerKind
+from omniroute.core.timers import TimerKind, item_timers
 from omniroute.domain.calendar import OutOfHoursAction, calendar_from_json
 from omniroute.domain.escalation import added_groups, steps_from_json
 from omniroute.domain.model import (

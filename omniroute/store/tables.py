@@ -291,6 +291,7 @@ class CaseRow(Base):
     agent_id: Mapped[str | None] = mapped_column(String(64))
     work_item_id: Mapped[str | None] = mapped_column(String(64))
     resolution: Mapped[str | None] = mapped_column(Text)
+    wrap_up_code_id: Mapped[str | None] = mapped_column(String(64))
     # The readable reference is CS-<number>; numbers are handed out by the engine.
     number: Mapped[int | None] = mapped_column(Integer, unique=True)
     priority: Mapped[str] = mapped_column(String(16), default="normal", server_default="normal")

@@ -73,7 +73,11 @@ async def seed_api(db: Database) -> None:
 
 async def add_supervisor_token(api: Api) -> dict[str, str]:
     """Add a `supervisor` role token; its Authorization header."""
-    db: Database = api.app.state.db
+    return await seed_supervisor_token(api.app.state.db)
+
+
+async def seed_supervisor_token(db: Database) -> dict[str, str]:
+    """Add a `supervisor` role token to the database; its Authorization header."""
     async with db.session() as s, s.begin():
         s.add(
             t.ApiTokenRow(

@@ -281,7 +281,7 @@ async def test_capacity_errors_change_nothing(api: Api) -> None:
     r = await api.client.put(
         "/agents/alice/capacity", json={"channels": {"email": 5, "chat": -1}}, headers=admin
     )
-    error(r, 422, "VALIDATION_ERROR", "channels")
+    error(r, 422, "VALIDATION_ERROR", "channels.chat")
     r = await api.client.put(
         "/agents/alice/capacity", json={"channels": {"email": 5, "fax": 1}}, headers=admin
     )

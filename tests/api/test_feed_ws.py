@@ -223,3 +223,12 @@ async def test_closed_client_is_unsubscribed(api: Api, ws_url: str) -> None:
             break
         await asyncio.sleep(0.01)
     assert "alice" not in api.engine.bus._subs
+
+
+@pytest.mark.parametrize("since", ["100000000000000000000", "%D9%A3", "%C2%B2", "-1", "1.5"])
+async def test_a_bad_since_closes_with_policy_violation(api: Api, ws_url: str, since: str) -> None:
+    async with feed(ws_url, "alice", query=f"?since={since}") as ws:
+        assert await closed_code(ws) == 1008
+    # The server is unharmed: the next feed gets its hello.
+    async with feed(ws_url, "alice") as ws:
+        assert (await recv(ws))["type"] == "hello"

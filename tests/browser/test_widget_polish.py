@@ -60,6 +60,7 @@ def test_widget_reconnects_promptly_and_keeps_the_end_in_view(
     start_chat(page, "Ann Lee", "ann@example.com", "My boots have not arrived yet.")
     interaction_id = accept_offer(api)
     expect(page.get_by_text("You're chatting with Alice")).to_be_visible()
+    expect(page.get_by_role("img", name="Delivered")).to_have_count(1)
 
     # The server restarts: the banner counts down the next try, then goes once it is back.
     chat_site.restart()

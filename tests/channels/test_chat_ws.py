@@ -215,3 +215,46 @@ async def test_refused_connections_get_clear_close_codes(live: Live) -> None:
         # Leave nothing queued for the other tests that share the server.
         await ws.send(json.dumps({"type": "end"}))
         await until(ws, of("ended"), "chat ended")
+
+
+@pytest.mark.parametrize("since", [10**20, "100000000000000000000", "٣", "²", -1, True])
+async def test_a_bad_since_in_the_auth_frame_closes_1008(live: Live, since: object) -> None:
+    chat = await start(live.api, question="since?")
+    async with live.customer(chat) as ws:
+        await ws.send(json.dumps({"type": "auth", "token": chat["token"], "since": since}))
+        assert await close_code(ws) == 1008
+
+
+@pytest.mark.parametrize("since", ["100000000000000000000", "%D9%A3"])
+async def test_a_bad_since_in_the_query_closes_1008(live: Live, since: str) -> None:
+    chat = await start(live.api, question="since?")
+    async with live.customer(chat, f"?since={since}") as ws:
+        await ws.send(json.dumps({"type": "auth", "token": chat["token"]}))
+        assert await close_code(ws) == 1008
+
+
+async def test_a_binary_auth_frame_closes_1008(live: Live) -> None:
+    chat = await start(live.api, question="binary?")
+    async with live.customer(chat) as ws:
+        await ws.send(json.dumps({"type": "auth", "token": chat["token"]}).encode())
+        assert await close_code(ws) == 1008
+    # The chat itself still works.
+    async with live.customer(chat) as ws:
+        assert (await authed(ws, chat))["type"] == "hello"
+
+
+async def test_binary_and_deep_frames_after_auth_get_an_error_frame(live: Live) -> None:
+    chat = await start(live.api, question="frames?")
+    async with live.customer(chat) as ws:
+        await authed(ws, chat)
+        await ws.send(b'{"type": "typing"}')
+        error = await until(ws, of("error"), "the binary frame refused")
+        assert error["code"] == "VALIDATION_ERROR"
+        await ws.send("[" * 100_000 + "]" * 100_000)
+        error = await until(ws, of("error"), "the deep frame refused")
+        assert error["code"] == "VALIDATION_ERROR"
+        await ws.send(json.dumps({"type": "message", "body": "still here", "client_id": "c9"}))
+        mine = await until(
+            ws, lambda f: of("message")(f) and f["message"].get("client_id") == "c9", "own message"
+        )
+        assert mine["message"]["body"] == "still here"

@@ -350,3 +350,34 @@ async def test_relay_down_fails_visibly_and_retry_sends(mail: Mail) -> None:
     )
     r = await mail.post("alice", f"/email-messages/{msg_id}/retry")
     assert r.status_code == 409
+
+
+async def test_out_of_hours_mail_gets_the_queues_answer_once(mail: Mail) -> None:
+    closed = "We are closed until Monday 09:00; we will answer then."
+    r = await mail.post("admin", "/calendars", {"id": "office", "name": "Office", "tz": "UTC"})
+    assert r.status_code == 201, r.text
+    r = await mail.api.client.patch(
+        "/queues/support",
+        json={
+            "calendar_id": "office",
+            "out_of_hours_action": "answer",
+            "out_of_hours_message": closed,
+        },
+        headers=mail.api.auth("admin"),
+    )
+    assert r.status_code == 200, r.text
+    await go_available(mail.api, "alice")
+    assert await mail.send(message("<late1@customer.test>")) == (250, "OK")
+    [env] = mail.recorder.envelopes
+    assert env.rcpt_tos == ["dana@customer.test"]
+    assert env.original_content is not None
+    sent = BytesParser(policy=policy.default).parsebytes(env.original_content)
+    assert sent["In-Reply-To"] == "<late1@customer.test>"
+    assert sent["Subject"] == "Re: My order is late"
+    assert closed in sent.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    # The mail waits for the next opening: nobody is offered it now.
+    assert (await mail.get("alice", "/agents/alice/offers")).json() == []
+    # A reply in the same thread gets no second answer.
+    reply = message("<late2@customer.test>", In_Reply_To="<late1@customer.test>")
+    assert await mail.send(reply) == (250, "OK")
+    assert len(mail.recorder.envelopes) == 1

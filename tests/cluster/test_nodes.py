@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+import websockets
 from sqlalchemy import func, select
 
 from omniroute.store import tables as t
@@ -82,7 +86,8 @@ async def test_demo_on_several_nodes_at_once_loads_once(
 ) -> None:
     nodes = [cluster.spawn("--demo", "--no-sim", env=NO_DEMO_MAIL) for _ in range(3)]
     for node in nodes:
-        node.wait_ready()
+        # Three nodes migrating and loading at once on a busy machine: give them time.
+        node.wait_ready(timeout_s=120)
     logs = [node.log() for node in nodes]
     assert sum("demo data loaded" in log for log in logs) == 1, logs
     assert sum("already present" in log for log in logs) == 2, logs
@@ -95,3 +100,48 @@ async def test_demo_on_several_nodes_at_once_loads_once(
     finally:
         await db.dispose()
     assert channels == 1
+
+
+async def test_a_customer_socket_on_a_standby_follows_the_chat(
+    seeded: Database, cluster: Cluster
+) -> None:
+    leader = cluster.start()
+    standby = cluster.start()
+    admin = auth("admin")
+    async with httpx.AsyncClient(base_url=leader.api_url, timeout=20) as lead:
+        widget = {"id": "w", "title": "W", "queue_id": "support"}
+        assert (await lead.post("/chat-widgets", json=widget, headers=admin)).status_code == 201
+        await lead.put("/agents/bob/presence", json={"presence_id": "offline"}, headers=auth("bob"))
+        await lead.put(
+            "/agents/carol/presence", json={"presence_id": "offline"}, headers=auth("carol")
+        )
+    async with httpx.AsyncClient(base_url=standby.api_url, timeout=20) as other:
+        started = await other.post(
+            "/chat/sessions",
+            json={"widget": "w", "name": "Cy", "email": "cy@example.test", "question": "hi"},
+        )
+        assert started.status_code == 201, started.text
+    chat = started.json()
+    url = f"ws://{standby.host}:{standby.port}{chat['ws_path']}?token={chat['token']}"
+    async with websockets.connect(url, origin=websockets.Origin(standby.base_url)) as ws:
+        hello = json.loads(await ws.recv())
+        assert hello["type"] == "hello"
+        async with httpx.AsyncClient(base_url=leader.api_url, timeout=20) as lead:
+            offers = (await lead.get("/agents/alice/offers", headers=auth("alice"))).json()
+            assert len(offers) == 1
+            accepted = await lead.post(f"/offers/{offers[0]['id']}/accept", headers=auth("alice"))
+            assert accepted.status_code == 200, accepted.text
+            said = await lead.post(
+                f"/interactions/{chat['interaction_id']}/messages",
+                json={"body": "Hello Cy, I am on it"},
+                headers=auth("alice"),
+            )
+            assert said.status_code == 201, said.text
+        seen: list[dict[str, Any]] = []
+        while not any(_says(frame, "Hello Cy, I am on it") for frame in seen):
+            seen.append(json.loads(await asyncio.wait_for(ws.recv(), 30)))
+        assert any(frame["type"] == "agent_joined" for frame in seen)
+
+
+def _says(frame: dict[str, Any], body: str) -> bool:
+    return bool(frame["type"] == "message" and frame["message"]["body"] == body)

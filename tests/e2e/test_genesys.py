@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -10,15 +11,26 @@ from typing import Any
 
 import httpx
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import update
 
 from omniroute.store import migrate
 from omniroute.store import tables as t
 from omniroute.store.db import Database
 from tests.api.conftest import seed_api
+from tests.channels.test_email import Recorder
 from tests.doubles.genesys import world as org
 from tests.doubles.genesys.procs import READY_TIMEOUT_S, start_double
-from tests.e2e.conftest import OmnirouteCalls, eventually, new_chat
+from tests.e2e.conftest import (
+    OmnirouteCalls,
+    email_interaction,
+    eventually,
+    mail_env,
+    new_case,
+    new_chat,
+    reply_relayed,
+    send_customer_mail,
+)
 from tests.procs import Server, Servers, free_port
 from tests.seed import NOW
 
@@ -28,6 +40,7 @@ SPOKE = "genesys"
 INBOUND_SECRET = "genesys-inbound-shared-secret-0123456789"
 USER = {name: f"gc-user-{name}" for name in ("alice", "bob", "carol")}
 GENERAL = "gc-queue-general"
+SUPPORT_QUEUE = "gc-support"
 
 
 @dataclass
@@ -87,15 +100,24 @@ async def seed(db: Database, double_port: int) -> None:
         )
 
 
-@pytest.fixture
-async def gc(db_url: str, servers: Servers, tmp_path: Path) -> AsyncIterator[Genesys]:
-    """Omniroute and the Genesys double, each in its own process, wired to each other."""
+@contextlib.asynccontextmanager
+async def genesys_world(
+    db_url: str,
+    servers: Servers,
+    tmp_path: Path,
+    env: dict[str, str] | None = None,
+    *,
+    support_queue: bool = False,
+) -> AsyncIterator[Genesys]:
+    """Omniroute (with `env`) and the Genesys double, each in its own process, wired together."""
     if not db_url.startswith("sqlite"):
         pytest.skip("the provider end-to-end tests run on SQLite only")
     migrate.upgrade(db_url)
     db = Database(db_url)
     port = free_port()
     await seed(db, port)
+    if support_queue:
+        await add_support_queue(db)
     await db.dispose()
     omniroute_port = free_port()
     # Both start at once: the double's SDK import is slow, and it calls Omniroute only later.
@@ -109,7 +131,7 @@ async def gc(db_url: str, servers: Servers, tmp_path: Path) -> AsyncIterator[Gen
         wait=False,
     )
     servers.started.append(double)
-    omniroute = servers.start(db_url, port=omniroute_port)
+    omniroute = servers.start(db_url, port=omniroute_port, env=env)
     double.wait_ready(READY_TIMEOUT_S)
     async with (
         httpx.AsyncClient(base_url=omniroute.api_url, timeout=15.0) as api,
@@ -121,6 +143,29 @@ async def gc(db_url: str, servers: Servers, tmp_path: Path) -> AsyncIterator[Gen
         # Kept beside the process logs for whoever reads a failure.
         (tmp_path / "logs" / "genesys-state.json").write_text(json.dumps(state, indent=1))
         assert state["violations"] == []
+
+
+async def add_support_queue(db: Database) -> None:
+    """An external queue for emails and cases (the chat queues come from the catalog import)."""
+    async with db.session() as s, s.begin():
+        s.add(
+            t.QueueRow(
+                id=SUPPORT_QUEUE,
+                name="Support (Genesys)",
+                channels=["email", "case"],
+                rule_id="standard",
+                routing_mode="external",
+                spoke=SPOKE,
+                provider_queue_id=GENERAL,
+            )
+        )
+
+
+@pytest.fixture
+async def gc(db_url: str, servers: Servers, tmp_path: Path) -> AsyncIterator[Genesys]:
+    """Omniroute and the Genesys double, each in its own process, wired to each other."""
+    async with genesys_world(db_url, servers, tmp_path) as world:
+        yield world
 
 
 async def import_catalog(gc: Genesys) -> dict[str, Any]:
@@ -180,11 +225,13 @@ async def presence_settled(gc: Genesys, agent: str) -> None:
     await eventually(settled, f"{agent}'s presence to reach Genesys")
 
 
-async def offered(gc: Genesys, doc_id: str, *agents: str) -> tuple[str, dict[str, Any]]:
+async def offered(
+    gc: Genesys, doc_id: str, *agents: str, kind: str = "interactions"
+) -> tuple[str, dict[str, Any]]:
     """Wait until one of the agents has a pending offer for the document's live work item."""
 
     async def probe() -> tuple[str, dict[str, Any]] | None:
-        doc = await gc.get(f"/interactions/{doc_id}")
+        doc = await gc.get(f"/{kind}/{doc_id}")
         for agent in agents:
             for offer in await gc.offers(agent):
                 if offer["work_item_id"] == doc["work_item_id"]:
@@ -545,3 +592,75 @@ async def test_profile_sync_at_sign_in_after_a_change_and_with_locks(gc: Genesys
     assert r.status_code == 422
     r = await gc.api.post("/agents/bob/profile-sync/genesys/run", headers=admin)
     assert r.status_code == 404
+
+
+async def wrapped_up(gc: Genesys, doc_id: str) -> dict[str, Any]:
+    """The wrap-up Genesys received for one of our documents."""
+
+    async def probe() -> dict[str, Any] | None:
+        return next((w for w in (await gc.state())["wrap_ups"] if w["document_id"] == doc_id), None)
+
+    return await eventually(probe, f"Genesys to receive the wrap-up of {doc_id}")
+
+
+async def test_an_email_and_a_case_routed_by_genesys_to_wrap_up(
+    db_url: str, servers: Servers, tmp_path: Path, relay: tuple[Controller, Recorder]
+) -> None:
+    smtp_port = free_port()
+    env = mail_env(smtp_port, relay[0].port, SUPPORT_QUEUE)
+    async with genesys_world(db_url, servers, tmp_path, env, support_queue=True) as gc:
+        await import_catalog(gc)
+        resolved = next(
+            c["id"]
+            for c in await gc.get("/wrap-up-codes")
+            if c.get("provider_id") == "gc-wrap-resolved"
+        )
+        await on_queue(gc, "alice")
+
+        # An email arrives by SMTP; Genesys decides, Alice accepts and replies by email.
+        send_customer_mail(smtp_port, "Order 1234 arrived broken", "The mug was in pieces.")
+        email_id = await email_interaction(gc)
+        conversation = await conversation_of(gc, email_id)
+        assert conversation["attributes"]["omnirouteChannel"] == "email"
+        _, offer = await offered(gc, email_id, "alice")
+        await accept(gc, "alice", offer)
+        await reply_relayed(gc, "alice", email_id, relay[1])
+        r = await gc.api.post(
+            f"/interactions/{email_id}/end",
+            json={"wrap_up_code_id": resolved, "notes": "replacement sent"},
+            headers=gc.auth("alice"),
+        )
+        assert r.status_code == 200, r.text
+        wrap_up = await wrapped_up(gc, email_id)
+        assert (wrap_up["code"], wrap_up["notes"], wrap_up["user_id"]) == (
+            "gc-wrap-resolved",
+            "replacement sent",
+            USER["alice"],
+        )
+
+        # A case: routed by Genesys, accepted, closed with a wrap-up code Genesys gets.
+        case_id = await new_case(gc, SUPPORT_QUEUE, "Refund for order 1234")
+        _, offer = await offered(gc, case_id, "alice", kind="cases")
+        await accept(gc, "alice", offer)
+        r = await gc.api.post(
+            f"/cases/{case_id}/close",
+            json={"resolution": "refunded", "wrap_up_code_id": resolved},
+            headers=gc.auth("alice"),
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["wrap_up_code_id"] == resolved
+        wrap_up = await wrapped_up(gc, case_id)
+        assert (wrap_up["code"], wrap_up["notes"]) == ("gc-wrap-resolved", "refunded")
+        assert (await conversation_of(gc, case_id))["state"] == "disconnected"
+
+        other_case = await new_case(gc, SUPPORT_QUEUE, "Another")
+        _, offer = await offered(gc, other_case, "alice", kind="cases")
+        await accept(gc, "alice", offer)
+        r = await gc.api.post(
+            f"/cases/{other_case}/close",
+            json={"wrap_up_code_id": "no-such-code"},
+            headers=gc.auth("alice"),
+        )
+        assert r.status_code == 422, r.text
+        assert r.json()["error"]["code"] == "INVALID_WRAP_UP_CODE"
+        assert (await gc.get(f"/cases/{other_case}"))["state"] != "closed"

@@ -13,7 +13,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniroute.api.admin_schemas import (
-    MAX_SECONDS,
     AgentCreate,
     AgentOut,
     AgentUpdate,
@@ -50,10 +49,12 @@ from omniroute.api.admin_schemas import (
 )
 from omniroute.api.auditing import AdminAuditor
 from omniroute.api.auth import Principal, Role, TokenCache
+from omniroute.api.bounds import Offset, accepts_null
 from omniroute.api.deps import AdminPrincipal, CurrentPrincipal, EngineDep, SessionDep
 from omniroute.api.schemas import Body, Out, RejectReasonOut
 from omniroute.api.sessions import SessionStore
 from omniroute.auth_tokens import hash_token, new_token
+from omniroute.domain.bounds import MAX_SECONDS
 from omniroute.domain.calendar import DAYS, OutOfHoursAction, parse_span
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.domain.escalation import StepError, check_steps, steps_from_json
@@ -75,7 +76,6 @@ def _tokens(request: Request) -> TokenCache:
 
 TokensDep = Annotated[TokenCache, Depends(_tokens)]
 Limit = Annotated[int, Query(ge=1, le=10_000)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 def _validated(model: type[NewT], data: dict[str, Any]) -> NewT:
@@ -571,7 +571,13 @@ def _add_routes(entity: Entity[Any, Any]) -> None:
         request: Request,
     ) -> Out:
         row = await entity.fetch(session, entity_id)
-        keys = set(body.model_fields_set)
+        # Null leaves a field as it is, unless the record itself may hold null (then it clears).
+        fields = entity.create.model_fields
+        keys = {
+            k
+            for k in body.model_fields_set
+            if getattr(body, k) is not None or (k in fields and accepts_null(fields[k].annotation))
+        }
         if keys:
             merged = entity.current(row) | body.model_dump(include=keys)
             model = _validated(entity.create, merged)

@@ -6,10 +6,12 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 
 from omniroute.api.auth import Role
+from omniroute.api.bounds import Instant
 from omniroute.api.deps import CurrentPrincipal, SessionDep
+from omniroute.domain.bounds import MAX_INT64
 from omniroute.domain.errors import DomainError, ErrorCode
 from omniroute.services import audit as audit_log
 
@@ -33,13 +35,13 @@ class AuditEntryOut(BaseModel):
 async def list_audit(  # noqa: PLR0917 - one query parameter per filter
     who: CurrentPrincipal,
     session: SessionDep,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     actor: Annotated[str | None, Query(max_length=200)] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
     target_type: Annotated[str | None, Query(max_length=64)] = None,
     target_id: Annotated[str | None, Query(max_length=200)] = None,
-    before_id: Annotated[int | None, Query(ge=1)] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=MAX_INT64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditEntryOut]:
     """Audit entries, newest first; page with `before_id` (the last `id` seen)."""

@@ -37,7 +37,11 @@ async def _existing(session: SessionDep, interaction_id: str) -> None:
         raise NotFoundError("interaction", interaction_id, "interaction_id")
 
 
-@router.get("/interactions/{interaction_id}/call", response_model=CallContextOut)
+@router.get(
+    "/interactions/{interaction_id}/call",
+    response_model=CallContextOut,
+    responses={409: {"description": "NO_CALL_CONTEXT: the provider has sent none yet"}},
+)
 async def get_call(
     interaction_id: str, _who: CurrentPrincipal, session: SessionDep
 ) -> CallContextOut:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import json
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 
+from omniroute import jsontext
+from omniroute.api.bounds import parse_since
 from omniroute.api.chat_schemas import Text
 from omniroute.api.rate_limits import Door, limit
 from omniroute.api.routes.chat import own_origin
@@ -29,6 +30,7 @@ from omniroute.store.db import Database
 
 router = APIRouter(tags=["chat"])
 AUTH_TIMEOUT_S = 10.0
+CLOSE_POLICY = 1008
 CLOSE_BAD_TOKEN = 4401
 CLOSE_ORIGIN = 4403
 CLOSE_UNKNOWN = 4404
@@ -54,11 +56,25 @@ def _state(row: t.InteractionRow) -> str:
     return "ended"
 
 
+async def _text_frame(ws: WebSocket) -> str | None:
+    """The next text frame; None for a binary one; WebSocketDisconnect when the client left."""
+    message = await ws.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000))
+    text: str | None = message.get("text")
+    return text
+
+
 async def _first_frame(ws: WebSocket) -> dict[str, Any]:
     try:
-        raw = await asyncio.wait_for(ws.receive_text(), AUTH_TIMEOUT_S)
-        frame = json.loads(raw)
-    except (TimeoutError, ValueError) as err:
+        raw = await asyncio.wait_for(_text_frame(ws), AUTH_TIMEOUT_S)
+    except TimeoutError as err:
+        raise RefusedError(CLOSE_BAD_TOKEN, "send {'type': 'auth', 'token': ...} first") from err
+    if raw is None:
+        raise RefusedError(CLOSE_POLICY, "send the auth frame as JSON text, not binary")
+    try:
+        frame = jsontext.loads(raw)
+    except ValueError as err:
         raise RefusedError(CLOSE_BAD_TOKEN, "send {'type': 'auth', 'token': ...} first") from err
     if not isinstance(frame, dict) or frame.get("type") != "auth":
         raise RefusedError(CLOSE_BAD_TOKEN, "send {'type': 'auth', 'token': ...} first")
@@ -75,15 +91,18 @@ async def _join(ws: WebSocket, db: Database, session_id: str) -> tuple[str, int]
     origin = ws.headers.get("origin")
     if widget is not None and not origin_allowed(widget, origin, own_origin(ws)):
         raise RefusedError(CLOSE_ORIGIN, "this page's origin may not use the chat widget")
-    since = ws.query_params.get("since", "")
+    since: object = ws.query_params.get("since")
     token = ws.query_params.get("token")
     if token is None:
         frame = await _first_frame(ws)
         token = str(frame.get("token", ""))
-        since = str(frame.get("since", since))
+        since = frame.get("since", since)
     if not hmac.compare_digest(hash_token(token), chat.token_hash):
         raise RefusedError(CLOSE_BAD_TOKEN, "the chat token is not valid for this session")
-    return chat.interaction_id, int(since) if since.isdigit() else 0
+    try:
+        return chat.interaction_id, parse_since(since)
+    except ValueError as err:
+        raise RefusedError(CLOSE_POLICY, str(err)) from err
 
 
 async def _hello(db: Database, session_id: str, interaction_id: str) -> dict[str, Any]:
@@ -147,9 +166,9 @@ class Conversation:
     async def take(self) -> None:
         """Handle the customer's frames until the connection closes."""
         while True:
-            raw = await self.ws.receive_text()
+            raw = await _text_frame(self.ws)
             try:
-                frame = json.loads(raw)
+                frame = jsontext.loads(raw or "")
             except ValueError:
                 await self._error("VALIDATION_ERROR", "frames are JSON objects")
                 continue

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 
 from omniroute.api.auth import Role
+from omniroute.api.bounds import Offset
 from omniroute.api.deps import CurrentPrincipal, EngineDep, SessionDep
 from omniroute.api.routes.case_work import send_closing_notice
 from omniroute.api.schemas import (
@@ -153,7 +154,7 @@ async def list_interactions(
     state: str | None = None,
     agent_id: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
 ) -> list[InteractionOut]:
     """Interactions, newest first, filtered by state or agent."""
     query = select(t.InteractionRow)
@@ -232,7 +233,7 @@ async def list_cases(
     state: str | None = None,
     agent_id: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
 ) -> list[CaseOut]:
     """Cases, newest first, filtered by state or agent."""
     query = select(t.CaseRow)
@@ -262,7 +263,7 @@ async def close_case(  # noqa: PLR0917 - FastAPI dependencies
         session,
         t.CaseRow,
         case_id,
-        CloseCase(case_id, agent_id, body.resolution),
+        CloseCase(case_id, agent_id, body.resolution, body.wrap_up_code_id),
     )
     await send_closing_notice(request, session, case_id)
     return await _case(session, case_id)
@@ -304,7 +305,7 @@ async def list_work_items(
     document_id: str | None = None,
     agent_id: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
 ) -> list[WorkItemOut]:
     """Work items, newest first, filtered."""
     wi = t.WorkItemRow

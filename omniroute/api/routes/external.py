@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
@@ -24,6 +24,7 @@ from omniroute.core.messages import (
 )
 from omniroute.core.transfers import TransferRequest
 from omniroute.core.work_offers import ProviderTransfer, WorkOffer
+from omniroute.domain.bounds import check_instant, check_timeout
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.domain.inbound import InboundEventType
 from omniroute.domain.model import DisplayOption
@@ -49,11 +50,7 @@ def _offered_at(raw: str | None) -> datetime | None:
             "offered_at must be an ISO 8601 date-time with an offset, e.g. 2026-01-01T10:00:00Z",
             "offered_at",
         ) from err
-    if value.tzinfo is None:
-        raise DomainError(
-            ErrorCode.INVALID_OFFERED_AT, "offered_at needs a UTC offset", "offered_at"
-        )
-    return value.astimezone(UTC)
+    return check_instant(value, ErrorCode.INVALID_OFFERED_AT, "offered_at")
 
 
 def _work_offer(body: WorkOfferIn, key: str | None, token_id: str) -> WorkOffer:
@@ -77,7 +74,7 @@ def _work_offer(body: WorkOfferIn, key: str | None, token_id: str) -> WorkOffer:
         provider_agent_id=body.provider_agent_id,
         allowed_to_decline=body.allowed_to_decline,
         auto_accept=body.auto_accept,
-        timeout_s=body.timeout,
+        timeout_s=check_timeout(body.timeout),
         after_timeout_presence=body.after_timeout_presence,
         offered_at=_offered_at(body.offered_at),
         external_segment_id=body.external_segment_id,

@@ -11,6 +11,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import select
 
 from omniroute.api.auth import Principal, Role, TokenCache
+from omniroute.api.bounds import parse_since
 from omniroute.api.deps import bearer_token, get_web_session
 from omniroute.api.schemas import OfferOut
 from omniroute.api.sessions import COOKIE_NAME, SessionStore
@@ -110,19 +111,29 @@ async def feed(ws: WebSocket, agent_id: str) -> None:
         await ws.close(code=POLICY_VIOLATION, reason=err.code.value)
         return
     await ws.accept()
+    since_raw = ws.query_params.get("since")
+    try:
+        since = None if not since_raw else parse_since(since_raw)
+    except ValueError as err:
+        await ws.close(code=POLICY_VIOLATION, reason=str(err))
+        return
     sub = engine.bus.subscribe(agent_id)
     sessions: SessionStore = ws.app.state.sessions
     with sessions.watching(principal) as ended:
-        await _serve_feed(ws, engine, sub, agent_id, ended)
+        await _serve_feed(ws, engine, sub, agent_id, ended, since)
 
 
-async def _serve_feed(
-    ws: WebSocket, engine: Engine, sub: Subscription, agent_id: str, ended: asyncio.Event
+async def _serve_feed(  # noqa: PLR0917 - the socket's parts, handed over from feed()
+    ws: WebSocket,
+    engine: Engine,
+    sub: Subscription,
+    agent_id: str,
+    ended: asyncio.Event,
+    since: int | None,
 ) -> None:
     try:
-        since_raw = ws.query_params.get("since")
-        if since_raw is not None and since_raw.isdigit():
-            last = int(since_raw)
+        if since is not None:
+            last = since
             replayed = await _replay(ws.app.state.db, agent_id, last)
             for item in replayed:
                 await ws.send_json(item)

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
 from omniroute.api.auth import Role
+from omniroute.api.bounds import Instant
 from omniroute.api.deps import CurrentPrincipal, SessionDep
 from omniroute.api.routes.customers import CustomerOut
 from omniroute.api.schemas import CaseOut, InteractionOut, Out
 from omniroute.api.visibility import agent_sees, sees_everything
 from omniroute.config import Settings
+from omniroute.domain.bounds import MAX_INT64
 from omniroute.domain.errors import DomainError, ErrorCode
 from omniroute.services.toolkit import search
 from omniroute.store import tables as t
@@ -40,9 +41,9 @@ async def search_all(  # noqa: PLR0917 - the query's filters
     channel_id: str | None = None,
     state: str | None = None,
     queue_id: str | None = None,
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
-    limit: Annotated[int | None, Query(ge=1)] = None,
+    created_from: Instant | None = None,
+    created_to: Instant | None = None,
+    limit: Annotated[int | None, Query(ge=1, le=MAX_INT64)] = None,
 ) -> SearchOut:
     """Interactions and cases by customer name, email, subject and message text; customers."""
     who.require(Role.ADMIN, Role.AGENT, Role.SUPERVISOR)

@@ -52,7 +52,15 @@ def session_out(web: WebSession) -> SessionOut:
     )
 
 
-@router.post("/session", response_model=SessionOut, status_code=201)
+@router.post(
+    "/session",
+    response_model=SessionOut,
+    status_code=201,
+    responses={
+        401: {"description": "INVALID_CREDENTIALS: the email or the password is wrong"},
+        429: {"description": "TOO_MANY_ATTEMPTS: too many failed sign-ins; wait and retry"},
+    },
+)
 async def sign_in(body: SignIn, request: Request, response: Response) -> SessionOut:
     """Sign in with email and password; sets the HttpOnly session cookie."""
     await limit(request, Door.SIGN_IN)

@@ -6,14 +6,16 @@ import asyncio
 from datetime import datetime
 from typing import Annotated, Any, Literal, get_args, get_origin
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field, Secret, SecretBytes, SecretStr, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from omniroute.api.deps import AdminPrincipal, EngineDep, SessionDep
 from omniroute.api.external_schemas import SpokeIn, SpokeOut, SpokePatch
 from omniroute.api.schemas import Out
+from omniroute.domain.bounds import MAX_INT64
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.engine.dispatcher import Dispatcher
 from omniroute.engine.engine import Engine
@@ -35,6 +37,16 @@ router = APIRouter(tags=["spokes"])
 MASK = "********"
 HEALTH_TIMEOUT_S = 30.0
 Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
+def _outbox_seq(seq: Annotated[int, Path(description="the event's sequence number")]) -> int:
+    # A number no event can have names nothing: 404 rather than a store error.
+    if not 1 <= seq <= MAX_INT64:
+        raise NotFoundError("outbox event", str(seq), "seq")
+    return seq
+
+
+OutboxSeq = Annotated[int, Depends(_outbox_seq)]
 OutboxStateName = Literal["pending", "dead", "delivered", "discarded"]
 
 
@@ -431,15 +443,25 @@ async def list_outbox(
     return [OutboxEventOut.model_validate(v) for v in views]
 
 
+@router.api_route(
+    "/outbox/retry-dead", methods=["GET", "PUT", "PATCH", "DELETE"], include_in_schema=False
+)
+async def retry_dead_other_methods() -> None:
+    """Without this, GET /outbox/retry-dead would be read as the event 'retry-dead'."""
+    raise StarletteHTTPException(405)
+
+
 @router.get("/outbox/{seq}", response_model=OutboxEventOut)
-async def get_outbox_event(seq: int, _who: AdminPrincipal, session: SessionDep) -> OutboxEventOut:
+async def get_outbox_event(
+    seq: OutboxSeq, _who: AdminPrincipal, session: SessionDep
+) -> OutboxEventOut:
     """One routing event."""
     return OutboxEventOut.model_validate(await outbox_admin.one(session, seq))
 
 
 @router.post("/outbox/{seq}/retry", response_model=OutboxEventOut)
 async def retry_outbox_event(
-    seq: int,
+    seq: OutboxSeq,
     _who: AdminPrincipal,
     session: SessionDep,
     engine: EngineDep,
@@ -454,7 +476,7 @@ async def retry_outbox_event(
 
 @router.post("/outbox/{seq}/discard", response_model=OutboxEventOut)
 async def discard_outbox_event(
-    seq: int, _who: AdminPrincipal, session: SessionDep, dispatcher: DispatcherDep
+    seq: OutboxSeq, _who: AdminPrincipal, session: SessionDep, dispatcher: DispatcherDep
 ) -> OutboxEventOut:
     """Give up on a dead or pending event: state `discarded`, never sent, no longer blocking."""
     async with session.begin():

@@ -16,6 +16,7 @@ from omniroute.api.assets import page
 from omniroute.api.auth import Principal, Role
 from omniroute.api.deps import CurrentPrincipal, DbDep, EngineDep
 from omniroute.api.routes.feed import authenticate_socket, close_when_ended
+from omniroute.api.schemas import Body
 from omniroute.api.sessions import SessionStore
 from omniroute.api.socket_tasks import until_first
 from omniroute.domain.errors import DomainError
@@ -41,7 +42,7 @@ async def get_supervisor(principal: CurrentPrincipal) -> Principal:
 SupervisorPrincipal = Annotated[Principal, Depends(get_supervisor)]
 
 
-class ServiceLevelIn(BaseModel):
+class ServiceLevelIn(Body):
     """A queue's service-level threshold."""
 
     threshold_s: int = Field(ge=1, le=86_400, description="Seconds within which to accept")

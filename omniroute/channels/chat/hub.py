@@ -92,6 +92,10 @@ class ChatHub:
         self._listeners[interaction_id].add(listener)
         return listener
 
+    def listening(self) -> list[str]:
+        """The chats with a customer connection on this node."""
+        return list(self._listeners)
+
     def forget(self, listener: Listener) -> None:
         """Stop receiving frames."""
         group = self._listeners.get(listener.interaction_id)

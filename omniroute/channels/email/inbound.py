@@ -11,16 +11,20 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omniroute.channels.email.outbound import RelayError, create_reply, deliver
+from omniroute.channels.email.outbound import Thread as OutThread
 from omniroute.channels.email.parse import (
     HEADER_LIMIT,
     MalformedEmailError,
     ParsedEmail,
     best_effort_headers,
+    domain_of,
     parse_email,
 )
 from omniroute.config import Settings
-from omniroute.core.email import ACCEPTED, EmailAttachment, InboundEmail, Thread
+from omniroute.core.email import ACCEPTED, EmailAttachment, Filed, InboundEmail, Thread
 from omniroute.core.messages import FileEmail
+from omniroute.core.ops_messages import QueueHours
 from omniroute.core.routing import new_id
 from omniroute.domain.errors import DomainError
 from omniroute.engine.engine import Engine
@@ -29,11 +33,6 @@ from omniroute.store.db import Database
 
 log = logging.getLogger(__name__)
 REJECTED = "rejected"
-
-
-def domain_of(address: str) -> str:
-    """The domain part of an address, for Message-IDs and the SMTP greeting."""
-    return address.rpartition("@")[2] or "omniroute.localhost"
 
 
 def _smtp_text(reason: str) -> str:
@@ -78,14 +77,40 @@ class EmailInbox:
                 return "250 2.0.0 Already received"
             thread = await find_thread(session, parsed)
         email = _inbound(parsed, raw, now, rcpt_tos)
+        queue_id = self._settings.email_queue_id
         try:
-            await self._engine.execute(FileEmail(email, thread, self._settings.email_queue_id))
+            filed = await self._engine.execute(FileEmail(email, thread, queue_id))
         except DomainError as err:
             reason = f"the message could not be routed: {err.message}"
             await self._reject(raw, now, reason, rcpt_tos, keep=raw)
             log.warning("email %s not routed: %s", parsed.message_id, err.message)
             return f"451 4.3.0 {_smtp_text(reason)}"
+        if filed.new_interaction and queue_id is not None:
+            await self._answer_out_of_hours(queue_id, filed, parsed.from_address, parsed.subject)
         return "250 2.0.0 Message accepted"
+
+    async def _answer_out_of_hours(
+        self, queue_id: str, filed: Filed, customer: str, subject: str
+    ) -> None:
+        """Outside its hours a queue set to `answer` replies with its message, once a thread."""
+        hours = await self._engine.query(QueueHours(queue_id))
+        if hours.open or hours.out_of_hours_action != "answer" or not hours.out_of_hours_message:
+            return
+        thread = OutThread(filed.interaction_id, filed.case_id or None, customer, subject)
+        async with self._db.session() as session:
+            row = await create_reply(
+                session,
+                self._settings,
+                thread,
+                body=hours.out_of_hours_message,
+                html=None,
+                now=self._engine.clock.now(),
+            )
+            try:
+                await deliver(session, self._settings, row, self._engine.clock.now())
+            except RelayError as err:
+                # The reply stays `failed` with its error, listed with the thread's messages.
+                log.warning("out-of-hours reply %s not sent: %s", row.id, err)
 
     async def _reject(
         self, raw: bytes, now: datetime, reason: str, rcpt_tos: list[str], keep: bytes

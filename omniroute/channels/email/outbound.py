@@ -12,7 +12,7 @@ import aiosmtplib
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from omniroute.channels.email.inbound import domain_of
+from omniroute.channels.email.parse import domain_of
 from omniroute.config import Settings
 from omniroute.core.routing import new_id
 from omniroute.domain.errors import DomainError, ErrorCode

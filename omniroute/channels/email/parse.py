@@ -144,3 +144,8 @@ def parse_email(raw: bytes) -> ParsedEmail:
         raise
     except Exception as err:
         raise MalformedEmailError(f"the message cannot be parsed: {err}") from err
+
+
+def domain_of(address: str) -> str:
+    """The domain part of an address, for Message-IDs and the SMTP greeting."""
+    return address.rpartition("@")[2] or "omniroute.localhost"

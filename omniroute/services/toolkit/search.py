@@ -49,10 +49,11 @@ def matching(dialect: str, kind: str, word: str) -> Any:
             "@@ to_tsquery('simple'::regconfig, :fts)"
         ).bindparams(bindparam("fts", f"{word}:*", unique=True))
         return select(e.ref_id).where(e.kind == kind, hit)
-    # Start from the FTS5 match and join the few entries it names (never scan the entries).
+    # CROSS JOIN keeps the FTS5 match outermost: SQLite must not re-run it for every entry.
     return (
         text(
-            "SELECT e.ref_id FROM search_fts JOIN search_entries AS e ON e.id = search_fts.rowid "
+            "SELECT e.ref_id FROM search_fts "
+            "CROSS JOIN search_entries AS e ON e.id = search_fts.rowid "
             "WHERE search_fts MATCH :fts AND e.kind = :kind"
         )
         .bindparams(

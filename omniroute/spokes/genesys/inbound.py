@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hmac
-import json
 import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from omniroute import jsontext
 from omniroute.domain.outbound import TransferType
 from omniroute.spokes.base import (
     InboundEvent,
@@ -200,7 +200,7 @@ def _one(note: object, labels: Mapping[str, str], where: str) -> list[InboundEve
 def parse(body: bytes, labels: Mapping[str, str]) -> list[InboundEvent]:
     """Events of one notification or a list of them; `labels` names presence definitions."""
     try:
-        raw = json.loads(body)
+        raw = jsontext.loads(body)
     except ValueError as err:
         msg = f"the body is not JSON: {err}"
         raise SpokeRejectedError(msg) from err

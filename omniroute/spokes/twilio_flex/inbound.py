@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -11,6 +10,7 @@ from urllib.parse import parse_qsl
 
 from twilio.request_validator import RequestValidator
 
+from omniroute import jsontext
 from omniroute.domain.outbound import TransferType
 from omniroute.spokes.base import (
     InboundEvent,
@@ -60,7 +60,7 @@ def verify(auth_token: str, url: str, headers: Mapping[str, str], body: bytes) -
 def _json_object(fields: Mapping[str, str], name: str) -> dict[str, Any]:
     raw = fields.get(name) or "{}"
     try:
-        value = json.loads(raw)
+        value = jsontext.loads(raw)
     except ValueError as err:
         msg = f"{name} is not JSON: {err}"
         raise SpokeRejectedError(msg) from err

@@ -14,6 +14,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import ValidationError
 
+from omniroute import jsontext
 from omniroute.domain.model import DisplayOption
 from omniroute.domain.outbound import SCHEMA_VERSION, TransferType
 from omniroute.domain.profile import ProviderProfile
@@ -303,7 +304,7 @@ class WebhookSpoke(Spoke[WebhookSettings]):
             msg = f"webhook spoke '{self.instance_name}': {err}"
             raise SpokeAuthError(msg) from err
         try:
-            raw = json.loads(body)
+            raw = jsontext.loads(body)
         except ValueError as err:
             msg = f"the body is not JSON: {err}"
             raise SpokeRejectedError(msg) from err
