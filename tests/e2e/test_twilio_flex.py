@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -10,15 +11,28 @@ from typing import Any
 
 import httpx
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import select, update
 
 from omniroute.store import migrate
 from omniroute.store import tables as t
 from omniroute.store.db import Database
 from tests.api.conftest import seed_api
+from tests.channels.test_email import Recorder
 from tests.doubles.twilio.model import ACCOUNT_SID, AUTH_TOKEN, WORKFLOW_SID, WORKSPACE_SID
 from tests.doubles.twilio.procs import start_double
-from tests.e2e.conftest import OmnirouteCalls, eventually, live_item, new_chat, offered
+from tests.e2e.conftest import (
+    OmnirouteCalls,
+    email_interaction,
+    eventually,
+    live_item,
+    mail_env,
+    new_case,
+    new_chat,
+    offered,
+    reply_relayed,
+    send_customer_mail,
+)
 from tests.procs import Server, Servers, free_port
 from tests.seed import NOW
 
@@ -35,6 +49,7 @@ WORKER = {
 }
 GENERAL = "WQ" + "0" * 31 + "1"
 CALLER_ID = "+15005550006"
+SUPPORT_QUEUE = "flex-support"
 DOCUMENT = "omniroute_document_id"
 
 
@@ -113,30 +128,60 @@ def callback_url(omniroute_port: int) -> str:
     return f"http://127.0.0.1:{omniroute_port}/api/v1/spokes/{SPOKE}/events"
 
 
-@pytest.fixture
-async def flex(
-    request: pytest.FixtureRequest, tmp_path: Path, servers: Servers
+@contextlib.asynccontextmanager
+async def flex_world(
+    tmp_path: Path,
+    servers: Servers,
+    offer_timeout_s: float = OFFER_TIMEOUT_S,
+    env: dict[str, str] | None = None,
 ) -> AsyncIterator[Flex]:
-    """Omniroute and the double, each in its own process, wired to each other (SQLite)."""
-    offer_timeout_s = float(getattr(request, "param", OFFER_TIMEOUT_S))
+    """Omniroute (with `env`) and the double, each in its own process, wired together (SQLite)."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'omniroute.db'}"
     migrate.upgrade(url)
     db = Database(url)
     double_port, omniroute_port = free_port(), free_port()
     await seed(db, double_port, omniroute_port, offer_timeout_s)
+    if env is not None:
+        await add_support_queue(db)
     double = start_double(
         tmp_path / "logs" / "double.log",
         callback_url=callback_url(omniroute_port),
         port=double_port,
     )
     servers.started.append(double)
-    omniroute = servers.start(url, port=omniroute_port)
+    omniroute = servers.start(url, port=omniroute_port, env=env)
     async with (
         httpx.AsyncClient(base_url=omniroute.api_url, timeout=15.0) as api,
         httpx.AsyncClient(base_url=double.base_url, timeout=15.0) as twilio,
     ):
         yield Flex(omniroute, double, api, twilio, db)
     await db.dispose()
+
+
+@pytest.fixture
+async def flex(
+    request: pytest.FixtureRequest, tmp_path: Path, servers: Servers
+) -> AsyncIterator[Flex]:
+    """Omniroute and the double, each in its own process, wired to each other (SQLite)."""
+    offer_timeout_s = float(getattr(request, "param", OFFER_TIMEOUT_S))
+    async with flex_world(tmp_path, servers, offer_timeout_s) as world:
+        yield world
+
+
+async def add_support_queue(db: Database) -> None:
+    """An external queue for emails and cases, served by TaskRouter's General queue."""
+    async with db.session() as s, s.begin():
+        s.add(
+            t.QueueRow(
+                id=SUPPORT_QUEUE,
+                name="Support (Flex)",
+                channels=["email", "case"],
+                rule_id="standard",
+                routing_mode="external",
+                spoke=SPOKE,
+                provider_queue_id=GENERAL,
+            )
+        )
 
 
 async def import_catalog(flex: Flex, channels: tuple[str, ...] = ("chat",)) -> dict[str, Any]:
@@ -664,3 +709,60 @@ async def test_voice_call_and_callback_through_the_voice_api(flex: Flex) -> None
     dialled = [c for c in (await flex.state())["calls"] if c["to"] == number]
     assert [c["status"] for c in dialled] == ["no-answer", "completed"]
     assert all(c["from"] == CALLER_ID for c in dialled)
+
+
+async def completed_task(flex: Flex, doc_id: str) -> dict[str, Any]:
+    """Wait until TaskRouter completed the document's last task; its attributes."""
+
+    async def probe() -> dict[str, Any] | None:
+        tasks = await flex.tasks_of(doc_id)
+        last = tasks[-1] if tasks else None
+        return last if last and last["assignment_status"] == "completed" else None
+
+    task = await eventually(probe, f"TaskRouter to complete the task of {doc_id}")
+    attributes: dict[str, Any] = json.loads(task["attributes"])
+    return attributes
+
+
+async def test_an_email_and_a_case_routed_by_flex_to_wrap_up(
+    tmp_path: Path, servers: Servers, relay: tuple[Controller, Recorder]
+) -> None:
+    smtp_port = free_port()
+    env = mail_env(smtp_port, relay[0].port, SUPPORT_QUEUE)
+    async with flex_world(tmp_path, servers, env=env) as flex:
+        await sign_in_and_go_available(flex, "alice")
+
+        # An email arrives by SMTP; TaskRouter reserves its task for Alice, who replies.
+        send_customer_mail(smtp_port, "Order 1234 arrived broken", "The mug was in pieces.")
+        email_id = await email_interaction(flex)
+        _, offer = await offered(flex, await live_item(flex, email_id), "alice")
+        r = await flex.api.post(f"/offers/{offer['id']}/accept", headers=flex.auth("alice"))
+        assert r.status_code == 200, r.text
+        await reply_relayed(flex, "alice", email_id, relay[1])
+        r = await flex.api.post(
+            f"/interactions/{email_id}/end",
+            json={"wrap_up_code_id": "resolved", "notes": "replacement sent"},
+            headers=flex.auth("alice"),
+        )
+        assert r.status_code == 200, r.text
+        wrap_up = (await completed_task(flex, email_id))["omniroute_wrap_up"]
+        assert (wrap_up["code_name"], wrap_up["notes"]) == ("Resolved", "replacement sent")
+
+        # A case: TaskRouter routes it, Alice accepts and closes it with a wrap-up code.
+        case_id = await new_case(flex, SUPPORT_QUEUE, "Refund for order 1234")
+        case = await flex.get(f"/cases/{case_id}")
+        _, offer = await offered(flex, case["work_item_id"], "alice")
+        r = await flex.api.post(f"/offers/{offer['id']}/accept", headers=flex.auth("alice"))
+        assert r.status_code == 200, r.text
+        r = await flex.api.post(
+            f"/cases/{case_id}/close",
+            json={"resolution": "refunded", "wrap_up_code_id": "resolved"},
+            headers=flex.auth("alice"),
+        )
+        assert r.status_code == 200, r.text
+        wrap_up = (await completed_task(flex, case_id))["omniroute_wrap_up"]
+        assert (wrap_up["code_name"], wrap_up["notes"], wrap_up["state"]) == (
+            "Resolved",
+            "refunded",
+            "closed",
+        )
