@@ -72,7 +72,8 @@ def error_statuses(route: RouteContext, method: str) -> set[int]:
     if takes:
         statuses |= {422}
     if takes & {"path", "body"}:
-        statuses |= {404}
+        # A named document can be in the wrong state for the call (NOT_A_CHAT, ...), reads too.
+        statuses |= {404, 409}
     if method in WRITES:
         statuses |= {409, 422}
         if get_engine in calls:

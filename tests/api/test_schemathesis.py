@@ -3,7 +3,8 @@
 The examples, coverage and fuzzing phases run with every check and a bounded number of
 examples per operation. One exception is configured: positive_data_acceptance also accepts
 422, because rules across fields (one of two ids, a queue that serves the channel, an
-installed spoke kind, an origin's form) are enforced by the API but not written in JSON Schema.
+installed spoke kind, an origin's form) are enforced by the API but not written in JSON Schema,
+and 413 and 415, because attachment sizes and types are settings, not schema.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def _config(token: str) -> SchemathesisConfig:
     project.phases.update(phases=["examples", "coverage", "fuzzing"])
     project.checks.update(included_check_names=["all"])
     project.checks.positive_data_acceptance = PositiveDataAcceptanceConfig(
-        expected_statuses=["2xx", "401", "403", "404", "409", "422"]
+        expected_statuses=["2xx", "401", "403", "404", "409", "413", "415", "422"]
     )
     project.generation.update(max_examples=MAX_EXAMPLES, deterministic=True, database="none")
     project.update(headers={"Authorization": f"Bearer {token}"})
@@ -105,6 +106,9 @@ def run(url: str, token: str) -> Figures:
 @pytest.mark.timeout(1800)
 @pytest.mark.parametrize("role", list(ROLES))
 def test_schemathesis_finds_no_server_error_and_no_violation(seeded_url: str, role: str) -> None:
+    if role != "admin" and seeded_url.startswith("postgresql"):
+        # Bounded run time: every role on SQLite, the role that reaches every write on both.
+        pytest.skip("PostgreSQL runs the admin role only")
     figures = run(seeded_url, ROLES[role])
     # The figures the issue asks to report (pytest -s shows them).
     print(

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import smtplib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import update
 
 from omniroute.sim.world import default_world
@@ -19,6 +22,7 @@ from omniroute.store import migrate
 from omniroute.store import tables as t
 from omniroute.store.db import Database
 from tests.api.conftest import seed_api
+from tests.channels.test_email import Recorder
 from tests.procs import Server, Servers, free_port
 from tests.seed import NOW
 from tests.sim.procs import start_sim
@@ -175,3 +179,81 @@ async def world(server_db_url: str, servers: Servers, tmp_path: Path) -> AsyncIt
     ):
         yield World(omniroute, sim, api, sim_api, db)
     await db.dispose()
+
+
+SUPPORT_ADDRESS = "support@omniroute.test"
+
+
+@pytest.fixture
+def relay() -> Iterator[tuple[Controller, Recorder]]:
+    """An SMTP relay that records what Omniroute sends customers."""
+    recorder = Recorder()
+    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller, recorder
+    controller.stop()
+
+
+def mail_env(smtp_port: int, relay_port: int, queue_id: str) -> dict[str, str]:
+    """Server settings for email in on `smtp_port` into `queue_id`, replies out by the relay."""
+    return {
+        "OMNIROUTE_EMAIL_ENABLED": "1",
+        "OMNIROUTE_SMTP_LISTEN_PORT": str(smtp_port),
+        "OMNIROUTE_EMAIL_QUEUE_ID": queue_id,
+        "OMNIROUTE_EMAIL_FROM_ADDRESS": SUPPORT_ADDRESS,
+        "OMNIROUTE_SMTP_RELAY_HOST": "127.0.0.1",
+        "OMNIROUTE_SMTP_RELAY_PORT": str(relay_port),
+    }
+
+
+def send_customer_mail(smtp_port: int, subject: str, body: str) -> None:
+    """A customer's email to support, over SMTP."""
+    mail = EmailMessage()
+    mail["From"] = "Dana Customer <dana@customer.test>"
+    mail["To"] = SUPPORT_ADDRESS
+    mail["Subject"] = subject
+    mail["Message-ID"] = f"<{abs(hash(subject))}@customer.test>"
+    mail.set_content(body)
+    with smtplib.SMTP("127.0.0.1", smtp_port, local_hostname="client.test") as client:
+        client.send_message(mail)
+
+
+async def email_interaction(world: OmnirouteCalls) -> str:
+    """Wait for the first email interaction; its id."""
+
+    async def probe() -> str | None:
+        found = await world.get("/interactions", channel_id="email")
+        return next((str(i["id"]) for i in found), None)
+
+    return await eventually(probe, "the email to become an interaction")
+
+
+async def reply_relayed(world: OmnirouteCalls, agent: str, doc_id: str, recorder: Recorder) -> None:
+    """The agent replies to the customer; wait until the relay has it."""
+    r = await world.api.post(
+        f"/interactions/{doc_id}/email-replies",
+        json={"body": "Sorry! A new one is on its way."},
+        headers=world.auth(agent),
+    )
+    assert r.status_code == 201, r.text
+
+    async def relayed() -> bool:
+        return bool(recorder.envelopes)
+
+    await eventually(relayed, "the reply at the relay")
+
+
+async def new_case(world: OmnirouteCalls, queue: str, subject: str) -> str:
+    """A case in a queue, created by the integration; its id."""
+    r = await world.api.post(
+        "/cases",
+        json={
+            "channel_id": "case",
+            "queue_id": queue,
+            "subject": subject,
+            "customer_email": "dana@customer.test",
+        },
+        headers=world.auth("integration"),
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])

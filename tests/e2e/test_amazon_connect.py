@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -11,14 +12,27 @@ from typing import Any
 
 import httpx
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import update
 
 from omniroute.store import migrate
 from omniroute.store import tables as t
 from omniroute.store.db import Database
 from tests.api.conftest import seed_api
+from tests.channels.test_email import Recorder
 from tests.doubles.amazon_connect.world import INSTANCE_ID
-from tests.e2e.conftest import OmnirouteCalls, eventually, live_item, new_chat, offered
+from tests.e2e.conftest import (
+    OmnirouteCalls,
+    email_interaction,
+    eventually,
+    live_item,
+    mail_env,
+    new_case,
+    new_chat,
+    offered,
+    reply_relayed,
+    send_customer_mail,
+)
 from tests.procs import REPO_ROOT, Server, Servers, free_port, server_env
 from tests.seed import NOW
 
@@ -29,6 +43,7 @@ SECRET = "connect-relay-secret-0123456789abcdefgh"
 ACCESS_KEY = "AKIDOMNIROUTETEST"
 USER_OF = {"alice": "u-alice", "bob": "u-bob", "carol": "u-carol"}
 GENERAL = "q-general"
+SUPPORT_QUEUE = "connect-support"
 
 
 @dataclass
@@ -116,11 +131,15 @@ def db_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'omniroute.db'}"
 
 
-@pytest.fixture
-async def connect(
-    db_url: str, servers: Servers, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@contextlib.asynccontextmanager
+async def connect_world(
+    db_url: str,
+    servers: Servers,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    env: dict[str, str] | None = None,
 ) -> AsyncIterator[Connect]:
-    """Omniroute with a Connect spoke, and the double relaying agent events back."""
+    """Omniroute (with `env`) with a Connect spoke, and the double relaying agent events back."""
     # The standard AWS credential chain of the Omniroute process reads these.
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "omniroute-test-secret-access-key")
@@ -131,7 +150,9 @@ async def connect(
     db = Database(db_url)
     double_port = free_port()
     await seed_connect(db, double_port)
-    omniroute = servers.start(db_url)
+    if env is not None:
+        await add_support_queue(db)
+    omniroute = servers.start(db_url, env=env)
     double = start_double(
         tmp_path / "logs" / "double.log", double_port, f"{omniroute.api_url}/spokes/{SPOKE}/events"
     )
@@ -142,6 +163,31 @@ async def connect(
     ):
         yield Connect(omniroute, double, api, aws, db)
     await db.dispose()
+
+
+@pytest.fixture
+async def connect(
+    db_url: str, servers: Servers, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Connect]:
+    """Omniroute with a Connect spoke, and the double relaying agent events back."""
+    async with connect_world(db_url, servers, tmp_path, monkeypatch) as world:
+        yield world
+
+
+async def add_support_queue(db: Database) -> None:
+    """An external queue for emails and cases, served by Connect's General queue."""
+    async with db.session() as s, s.begin():
+        s.add(
+            t.QueueRow(
+                id=SUPPORT_QUEUE,
+                name="Support (Connect)",
+                channels=["email", "case"],
+                rule_id="standard",
+                routing_mode="external",
+                spoke=SPOKE,
+                provider_queue_id=GENERAL,
+            )
+        )
 
 
 async def import_catalog(world: Connect) -> dict[str, Any]:
@@ -441,3 +487,62 @@ async def test_profile_sync_at_login_and_after_a_change(connect: Connect) -> Non
     assert channels["chat"]["capacity"] == 4
     calls = {c["operation"] for c in (await world.state())["calls"]}
     assert {"DescribeRoutingProfile", "ListRoutingProfileQueues", "ListUserProficiencies"} <= calls
+
+
+async def test_an_email_and_a_case_routed_by_connect_to_wrap_up(
+    db_url: str,
+    servers: Servers,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    relay: tuple[Controller, Recorder],
+) -> None:
+    smtp_port = free_port()
+    env = mail_env(smtp_port, relay[0].port, SUPPORT_QUEUE)
+    async with connect_world(db_url, servers, tmp_path, monkeypatch, env) as world:
+        await sign_in(world, "alice")
+
+        # An email arrives by SMTP; Connect routes its task, Alice accepts and replies.
+        send_customer_mail(smtp_port, "Order 1234 arrived broken", "The mug was in pieces.")
+        email_id = await email_interaction(world)
+        contact = await contact_of(world, email_id)
+        assert contact["queue_id"] == GENERAL
+        _, offer = await offered(world, await live_item(world, email_id), "alice")
+        r = await world.api.post(f"/offers/{offer['id']}/accept", headers=world.auth("alice"))
+        assert r.status_code == 200, r.text
+        await reply_relayed(world, "alice", email_id, relay[1])
+        r = await world.api.post(
+            f"/interactions/{email_id}/end",
+            json={"wrap_up_code_id": "resolved", "notes": "replacement sent"},
+            headers=world.auth("alice"),
+        )
+        assert r.status_code == 200, r.text
+        ended = await stopped(world, email_id)
+        assert ended["attributes"]["omniroute_wrap_up_code_name"] == "Resolved"
+        assert ended["attributes"]["omniroute_notes"] == "replacement sent"
+
+        # A case: Connect routes it, Alice accepts and closes it with a wrap-up code.
+        case_id = await new_case(world, SUPPORT_QUEUE, "Refund for order 1234")
+        case = await world.get(f"/cases/{case_id}")
+        _, offer = await offered(world, case["work_item_id"], "alice")
+        r = await world.api.post(f"/offers/{offer['id']}/accept", headers=world.auth("alice"))
+        assert r.status_code == 200, r.text
+        r = await world.api.post(
+            f"/cases/{case_id}/close",
+            json={"resolution": "refunded", "wrap_up_code_id": "resolved"},
+            headers=world.auth("alice"),
+        )
+        assert r.status_code == 200, r.text
+        ended = await stopped(world, case_id)
+        assert ended["attributes"]["omniroute_wrap_up_code_name"] == "Resolved"
+        assert ended["attributes"]["omniroute_notes"] == "refunded"
+        assert ended["attributes"]["omniroute_state"] == "closed"
+
+
+async def stopped(world: Connect, doc_id: str) -> dict[str, Any]:
+    """Wait until Connect stopped the document's contact; the contact."""
+
+    async def probe() -> dict[str, Any] | None:
+        now = await contact_of(world, doc_id)
+        return now if now["state"] == "ENDED" else None
+
+    return await eventually(probe, f"StopContact of {doc_id}'s contact")

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import smtplib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +21,16 @@ from tests.api.conftest import seed_api
 from tests.channels.test_email import Recorder
 from tests.doubles.genesys import world as org
 from tests.doubles.genesys.procs import READY_TIMEOUT_S, start_double
-from tests.e2e.conftest import OmnirouteCalls, eventually, new_chat
+from tests.e2e.conftest import (
+    OmnirouteCalls,
+    email_interaction,
+    eventually,
+    mail_env,
+    new_case,
+    new_chat,
+    reply_relayed,
+    send_customer_mail,
+)
 from tests.procs import Server, Servers, free_port
 from tests.seed import NOW
 
@@ -34,7 +41,6 @@ INBOUND_SECRET = "genesys-inbound-shared-secret-0123456789"
 USER = {name: f"gc-user-{name}" for name in ("alice", "bob", "carol")}
 GENERAL = "gc-queue-general"
 SUPPORT_QUEUE = "gc-support"
-SUPPORT_ADDRESS = "support@omniroute.test"
 
 
 @dataclass
@@ -588,16 +594,6 @@ async def test_profile_sync_at_sign_in_after_a_change_and_with_locks(gc: Genesys
     assert r.status_code == 404
 
 
-@pytest.fixture
-def relay() -> Iterator[tuple[Controller, Recorder]]:
-    """An SMTP relay that records what Omniroute sends the customer."""
-    recorder = Recorder()
-    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller, recorder
-    controller.stop()
-
-
 async def wrapped_up(gc: Genesys, doc_id: str) -> dict[str, Any]:
     """The wrap-up Genesys received for one of our documents."""
 
@@ -611,14 +607,7 @@ async def test_an_email_and_a_case_routed_by_genesys_to_wrap_up(
     db_url: str, servers: Servers, tmp_path: Path, relay: tuple[Controller, Recorder]
 ) -> None:
     smtp_port = free_port()
-    env = {
-        "OMNIROUTE_EMAIL_ENABLED": "1",
-        "OMNIROUTE_SMTP_LISTEN_PORT": str(smtp_port),
-        "OMNIROUTE_EMAIL_QUEUE_ID": SUPPORT_QUEUE,
-        "OMNIROUTE_EMAIL_FROM_ADDRESS": SUPPORT_ADDRESS,
-        "OMNIROUTE_SMTP_RELAY_HOST": "127.0.0.1",
-        "OMNIROUTE_SMTP_RELAY_PORT": str(relay[0].port),
-    }
+    env = mail_env(smtp_port, relay[0].port, SUPPORT_QUEUE)
     async with genesys_world(db_url, servers, tmp_path, env, support_queue=True) as gc:
         await import_catalog(gc)
         resolved = next(
@@ -629,31 +618,13 @@ async def test_an_email_and_a_case_routed_by_genesys_to_wrap_up(
         await on_queue(gc, "alice")
 
         # An email arrives by SMTP; Genesys decides, Alice accepts and replies by email.
-        mail = EmailMessage()
-        mail["From"] = "Dana Customer <dana@customer.test>"
-        mail["To"] = SUPPORT_ADDRESS
-        mail["Subject"] = "Order 1234 arrived broken"
-        mail["Message-ID"] = "<order-1234@customer.test>"
-        mail.set_content("The mug was in pieces.")
-        with smtplib.SMTP("127.0.0.1", smtp_port, local_hostname="client.test") as client:
-            client.send_message(mail)
-
-        async def emailed() -> str | None:
-            found = await gc.get("/interactions", channel_id="email")
-            return next((str(i["id"]) for i in found), None)
-
-        email_id = await eventually(emailed, "the email to become an interaction")
+        send_customer_mail(smtp_port, "Order 1234 arrived broken", "The mug was in pieces.")
+        email_id = await email_interaction(gc)
         conversation = await conversation_of(gc, email_id)
         assert conversation["attributes"]["omnirouteChannel"] == "email"
         _, offer = await offered(gc, email_id, "alice")
         await accept(gc, "alice", offer)
-        r = await gc.api.post(
-            f"/interactions/{email_id}/email-replies",
-            json={"body": "Sorry! A new mug is on its way."},
-            headers=gc.auth("alice"),
-        )
-        assert r.status_code == 201, r.text
-        await eventually(lambda: _delivered(relay[1]), "the reply at the relay")
+        await reply_relayed(gc, "alice", email_id, relay[1])
         r = await gc.api.post(
             f"/interactions/{email_id}/end",
             json={"wrap_up_code_id": resolved, "notes": "replacement sent"},
@@ -668,18 +639,7 @@ async def test_an_email_and_a_case_routed_by_genesys_to_wrap_up(
         )
 
         # A case: routed by Genesys, accepted, closed with a wrap-up code Genesys gets.
-        r = await gc.api.post(
-            "/cases",
-            json={
-                "channel_id": "case",
-                "queue_id": SUPPORT_QUEUE,
-                "subject": "Refund for order 1234",
-                "customer_email": "dana@customer.test",
-            },
-            headers=gc.auth("integration"),
-        )
-        assert r.status_code == 201, r.text
-        case_id = r.json()["id"]
+        case_id = await new_case(gc, SUPPORT_QUEUE, "Refund for order 1234")
         _, offer = await offered(gc, case_id, "alice", kind="cases")
         await accept(gc, "alice", offer)
         r = await gc.api.post(
@@ -693,12 +653,7 @@ async def test_an_email_and_a_case_routed_by_genesys_to_wrap_up(
         assert (wrap_up["code"], wrap_up["notes"]) == ("gc-wrap-resolved", "refunded")
         assert (await conversation_of(gc, case_id))["state"] == "disconnected"
 
-        r = await gc.api.post(
-            "/cases",
-            json={"channel_id": "case", "queue_id": SUPPORT_QUEUE, "subject": "Another"},
-            headers=gc.auth("integration"),
-        )
-        other_case = r.json()["id"]
+        other_case = await new_case(gc, SUPPORT_QUEUE, "Another")
         _, offer = await offered(gc, other_case, "alice", kind="cases")
         await accept(gc, "alice", offer)
         r = await gc.api.post(
@@ -709,7 +664,3 @@ async def test_an_email_and_a_case_routed_by_genesys_to_wrap_up(
         assert r.status_code == 422, r.text
         assert r.json()["error"]["code"] == "INVALID_WRAP_UP_CODE"
         assert (await gc.get(f"/cases/{other_case}"))["state"] != "closed"
-
-
-async def _delivered(recorder: Recorder) -> bool:
-    return bool(recorder.envelopes)

@@ -52,7 +52,8 @@ def matching(dialect: str, kind: str, word: str) -> Any:
     # CROSS JOIN keeps the FTS5 match outermost: SQLite must not re-run it for every entry.
     return (
         text(
-            "SELECT e.ref_id FROM search_fts CROSS JOIN search_entries AS e ON e.id = search_fts.rowid "
+            "SELECT e.ref_id FROM search_fts "
+            "CROSS JOIN search_entries AS e ON e.id = search_fts.rowid "
             "WHERE search_fts MATCH :fts AND e.kind = :kind"
         )
         .bindparams(

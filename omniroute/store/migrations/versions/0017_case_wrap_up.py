@@ -16,13 +16,15 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# Plain ALTER TABLE on both stores: a SQLite batch rebuild of `cases` would drop its search
+# triggers (see docs/architecture.md).
+
+
 def upgrade() -> None:
     """Upgrade the schema."""
-    with op.batch_alter_table("cases") as batch:
-        batch.add_column(sa.Column("wrap_up_code_id", sa.String(length=64), nullable=True))
+    op.add_column("cases", sa.Column("wrap_up_code_id", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
     """Downgrade the schema."""
-    with op.batch_alter_table("cases") as batch:
-        batch.drop_column("wrap_up_code_id")
+    op.drop_column("cases", "wrap_up_code_id")
