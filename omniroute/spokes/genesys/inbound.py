@@ -18,6 +18,7 @@ from omniroute.spokes.base import (
     SpokeAuthError,
     SpokeRejectedError,
 )
+from omniroute.spokes.genesys import calls
 
 SECRET_HEADER = "X-Omniroute-Secret"  # noqa: S105 - a header name, not a secret
 SIGNED_IN_TOPIC = "omniroute.agent.signed_in"
@@ -181,6 +182,17 @@ def _alerts(note: Mapping[str, Any], user_id: str, where: str) -> list[InboundEv
     return found
 
 
+def _call(note: Mapping[str, Any], user_id: str, where: str) -> list[InboundEvent]:
+    """The call context of a call conversation that came from Omniroute."""
+    body = _body(note, where)
+    participants = body.get("participants")
+    document_id = _document(participants) if isinstance(participants, list) else None
+    if document_id is None:
+        return []
+    event = calls.context(f"{_event_id(note, where)}:call", body, user_id, document_id)
+    return [event] if event is not None else []
+
+
 def _one(note: object, labels: Mapping[str, str], where: str) -> list[InboundEvent]:
     if not isinstance(note, dict):
         msg = f"{where.rstrip('.') or 'body'}: must be a notification object"
@@ -194,6 +206,8 @@ def _one(note: object, labels: Mapping[str, str], where: str) -> list[InboundEve
         return [_presence(note, match.group(1), labels, where)]
     if match := MESSAGES_TOPIC.match(topic):
         return _alerts(note, match.group(1), where)
+    if match := calls.CALLS_TOPIC.match(topic):
+        return _call(note, match.group(1), where)
     return []  # heartbeats and topics we did not ask for
 
 
