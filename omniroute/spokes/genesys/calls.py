@@ -24,7 +24,8 @@ STATES = {
 }
 
 
-def _time(value: object) -> datetime | None:
+def iso_time(value: object) -> datetime | None:
+    """An ISO 8601 time with its offset, else None."""
     if not isinstance(value, str):
         return None
     try:
@@ -66,7 +67,7 @@ def context(
         customer_number=number if isinstance(number, str) else None,
         available_actions=(),
         occurred_at=at,
-        connected_at=_time(customer.get("connectedTime")) if customer else None,
+        connected_at=iso_time(customer.get("connectedTime")) if customer else None,
         provider_call_id=str(conversation.get("id") or "") or None,
     )
     return InboundEvent(

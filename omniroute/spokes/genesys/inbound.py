@@ -5,7 +5,6 @@ from __future__ import annotations
 import hmac
 import re
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from omniroute import jsontext
@@ -34,16 +33,6 @@ def verify(headers: Mapping[str, str], secret: str) -> None:
     if not hmac.compare_digest(given.encode(), secret.encode()):
         msg = f"the {SECRET_HEADER} header is missing or wrong"
         raise SpokeAuthError(msg)
-
-
-def _time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
 
 
 def _event_id(note: Mapping[str, Any], where: str) -> str:
@@ -82,7 +71,7 @@ def _presence(
         type=InboundEventType.AGENT_PRESENCE,
         provider_agent_id=user_id,
         state_name=name,
-        occurred_at=_time(body.get("modifiedDate")),
+        occurred_at=calls.iso_time(body.get("modifiedDate")),
     )
 
 
@@ -99,7 +88,7 @@ def _signed_in(note: Mapping[str, Any], where: str) -> InboundEvent:
         provider_agent_id=user_id,
         email=email if isinstance(email, str) else None,
         name=name if isinstance(name, str) else None,
-        occurred_at=_time(user.get("dateLastLogin")),
+        occurred_at=calls.iso_time(user.get("dateLastLogin")),
     )
 
 
@@ -142,7 +131,7 @@ def _alert(
             id=f"genesys-alert-{participant_id}",
             type=InboundEventType.WORK_OFFERED,
             provider_agent_id=user_id,
-            occurred_at=_time(participant.get("startTime")),
+            occurred_at=calls.iso_time(participant.get("startTime")),
             offer=InboundOffer(
                 external_segment_id=participant_id,
                 document_id=document_id,
