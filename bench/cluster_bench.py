@@ -103,6 +103,8 @@ class Node:
             "OMNIROUTE_DATABASE_URL": self.url,
             "OMNIROUTE_SECRET_KEY": SECRET,
             "OMNIROUTE_LOG_LEVEL": "warning",
+            # The idle feed sockets are connections too: room for all of them and the load.
+            "OMNIROUTE_HTTP_MAX_CONNECTIONS": str(FEED_SOCKETS + 1000),
         }
         with self.log_path.open("ab") as out:
             self.proc = subprocess.Popen(

@@ -95,6 +95,7 @@ class Capability(StrEnum):
     PRESENCE_IN = "presence.in"
     INBOUND_EVENTS = "inbound_events"
     PROFILE_SYNC = "profile.sync"
+    CALLS = "calls"
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,6 +48,7 @@ WORKER = {
     "carol": "WK" + "3" * 32,
 }
 GENERAL = "WQ" + "0" * 31 + "1"
+CALLER_ID = "+15005550006"
 SUPPORT_QUEUE = "flex-support"
 DOCUMENT = "omniroute_document_id"
 
@@ -92,6 +93,7 @@ async def seed(db: Database, double_port: int, omniroute_port: int, offer_timeou
     """The API seed, demo emails for linking, and a Twilio Flex spoke aimed at the double."""
     await seed_api(db)
     async with db.session() as s, s.begin():
+        s.add(t.ChannelRow(id="callback", name="Callback", default_capacity=1))
         for name in WORKER:
             await s.execute(
                 update(t.AgentRow)
@@ -111,6 +113,8 @@ async def seed(db: Database, double_port: int, omniroute_port: int, offer_timeou
                     "reservation_timeout_s": offer_timeout_s,
                     "timeout_s": 5,
                     "taskrouter_base_url": f"http://127.0.0.1:{double_port}",
+                    "api_base_url": f"http://127.0.0.1:{double_port}",
+                    "caller_id": CALLER_ID,
                 },
                 presence_map={"available": "Available", "away": "Break", "offline": "Offline"},
                 created_at=NOW,
@@ -180,10 +184,10 @@ async def add_support_queue(db: Database) -> None:
         )
 
 
-async def import_catalog(flex: Flex) -> dict[str, Any]:
+async def import_catalog(flex: Flex, channels: tuple[str, ...] = ("chat",)) -> dict[str, Any]:
     r = await flex.api.post(
         f"/spokes/{SPOKE}/import",
-        json={"queue_defaults": {"channels": ["chat"], "rule_id": "standard"}},
+        json={"queue_defaults": {"channels": list(channels), "rule_id": "standard"}},
         headers=flex.auth("admin"),
     )
     assert r.status_code == 200, r.text
@@ -599,6 +603,112 @@ async def test_profile_sync_at_sign_in_and_after_a_change(flex: Flex) -> None:
     assert sorted(carol["groups"]) == sorted([general, f"{SPOKE}-wq{'0' * 31}3"])
     channels = (await flex.get("/agents/carol/capacity"))["channels"]
     assert channels["chat"]["capacity"] == 5
+
+
+async def new_call(flex: Flex, queue: str, channel: str) -> str:
+    """A voice or callback interaction for the caller waiting at Twilio; its id."""
+    r = await flex.api.post(
+        "/interactions",
+        json={"channel_id": channel, "queue_id": queue, "customer_name": "Ada"},
+        headers=flex.auth("integration"),
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+async def call_when(
+    flex: Flex, doc_id: str, agent: str, state: str, actions: list[str]
+) -> dict[str, Any]:
+    """The interaction's call context once it is in `state` offering exactly `actions`."""
+
+    async def probe() -> dict[str, Any] | None:
+        r = await flex.api.get(f"/interactions/{doc_id}/call", headers=flex.auth(agent))
+        body: dict[str, Any] = r.json()
+        ok = r.status_code == 200 and body["state"] == state
+        return body if ok and body["available_actions"] == actions else None
+
+    return await eventually(probe, f"the call of {doc_id} to be {state} offering {actions}")
+
+
+async def control(flex: Flex, doc_id: str, agent: str, action: str, **params: str) -> None:
+    r = await flex.api.post(
+        f"/interactions/{doc_id}/controls",
+        json={"action": action, "params": params},
+        headers=flex.auth(agent),
+    )
+    assert r.status_code == 202, r.text
+
+
+async def conference_of(flex: Flex, doc_id: str) -> dict[str, Any]:
+    state = await flex.state()
+    return next(c for c in state["conferences"] if c["friendly_name"] == f"omniroute-{doc_id}")
+
+
+async def test_voice_call_and_callback_through_the_voice_api(flex: Flex) -> None:
+    await import_catalog(flex, ("chat", "voice", "callback"))
+    queue = await general_queue(flex)
+    await sign_in_and_go_available(flex, "alice", "bob")
+
+    # A customer calls; TaskRouter reserves the voice task and the call rings for the agent.
+    r = await flex.twilio.post("/double/voice/callers", json={"from": "+442079460123"})
+    assert r.status_code == 201, r.text
+    caller = r.json()["sid"]
+    doc_id = await new_call(flex, queue, "voice")
+    agent, offer = await offered(flex, await live_item(flex, doc_id), "alice", "bob")
+    ringing = await call_when(flex, doc_id, agent, "alerting", [])
+    assert ringing["kind"] == "inbound"
+    assert ringing["customer_number"] == "+442079460123"
+    r = await flex.api.post(f"/offers/{offer['id']}/accept", headers=flex.auth(agent))
+    assert r.status_code == 200, r.text
+    connected = await call_when(
+        flex, doc_id, agent, "connected", ["hold", "mute", "transfer", "end"]
+    )
+    assert connected["connected_at"] is not None
+    conference = await conference_of(flex, doc_id)
+    labels = {p["label"]: p for p in conference["participants"]}
+    assert labels["customer"]["call_sid"] == caller
+
+    await control(flex, doc_id, agent, "hold")
+    await call_when(flex, doc_id, agent, "held", ["resume", "mute", "transfer", "end"])
+    customer = next(
+        p for p in (await conference_of(flex, doc_id))["participants"] if p["label"] == "customer"
+    )
+    assert customer["hold"] is True
+    await control(flex, doc_id, agent, "resume")
+    await call_when(flex, doc_id, agent, "connected", ["hold", "mute", "transfer", "end"])
+    await control(flex, doc_id, agent, "mute")
+    muted = await call_when(flex, doc_id, agent, "connected", ["hold", "unmute", "transfer", "end"])
+    assert muted["muted"] is True
+    # A cold transfer: the target joins the conference and the agent's leg hangs up.
+    await control(flex, doc_id, agent, "transfer", target="+442079460999")
+    await call_when(flex, doc_id, agent, "ended", [])
+    after = await conference_of(flex, doc_id)
+    assert {p["label"] for p in after["participants"]} == {"customer", "transfer"}
+    assert {p["call_sid"] for p in after["participants"]} >= {caller}
+
+    # A customer asks for a callback; the first dial rings out, the retry connects.
+    other = "bob" if agent == "alice" else "alice"
+    number = "+442079460555"
+    r = await flex.twilio.post("/double/voice/callers", json={"from": number, "callback": True})
+    assert r.status_code == 201, r.text
+    r = await flex.twilio.post("/double/voice/unanswered", json={"number": number, "count": 1})
+    assert r.status_code == 200, r.text
+    callback = await new_call(flex, queue, "callback")
+    _, offer = await offered(flex, await live_item(flex, callback), other)
+    r = await flex.api.post(f"/offers/{offer['id']}/accept", headers=flex.auth(other))
+    assert r.status_code == 200, r.text
+    scheduled = await call_when(flex, callback, other, "scheduled", ["dial"])
+    assert scheduled["kind"] == "callback"
+    assert scheduled["customer_number"] == number
+    await control(flex, callback, other, "dial", number=number)
+    await call_when(flex, callback, other, "no_answer", ["retry_callback"])
+    await control(flex, callback, other, "retry_callback")
+    await call_when(flex, callback, other, "connected", ["hold", "mute", "transfer", "end"])
+    await control(flex, callback, other, "end")
+    await call_when(flex, callback, other, "ended", [])
+    dialled = [c for c in (await flex.state())["calls"] if c["to"] == number]
+    assert [c["status"] for c in dialled] == ["no-answer", "completed"]
+    assert all(c["from"] == CALLER_ID for c in dialled)
 
 
 async def completed_task(flex: Flex, doc_id: str) -> dict[str, Any]:

@@ -67,3 +67,30 @@ def test_the_expression_subset() -> None:
     assert matches("1==1", attributes)
     with pytest.raises(ValueError, match="unsupported"):
         matches("priority > 1", attributes)
+
+
+def test_voice_resources_are_ones_the_client_knows() -> None:
+    from twilio.rest.api.v2010.account.call import CallInstance
+    from twilio.rest.api.v2010.account.conference.participant import ParticipantInstance
+
+    from tests.doubles.twilio.voice import Conference, Participant, VoiceCall
+
+    version = Client(ACCOUNT_SID, AUTH_TOKEN).api.v2010
+    call = VoiceCall("CA" + "1" * 32, "+15005550006", "+442079460123", "outbound-api")
+    conference = Conference("CF" + "1" * 32, "omniroute-doc", None)
+    participant = conference.participant_json(
+        Participant(call, "customer", end_conference_on_exit=True, hold=True)
+    )
+    parsed_call = CallInstance(version, call.json(), ACCOUNT_SID)
+    parsed = ParticipantInstance(version, participant, ACCOUNT_SID, conference.sid)
+    for name, payload, instance in (
+        ("call", call.json(), parsed_call),
+        ("participant", participant, parsed),
+    ):
+        # The client keeps `from` as `_from`.
+        unknown = set(payload) - {k.removeprefix("_") for k in vars(instance)}
+        assert not unknown, f"{name}: fields the twilio client does not know: {sorted(unknown)}"
+    assert parsed_call._from == "+15005550006"
+    assert parsed.call_sid == call.sid
+    assert parsed.hold is True
+    assert parsed.label == "customer"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hmac
 import re
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from omniroute import jsontext
@@ -18,6 +17,7 @@ from omniroute.spokes.base import (
     SpokeAuthError,
     SpokeRejectedError,
 )
+from omniroute.spokes.genesys import calls
 
 SECRET_HEADER = "X-Omniroute-Secret"  # noqa: S105 - a header name, not a secret
 SIGNED_IN_TOPIC = "omniroute.agent.signed_in"
@@ -33,16 +33,6 @@ def verify(headers: Mapping[str, str], secret: str) -> None:
     if not hmac.compare_digest(given.encode(), secret.encode()):
         msg = f"the {SECRET_HEADER} header is missing or wrong"
         raise SpokeAuthError(msg)
-
-
-def _time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
 
 
 def _event_id(note: Mapping[str, Any], where: str) -> str:
@@ -81,7 +71,7 @@ def _presence(
         type=InboundEventType.AGENT_PRESENCE,
         provider_agent_id=user_id,
         state_name=name,
-        occurred_at=_time(body.get("modifiedDate")),
+        occurred_at=calls.iso_time(body.get("modifiedDate")),
     )
 
 
@@ -98,7 +88,7 @@ def _signed_in(note: Mapping[str, Any], where: str) -> InboundEvent:
         provider_agent_id=user_id,
         email=email if isinstance(email, str) else None,
         name=name if isinstance(name, str) else None,
-        occurred_at=_time(user.get("dateLastLogin")),
+        occurred_at=calls.iso_time(user.get("dateLastLogin")),
     )
 
 
@@ -141,7 +131,7 @@ def _alert(
             id=f"genesys-alert-{participant_id}",
             type=InboundEventType.WORK_OFFERED,
             provider_agent_id=user_id,
-            occurred_at=_time(participant.get("startTime")),
+            occurred_at=calls.iso_time(participant.get("startTime")),
             offer=InboundOffer(
                 external_segment_id=participant_id,
                 document_id=document_id,
@@ -181,6 +171,17 @@ def _alerts(note: Mapping[str, Any], user_id: str, where: str) -> list[InboundEv
     return found
 
 
+def _call(note: Mapping[str, Any], user_id: str, where: str) -> list[InboundEvent]:
+    """The call context of a call conversation that came from Omniroute."""
+    body = _body(note, where)
+    participants = body.get("participants")
+    document_id = _document(participants) if isinstance(participants, list) else None
+    if document_id is None:
+        return []
+    event = calls.context(f"{_event_id(note, where)}:call", body, user_id, document_id)
+    return [event] if event is not None else []
+
+
 def _one(note: object, labels: Mapping[str, str], where: str) -> list[InboundEvent]:
     if not isinstance(note, dict):
         msg = f"{where.rstrip('.') or 'body'}: must be a notification object"
@@ -194,6 +195,8 @@ def _one(note: object, labels: Mapping[str, str], where: str) -> list[InboundEve
         return [_presence(note, match.group(1), labels, where)]
     if match := MESSAGES_TOPIC.match(topic):
         return _alerts(note, match.group(1), where)
+    if match := calls.CALLS_TOPIC.match(topic):
+        return _call(note, match.group(1), where)
     return []  # heartbeats and topics we did not ask for
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from omniroute.domain.calls import CallAction
 from omniroute.domain.outbound import RoutingEventType
 from omniroute.domain.profile import ProviderProfile
 from omniroute.spokes import events_schema as es
@@ -23,7 +24,7 @@ from omniroute.spokes.base import (
     SpokeError,
     SpokeRejectedError,
 )
-from omniroute.spokes.genesys import inbound, profile
+from omniroute.spokes.genesys import calls, inbound, profile
 from omniroute.spokes.genesys.client import GenesysClient
 from omniroute.spokes.genesys.links import ConversationLinks
 from omniroute.spokes.genesys.settings import GenesysSettings
@@ -159,6 +160,19 @@ class GenesysSpoke(Spoke[GenesysSettings]):
                 await self._end(event.data_as(es.EndInteractionData))
             case RoutingEventType.AGENT_PRESENCE:
                 await self._presence(event.data_as(es.AgentPresenceData))
+            case RoutingEventType.INTERACTION_CONTROL:
+                await self._control(event.data_as(es.InteractionControlData))
+
+    async def _control(self, data: es.InteractionControlData) -> None:
+        """A call control as a change to the agent's call participant."""
+        if not data.provider_call_id:
+            msg = f"the call of interaction {data.interaction_id} has no Genesys conversation id"
+            raise SpokeRejectedError(msg)
+        path = f"/api/v2/conversations/calls/{data.provider_call_id}"
+        method, suffix, body = calls.request(CallAction(data.action), data.params)
+        conversation = await self.api.call("GET", path)
+        participant = calls.agent_participant(conversation, data.provider_agent_id)
+        await self.api.call(method, f"{path}/participants/{participant}{suffix}", json=body)
 
     async def list_catalog(self, kind: CatalogKind) -> list[CatalogEntry]:
         """Skills, queues, wrap-up codes (with the queues that use them) or users; all pages."""

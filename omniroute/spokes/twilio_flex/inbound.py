@@ -89,6 +89,11 @@ def _timestamp(fields: Mapping[str, str]) -> datetime | None:
         raise SpokeRejectedError(msg) from err
 
 
+def event_time(fields: Mapping[str, str]) -> datetime | None:
+    """A TaskRouter callback's Timestamp (epoch seconds), if it has one."""
+    return _timestamp(fields)
+
+
 def email_of(attributes: Mapping[str, Any]) -> str | None:
     """A worker's email: the `email` attribute, else decoded from a Flex `contact_uri`."""
     email = attributes.get("email")

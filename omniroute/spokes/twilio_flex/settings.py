@@ -59,6 +59,22 @@ class TwilioFlexSettings(BaseModel):
         None,
         description="replaces https://taskrouter.twilio.com (tests and proxies only)",
     )
+    caller_id: str | None = Field(
+        None,
+        pattern=r"^(\+[1-9][0-9]{6,14}|client:[\w.@-]{1,120})$",
+        description=(
+            "the Twilio number (E.164) calls to customers and transfers come from; without it "
+            "the spoke offers no dial, retry_callback or transfer"
+        ),
+    )
+    voice_channels: list[str] = Field(
+        default_factory=lambda: ["voice", "callback"],
+        description="our channels whose tasks are calls: they get call context and controls",
+    )
+    api_base_url: HttpUrl | None = Field(
+        None,
+        description="replaces https://api.twilio.com, the Voice API (tests and proxies only)",
+    )
     profile_sync: ProfileSyncSettings = Field(
         default_factory=ProfileSyncSettings,
         description="bring each linked worker's name, skills, levels, queues and channels in",

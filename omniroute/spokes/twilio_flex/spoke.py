@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from twilio.rest import Client
+from twilio.twiml.voice_response import Dial, VoiceResponse
 
+from omniroute.domain.calls import CallAction, CallKind, CallState
 from omniroute.domain.outbound import RoutingEventType
 from omniroute.domain.profile import ProfileGroup, ProfileSkill, ProviderProfile, clamp_level
 from omniroute.spokes import events_schema as es
@@ -23,7 +27,8 @@ from omniroute.spokes.base import (
     SpokeRejectedError,
 )
 from omniroute.spokes.store import SpokeStore
-from omniroute.spokes.twilio_flex import inbound
+from omniroute.spokes.twilio_flex import calls, inbound
+from omniroute.spokes.twilio_flex.calls import Call
 from omniroute.spokes.twilio_flex.errors import mapped
 from omniroute.spokes.twilio_flex.settings import TwilioFlexSettings
 from omniroute.spokes.twilio_flex.transport import HttpxTwilioClient
@@ -34,6 +39,7 @@ TRANSFER_TYPE = inbound.OWN_TRANSFER_ATTRIBUTE
 TARGET_TYPE = inbound.FLEX_TRANSFER_TARGET
 TARGET_SID = "transferTargetSid"
 DEFAULT_CHANNEL = "default"
+VOICE_CHANNEL = "voice"
 # TaskRouter's standard task channels that have a channel of ours by the same meaning.
 PROFILE_CHANNELS = {"voice": "voice", "chat": "chat", "sms": "chat", "email": "email"}
 # TaskRouter serves the highest priority first; Omniroute the lowest number.
@@ -80,13 +86,21 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
         self._http: HttpxTwilioClient | None = None
         self._client: Client | None = None
         self._activities: dict[str, str] = {}
+        # Calls by interaction, and the interaction of each customer call the spoke placed.
+        self._calls: dict[str, Call] = {}
+        self._call_sids: dict[str, str] = {}
+        # Numbers being dialled: a status callback can outrun the answer that names its CallSid.
+        self._dialing: dict[str, str] = {}
 
     async def setup(self) -> None:
         """Build the twilio client; Twilio is not contacted."""
         if self._client is not None:
             return
         base = self.settings.taskrouter_base_url
-        self._http = HttpxTwilioClient(self.settings.timeout_s, str(base) if base else None)
+        voice = self.settings.api_base_url
+        self._http = HttpxTwilioClient(
+            self.settings.timeout_s, str(base) if base else None, str(voice) if voice else None
+        )
         if self.settings.api_key_sid and self.settings.api_key_secret:
             user, password = self.settings.api_key_sid, self.settings.api_key_secret
         else:
@@ -135,6 +149,8 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
                 await self._end(event.data_as(es.EndInteractionData))
             case RoutingEventType.AGENT_PRESENCE:
                 await self._presence(event.data_as(es.AgentPresenceData))
+            case RoutingEventType.INTERACTION_CONTROL:
+                await self._control(event.data_as(es.InteractionControlData))
 
     async def list_catalog(self, kind: CatalogKind) -> list[CatalogEntry]:
         """Task queues, workers, or the skills named in workers' attributes."""
@@ -165,7 +181,204 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
         if fields.get("WorkspaceSid", self.settings.workspace_sid) != self.settings.workspace_sid:
             msg = f"the callback is for workspace {fields['WorkspaceSid']}, not ours"
             raise SpokeRejectedError(msg)
-        return inbound.events(fields, self.settings.reservation_timeout_s)
+        if "ConferenceSid" in fields and "StatusCallbackEvent" in fields:
+            return self._conference_event(fields)
+        if "CallStatus" in fields and "EventType" not in fields:
+            return self._call_status(fields)
+        found = inbound.events(fields, self.settings.reservation_timeout_s)
+        return found + self._task_call(fields)
+
+    # -- calls -----------------------------------------------------------------------------
+
+    @property
+    def _can_dial(self) -> bool:
+        return self.settings.caller_id is not None
+
+    def _context(self, event_id: str, call: Call, fields: dict[str, str]) -> list[InboundEvent]:
+        self._calls[call.interaction_id] = call
+        return [calls.context_event(event_id, call, calls.when(fields), self._can_dial)]
+
+    def _task_call(self, fields: dict[str, str]) -> list[InboundEvent]:
+        """A voice task reserved (the call rings) or a callback task accepted (ready to dial)."""
+        event_type = fields.get("EventType")
+        if event_type not in ("reservation.created", "reservation.accepted"):
+            return []
+        attributes = _attributes(fields.get("TaskAttributes"))
+        document_id = attributes.get(inbound.DOCUMENT_ATTRIBUTE)
+        call = calls.from_task(str(document_id), attributes) if document_id else None
+        if call is None:
+            return []
+        accepted = event_type == "reservation.accepted"
+        if accepted and call.kind is not CallKind.CALLBACK:
+            return []  # the inbound call connects when it joins the conference
+        known = self._calls.get(call.interaction_id)
+        if known is not None and known.state is not call.state:
+            return []  # a late event for a call that has moved on
+        at = inbound.event_time(fields) or datetime.now(UTC)
+        event = calls.context_event(
+            f"{fields.get('ReservationSid', '')}:{event_type}:call",
+            call,
+            at,
+            self._can_dial and accepted,
+        )
+        self._calls[call.interaction_id] = call
+        return [event]
+
+    def _conference_event(self, fields: dict[str, str]) -> list[InboundEvent]:
+        name = fields.get("FriendlyName", "")
+        if not name.startswith(calls.CONFERENCE_PREFIX):
+            return []  # a conference Omniroute did not make
+        interaction_id = name.removeprefix(calls.CONFERENCE_PREFIX)
+        call = self._calls.get(interaction_id) or Call(
+            interaction_id, CallKind.INBOUND, None, CallState.ALERTING
+        )
+        changed = calls.conference_update(call, fields)
+        if changed is None:
+            conference = fields["ConferenceSid"]
+            self._calls[interaction_id] = replace(call, conference_sid=conference)
+            return []
+        event_id = f"{fields['ConferenceSid']}:{fields.get('SequenceNumber', '')}"
+        return self._context(event_id, changed, fields)
+
+    def _call_status(self, fields: dict[str, str]) -> list[InboundEvent]:
+        sid = fields.get("CallSid", "")
+        interaction_id = self._call_sids.get(sid) or self._dialing.get(fields.get("To", ""))
+        if interaction_id:
+            self._call_sids[sid] = interaction_id
+        call = self._calls.get(interaction_id) if interaction_id else None
+        changed = calls.status_update(call, fields) if call else None
+        if changed is None:
+            return []
+        return self._context(f"{sid}:{fields.get('CallStatus', '')}", changed, fields)
+
+    async def _control(self, data: es.InteractionControlData) -> None:
+        call = self._calls.get(data.interaction_id)
+        if call is None:
+            msg = f"no Twilio call is known for interaction {data.interaction_id}"
+            raise SpokeRejectedError(msg)
+        action = CallAction(data.action)
+        what = self._what(f"{action.value} the call of interaction {data.interaction_id}")
+        client = self._voice()
+        async with mapped(what):
+            match action:
+                case CallAction.HOLD | CallAction.RESUME:
+                    conference = calls.needs(call, call.conference_sid, "conference")
+                    customer = calls.needs(call, call.customer_call_sid, "customer call")
+                    participant = client.conferences(conference).participants(customer)
+                    await participant.update_async(hold=action is CallAction.HOLD)
+                case CallAction.MUTE | CallAction.UNMUTE:
+                    conference = calls.needs(call, call.conference_sid, "conference")
+                    worker = calls.needs(call, call.worker_call_sid, "agent call")
+                    participant = client.conferences(conference).participants(worker)
+                    await participant.update_async(muted=action is CallAction.MUTE)
+                case CallAction.END:
+                    customer = calls.needs(call, call.customer_call_sid, "customer call")
+                    await client.calls(customer).update_async(status="completed")
+                case CallAction.TRANSFER:
+                    await self._transfer_call(call, data.params["target"])
+                case CallAction.DIAL | CallAction.RETRY_CALLBACK:
+                    number = data.params.get("number") or call.number
+                    if not number:
+                        msg = f"the callback of interaction {call.interaction_id} has no number"
+                        raise SpokeRejectedError(msg)
+                    await self._dial(call, number, data.provider_agent_id)
+                case CallAction.ANSWER:
+                    msg = "Twilio calls are answered by accepting the offer"
+                    raise SpokeRejectedError(msg)
+
+    def _voice(self) -> Client:
+        if self._client is None:
+            msg = "the spoke is not set up"
+            raise SpokeRejectedError(msg)
+        return self._client
+
+    def _caller_id(self) -> str:
+        if self.settings.caller_id is None:
+            msg = "set caller_id to place calls through Twilio"
+            raise SpokeRejectedError(msg)
+        return self.settings.caller_id
+
+    async def _transfer_call(self, call: Call, target: str) -> None:
+        """A cold transfer: the target joins the conference, then the agent leaves it."""
+        conference = calls.needs(call, call.conference_sid, "conference")
+        worker = calls.needs(call, call.worker_call_sid, "agent call")
+        client = self._voice()
+        await client.conferences(conference).participants.create_async(
+            from_=self._caller_id(), to=target, label=calls.TRANSFER
+        )
+        await client.calls(worker).update_async(status="completed")
+
+    async def _worker_joins(self, interaction_id: str, worker_sid: str | None) -> None:
+        """Ring the agent's Flex client into the interaction's conference."""
+        if not worker_sid:
+            msg = f"the call of interaction {interaction_id} has no Twilio worker to ring"
+            raise SpokeRejectedError(msg)
+        async with mapped(self._what(f"fetch worker {worker_sid}")):
+            worker = await self._workspace().workers(worker_sid).fetch_async()
+        contact = _attributes(worker.attributes).get("contact_uri")
+        contact = contact if isinstance(contact, str) and contact else f"client:{worker_sid}"
+        callback = str(self.settings.callback_url)
+        await (
+            self._voice()
+            .conferences(calls.conference_name(interaction_id))
+            .participants.create_async(
+                from_=self._caller_id() if self._can_dial else contact,
+                to=contact,
+                label=calls.WORKER,
+                end_conference_on_exit=False,
+                conference_status_callback=callback,
+                conference_status_callback_event=calls.CONFERENCE_EVENTS,
+            )
+        )
+
+    async def _dial(self, call: Call, number: str, worker_sid: str | None) -> None:
+        """Bring the agent into the conference (once), then ring the customer into it."""
+        if call.worker_call_sid is None:
+            await self._worker_joins(call.interaction_id, worker_sid)
+        callback = str(self.settings.callback_url)
+        self._dialing[number] = call.interaction_id
+        placed = await (
+            self._voice()
+            .conferences(calls.conference_name(call.interaction_id))
+            .participants.create_async(
+                from_=self._caller_id(),
+                to=number,
+                label=calls.CUSTOMER,
+                end_conference_on_exit=True,
+                status_callback=callback,
+                status_callback_event=calls.CALL_EVENTS,
+                conference_status_callback=callback,
+                conference_status_callback_event=calls.CONFERENCE_EVENTS,
+            )
+        )
+        self._call_sids[str(placed.call_sid)] = call.interaction_id
+
+    async def _connect_inbound(self, task_sid: str, worker_sid: str) -> None:
+        """An accepted inbound call: ring the agent in, then move the caller's call in."""
+        task = await self._fetch_task(task_sid)
+        attributes = _attributes(task.attributes)
+        document_id = attributes.get(inbound.DOCUMENT_ATTRIBUTE)
+        caller = attributes.get("call_sid")
+        kind = calls.call_kind(attributes)
+        if kind is not CallKind.INBOUND or not isinstance(document_id, str):
+            return
+        if not isinstance(caller, str):
+            msg = f"voice task {task_sid} has no call_sid attribute"
+            raise SpokeRejectedError(msg)
+        what = self._what(f"connect call {caller} to its agent")
+        async with mapped(what):
+            await self._worker_joins(document_id, worker_sid)
+            twiml = VoiceResponse()
+            dial = Dial()
+            dial.conference(
+                calls.conference_name(document_id),
+                participant_label=calls.CUSTOMER,
+                end_conference_on_exit=True,
+                status_callback=str(self.settings.callback_url),
+                status_callback_event=" ".join(calls.CONFERENCE_EVENTS),
+            )
+            twiml.append(dial)
+            await self._voice().calls(caller).update_async(twiml=str(twiml))
 
     # -- routing events ------------------------------------------------------------------
 
@@ -185,7 +398,12 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
             "name": customer.get("customer_name") or customer.get("subject") or data.document_id,
             "customer": dict(customer),
         } | dict(extra)
-        channel = self.settings.task_channels.get(data.channel_id, DEFAULT_CHANNEL)
+        default_channel = DEFAULT_CHANNEL
+        if data.channel_id in self.settings.voice_channels:
+            callback = data.channel_id == CallKind.CALLBACK
+            attributes[calls.KIND_ATTRIBUTE] = CallKind.CALLBACK if callback else CallKind.INBOUND
+            default_channel = VOICE_CHANNEL
+        channel = self.settings.task_channels.get(data.channel_id, default_channel)
         async with mapped(self._what(f"create the task of work item {work_item_id}")):
             task = await self._workspace().tasks.create_async(
                 workflow_sid=self.settings.workflow_sid,
@@ -258,6 +476,8 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
                 )
         if accepting:
             await self._finish_blind_transfer(str(current.task_sid))
+            if status == "pending":
+                await self._connect_inbound(str(current.task_sid), worker_sid)
 
     async def _finish_blind_transfer(self, task_sid: str) -> None:
         task = await self._fetch_task(task_sid)

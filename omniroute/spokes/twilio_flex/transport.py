@@ -16,6 +16,7 @@ from twilio.http.response import Response
 from omniroute.spokes.webhook.spoke import retry_after_s
 
 TASKROUTER_ORIGIN = "https://taskrouter.twilio.com"
+VOICE_ORIGIN = "https://api.twilio.com"
 THROTTLED = frozenset({429, 503})
 
 log = logging.getLogger(__name__)
@@ -32,15 +33,23 @@ class ThrottledError(TwilioRestException):  # type: ignore[misc]
 class HttpxTwilioClient(AsyncHttpClient):  # type: ignore[misc]
     """Sends the twilio client's requests through httpx, to TaskRouter or a replacement."""
 
-    def __init__(self, timeout_s: float, taskrouter_base_url: str | None = None) -> None:
+    def __init__(
+        self,
+        timeout_s: float,
+        taskrouter_base_url: str | None = None,
+        voice_base_url: str | None = None,
+    ) -> None:
         super().__init__(log, is_async=True, timeout=timeout_s)
         self.base_url = (taskrouter_base_url or TASKROUTER_ORIGIN).rstrip("/")
+        self.voice_url = (voice_base_url or VOICE_ORIGIN).rstrip("/")
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(timeout_s), follow_redirects=False)
 
     def target(self, url: str) -> str:
-        """The URL actually called: TaskRouter's origin swapped for the configured base URL."""
+        """The URL actually called: TaskRouter's or the Voice API's origin swapped as configured."""
         if url.startswith(TASKROUTER_ORIGIN):
             return self.base_url + url[len(TASKROUTER_ORIGIN) :]
+        if url.startswith(VOICE_ORIGIN):
+            return self.voice_url + url[len(VOICE_ORIGIN) :]
         return url
 
     async def request(  # noqa: PLR0917 - twilio's AsyncHttpClient signature

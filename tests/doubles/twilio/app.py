@@ -28,6 +28,7 @@ from tests.doubles.twilio.model import (
     TwilioError,
     matches,
 )
+from tests.doubles.twilio.voice import VOICE_API, Voice
 from tests.doubles.twilio.workspace import Callback, Workspace
 
 WS = f"/v1/Workspaces/{WORKSPACE_SID}"
@@ -85,6 +86,8 @@ def create_app(callback_url: str, reservation_timeout_s: float) -> Starlette:
 
     double = Double(callback_url, Workspace(reservation_timeout_s, notify))
     ws = double.workspace
+    voice = Voice(notify, callback_url)
+    ws.on_task = voice.pair
 
     async def rest(request: Request, handler: Callable[[dict[str, str]], Any]) -> Response:
         body = (await request.body()).decode()
@@ -116,7 +119,10 @@ def create_app(callback_url: str, reservation_timeout_s: float) -> Starlette:
 
     def routes() -> list[Route]:
         def r(
-            path: str, fn: Callable[[Request, dict[str, str]], Any], method: str = "GET"
+            path: str,
+            fn: Callable[[Request, dict[str, str]], Any],
+            method: str = "GET",
+            prefix: str = WS,
         ) -> Route:
             async def endpoint(request: Request) -> Response:
                 def call(form: dict[str, str]) -> Any:
@@ -125,7 +131,7 @@ def create_app(callback_url: str, reservation_timeout_s: float) -> Starlette:
                 call.__name__ = fn.__name__
                 return await rest(request, call)
 
-            return Route(WS + path, endpoint, methods=[method])
+            return Route(prefix + path, endpoint, methods=[method])
 
         def workspace(_r: Request, _f: dict[str, str]) -> Any:
             return {
@@ -196,7 +202,19 @@ def create_app(callback_url: str, reservation_timeout_s: float) -> Starlette:
             reservation = ws.reservation(p(req, "wk"), p(req, "wr"))
             return ws.update_reservation(reservation, form).json()
 
+        def create_participant(req: Request, form: dict[str, str]) -> Any:
+            return voice.create_participant(p(req, "cf"), form)
+
+        def update_participant(req: Request, form: dict[str, str]) -> Any:
+            return voice.update_participant(p(req, "cf"), p(req, "ca"), form)
+
+        def update_call(req: Request, form: dict[str, str]) -> Any:
+            return voice.update_call(p(req, "ca"), form)
+
         return [
+            r("/Conferences/{cf}/Participants.json", create_participant, "POST", VOICE_API),
+            r("/Conferences/{cf}/Participants/{ca}.json", update_participant, "POST", VOICE_API),
+            r("/Calls/{ca}.json", update_call, "POST", VOICE_API),
             r("", workspace),
             r(f"/Workflows/{WORKFLOW_SID}", workflow),
             r("/Activities", activities),
@@ -223,6 +241,7 @@ def create_app(callback_url: str, reservation_timeout_s: float) -> Starlette:
                 "callbacks": double.callbacks,
                 "pending_callbacks": double.queue.qsize(),
             }
+            | voice.state()
         )
 
     async def faults(request: Request) -> Response:
@@ -260,6 +279,18 @@ def create_app(callback_url: str, reservation_timeout_s: float) -> Starlette:
 
     async def time_out(request: Request) -> Response:
         ws.expire(datetime.now(UTC), force=request.path_params["wr"])
+        return JSONResponse({"ok": True})
+
+    async def caller(request: Request) -> Response:
+        """A customer calls the Flex number; `callback: true` asks to be called back."""
+        body = await request.json()
+        call = voice.caller(str(body["from"]), bool(body.get("callback", False)))
+        return JSONResponse(call.json(), 201)
+
+    async def unanswered(request: Request) -> Response:
+        """The next `count` calls to a number ring out unanswered."""
+        body = await request.json()
+        voice.unanswered[str(body["number"])] = int(body.get("count", 1))
         return JSONResponse({"ok": True})
 
     async def ready(_r: Request) -> Response:
@@ -311,6 +342,8 @@ def create_app(callback_url: str, reservation_timeout_s: float) -> Starlette:
         Route("/double/workers/{wk}/activity", activity, methods=["POST"]),
         Route("/double/workers/{wk}/profile", change_worker, methods=["POST"]),
         Route("/double/reservations/{wr}/timeout", time_out, methods=["POST"]),
+        Route("/double/voice/callers", caller, methods=["POST"]),
+        Route("/double/voice/unanswered", unanswered, methods=["POST"]),
         Route("/readyz", ready),
     ]
     return Starlette(routes=routes() + controls, lifespan=lifespan)

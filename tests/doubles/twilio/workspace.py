@@ -20,7 +20,9 @@ from tests.doubles.twilio.model import (
     sid,
 )
 
-Callback = tuple[str, dict[str, str]]  # ("assignment" | "event", form fields)
+Callback = tuple[
+    str, dict[str, str]
+]  # ("assignment" | "event" | "conference" | "call", form fields)
 OPEN = frozenset({"pending", "accepted"})
 
 
@@ -81,6 +83,8 @@ class Workspace:
         }
         self.workers = {w.sid: w for w in default_workers(self.activities)}
         self.tasks: dict[str, Task] = {}
+        # Called with each new task before it is routed (the Voice API pairs calls with it).
+        self.on_task: Callable[[Task], None] | None = None
         self.reservations: dict[str, Reservation] = {}
 
     # -- REST operations -----------------------------------------------------------------
@@ -128,6 +132,8 @@ class Workspace:
             datetime.now(UTC),
         )
         self.tasks[task.sid] = task
+        if self.on_task is not None:
+            self.on_task(task)
         self.route()
         return task
 
