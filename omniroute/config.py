@@ -104,6 +104,7 @@ class Settings(StoreSettings):
     body_max_bytes: int = Field(default=1024 * 1024, ge=1024)
     public_body_max_bytes: int = Field(default=64 * 1024, ge=1024)
     email_reply_max_bytes: int = Field(default=12 * 1024 * 1024, ge=1024)
+    chat_auth_timeout_s: float = Field(default=10.0, gt=0, le=300)
     # Per-client rates, in the `limits` notation ("N/second|minute|hour", "N per M minutes").
     rate_limit_sign_in: str = "30/minute"
     rate_limit_chat_start: str = "20/minute"

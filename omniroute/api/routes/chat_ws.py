@@ -29,7 +29,7 @@ from omniroute.store import tables as t
 from omniroute.store.db import Database
 
 router = APIRouter(tags=["chat"])
-AUTH_TIMEOUT_S = 10.0
+DEFAULT_AUTH_TIMEOUT_S = 10.0
 CLOSE_POLICY = 1008
 CLOSE_BAD_TOKEN = 4401
 CLOSE_ORIGIN = 4403
@@ -65,9 +65,15 @@ async def _text_frame(ws: WebSocket) -> str | None:
     return text
 
 
+def _auth_timeout_s(ws: WebSocket) -> float:
+    """How long a new chat socket may take to send its auth frame (a setting)."""
+    settings = getattr(ws.app.state, "settings", None)
+    return float(getattr(settings, "chat_auth_timeout_s", DEFAULT_AUTH_TIMEOUT_S))
+
+
 async def _first_frame(ws: WebSocket) -> dict[str, Any]:
     try:
-        raw = await asyncio.wait_for(_text_frame(ws), AUTH_TIMEOUT_S)
+        raw = await asyncio.wait_for(_text_frame(ws), _auth_timeout_s(ws))
     except TimeoutError as err:
         raise RefusedError(CLOSE_BAD_TOKEN, "send {'type': 'auth', 'token': ...} first") from err
     if raw is None:
