@@ -25,6 +25,8 @@ export class EmailView {
       if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); this.reply(); }
     });
     this.input.addEventListener("focus", () => this.markRead());
+    // Clicking a message in the thread is reading it, as focusing the reply box is.
+    this.thread.addEventListener("click", () => this.markRead());
     this.form = form;
     el.append(this.thread, active ? form : null, noteForm(this.thread, doc));
     this.load();
