@@ -257,3 +257,21 @@ async def new_case(world: OmnirouteCalls, queue: str, subject: str) -> str:
     )
     assert r.status_code == 201, r.text
     return str(r.json()["id"])
+
+
+async def add_external_queue(
+    db: Database, queue_id: str, spoke: str, provider_queue_id: str
+) -> None:
+    """An external queue for emails and cases, served by one of the provider's queues."""
+    async with db.session() as s, s.begin():
+        s.add(
+            t.QueueRow(
+                id=queue_id,
+                name=f"Support ({spoke})",
+                channels=["email", "case"],
+                rule_id="standard",
+                routing_mode="external",
+                spoke=spoke,
+                provider_queue_id=provider_queue_id,
+            )
+        )

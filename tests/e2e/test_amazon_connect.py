@@ -23,6 +23,7 @@ from tests.channels.test_email import Recorder
 from tests.doubles.amazon_connect.world import INSTANCE_ID
 from tests.e2e.conftest import (
     OmnirouteCalls,
+    add_external_queue,
     email_interaction,
     eventually,
     live_item,
@@ -151,7 +152,7 @@ async def connect_world(
     double_port = free_port()
     await seed_connect(db, double_port)
     if env is not None:
-        await add_support_queue(db)
+        await add_external_queue(db, SUPPORT_QUEUE, SPOKE, GENERAL)
     omniroute = servers.start(db_url, env=env)
     double = start_double(
         tmp_path / "logs" / "double.log", double_port, f"{omniroute.api_url}/spokes/{SPOKE}/events"
@@ -172,22 +173,6 @@ async def connect(
     """Omniroute with a Connect spoke, and the double relaying agent events back."""
     async with connect_world(db_url, servers, tmp_path, monkeypatch) as world:
         yield world
-
-
-async def add_support_queue(db: Database) -> None:
-    """An external queue for emails and cases, served by Connect's General queue."""
-    async with db.session() as s, s.begin():
-        s.add(
-            t.QueueRow(
-                id=SUPPORT_QUEUE,
-                name="Support (Connect)",
-                channels=["email", "case"],
-                rule_id="standard",
-                routing_mode="external",
-                spoke=SPOKE,
-                provider_queue_id=GENERAL,
-            )
-        )
 
 
 async def import_catalog(world: Connect) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from tests.doubles.genesys import world as org
 from tests.doubles.genesys.procs import READY_TIMEOUT_S, start_double
 from tests.e2e.conftest import (
     OmnirouteCalls,
+    add_external_queue,
     email_interaction,
     eventually,
     mail_env,
@@ -117,7 +118,7 @@ async def genesys_world(
     port = free_port()
     await seed(db, port)
     if support_queue:
-        await add_support_queue(db)
+        await add_external_queue(db, SUPPORT_QUEUE, SPOKE, GENERAL)
     await db.dispose()
     omniroute_port = free_port()
     # Both start at once: the double's SDK import is slow, and it calls Omniroute only later.
@@ -143,22 +144,6 @@ async def genesys_world(
         # Kept beside the process logs for whoever reads a failure.
         (tmp_path / "logs" / "genesys-state.json").write_text(json.dumps(state, indent=1))
         assert state["violations"] == []
-
-
-async def add_support_queue(db: Database) -> None:
-    """An external queue for emails and cases (the chat queues come from the catalog import)."""
-    async with db.session() as s, s.begin():
-        s.add(
-            t.QueueRow(
-                id=SUPPORT_QUEUE,
-                name="Support (Genesys)",
-                channels=["email", "case"],
-                rule_id="standard",
-                routing_mode="external",
-                spoke=SPOKE,
-                provider_queue_id=GENERAL,
-            )
-        )
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from tests.doubles.twilio.model import ACCOUNT_SID, AUTH_TOKEN, WORKFLOW_SID, WO
 from tests.doubles.twilio.procs import start_double
 from tests.e2e.conftest import (
     OmnirouteCalls,
+    add_external_queue,
     email_interaction,
     eventually,
     live_item,
@@ -142,7 +143,7 @@ async def flex_world(
     double_port, omniroute_port = free_port(), free_port()
     await seed(db, double_port, omniroute_port, offer_timeout_s)
     if env is not None:
-        await add_support_queue(db)
+        await add_external_queue(db, SUPPORT_QUEUE, SPOKE, GENERAL)
     double = start_double(
         tmp_path / "logs" / "double.log",
         callback_url=callback_url(omniroute_port),
@@ -166,22 +167,6 @@ async def flex(
     offer_timeout_s = float(getattr(request, "param", OFFER_TIMEOUT_S))
     async with flex_world(tmp_path, servers, offer_timeout_s) as world:
         yield world
-
-
-async def add_support_queue(db: Database) -> None:
-    """An external queue for emails and cases, served by TaskRouter's General queue."""
-    async with db.session() as s, s.begin():
-        s.add(
-            t.QueueRow(
-                id=SUPPORT_QUEUE,
-                name="Support (Flex)",
-                channels=["email", "case"],
-                rule_id="standard",
-                routing_mode="external",
-                spoke=SPOKE,
-                provider_queue_id=GENERAL,
-            )
-        )
 
 
 async def import_catalog(flex: Flex, channels: tuple[str, ...] = ("chat",)) -> dict[str, Any]:
