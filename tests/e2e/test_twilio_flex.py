@@ -65,6 +65,14 @@ class Flex(OmnirouteCalls):
     api: httpx.AsyncClient
     twilio: httpx.AsyncClient
     db: Database
+    servers: Servers
+    env: dict[str, str] | None = None
+
+    def restart(self) -> None:
+        """Stop Omniroute (SIGTERM) and start it again on the same port and database."""
+        self.omniroute.terminate()
+        port = self.omniroute.port
+        self.omniroute = self.servers.start(self.db.url, port=port, env=self.env)
 
     async def state(self) -> dict[str, Any]:
         """The double's whole state."""
@@ -157,7 +165,7 @@ async def flex_world(
         httpx.AsyncClient(base_url=omniroute.api_url, timeout=15.0) as api,
         httpx.AsyncClient(base_url=double.base_url, timeout=15.0) as twilio,
     ):
-        yield Flex(omniroute, double, api, twilio, db)
+        yield Flex(omniroute, double, api, twilio, db, servers, env)
     await db.dispose()
 
 
@@ -638,6 +646,8 @@ async def test_voice_call_and_callback_through_the_voice_api(flex: Flex) -> None
         p for p in (await conference_of(flex, doc_id))["participants"] if p["label"] == "customer"
     )
     assert customer["hold"] is True
+    # Omniroute restarts mid-call: the spoke reads the call's sids back from its store.
+    flex.restart()
     await control(flex, doc_id, agent, "resume")
     await call_when(flex, doc_id, agent, "connected", ["hold", "mute", "transfer", "end"])
     await control(flex, doc_id, agent, "mute")
