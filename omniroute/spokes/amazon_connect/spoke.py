@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -101,8 +101,6 @@ class AmazonConnectSpoke(Spoke[ConnectSettings]):
         # Each user's auto-accept for calls and for agent-first callbacks (DescribeUser).
         self._auto_accept: dict[str, tuple[bool, bool]] = {}
         self._foreign: dict[str, None] = {}
-        self._lookups: dict[str, asyncio.Task[None]] = {}
-        self._lookup_errors: dict[str, str] = {}
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -478,7 +476,30 @@ class AmazonConnectSpoke(Spoke[ConnectSettings]):
     # -- inbound -------------------------------------------------------------------------------
 
     def parse_inbound(self, headers: Mapping[str, str], body: bytes) -> list[InboundEvent]:
-        """Verify the relay's signature; turn agent event stream records into events."""
+        """Verify and parse; a voice contact or user not read from Connect yet asks a retry."""
+        records = self._records(headers, body)
+        missing = [f"{kind} {ident}" for kind, ident in self._unknown(records)]
+        if missing:
+            msg = f"{', '.join(missing)} not read from Connect yet; retry this request"
+            raise SpokeUnavailableError(msg)
+        return self._events(records)
+
+    async def receive(self, headers: Mapping[str, str], body: bytes) -> list[InboundEvent]:
+        """Verify the relay's signature, read new voice contacts and users, make the events."""
+        records = self._records(headers, body)
+        for kind, ident in self._unknown(records):
+            try:
+                if kind == "contact":
+                    await self._describe_contact(ident)
+                else:
+                    await self._describe_user(ident)
+            except SpokeError as err:
+                # Our credentials or Connect failing is no fault of the relay's: it retries.
+                msg = f"reading {kind} {ident} from Connect: {err}; retry this request"
+                raise SpokeUnavailableError(msg) from err
+        return self._events(records)
+
+    def _records(self, headers: Mapping[str, str], body: bytes) -> list[AgentEvent]:
         secret = self.settings.relay_secret.get_secret_value()
         try:
             signing.verify(secret, headers, body, tolerance_s=self.settings.tolerance_s)
@@ -497,11 +518,14 @@ class AmazonConnectSpoke(Spoke[ConnectSettings]):
         if len(records) > MAX_INBOUND_EVENTS:
             msg = f"{len(records)} records in one request; send at most {MAX_INBOUND_EVENTS}"
             raise SpokeRejectedError(msg)
+        for record in records:
+            self._check_known(record)
+        return records
+
+    def _events(self, records: list[AgentEvent]) -> list[InboundEvent]:
         found: list[InboundEvent] = []
         terms = OfferTerms(self.settings.offer_timeout_s, self._auto_accepts)
         for record in records:
-            self._check_known(record)
-            self._check_voice(record)
             found.extend(inbound_events(record, self._ours, terms=terms, returning=self._returning))
             found.extend(calls.call_events(record, self._ours))
         return found
@@ -510,43 +534,20 @@ class AmazonConnectSpoke(Spoke[ConnectSettings]):
         voice, agent_first_callback = self._auto_accept.get(user_id, (False, False))
         return agent_first_callback if contact.initiation_method == "CALLBACK" else voice
 
-    def _check_voice(self, record: AgentEvent) -> None:
-        """Look up what a voice record needs (whose call it is, auto-accept); retry meanwhile."""
-        if record.current is None:
-            return
-        missing: list[str] = []
-        for contact in record.current.contacts:
-            if contact.channel != calls.VOICE or contact.state not in OFFERED_STATES:
-                continue
-            if contact.contact_id in self._foreign:
-                continue
-            link = ours(contact, self._ours)
-            if link is None:
-                missing.append(self._look_up(f"contact/{contact.contact_id}", contact.contact_id))
-            elif record.user_id not in self._auto_accept:
-                missing.append(self._look_up(f"user/{record.user_id}", record.user_id))
-        if missing:
-            msg = f"looking up {', '.join(missing)} in Connect; retry this request"
-            raise SpokeUnavailableError(msg)
-
-    def _look_up(self, key: str, what: str) -> str:
-        """Start reading one contact or user in the background (once); what to report."""
-        error = self._lookup_errors.pop(key, None)
-        if key not in self._lookups:
-            kind, _, ident = key.partition("/")
-            describe = self._describe_contact if kind == "contact" else self._describe_user
-            work = describe(ident)
-            task = asyncio.get_running_loop().create_task(self._remember_lookup(key, work))
-            self._lookups[key] = task
-        return f"{key} ({error})" if error else key
-
-    async def _remember_lookup(self, key: str, work: Coroutine[Any, Any, None]) -> None:
-        try:
-            await work
-        except SpokeError as err:  # reported on the relay's next try, which looks up again
-            self._lookup_errors[key] = str(err)
-        finally:
-            self._lookups.pop(key, None)
+    def _unknown(self, records: list[AgentEvent]) -> list[tuple[str, str]]:
+        """The voice contacts ("contact", id) and users ("user", id) to read from Connect."""
+        found: dict[tuple[str, str], None] = {}
+        for record in records:
+            for contact in record.current.contacts if record.current else []:
+                if contact.channel != calls.VOICE or contact.state not in OFFERED_STATES:
+                    continue
+                if contact.contact_id in self._foreign:
+                    continue
+                if ours(contact, self._ours) is None:
+                    found[("contact", contact.contact_id)] = None
+                if record.user_id not in self._auto_accept:
+                    found[("user", record.user_id)] = None
+        return list(found)
 
     async def _describe_contact(self, contact_id: str) -> None:
         """DescribeContact: a voice contact whose attributes name our document is linked."""
