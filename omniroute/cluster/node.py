@@ -138,8 +138,11 @@ class ClusterNode:
 
     @property
     def leader_reachable(self) -> bool:
-        """Whether some node holds a live lease (this one included)."""
-        return self.engine.running or self._view.live
+        """Whether a running engine leads: this node's, or another node's under a live lease."""
+        if self.engine.running:
+            return True
+        # A lease still naming this node while its engine is stopped leads nowhere.
+        return self._view.live and self._view.node_id != self.node_id
 
     async def leader_url(self) -> str | None:
         """The URL of the node that leads, as last seen."""

@@ -24,6 +24,8 @@ from tests.doubles.twilio.procs import start_double
 from tests.e2e.conftest import (
     OmnirouteCalls,
     add_external_queue,
+    call_when,
+    control,
     email_interaction,
     eventually,
     live_item,
@@ -63,6 +65,14 @@ class Flex(OmnirouteCalls):
     api: httpx.AsyncClient
     twilio: httpx.AsyncClient
     db: Database
+    servers: Servers
+    env: dict[str, str] | None = None
+
+    def restart(self) -> None:
+        """Stop Omniroute (SIGTERM) and start it again on the same port and database."""
+        self.omniroute.terminate()
+        port = self.omniroute.port
+        self.omniroute = self.servers.start(self.db.url, port=port, env=self.env)
 
     async def state(self) -> dict[str, Any]:
         """The double's whole state."""
@@ -155,7 +165,7 @@ async def flex_world(
         httpx.AsyncClient(base_url=omniroute.api_url, timeout=15.0) as api,
         httpx.AsyncClient(base_url=double.base_url, timeout=15.0) as twilio,
     ):
-        yield Flex(omniroute, double, api, twilio, db)
+        yield Flex(omniroute, double, api, twilio, db, servers, env)
     await db.dispose()
 
 
@@ -601,29 +611,6 @@ async def new_call(flex: Flex, queue: str, channel: str) -> str:
     return str(r.json()["id"])
 
 
-async def call_when(
-    flex: Flex, doc_id: str, agent: str, state: str, actions: list[str]
-) -> dict[str, Any]:
-    """The interaction's call context once it is in `state` offering exactly `actions`."""
-
-    async def probe() -> dict[str, Any] | None:
-        r = await flex.api.get(f"/interactions/{doc_id}/call", headers=flex.auth(agent))
-        body: dict[str, Any] = r.json()
-        ok = r.status_code == 200 and body["state"] == state
-        return body if ok and body["available_actions"] == actions else None
-
-    return await eventually(probe, f"the call of {doc_id} to be {state} offering {actions}")
-
-
-async def control(flex: Flex, doc_id: str, agent: str, action: str, **params: str) -> None:
-    r = await flex.api.post(
-        f"/interactions/{doc_id}/controls",
-        json={"action": action, "params": params},
-        headers=flex.auth(agent),
-    )
-    assert r.status_code == 202, r.text
-
-
 async def conference_of(flex: Flex, doc_id: str) -> dict[str, Any]:
     state = await flex.state()
     return next(c for c in state["conferences"] if c["friendly_name"] == f"omniroute-{doc_id}")
@@ -659,6 +646,8 @@ async def test_voice_call_and_callback_through_the_voice_api(flex: Flex) -> None
         p for p in (await conference_of(flex, doc_id))["participants"] if p["label"] == "customer"
     )
     assert customer["hold"] is True
+    # Omniroute restarts mid-call: the spoke reads the call's sids back from its store.
+    flex.restart()
     await control(flex, doc_id, agent, "resume")
     await call_when(flex, doc_id, agent, "connected", ["hold", "mute", "transfer", "end"])
     await control(flex, doc_id, agent, "mute")

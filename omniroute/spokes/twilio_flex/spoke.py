@@ -28,6 +28,7 @@ from omniroute.spokes.base import (
 )
 from omniroute.spokes.store import SpokeStore
 from omniroute.spokes.twilio_flex import calls, inbound
+from omniroute.spokes.twilio_flex.book import CallBook
 from omniroute.spokes.twilio_flex.calls import Call
 from omniroute.spokes.twilio_flex.errors import mapped
 from omniroute.spokes.twilio_flex.settings import TwilioFlexSettings
@@ -86,14 +87,14 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
         self._http: HttpxTwilioClient | None = None
         self._client: Client | None = None
         self._activities: dict[str, str] = {}
-        # Calls by interaction, and the interaction of each customer call the spoke placed.
-        self._calls: dict[str, Call] = {}
-        self._call_sids: dict[str, str] = {}
-        # Numbers being dialled: a status callback can outrun the answer that names its CallSid.
-        self._dialing: dict[str, str] = {}
+        self._book = CallBook(self.store)
+        self._book_loaded = False
 
     async def setup(self) -> None:
-        """Build the twilio client; Twilio is not contacted."""
+        """Build the twilio client and read the calls kept in the store; Twilio is not contacted."""
+        if not self._book_loaded:
+            await self._book.load()
+            self._book_loaded = True
         if self._client is not None:
             return
         base = self.settings.taskrouter_base_url
@@ -174,6 +175,12 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
                 skills.setdefault(skill, CatalogEntry(skill, skill))
         return list(skills.values())
 
+    async def receive(self, headers: Mapping[str, str], body: bytes) -> list[InboundEvent]:
+        """Parse the callback, then store what it taught the spoke of its call."""
+        events = self.parse_inbound(headers, body)
+        await self._book.flush()
+        return events
+
     def parse_inbound(self, headers: Mapping[str, str], body: bytes) -> list[InboundEvent]:
         """Verify X-Twilio-Signature and turn TaskRouter's callback into inbound events."""
         token = self.settings.auth_token.get_secret_value()
@@ -195,7 +202,7 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
         return self.settings.caller_id is not None
 
     def _context(self, event_id: str, call: Call, fields: dict[str, str]) -> list[InboundEvent]:
-        self._calls[call.interaction_id] = call
+        self._book.put(call)
         return [calls.context_event(event_id, call, calls.when(fields), self._can_dial)]
 
     def _task_call(self, fields: dict[str, str]) -> list[InboundEvent]:
@@ -211,7 +218,7 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
         accepted = event_type == "reservation.accepted"
         if accepted and call.kind is not CallKind.CALLBACK:
             return []  # the inbound call connects when it joins the conference
-        known = self._calls.get(call.interaction_id)
+        known = self._book.get(call.interaction_id)
         if known is not None and known.state is not call.state:
             return []  # a late event for a call that has moved on
         at = inbound.event_time(fields) or datetime.now(UTC)
@@ -221,7 +228,7 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
             at,
             self._can_dial and accepted,
         )
-        self._calls[call.interaction_id] = call
+        self._book.put(call)
         return [event]
 
     def _conference_event(self, fields: dict[str, str]) -> list[InboundEvent]:
@@ -229,30 +236,37 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
         if not name.startswith(calls.CONFERENCE_PREFIX):
             return []  # a conference Omniroute did not make
         interaction_id = name.removeprefix(calls.CONFERENCE_PREFIX)
-        call = self._calls.get(interaction_id) or Call(
-            interaction_id, CallKind.INBOUND, None, CallState.ALERTING
-        )
+        known = self._book.get(interaction_id)
+        call = known or Call(interaction_id, CallKind.INBOUND, None, CallState.ALERTING)
         changed = calls.conference_update(call, fields)
+        if known is None and changed is not None and changed.state is CallState.ENDED:
+            return []  # the end of a call already forgotten (its interaction ended)
         if changed is None:
             conference = fields["ConferenceSid"]
-            self._calls[interaction_id] = replace(call, conference_sid=conference)
+            self._book.put(replace(call, conference_sid=conference))
             return []
         event_id = f"{fields['ConferenceSid']}:{fields.get('SequenceNumber', '')}"
         return self._context(event_id, changed, fields)
 
     def _call_status(self, fields: dict[str, str]) -> list[InboundEvent]:
         sid = fields.get("CallSid", "")
-        interaction_id = self._call_sids.get(sid) or self._dialing.get(fields.get("To", ""))
+        interaction_id = self._book.of_sid(sid) or self._book.of_number(fields.get("To", ""))
         if interaction_id:
-            self._call_sids[sid] = interaction_id
-        call = self._calls.get(interaction_id) if interaction_id else None
+            self._book.link_sid(sid, interaction_id)
+        call = self._book.get(interaction_id) if interaction_id else None
         changed = calls.status_update(call, fields) if call else None
         if changed is None:
             return []
         return self._context(f"{sid}:{fields.get('CallStatus', '')}", changed, fields)
 
     async def _control(self, data: es.InteractionControlData) -> None:
-        call = self._calls.get(data.interaction_id)
+        try:
+            await self._act(data)
+        finally:
+            await self._book.flush()
+
+    async def _act(self, data: es.InteractionControlData) -> None:
+        call = await self._book.refresh(data.interaction_id)
         if call is None:
             msg = f"no Twilio call is known for interaction {data.interaction_id}"
             raise SpokeRejectedError(msg)
@@ -336,7 +350,8 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
         if call.worker_call_sid is None:
             await self._worker_joins(call.interaction_id, worker_sid)
         callback = str(self.settings.callback_url)
-        self._dialing[number] = call.interaction_id
+        self._book.dialing(number, call.interaction_id)
+        await self._book.flush()  # its status callback may come before this request returns
         placed = await (
             self._voice()
             .conferences(calls.conference_name(call.interaction_id))
@@ -351,7 +366,7 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
                 conference_status_callback_event=calls.CONFERENCE_EVENTS,
             )
         )
-        self._call_sids[str(placed.call_sid)] = call.interaction_id
+        self._book.link_sid(str(placed.call_sid), call.interaction_id)
 
     async def _connect_inbound(self, task_sid: str, worker_sid: str) -> None:
         """An accepted inbound call: ring the agent in, then move the caller's call in."""
@@ -488,6 +503,8 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
         await self._complete(previous, {}, "transferred")
 
     async def _end(self, data: es.EndInteractionData) -> None:
+        self._book.forget(data.document_id)  # its call is over for Omniroute
+        await self._book.flush()
         task_sid = await self._task_of(data.work_item_id) if data.work_item_id else None
         if task_sid is None:
             msg = f"no TaskRouter task has {WORK_ITEM} '{data.work_item_id}'"
