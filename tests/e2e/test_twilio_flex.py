@@ -24,6 +24,8 @@ from tests.doubles.twilio.procs import start_double
 from tests.e2e.conftest import (
     OmnirouteCalls,
     add_external_queue,
+    call_when,
+    control,
     email_interaction,
     eventually,
     live_item,
@@ -607,29 +609,6 @@ async def new_call(flex: Flex, queue: str, channel: str) -> str:
     )
     assert r.status_code == 201, r.text
     return str(r.json()["id"])
-
-
-async def call_when(
-    flex: Flex, doc_id: str, agent: str, state: str, actions: list[str]
-) -> dict[str, Any]:
-    """The interaction's call context once it is in `state` offering exactly `actions`."""
-
-    async def probe() -> dict[str, Any] | None:
-        r = await flex.api.get(f"/interactions/{doc_id}/call", headers=flex.auth(agent))
-        body: dict[str, Any] = r.json()
-        ok = r.status_code == 200 and body["state"] == state
-        return body if ok and body["available_actions"] == actions else None
-
-    return await eventually(probe, f"the call of {doc_id} to be {state} offering {actions}")
-
-
-async def control(flex: Flex, doc_id: str, agent: str, action: str, **params: str) -> None:
-    r = await flex.api.post(
-        f"/interactions/{doc_id}/controls",
-        json={"action": action, "params": params},
-        headers=flex.auth(agent),
-    )
-    assert r.status_code == 202, r.text
 
 
 async def conference_of(flex: Flex, doc_id: str) -> dict[str, Any]:
