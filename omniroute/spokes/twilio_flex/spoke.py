@@ -139,7 +139,10 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
             case RoutingEventType.OFFER_OUTCOME:
                 outcome = event.data_as(es.OfferOutcomeData)
                 await self._offer_outcome(
-                    outcome.outcome, outcome.external_segment_id, outcome.provider_agent_id
+                    outcome.outcome,
+                    outcome.external_segment_id,
+                    outcome.provider_agent_id,
+                    outcome.work_item_id,
                 )
             case RoutingEventType.OFFER_REFUSED:
                 refused = event.data_as(es.OfferRefusedData)
@@ -466,7 +469,11 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
             )
 
     async def _offer_outcome(
-        self, outcome: str, reservation_sid: str | None, worker_sid: str | None
+        self,
+        outcome: str,
+        reservation_sid: str | None,
+        worker_sid: str | None,
+        work_item_id: str | None = None,
     ) -> None:
         if not reservation_sid or not worker_sid:
             return  # an offer TaskRouter did not make: nothing to answer
@@ -490,13 +497,23 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
                     reservation_status="accepted" if accepting else "rejected"
                 )
         if accepting:
-            await self._finish_blind_transfer(str(current.task_sid))
+            await self._after_accept(str(current.task_sid), work_item_id)
             if status == "pending":
                 await self._connect_inbound(str(current.task_sid), worker_sid)
 
-    async def _finish_blind_transfer(self, task_sid: str) -> None:
+    async def _after_accept(self, task_sid: str, work_item_id: str | None) -> None:
+        """Name our work item on a task made in Flex; complete a blind transfer's old task."""
         task = await self._fetch_task(task_sid)
         attributes = _attributes(task.attributes)
+        if work_item_id and WORK_ITEM not in attributes:
+            # So end_interaction finds the task by its work item, as it finds ours.
+            attributes[WORK_ITEM] = work_item_id
+            async with mapped(self._what(f"name work item {work_item_id} on task {task_sid}")):
+                await (
+                    self._workspace()
+                    .tasks(task_sid)
+                    .update_async(attributes=json.dumps(attributes))
+                )
         previous = attributes.get(PREVIOUS_TASK)
         if attributes.get(TRANSFER_TYPE) != "blind" or not isinstance(previous, str):
             return
@@ -505,10 +522,15 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
     async def _end(self, data: es.EndInteractionData) -> None:
         self._book.forget(data.document_id)  # its call is over for Omniroute
         await self._book.flush()
-        task_sid = await self._task_of(data.work_item_id) if data.work_item_id else None
-        if task_sid is None:
-            msg = f"no TaskRouter task has {WORK_ITEM} '{data.work_item_id}'"
-            raise SpokeRejectedError(msg)
+        if data.work_item_id:
+            task_sid = await self._task_of(data.work_item_id)
+            if task_sid is None:
+                msg = f"no TaskRouter task has {WORK_ITEM} '{data.work_item_id}'"
+                raise SpokeRejectedError(msg)
+            task_sids = [task_sid]
+        else:
+            # No work item named (its routing was withdrawn first): the document's live tasks.
+            task_sids = await self._live_tasks_of(data.document_id)
         wrap_up = {
             "omniroute_wrap_up": {
                 "code_id": data.wrap_up_code_id,
@@ -517,7 +539,8 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
                 "state": data.state,
             }
         }
-        await self._complete(task_sid, wrap_up, "ended in Omniroute")
+        for task_sid in task_sids:
+            await self._complete(task_sid, wrap_up, "ended in Omniroute")
 
     async def _complete(self, task_sid: str, extra: Mapping[str, Any], reason: str) -> None:
         task = await self._fetch_task(task_sid)
@@ -599,6 +622,12 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
                 evaluate_task_attributes=expression, limit=1
             )
         return str(tasks[0].sid) if tasks else None
+
+    async def _live_tasks_of(self, document_id: str) -> list[str]:
+        expression = f"{inbound.DOCUMENT_ATTRIBUTE} == {_quoted(document_id)}"
+        async with mapped(self._what(f"find the tasks of document {document_id}")):
+            tasks = await self._workspace().tasks.list_async(evaluate_task_attributes=expression)
+        return [str(x.sid) for x in tasks if x.assignment_status in LIVE_TASK]
 
     async def _fetch_task(self, task_sid: str) -> Any:
         async with mapped(self._what(f"fetch task {task_sid}")):
