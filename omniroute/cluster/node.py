@@ -15,8 +15,9 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from omniroute.cluster.follower import CHANNEL, POLL_S, FeedFollower
+from omniroute.cluster.follower import CHANNEL, POLL_S, FeedFollower, doorbell
 from omniroute.cluster.lease import LeaderLease, LeaseView, Term
+from omniroute.core.committed import routing_changed
 from omniroute.core.state import Tx
 from omniroute.engine.changes import change_body, write_change
 from omniroute.engine.engine import Engine
@@ -76,8 +77,11 @@ class EpochFence:
         body = change_body(tx, config_changed)
         if body is not None:
             await write_change(session, self.epoch, body)
-        if body is not None or tx.events or tx.inserts or tx.outbox:
-            await session.execute(text("SELECT pg_notify(:c, '')"), {"c": CHANNEL})
+        events, outbox = bool(tx.events or tx.inserts), bool(tx.outbox)
+        routing = routing_changed(tx) or body is not None
+        said = doorbell(events=events, outbox=outbox, routing=routing)
+        if said is not None:
+            await session.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": said})
 
 
 class ClusterNode:
@@ -99,7 +103,7 @@ class ClusterNode:
         self.can_lead = info.role is not Role.API
         self.role = Role.STANDBY if self.can_lead else Role.API
         self.lease = LeaderLease(db, info.node_id, lease_s)
-        self.follower = FeedFollower(db, engine.bus)
+        self.follower = FeedFollower(db, engine)
         # A node that may lead keeps the engine state warm by following the change log.
         self.standby = Standby(db)
         if self.can_lead:

@@ -1,7 +1,7 @@
 """engine changes: the leader's change log that hot standbys follow
 
-Revision ID: 0018_engine_changes
-Revises: 0017_case_wrap_up
+Revision ID: 0019_engine_changes
+Revises: 0018_report_indexes
 Create Date: 2026-12-03 13:00:00+00:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0018_engine_changes"
-down_revision: str | Sequence[str] | None = "0017_case_wrap_up"
+revision: str = "0019_engine_changes"
+down_revision: str | Sequence[str] | None = "0018_report_indexes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
