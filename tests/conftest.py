@@ -55,6 +55,13 @@ async def reset_schema(db: Database) -> None:
     """Drop and recreate every table."""
     async with db.engine.begin() as conn:
         if db.dialect == "postgresql":
+            # A connection an earlier test left behind could hold locks DROP SCHEMA waits on.
+            await conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
             await conn.execute(text("DROP SCHEMA public CASCADE"))
             await conn.execute(text("CREATE SCHEMA public"))
         await conn.run_sync(Base.metadata.create_all)

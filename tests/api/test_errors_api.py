@@ -120,14 +120,21 @@ async def test_healthz(api: Api) -> None:
 async def test_readyz(api: Api) -> None:
     r = await api.client.get("http://test/readyz")
     assert r.status_code == 200, r.text
-    assert r.json() == {"status": "ready", "checks": {"store": "ok", "engine": "ok"}}
+    assert r.json() == {"status": "ready", "checks": {"store": "ok", _engine_check(api): "ok"}}
+
+
+def _engine_check(api: Api) -> str:
+    """A single node reports its engine; a cluster node (on PostgreSQL) its leader."""
+    return "engine" if api.app.state.cluster is None else "leader"
 
 
 async def test_readyz_when_engine_stopped(api: Api) -> None:
     await api.engine.stop()
     r = await api.client.get("http://test/readyz")
     assert r.status_code == 503
-    assert r.json() == {"status": "not_ready", "checks": {"store": "ok", "engine": "stopped"}}
+    stopped = "stopped" if api.app.state.cluster is None else "no leader reachable"
+    checks = {"store": "ok", _engine_check(api): stopped}
+    assert r.json() == {"status": "not_ready", "checks": checks}
     assert (await api.client.get("http://test/healthz")).status_code == 200
     r = await api.client.put(
         "/agents/alice/presence", json={"presence_id": "available"}, headers=api.auth("alice")
