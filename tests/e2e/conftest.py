@@ -82,30 +82,6 @@ async def live_item(world: OmnirouteCalls, doc_id: str) -> str:
     return str((await world.get(f"/interactions/{doc_id}"))["work_item_id"])
 
 
-async def call_when(
-    world: OmnirouteCalls, doc_id: str, agent: str, state: str, actions: list[str]
-) -> dict[str, Any]:
-    """Wait until the agent sees the interaction's call `state` with exactly `actions`."""
-
-    async def probe() -> dict[str, Any] | None:
-        r = await world.api.get(f"/interactions/{doc_id}/call", headers=world.auth(agent))
-        shown: dict[str, Any] = r.json()
-        if r.status_code != 200 or shown["state"] != state:
-            return None
-        return shown if shown["available_actions"] == actions else None
-
-    return await eventually(probe, f"{agent} to see the call of {doc_id} {state} with {actions}")
-
-
-async def control(world: OmnirouteCalls, doc_id: str, agent: str, action: str, **params: str) -> None:
-    """The agent presses a call button in the workspace."""
-    body = {"action": action, "params": params}
-    r = await world.api.post(
-        f"/interactions/{doc_id}/controls", json=body, headers=world.auth(agent)
-    )
-    assert r.status_code == 202, r.text
-
-
 @dataclass
 class World(OmnirouteCalls):
     """The two processes and clients for each side."""
