@@ -85,7 +85,9 @@ async def _seed_config(db: Database) -> None:
 
 
 def _rows(i: int, rng: random.Random) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    created = END - timedelta(seconds=rng.uniform(0, DAYS * 86_400))
+    # Stored in time order, as a server writes them.
+    step = DAYS * 86_400 / INTERACTIONS
+    created = END - timedelta(days=DAYS) + timedelta(seconds=(i + rng.random()) * step)
     agent = f"a{rng.randrange(AGENTS):03d}"
     queue = f"q{rng.randrange(QUEUES)}"
     wait = rng.uniform(1, 120)

@@ -191,6 +191,7 @@ def serve(
             log_config=log_config(),
             http=server.configure(settings),
             timeout_keep_alive=settings.http_keepalive_timeout_s,
+            ws_per_message_deflate=settings.ws_compression,
         )
     finally:
         if simulator is not None:

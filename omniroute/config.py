@@ -101,6 +101,8 @@ class Settings(StoreSettings):
     http_keepalive_timeout_s: int = Field(default=5, ge=1, le=3600)
     http_max_connections: int = Field(default=1000, ge=16, le=1_000_000)
     http_max_header_bytes: int = Field(default=64 * 1024, ge=4096, le=16 * 1024 * 1024)
+    # Compression costs tens of KB of zlib state per open WebSocket, most of them idle feeds.
+    ws_compression: bool = False
     body_max_bytes: int = Field(default=1024 * 1024, ge=1024)
     public_body_max_bytes: int = Field(default=64 * 1024, ge=1024)
     email_reply_max_bytes: int = Field(default=12 * 1024 * 1024, ge=1024)

@@ -174,7 +174,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         dispatcher = Dispatcher(db, spokes, engine.clock, claims=claims)
         if node is not None:
             # Other nodes' commits ring the doorbell: their new events may be ours to deliver.
-            node.follower.ring_listeners.append(dispatcher.wake)
+            node.follower.outbox_listeners.append(dispatcher.wake)
         app.state.spokes = spokes
         app.state.dispatcher = dispatcher
         try:

@@ -36,6 +36,7 @@ class ChatFollower:
         self._last_id = 0
         self._seen: dict[str, tuple[str, str | None]] = {}
         self._task: asyncio.Task[None] | None = None
+        self._counted_at = float("-inf")
 
     async def start(self) -> None:
         """Start after the newest stored message (older ones are replayed by `since`)."""
@@ -68,6 +69,11 @@ class ChatFollower:
 
     async def _follow(self) -> None:
         m, i, a = t.ChatMessageRow, t.InteractionRow, t.AgentRow
+        loop = asyncio.get_running_loop()
+        if self._engine.running and loop.time() - self._counted_at < POLL_S:
+            # The leader's hub pushes its own commits; the count is only kept for stepping down.
+            return
+        self._counted_at = loop.time()
         async with self._db.session() as session:
             newest = await session.scalar(select(func.max(m.id))) or 0
             chats = self._hub.listening()

@@ -13,12 +13,23 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from omniroute.engine.bus import EventBus, FeedFrame
+from omniroute.engine.engine import Engine
 from omniroute.store import tables as t
 from omniroute.store.db import Database
 
 log = logging.getLogger(__name__)
 # The leader sends this notification in every commit that wrote events (a doorbell only).
 CHANNEL = "omniroute_commit"
+# What a doorbell's payload may name: feed events or rows, outbox events, moved routing state.
+EVENTS, OUTBOX, ROUTING = "events", "outbox", "routing"
+
+
+def doorbell(*, events: bool, outbox: bool, routing: bool) -> str | None:
+    """The payload of a commit's doorbell, or None when the commit needs no ring."""
+    said = [word for word, yes in ((EVENTS, events), (OUTBOX, outbox), (ROUTING, routing)) if yes]
+    return ",".join(said) or None
+
+
 PAGE = 2_000
 # Without a doorbell (a lost LISTEN connection) the follower still looks this often.
 POLL_S = 1.0
@@ -32,13 +43,18 @@ def asyncpg_dsn(url: str) -> str:
 class FeedFollower:
     """Reads new `agent_events` by sequence after each doorbell and publishes them in order."""
 
-    def __init__(self, db: Database, bus: EventBus) -> None:
+    def __init__(self, db: Database, engine: Engine) -> None:
         self._db = db
-        self._bus = bus
+        self._engine = engine
+        self._bus: EventBus = engine.bus
         self._bell = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self.ring_listeners: list[Callable[[], None]] = []
+        # Called when a commit changed routing state (items, offers, agents, documents).
+        self.routing_listeners: list[Callable[[], None]] = []
+        # Called when a commit wrote outbox events.
+        self.outbox_listeners: list[Callable[[], None]] = []
 
     async def start(self) -> None:
         """Start from the newest committed event (older ones are replayed from the store)."""
@@ -83,10 +99,17 @@ class FeedFollower:
         self._bus.publish_frames(frames)
         return len(frames)
 
-    def _ring(self, *_args: Any) -> None:
+    def _ring(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
         self._bell.set()
+        said = set(payload.split(","))
         for listener in self.ring_listeners:
             listener()
+        if ROUTING in said:
+            for listener in self.routing_listeners:
+                listener()
+        if OUTBOX in said:
+            for listener in self.outbox_listeners:
+                listener()
 
     async def _listen(self) -> asyncpg.Connection | None:
         try:
@@ -104,6 +127,9 @@ class FeedFollower:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._bell.wait(), POLL_S)
                 self._bell.clear()
+                if self._engine.running:
+                    # The leader's engine publishes its own commits: reading them back is waste.
+                    continue
                 try:
                     await self.catch_up()
                 except Exception:

@@ -15,8 +15,9 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from omniroute.cluster.follower import CHANNEL, FeedFollower
+from omniroute.cluster.follower import CHANNEL, FeedFollower, doorbell
 from omniroute.cluster.lease import LeaderLease, LeaseView, Term
+from omniroute.core.committed import routing_changed
 from omniroute.core.state import Tx
 from omniroute.engine.engine import Engine
 from omniroute.engine.fence import Deposed
@@ -68,9 +69,11 @@ class EpochFence:
         await self._lease.fence(session, self.epoch)
 
     async def after_write(self, session: AsyncSession, tx: Tx) -> None:
-        """Notify the other nodes when the commit wrote anything they push."""
-        if tx.events or tx.inserts or tx.outbox:
-            await session.execute(text("SELECT pg_notify(:c, '')"), {"c": CHANNEL})
+        """Notify the other nodes when the commit wrote anything they push or show."""
+        events, outbox = bool(tx.events or tx.inserts), bool(tx.outbox)
+        said = doorbell(events=events, outbox=outbox, routing=routing_changed(tx))
+        if said is not None:
+            await session.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": said})
 
 
 class ClusterNode:
@@ -92,7 +95,7 @@ class ClusterNode:
         self.can_lead = info.role is not Role.API
         self.role = Role.STANDBY if self.can_lead else Role.API
         self.lease = LeaderLease(db, info.node_id, lease_s)
-        self.follower = FeedFollower(db, engine.bus)
+        self.follower = FeedFollower(db, engine)
         self.term: Term | None = None
         self.forwarder: HttpForwarder
         self._renew_s = renew_s

@@ -30,6 +30,11 @@ class Committed:
     outbox_events: int = 0
 
 
+def routing_changed(tx: Tx) -> bool:
+    """Whether a batch changed work items, offers, agents or documents (the live view moved)."""
+    return bool(tx.items or tx.offers or tx.agents or tx.documents)
+
+
 def committed(tx: Tx) -> Committed:
     """The listeners' view of a batch that was just committed."""
     docs = []
@@ -42,6 +47,6 @@ def committed(tx: Tx) -> Committed:
         events=tuple(tx.events),
         inserts=tuple(tx.inserts),
         documents=tuple(docs),
-        routing_changed=bool(tx.items or tx.offers or tx.agents or tx.documents),
+        routing_changed=routing_changed(tx),
         outbox_events=len(tx.outbox),
     )

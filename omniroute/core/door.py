@@ -101,6 +101,15 @@ def registered() -> dict[str, type[Message[Any]]]:
 
 def result_type(kind: type[Message[Any]]) -> Any:
     """The `R` of `Command[R]` or `Query[R]` a message type was declared with."""
+    if kind not in _RESULT_TYPES:
+        _RESULT_TYPES[kind] = _declared_result(kind)
+    return _RESULT_TYPES[kind]
+
+
+_RESULT_TYPES: dict[type[Message[Any]], Any] = {}
+
+
+def _declared_result(kind: type[Message[Any]]) -> Any:
     for klass in kind.__mro__:
         for base in getattr(klass, "__orig_bases__", ()):
             origin = get_origin(base)

@@ -281,8 +281,14 @@ class Engine:
         """Answer a query from the live state as of the last commit."""
         return await self.execute(query)
 
-    async def run_local(self, message: Message[T], key: str | None = None) -> T:
-        """Run a command or query in this node's engine."""
+    async def run_local(
+        self, message: Message[T], key: str | None = None, *, fresh: bool = False
+    ) -> T:
+        """Run a command or query in this node's engine.
+
+        A `fresh` key was just made by the caller for this one trip, so nothing can be stored
+        under it: the engine skips looking for an earlier outcome.
+        """
         if key is None or not message.mutates:
             return await self._submit(_Command(message))
         same = self._inflight.get(key)
@@ -292,7 +298,7 @@ class Engine:
         future: asyncio.Future[T] = _new_future()
         self._inflight[key] = future
         try:
-            stored = await self._stored_outcome(key)
+            stored = None if fresh else await self._stored_outcome(key)
             if stored is not None:
                 value = self._decode_outcome(type(message), stored)
             else:

@@ -254,6 +254,10 @@ class Spoke(ABC, Generic[SettingsT]):
         """Verify and parse a provider's inbound request; raise SpokeAuthError if forged."""
         raise SpokeRejectedError(f"spoke '{self.manifest.name}' takes no inbound events")
 
+    async def receive(self, headers: Mapping[str, str], body: bytes) -> list[InboundEvent]:
+        """`parse_inbound`, awaited by the core; override it to use the store while parsing."""
+        return self.parse_inbound(headers, body)
+
     async def fetch_profile(self, provider_agent_id: str) -> ProviderProfile:
         """The provider's current profile of one agent (capability `profile.sync`)."""
         raise SpokeRejectedError(f"spoke '{self.manifest.name}' does not sync agent profiles")

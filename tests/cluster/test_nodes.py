@@ -42,16 +42,27 @@ async def test_nodes_share_one_leader_and_forward_to_it(seeded: Database, cluste
     by_id = {n["node_id"]: n for n in nodes}
     assert by_id[views[2]["node_id"]]["role"] == "api"
 
-    # A command through any node reaches the leader's engine; a live query anywhere sees it.
-    body = {"presence_id": "away"}
-    answer = httpx.put(
-        f"{api_only.api_url}/agents/alice/presence", json=body, headers=auth("alice"), timeout=10
-    )
-    assert answer.status_code == 200, answer.text
-    for node in (first, second, api_only):
-        seen = httpx.get(f"{node.api_url}/agents/alice/presence", headers=auth("alice"))
-        assert seen.status_code == 200, seen.text
-        assert seen.json()["presence_id"] == "away"
+    # The supervisor's live view on a node that does not lead follows the leader's commits.
+    url = f"ws://{api_only.host}:{api_only.port}/api/v1/supervisor/feed?token=token-admin"
+    async with websockets.connect(url) as supervisor:
+        before = json.loads(await asyncio.wait_for(supervisor.recv(), 30))["data"]["agents"]
+
+        # A command through any node reaches the leader's engine; a live query anywhere sees it.
+        body = {"presence_id": "away"}
+        answer = httpx.put(
+            f"{api_only.api_url}/agents/alice/presence",
+            json=body,
+            headers=auth("alice"),
+            timeout=10,
+        )
+        assert answer.status_code == 200, answer.text
+        for node in (first, second, api_only):
+            seen = httpx.get(f"{node.api_url}/agents/alice/presence", headers=auth("alice"))
+            assert seen.status_code == 200, seen.text
+            assert seen.json()["presence_id"] == "away"
+        # Well before the 30 s refresh a node without the leader's commits would wait for.
+        after = json.loads(await asyncio.wait_for(supervisor.recv(), 15))["data"]["agents"]
+        assert after["unavailable"] == before["unavailable"] + 1
 
 
 def test_a_second_sqlite_node_is_refused(tmp_path: Path) -> None:

@@ -119,6 +119,32 @@ async def eventually(
         await asyncio.sleep(0.05)
 
 
+async def call_when(
+    world: OmnirouteCalls, doc_id: str, agent: str, state: str, actions: list[str]
+) -> dict[str, Any]:
+    """The interaction's call context once it is in `state` offering exactly `actions`."""
+
+    async def probe() -> dict[str, Any] | None:
+        r = await world.api.get(f"/interactions/{doc_id}/call", headers=world.auth(agent))
+        body: dict[str, Any] = r.json()
+        ok = r.status_code == 200 and body["state"] == state
+        return body if ok and body["available_actions"] == actions else None
+
+    return await eventually(probe, f"the call of {doc_id} to be {state} offering {actions}")
+
+
+async def control(
+    world: OmnirouteCalls, doc_id: str, agent: str, action: str, **params: str
+) -> None:
+    """An agent's call control, accepted for the provider (202)."""
+    r = await world.api.post(
+        f"/interactions/{doc_id}/controls",
+        json={"action": action, "params": params},
+        headers=world.auth(agent),
+    )
+    assert r.status_code == 202, r.text
+
+
 async def seed_external(db: Database, sim_port: int) -> None:
     """The API seed plus a webhook spoke pointing at the simulator; demo emails for linking."""
     await seed_api(db)

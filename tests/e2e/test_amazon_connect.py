@@ -18,12 +18,15 @@ from sqlalchemy import update
 from omniroute.store import migrate
 from omniroute.store import tables as t
 from omniroute.store.db import Database
+from tests.api.assertions import error
 from tests.api.conftest import seed_api
 from tests.channels.test_email import Recorder
 from tests.doubles.amazon_connect.world import INSTANCE_ID
 from tests.e2e.conftest import (
     OmnirouteCalls,
     add_external_queue,
+    call_when,
+    control,
     email_interaction,
     eventually,
     live_item,
@@ -97,6 +100,7 @@ async def seed_connect(db: Database, double_port: int) -> None:
     """The API seed plus an Amazon Connect spoke pointing at the double."""
     await seed_api(db)
     async with db.session() as s, s.begin():
+        s.add(t.ChannelRow(id="callback", name="Callback", default_capacity=1))
         for name in USER_OF:
             await s.execute(
                 update(t.AgentRow)
@@ -175,10 +179,10 @@ async def connect(
         yield world
 
 
-async def import_catalog(world: Connect) -> dict[str, Any]:
+async def import_catalog(world: Connect, channels: tuple[str, ...] = ("chat",)) -> dict[str, Any]:
     r = await world.api.post(
         f"/spokes/{SPOKE}/import",
-        json={"queue_defaults": {"channels": ["chat"], "rule_id": "standard"}},
+        json={"queue_defaults": {"channels": list(channels), "rule_id": "standard"}},
         headers=world.auth("admin"),
     )
     assert r.status_code == 200, r.text
@@ -531,3 +535,130 @@ async def stopped(world: Connect, doc_id: str) -> dict[str, Any]:
         return now if now["state"] == "ENDED" else None
 
     return await eventually(probe, f"StopContact of {doc_id}'s contact")
+
+
+async def call_in(world: Connect, channel: str, number: str) -> tuple[str, str]:
+    """A customer calls Connect; the flow's Lambda makes the interaction and tags the contact."""
+    # The Lambda: an interaction with no queue (Connect routes calls), its id on the contact.
+    r = await world.api.post(
+        "/interactions",
+        json={"channel_id": channel, "customer_name": "Ada", "subject": number},
+        headers=world.auth("integration"),
+    )
+    assert r.status_code == 201, r.text
+    doc_id = str(r.json()["id"])
+    r = await world.aws.post(
+        "/_double/calls",
+        json={
+            "from": number,
+            "callback": channel == "callback",
+            "attributes": {"omniroute_document_id": doc_id},
+        },
+    )
+    assert r.status_code == 201, r.text
+    return doc_id, str(r.json()["contact_id"])
+
+
+async def softphone(world: Connect, contact_id: str, action: str, **more: str) -> str:
+    """The agent (or the customer, for hangup) acts in Connect's softphone; the contact id."""
+    r = await world.aws.post(
+        f"/_double/contacts/{contact_id}/softphone", json={"action": action} | more
+    )
+    assert r.status_code == 200, r.text
+    return str(r.json().get("contact_id", contact_id))
+
+
+async def end_with_wrap_up(world: Connect, doc_id: str, contact_id: str, agent: str) -> None:
+    """The agent ends the interaction with a wrap-up code; it reaches the call's contact."""
+    r = await world.api.post(
+        f"/interactions/{doc_id}/end",
+        json={"wrap_up_code_id": "resolved", "notes": "called back"},
+        headers=world.auth(agent),
+    )
+    assert r.status_code == 200, r.text
+
+    async def wrapped() -> bool:
+        return any(
+            c["params"]["InitialContactId"] == contact_id
+            and c["params"]["Attributes"].get("omniroute_wrap_up_code_name") == "Resolved"
+            for c in await world.calls("UpdateContactAttributes")
+        )
+
+    await eventually(wrapped, f"the wrap-up code on contact {contact_id}")
+
+
+async def test_a_call_and_a_queued_callback_routed_by_connect(connect: Connect) -> None:
+    world = connect
+    await import_catalog(world, ("voice", "callback"))
+    queue = await our_queue(world)
+    await sign_in(world, "alice", "bob")
+
+    # A call Connect routed to Alice, whose softphone auto-accepts: accepted without a click,
+    # its work item made in the queue Connect took it from (a transfer with no work item yet).
+    doc_id, contact_id = await call_in(world, "voice", "+442079460123")
+    connected = await call_when(world, doc_id, "alice", "connected", ["end"])
+    assert (connected["kind"], connected["customer_number"]) == ("inbound", "+442079460123")
+    assert connected["connected_at"] is not None
+    interaction = await world.get(f"/interactions/{doc_id}")
+    assert (interaction["agent_id"], interaction["state"]) == ("alice", "work_in_progress")
+    item = await world.get(f"/work-items/{interaction['work_item_id']}")
+    assert (item["queue_id"], item["state"]) == (queue, "accepted")
+    described = await world.calls("DescribeContact")
+    assert [c["params"]["ContactId"] for c in described] == [contact_id]
+
+    # Hold in the softphone shows; Connect's API has no hold, so no button offers one.
+    await softphone(world, contact_id, "hold")
+    await call_when(world, doc_id, "alice", "held", ["end"])
+    r = await world.api.post(
+        f"/interactions/{doc_id}/controls",
+        json={"action": "resume", "params": {}},
+        headers=world.auth("alice"),
+    )
+    error(r, 409, "CALL_ACTION_NOT_AVAILABLE", "action")
+    await control(world, doc_id, "alice", "end")
+    await call_when(world, doc_id, "alice", "ended", [])
+    stops = await world.calls("StopContact")
+    assert [(c["params"]["ContactId"], c["status"]) for c in stops] == [(contact_id, 200)]
+    await end_with_wrap_up(world, doc_id, contact_id, "alice")
+
+    # Alice takes another call and transfers it in her softphone to Bob: Bob's offer is a
+    # transfer from Alice; Connect's transfer contact cannot be stopped, so no `end` then.
+    second, second_contact = await call_in(world, "voice", "+442079460124")
+    await call_when(world, second, "alice", "connected", ["end"])
+    moved = await softphone(world, second_contact, "transfer", user_id="u-bob")
+
+    async def bobs_offer() -> dict[str, Any] | None:
+        offers: list[dict[str, Any]] = await world.get("/agents/bob/offers", "bob")
+        return offers[0] if offers else None
+
+    offer = await eventually(bobs_offer, "Bob's offer of the call Alice transferred")
+    item = await world.get(f"/work-items/{offer['work_item_id']}")
+    assert (item["transfer_type"], item["transfer_from_agent_id"]) == ("blind", "alice")
+    r = await world.api.post(f"/offers/{offer['id']}/accept", headers=world.auth("bob"))
+    assert r.status_code == 200, r.text
+    await softphone(world, moved, "answer")
+    transferred = await call_when(world, second, "bob", "connected", [])
+    assert transferred["customer_number"] == "+442079460124"
+    assert (await world.get(f"/interactions/{second}"))["agent_id"] == "bob"
+    await softphone(world, moved, "hangup")
+    await call_when(world, second, "bob", "ended", [])
+    await end_with_wrap_up(world, second, second_contact, "bob")
+
+    # A queued callback goes to Bob (Alice is away); his softphone does not auto-accept, so
+    # he accepts here and answers in the softphone, and Connect dials the customer.
+    r = await world.api.put(
+        "/agents/alice/presence", json={"presence_id": "away"}, headers=world.auth("alice")
+    )
+    assert r.status_code == 200, r.text
+    callback, callback_contact = await call_in(world, "callback", "+442079460555")
+    scheduled = await call_when(world, callback, "bob", "scheduled", [])
+    assert (scheduled["kind"], scheduled["customer_number"]) == ("callback", "+442079460555")
+    _, offer = await offered(world, await live_item(world, callback), "bob")
+    assert offer["auto_accept"] is False
+    r = await world.api.post(f"/offers/{offer['id']}/accept", headers=world.auth("bob"))
+    assert r.status_code == 200, r.text
+    await softphone(world, callback_contact, "answer")
+    await call_when(world, callback, "bob", "connected", ["end"])
+    await control(world, callback, "bob", "end")
+    await call_when(world, callback, "bob", "ended", [])
+    await end_with_wrap_up(world, callback, callback_contact, "bob")

@@ -24,6 +24,8 @@ from tests.doubles.twilio.procs import start_double
 from tests.e2e.conftest import (
     OmnirouteCalls,
     add_external_queue,
+    call_when,
+    control,
     email_interaction,
     eventually,
     live_item,
@@ -63,6 +65,14 @@ class Flex(OmnirouteCalls):
     api: httpx.AsyncClient
     twilio: httpx.AsyncClient
     db: Database
+    servers: Servers
+    env: dict[str, str] | None = None
+
+    def restart(self) -> None:
+        """Stop Omniroute (SIGTERM) and start it again on the same port and database."""
+        self.omniroute.terminate()
+        port = self.omniroute.port
+        self.omniroute = self.servers.start(self.db.url, port=port, env=self.env)
 
     async def state(self) -> dict[str, Any]:
         """The double's whole state."""
@@ -155,7 +165,7 @@ async def flex_world(
         httpx.AsyncClient(base_url=omniroute.api_url, timeout=15.0) as api,
         httpx.AsyncClient(base_url=double.base_url, timeout=15.0) as twilio,
     ):
-        yield Flex(omniroute, double, api, twilio, db)
+        yield Flex(omniroute, double, api, twilio, db, servers, env)
     await db.dispose()
 
 
@@ -601,29 +611,6 @@ async def new_call(flex: Flex, queue: str, channel: str) -> str:
     return str(r.json()["id"])
 
 
-async def call_when(
-    flex: Flex, doc_id: str, agent: str, state: str, actions: list[str]
-) -> dict[str, Any]:
-    """The interaction's call context once it is in `state` offering exactly `actions`."""
-
-    async def probe() -> dict[str, Any] | None:
-        r = await flex.api.get(f"/interactions/{doc_id}/call", headers=flex.auth(agent))
-        body: dict[str, Any] = r.json()
-        ok = r.status_code == 200 and body["state"] == state
-        return body if ok and body["available_actions"] == actions else None
-
-    return await eventually(probe, f"the call of {doc_id} to be {state} offering {actions}")
-
-
-async def control(flex: Flex, doc_id: str, agent: str, action: str, **params: str) -> None:
-    r = await flex.api.post(
-        f"/interactions/{doc_id}/controls",
-        json={"action": action, "params": params},
-        headers=flex.auth(agent),
-    )
-    assert r.status_code == 202, r.text
-
-
 async def conference_of(flex: Flex, doc_id: str) -> dict[str, Any]:
     state = await flex.state()
     return next(c for c in state["conferences"] if c["friendly_name"] == f"omniroute-{doc_id}")
@@ -659,6 +646,8 @@ async def test_voice_call_and_callback_through_the_voice_api(flex: Flex) -> None
         p for p in (await conference_of(flex, doc_id))["participants"] if p["label"] == "customer"
     )
     assert customer["hold"] is True
+    # Omniroute restarts mid-call: the spoke reads the call's sids back from its store.
+    flex.restart()
     await control(flex, doc_id, agent, "resume")
     await call_when(flex, doc_id, agent, "connected", ["hold", "mute", "transfer", "end"])
     await control(flex, doc_id, agent, "mute")
@@ -694,6 +683,86 @@ async def test_voice_call_and_callback_through_the_voice_api(flex: Flex) -> None
     dialled = [c for c in (await flex.state())["calls"] if c["to"] == number]
     assert [c["status"] for c in dialled] == ["no-answer", "completed"]
     assert all(c["from"] == CALLER_ID for c in dialled)
+
+
+async def test_a_callback_task_made_in_flex_is_auto_accepted_and_called_back(flex: Flex) -> None:
+    await import_catalog(flex, ("chat", "voice", "callback"))
+    await sign_in_and_go_available(flex, "alice")
+    # A Studio flow records the request in Omniroute with no queue (Flex routes it)...
+    r = await flex.api.post(
+        "/interactions",
+        json={"channel_id": "callback", "customer_name": "Ada"},
+        headers=flex.auth("integration"),
+    )
+    assert r.status_code == 201, r.text
+    doc_id = r.json()["id"]
+    assert r.json()["work_item_id"] is None
+    # ...then makes the task as Flex's callback plugin does, naming our interaction and
+    # asking for auto-accept.
+    number = "+442079460777"
+    attributes = {
+        "taskType": "callback",
+        "from": number,
+        "name": number,
+        "direction": "inbound",
+        "callBackData": {"numberToCall": number, "numberToCallFrom": CALLER_ID, "attempts": 0},
+        "queue": GENERAL,
+        DOCUMENT: doc_id,
+        "omniroute_auto_accept": True,
+        "omniroute_display_option": "card_and_tab",
+    }
+    r = await flex.twilio.post(
+        f"/v1/Workspaces/{WORKSPACE_SID}/Tasks",
+        data={
+            "WorkflowSid": WORKFLOW_SID,
+            "Attributes": json.dumps(attributes),
+            "TaskChannel": "voice",
+        },
+        auth=(ACCOUNT_SID, AUTH_TOKEN),
+    )
+    assert r.status_code == 201, r.text
+    task_sid = r.json()["sid"]
+
+    # The reservation is a provider transfer from the task's queue, accepted without a click.
+    async def taken() -> dict[str, Any] | None:
+        doc: dict[str, Any] = await flex.get(f"/interactions/{doc_id}")
+        return doc if doc["agent_id"] == "alice" else None
+
+    doc = await eventually(taken, "the callback to be accepted on alice's behalf")
+    assert await flex.get("/agents/alice/offers", "alice") == []
+    item = await flex.get(f"/work-items/{doc['work_item_id']}")
+    assert (item["queue_id"], item["channel_id"]) == (await general_queue(flex), "callback")
+    [offer] = await flex.offers_of(doc["work_item_id"])
+    assert (offer.state, offer.auto_accept, offer.display_option) == (
+        "accepted",
+        True,
+        "card_and_tab",
+    )
+
+    async def assigned() -> bool:
+        task = next(x for x in (await flex.state())["tasks"] if x["sid"] == task_sid)
+        named = json.loads(task["attributes"]).get("omniroute_work_item_id")
+        return bool(task["assignment_status"] == "assigned" and named == doc["work_item_id"])
+
+    await eventually(assigned, "TaskRouter to assign the task, named with our work item")
+
+    # "Call back" dials callBackData.numberToCall through the Conference Participants API.
+    scheduled = await call_when(flex, doc_id, "alice", "scheduled", ["dial"])
+    assert (scheduled["kind"], scheduled["customer_number"]) == ("callback", number)
+    await control(flex, doc_id, "alice", "dial", number=number)
+    await call_when(flex, doc_id, "alice", "connected", ["hold", "mute", "transfer", "end"])
+    customer = next(
+        p for p in (await conference_of(flex, doc_id))["participants"] if p["label"] == "customer"
+    )
+    [dialled] = [c for c in (await flex.state())["calls"] if c["sid"] == customer["call_sid"]]
+    assert (dialled["to"], dialled["from"]) == (number, CALLER_ID)
+    r = await flex.api.post(
+        f"/interactions/{doc_id}/end",
+        json={"wrap_up_code_id": "resolved"},
+        headers=flex.auth("alice"),
+    )
+    assert r.status_code == 200, r.text
+    assert (await completed_task(flex, doc_id))["omniroute_wrap_up"]["code_name"] == "Resolved"
 
 
 async def completed_task(flex: Flex, doc_id: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from omniroute.spokes.base import (
     SpokeUnavailableError,
 )
 from omniroute.spokes.twilio_flex import TwilioFlexSettings, TwilioFlexSpoke
+from omniroute.spokes.twilio_flex.calls import from_task
 from omniroute.spokes.twilio_flex.errors import spoke_error
 from omniroute.spokes.twilio_flex.inbound import email_of
 from omniroute.spokes.twilio_flex.spoke import task_priority
@@ -220,3 +221,34 @@ def test_the_task_of_an_omniroute_transfer_is_offered_by_its_work_item() -> None
     [event] = spoke().parse_inbound(*signed(callback | {"TaskAttributes": json.dumps(attributes)}))
     assert event.offer is not None
     assert (event.offer.work_item_id, event.offer.transfer) == ("wi-1", None)
+
+
+def test_a_task_made_in_flex_enters_from_its_queue_with_its_offer_terms() -> None:
+    callback = fixture("assignment_callback")
+    attributes = {
+        "taskType": "callback",
+        "callBackData": {"numberToCall": "+442079460777"},
+        "omniroute_document_id": "doc-9",
+        "omniroute_auto_accept": True,
+        "omniroute_display_option": "card_and_tab",
+    }
+    [event] = spoke().parse_inbound(*signed(callback | {"TaskAttributes": json.dumps(attributes)}))
+    offer = event.offer
+    assert offer is not None
+    assert (offer.document_id, offer.work_item_id) == ("doc-9", None)
+    assert offer.transfer is not None
+    assert offer.transfer.source_provider_queue_id == callback["TaskQueueSid"]
+    assert (offer.auto_accept, offer.display_option.value) == (True, "card_and_tab")
+    call = from_task("doc-9", attributes)
+    assert call is not None
+    assert (call.kind.value, call.number) == ("callback", "+442079460777")
+
+
+@pytest.mark.parametrize(
+    "bad", [{"omniroute_auto_accept": "yes"}, {"omniroute_display_option": "tab_only"}]
+)
+def test_offer_terms_on_a_task_are_checked(bad: dict[str, str]) -> None:
+    callback = fixture("assignment_callback")
+    attributes = json.loads(callback["TaskAttributes"]) | bad
+    with pytest.raises(SpokeRejectedError, match=next(iter(bad))):
+        spoke().parse_inbound(*signed(callback | {"TaskAttributes": json.dumps(attributes)}))

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime
+
 from omniroute.domain.calls import CallAction, CallKind, CallState
+from omniroute.spokes.store import MemorySpokeStore
+from omniroute.spokes.twilio_flex.book import CallBook
 from omniroute.spokes.twilio_flex.calls import (
     Call,
     available,
@@ -81,3 +86,22 @@ def test_call_status_dialling_and_no_answer() -> None:
     assert missed.state is CallState.NO_ANSWER
     # A completed status for a call that never connected says nothing new.
     assert status_update(missed, {"CallSid": "CA9", "CallStatus": "completed"}) is None
+
+
+async def test_the_call_book_keeps_calls_in_the_spoke_store() -> None:
+    store = MemorySpokeStore("flex")
+    book = CallBook(store)
+    at = datetime(2026, 12, 3, 9, 30, tzinfo=UTC)
+    call = Call("doc-1", CallKind.CALLBACK, "+44", CallState.HELD, "CA1", "CA2", "CF1")
+    call = replace(call, held=True, connected_at=at)
+    book.put(call)
+    book.link_sid("CA1", "doc-1")
+    book.dialing("+44", "doc-1")
+    await book.flush()
+    again = CallBook(store)  # a new process reads what the last one wrote
+    await again.load()
+    assert again.get("doc-1") == call
+    assert (again.of_sid("CA1"), again.of_number("+44")) == ("doc-1", "doc-1")
+    again.forget("doc-1")
+    await again.flush()
+    assert store.values == {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -15,6 +16,7 @@ from omniroute.cluster.status import cluster_status
 from omniroute.config import Settings
 from omniroute.domain.errors import DomainError, ErrorCode
 from omniroute.engine import codec
+from omniroute.engine.engine import Engine
 
 router = APIRouter(tags=["cluster"])
 internal = APIRouter(tags=["internal"], include_in_schema=False)
@@ -64,6 +66,14 @@ class DoorIn(BaseModel):
 
     message: dict[str, Any]
     key: str | None = None
+    # The forwarding node made the key for this trip: no outcome can be stored under it yet.
+    fresh: bool = False
+
+
+class DoorGroupIn(BaseModel):
+    """The messages a node forwards together."""
+
+    messages: list[DoorIn]
 
 
 def _from_node(request: Request, token: str | None) -> None:
@@ -75,20 +85,28 @@ def _from_node(request: Request, token: str | None) -> None:
 @internal.post(DOOR_PATH)
 async def door(
     request: Request,
-    body: DoorIn,
+    body: DoorGroupIn,
     engine: EngineDep,
     x_omniroute_node: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
-    """Run a forwarded command or query in this node's engine (only the leader's runs)."""
+    """Run forwarded commands and queries in this node's engine (only the leader's runs)."""
     _from_node(request, x_omniroute_node)
-    try:
-        message = codec.decode_message(body.message)
-    except ValidationError as err:
-        raise DomainError(ErrorCode.VALIDATION_ERROR, f"bad forwarded message: {err}") from err
     if not engine.running:
         raise DomainError(ErrorCode.STORE_UNAVAILABLE, "this node does not lead the cluster")
+    answers = await asyncio.gather(*(_run(engine, item) for item in body.messages))
+    return {"answers": answers}
+
+
+async def _run(engine: Engine, item: DoorIn) -> dict[str, Any]:
     try:
-        result = await engine.run_local(message, body.key)
+        message = codec.decode_message(item.message)
+    except ValidationError as err:
+        error = DomainError(ErrorCode.VALIDATION_ERROR, f"bad forwarded message: {err}")
+        return {"ok": False, "error": codec.encode_error(error)}
+    except DomainError as err:
+        return {"ok": False, "error": codec.encode_error(err)}
+    try:
+        result = await engine.run_local(message, item.key, fresh=item.fresh)
     except DomainError as err:
         return {"ok": False, "error": codec.encode_error(err)}
     return {"ok": True, "result": codec.encode_result(type(message), result)}

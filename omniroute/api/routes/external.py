@@ -179,7 +179,7 @@ async def inbound_events(name: str, request: Request, engine: EngineDep) -> dict
     # Bounded by the body limit (api/body_limits.py) before the signature can be checked.
     body = await request.body()
     try:
-        events = spoke.parse_inbound(dict(request.headers), body)
+        events = await spoke.receive(dict(request.headers), body)
     except SpokeAuthError as err:
         raise DomainError(ErrorCode.INVALID_SIGNATURE, str(err)) from err
     except SpokeRejectedError as err:

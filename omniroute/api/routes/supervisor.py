@@ -19,6 +19,7 @@ from omniroute.api.routes.feed import authenticate_socket, close_when_ended
 from omniroute.api.schemas import Body
 from omniroute.api.sessions import SessionStore
 from omniroute.api.socket_tasks import until_first
+from omniroute.cluster.node import ClusterNode
 from omniroute.domain.errors import DomainError
 from omniroute.engine.engine import Engine
 from omniroute.services.supervisor import settings
@@ -80,6 +81,10 @@ def _feed(state: State, engine: Engine) -> OverviewFeed:
     feed: OverviewFeed | None = getattr(state, "supervisor_feed", None)
     if feed is None:
         feed = OverviewFeed(engine, state.db)
+        node: ClusterNode | None = state.cluster
+        if node is not None:
+            # The leader's commits, followed here: the view is as live on every node.
+            node.follower.routing_listeners.append(feed.changed)
         state.supervisor_feed = feed
     return feed
 

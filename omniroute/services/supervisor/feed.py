@@ -49,7 +49,12 @@ class OverviewFeed:
         engine.commit_listeners.append(self._on_commit)
 
     def _on_commit(self, batch: Committed) -> None:
-        if self._subs and batch.routing_changed:
+        if batch.routing_changed:
+            self.changed()
+
+    def changed(self) -> None:
+        """Routing state moved (here or, in a cluster, on the leader): recompute soon."""
+        if self._subs:
             self._dirty.set()
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -48,10 +49,18 @@ class AgentContact(_Model):
     contact_id: str = Field(alias="ContactId")
     initial_contact_id: str | None = Field(None, alias="InitialContactId")
     channel: str | None = Field(None, alias="Channel")
+    initiation_method: str | None = Field(None, alias="InitiationMethod")
     state: str = Field(alias="State")
     queue: QueueRef | None = Field(None, alias="Queue")
     queue_timestamp: AwareDatetime | None = Field(None, alias="QueueTimestamp")
     state_start_timestamp: AwareDatetime | None = Field(None, alias="StateStartTimestamp")
+    connected_at: AwareDatetime | None = Field(None, alias="ConnectedToAgentTimestamp")
+
+    @property
+    def queue_id(self) -> str | None:
+        """The id of the queue the contact came from, the last part of its ARN."""
+        arn = self.queue.arn if self.queue else None
+        return arn.rsplit("/", 1)[1] if arn and "/queue/" in arn else None
 
 
 class AgentSnapshot(_Model):
@@ -88,7 +97,8 @@ def segment_id(contact: AgentContact, user_id: str) -> str:
     return f"{contact.contact_id}/{user_id}/{queued}"
 
 
-def _ours(contact: AgentContact, lookup: Lookup) -> ContactLink | None:
+def ours(contact: AgentContact, lookup: Lookup) -> ContactLink | None:
+    """Our link for a contact, by its id or its initial contact's (a transfer made in Connect)."""
     return lookup(contact.contact_id) or (
         lookup(contact.initial_contact_id) if contact.initial_contact_id else None
     )
@@ -129,10 +139,40 @@ def _presence(event: AgentEvent) -> InboundEvent | None:
     )
 
 
+AutoAccept = Callable[[str, AgentContact], bool]
+
+
+def _voice_offer(
+    segment: str, link: ContactLink, contact: AgentContact, user: str, terms: OfferTerms
+) -> InboundOffer:
+    """A call Connect routed itself: the document, and where the work comes from."""
+    if link.accepted_by is not None and link.accepted_by != user:
+        source = InboundTransfer(TransferType.BLIND, from_provider_agent_id=link.accepted_by)
+    else:
+        # Connect queued the call, not us: the work may have no work item here yet.
+        queue = contact.queue_id or link.provider_queue_id
+        source = InboundTransfer(TransferType.BLIND, source_provider_queue_id=queue)
+    return InboundOffer(
+        external_segment_id=segment,
+        document_id=link.document_id,
+        timeout_s=terms.timeout_s,
+        auto_accept=terms.auto_accept(user, contact),
+        transfer=source,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class OfferTerms:
+    """How the spoke makes offers: the timeout, and whose calls Connect answers at once."""
+
+    timeout_s: float | None = None
+    auto_accept: AutoAccept = lambda _user, _contact: False
+
+
 def _offers(
     event: AgentEvent,
     lookup: Lookup,
-    timeout_s: float | None,
+    terms: OfferTerms,
     returning: Mapping[str, str],
 ) -> list[InboundEvent]:
     user = event.user_id
@@ -140,7 +180,7 @@ def _offers(
     before = {segment_id(c, user): c for c in (event.previous.contacts if event.previous else [])}
     found: list[InboundEvent] = []
     for segment, contact in now.items():
-        link = _ours(contact, lookup)
+        link = ours(contact, lookup)
         if link is None or contact.state not in OFFERED_STATES:
             continue
         earlier = before.get(segment)
@@ -148,10 +188,13 @@ def _offers(
             continue
         if returning.get(link.contact_id) == user:
             continue
+        timeout_s = terms.timeout_s
         offer = InboundOffer(
             external_segment_id=segment, work_item_id=link.work_item_id, timeout_s=timeout_s
         )
-        if link.accepted_by is not None and link.accepted_by != user:
+        if link.voice:
+            offer = _voice_offer(segment, link, contact, user, terms)
+        elif link.accepted_by is not None and link.accepted_by != user:
             # Accepted by one agent, now alerting another: a transfer made in Connect.
             offer = InboundOffer(
                 external_segment_id=segment,
@@ -171,7 +214,7 @@ def _offers(
             )
         )
     for segment, contact in before.items():
-        link = _ours(contact, lookup)
+        link = ours(contact, lookup)
         if link is None or contact.state != "CONNECTING":
             continue
         later = now.get(segment)
@@ -183,7 +226,9 @@ def _offers(
                 type=InboundEventType.WORK_RESCINDED,
                 provider_agent_id=user,
                 occurred_at=event.event_timestamp,
-                offer=InboundOffer(external_segment_id=segment, work_item_id=link.work_item_id),
+                offer=InboundOffer(
+                    external_segment_id=segment, work_item_id=link.work_item_id or None
+                ),
             )
         )
     return found
@@ -193,7 +238,7 @@ def inbound_events(
     event: AgentEvent,
     lookup: Lookup,
     *,
-    timeout_s: float | None = None,
+    terms: OfferTerms | None = None,
     returning: Mapping[str, str] | None = None,
 ) -> list[InboundEvent]:
     """The sign-in, presence and offer events one agent event stands for."""
@@ -204,5 +249,5 @@ def inbound_events(
         presence = _presence(event)
         if presence is not None:
             found.append(presence)
-    found.extend(_offers(event, lookup, timeout_s, returning or {}))
+    found.extend(_offers(event, lookup, terms or OfferTerms(), returning or {}))
     return found

@@ -12,13 +12,16 @@ PREFIX = "contact/"
 
 @dataclass(frozen=True, slots=True)
 class ContactLink:
-    """A task contact and the document and work item it stands for."""
+    """A task or voice contact and the document and work item it stands for."""
 
     contact_id: str
     document_id: str
     work_item_id: str
     provider_queue_id: str | None = None
     accepted_by: str | None = None  # the Connect user whose accept of work_item_id we reported
+    # A voice contact Connect routes itself (not a task we started): its caller's number.
+    voice: bool = False
+    customer_number: str | None = None
 
 
 def _link(value: Any) -> ContactLink | None:

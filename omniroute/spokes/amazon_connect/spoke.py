@@ -11,11 +11,20 @@ import boto3
 from botocore.config import Config
 from pydantic import TypeAdapter, ValidationError
 
+from omniroute.domain.calls import CallAction
 from omniroute.domain.outbound import SCHEMA_VERSION, RoutingEventType
 from omniroute.domain.profile import ProfileGroup, ProfileSkill, ProviderProfile, clamp_level
 from omniroute.spokes import events_schema as es
 from omniroute.spokes import signing
-from omniroute.spokes.amazon_connect.agent_events import OFFERED_STATES, AgentEvent, inbound_events
+from omniroute.spokes.amazon_connect import calls
+from omniroute.spokes.amazon_connect.agent_events import (
+    OFFERED_STATES,
+    AgentContact,
+    AgentEvent,
+    OfferTerms,
+    inbound_events,
+    ours,
+)
 from omniroute.spokes.amazon_connect.contacts import ContactLink, ContactMap
 from omniroute.spokes.amazon_connect.errors import error_code, map_error
 from omniroute.spokes.amazon_connect.settings import ConnectSettings
@@ -26,6 +35,7 @@ from omniroute.spokes.base import (
     RoutingEvent,
     Spoke,
     SpokeAuthError,
+    SpokeError,
     SpokeRejectedError,
     SpokeUnavailableError,
 )
@@ -41,6 +51,8 @@ NAME_CHARS = 512
 ATTRIBUTE_CHARS = 32767
 ATTRIBUTE_PREFIX = "omniroute_"
 GONE_CODES = frozenset({"ContactNotFoundException"})
+# Voice contacts looked up and found not to be ours, remembered so each is described once.
+MAX_FOREIGN_CONTACTS = 10_000
 # Connect channels -> our channel ids, for a routing profile's media concurrency.
 MEDIA_CHANNELS = {"VOICE": "voice", "CHAT": "chat", "TASK": "case", "EMAIL": "email"}
 AGENT_EVENTS: TypeAdapter[AgentEvent | list[AgentEvent]] = TypeAdapter(
@@ -86,6 +98,9 @@ class AmazonConnectSpoke(Spoke[ConnectSettings]):
         self._status_ids: dict[str, str] = {}
         self._starting = 0
         self._returning: dict[str, str] = {}
+        # Each user's auto-accept for calls and for agent-first callbacks (DescribeUser).
+        self._auto_accept: dict[str, tuple[bool, bool]] = {}
+        self._foreign: dict[str, None] = {}
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -145,6 +160,8 @@ class AmazonConnectSpoke(Spoke[ConnectSettings]):
                 await self._end(event.data_as(es.EndInteractionData))
             case RoutingEventType.AGENT_PRESENCE:
                 await self._presence(event.data_as(es.AgentPresenceData))
+            case RoutingEventType.INTERACTION_CONTROL:
+                await self._control(event.data_as(es.InteractionControlData))
             case _:
                 msg = f"amazon_connect spoke cannot deliver {event.type.value} events"
                 raise SpokeRejectedError(msg)
@@ -181,7 +198,7 @@ class AmazonConnectSpoke(Spoke[ConnectSettings]):
                 "linked; the agent must sign in to Connect once"
             )
             raise SpokeRejectedError(msg)
-        link = self._link(data.document_id)
+        link = self._task_link(data.document_id)
         # Mapped first: Connect may alert the target before TransferContact even returns.
         await self._map().put(
             ContactLink(link.contact_id, link.document_id, data.transfer_id, link.provider_queue_id)
@@ -194,7 +211,7 @@ class AmazonConnectSpoke(Spoke[ConnectSettings]):
         if not queue:
             msg = f"transfer {data.transfer_id}: the target queue has no provider_queue_id"
             raise SpokeRejectedError(msg)
-        link = self._link(data.document_id)
+        link = self._task_link(data.document_id)
         await self._map().put(
             ContactLink(link.contact_id, link.document_id, data.transfer_id, queue)
         )
@@ -206,7 +223,7 @@ class AmazonConnectSpoke(Spoke[ConnectSettings]):
     async def _cancel_transfer(self, event_id: str, data: es.TransferData) -> None:
         # Connect cannot take a transfer back: the contact goes back to the sender instead.
         sender = data.from_.provider_agent_id
-        link = self._link(data.document_id)
+        link = self._task_link(data.document_id)
         previous = data.previous_work_item_id or link.work_item_id
         # The sender still has the work it accepted: it is the holder again.
         back = ContactLink(
@@ -230,11 +247,13 @@ class AmazonConnectSpoke(Spoke[ConnectSettings]):
                 "reject_reason_id": data.reject_reason_id,
             },
         )
-        if data.outcome == "accepted" and data.work_item_id == link.work_item_id:
+        if data.outcome == "accepted" and (link.voice or data.work_item_id == link.work_item_id):
             # Remembered so that Connect alerting someone else next is a transfer made there.
-            await self._map().put(replace(link, accepted_by=data.provider_agent_id))
+            accepted = replace(link, accepted_by=data.provider_agent_id)
+            await self._map().put(replace(accepted, work_item_id=data.work_item_id))
         # Connect cannot exclude an agent from a contact, so `reassignable` cannot be honoured.
-        if data.outcome in ("rejected", "timed_out"):
+        # A call is routed again by Connect itself when the agent's softphone misses it.
+        if data.outcome in ("rejected", "timed_out") and not link.voice:
             await self._requeue(event_id, link, data.provider_queue_id)
 
     async def _offer_refused(self, event_id: str, data: es.OfferRefusedData) -> None:
@@ -242,7 +261,8 @@ class AmazonConnectSpoke(Spoke[ConnectSettings]):
         contact = data.external_segment_id.split("/", 1)[0]
         link = self._map().by_contact(contact) or self._link(data.document_id)
         await self._annotate(link, {"offer_outcome": "refused", "offer_error": data.error_code})
-        await self._requeue(event_id, link, None)
+        if not link.voice:
+            await self._requeue(event_id, link, None)
 
     async def _requeue(self, event_id: str, link: ContactLink, queue: str | None) -> None:
         # Connect re-routes a contact only when it is queued again.
@@ -265,14 +285,29 @@ class AmazonConnectSpoke(Spoke[ConnectSettings]):
                 "notes": data.notes,
             },
         )
+        await self._stop(link.contact_id)
+
+    async def _stop(self, contact_id: str) -> None:
         client = self._connect()
         await self._call(
             "StopContact",
             client.stop_contact,
             gone_ok=True,
             InstanceId=self.settings.instance_id,
-            ContactId=link.contact_id,
+            ContactId=contact_id,
         )
+
+    async def _control(self, data: es.InteractionControlData) -> None:
+        link = self._link(data.interaction_id)
+        action = CallAction(data.action)
+        if not link.voice or action is not CallAction.END:
+            msg = (
+                f"Connect's API cannot {action.value} the call of interaction "
+                f"{data.interaction_id}: it can only stop a voice contact (StopContact)"
+            )
+            raise SpokeRejectedError(msg)
+        # The contact the agent saw: after a transfer made in Connect it is a new one.
+        await self._stop(data.provider_call_id or link.contact_id)
 
     async def _presence(self, data: es.AgentPresenceData) -> None:
         user, state = data.provider_agent_id, data.provider_state
@@ -390,6 +425,7 @@ class AmazonConnectSpoke(Spoke[ConnectSettings]):
             "DescribeUser", client.describe_user, InstanceId=instance, UserId=provider_agent_id
         )
         user = answer.get("User", {})
+        self._note_auto_accept(provider_agent_id, user)
         info = user.get("IdentityInfo", {}) or {}
         full = " ".join(p for p in (info.get("FirstName"), info.get("LastName")) if p)
         skills: list[ProfileSkill] = []
@@ -440,7 +476,43 @@ class AmazonConnectSpoke(Spoke[ConnectSettings]):
     # -- inbound -------------------------------------------------------------------------------
 
     def parse_inbound(self, headers: Mapping[str, str], body: bytes) -> list[InboundEvent]:
-        """Verify the relay's signature; turn agent event stream records into events."""
+        """Verify and parse; a voice contact or user not read from Connect yet asks a retry."""
+        records = self._records(headers, body)
+        missing = [f"{kind} {ident}" for kind, ident in self._unknown(records)]
+        if missing:
+            msg = f"{', '.join(missing)} not read from Connect yet; retry this request"
+            raise SpokeUnavailableError(msg)
+        return self._events(records)
+
+    async def receive(self, headers: Mapping[str, str], body: bytes) -> list[InboundEvent]:
+        """Verify the relay's signature, read new voice contacts and users, make the events."""
+        records = self._records(headers, body)
+        # Contacts first: only the users with a call of ours need their auto-accept read.
+        for _ in range(2):
+            for kind, ident in self._unknown(records):
+                await self._read(kind, ident)
+        return self._events(records)
+
+    async def _read(self, kind: str, ident: str) -> None:
+        """Read one voice contact or user from Connect for the relay's request."""
+        try:
+            if kind == "contact":
+                await self._describe_contact(ident)
+            else:
+                await self._describe_user(ident)
+        except SpokeRejectedError:
+            # Connect will not describe it (unknown, not allowed): no call of ours, and no
+            # auto-accept we know of.
+            if kind == "contact":
+                self._not_ours(ident)
+            else:
+                self._auto_accept[ident] = (False, False)
+        except SpokeError as err:
+            # Our credentials or Connect failing is no fault of the relay's: it retries.
+            msg = f"reading {kind} {ident} from Connect: {err}; retry this request"
+            raise SpokeUnavailableError(msg) from err
+
+    def _records(self, headers: Mapping[str, str], body: bytes) -> list[AgentEvent]:
         secret = self.settings.relay_secret.get_secret_value()
         try:
             signing.verify(secret, headers, body, tolerance_s=self.settings.tolerance_s)
@@ -459,18 +531,88 @@ class AmazonConnectSpoke(Spoke[ConnectSettings]):
         if len(records) > MAX_INBOUND_EVENTS:
             msg = f"{len(records)} records in one request; send at most {MAX_INBOUND_EVENTS}"
             raise SpokeRejectedError(msg)
-        found: list[InboundEvent] = []
         for record in records:
             self._check_known(record)
-            found.extend(
-                inbound_events(
-                    record,
-                    self._ours,
-                    timeout_s=self.settings.offer_timeout_s,
-                    returning=self._returning,
-                )
-            )
+        return records
+
+    def _events(self, records: list[AgentEvent]) -> list[InboundEvent]:
+        found: list[InboundEvent] = []
+        terms = OfferTerms(self.settings.offer_timeout_s, self._auto_accepts)
+        for record in records:
+            found.extend(inbound_events(record, self._ours, terms=terms, returning=self._returning))
+            found.extend(calls.call_events(record, self._ours))
         return found
+
+    def _auto_accepts(self, user_id: str, contact: AgentContact) -> bool:
+        voice, agent_first_callback = self._auto_accept.get(user_id, (False, False))
+        return agent_first_callback if contact.initiation_method == "CALLBACK" else voice
+
+    def _unknown(self, records: list[AgentEvent]) -> list[tuple[str, str]]:
+        """The voice contacts ("contact", id) and users ("user", id) to read from Connect."""
+        found: dict[tuple[str, str], None] = {}
+        for record in records:
+            for contact in record.current.contacts if record.current else []:
+                if contact.channel != calls.VOICE or contact.state not in OFFERED_STATES:
+                    continue
+                if contact.contact_id in self._foreign:
+                    continue
+                if ours(contact, self._ours) is None:
+                    found[("contact", contact.contact_id)] = None
+                elif record.user_id not in self._auto_accept:
+                    found[("user", record.user_id)] = None
+        return list(found)
+
+    async def _describe_contact(self, contact_id: str) -> None:
+        """DescribeContact: a voice contact whose attributes name our document is linked."""
+        client = self._connect()
+        answer = await self._call(
+            "DescribeContact",
+            client.describe_contact,
+            InstanceId=self.settings.instance_id,
+            ContactId=contact_id,
+        )
+        contact = answer.get("Contact", {})
+        document = (contact.get("Attributes") or {}).get(ATTRIBUTE_PREFIX + "document_id")
+        if contact.get("Channel") != calls.VOICE or not document:
+            self._not_ours(contact_id)
+            return
+        endpoint = contact.get("CustomerEndpoint") or {}
+        queue = (contact.get("QueueInfo") or {}).get("Id")
+        link = ContactLink(
+            contact_id=contact_id,
+            document_id=str(document),
+            work_item_id="",
+            provider_queue_id=str(queue) if queue else None,
+            voice=True,
+            customer_number=endpoint.get("Address"),
+        )
+        await self._map().put(link)
+
+    def _not_ours(self, contact_id: str) -> None:
+        self._foreign[contact_id] = None
+        if len(self._foreign) > MAX_FOREIGN_CONTACTS:
+            self._foreign.pop(next(iter(self._foreign)))
+
+    async def _describe_user(self, user_id: str) -> None:
+        client = self._connect()
+        answer = await self._call(
+            "DescribeUser",
+            client.describe_user,
+            InstanceId=self.settings.instance_id,
+            UserId=user_id,
+        )
+        self._note_auto_accept(user_id, answer.get("User", {}))
+
+    def _note_auto_accept(self, user_id: str, user: Mapping[str, Any]) -> None:
+        """The user's VOICE auto-accept (per channel, else the phone's) and agent-first one."""
+        phone = bool((user.get("PhoneConfig") or {}).get("AutoAccept", False))
+        for config in user.get("AutoAcceptConfigs") or []:
+            if config.get("Channel") == calls.VOICE:
+                voice = bool(config.get("AutoAccept", phone))
+                callback = bool(config.get("AgentFirstCallbackAutoAccept", False))
+                self._auto_accept[user_id] = (voice, callback)
+                return
+        self._auto_accept[user_id] = (phone, False)
 
     def _ours(self, contact_id: str) -> ContactLink | None:
         return self._map().by_contact(contact_id)
@@ -509,6 +651,16 @@ class AmazonConnectSpoke(Spoke[ConnectSettings]):
             msg = (
                 f"document '{document}' has no Connect task; its new_interaction was never "
                 "delivered through this spoke"
+            )
+            raise SpokeRejectedError(msg)
+        return link
+
+    def _task_link(self, document_id: str | None) -> ContactLink:
+        link = self._link(document_id)
+        if link.voice:
+            msg = (
+                f"document '{link.document_id}' is a call: Connect's TransferContact carries only "
+                "TASK and EMAIL contacts, so calls are transferred in the agent's softphone"
             )
             raise SpokeRejectedError(msg)
         return link

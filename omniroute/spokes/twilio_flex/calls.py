@@ -16,6 +16,8 @@ from omniroute.spokes.base import InboundEvent, InboundEventType, SpokeRejectedE
 
 CONFERENCE_PREFIX = "omniroute-"
 KIND_ATTRIBUTE = "omniroute_call_kind"
+FLEX_TASK_TYPE = "taskType"
+FLEX_CALLBACK_DATA = "callBackData"
 CUSTOMER, WORKER, TRANSFER = "customer", "worker", "transfer"
 CONFERENCE_EVENTS = ["start", "end", "join", "leave", "mute", "hold"]
 CALL_EVENTS = ["initiated", "ringing", "answered", "completed"]
@@ -86,9 +88,27 @@ def context_event(event_id: str, call: Call, at: datetime, can_dial: bool) -> In
 
 
 def call_kind(attributes: dict[str, Any]) -> CallKind | None:
-    """The kind of call a task carries, or None for a task that is not a call."""
+    """The kind of call a task carries, or None for a task that is not a call.
+
+    Omniroute's own attribute first; else a Flex callback task (`taskType: callback`, as
+    Flex's callback plugin makes it), or a Flex voice task (it carries the caller's call_sid).
+    """
     raw = attributes.get(KIND_ATTRIBUTE)
-    return CallKind(raw) if raw in (CallKind.INBOUND, CallKind.CALLBACK) else None
+    if raw in (CallKind.INBOUND, CallKind.CALLBACK):
+        return CallKind(raw)
+    if attributes.get(FLEX_TASK_TYPE) == "callback":
+        return CallKind.CALLBACK
+    if attributes.get(FLEX_TASK_TYPE) is None and isinstance(attributes.get("call_sid"), str):
+        return CallKind.INBOUND
+    return None
+
+
+def _number(attributes: dict[str, Any]) -> str | None:
+    """Whom to call back: Flex's callBackData.numberToCall, else the caller's `from`."""
+    data = attributes.get(FLEX_CALLBACK_DATA)
+    number = data.get("numberToCall") if isinstance(data, dict) else None
+    number = number if isinstance(number, str) and number else attributes.get("from")
+    return number if isinstance(number, str) and number else None
 
 
 def from_task(document_id: str, attributes: dict[str, Any]) -> Call | None:
@@ -96,7 +116,7 @@ def from_task(document_id: str, attributes: dict[str, Any]) -> Call | None:
     kind = call_kind(attributes)
     if kind is None:
         return None
-    number = attributes.get("from")
+    number = _number(attributes)
     sid = attributes.get("call_sid")
     if kind is CallKind.CALLBACK:
         state = CallState.SCHEDULED
@@ -106,7 +126,7 @@ def from_task(document_id: str, attributes: dict[str, Any]) -> Call | None:
     return Call(
         interaction_id=document_id,
         kind=kind,
-        number=number if isinstance(number, str) else None,
+        number=number,
         state=state,
         customer_call_sid=sid if isinstance(sid, str) else None,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -11,6 +12,7 @@ from urllib.parse import parse_qsl
 from twilio.request_validator import RequestValidator
 
 from omniroute import jsontext
+from omniroute.domain.model import DisplayOption
 from omniroute.domain.outbound import TransferType
 from omniroute.spokes.base import (
     InboundEvent,
@@ -30,6 +32,9 @@ OFFER_EVENT = "reservation.created"
 PRESENCE_EVENT = "worker.activity.update"
 WORK_ITEM_ATTRIBUTE = "omniroute_work_item_id"
 DOCUMENT_ATTRIBUTE = "omniroute_document_id"
+# The Work Offer API's offer terms, as a Studio flow (or Omniroute) writes them on the task.
+AUTO_ACCEPT_ATTRIBUTE = "omniroute_auto_accept"
+DISPLAY_ATTRIBUTE = "omniroute_display_option"
 # Flex marks the task its own transfer made; the spoke marks the tasks of Omniroute's transfers.
 FLEX_TRANSFER_TARGET = "transferTargetType"
 OWN_TRANSFER_ATTRIBUTE = "omniroute_transfer_type"
@@ -106,20 +111,49 @@ def email_of(attributes: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _offer_terms(attributes: Mapping[str, Any]) -> tuple[bool, DisplayOption]:
+    """The task's auto-accept and display option (false and card only when absent)."""
+    auto_accept = attributes.get(AUTO_ACCEPT_ATTRIBUTE, False)
+    if not isinstance(auto_accept, bool):
+        msg = f"the task attribute {AUTO_ACCEPT_ATTRIBUTE} must be true or false"
+        raise SpokeRejectedError(msg)
+    raw = attributes.get(DISPLAY_ATTRIBUTE, DisplayOption.CARD_ONLY.value)
+    try:
+        display = DisplayOption(raw)
+    except ValueError as err:
+        known = ", ".join(d.value for d in DisplayOption)
+        msg = f"the task attribute {DISPLAY_ATTRIBUTE} must be one of {known}"
+        raise SpokeRejectedError(msg) from err
+    return auto_accept, display
+
+
 def _offer(fields: Mapping[str, str], timeout_s: float) -> list[InboundEvent]:
     attributes = _json_object(fields, "TaskAttributes")
     work_item_id = attributes.get(WORK_ITEM_ATTRIBUTE)
-    if not isinstance(work_item_id, str):
-        return []  # a task Omniroute did not create (a Flex voice call, say): not ours
+    document_id = attributes.get(DOCUMENT_ATTRIBUTE)
+    if not isinstance(work_item_id, str) and not isinstance(document_id, str):
+        return []  # a task that names none of our interactions (a plain Flex call): not ours
     reservation = _required(fields, "ReservationSid")
-    offer = _flex_transfer(attributes, fields, reservation, timeout_s) or InboundOffer(
-        work_item_id=work_item_id,
-        provider_queue_id=fields.get("TaskQueueSid") or None,
-        allowed_to_decline=True,
-        auto_accept=False,
-        timeout_s=timeout_s,
-        external_segment_id=reservation,
-    )
+    queue = fields.get("TaskQueueSid") or None
+    offer = _flex_transfer(attributes, fields, reservation, timeout_s)
+    if offer is None and isinstance(work_item_id, str):
+        offer = InboundOffer(
+            work_item_id=work_item_id,
+            provider_queue_id=queue,
+            timeout_s=timeout_s,
+            external_segment_id=reservation,
+        )
+    elif offer is None:
+        # A task made in Flex (a Studio flow, a callback) for one of our interactions: it
+        # arrives with no work item, so it enters from the task's queue, as a transfer would.
+        offer = InboundOffer(
+            document_id=document_id,
+            timeout_s=timeout_s,
+            external_segment_id=reservation,
+            transfer=InboundTransfer(source_provider_queue_id=queue),
+        )
+    auto_accept, display = _offer_terms(attributes)
+    offer = replace(offer, auto_accept=auto_accept, display_option=display)
     return [
         InboundEvent(
             id=f"{reservation}:created",
@@ -157,9 +191,10 @@ def _flex_transfer(
 def _rescinded(fields: Mapping[str, str], event_type: str) -> list[InboundEvent]:
     attributes = _json_object(fields, "TaskAttributes")
     work_item_id = attributes.get(WORK_ITEM_ATTRIBUTE)
-    if not isinstance(work_item_id, str):
+    if not isinstance(work_item_id, str) and DOCUMENT_ATTRIBUTE not in attributes:
         return []
     reservation = _required(fields, "ReservationSid")
+    work_item_id = work_item_id if isinstance(work_item_id, str) else None
     return [
         InboundEvent(
             id=f"{reservation}:{event_type.removeprefix('reservation.')}",

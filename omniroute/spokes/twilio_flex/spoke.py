@@ -28,6 +28,7 @@ from omniroute.spokes.base import (
 )
 from omniroute.spokes.store import SpokeStore
 from omniroute.spokes.twilio_flex import calls, inbound
+from omniroute.spokes.twilio_flex.book import CallBook
 from omniroute.spokes.twilio_flex.calls import Call
 from omniroute.spokes.twilio_flex.errors import mapped
 from omniroute.spokes.twilio_flex.settings import TwilioFlexSettings
@@ -86,14 +87,14 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
         self._http: HttpxTwilioClient | None = None
         self._client: Client | None = None
         self._activities: dict[str, str] = {}
-        # Calls by interaction, and the interaction of each customer call the spoke placed.
-        self._calls: dict[str, Call] = {}
-        self._call_sids: dict[str, str] = {}
-        # Numbers being dialled: a status callback can outrun the answer that names its CallSid.
-        self._dialing: dict[str, str] = {}
+        self._book = CallBook(self.store)
+        self._book_loaded = False
 
     async def setup(self) -> None:
-        """Build the twilio client; Twilio is not contacted."""
+        """Build the twilio client and read the calls kept in the store; Twilio is not contacted."""
+        if not self._book_loaded:
+            await self._book.load()
+            self._book_loaded = True
         if self._client is not None:
             return
         base = self.settings.taskrouter_base_url
@@ -138,7 +139,10 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
             case RoutingEventType.OFFER_OUTCOME:
                 outcome = event.data_as(es.OfferOutcomeData)
                 await self._offer_outcome(
-                    outcome.outcome, outcome.external_segment_id, outcome.provider_agent_id
+                    outcome.outcome,
+                    outcome.external_segment_id,
+                    outcome.provider_agent_id,
+                    outcome.work_item_id,
                 )
             case RoutingEventType.OFFER_REFUSED:
                 refused = event.data_as(es.OfferRefusedData)
@@ -174,6 +178,12 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
                 skills.setdefault(skill, CatalogEntry(skill, skill))
         return list(skills.values())
 
+    async def receive(self, headers: Mapping[str, str], body: bytes) -> list[InboundEvent]:
+        """Parse the callback, then store what it taught the spoke of its call."""
+        events = self.parse_inbound(headers, body)
+        await self._book.flush()
+        return events
+
     def parse_inbound(self, headers: Mapping[str, str], body: bytes) -> list[InboundEvent]:
         """Verify X-Twilio-Signature and turn TaskRouter's callback into inbound events."""
         token = self.settings.auth_token.get_secret_value()
@@ -195,7 +205,7 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
         return self.settings.caller_id is not None
 
     def _context(self, event_id: str, call: Call, fields: dict[str, str]) -> list[InboundEvent]:
-        self._calls[call.interaction_id] = call
+        self._book.put(call)
         return [calls.context_event(event_id, call, calls.when(fields), self._can_dial)]
 
     def _task_call(self, fields: dict[str, str]) -> list[InboundEvent]:
@@ -211,7 +221,7 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
         accepted = event_type == "reservation.accepted"
         if accepted and call.kind is not CallKind.CALLBACK:
             return []  # the inbound call connects when it joins the conference
-        known = self._calls.get(call.interaction_id)
+        known = self._book.get(call.interaction_id)
         if known is not None and known.state is not call.state:
             return []  # a late event for a call that has moved on
         at = inbound.event_time(fields) or datetime.now(UTC)
@@ -221,7 +231,7 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
             at,
             self._can_dial and accepted,
         )
-        self._calls[call.interaction_id] = call
+        self._book.put(call)
         return [event]
 
     def _conference_event(self, fields: dict[str, str]) -> list[InboundEvent]:
@@ -229,30 +239,37 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
         if not name.startswith(calls.CONFERENCE_PREFIX):
             return []  # a conference Omniroute did not make
         interaction_id = name.removeprefix(calls.CONFERENCE_PREFIX)
-        call = self._calls.get(interaction_id) or Call(
-            interaction_id, CallKind.INBOUND, None, CallState.ALERTING
-        )
+        known = self._book.get(interaction_id)
+        call = known or Call(interaction_id, CallKind.INBOUND, None, CallState.ALERTING)
         changed = calls.conference_update(call, fields)
+        if known is None and changed is not None and changed.state is CallState.ENDED:
+            return []  # the end of a call already forgotten (its interaction ended)
         if changed is None:
             conference = fields["ConferenceSid"]
-            self._calls[interaction_id] = replace(call, conference_sid=conference)
+            self._book.put(replace(call, conference_sid=conference))
             return []
         event_id = f"{fields['ConferenceSid']}:{fields.get('SequenceNumber', '')}"
         return self._context(event_id, changed, fields)
 
     def _call_status(self, fields: dict[str, str]) -> list[InboundEvent]:
         sid = fields.get("CallSid", "")
-        interaction_id = self._call_sids.get(sid) or self._dialing.get(fields.get("To", ""))
+        interaction_id = self._book.of_sid(sid) or self._book.of_number(fields.get("To", ""))
         if interaction_id:
-            self._call_sids[sid] = interaction_id
-        call = self._calls.get(interaction_id) if interaction_id else None
+            self._book.link_sid(sid, interaction_id)
+        call = self._book.get(interaction_id) if interaction_id else None
         changed = calls.status_update(call, fields) if call else None
         if changed is None:
             return []
         return self._context(f"{sid}:{fields.get('CallStatus', '')}", changed, fields)
 
     async def _control(self, data: es.InteractionControlData) -> None:
-        call = self._calls.get(data.interaction_id)
+        try:
+            await self._act(data)
+        finally:
+            await self._book.flush()
+
+    async def _act(self, data: es.InteractionControlData) -> None:
+        call = await self._book.refresh(data.interaction_id)
         if call is None:
             msg = f"no Twilio call is known for interaction {data.interaction_id}"
             raise SpokeRejectedError(msg)
@@ -336,7 +353,8 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
         if call.worker_call_sid is None:
             await self._worker_joins(call.interaction_id, worker_sid)
         callback = str(self.settings.callback_url)
-        self._dialing[number] = call.interaction_id
+        self._book.dialing(number, call.interaction_id)
+        await self._book.flush()  # its status callback may come before this request returns
         placed = await (
             self._voice()
             .conferences(calls.conference_name(call.interaction_id))
@@ -351,7 +369,7 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
                 conference_status_callback_event=calls.CONFERENCE_EVENTS,
             )
         )
-        self._call_sids[str(placed.call_sid)] = call.interaction_id
+        self._book.link_sid(str(placed.call_sid), call.interaction_id)
 
     async def _connect_inbound(self, task_sid: str, worker_sid: str) -> None:
         """An accepted inbound call: ring the agent in, then move the caller's call in."""
@@ -451,7 +469,11 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
             )
 
     async def _offer_outcome(
-        self, outcome: str, reservation_sid: str | None, worker_sid: str | None
+        self,
+        outcome: str,
+        reservation_sid: str | None,
+        worker_sid: str | None,
+        work_item_id: str | None = None,
     ) -> None:
         if not reservation_sid or not worker_sid:
             return  # an offer TaskRouter did not make: nothing to answer
@@ -475,23 +497,40 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
                     reservation_status="accepted" if accepting else "rejected"
                 )
         if accepting:
-            await self._finish_blind_transfer(str(current.task_sid))
+            await self._after_accept(str(current.task_sid), work_item_id)
             if status == "pending":
                 await self._connect_inbound(str(current.task_sid), worker_sid)
 
-    async def _finish_blind_transfer(self, task_sid: str) -> None:
+    async def _after_accept(self, task_sid: str, work_item_id: str | None) -> None:
+        """Name our work item on a task made in Flex; complete a blind transfer's old task."""
         task = await self._fetch_task(task_sid)
         attributes = _attributes(task.attributes)
+        if work_item_id and WORK_ITEM not in attributes:
+            # So end_interaction finds the task by its work item, as it finds ours.
+            attributes[WORK_ITEM] = work_item_id
+            async with mapped(self._what(f"name work item {work_item_id} on task {task_sid}")):
+                await (
+                    self._workspace()
+                    .tasks(task_sid)
+                    .update_async(attributes=json.dumps(attributes))
+                )
         previous = attributes.get(PREVIOUS_TASK)
         if attributes.get(TRANSFER_TYPE) != "blind" or not isinstance(previous, str):
             return
         await self._complete(previous, {}, "transferred")
 
     async def _end(self, data: es.EndInteractionData) -> None:
-        task_sid = await self._task_of(data.work_item_id) if data.work_item_id else None
-        if task_sid is None:
-            msg = f"no TaskRouter task has {WORK_ITEM} '{data.work_item_id}'"
-            raise SpokeRejectedError(msg)
+        self._book.forget(data.document_id)  # its call is over for Omniroute
+        await self._book.flush()
+        if data.work_item_id:
+            task_sid = await self._task_of(data.work_item_id)
+            if task_sid is None:
+                msg = f"no TaskRouter task has {WORK_ITEM} '{data.work_item_id}'"
+                raise SpokeRejectedError(msg)
+            task_sids = [task_sid]
+        else:
+            # No work item named (its routing was withdrawn first): the document's live tasks.
+            task_sids = await self._live_tasks_of(data.document_id)
         wrap_up = {
             "omniroute_wrap_up": {
                 "code_id": data.wrap_up_code_id,
@@ -500,7 +539,8 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
                 "state": data.state,
             }
         }
-        await self._complete(task_sid, wrap_up, "ended in Omniroute")
+        for task_sid in task_sids:
+            await self._complete(task_sid, wrap_up, "ended in Omniroute")
 
     async def _complete(self, task_sid: str, extra: Mapping[str, Any], reason: str) -> None:
         task = await self._fetch_task(task_sid)
@@ -582,6 +622,12 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
                 evaluate_task_attributes=expression, limit=1
             )
         return str(tasks[0].sid) if tasks else None
+
+    async def _live_tasks_of(self, document_id: str) -> list[str]:
+        expression = f"{inbound.DOCUMENT_ATTRIBUTE} == {_quoted(document_id)}"
+        async with mapped(self._what(f"find the tasks of document {document_id}")):
+            tasks = await self._workspace().tasks.list_async(evaluate_task_attributes=expression)
+        return [str(x.sid) for x in tasks if x.assignment_status in LIVE_TASK]
 
     async def _fetch_task(self, task_sid: str) -> Any:
         async with mapped(self._what(f"fetch task {task_sid}")):

@@ -73,6 +73,7 @@ def default_world() -> World:
     }
     queues = {"q-general": "General", "q-billing": "Billing", "q-vip": "VIP"}
     users["u-carol"].proficiencies = {("Technology", "Printers"): 4.0}
+    users["u-alice"].voice_auto_accept = True
     world = World(users, queues, {"rp-general": "General"})
     world.media = {"rp-general": {"CHAT": 2, "TASK": 3, "VOICE": 1}}
     world.profile_queues = {"rp-general": ["q-general", "q-billing"]}
@@ -143,9 +144,15 @@ def transfer(world: World, params: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
+STOPPABLE_VOICE = ("INBOUND", "OUTBOUND", "CALLBACK", "API")
+
+
 def stop(world: World, params: dict[str, Any]) -> dict[str, Any]:
-    """StopContact."""
+    """StopContact: any task; a voice contact unless it came from a transfer or the like."""
     contact = _contact(world, params["ContactId"])
+    if contact.channel == "VOICE" and contact.initiation_method not in STOPPABLE_VOICE:
+        msg = f"StopContact does not stop {contact.initiation_method} voice contacts"
+        raise ProtocolError("InvalidRequestException", msg)
     world.set_contact(contact, "ENDED", None)
     world.route()
     return {}
@@ -158,7 +165,8 @@ def update_attributes(world: World, params: dict[str, Any]) -> dict[str, Any]:
         raise ProtocolError("ResourceNotFoundException", "contact not found", 404)
     contact.attributes.update(params["Attributes"])
     accepted = params["Attributes"].get("omniroute_offer_outcome") == "accepted"
-    if accepted and contact.state == "CONNECTING":
+    # A task is auto-accepted (as the docs ask); a call is answered in the softphone.
+    if accepted and contact.state == "CONNECTING" and contact.channel == "TASK":
         world.set_contact(contact, "CONNECTED", contact.agent_id)
     return {}
 
@@ -189,11 +197,41 @@ def describe_user(world: World, params: dict[str, Any]) -> dict[str, Any]:
                 "LastName": user.last_name,
                 "Email": user.username,
             },
-            "PhoneConfig": {"PhoneType": "SOFT_PHONE", "AutoAccept": True},
+            "PhoneConfig": {"PhoneType": "SOFT_PHONE", "AutoAccept": user.voice_auto_accept},
+            "AutoAcceptConfigs": [
+                {"Channel": "TASK", "AutoAccept": True},
+                {
+                    "Channel": "VOICE",
+                    "AutoAccept": user.voice_auto_accept,
+                    "AgentFirstCallbackAutoAccept": user.callback_auto_accept,
+                },
+            ],
             "SecurityProfileIds": ["sp-agent"],
             "RoutingProfileId": user.routing_profile_id,
         }
     }
+
+
+def describe_contact(world: World, params: dict[str, Any]) -> dict[str, Any]:
+    """DescribeContact: channel, initiation, the customer's number, queue and attributes."""
+    contact = world.contacts.get(params["ContactId"])
+    if contact is None:
+        raise ProtocolError("ResourceNotFoundException", "contact not found", 404)
+    found: dict[str, Any] = {
+        "Arn": f"{INSTANCE_ARN}/contact/{contact.id}",
+        "Id": contact.id,
+        "Channel": contact.channel,
+        "InitiationMethod": contact.initiation_method,
+        "Attributes": dict(contact.attributes),
+    }
+    if contact.queue_id:
+        found["QueueInfo"] = {
+            "Id": contact.queue_id,
+            "EnqueueTimestamp": contact.queued_at.timestamp(),
+        }
+    if contact.customer_number:
+        found["CustomerEndpoint"] = {"Type": "TELEPHONE_NUMBER", "Address": contact.customer_number}
+    return {"Contact": found}
 
 
 def _routing_profile(world: World, profile_id: str) -> str:
@@ -300,6 +338,7 @@ OPERATIONS: dict[str, Handler] = {
     "UpdateContactAttributes": update_attributes,
     "PutUserStatus": put_user_status,
     "DescribeUser": describe_user,
+    "DescribeContact": describe_contact,
     "DescribeRoutingProfile": describe_routing_profile,
 }
 PAGED: dict[str, Callable[[World, dict[str, Any], int], dict[str, Any]]] = {
@@ -381,6 +420,7 @@ async def state(request: Request) -> Response:
                     "agent_id": c.agent_id,
                     "queue_id": c.queue_id,
                     "attributes": c.attributes,
+                    "channel": c.channel,
                 }
                 for c in world.contacts.values()
             ],
@@ -430,6 +470,63 @@ async def change_user(request: Request) -> Response:
             (p["name"], p["value"]): float(p["level"]) for p in raw["proficiencies"]
         }
     return JSONResponse({"ok": True})
+
+
+async def call_in(request: Request) -> Response:
+    """A customer calls (or asks for a queued callback); the flow has set its attributes."""
+    double: Double = request.app.state.double
+    raw = await request.json()
+    queue = raw.get("queue_id", "q-general")
+    contact = Contact(
+        str(uuid.uuid4()),
+        "call",
+        dict(raw.get("attributes", {})),
+        queue,
+        channel="VOICE",
+        initiation_method="CALLBACK" if raw.get("callback") else "INBOUND",
+        customer_number=raw["from"],
+    )
+    double.world.contacts[contact.id] = contact
+    double.world.route()
+    double.wake.set()
+    return JSONResponse({"contact_id": contact.id}, status_code=201)
+
+
+async def softphone(request: Request) -> Response:
+    """The softphone: answer, hold, resume; a cold transfer to a user; the customer hangs up."""
+    double: Double = request.app.state.double
+    world = double.world
+    contact = world.contacts[request.path_params["contact_id"]]
+    raw = await request.json()
+    action = raw["action"]
+    answer: dict[str, Any] = {"ok": True}
+    if action == "transfer":
+        # Connect makes a new contact for the transfer; the agent's own leg ends.
+        moved = Contact(
+            str(uuid.uuid4()),
+            contact.name,
+            dict(contact.attributes),
+            contact.queue_id,
+            channel=contact.channel,
+            initiation_method="TRANSFER",
+            customer_number=contact.customer_number,
+            initial_id=contact.initial_id or contact.id,
+        )
+        world.contacts[moved.id] = moved
+        world.set_contact(contact, "ENDED", None)
+        target = _user(world, raw["user_id"])
+        world.set_contact(moved, "CONNECTING", target.id, queued=True)
+        if target.auto_accepts(moved):
+            world.set_contact(moved, "CONNECTED", target.id)
+        answer["contact_id"] = moved.id
+    elif action == "hangup":
+        world.set_contact(contact, "ENDED", None)
+        world.route()
+    else:
+        states = {"answer": "CONNECTED", "hold": "CONNECTED_ONHOLD", "resume": "CONNECTED"}
+        world.set_contact(contact, states[action], contact.agent_id)
+    double.wake.set()
+    return JSONResponse(answer)
 
 
 async def set_faults(request: Request) -> Response:
@@ -488,6 +585,8 @@ def build_app(config: Config, world: World | None = None) -> Starlette:
         Route("/_double/agents/{user_id}/status", agent_status, methods=["POST"]),
         Route("/_double/agents/{user_id}/profile", change_user, methods=["POST"]),
         Route("/_double/faults", set_faults, methods=["POST"]),
+        Route("/_double/calls", call_in, methods=["POST"]),
+        Route("/_double/contacts/{contact_id}/softphone", softphone, methods=["POST"]),
         Route("/{path:path}", connect_api, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

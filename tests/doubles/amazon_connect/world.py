@@ -13,6 +13,7 @@ INSTANCE_ID = "11111111-2222-3333-4444-555555555555"
 INSTANCE_ARN = f"arn:aws:connect:{REGION}:{ACCOUNT}:instance/{INSTANCE_ID}"
 STATUSES = {"st-available": "Available", "st-offline": "Offline", "st-break": "Break"}
 ROUTABLE = "st-available"
+WITH_AGENT = ("CONNECTING", "CONNECTED", "CONNECTED_ONHOLD")
 
 
 def now() -> datetime:
@@ -27,17 +28,22 @@ def stamp(when: datetime) -> str:
 
 @dataclass
 class Contact:
-    """One task contact."""
+    """One task contact, or a voice contact (a call, or a queued callback)."""
 
     id: str
     name: str
     attributes: dict[str, str]
     queue_id: str | None
     state: str = "QUEUED"
+    channel: str = "TASK"
+    initiation_method: str = "API"
+    customer_number: str | None = None
+    initial_id: str | None = None
     agent_id: str | None = None
     queued_at: datetime = field(default_factory=now)
     state_at: datetime = field(default_factory=now)
     declined_by: set[str] = field(default_factory=set)
+    connected_at: datetime | None = None
 
 
 @dataclass
@@ -53,6 +59,17 @@ class User:
     routing_profile_id: str = "rp-general"
     # (attribute name, attribute value) -> level 1.0-5.0, as ListUserProficiencies gives them.
     proficiencies: dict[tuple[str, str], float] = field(default_factory=dict)
+    # The user's VOICE auto-accept, and the one for agent-first callbacks.
+    voice_auto_accept: bool = False
+    callback_auto_accept: bool = False
+
+    def auto_accepts(self, contact: Contact) -> bool:
+        """Whether Connect connects this contact to the user without the softphone's click."""
+        if contact.channel != "VOICE":
+            return False
+        if contact.initiation_method == "CALLBACK":
+            return self.callback_auto_accept
+        return self.voice_auto_accept
 
 
 @dataclass
@@ -75,17 +92,17 @@ class World:
         contacts = [
             {
                 "ContactId": c.id,
-                "InitialContactId": None,
-                "Channel": "TASK",
-                "InitiationMethod": "API",
+                "InitialContactId": c.initial_id,
+                "Channel": c.channel,
+                "InitiationMethod": c.initiation_method,
                 "State": c.state,
                 "StateStartTimestamp": stamp(c.state_at),
-                "ConnectedToAgentTimestamp": stamp(c.state_at) if c.state == "CONNECTED" else None,
+                "ConnectedToAgentTimestamp": stamp(c.connected_at) if c.connected_at else None,
                 "QueueTimestamp": stamp(c.queued_at),
                 "Queue": {"ARN": f"{INSTANCE_ARN}/queue/{c.queue_id}", "Name": c.queue_id},
             }
             for c in self.contacts.values()
-            if c.agent_id == user.id and c.state in ("CONNECTING", "CONNECTED")
+            if c.agent_id == user.id and c.state in WITH_AGENT
         ]
         return {
             "AgentStatus": {
@@ -130,6 +147,8 @@ class World:
         contact.state = state
         contact.agent_id = agent_id
         contact.state_at = now()
+        if state == "CONNECTED" and contact.connected_at is None:
+            contact.connected_at = contact.state_at
         if queued or state == "QUEUED":
             contact.queued_at = now()
         for a in sorted(touched):
@@ -151,3 +170,5 @@ class World:
             ]
             if free:
                 self.set_contact(contact, "CONNECTING", free[0].id)
+                if free[0].auto_accepts(contact):
+                    self.set_contact(contact, "CONNECTED", free[0].id)
