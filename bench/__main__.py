@@ -31,7 +31,7 @@ async def run(workdir: Path) -> dict[str, Any]:
         results.update(await cluster_bench.run(workdir))
     except RuntimeError as err:
         results["cluster_error"] = str(err)
-    results.update(await report_bench.run())
+    results.update(await report_bench.run(workdir))
     results.update(await search_bench.run(workdir))
     return results
 

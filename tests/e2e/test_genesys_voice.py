@@ -167,7 +167,7 @@ async def callback_dialled_unanswered_and_retried(gc: Genesys) -> None:
     waiting = await call_when(gc, doc_id, agent, "scheduled", [])
     assert (waiting["kind"], waiting["customer_number"]) == ("callback", number)
     await accept(gc, agent, offer)
-    await call_when(gc, doc_id, agent, "scheduled", ["dial"])
+    await call_when(gc, doc_id, agent, "scheduled", ["dial", "end"])
     r = await gc.gc.post("/double/numbers/unanswered", json={"number": number, "count": 1})
     assert r.status_code == 200, r.text
 

@@ -160,7 +160,7 @@ def test_a_callback_waits_to_be_dialled() -> None:
     raw = json.loads(note(callback("connected"), "n7"))
     [accepted] = inbound.parse(json.dumps(raw | {"topicName": topic}).encode(), {})
     assert accepted.call is not None
-    assert [a.value for a in accepted.call.available_actions] == ["dial"]
+    assert [a.value for a in accepted.call.available_actions] == ["dial", "end"]
 
 
 def test_a_call_that_did_not_come_from_omniroute_is_ignored() -> None:
@@ -233,11 +233,14 @@ def control(action: str, params: dict[str, str], call_id: str) -> RoutingEvent:
 
 async def test_callbacks_are_created_answered_dialled_and_wrapped_up() -> None:
     made = callback("connected")
+    dialled: list[dict[str, Any]] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/api/v2/routing/wrapupcodes":
             code = {"id": "w-1", "name": "Resolved"}
             return httpx.Response(200, json={"entities": [code], "pageCount": 1})
+        if request.method == "GET" and "/calls/" in request.url.path:
+            return httpx.Response(200, json={"id": made["id"], "participants": dialled})
         if request.method == "GET":
             return httpx.Response(200, json=made)
         if request.url.path == "/api/v2/conversations/callbacks":
@@ -257,6 +260,13 @@ async def test_callbacks_are_created_answered_dialled_and_wrapped_up() -> None:
     accepted = {"outcome": "accepted", "external_segment_id": f"{made['id']}/p-agent"}
     await spoke.deliver(event(RoutingEventType.OFFER_OUTCOME, accepted))
     assert seen[-1].url.path == f"/api/v2/conversations/callbacks/{made['id']}/participants/p-agent"
+    # Before any call is placed, `end` disconnects the callback itself.
+    await spoke.deliver(control("end", {}, made["id"]))
+    assert (seen[-1].method, seen[-1].url.path, sent(seen[-1])) == (
+        "PATCH",
+        f"/api/v2/conversations/callbacks/{made['id']}/participants/p-agent",
+        {"state": "disconnected"},
+    )
     await spoke.deliver(control("dial", {"number": "+442079460556"}, made["id"]))
     await spoke.deliver(control("retry_callback", {}, made["id"]))
     dials = [r for r in seen if r.url.path == f"/api/v2/conversations/calls/{made['id']}"]
@@ -279,4 +289,32 @@ async def test_callbacks_are_created_answered_dialled_and_wrapped_up() -> None:
     no_number = event(RoutingEventType.NEW_INTERACTION, {"channel_id": "callback"})
     with pytest.raises(SpokeRejectedError, match="no number to call"):
         await spoke.deliver(no_number)
+    await spoke.unload()
+
+
+async def test_a_call_learnt_from_its_segment_is_transferred_under_calls() -> None:
+    call = conversation("connected")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=call) if request.method == "GET" else httpx.Response(202)
+
+    spoke, seen = spoke_with(handler)
+    # Omniroute refused the alert (the agent is away): the call's segment names its conversation.
+    refused = {
+        "external_segment_id": f"{call['id']}/p-agent",
+        "document_id": "doc-1",
+        "provider_agent_id": USER,
+    }
+    await spoke.deliver(event(RoutingEventType.OFFER_REFUSED, refused))
+    assert (seen[-1].url.path, sent(seen[-1])) == (
+        f"/api/v2/conversations/calls/{call['id']}/participants/p-agent",
+        {"state": "disconnected"},
+    )
+    moved = {"provider_queue_id": "q-billing", "from": {"agent_id": "a", "provider_agent_id": USER}}
+    await spoke.deliver(event(RoutingEventType.TRANSFER_TO_QUEUE, moved))
+    assert (seen[-1].url.path, sent(seen[-1])) == (
+        f"/api/v2/conversations/calls/{call['id']}/participants/p-agent/replace",
+        {"queueId": "q-billing"},
+    )
+    assert problems("TransferRequest", sent(seen[-1])) == []
     await spoke.unload()

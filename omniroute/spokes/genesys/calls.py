@@ -188,8 +188,8 @@ def callback_context(
         number: str | None = callback_number(conversation)
     except SpokeRejectedError:
         number = None
-    # Accepted, it can be dialled; ringing, the agent answers by accepting the offer.
-    dial = state is CallState.SCHEDULED and agent.get("state") == "connected"
+    # Accepted, it can be dialled or ended; ringing, the agent answers by accepting the offer.
+    accepted = state is CallState.SCHEDULED and agent.get("state") == "connected"
     at = datetime.now(UTC)
     call = CallContext(
         interaction_id=document_id,
@@ -197,7 +197,7 @@ def callback_context(
         kind=CallKind.CALLBACK,
         muted=False,
         customer_number=number,
-        available_actions=(CallAction.DIAL,) if dial else (),
+        available_actions=(CallAction.DIAL, CallAction.END) if accepted else (),
         occurred_at=at,
         provider_call_id=str(conversation.get("id") or "") or None,
     )

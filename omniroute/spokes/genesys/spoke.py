@@ -181,9 +181,22 @@ class GenesysSpoke(Spoke[GenesysSettings]):
             await self.api.call("POST", path, json={"callNumber": number})
             return
         method, suffix, body = calls.request(action, data.params)
+        link = await self.links.link(data.interaction_id)
+        if action is CallAction.END and link is not None and link.media == "callbacks":
+            # A callback not dialled yet is ended on its callback participant.
+            path = await self._live_call_or_callback(link, data.provider_agent_id)
         conversation = await self.api.call("GET", path)
         participant = calls.agent_participant(conversation, data.provider_agent_id)
         await self.api.call(method, f"{path}/participants/{participant}{suffix}", json=body)
+
+    async def _live_call_or_callback(self, link: Link, user_id: str | None) -> str:
+        """The calls path if the user has a live call leg in the callback, else the callback's."""
+        path = f"/api/v2/conversations/calls/{link.conversation_id}"
+        try:
+            calls.agent_participant(await self.api.call("GET", path), user_id)
+        except SpokeRejectedError:
+            return f"/api/v2/conversations/callbacks/{link.conversation_id}"
+        return path
 
     async def list_catalog(self, kind: CatalogKind) -> list[CatalogEntry]:
         """Skills, queues, wrap-up codes (with the queues that use them) or users; all pages."""
