@@ -19,6 +19,7 @@ from omniroute.core.routing import (
 from omniroute.core.state import Tx
 from omniroute.core.timers import TimerKind
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
+from omniroute.domain.escalation import document_skills
 from omniroute.domain.events import DocumentChanged
 from omniroute.domain.model import (
     LIVE_WORK_ITEM_STATES,
@@ -162,7 +163,7 @@ def route_document(tx: Tx, doc_id: str, route: RouteRequest) -> WorkItem:
         channel_id=doc.channel_id,
         priority=route.priority if route.priority is not None else queue.priority,
         created_at=tx.now,
-        skills=queue.skills + route.skills,
+        skills=queue.skills + document_skills(route.skills),
         previous_id=previous_id,
         preferred_agent_id=preferred_agent(tx, doc, route),
     )

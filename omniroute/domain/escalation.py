@@ -8,7 +8,7 @@ priority, moves it to another queue, or (only the final step) abandons it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -89,6 +89,18 @@ def widened_skills(
         dropped = set(step.drop_skills)
         result = tuple(req for req in result if req.skill_id not in dropped)
     return result
+
+
+def moved_skills(
+    skills: tuple[SkillRequirement, ...], target: tuple[SkillRequirement, ...]
+) -> tuple[SkillRequirement, ...]:
+    """An item's requirements in a new queue: the target queue's, plus the document's own."""
+    return target + tuple(req for req in skills if req.from_document)
+
+
+def document_skills(skills: tuple[SkillRequirement, ...]) -> tuple[SkillRequirement, ...]:
+    """Requirements a document's route asks for, marked so that a move keeps them."""
+    return tuple(replace(req, from_document=True) for req in skills)
 
 
 def added_groups(applied: Iterable[EscalationStep]) -> frozenset[str]:

@@ -142,6 +142,8 @@ class SkillRequirement:
     min_level: int = 1
     mandatory: bool = True
     widen_after_s: int | None = None
+    # Asked for by the document itself (its route), not by its queue: kept when the work moves.
+    from_document: bool = False
 
     def applies_at(self, age_s: float) -> bool:
         """Whether this requirement still restricts eligibility at the given item age."""

@@ -47,6 +47,7 @@ def skill_requirements(raw: list[Any]) -> tuple[SkillRequirement, ...]:
             min_level=int(r.get("min_level", 1)),
             mandatory=bool(r.get("mandatory", True)),
             widen_after_s=r.get("widen_after_s"),
+            from_document=bool(r.get("from_document", False)),
         )
         for r in raw
     )
@@ -61,6 +62,7 @@ def requirements_json(reqs: tuple[SkillRequirement, ...]) -> list[dict[str, Any]
             "mandatory": r.mandatory,
             "widen_after_s": r.widen_after_s,
         }
+        | ({"from_document": True} if r.from_document else {})
         for r in reqs
     ]
 

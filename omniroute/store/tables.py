@@ -761,6 +761,12 @@ class IntervalStatRow(Base):
 
 # The supervisor's last-hour queries skip the many items that ended long ago.
 Index("ix_work_items_ended_at", WorkItemRow.ended_at)
+# The report roll-up reads one interval's events as bounded ranges of these times.
+Index("ix_work_items_created_at", WorkItemRow.created_at)
+Index("ix_work_items_accepted_at", WorkItemRow.accepted_at)
+Index("ix_offers_created_at", OfferRow.created_at)
+Index("ix_offers_ended_at", OfferRow.ended_at)
+Index("ix_agent_events_type_created_at", AgentEventRow.type, AgentEventRow.created_at)
 
 
 class ClusterLeaseRow(Base):

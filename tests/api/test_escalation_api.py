@@ -363,3 +363,20 @@ async def test_preferred_agent_named_on_the_document(api: Api) -> None:
     error(r, 404, "NOT_FOUND", "preferred_agent_id")
     await later(api, 45)
     assert await offered_items(api, "bob") == [chat["work_item_id"]]
+
+
+async def test_move_queue_step_applies_the_target_queues_skills(api: Api) -> None:
+    await configure(api, "vip", skills=[{"skill_id": "french"}])
+    await configure(
+        api, "support", escalation=[{"after_s": 10, "action": "move_queue", "queue_id": "vip"}]
+    )
+    chat = await interaction(api)
+    await later(api, 10)
+    await presence(api, "alice")
+    # Alice could take it in support; vip asks for French, which she lacks.
+    assert await offers(api, "alice") == []
+    r = await api.client.get(
+        "/supervisor/stuck", params={"min_wait_s": 0}, headers=api.auth("admin")
+    )
+    [stuck] = r.json()
+    assert (stuck["work_item_id"], stuck["reason"]) == (chat["work_item_id"], "no_eligible_agent")

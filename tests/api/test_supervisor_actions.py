@@ -182,3 +182,28 @@ async def test_agents_and_integrations_may_not_act(
     for who in ("alice", "integration"):
         r = await api.client.request(method, path, json=body, headers=api.auth(who))
         error(r, 403, "FORBIDDEN")
+
+
+async def test_moved_work_takes_the_target_queues_skills(api: Api, sup: dict[str, str]) -> None:
+    # support asks for French (nobody has it); vip asks for nothing, the document for billing.
+    r = await api.client.patch(
+        "/queues/support", json={"skills": [{"skill_id": "french"}]}, headers=api.auth("admin")
+    )
+    assert r.status_code == 200, r.text
+    await presence(api, "alice")
+    plain = await interaction(api)
+    billing = await interaction(api, skills=[{"skill_id": "billing"}])
+    assert await offers(api, "alice") == []
+    for chat in (plain, billing):
+        await act(
+            api, sup, f"/supervisor/work-items/{chat['work_item_id']}/move", {"queue_id": "vip"}
+        )
+    # French went with the old queue; the document's own billing requirement stayed.
+    assert [o["work_item_id"] for o in await offers(api, "alice")] == [plain["work_item_id"]]
+    r = await api.client.get("/supervisor/stuck", params={"min_wait_s": 0}, headers=sup)
+    assert r.status_code == 200, r.text
+    [stuck] = r.json()
+    assert (stuck["work_item_id"], stuck["reason"]) == (
+        billing["work_item_id"],
+        "no_eligible_agent",
+    )

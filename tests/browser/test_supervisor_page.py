@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,22 @@ def sign_in_as_supervisor(page: Page) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_label("Password").press("Enter")
     expect(page.locator("#who")).to_have_text("Carol")
+
+
+@contextmanager
+def supervisor_page(chromium: Browser, site: Site, **options: Any) -> Iterator[Page]:
+    """A new browser window signed in to the supervisor page as carol; no script errors."""
+    context = chromium.new_context(**({"viewport": {"width": 1360, "height": 1100}} | options))
+    page = context.new_page()
+    crashes: list[str] = []
+    page.on("pageerror", lambda err: crashes.append(str(err)))
+    try:
+        page.goto(f"{site.url}/supervisor")
+        sign_in_as_supervisor(page)
+        yield page
+    finally:
+        context.close()
+    assert crashes == []
 
 
 @pytest.mark.timeout(120)

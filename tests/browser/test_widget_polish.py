@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 from playwright.sync_api import Browser, Page, expect
@@ -32,7 +34,9 @@ def accept_offer(api: httpx.Client) -> str:
 
 
 def test_widget_speaks_the_customers_language(chat_site: ChatSite, chromium: Browser) -> None:
-    context = chromium.new_context(locale="fr-FR", viewport={"width": 1200, "height": 800})
+    context = chromium.new_context(
+        locale="fr-FR", timezone_id="Europe/Paris", viewport={"width": 1200, "height": 800}
+    )
     page = context.new_page()
     page.goto(f"{chat_site.server.base_url}/widget/demo")
     launcher = page.get_by_role("button", name="Discuter avec nous : Northwind Outfitters")
@@ -46,6 +50,40 @@ def test_widget_speaks_the_customers_language(chat_site: ChatSite, chromium: Bro
     english = httpx.get(f"{chat_site.server.api_url}/chat/texts", params={"languages": "xx"})
     assert english.json()["language"] == "en"
     assert set(r.json()["texts"]) == set(english.json()["texts"])
+    closed_in_french(chat_site, page)
+    context.close()
+
+
+def closed_in_french(chat_site: ChatSite, page: Page) -> None:
+    """Out of hours the widget says so, and takes a message, in French, in Paris time."""
+    api = httpx.Client(base_url=chat_site.server.api_url, timeout=10.0)
+    now = datetime.now(UTC)
+    opens = (now + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+    day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[opens.weekday()]
+    calendar = {"id": "office", "name": "Office", "tz": "UTC", "weekly": {day: ["10:00-11:00"]}}
+    r = api.post("/calendars", json=calendar, headers=auth("admin"))
+    assert r.status_code == 201, r.text
+    hours = {"calendar_id": "office", "out_of_hours_action": "answer"}
+    r = api.patch("/queues/support", json=hours, headers=auth("admin"))
+    assert r.status_code == 200, r.text
+    page.reload()
+    launcher = page.get_by_role("button", name="Discuter avec nous : Northwind Outfitters")
+    expect(launcher).to_contain_text("Laissez-nous un message")
+    launcher.click()
+    expect(
+        page.get_by_text("Nous sommes fermés pour le moment. Laissez votre e-mail")
+    ).to_be_visible()
+    local = opens.astimezone(ZoneInfo("Europe/Paris"))
+    weekday = ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim.")[local.weekday()]
+    expect(page.locator("#omniroute-chat-demo").locator("#status")).to_have_text(
+        f"Nous sommes fermés pour le moment · réouverture {weekday} {local:%H:%M}"
+    )
+    page.get_by_label("Votre nom").fill("Anne Roy")
+    page.get_by_label("E-mail").fill("anne@example.com")
+    page.get_by_label("Comment pouvons-nous vous aider ?").fill("Livrez-vous en Norvège ?")
+    shot(page, "chat-widget-closed-french")
+    page.get_by_role("button", name="Envoyer").click()
+    expect(page.get_by_text("Merci — nous avons bien reçu votre message")).to_be_visible()
 
 
 def test_widget_reconnects_promptly_and_keeps_the_end_in_view(

@@ -559,6 +559,15 @@ async def call_in(world: Connect, channel: str, number: str) -> tuple[str, str]:
     return doc_id, str(r.json()["contact_id"])
 
 
+async def softphone(world: Connect, contact_id: str, action: str, **more: str) -> str:
+    """The agent (or the customer, for hangup) acts in Connect's softphone; the contact id."""
+    r = await world.aws.post(
+        f"/_double/contacts/{contact_id}/softphone", json={"action": action} | more
+    )
+    assert r.status_code == 200, r.text
+    return str(r.json().get("contact_id", contact_id))
+
+
 async def end_with_wrap_up(world: Connect, doc_id: str, contact_id: str, agent: str) -> None:
     """The agent ends the interaction with a wrap-up code; it reaches the call's contact."""
     r = await world.api.post(
@@ -598,8 +607,7 @@ async def test_a_call_and_a_queued_callback_routed_by_connect(connect: Connect) 
     assert [c["params"]["ContactId"] for c in described] == [contact_id]
 
     # Hold in the softphone shows; Connect's API has no hold, so no button offers one.
-    r = await world.aws.post(f"/_double/contacts/{contact_id}/softphone", json={"action": "hold"})
-    assert r.status_code == 200
+    await softphone(world, contact_id, "hold")
     await call_when(world, doc_id, "alice", "held", ["end"])
     r = await world.api.post(
         f"/interactions/{doc_id}/controls",
@@ -612,6 +620,29 @@ async def test_a_call_and_a_queued_callback_routed_by_connect(connect: Connect) 
     stops = await world.calls("StopContact")
     assert [(c["params"]["ContactId"], c["status"]) for c in stops] == [(contact_id, 200)]
     await end_with_wrap_up(world, doc_id, contact_id, "alice")
+
+    # Alice takes another call and transfers it in her softphone to Bob: Bob's offer is a
+    # transfer from Alice; Connect's transfer contact cannot be stopped, so no `end` then.
+    second, second_contact = await call_in(world, "voice", "+442079460124")
+    await call_when(world, second, "alice", "connected", ["end"])
+    moved = await softphone(world, second_contact, "transfer", user_id="u-bob")
+
+    async def bobs_offer() -> dict[str, Any] | None:
+        offers: list[dict[str, Any]] = await world.get("/agents/bob/offers", "bob")
+        return offers[0] if offers else None
+
+    offer = await eventually(bobs_offer, "Bob's offer of the call Alice transferred")
+    item = await world.get(f"/work-items/{offer['work_item_id']}")
+    assert (item["transfer_type"], item["transfer_from_agent_id"]) == ("blind", "alice")
+    r = await world.api.post(f"/offers/{offer['id']}/accept", headers=world.auth("bob"))
+    assert r.status_code == 200, r.text
+    await softphone(world, moved, "answer")
+    transferred = await call_when(world, second, "bob", "connected", [])
+    assert transferred["customer_number"] == "+442079460124"
+    assert (await world.get(f"/interactions/{second}"))["agent_id"] == "bob"
+    await softphone(world, moved, "hangup")
+    await call_when(world, second, "bob", "ended", [])
+    await end_with_wrap_up(world, second, second_contact, "bob")
 
     # A queued callback goes to Bob (Alice is away); his softphone does not auto-accept, so
     # he accepts here and answers in the softphone, and Connect dials the customer.
@@ -626,10 +657,7 @@ async def test_a_call_and_a_queued_callback_routed_by_connect(connect: Connect) 
     assert offer["auto_accept"] is False
     r = await world.api.post(f"/offers/{offer['id']}/accept", headers=world.auth("bob"))
     assert r.status_code == 200, r.text
-    r = await world.aws.post(
-        f"/_double/contacts/{callback_contact}/softphone", json={"action": "answer"}
-    )
-    assert r.status_code == 200
+    await softphone(world, callback_contact, "answer")
     await call_when(world, callback, "bob", "connected", ["end"])
     await control(world, callback, "bob", "end")
     await call_when(world, callback, "bob", "ended", [])

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from omniroute.spokes import signing
 from omniroute.store import tables as t
-from tests.e2e.conftest import SPOKE, World, eventually
+from tests.e2e.conftest import SECRET, SPOKE, World, eventually
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -278,6 +280,83 @@ async def test_timeout_duplicates_and_work_offer_errors(world: World) -> None:
     assert (await call({"document_id": fresh, "agent_id": "carol"}))[1] == (
         "AGENT_NOT_ALLOWED_EXTERNAL"
     )
+    await auto_accept_and_provider_transfers(world, queue)
+
+
+async def work_offered(world: World, event_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The provider's signed `work_offered` callback to the webhook spoke; its outcome."""
+    envelope = {"schema_version": 1, "type": "work_offered", "id": event_id, "data": data}
+    body = json.dumps([envelope]).encode()
+    headers = signing.sign(SECRET, body) | {"content-type": "application/json"}
+    r = await world.api.post(f"/spokes/{SPOKE}/events", content=body, headers=headers)
+    assert r.status_code == 200, r.text
+    [outcome] = r.json()["events"]
+    result: dict[str, Any] = outcome
+    return result
+
+
+async def provider_saw_accept(world: World, agent: str, work_item_id: str) -> None:
+    """Wait until the provider heard (offer_outcome) that the agent took the work item."""
+
+    async def probe() -> bool:
+        agents = {a["id"]: a for a in (await world.sim_state())["agents"]}
+        work = agents[AGENT_OF[agent]]["work"]
+        return any(w["work_item_id"] == work_item_id for w in work)
+
+    await eventually(probe, f"the provider to hear {agent} took {work_item_id}")
+
+
+async def auto_accept_and_provider_transfers(world: World, queue: str) -> None:
+    """Auto-accept and the transfer block through the webhook spoke's signed callbacks."""
+    r = await world.api.patch(
+        f"/queues/{queue}", json={"channels": ["chat", "voice"]}, headers=world.auth("admin")
+    )
+    assert r.status_code == 200, r.text
+    # A call the provider answered before Omniroute routed it: no work item yet.
+    r = await world.api.post(
+        "/interactions", json={"channel_id": "voice"}, headers=world.auth("integration")
+    )
+    assert r.status_code == 201, r.text
+    call_id = r.json()["id"]
+    assert r.json()["work_item_id"] is None
+    offer = {"document_id": call_id, "provider_agent_id": AGENT_OF["alice"]}
+    from_queue = {"type": "blind", "source_provider_queue_id": "sim-queue-general"}
+    auto = {"auto_accept": True, "display_option": "card_and_tab"}
+    refused = await work_offered(
+        world, "wo-1", offer | auto | {"external_segment_id": "seg-1", "transfer": {}}
+    )
+    assert (refused["outcome"], refused["error"]["code"]) == ("refused", "VALIDATION_ERROR")
+    taken = await work_offered(
+        world, "wo-2", offer | auto | {"external_segment_id": "seg-2", "transfer": from_queue}
+    )
+    assert taken["outcome"] == "offered", taken
+    # Accepted on alice's behalf: no pending offer, and the provider hears it was accepted.
+    call = await world.get(f"/interactions/{call_id}")
+    assert call["agent_id"] == "alice"
+    pending = [o for o in await world.offers("alice") if o["work_item_id"] == call["work_item_id"]]
+    assert pending == []
+    item = await world.get(f"/work-items/{call['work_item_id']}")
+    assert (item["queue_id"], item["channel_id"]) == (queue, "voice")
+    accepted = await world.get(f"/offers/{taken['offer_id']}", "alice")
+    assert (accepted["state"], accepted["display_option"]) == ("accepted", "card_and_tab")
+    await provider_saw_accept(world, "alice", call["work_item_id"])
+
+    # The provider moves the call from alice to bob; bob accepts with a click.
+    onward = {
+        "document_id": call_id,
+        "provider_agent_id": AGENT_OF["bob"],
+        "external_segment_id": "seg-3",
+        "transfer": {"type": "blind", "from_provider_agent_id": AGENT_OF["alice"]},
+    }
+    moved = await work_offered(world, "wo-3", onward)
+    assert moved["outcome"] == "offered", moved
+    r = await world.api.post(f"/offers/{moved['offer_id']}/accept", headers=world.auth("bob"))
+    assert r.status_code == 200, r.text
+    call = await world.get(f"/interactions/{call_id}")
+    assert call["agent_id"] == "bob"
+    item = await world.get(f"/work-items/{call['work_item_id']}")
+    assert (item["transfer_type"], item["transfer_from_agent_id"]) == ("blind", "alice")
+    await provider_saw_accept(world, "bob", call["work_item_id"])
 
 
 async def test_provider_down_then_back_loses_nothing_and_keeps_order(world: World) -> None:

@@ -29,6 +29,7 @@ FIELDS = (
     "abandoned",
     "transferred",
     "answered",
+    "answered_within",
     "handled",
     "longest_wait_s",
 )
@@ -46,6 +47,7 @@ class ReportEntry(BaseModel):
     abandoned: int
     transferred: int
     answered: int
+    answered_within: int
     handled: int
     longest_wait_s: float
     service_level: float | None

@@ -99,41 +99,48 @@ class Stat:
 
 
 Stats = dict[tuple[str, str], Stat]
-Chunk = dict[datetime, Stats]
+Presence = dict[str, dict[str, float]]
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """Figures per interval start: work (per scope and key) and presence (per agent)."""
+
+    stats: dict[datetime, Stats]
+    presence: dict[datetime, Presence]
 
 
 def _seconds(a: datetime, b: datetime) -> float:
     return (b - a).total_seconds()
 
 
-def _pieces(x: datetime, y: datetime) -> list[tuple[datetime, datetime, datetime]]:
-    """[x, y) cut at interval boundaries: (interval start, piece start, piece end)."""
-    out = []
-    while x < y:
-        start = floor_interval(x)
-        end = min(start + INTERVAL, y)
-        out.append((start, x, end))
-        x = end
-    return out
-
-
 class _Chunk:
-    """Figures of consecutive intervals of [a, b), filled in one pass over the records."""
+    """Figures of the consecutive intervals of [a, b) (`a` on an interval boundary)."""
 
     def __init__(self, a: datetime, b: datetime) -> None:
         self.a, self.b = a, b
-        self.stats: dict[datetime, Stats] = defaultdict(lambda: defaultdict(Stat))
-        self.busy: dict[tuple[datetime, str], list[tuple[datetime, datetime]]] = defaultdict(list)
+        slots = -(-(b - a) // INTERVAL)
+        self.stats: list[Stats] = [defaultdict(Stat) for _ in range(slots)]
+        # Kept apart from `stats`: every agent has it in every interval, so it must stay lean.
+        self.presence: list[Presence] = [defaultdict(dict) for _ in range(slots)]
+        self.busy: dict[tuple[int, str], list[tuple[datetime, datetime]]] = defaultdict(list)
 
     def at(self, when: datetime | None, scope: str, key: str) -> Stat | None:
         """The stat of the interval an instant falls in, if inside the chunk."""
         if when is None or not self.a <= when < self.b:
             return None
-        return self.stats[floor_interval(when)][scope, key]
+        return self.stats[(when - self.a) // INTERVAL][scope, key]
 
-    def span(self, x: datetime, y: datetime) -> list[tuple[datetime, datetime, datetime]]:
-        """A span's pieces inside the chunk."""
-        return _pieces(max(x, self.a), min(y, self.b))
+    def span(self, x: datetime, y: datetime) -> list[tuple[int, datetime, datetime]]:
+        """[x, y) inside the chunk, cut at interval boundaries: (slot, piece start, piece end)."""
+        x, y = max(x, self.a), min(y, self.b)
+        out = []
+        while x < y:
+            slot = (x - self.a) // INTERVAL
+            end = min(self.a + (slot + 1) * INTERVAL, y)
+            out.append((slot, x, end))
+            x = end
+        return out
 
 
 def chunk_stats(  # noqa: PLR0917 - the range and its three kinds of records
@@ -158,14 +165,17 @@ def chunk_stats(  # noqa: PLR0917 - the range and its three kinds of records
                     setattr(ended, offer.state, getattr(ended, offer.state) + 1)
     for item in items:
         _item_figures(chunk, item, thresholds.get(item.queue_id, default_threshold_s))
-    for (start, agent_id), spans in chunk.busy.items():
-        chunk.stats[start]["agent", agent_id].busy_s = _union(spans)
+    for (slot, agent_id), spans in chunk.busy.items():
+        chunk.stats[slot]["agent", agent_id].busy_s = _union(spans)
     for agent_id, changes in presence.items():
         _presence(chunk, agent_id, changes)
-    return {
-        start: {k: v for k, v in stats.items() if not v.empty()}
-        for start, stats in chunk.stats.items()
-    }
+    return Chunk(
+        {
+            a + slot * INTERVAL: {k: v for k, v in stats.items() if not v.empty()}
+            for slot, stats in enumerate(chunk.stats)
+        },
+        {a + slot * INTERVAL: presence for slot, presence in enumerate(chunk.presence)},
+    )
 
 
 def _item_figures(chunk: _Chunk, item: Item, threshold_s: int) -> None:
@@ -198,8 +208,8 @@ def _item_figures(chunk: _Chunk, item: Item, threshold_s: int) -> None:
             if done is not None:
                 done.handled += 1
                 done.handle_s += _seconds(item.accepted_at, item.ended_at)
-    for start, x, y in chunk.span(item.accepted_at, item.ended_at or chunk.b):
-        chunk.busy[start, item.agent_id].append((x, y))
+    for slot, x, y in chunk.span(item.accepted_at, item.ended_at or chunk.b):
+        chunk.busy[slot, item.agent_id].append((x, y))
 
 
 def _union(spans: list[tuple[datetime, datetime]]) -> float:
@@ -222,6 +232,6 @@ def _presence(chunk: _Chunk, agent_id: str, changes: list[PresenceChange]) -> No
     """Seconds in each presence state per interval, from changes sorted by time."""
     for i, change in enumerate(changes):
         until = changes[i + 1].at if i + 1 < len(changes) else chunk.b
-        for start, x, y in chunk.span(change.at, until):
-            seconds = chunk.stats[start]["agent", agent_id].presence_s
+        for slot, x, y in chunk.span(change.at, until):
+            seconds = chunk.presence[slot][agent_id]
             seconds[change.presence_id] = seconds.get(change.presence_id, 0.0) + _seconds(x, y)

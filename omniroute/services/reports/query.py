@@ -6,11 +6,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniroute.services.reports.figures import DAY, INTERVAL, Stat
-from omniroute.services.reports.rollup import MARK, stat_of
+from omniroute.services.reports.rollup import last_mark, stat_of
+from omniroute.services.reports.sums import summed
 from omniroute.store import tables as t
 
 BUCKETS = {"15m": INTERVAL, "hour": timedelta(hours=1), "day": DAY, "total": None}
@@ -75,8 +76,7 @@ async def report(  # noqa: PLR0917 - the report's parameters
     keys: list[str] | None = None,
 ) -> list[ReportRow]:
     """Figures per key and bucket over [since, until), from daily rows where whole days allow."""
-    s = t.IntervalStatRow
-    mark = await session.scalar(select(func.max(s.start)).where(s.scope == MARK))
+    mark = await last_mark(session)
     done = (mark + INTERVAL) if mark is not None else since
     size = BUCKETS[bucket]
     use_days = size is None or size >= DAY
@@ -90,19 +90,36 @@ async def report(  # noqa: PLR0917 - the report's parameters
     available = await _available_states(session)
     totals: dict[tuple[str, datetime], Stat] = defaultdict(Stat)
     for span, a, b in parts:
-        if a >= b:
-            continue
-        query = select(s.__table__).where(
-            s.span == span, s.scope == scope, s.start >= a, s.start < b
-        )
-        if keys:
-            query = query.where(s.key.in_(keys))
-        for row in await session.execute(query):
-            totals[row.key, _bucket_start(row.start, since, size)].add(stat_of(row))
+        if a < b:
+            where = _where(scope, span, a, b, keys)
+            for key, start, stat in await _sums(session, where, size is None):
+                totals[key, _bucket_start(start or since, since, size)].add(stat)
     return [
         ReportRow(key, start, stat, sum(v for p, v in stat.presence_s.items() if p in available))
         for (key, start), stat in sorted(totals.items())
     ]
+
+
+def _where(
+    scope: str, span: str, a: datetime, b: datetime, keys: list[str] | None
+) -> list[ColumnElement[bool]]:
+    s = t.IntervalStatRow
+    where = [s.span == span, s.scope == scope, s.start >= a, s.start < b]
+    if keys:
+        where.append(s.key.in_(keys))
+    return where
+
+
+async def _sums(
+    session: AsyncSession, where: list[ColumnElement[bool]], whole: bool
+) -> list[tuple[str, datetime | None, Stat]]:
+    """The rows' figures summed in the database, per key (and per start unless `whole`)."""
+    dialect = (await session.connection()).dialect.name
+    group = ["key"] if whole else ["key", "start"]
+    out = []
+    for row in await session.execute(summed(dialect, where, group)):
+        out.append((row.key, None if whole else row.start, stat_of(row)))
+    return out
 
 
 async def _available_states(session: AsyncSession) -> set[str]:

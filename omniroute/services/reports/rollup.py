@@ -8,6 +8,7 @@ retention are deleted. Running again after a restart continues where it stopped.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,8 +17,11 @@ from sqlalchemy import and_, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniroute.services.reports.figures import (
+    COUNTS,
     DAY,
     INTERVAL,
+    SUMS,
+    Chunk,
     Item,
     OfferRec,
     PresenceChange,
@@ -26,19 +30,26 @@ from omniroute.services.reports.figures import (
     chunk_stats,
     floor_interval,
 )
+from omniroute.services.reports.sums import FIGURES, summed
 from omniroute.services.supervisor.history import load_thresholds
 from omniroute.services.supervisor.overview import DEFAULT_THRESHOLD_S
 from omniroute.store import tables as t
 from omniroute.store.db import Database
 
 MARK = "mark"
+SCOPES = ("queue", "agent")
 # Intervals computed per transaction: one day.
 CHUNK = 96
 
 
-async def _watermark(session: AsyncSession, now: datetime, retention_days: int) -> datetime:
+async def last_mark(session: AsyncSession) -> datetime | None:
+    """The start of the newest computed interval, if any (an index lookup, not a scan)."""
     s = t.IntervalStatRow
-    last = await session.scalar(select(func.max(s.start)).where(s.scope == MARK))
+    return await session.scalar(select(func.max(s.start)).where(s.span == "15m", s.scope == MARK))
+
+
+async def _watermark(session: AsyncSession, now: datetime, retention_days: int) -> datetime:
+    last = await last_mark(session)
     if last is not None:
         return last + INTERVAL
     first = await session.scalar(select(func.min(t.WorkItemRow.created_at)))
@@ -48,29 +59,70 @@ async def _watermark(session: AsyncSession, now: datetime, retention_days: int) 
     return max(floor_interval(first), floor)
 
 
-async def _items(session: AsyncSession, a: datetime, b: datetime) -> list[Item]:
+Held = dict[str, Item]
+
+
+async def _items(
+    session: AsyncSession, a: datetime, b: datetime, held: Held | None
+) -> tuple[list[Item], Held]:
+    """Items with an event in [a, b) or held by an agent across it; and those held at `b`."""
+    # Each kind of event is a bounded index range, so a day costs its own rows. Items held
+    # across the whole of [a, b) are those held at `a`: `held`, carried from the chunk before
+    # (every item held at `a` was accepted in that chunk or held across it), or, for the first
+    # chunk of a run, one query (a scan while back-filling, where most items end after `b`).
     wi = t.WorkItemRow
-    rows = await session.execute(
-        select(
-            wi.queue_id,
-            wi.agent_id,
-            wi.created_at,
-            wi.accepted_at,
-            wi.ended_at,
-            wi.state,
-            wi.cancel_reason,
-            wi.transfer_type,
-            wi.transfer_from_agent_id,
-        ).where(
-            wi.created_at < b,
-            or_(wi.ended_at.is_(None), wi.ended_at >= a),
-            or_(wi.accepted_at.is_not(None), wi.ended_at.is_not(None), wi.created_at >= a),
-        )
+    columns = (
+        wi.id,
+        wi.queue_id,
+        wi.agent_id,
+        wi.created_at,
+        wi.accepted_at,
+        wi.ended_at,
+        wi.state,
+        wi.cancel_reason,
+        wi.transfer_type,
+        wi.transfer_from_agent_id,
     )
-    return [Item(*r) for r in rows]
+    # One query (an OR of bounded index ranges) reads each item once.
+    where = or_(
+        and_(wi.created_at >= a, wi.created_at < b),
+        and_(wi.accepted_at >= a, wi.accepted_at < b),
+        and_(wi.ended_at >= a, wi.ended_at < b),
+    )
+    if held is None:
+        held_at_a = and_(
+            wi.accepted_at < a,
+            wi.agent_id.is_not(None),
+            or_(wi.ended_at.is_(None), wi.ended_at >= a),
+        )
+        where = or_(where, held_at_a)
+    # Rows read now replace carried ones: an item may have ended since.
+    found: Held = dict(held or {})
+    for row in await session.execute(select(*columns).where(where)):
+        found[row.id] = Item(
+            row.queue_id,
+            row.agent_id,
+            row.created_at,
+            row.accepted_at,
+            row.ended_at,
+            row.state,
+            row.cancel_reason,
+            row.transfer_type,
+            row.transfer_from_agent_id,
+        )
+    held_at_b = {
+        key: item
+        for key, item in found.items()
+        if item.agent_id is not None
+        and item.accepted_at is not None
+        and item.accepted_at < b
+        and (item.ended_at is None or item.ended_at >= b)
+    }
+    return list(found.values()), held_at_b
 
 
 async def _offers(session: AsyncSession, a: datetime, b: datetime) -> list[OfferRec]:
+    """Offers made or ended in [a, b), with their item's queue."""
     of, wi = t.OfferRow, t.WorkItemRow
     rows = await session.execute(
         select(wi.queue_id, of.agent_id, of.state, of.created_at, of.ended_at)
@@ -82,7 +134,7 @@ async def _offers(session: AsyncSession, a: datetime, b: datetime) -> list[Offer
             )
         )
     )
-    return [OfferRec(*r) for r in rows]
+    return [OfferRec(*row) for row in rows]
 
 
 async def _presence(
@@ -118,83 +170,97 @@ async def _presence(
     return changes
 
 
-def _rows(span: str, start: datetime, stats: Stats) -> list[dict[str, Any]]:
-    return [
-        {
-            "span": span,
-            "scope": scope,
-            "key": key,
-            "start": start,
-            "offered": s.offered,
-            "accepted": s.accepted,
-            "rejected": s.rejected,
-            "timed_out": s.timed_out,
-            "abandoned": s.abandoned,
-            "transferred": s.transferred,
-            "answered": s.answered,
-            "answered_within": s.answered_within,
-            "answer_s": s.answer_s,
-            "handled": s.handled,
-            "handle_s": s.handle_s,
-            "longest_wait_s": s.longest_wait_s,
-            "busy_s": s.busy_s,
-            "presence_s": s.presence_s,
-        }
-        for (scope, key), s in stats.items()
-    ]
-
-
-async def _write(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    # Many rows a day (an agent each interval): one multi-row insert per batch, not the ORM.
-    for first in range(0, len(rows), 5_000):
-        await session.execute(insert(t.IntervalStatRow), rows[first : first + 5_000])
+COLUMNS = ("span", "scope", "key", "start", *FIGURES)
+NOTHING = (0,) * len(COUNTS) + (0.0,) * len(SUMS) + (0.0,)
 
 
 def stat_of(row: Any) -> Stat:
-    """The figures of a stored row (an `IntervalStatRow` or a row of its table)."""
-    return Stat(
-        offered=row.offered,
-        accepted=row.accepted,
-        rejected=row.rejected,
-        timed_out=row.timed_out,
-        abandoned=row.abandoned,
-        transferred=row.transferred,
-        answered=row.answered,
-        answered_within=row.answered_within,
-        answer_s=row.answer_s,
-        handled=row.handled,
-        handle_s=row.handle_s,
-        longest_wait_s=row.longest_wait_s,
-        busy_s=row.busy_s,
-        presence_s=dict(row.presence_s or {}),
-    )
+    """A `Stat` from a row carrying every name of `FIGURES`."""
+    figures = {name: getattr(row, name) for name in FIGURES}
+    figures["presence_s"] = {k: float(v) for k, v in (row.presence_s or {}).items()}
+    return Stat(**figures)
 
 
-async def _chunk(session: AsyncSession, a: datetime, b: datetime) -> None:
+def _figures(stat: Stat) -> tuple[Any, ...]:
+    """A stat's figures in `FIGURES` order, without its presence."""
+    counts = (getattr(stat, name) for name in COUNTS)
+    return (*counts, *(getattr(stat, name) for name in SUMS), stat.longest_wait_s)
+
+
+def _rows(chunk: Chunk) -> list[tuple[Any, ...]]:
+    """Rows of `COLUMNS` for the chunk's intervals, with an agent row wherever it has presence."""
+    rows = []
+    for start, stats in chunk.stats.items():
+        presence = chunk.presence[start]
+        for (scope, key), stat in stats.items():
+            seconds = presence.get(key, {}) if scope == "agent" else {}
+            rows.append(("15m", scope, key, start, *_figures(stat), seconds))
+        for key, seconds in presence.items():
+            if ("agent", key) not in stats:
+                rows.append(("15m", "agent", key, start, *NOTHING, seconds))
+    return rows
+
+
+async def _write(session: AsyncSession, rows: list[tuple[Any, ...]]) -> None:
+    """Store rows of `COLUMNS` in bulk: COPY on PostgreSQL (an agent row each interval)."""
+    conn = await session.connection()
+    if conn.dialect.name == "postgresql":
+        raw = await conn.get_raw_connection()
+        pg: Any = raw.driver_connection
+        # Most intervals hold the same few presence objects: encode each once.
+        texts: dict[tuple[tuple[str, float], ...], str] = {}
+        records = []
+        for row in rows:
+            seconds = tuple(row[-1].items())
+            text = texts.get(seconds)
+            if text is None:
+                text = texts[seconds] = json.dumps(row[-1])
+            records.append((*row[:-1], text))
+        await pg.copy_records_to_table("interval_stats", records=records, columns=COLUMNS)
+        return
+    for first in range(0, len(rows), 5_000):
+        batch = [dict(zip(COLUMNS, row, strict=True)) for row in rows[first : first + 5_000]]
+        await session.execute(insert(t.IntervalStatRow), batch)
+
+
+async def _chunk(session: AsyncSession, a: datetime, b: datetime, held: Held | None) -> Held:
+    """Compute and store the intervals of [a, b); the items held at `b`, for the next chunk."""
     thresholds = await load_thresholds(session)
-    items = await _items(session, a, b)
+    items, held_at_b = await _items(session, a, b, held)
     offers = await _offers(session, a, b)
     presence = await _presence(session, a, b)
     chunk = chunk_stats(a, b, items, offers, presence, thresholds, DEFAULT_THRESHOLD_S)
-    rows = [row for start, stats in chunk.items() for row in _rows("15m", start, stats)]
-    rows += _rows("15m", b - INTERVAL, {(MARK, ""): Stat()})
+    rows = _rows(chunk)
+    rows.append(("15m", MARK, "", b - INTERVAL, *NOTHING, {}))
     await _write(session, rows)
     day = b.replace(hour=0, minute=0, second=0, microsecond=0)
     if b == day:
-        await _day(session, day - DAY)
+        await _day(session, day - DAY, a, chunk)
+    return held_at_b
 
 
-async def _day(session: AsyncSession, day: datetime) -> None:
+async def _day(session: AsyncSession, day: datetime, a: datetime, chunk: Chunk) -> None:
+    """Sum a finished day per queue and agent: stored intervals before `a`, then `chunk`."""
     s = t.IntervalStatRow
-    rows = await session.execute(
-        select(s.__table__).where(
-            s.span == "15m", s.scope != MARK, s.start >= day, s.start < day + DAY
-        )
-    )
     totals: Stats = defaultdict(Stat)
-    for row in rows:
-        totals[row.scope, row.key].add(stat_of(row))
-    await _write(session, _rows("1d", day, totals))
+    if day < a:
+        where = [s.span == "15m", s.scope.in_(SCOPES), s.start >= day, s.start < a]
+        dialect = (await session.connection()).dialect.name
+        for row in await session.execute(summed(dialect, where, ["scope", "key"])):
+            totals[row.scope, row.key] = stat_of(row)
+    for stats in chunk.stats.values():
+        for key, stat in stats.items():
+            totals[key].add(stat)
+    for presence in chunk.presence.values():
+        for agent_id, seconds in presence.items():
+            into = totals["agent", agent_id].presence_s
+            for state, value in seconds.items():
+                into[state] = into.get(state, 0.0) + value
+    rows = [
+        ("1d", scope, key, day, *_figures(stat), stat.presence_s)
+        for (scope, key), stat in totals.items()
+    ]
+    await _write(session, rows)
 
 
 class Rollup:
@@ -209,6 +275,8 @@ class Rollup:
         """Compute every closed interval up to `now` (at most `max_days` days per call)."""
         async with self._lock:
             stop = floor_interval(now)
+            held: Held | None = None
+            previous_b: datetime | None = None
             for _ in range(max_days):
                 async with self.db.session() as session, session.begin():
                     a = await _watermark(session, now, self.retention_days)
@@ -217,10 +285,17 @@ class Rollup:
                     # Chunks end at a UTC day boundary so that each day is summed once.
                     next_day = a.replace(hour=0, minute=0, second=0, microsecond=0) + DAY
                     b = min(stop, next_day)
-                    await _chunk(session, a, b)
+                    held = await _chunk(session, a, b, held if a == previous_b else None)
+                    previous_b = b
             await self._purge(now)
 
     async def _purge(self, now: datetime) -> None:
         cutoff = now - timedelta(days=self.retention_days)
         async with self.db.session() as session, session.begin():
-            await session.execute(delete(t.IntervalStatRow).where(t.IntervalStatRow.start < cutoff))
+            s = t.IntervalStatRow
+            # Every key column before `start` named, so the delete is a primary-key range.
+            await session.execute(
+                delete(s).where(
+                    s.span.in_(("15m", "1d")), s.scope.in_((MARK, *SCOPES)), s.start < cutoff
+                )
+            )

@@ -3,6 +3,7 @@ import { authHeaders, dropToken, signInWithPassword, signInWithToken, signOut, w
 import { OUTCOMES, dataTable, depthLine, offerBars } from "./charts.js";
 import { openFeed } from "./feed.js";
 import { clockSeconds, duration, percent, plural } from "./format.js";
+import { refresh as refreshHistory, setUp as setUpHistory } from "./history.js";
 import { refresh as refreshOperations } from "./operations.js";
 
 const $ = (id) => document.getElementById(id);
@@ -153,6 +154,8 @@ function render(ov) {
   renderCharts(ov);
   renderWaits();
   refreshOperations();
+  setUpHistory(ov.queues);
+  refreshHistory();
 }
 
 async function start(user) {

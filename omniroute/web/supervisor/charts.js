@@ -13,7 +13,7 @@ export const OUTCOMES = [
   ["offers_timed_out", "timed_out", "Timed out"],
 ];
 
-function el(name, attrs = {}, text = null) {
+export function el(name, attrs = {}, text = null) {
   const node = document.createElementNS(NS, name);
   for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, String(value));
   if (text !== null) node.textContent = text;
@@ -21,7 +21,7 @@ function el(name, attrs = {}, text = null) {
 }
 
 /** A round axis maximum (1, 2 or 5 times a power of ten) and its tick step. */
-function scale(max) {
+export function scale(max) {
   if (max <= 4) return { top: 4, step: 1 };
   const raw = max / 4;
   const power = 10 ** Math.floor(Math.log10(raw));
@@ -30,7 +30,7 @@ function scale(max) {
 }
 
 function clear(svg) {
-  for (const node of [...svg.childNodes]) if (node.nodeName !== "desc") node.remove();
+  for (const node of [...svg.childNodes]) if (node.nodeName !== "desc" && node.nodeName !== "title") node.remove();
 }
 
 function axes(svg, minutes, top, step) {
@@ -47,6 +47,33 @@ function axes(svg, minutes, top, step) {
     g.append(el("text", { class: "tick", x, y: H - 8, "text-anchor": "middle" }, clock(m.start)));
   });
   svg.append(g);
+}
+
+/** Clear a chart, draw its grid and labels; the plot's geometry for `count` slots. */
+export function chartFrame(svg, count, top, step, labelAt, unit = "") {
+  clear(svg);
+  // Wide charts have a wide viewBox, so their text keeps the size of the small charts'.
+  const box = svg.viewBox.baseVal;
+  const w = box.width - M.left - M.right;
+  const h = box.height - M.top - M.bottom;
+  const g = el("g", { class: "axes", "aria-hidden": "true" });
+  for (let v = 0; v <= top; v += step) {
+    const y = M.top + h - (v / top) * h;
+    g.append(el("line", { class: v === 0 ? "baseline" : "grid", x1: M.left, x2: box.width - M.right, y1: y, y2: y }));
+    g.append(el("text", { class: "tick", x: M.left - 6, y: y + 4, "text-anchor": "end" }, `${v}${unit}`));
+  }
+  const slot = w / count;
+  for (let i = 0; i < count; i += 1) {
+    const label = labelAt(i);
+    if (label !== null) g.append(el("text", { class: "tick", x: M.left + slot * i, y: box.height - 8, "text-anchor": "start" }, label));
+  }
+  svg.append(g);
+  return {
+    slot,
+    base: M.top + h,
+    x: (i) => M.left + slot * i,
+    y: (v) => M.top + h - (v / top) * h,
+  };
 }
 
 export function offerBars(svg, minutes) {
@@ -94,35 +121,47 @@ export function depthLine(svg, minutes) {
   svg.querySelector("desc").textContent = `Line of items in queue per minute over the last hour: now ${values[values.length - 1]}, peak ${peak}.`;
 }
 
-/** The chart's data as a table, the text alternative for every bar and point. */
-export function dataTable(container, minutes, columns, caption) {
-  const rows = minutes.filter((m) => columns.some(([key]) => m[key] !== 0));
+/** A data table (the text alternative of a chart): `rows` are [{start, cells: [head, ...]}]. */
+export function renderTable(container, { caption, headers, rows, empty, id = null }) {
   if (rows.length === 0) {
-    container.innerHTML = "";
     const p = document.createElement("p");
     p.className = "muted small";
-    p.textContent = "Nothing in the last hour.";
-    container.append(p);
+    p.textContent = empty;
+    container.replaceChildren(p);
     return;
   }
   const table = document.createElement("table");
   table.className = "data";
+  if (id) table.id = id;
   table.createCaption().textContent = caption;
   const head = table.createTHead().insertRow();
-  for (const label of ["Minute", ...columns.map(([, label]) => label)]) {
+  for (const label of headers) {
     const th = document.createElement("th");
     th.scope = "col";
     th.textContent = label;
     head.append(th);
   }
   const body = table.createTBody();
-  for (const m of rows) {
+  for (const { start, cells } of rows) {
     const tr = body.insertRow();
+    if (start) tr.dataset.start = start;
     const th = document.createElement("th");
     th.scope = "row";
-    th.textContent = clock(m.start);
+    th.textContent = cells[0];
     tr.append(th);
-    for (const [key] of columns) tr.insertCell().textContent = String(m[key]);
+    for (const value of cells.slice(1)) tr.insertCell().textContent = value;
   }
   container.replaceChildren(table);
+}
+
+/** The chart's data as a table, the text alternative for every bar and point. */
+export function dataTable(container, minutes, columns, caption) {
+  renderTable(container, {
+    caption,
+    headers: ["Minute", ...columns.map(([, label]) => label)],
+    rows: minutes
+      .filter((m) => columns.some(([key]) => m[key] !== 0))
+      .map((m) => ({ cells: [clock(m.start), ...columns.map(([key]) => String(m[key]))] })),
+    empty: "Nothing in the last hour.",
+  });
 }

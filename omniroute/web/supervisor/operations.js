@@ -17,6 +17,7 @@ let presenceStates = [];
 let queues = [];
 let agents = [];
 let busy = false;
+let again = false;
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -89,7 +90,11 @@ function choice(label, options, placeholder) {
 
 function renderStuck(items) {
   const list = $("stuck-list");
-  if (!items.length) { list.replaceChildren(el("li", { class: "muted" }, "Nothing has waited a minute or more.")); return; }
+  if (!items.length) {
+    const min = $("stuck-min");
+    list.replaceChildren(el("li", { class: "muted" }, min.value === "0" ? "Nothing is waiting." : `Nothing has waited ${min.selectedOptions[0].text} or more.`));
+    return;
+  }
   list.replaceChildren(...items.map((item) => {
     const assign = choice(`Assign ${item.work_item_id} to`, agents.map((a) => [a.agent_id, a.name]), "Assign to…");
     const move = choice(`Move ${item.work_item_id} to`, queues.filter((q) => q.id !== item.queue_id && q.channels.includes(item.channel_id)).map((q) => [q.id, q.name]), "Move to…");
@@ -102,18 +107,23 @@ function renderStuck(items) {
   }));
 }
 
+$("stuck-min").addEventListener("change", () => refresh());
+
 export async function refresh() {
-  if (busy) return;
+  // One load at a time; a request during a load runs once after it, so nothing shows stale.
+  if (busy) { again = true; return; }
   busy = true;
+  again = false;
   try {
     if (!presenceStates.length) presenceStates = await get("/presence-states");
     if (!queues.length) queues = await get("/queues");
     agents = await get("/supervisor/agents");
     renderAgents();
-    renderStuck(await get("/supervisor/stuck?min_wait_s=60"));
+    renderStuck(await get(`/supervisor/stuck?min_wait_s=${encodeURIComponent($("stuck-min").value)}`));
   } catch (err) {
     $("ops-status").textContent = `Could not load agents: ${err.message}`;
   } finally {
     busy = false;
+    if (again) refresh();
   }
 }

@@ -94,6 +94,7 @@ form.composer .attach { padding: 8px 10px; min-width: 0; }
 
   // The widget's words come from /chat/texts in the customer's language (English built in).
   let texts = {};
+  let language = "en";
   const tr = (key, vars = {}) => (texts[key] || key).replace(/\{(\w+)\}/g, (w, n) => (n in vars ? String(vars[n]) : w));
   const esc = (text) => text.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
   const html = () => `
@@ -213,18 +214,22 @@ form.composer .attach { padding: 8px 10px; min-width: 0; }
   // Whether support is open now, said in the customer's own time zone and language.
   function openStatus() {
     if (settings.open !== false) return tr("status.reply_time");
-    if (!settings.next_change) return "We're closed right now";
+    if (!settings.next_change) return tr("status.closed");
     const at = new Date(settings.next_change);
-    const when = at.toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit" });
-    return `We're closed right now · we open ${when}`;
+    // The customer's own variant of the widget's language (en-GB writes 14:00, en-US 2:00 PM).
+    const locale = (navigator.languages || []).find((l) => l.split("-")[0].toLowerCase() === language) || language;
+    const when = at.toLocaleString(locale, { weekday: "short", hour: "2-digit", minute: "2-digit" });
+    return tr("status.closed_until", { when });
   }
 
   function applyHours() {
     const closed = settings.open === false;
     $(".root").classList.toggle("closed", closed);
-    $(".launcher-text").textContent = closed && settings.takes_messages ? "Leave us a message" : tr("launcher");
-    if (closed && settings.offline_message) $(".greeting").textContent = settings.offline_message;
-    $(".prechat button[type=submit]").textContent = closed && settings.takes_messages ? tr("send") : tr("start");
+    const takes = closed && settings.takes_messages;
+    $(".launcher-text").textContent = takes ? tr("offline.launcher") : tr("launcher");
+    // The queue's own offline message wins; without one, the widget's words for it.
+    if (closed && (settings.offline_message || takes)) $(".greeting").textContent = settings.offline_message || tr("offline.greeting");
+    $(".prechat button[type=submit]").textContent = takes ? tr("offline.send") : tr("start");
   }
 
   async function leaveMessage(name, email, question, button) {
@@ -238,11 +243,11 @@ form.composer .attach { padding: 8px 10px; min-width: 0; }
       const field = body.error && body.error.field;
       const target = { name, email, question }[field];
       if (target) { fieldError(target, body.error.message); target.focus(); }
-      else $(".notice").textContent = (body.error && body.error.message) || "Your message could not be sent. Please try again.";
+      else $(".notice").textContent = (body.error && body.error.message) || tr("offline.failed");
       return;
     }
     $(".prechat").reset();
-    $(".notice").textContent = "Thank you — we have your message and will answer by email.";
+    $(".notice").textContent = tr("offline.thanks");
     button.disabled = false;
   }
 
@@ -525,7 +530,7 @@ form.composer .attach { padding: 8px 10px; min-width: 0; }
     $(".notice").textContent = "";
     if (settings.open === false && settings.takes_messages) {
       try { await leaveMessage(name, email, question, button); }
-      catch { $(".notice").textContent = "We could not reach the service. Check your connection and try again."; }
+      catch { $(".notice").textContent = tr("error.network"); }
       finally { button.disabled = false; }
       return;
     }
@@ -609,7 +614,6 @@ form.composer .attach { padding: 8px 10px; min-width: 0; }
   }
 
   async function init() {
-    let language;
     try {
       const r = await fetch(`${api}/chat/widgets/${encodeURIComponent(widgetId)}`);
       if (!r.ok) return;

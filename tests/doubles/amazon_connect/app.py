@@ -493,14 +493,40 @@ async def call_in(request: Request) -> Response:
 
 
 async def softphone(request: Request) -> Response:
-    """The agent's softphone: answer a ringing call, hold or resume a connected one."""
+    """The softphone: answer, hold, resume; a cold transfer to a user; the customer hangs up."""
     double: Double = request.app.state.double
-    contact = double.world.contacts[request.path_params["contact_id"]]
-    action = (await request.json())["action"]
-    states = {"answer": "CONNECTED", "hold": "CONNECTED_ONHOLD", "resume": "CONNECTED"}
-    double.world.set_contact(contact, states[action], contact.agent_id)
+    world = double.world
+    contact = world.contacts[request.path_params["contact_id"]]
+    raw = await request.json()
+    action = raw["action"]
+    answer: dict[str, Any] = {"ok": True}
+    if action == "transfer":
+        # Connect makes a new contact for the transfer; the agent's own leg ends.
+        moved = Contact(
+            str(uuid.uuid4()),
+            contact.name,
+            dict(contact.attributes),
+            contact.queue_id,
+            channel=contact.channel,
+            initiation_method="TRANSFER",
+            customer_number=contact.customer_number,
+            initial_id=contact.initial_id or contact.id,
+        )
+        world.contacts[moved.id] = moved
+        world.set_contact(contact, "ENDED", None)
+        target = _user(world, raw["user_id"])
+        world.set_contact(moved, "CONNECTING", target.id, queued=True)
+        if target.auto_accepts(moved):
+            world.set_contact(moved, "CONNECTED", target.id)
+        answer["contact_id"] = moved.id
+    elif action == "hangup":
+        world.set_contact(contact, "ENDED", None)
+        world.route()
+    else:
+        states = {"answer": "CONNECTED", "hold": "CONNECTED_ONHOLD", "resume": "CONNECTED"}
+        world.set_contact(contact, states[action], contact.agent_id)
     double.wake.set()
-    return JSONResponse({"ok": True})
+    return JSONResponse(answer)
 
 
 async def set_faults(request: Request) -> Response:

@@ -38,6 +38,7 @@ class Contact:
     channel: str = "TASK"
     initiation_method: str = "API"
     customer_number: str | None = None
+    initial_id: str | None = None
     agent_id: str | None = None
     queued_at: datetime = field(default_factory=now)
     state_at: datetime = field(default_factory=now)
@@ -91,7 +92,7 @@ class World:
         contacts = [
             {
                 "ContactId": c.id,
-                "InitialContactId": None,
+                "InitialContactId": c.initial_id,
                 "Channel": c.channel,
                 "InitiationMethod": c.initiation_method,
                 "State": c.state,
