@@ -25,7 +25,7 @@ browser:
 	scripts/ensure-chromium.sh
 
 test: lint browser
-	$(BIN)/pytest -q -n 2
+	$(BIN)/pytest -q -n 2 --dist worksteal --durations=25
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

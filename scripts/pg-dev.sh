@@ -45,7 +45,8 @@ start() {
         echo "PostgreSQL already running on 127.0.0.1:$PORT (data $DATA)"
     else
         as_pg "$BIN/pg_ctl" -D "$DATA" -l "$DATA/server.log" \
-            -o "-k /tmp -h 127.0.0.1 -p $PORT" -w start >/dev/null
+            -o "-k /tmp -h 127.0.0.1 -p $PORT -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+            -w start >/dev/null
         echo "PostgreSQL started on 127.0.0.1:$PORT (data $DATA, log $DATA/server.log)"
     fi
     local exists

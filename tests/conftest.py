@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import pool, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from omniroute.engine.engine import Engine
 from omniroute.store.db import Database
@@ -51,8 +51,13 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, pg_url: str | None) -
     return f"sqlite+aiosqlite:///{tmp_path / 'omniroute.db'}"
 
 
+# PostgreSQL databases whose schema this process made: emptying their tables is enough.
+_SCHEMA_MADE: set[str] = set()
+_TABLES = sorted(table.name for table in Base.metadata.sorted_tables)
+
+
 async def reset_schema(db: Database) -> None:
-    """Drop and recreate every table."""
+    """An empty database with the current schema (recreated, or on PostgreSQL emptied)."""
     async with db.engine.begin() as conn:
         if db.dialect == "postgresql":
             # A connection an earlier test left behind could hold locks DROP SCHEMA waits on.
@@ -62,9 +67,21 @@ async def reset_schema(db: Database) -> None:
                     " WHERE datname = current_database() AND pid <> pg_backend_pid()"
                 )
             )
+            if db.url in _SCHEMA_MADE and await _public_tables(conn) == _TABLES:
+                names = ", ".join(f'"{name}"' for name in _TABLES)
+                await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+                return
             await conn.execute(text("DROP SCHEMA public CASCADE"))
             await conn.execute(text("CREATE SCHEMA public"))
         await conn.run_sync(Base.metadata.create_all)
+    if db.dialect == "postgresql":
+        _SCHEMA_MADE.add(db.url)
+
+
+async def _public_tables(conn: AsyncConnection) -> list[str]:
+    """The tables in PostgreSQL's public schema, by name."""
+    rows = await conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
+    return sorted(name for (name,) in rows)
 
 
 async def _admin_sql(url: str, statement: str) -> None:

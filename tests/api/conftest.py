@@ -99,7 +99,9 @@ async def api(db_url: str) -> AsyncIterator[Api]:
     await seed_api(db)
     await db.dispose()
     clock = ManualClock(NOW)
-    app = create_app(Settings(database_url=db_url, demo=True), clock=clock)
+    # One node: a command that finds no running engine gives up after 3 s, not 15.
+    settings = Settings(database_url=db_url, demo=True, forward_timeout_s=3)
+    app = create_app(settings, clock=clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test/api/v1") as c:

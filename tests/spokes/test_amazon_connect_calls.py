@@ -13,7 +13,12 @@ from omniroute.domain.calls import CallAction, CallKind, CallState
 from omniroute.domain.outbound import RoutingEventType
 from omniroute.spokes import signing
 from omniroute.spokes.amazon_connect import AmazonConnectSpoke
-from omniroute.spokes.base import InboundEvent, InboundEventType, SpokeRejectedError
+from omniroute.spokes.base import (
+    InboundEvent,
+    InboundEventType,
+    SpokeRejectedError,
+    SpokeUnavailableError,
+)
 from tests.spokes.test_amazon_connect import ALICE, INSTANCE, client, events, spoke
 
 __all__ = ["client", "spoke"]
@@ -141,13 +146,37 @@ async def test_a_contact_that_is_not_ours_is_read_once_and_ignored(spoke: Spoke)
     subject, stubber = spoke
     ids = {"InstanceId": INSTANCE, "ContactId": CALL}
     stubber.add_response("describe_contact", described("INBOUND", {}), ids)
-    stubber.add_response(
-        "describe_user", user(voice=True, callback=False), {"InstanceId": INSTANCE, "UserId": ALICE}
-    )
     assert await receive(subject, record("e1", [contact("CONNECTING")], [])) == []
     assert (
         await receive(subject, record("e2", [contact("CONNECTED")], [contact("CONNECTING")])) == []
     )
+
+
+async def test_a_contact_connect_cannot_describe_is_ignored_and_an_outage_is_retried(
+    spoke: Spoke,
+) -> None:
+    subject, stubber = spoke
+    who = {"InstanceId": INSTANCE, "UserId": ALICE}
+    stubber.add_client_error("describe_contact", "InternalServiceException", http_status_code=500)
+    with pytest.raises(SpokeUnavailableError, match="retry this request"):
+        await receive(subject, record("e1", [contact("CONNECTING")], []))
+    stubber.add_client_error("describe_contact", "ResourceNotFoundException", http_status_code=404)
+    assert await receive(subject, record("e1", [contact("CONNECTING")], [])) == []
+    stubber.assert_no_pending_responses()
+
+    # A call of ours whose agent Connect fails to describe: retried, then offered.
+    other = contact("CONNECTING", contact_id="ca11ca11-0000-4000-8000-000000000002")
+    answer = described("INBOUND", {"omniroute_document_id": "doc-1"})
+    answer["Contact"]["Id"] = other["ContactId"]
+    ids = {"InstanceId": INSTANCE, "ContactId": other["ContactId"]}
+    stubber.add_response("describe_contact", answer, ids)
+    stubber.add_client_error("describe_user", "AccessDeniedException", http_status_code=403)
+    with pytest.raises(SpokeUnavailableError, match=f"user {ALICE}"):
+        await receive(subject, record("e2", [other], []))
+    stubber.add_response("describe_user", user(voice=True, callback=False), who)
+    offer, _ = await receive(subject, record("e2", [other], []))
+    assert offer.offer is not None
+    assert offer.offer.auto_accept is True
 
 
 async def test_a_call_transferred_in_the_softphone_cannot_be_stopped(spoke: Spoke) -> None:

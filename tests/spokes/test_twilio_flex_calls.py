@@ -13,6 +13,7 @@ from omniroute.spokes.twilio_flex.calls import (
     available,
     conference_update,
     from_task,
+    keys_of,
     status_update,
 )
 
@@ -50,6 +51,11 @@ def test_a_task_without_call_kind_is_not_a_call() -> None:
     assert callback is not None
     assert callback.state is CallState.SCHEDULED
     assert callback.customer_call_sid is None  # the request call is over
+    # Tasks made in Flex: a voice task carries the caller's call; a voicemail is no call.
+    flex_call = from_task("doc-2", {"call_sid": "CA7", "from": "+44"})
+    assert flex_call is not None
+    assert (flex_call.kind, flex_call.customer_call_sid) == (CallKind.INBOUND, "CA7")
+    assert from_task("doc-3", {"taskType": "voicemail", "call_sid": "CA8"}) is None
 
 
 def test_conference_callbacks_follow_hold_mute_and_leave() -> None:
@@ -105,3 +111,16 @@ async def test_the_call_book_keeps_calls_in_the_spoke_store() -> None:
     again.forget("doc-1")
     await again.flush()
     assert store.values == {}
+
+
+async def test_a_callback_reads_what_another_process_stored_of_its_call() -> None:
+    store = MemorySpokeStore("flex")
+    here, there = CallBook(store), CallBook(store)
+    call = Call("doc-1", CallKind.CALLBACK, "+44", CallState.DIALING, "CA1")
+    there.put(call)
+    there.link_sid("CA1", "doc-1")
+    await there.flush()
+    status = {"CallSid": "CA1", "CallStatus": "ringing", "To": "+44"}
+    await here.refresh(*keys_of(status))
+    assert (here.of_sid("CA1"), here.get("doc-1")) == ("doc-1", call)
+    assert keys_of(conference("participant-join", "worker"))[0] == ["doc-1"]

@@ -487,17 +487,30 @@ class AmazonConnectSpoke(Spoke[ConnectSettings]):
     async def receive(self, headers: Mapping[str, str], body: bytes) -> list[InboundEvent]:
         """Verify the relay's signature, read new voice contacts and users, make the events."""
         records = self._records(headers, body)
-        for kind, ident in self._unknown(records):
-            try:
-                if kind == "contact":
-                    await self._describe_contact(ident)
-                else:
-                    await self._describe_user(ident)
-            except SpokeError as err:
-                # Our credentials or Connect failing is no fault of the relay's: it retries.
-                msg = f"reading {kind} {ident} from Connect: {err}; retry this request"
-                raise SpokeUnavailableError(msg) from err
+        # Contacts first: only the users with a call of ours need their auto-accept read.
+        for _ in range(2):
+            for kind, ident in self._unknown(records):
+                await self._read(kind, ident)
         return self._events(records)
+
+    async def _read(self, kind: str, ident: str) -> None:
+        """Read one voice contact or user from Connect for the relay's request."""
+        try:
+            if kind == "contact":
+                await self._describe_contact(ident)
+            else:
+                await self._describe_user(ident)
+        except SpokeRejectedError:
+            # Connect will not describe it (unknown, not allowed): no call of ours, and no
+            # auto-accept we know of.
+            if kind == "contact":
+                self._not_ours(ident)
+            else:
+                self._auto_accept[ident] = (False, False)
+        except SpokeError as err:
+            # Our credentials or Connect failing is no fault of the relay's: it retries.
+            msg = f"reading {kind} {ident} from Connect: {err}; retry this request"
+            raise SpokeUnavailableError(msg) from err
 
     def _records(self, headers: Mapping[str, str], body: bytes) -> list[AgentEvent]:
         secret = self.settings.relay_secret.get_secret_value()
@@ -545,7 +558,7 @@ class AmazonConnectSpoke(Spoke[ConnectSettings]):
                     continue
                 if ours(contact, self._ours) is None:
                     found[("contact", contact.contact_id)] = None
-                if record.user_id not in self._auto_accept:
+                elif record.user_id not in self._auto_accept:
                     found[("user", record.user_id)] = None
         return list(found)
 
@@ -561,9 +574,7 @@ class AmazonConnectSpoke(Spoke[ConnectSettings]):
         contact = answer.get("Contact", {})
         document = (contact.get("Attributes") or {}).get(ATTRIBUTE_PREFIX + "document_id")
         if contact.get("Channel") != calls.VOICE or not document:
-            self._foreign[contact_id] = None
-            if len(self._foreign) > MAX_FOREIGN_CONTACTS:
-                self._foreign.pop(next(iter(self._foreign)))
+            self._not_ours(contact_id)
             return
         endpoint = contact.get("CustomerEndpoint") or {}
         queue = (contact.get("QueueInfo") or {}).get("Id")
@@ -576,6 +587,11 @@ class AmazonConnectSpoke(Spoke[ConnectSettings]):
             customer_number=endpoint.get("Address"),
         )
         await self._map().put(link)
+
+    def _not_ours(self, contact_id: str) -> None:
+        self._foreign[contact_id] = None
+        if len(self._foreign) > MAX_FOREIGN_CONTACTS:
+            self._foreign.pop(next(iter(self._foreign)))
 
     async def _describe_user(self, user_id: str) -> None:
         client = self._connect()

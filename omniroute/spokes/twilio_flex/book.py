@@ -7,12 +7,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import asdict, fields
 from datetime import datetime
 from typing import Any
 
 from omniroute.domain.calls import CallKind, CallState
-from omniroute.spokes.store import SpokeStore
+from omniroute.spokes.store import MAX_KEY_CHARS, SpokeStore
 from omniroute.spokes.twilio_flex.calls import Call
 
 CALL = "call/"
@@ -44,6 +45,10 @@ def decode(value: object) -> Call | None:
         )
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def _fits(key: str) -> bool:
+    return len(key) <= MAX_KEY_CHARS
 
 
 class CallBook:
@@ -87,22 +92,43 @@ class CallBook:
 
     def link_sid(self, call_sid: str, interaction_id: str) -> None:
         """Remember which interaction a CallSid belongs to."""
-        if call_sid and self._sids.get(call_sid) != interaction_id:
+        if _fits(CALL_SID + call_sid) and self._sids.get(call_sid) != interaction_id:
             self._sids[call_sid] = interaction_id
             self._dirty.add(CALL_SID + call_sid)
 
     def dialing(self, number: str, interaction_id: str) -> None:
         """Remember that a number is dialled for an interaction (its CallSid may come later)."""
-        if self._dialing.get(number) != interaction_id:
+        if _fits(DIALING + number) and self._dialing.get(number) != interaction_id:
             self._dialing[number] = interaction_id
             self._dirty.add(DIALING + number)
 
-    async def refresh(self, interaction_id: str) -> Call | None:
-        """The call as stored (another process may have written it), else as in memory."""
-        stored = decode(await self.store.load(CALL + interaction_id))
-        if stored is not None and CALL + interaction_id not in self._dirty:
-            self._calls[interaction_id] = stored
-        return self._calls.get(interaction_id)
+    async def refresh(
+        self,
+        interaction_ids: Iterable[str] = (),
+        call_sids: Iterable[str] = (),
+        numbers: Iterable[str] = (),
+    ) -> None:
+        """Read these calls and index entries again: another process may have written them."""
+        ids = set(interaction_ids)
+        for prefix, index, names in (
+            (CALL_SID, self._sids, call_sids),
+            (DIALING, self._dialing, numbers),
+        ):
+            for name in names:
+                value = await self._stored(prefix + name)
+                if isinstance(value, str):
+                    index[name] = value
+                    ids.add(value)
+        for interaction_id in ids:
+            call = decode(await self._stored(CALL + interaction_id))
+            if call is not None:
+                self._calls[interaction_id] = call
+
+    async def _stored(self, key: str) -> Any | None:
+        # A key changed here and not yet written is newer than the store's.
+        if key in self._dirty or not _fits(key):
+            return None
+        return await self.store.load(key)
 
     def forget(self, interaction_id: str) -> None:
         """Drop an interaction's call and every index entry pointing at it."""

@@ -11,11 +11,13 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from omniroute import jsontext
 from omniroute.domain.calls import CallAction, CallContext, CallKind, CallState
 from omniroute.spokes.base import InboundEvent, InboundEventType, SpokeRejectedError
 
 CONFERENCE_PREFIX = "omniroute-"
 KIND_ATTRIBUTE = "omniroute_call_kind"
+DOCUMENT_ATTRIBUTE = "omniroute_document_id"
 FLEX_TASK_TYPE = "taskType"
 FLEX_CALLBACK_DATA = "callBackData"
 CUSTOMER, WORKER, TRANSFER = "customer", "worker", "transfer"
@@ -130,6 +132,25 @@ def from_task(document_id: str, attributes: dict[str, Any]) -> Call | None:
         state=state,
         customer_call_sid=sid if isinstance(sid, str) else None,
     )
+
+
+def keys_of(fields: dict[str, str]) -> tuple[list[str], list[str], list[str]]:
+    """The interactions, CallSids and dialled numbers a callback may be about."""
+    ids: list[str] = []
+    name = fields.get("FriendlyName", "")
+    if name.startswith(CONFERENCE_PREFIX):
+        ids.append(name.removeprefix(CONFERENCE_PREFIX))
+    raw = fields.get("TaskAttributes")
+    try:
+        attributes = jsontext.loads(raw) if raw else None
+    except ValueError:
+        attributes = None  # the parser says what is wrong with it
+    document = attributes.get(DOCUMENT_ATTRIBUTE) if isinstance(attributes, dict) else None
+    if isinstance(document, str) and document:
+        ids.append(document)
+    if "CallStatus" not in fields:
+        return ids, [], []
+    return ids, [fields.get("CallSid", "")], [fields.get("To", "")]
 
 
 def when(fields: dict[str, str]) -> datetime:

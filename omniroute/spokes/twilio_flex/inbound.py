@@ -22,6 +22,7 @@ from omniroute.spokes.base import (
     SpokeAuthError,
     SpokeRejectedError,
 )
+from omniroute.spokes.twilio_flex.calls import DOCUMENT_ATTRIBUTE
 
 SIGNATURE_HEADER = "x-twilio-signature"
 SIGN_IN_EVENTS = frozenset({"worker.created", "worker.attributes.update"})
@@ -31,7 +32,6 @@ RESCINDED_EVENTS = frozenset(
 OFFER_EVENT = "reservation.created"
 PRESENCE_EVENT = "worker.activity.update"
 WORK_ITEM_ATTRIBUTE = "omniroute_work_item_id"
-DOCUMENT_ATTRIBUTE = "omniroute_document_id"
 # The Work Offer API's offer terms, as a Studio flow (or Omniroute) writes them on the task.
 AUTO_ACCEPT_ATTRIBUTE = "omniroute_auto_accept"
 DISPLAY_ATTRIBUTE = "omniroute_display_option"

@@ -179,18 +179,26 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
         return list(skills.values())
 
     async def receive(self, headers: Mapping[str, str], body: bytes) -> list[InboundEvent]:
-        """Parse the callback, then store what it taught the spoke of its call."""
-        events = self.parse_inbound(headers, body)
+        """Read the callback's call from the store, parse it, then store what it taught."""
+        fields = self._verified(headers, body)
+        await self._book.refresh(*calls.keys_of(fields))
+        events = self._events(fields)
         await self._book.flush()
         return events
 
     def parse_inbound(self, headers: Mapping[str, str], body: bytes) -> list[InboundEvent]:
         """Verify X-Twilio-Signature and turn TaskRouter's callback into inbound events."""
+        return self._events(self._verified(headers, body))
+
+    def _verified(self, headers: Mapping[str, str], body: bytes) -> dict[str, str]:
         token = self.settings.auth_token.get_secret_value()
         fields = inbound.verify(token, str(self.settings.callback_url), headers, body)
         if fields.get("WorkspaceSid", self.settings.workspace_sid) != self.settings.workspace_sid:
             msg = f"the callback is for workspace {fields['WorkspaceSid']}, not ours"
             raise SpokeRejectedError(msg)
+        return fields
+
+    def _events(self, fields: dict[str, str]) -> list[InboundEvent]:
         if "ConferenceSid" in fields and "StatusCallbackEvent" in fields:
             return self._conference_event(fields)
         if "CallStatus" in fields and "EventType" not in fields:
@@ -214,7 +222,7 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
         if event_type not in ("reservation.created", "reservation.accepted"):
             return []
         attributes = _attributes(fields.get("TaskAttributes"))
-        document_id = attributes.get(inbound.DOCUMENT_ATTRIBUTE)
+        document_id = attributes.get(calls.DOCUMENT_ATTRIBUTE)
         call = calls.from_task(str(document_id), attributes) if document_id else None
         if call is None:
             return []
@@ -242,8 +250,8 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
         known = self._book.get(interaction_id)
         call = known or Call(interaction_id, CallKind.INBOUND, None, CallState.ALERTING)
         changed = calls.conference_update(call, fields)
-        if known is None and changed is not None and changed.state is CallState.ENDED:
-            return []  # the end of a call already forgotten (its interaction ended)
+        if known is None and (changed is None or changed.state is CallState.ENDED):
+            return []  # nothing to show, or the end of a call forgotten when its interaction ended
         if changed is None:
             conference = fields["ConferenceSid"]
             self._book.put(replace(call, conference_sid=conference))
@@ -269,7 +277,8 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
             await self._book.flush()
 
     async def _act(self, data: es.InteractionControlData) -> None:
-        call = await self._book.refresh(data.interaction_id)
+        await self._book.refresh([data.interaction_id])
+        call = self._book.get(data.interaction_id)
         if call is None:
             msg = f"no Twilio call is known for interaction {data.interaction_id}"
             raise SpokeRejectedError(msg)
@@ -375,7 +384,7 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
         """An accepted inbound call: ring the agent in, then move the caller's call in."""
         task = await self._fetch_task(task_sid)
         attributes = _attributes(task.attributes)
-        document_id = attributes.get(inbound.DOCUMENT_ATTRIBUTE)
+        document_id = attributes.get(calls.DOCUMENT_ATTRIBUTE)
         caller = attributes.get("call_sid")
         kind = calls.call_kind(attributes)
         if kind is not CallKind.INBOUND or not isinstance(document_id, str):
@@ -408,7 +417,7 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
         customer = data.customer
         attributes = {
             WORK_ITEM: work_item_id,
-            inbound.DOCUMENT_ATTRIBUTE: data.document_id,
+            calls.DOCUMENT_ATTRIBUTE: data.document_id,
             "omniroute_document_type": data.document_type,
             "channel": data.channel_id,
             "queue": data.provider_queue_id,
@@ -502,11 +511,12 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
                 await self._connect_inbound(str(current.task_sid), worker_sid)
 
     async def _after_accept(self, task_sid: str, work_item_id: str | None) -> None:
-        """Name our work item on a task made in Flex; complete a blind transfer's old task."""
+        """Name the accepted work item on the task; complete a blind transfer's old task."""
         task = await self._fetch_task(task_sid)
         attributes = _attributes(task.attributes)
-        if work_item_id and WORK_ITEM not in attributes:
-            # So end_interaction finds the task by its work item, as it finds ours.
+        if work_item_id and attributes.get(WORK_ITEM) != work_item_id:
+            # A task made in Flex names no work item, and one a Flex transfer made names the
+            # old one it copied: name ours, so end_interaction finds the task by it.
             attributes[WORK_ITEM] = work_item_id
             async with mapped(self._what(f"name work item {work_item_id} on task {task_sid}")):
                 await (
@@ -624,7 +634,7 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
         return str(tasks[0].sid) if tasks else None
 
     async def _live_tasks_of(self, document_id: str) -> list[str]:
-        expression = f"{inbound.DOCUMENT_ATTRIBUTE} == {_quoted(document_id)}"
+        expression = f"{calls.DOCUMENT_ATTRIBUTE} == {_quoted(document_id)}"
         async with mapped(self._what(f"find the tasks of document {document_id}")):
             tasks = await self._workspace().tasks.list_async(evaluate_task_attributes=expression)
         return [str(x.sid) for x in tasks if x.assignment_status in LIVE_TASK]
