@@ -141,6 +141,7 @@ async def load_agents(session: AsyncSession) -> dict[str, Agent]:
             presence_since=a.presence_since,
             allow_external=a.allow_external,
             email=a.email,
+            disabled=a.disabled,
         )
     for ac in (await session.scalars(select(t.AgentChannelRow))).all():
         agent = agents.get(ac.agent_id)
