@@ -21,15 +21,9 @@ from bench import (
 async def run(workdir: Path) -> dict[str, Any]:
     """Run the benchmarks in order and collect their figures."""
     results: dict[str, Any] = {}
-    eng = await engine_bench.offers_per_second(workdir)
-    results["engine_offers_per_s"] = round(eng.offers_per_s, 1)
-    results["engine_offers"] = eng.offers
-    results["engine_load_s"] = round(eng.load_seconds, 2)
-    small = await engine_bench.decision_seconds(workdir, 1_000)
-    large = await engine_bench.decision_seconds(workdir, engine_bench.ITEMS)
-    results["engine_decision_us_1k"] = round(small * 1e6, 1)
-    results["engine_decision_us_100k"] = round(large * 1e6, 1)
-    results["engine_cost_growth"] = round(large / small, 3)
+    # Plain queues, then every queue on a calendar with three escalation steps, side by side.
+    results.update(await engine_bench.run(workdir, hours_and_steps=False))
+    results.update(await engine_bench.run(workdir, hours_and_steps=True))
     results.update(await http_bench.run(workdir))
     internal_p99 = results.get("offer_latency_ms_p99")
     results.update(await external_bench.run(workdir, internal_p99))
@@ -37,7 +31,7 @@ async def run(workdir: Path) -> dict[str, Any]:
         results.update(await cluster_bench.run(workdir))
     except RuntimeError as err:
         results["cluster_error"] = str(err)
-    results.update(await report_bench.run())
+    results.update(await report_bench.run(workdir))
     results.update(await search_bench.run(workdir))
     return results
 

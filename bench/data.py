@@ -30,7 +30,12 @@ async def create_schema(db: Database) -> None:
 
 
 async def seed_config(
-    db: Database, queues: int = 50, offer_timeout_s: int | None = 600, capacity: int | None = None
+    db: Database,
+    queues: int = 50,
+    offer_timeout_s: int | None = 600,
+    capacity: int | None = None,
+    *,
+    hours_and_steps: bool = True,
 ) -> dict[str, list[dict[str, Any]]]:
     """Channels, presence, skills, one rule and `queues` queues with mixed skill needs."""
     rng = random.Random(7)
@@ -49,8 +54,9 @@ async def seed_config(
         s.add(
             t.RuleRow(id="r", name="r", strategy="most_capacity", offer_timeout_s=offer_timeout_s)
         )
-        # Every queue is on a calendar (open around the clock, in a zone with DST changes)
-        # with three escalation steps whose waits outlast the run: routing pays for them.
+        # With `hours_and_steps` every queue is on a calendar (open around the clock, in a
+        # zone with DST changes) with three escalation steps whose waits outlast the run:
+        # routing pays for them.
         s.add(t.CalendarRow(id="cal", name="cal", tz="Europe/Berlin", weekly=ALL_WEEK))
         await s.flush()
         for i, qid in enumerate(queue_ids):
@@ -82,17 +88,25 @@ async def seed_config(
                     priority=1 + i % 5,
                     rule_id="r",
                     skills=skills,
-                    calendar_id="cal",
-                    escalation=[
-                        {"after_s": 3600, "action": "widen", "drop_skills": [SKILLS[i % 6]]},
-                        {"after_s": 7200, "action": "raise_priority", "raise_by": 1},
-                        {"after_s": 10800, "action": "move_queue", "queue_id": queue_ids[0]}
-                        if i
-                        else {"after_s": 10800, "action": "raise_priority", "raise_by": 1},
-                    ],
+                    calendar_id="cal" if hours_and_steps else None,
+                    escalation=_steps(i, queue_ids[0]) if hours_and_steps else [],
                 )
             )
     return out
+
+
+def _steps(i: int, first_queue: str) -> list[dict[str, Any]]:
+    """Three escalation steps: widen, raise the priority, move to the first queue."""
+    last: dict[str, Any] = (
+        {"after_s": 10800, "action": "move_queue", "queue_id": first_queue}
+        if i
+        else {"after_s": 10800, "action": "raise_priority", "raise_by": 1}
+    )
+    return [
+        {"after_s": 3600, "action": "widen", "drop_skills": [SKILLS[i % 6]]},
+        {"after_s": 7200, "action": "raise_priority", "raise_by": 1},
+        last,
+    ]
 
 
 async def seed_agents(db: Database, count: int, presence: str = "offline") -> list[str]:

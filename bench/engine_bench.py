@@ -36,20 +36,22 @@ class EngineResult:
         return self.offers / self.seconds
 
 
-async def prepare(path: Path, items: int, agents: int = AGENTS) -> Database:
+async def prepare(
+    path: Path, items: int, agents: int = AGENTS, *, hours_and_steps: bool = True
+) -> Database:
     """A SQLite file with agents (offline) and queued items."""
     path.unlink(missing_ok=True)  # noqa: ASYNC240 - set-up, before any timing
     db = Database(f"sqlite+aiosqlite:///{path}")
     await create_schema(db)
-    queues = await seed_config(db, QUEUES)
+    queues = await seed_config(db, QUEUES, hours_and_steps=hours_and_steps)
     await seed_agents(db, agents)
     await seed_items(db, queues, items)
     return db
 
 
-async def offers_per_second(workdir: Path) -> EngineResult:
+async def offers_per_second(workdir: Path, *, hours_and_steps: bool = True) -> EngineResult:
     """All agents become available at once; the engine offers until capacity is full."""
-    db = await prepare(workdir / "engine.db", ITEMS)
+    db = await prepare(workdir / "engine.db", ITEMS, hours_and_steps=hours_and_steps)
     engine = Engine(db)
     t0 = time.perf_counter()
     await engine.start()
@@ -66,10 +68,15 @@ async def offers_per_second(workdir: Path) -> EngineResult:
 
 
 async def decision_seconds(
-    workdir: Path, items: int, decisions: int = 300, rounds: int = 3
+    workdir: Path,
+    items: int,
+    decisions: int = 300,
+    rounds: int = 3,
+    *,
+    hours_and_steps: bool = True,
 ) -> float:
     """Median in-memory time of one routing decision (find work for an agent, offer it)."""
-    db = await prepare(workdir / f"growth-{items}.db", items)
+    db = await prepare(workdir / f"growth-{items}.db", items, hours_and_steps=hours_and_steps)
     async with db.session() as session:
         state = await load_state(session)
     await db.dispose()
@@ -94,3 +101,30 @@ async def decision_seconds(
             made += 1
         samples.append((time.perf_counter() - t0) / decisions)
     return statistics.median(samples)
+
+
+async def run(workdir: Path, *, hours_and_steps: bool) -> dict[str, float | int]:
+    """The engine figures; with `hours_and_steps` their names end in `_hours_steps`."""
+    suffix = "_hours_steps" if hours_and_steps else ""
+    eng = await offers_per_second(workdir, hours_and_steps=hours_and_steps)
+    small = await decision_seconds(workdir, 1_000, hours_and_steps=hours_and_steps)
+    large = await decision_seconds(workdir, ITEMS, hours_and_steps=hours_and_steps)
+    figures: dict[str, float | int] = {
+        "engine_offers_per_s": round(eng.offers_per_s, 1),
+        "engine_offers": eng.offers,
+        "engine_load_s": round(eng.load_seconds, 2),
+        "engine_decision_us_1k": round(small * 1e6, 1),
+        "engine_decision_us_100k": round(large * 1e6, 1),
+        "engine_cost_growth": round(large / small, 3),
+    }
+    return {f"{name}{suffix}": value for name, value in figures.items()}
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="omniroute-bench-") as tmp:
+        steps = "--hours-steps" in sys.argv
+        print(json.dumps(asyncio.run(run(Path(tmp), hours_and_steps=steps))))

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -36,6 +37,13 @@ FAILURE_WINDOW = timedelta(minutes=5)
 _HASHER = PasswordHasher()
 # Verified when the email is unknown, so a wrong email costs as long as a wrong password.
 _DUMMY_HASH = _HASHER.hash("omniroute-no-such-agent")
+
+
+class Ending(Protocol):
+    """Told when the sessions behind a live socket end."""
+
+    def set(self) -> None:
+        """The sessions ended."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,9 +123,9 @@ class SessionStore:
         self._hashing = hashing or HashingGate(concurrency=2, queue=16)
         self._demo = demo
         # Sockets opened with a session, by agent: set when the agent's sessions end.
-        self._watchers: dict[str, set[asyncio.Event]] = {}
+        self._watchers: dict[str, set[Ending]] = {}
         # Sockets opened with an agent's API token: set when the agent is disabled or deleted.
-        self._token_watchers: dict[str, set[asyncio.Event]] = {}
+        self._token_watchers: dict[str, set[Ending]] = {}
 
     async def sign_in(
         self, email: str, password: str, user_agent: str, client: str = ""
@@ -196,21 +204,28 @@ class SessionStore:
         """An event set when the principal's agent's sessions end, or (for its API tokens
         too) when the agent is disabled or deleted."""
         ended = asyncio.Event()
+        with self.watch(principal, ended):
+            yield ended
+
+    @contextmanager
+    def watch(self, principal: Principal, ending: Ending) -> Iterator[None]:
+        """Call `ending.set()` when the principal's agent's sessions end, or (for its API
+        tokens too) when the agent is disabled or deleted."""
         agent_id = principal.agent_id
         if agent_id is None:
-            yield ended
+            yield
             return
         watchers = (
             self._watchers
             if principal.token_id.startswith(SESSION_PREFIX)
             else self._token_watchers
         )
-        watchers.setdefault(agent_id, set()).add(ended)
+        watchers.setdefault(agent_id, set()).add(ending)
         try:
-            yield ended
+            yield
         finally:
             left = watchers.get(agent_id, set())
-            left.discard(ended)
+            left.discard(ending)
             if not left:
                 watchers.pop(agent_id, None)
 

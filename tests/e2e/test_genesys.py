@@ -73,6 +73,7 @@ async def seed(db: Database, double_port: int) -> None:
     await seed_api(db)
     base = f"http://127.0.0.1:{double_port}"
     async with db.session() as s, s.begin():
+        s.add(t.ChannelRow(id="callback", name="Callback", default_capacity=1))
         for name in USER:
             await s.execute(
                 update(t.AgentRow)
@@ -153,10 +154,10 @@ async def gc(db_url: str, servers: Servers, tmp_path: Path) -> AsyncIterator[Gen
         yield world
 
 
-async def import_catalog(gc: Genesys) -> dict[str, Any]:
+async def import_catalog(gc: Genesys, channels: tuple[str, ...] = ("chat",)) -> dict[str, Any]:
     r = await gc.api.post(
         f"/spokes/{SPOKE}/import",
-        json={"queue_defaults": {"channels": ["chat"], "rule_id": "standard"}},
+        json={"queue_defaults": {"channels": list(channels), "rule_id": "standard"}},
         headers=gc.auth("admin"),
     )
     assert r.status_code == 200, r.text
@@ -359,7 +360,12 @@ async def test_catalog_presence_offers_transfers_and_wrap_up(gc: Genesys) -> Non
         "sorted",
         USER[other],
     )
-    assert (await conversation_of(gc, doc_id))["state"] == "disconnected"
+
+    async def ended() -> bool:
+        # The conversation is ended by the request after the participant's wrap-up.
+        return bool((await conversation_of(gc, doc_id))["state"] == "disconnected")
+
+    await eventually(ended, "Genesys to end the conversation")
 
 
 async def test_throttling_renewal_timeout_outage_and_restart(gc: Genesys) -> None:

@@ -685,7 +685,32 @@ async def test_voice_call_and_callback_through_the_voice_api(flex: Flex) -> None
     assert all(c["from"] == CALLER_ID for c in dialled)
 
 
-async def test_a_callback_task_made_in_flex_is_auto_accepted_and_called_back(flex: Flex) -> None:
+async def flex_task(flex: Flex, attributes: dict[str, Any]) -> str:
+    """A voice task made in Flex (a Studio flow, a plugin's Function) with these attributes."""
+    r = await flex.twilio.post(
+        f"/v1/Workspaces/{WORKSPACE_SID}/Tasks",
+        data={
+            "WorkflowSid": WORKFLOW_SID,
+            "Attributes": json.dumps(attributes),
+            "TaskChannel": "voice",
+        },
+        auth=(ACCOUNT_SID, AUTH_TOKEN),
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["sid"])
+
+
+async def held_by(flex: Flex, doc_id: str, agent: str) -> dict[str, Any]:
+    """The interaction once the agent has it."""
+
+    async def probe() -> dict[str, Any] | None:
+        doc: dict[str, Any] = await flex.get(f"/interactions/{doc_id}")
+        return doc if doc["agent_id"] == agent else None
+
+    return await eventually(probe, f"{doc_id} to be {agent}'s")
+
+
+async def test_a_flex_callback_task_auto_accepted_called_back_and_transferred(flex: Flex) -> None:
     await import_catalog(flex, ("chat", "voice", "callback"))
     await sign_in_and_go_available(flex, "alice")
     # A Studio flow records the request in Omniroute with no queue (Flex routes it)...
@@ -711,24 +736,9 @@ async def test_a_callback_task_made_in_flex_is_auto_accepted_and_called_back(fle
         "omniroute_auto_accept": True,
         "omniroute_display_option": "card_and_tab",
     }
-    r = await flex.twilio.post(
-        f"/v1/Workspaces/{WORKSPACE_SID}/Tasks",
-        data={
-            "WorkflowSid": WORKFLOW_SID,
-            "Attributes": json.dumps(attributes),
-            "TaskChannel": "voice",
-        },
-        auth=(ACCOUNT_SID, AUTH_TOKEN),
-    )
-    assert r.status_code == 201, r.text
-    task_sid = r.json()["sid"]
-
+    task_sid = await flex_task(flex, attributes)
     # The reservation is a provider transfer from the task's queue, accepted without a click.
-    async def taken() -> dict[str, Any] | None:
-        doc: dict[str, Any] = await flex.get(f"/interactions/{doc_id}")
-        return doc if doc["agent_id"] == "alice" else None
-
-    doc = await eventually(taken, "the callback to be accepted on alice's behalf")
+    doc = await held_by(flex, doc_id, "alice")
     assert await flex.get("/agents/alice/offers", "alice") == []
     item = await flex.get(f"/work-items/{doc['work_item_id']}")
     assert (item["queue_id"], item["channel_id"]) == (await general_queue(flex), "callback")
@@ -756,13 +766,30 @@ async def test_a_callback_task_made_in_flex_is_auto_accepted_and_called_back(fle
     )
     [dialled] = [c for c in (await flex.state())["calls"] if c["sid"] == customer["call_sid"]]
     assert (dialled["to"], dialled["from"]) == (number, CALLER_ID)
+
+    # A cold transfer made in Flex: its Function copies the task's attributes into a new task
+    # for bob. The work moves to bob (auto-accepted again: the attributes say so).
+    await sign_in_and_go_available(flex, "bob")
+    task = next(x for x in (await flex.state())["tasks"] if x["sid"] == task_sid)
+    copied = json.loads(task["attributes"]) | {
+        "transferTargetType": "worker",
+        "transferTargetSid": WORKER["bob"],
+        "transferMeta": {"mode": "COLD", "originalTask": task_sid},
+    }
+    await flex_task(flex, copied)
+    doc = await held_by(flex, doc_id, "bob")
+    item = await flex.get(f"/work-items/{doc['work_item_id']}")
+    assert (item["transfer_type"], item["transfer_from_agent_id"]) == ("blind", "alice")
     r = await flex.api.post(
         f"/interactions/{doc_id}/end",
         json={"wrap_up_code_id": "resolved"},
-        headers=flex.auth("alice"),
+        headers=flex.auth("bob"),
     )
     assert r.status_code == 200, r.text
-    assert (await completed_task(flex, doc_id))["omniroute_wrap_up"]["code_name"] == "Resolved"
+    # The transfer's task (renamed with bob's work item when accepted) completes with it.
+    attributes = await completed_task(flex, doc_id)
+    assert attributes["omniroute_wrap_up"]["code_name"] == "Resolved"
+    assert attributes["omniroute_work_item_id"] == doc["work_item_id"]
 
 
 async def completed_task(flex: Flex, doc_id: str) -> dict[str, Any]:

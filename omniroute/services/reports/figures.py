@@ -99,7 +99,15 @@ class Stat:
 
 
 Stats = dict[tuple[str, str], Stat]
-Chunk = dict[datetime, Stats]
+Presence = dict[str, dict[str, float]]
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """Figures per interval start: work (per scope and key) and presence (per agent)."""
+
+    stats: dict[datetime, Stats]
+    presence: dict[datetime, Presence]
 
 
 def _seconds(a: datetime, b: datetime) -> float:
@@ -113,6 +121,8 @@ class _Chunk:
         self.a, self.b = a, b
         slots = -(-(b - a) // INTERVAL)
         self.stats: list[Stats] = [defaultdict(Stat) for _ in range(slots)]
+        # Kept apart from `stats`: every agent has it in every interval, so it must stay lean.
+        self.presence: list[Presence] = [defaultdict(dict) for _ in range(slots)]
         self.busy: dict[tuple[int, str], list[tuple[datetime, datetime]]] = defaultdict(list)
 
     def at(self, when: datetime | None, scope: str, key: str) -> Stat | None:
@@ -159,11 +169,13 @@ def chunk_stats(  # noqa: PLR0917 - the range and its three kinds of records
         chunk.stats[slot]["agent", agent_id].busy_s = _union(spans)
     for agent_id, changes in presence.items():
         _presence(chunk, agent_id, changes)
-    return {
-        a + slot * INTERVAL: {k: v for k, v in stats.items() if not v.empty()}
-        for slot, stats in enumerate(chunk.stats)
-        if stats
-    }
+    return Chunk(
+        {
+            a + slot * INTERVAL: {k: v for k, v in stats.items() if not v.empty()}
+            for slot, stats in enumerate(chunk.stats)
+        },
+        {a + slot * INTERVAL: presence for slot, presence in enumerate(chunk.presence)},
+    )
 
 
 def _item_figures(chunk: _Chunk, item: Item, threshold_s: int) -> None:
@@ -221,5 +233,5 @@ def _presence(chunk: _Chunk, agent_id: str, changes: list[PresenceChange]) -> No
     for i, change in enumerate(changes):
         until = changes[i + 1].at if i + 1 < len(changes) else chunk.b
         for slot, x, y in chunk.span(change.at, until):
-            seconds = chunk.stats[slot]["agent", agent_id].presence_s
+            seconds = chunk.presence[slot][agent_id]
             seconds[change.presence_id] = seconds.get(change.presence_id, 0.0) + _seconds(x, y)

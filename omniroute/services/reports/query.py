@@ -10,8 +10,8 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniroute.services.reports.figures import DAY, INTERVAL, Stat
-from omniroute.services.reports.rollup import last_mark
-from omniroute.services.reports.sums import FIGURES, summed
+from omniroute.services.reports.rollup import last_mark, stat_of
+from omniroute.services.reports.sums import summed
 from omniroute.store import tables as t
 
 BUCKETS = {"15m": INTERVAL, "hour": timedelta(hours=1), "day": DAY, "total": None}
@@ -118,9 +118,7 @@ async def _sums(
     group = ["key"] if whole else ["key", "start"]
     out = []
     for row in await session.execute(summed(dialect, where, group)):
-        figures = {name: getattr(row, name) for name in FIGURES}
-        figures["presence_s"] = {k: float(v) for k, v in (row.presence_s or {}).items()}
-        out.append((row.key, None if whole else row.start, Stat(**figures)))
+        out.append((row.key, None if whole else row.start, stat_of(row)))
     return out
 
 

@@ -17,8 +17,11 @@ from sqlalchemy import and_, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniroute.services.reports.figures import (
+    COUNTS,
     DAY,
     INTERVAL,
+    SUMS,
+    Chunk,
     Item,
     OfferRec,
     PresenceChange,
@@ -62,13 +65,11 @@ Held = dict[str, Item]
 async def _items(
     session: AsyncSession, a: datetime, b: datetime, held: Held | None
 ) -> tuple[list[Item], Held]:
-    """Items with an event in [a, b) or held by an agent across it; and those held at `b`.
-
-    Each kind of event is one bounded index range, so a day costs its own rows. Items held
-    across the whole of [a, b) are those held at `a`: `held`, carried from the chunk before
-    (every item held at `a` was accepted in that chunk or held across it), or, for the first
-    chunk of a run, one query (a scan while back-filling, where nearly every item ends after `b`).
-    """
+    """Items with an event in [a, b) or held by an agent across it; and those held at `b`."""
+    # Each kind of event is a bounded index range, so a day costs its own rows. Items held
+    # across the whole of [a, b) are those held at `a`: `held`, carried from the chunk before
+    # (every item held at `a` was accepted in that chunk or held across it), or, for the first
+    # chunk of a run, one query (a scan while back-filling, where most items end after `b`).
     wi = t.WorkItemRow
     columns = (
         wi.id,
@@ -82,33 +83,33 @@ async def _items(
         wi.transfer_type,
         wi.transfer_from_agent_id,
     )
-    ranges = [
+    # One query (an OR of bounded index ranges) reads each item once.
+    where = or_(
         and_(wi.created_at >= a, wi.created_at < b),
         and_(wi.accepted_at >= a, wi.accepted_at < b),
         and_(wi.ended_at >= a, wi.ended_at < b),
-    ]
+    )
     if held is None:
         held_at_a = and_(
             wi.accepted_at < a,
             wi.agent_id.is_not(None),
             or_(wi.ended_at.is_(None), wi.ended_at >= a),
         )
-        ranges.insert(0, held_at_a)
+        where = or_(where, held_at_a)
     # Rows read now replace carried ones: an item may have ended since.
     found: Held = dict(held or {})
-    for where in ranges:
-        for row in await session.execute(select(*columns).where(where)):
-            found[row.id] = Item(
-                row.queue_id,
-                row.agent_id,
-                row.created_at,
-                row.accepted_at,
-                row.ended_at,
-                row.state,
-                row.cancel_reason,
-                row.transfer_type,
-                row.transfer_from_agent_id,
-            )
+    for row in await session.execute(select(*columns).where(where)):
+        found[row.id] = Item(
+            row.queue_id,
+            row.agent_id,
+            row.created_at,
+            row.accepted_at,
+            row.ended_at,
+            row.state,
+            row.cancel_reason,
+            row.transfer_type,
+            row.transfer_from_agent_id,
+        )
     held_at_b = {
         key: item
         for key, item in found.items()
@@ -123,18 +124,17 @@ async def _items(
 async def _offers(session: AsyncSession, a: datetime, b: datetime) -> list[OfferRec]:
     """Offers made or ended in [a, b), with their item's queue."""
     of, wi = t.OfferRow, t.WorkItemRow
-    found: dict[str, OfferRec] = {}
-    for at in (of.created_at, of.ended_at):
-        rows = await session.execute(
-            select(of.id, wi.queue_id, of.agent_id, of.state, of.created_at, of.ended_at)
-            .join(wi, wi.id == of.work_item_id)
-            .where(at >= a, at < b)
-        )
-        for row in rows:
-            found[row.id] = OfferRec(
-                row.queue_id, row.agent_id, row.state, row.created_at, row.ended_at
+    rows = await session.execute(
+        select(wi.queue_id, of.agent_id, of.state, of.created_at, of.ended_at)
+        .join(wi, wi.id == of.work_item_id)
+        .where(
+            or_(
+                and_(of.created_at >= a, of.created_at < b),
+                and_(of.ended_at >= a, of.ended_at < b),
             )
-    return list(found.values())
+        )
+    )
+    return [OfferRec(*row) for row in rows]
 
 
 async def _presence(
@@ -170,48 +170,57 @@ async def _presence(
     return changes
 
 
-def _rows(span: str, start: datetime, stats: Stats) -> list[dict[str, Any]]:
-    return [
-        {
-            "span": span,
-            "scope": scope,
-            "key": key,
-            "start": start,
-            "offered": s.offered,
-            "accepted": s.accepted,
-            "rejected": s.rejected,
-            "timed_out": s.timed_out,
-            "abandoned": s.abandoned,
-            "transferred": s.transferred,
-            "answered": s.answered,
-            "answered_within": s.answered_within,
-            "answer_s": s.answer_s,
-            "handled": s.handled,
-            "handle_s": s.handle_s,
-            "longest_wait_s": s.longest_wait_s,
-            "busy_s": s.busy_s,
-            "presence_s": s.presence_s,
-        }
-        for (scope, key), s in stats.items()
-    ]
+COLUMNS = ("span", "scope", "key", "start", *FIGURES)
+NOTHING = (0,) * len(COUNTS) + (0.0,) * len(SUMS) + (0.0,)
 
 
-async def _write(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Store rows in bulk: PostgreSQL's COPY (an agent row each interval is ~50,000 a day)."""
-    if not rows:
-        return
+def stat_of(row: Any) -> Stat:
+    """A `Stat` from a row carrying every name of `FIGURES`."""
+    figures = {name: getattr(row, name) for name in FIGURES}
+    figures["presence_s"] = {k: float(v) for k, v in (row.presence_s or {}).items()}
+    return Stat(**figures)
+
+
+def _figures(stat: Stat) -> tuple[Any, ...]:
+    """A stat's figures in `FIGURES` order, without its presence."""
+    counts = (getattr(stat, name) for name in COUNTS)
+    return (*counts, *(getattr(stat, name) for name in SUMS), stat.longest_wait_s)
+
+
+def _rows(chunk: Chunk) -> list[tuple[Any, ...]]:
+    """Rows of `COLUMNS` for the chunk's intervals, with an agent row wherever it has presence."""
+    rows = []
+    for start, stats in chunk.stats.items():
+        presence = chunk.presence[start]
+        for (scope, key), stat in stats.items():
+            seconds = presence.get(key, {}) if scope == "agent" else {}
+            rows.append(("15m", scope, key, start, *_figures(stat), seconds))
+        for key, seconds in presence.items():
+            if ("agent", key) not in stats:
+                rows.append(("15m", "agent", key, start, *NOTHING, seconds))
+    return rows
+
+
+async def _write(session: AsyncSession, rows: list[tuple[Any, ...]]) -> None:
+    """Store rows of `COLUMNS` in bulk: COPY on PostgreSQL (an agent row each interval)."""
     conn = await session.connection()
     if conn.dialect.name == "postgresql":
         raw = await conn.get_raw_connection()
         pg: Any = raw.driver_connection
-        columns = list(rows[0])
-        records = [
-            tuple(json.dumps(r[c]) if c == "presence_s" else r[c] for c in columns) for r in rows
-        ]
-        await pg.copy_records_to_table("interval_stats", records=records, columns=columns)
+        # Most intervals hold the same few presence objects: encode each once.
+        texts: dict[tuple[tuple[str, float], ...], str] = {}
+        records = []
+        for row in rows:
+            seconds = tuple(row[-1].items())
+            text = texts.get(seconds)
+            if text is None:
+                text = texts[seconds] = json.dumps(row[-1])
+            records.append((*row[:-1], text))
+        await pg.copy_records_to_table("interval_stats", records=records, columns=COLUMNS)
         return
     for first in range(0, len(rows), 5_000):
-        await session.execute(insert(t.IntervalStatRow), rows[first : first + 5_000])
+        batch = [dict(zip(COLUMNS, row, strict=True)) for row in rows[first : first + 5_000]]
+        await session.execute(insert(t.IntervalStatRow), batch)
 
 
 async def _chunk(session: AsyncSession, a: datetime, b: datetime, held: Held | None) -> Held:
@@ -221,23 +230,37 @@ async def _chunk(session: AsyncSession, a: datetime, b: datetime, held: Held | N
     offers = await _offers(session, a, b)
     presence = await _presence(session, a, b)
     chunk = chunk_stats(a, b, items, offers, presence, thresholds, DEFAULT_THRESHOLD_S)
-    rows = [row for start, stats in chunk.items() for row in _rows("15m", start, stats)]
-    rows += _rows("15m", b - INTERVAL, {(MARK, ""): Stat()})
+    rows = _rows(chunk)
+    rows.append(("15m", MARK, "", b - INTERVAL, *NOTHING, {}))
     await _write(session, rows)
     day = b.replace(hour=0, minute=0, second=0, microsecond=0)
     if b == day:
-        await _day(session, day - DAY)
+        await _day(session, day - DAY, a, chunk)
     return held_at_b
 
 
-async def _day(session: AsyncSession, day: datetime) -> None:
-    """Sum a finished day's intervals into one daily row per queue and agent, in the database."""
+async def _day(session: AsyncSession, day: datetime, a: datetime, chunk: Chunk) -> None:
+    """Sum a finished day per queue and agent: stored intervals before `a`, then `chunk`."""
     s = t.IntervalStatRow
-    where = [s.span == "15m", s.scope.in_(SCOPES), s.start >= day, s.start < day + DAY]
-    dialect = (await session.connection()).dialect.name
-    rows = summed(dialect, where, ["scope", "key"], span="1d", start=day)
-    names = ["span", "start", "scope", "key", *FIGURES]
-    await session.execute(insert(s).from_select(names, rows))
+    totals: Stats = defaultdict(Stat)
+    if day < a:
+        where = [s.span == "15m", s.scope.in_(SCOPES), s.start >= day, s.start < a]
+        dialect = (await session.connection()).dialect.name
+        for row in await session.execute(summed(dialect, where, ["scope", "key"])):
+            totals[row.scope, row.key] = stat_of(row)
+    for stats in chunk.stats.values():
+        for key, stat in stats.items():
+            totals[key].add(stat)
+    for presence in chunk.presence.values():
+        for agent_id, seconds in presence.items():
+            into = totals["agent", agent_id].presence_s
+            for state, value in seconds.items():
+                into[state] = into.get(state, 0.0) + value
+    rows = [
+        ("1d", scope, key, day, *_figures(stat), stat.presence_s)
+        for (scope, key), stat in totals.items()
+    ]
+    await _write(session, rows)
 
 
 class Rollup:

@@ -1,7 +1,7 @@
-"""Genesys call notifications (v2.users.{id}.conversations.calls) as call contexts."""
+"""Genesys call and callback notifications as call contexts, and the controls they allow."""
 
-# Each action is a change to the agent's own call participant; callbacks (dial, retry) are
-# not carried yet, so they are never offered.
+# Each action is a change to the agent's own call participant, or (dial, retry) a call placed
+# in a callback conversation with POST /api/v2/conversations/calls/{id}.
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from omniroute.domain.calls import CallAction, CallContext, CallKind, CallState
 from omniroute.spokes.base import InboundEvent, InboundEventType, SpokeRejectedError
 
 CALLS_TOPIC = re.compile(r"^v2\.users\.([^.]+)\.conversations\.calls$")
+CALLBACKS_TOPIC = re.compile(r"^v2\.users\.([^.]+)\.conversations\.callbacks$")
+KIND_KEY = "omnirouteCallKind"
 STATES = {
     "alerting": CallState.ALERTING,
     "dialing": CallState.DIALING,
@@ -22,6 +24,15 @@ STATES = {
     "disconnected": CallState.ENDED,
     "terminated": CallState.ENDED,
 }
+# A callback participant: alerting or accepted, it waits to be dialled.
+CALLBACK_STATES = {
+    "alerting": CallState.SCHEDULED,
+    "connected": CallState.SCHEDULED,
+    "disconnected": CallState.ENDED,
+    "terminated": CallState.ENDED,
+}
+ENDED = ("disconnected", "terminated")
+RINGING = ("alerting", "contacting", "dialing")
 
 
 def iso_time(value: object) -> datetime | None:
@@ -43,6 +54,8 @@ def available(state: CallState, held: bool, muted: bool) -> tuple[CallAction, ..
         return (hold, mute, CallAction.TRANSFER, CallAction.END)
     if state is CallState.DIALING:
         return (CallAction.END,)
+    if state is CallState.NO_ANSWER:
+        return (CallAction.RETRY_CALLBACK,)
     return ()
 
 
@@ -62,20 +75,64 @@ def request(action: CallAction, params: Mapping[str, str]) -> tuple[str, str, di
             raise SpokeRejectedError(msg)
 
 
-def agent_participant(conversation: Mapping[str, Any], user_id: str | None) -> str:
-    """The id of the user's live agent participant in a call conversation."""
-    for p in reversed(conversation.get("participants") or []):
-        live = isinstance(p, dict) and p.get("state") not in ("disconnected", "terminated")
-        if live and p.get("purpose") == "agent" and _user(p) == user_id:
-            return str(p.get("id"))
-    msg = f"user {user_id} has no live participant in call {conversation.get('id')}"
-    raise SpokeRejectedError(msg)
-
-
-def _user(participant: Mapping[str, Any]) -> str | None:
+def user_of(participant: Mapping[str, Any]) -> str | None:
+    """The Genesys user id of a participant, if it is a user's."""
     user = participant.get("user")
     found = user.get("id") if isinstance(user, dict) else None
     return found if isinstance(found, str) else None
+
+
+def agent_participant(
+    conversation: Mapping[str, Any], user_id: str | None, *, live: bool = True
+) -> str:
+    """The id of the user's latest (live, unless told otherwise) agent participant."""
+    for p in reversed(conversation.get("participants") or []):
+        if not isinstance(p, dict) or p.get("purpose") != "agent" or user_of(p) != user_id:
+            continue
+        if not live or p.get("state") not in ENDED:
+            return str(p.get("id"))
+    msg = f"user {user_id} has no live participant in conversation {conversation.get('id')}"
+    raise SpokeRejectedError(msg)
+
+
+def callback_number(conversation: Mapping[str, Any]) -> str:
+    """The first number of a callback conversation's customer."""
+    for p in conversation.get("participants") or []:
+        numbers = p.get("callbackNumbers") if isinstance(p, dict) else None
+        if isinstance(numbers, list) and numbers and isinstance(numbers[0], str):
+            return numbers[0]
+    msg = f"callback {conversation.get('id')} has no callback number"
+    raise SpokeRejectedError(msg)
+
+
+def _kind(parts: list[dict[str, Any]]) -> CallKind | None:
+    for p in parts:
+        attributes = p.get("attributes")
+        if isinstance(attributes, dict) and attributes.get(KIND_KEY) == CallKind.CALLBACK.value:
+            return CallKind.CALLBACK
+    return None
+
+
+def _event(event_id: str, user_id: str, call: CallContext) -> InboundEvent:
+    return InboundEvent(
+        id=event_id,
+        type=InboundEventType.CALL_CONTEXT,
+        provider_agent_id=user_id,
+        occurred_at=call.occurred_at,
+        call=call,
+    )
+
+
+def _agent(parts: list[dict[str, Any]], user_id: str) -> dict[str, Any] | None:
+    """The user's participant, if the call is theirs now.
+
+    That is the latest agent to have answered it or, before anyone did, the latest one it rings
+    for: another user's view (a declined alert, a leg transferred away) is stale or early.
+    """
+    agents = [p for p in parts if p.get("purpose") == "agent"]
+    answered = [p for p in agents if p.get("connectedTime")]
+    latest = answered or agents
+    return latest[-1] if latest and user_of(latest[-1]) == user_id else None
 
 
 def context(
@@ -83,24 +140,31 @@ def context(
 ) -> InboundEvent | None:
     """The call context one agent sees in a call conversation notification, if any."""
     parts = [p for p in conversation.get("participants") or [] if isinstance(p, dict)]
-    agent = next(
-        (p for p in reversed(parts) if p.get("purpose") == "agent" and _user(p) == user_id), None
-    )
-    customer = next((p for p in parts if p.get("purpose") in ("customer", "external")), None)
+    agent = _agent(parts, user_id)
+    # The latest customer leg: a callback dialled again has one per attempt.
+    customers = [p for p in parts if p.get("purpose") == "customer"]
+    customers = customers or [p for p in parts if p.get("purpose") == "external"]
+    customer = customers[-1] if customers else None
     state = STATES.get(str(agent.get("state"))) if agent else None
     if agent is None or state is None:
         return None
     held = bool(customer and customer.get("held")) or bool(agent.get("held"))
     muted = bool(agent.get("muted"))
+    if state is CallState.CONNECTED and customer and customer.get("state") in RINGING:
+        state = CallState.DIALING  # the agent's side is up; the customer's phone still rings
     if state is CallState.CONNECTED and held:
         state = CallState.HELD
     inbound = customer is None or customer.get("direction") != "outbound"
+    kind = _kind(parts) or (CallKind.INBOUND if inbound else CallKind.OUTBOUND)
+    answered = customer is not None and customer.get("connectedTime")
+    if kind is CallKind.CALLBACK and state is CallState.ENDED and not answered:
+        state = CallState.NO_ANSWER  # the customer never picked up: the agent may retry
     number = (customer.get("ani") if inbound else customer.get("dnis")) if customer else None
     at = datetime.now(UTC)
     call = CallContext(
         interaction_id=document_id,
         state=state,
-        kind=CallKind.INBOUND if inbound else CallKind.OUTBOUND,
+        kind=kind,
         muted=muted,
         customer_number=number if isinstance(number, str) else None,
         available_actions=available(state, held, muted),
@@ -108,10 +172,33 @@ def context(
         connected_at=iso_time(customer.get("connectedTime")) if customer else None,
         provider_call_id=str(conversation.get("id") or "") or None,
     )
-    return InboundEvent(
-        id=event_id,
-        type=InboundEventType.CALL_CONTEXT,
-        provider_agent_id=user_id,
+    return _event(event_id, user_id, call)
+
+
+def callback_context(
+    event_id: str, conversation: Mapping[str, Any], user_id: str, document_id: str
+) -> InboundEvent | None:
+    """The callback one agent sees in a callback conversation notification, if any."""
+    parts = [p for p in conversation.get("participants") or [] if isinstance(p, dict)]
+    agent = _agent(parts, user_id)
+    state = CALLBACK_STATES.get(str(agent.get("state"))) if agent else None
+    if agent is None or state is None:
+        return None
+    try:
+        number: str | None = callback_number(conversation)
+    except SpokeRejectedError:
+        number = None
+    # Accepted, it can be dialled or ended; ringing, the agent answers by accepting the offer.
+    accepted = state is CallState.SCHEDULED and agent.get("state") == "connected"
+    at = datetime.now(UTC)
+    call = CallContext(
+        interaction_id=document_id,
+        state=state,
+        kind=CallKind.CALLBACK,
+        muted=False,
+        customer_number=number,
+        available_actions=(CallAction.DIAL, CallAction.END) if accepted else (),
         occurred_at=at,
-        call=call,
+        provider_call_id=str(conversation.get("id") or "") or None,
     )
+    return _event(event_id, user_id, call)

@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from omniroute import jsontext
-from omniroute.domain.outbound import TransferType
 from omniroute.spokes.base import (
     InboundEvent,
     InboundEventType,
@@ -117,39 +116,80 @@ def _holder(participants: list[Any], user_id: str) -> str | None:
     return None
 
 
+def _auto_answer(participant: Mapping[str, Any]) -> bool:
+    """Whether the queue answers this alert itself (its media settings' auto-answer)."""
+    settings = participant.get("queueMediaSettings")
+    return isinstance(settings, dict) and settings.get("enableAutoAnswer") is True
+
+
 def _alert(
-    participant: Mapping[str, Any], user_id: str, document_id: str, holder: str | None
+    participant: Mapping[str, Any],
+    user_id: str,
+    document_id: str,
+    transfer: InboundTransfer | None,
+    segment: str,
 ) -> InboundEvent | None:
-    participant_id = participant.get("id")
-    if not isinstance(participant_id, str):
-        return None
     state = participant.get("state")
     if state == "alerting":
         timeout_ms = participant.get("alertingTimeoutMs")
         return InboundEvent(
             # One event per alert, however many notifications repeat it.
-            id=f"genesys-alert-{participant_id}",
+            id=f"genesys-alert-{participant['id']}",
             type=InboundEventType.WORK_OFFERED,
             provider_agent_id=user_id,
             occurred_at=calls.iso_time(participant.get("startTime")),
             offer=InboundOffer(
-                external_segment_id=participant_id,
+                external_segment_id=segment,
                 document_id=document_id,
                 provider_queue_id=_ref(participant.get("queue")),
                 timeout_s=timeout_ms / 1000 if isinstance(timeout_ms, int) else None,
-                transfer=None
-                if holder is None
-                else InboundTransfer(TransferType.BLIND, from_provider_agent_id=holder),
+                auto_accept=_auto_answer(participant),
+                transfer=transfer,
             ),
         )
     if state == "disconnected" and not participant.get("connectedTime"):
         return InboundEvent(
-            id=f"genesys-rescind-{participant_id}",
+            id=f"genesys-rescind-{participant['id']}",
             type=InboundEventType.WORK_RESCINDED,
             provider_agent_id=user_id,
-            offer=InboundOffer(external_segment_id=participant_id),
+            offer=InboundOffer(external_segment_id=segment),
         )
     return None
+
+
+def _users_alerts(
+    participants: list[Any],
+    user_id: str,
+    document_id: str,
+    conversation_id: str | None,
+    *,
+    first_from_queue: bool = False,
+) -> list[InboundEvent]:
+    """The user's alerts; a call's segment is `{conversation id}/{participant id}`.
+
+    With `first_from_queue` the alert's queue may make the document's first work item.
+    """
+    holder = _holder(participants, user_id)
+    found = []
+    for participant in participants:
+        if not isinstance(participant, dict) or participant.get("purpose") != "agent":
+            continue
+        participant_id = participant.get("id")
+        if _ref(participant.get("user")) != user_id or not isinstance(participant_id, str):
+            continue
+        segment = (
+            participant_id if conversation_id is None else f"{conversation_id}/{participant_id}"
+        )
+        source = _ref(participant.get("queue")) if first_from_queue else None
+        transfer = (
+            InboundTransfer(from_provider_agent_id=holder, source_provider_queue_id=source)
+            if holder is not None or source is not None
+            else None
+        )
+        event = _alert(participant, user_id, document_id, transfer, segment)
+        if event is not None:
+            found.append(event)
+    return found
 
 
 def _alerts(note: Mapping[str, Any], user_id: str, where: str) -> list[InboundEvent]:
@@ -160,26 +200,28 @@ def _alerts(note: Mapping[str, Any], user_id: str, where: str) -> list[InboundEv
     document_id = _document(participants)
     if document_id is None:
         return []  # a conversation that did not come from Omniroute
-    found = []
-    for participant in participants:
-        if not isinstance(participant, dict) or participant.get("purpose") != "agent":
-            continue
-        if _ref(participant.get("user")) == user_id:
-            event = _alert(participant, user_id, document_id, _holder(participants, user_id))
-            if event is not None:
-                found.append(event)
-    return found
+    return _users_alerts(participants, user_id, document_id, None)
 
 
-def _call(note: Mapping[str, Any], user_id: str, where: str) -> list[InboundEvent]:
-    """The call context of a call conversation that came from Omniroute."""
+def _call(
+    note: Mapping[str, Any], user_id: str, where: str, *, callback: bool
+) -> list[InboundEvent]:
+    """Alerts and the call context of a call or callback conversation from Omniroute."""
     body = _body(note, where)
     participants = body.get("participants")
     document_id = _document(participants) if isinstance(participants, list) else None
-    if document_id is None:
+    conversation_id = body.get("id")
+    if document_id is None or not isinstance(conversation_id, str) or not conversation_id:
         return []
-    event = calls.context(f"{_event_id(note, where)}:call", body, user_id, document_id)
-    return [event] if event is not None else []
+    assert isinstance(participants, list)
+    # A call reaches us first through Genesys: its queue makes the first work item. A
+    # callback was routed by Omniroute first: its alert is a transfer only with a holder.
+    found = _users_alerts(
+        participants, user_id, document_id, conversation_id, first_from_queue=not callback
+    )
+    make = calls.callback_context if callback else calls.context
+    event = make(f"{_event_id(note, where)}:call", body, user_id, document_id)
+    return found + ([event] if event is not None else [])
 
 
 def _one(note: object, labels: Mapping[str, str], where: str) -> list[InboundEvent]:
@@ -196,7 +238,9 @@ def _one(note: object, labels: Mapping[str, str], where: str) -> list[InboundEve
     if match := MESSAGES_TOPIC.match(topic):
         return _alerts(note, match.group(1), where)
     if match := calls.CALLS_TOPIC.match(topic):
-        return _call(note, match.group(1), where)
+        return _call(note, match.group(1), where, callback=False)
+    if match := calls.CALLBACKS_TOPIC.match(topic):
+        return _call(note, match.group(1), where, callback=True)
     return []  # heartbeats and topics we did not ask for
 
 

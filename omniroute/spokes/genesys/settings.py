@@ -43,6 +43,11 @@ class GenesysSettings(BaseModel):
         default_factory=dict,
         description="Omniroute queue id -> Genesys queue id, for transfers to internal queues",
     )
+    callback_channels: list[str] = Field(
+        default_factory=lambda: ["callback"],
+        description="our channels whose interactions become Genesys callbacks "
+        "(POST /api/v2/conversations/callbacks) instead of Open Messaging conversations",
+    )
     api_base_url: HttpUrl | None = Field(None, description="overrides https://api.{region}")
     login_base_url: HttpUrl | None = Field(None, description="overrides https://login.{region}")
     page_size: int = Field(100, ge=1, le=500, description="entities per catalog page")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -26,7 +27,7 @@ from omniroute.spokes.base import (
 )
 from omniroute.spokes.genesys import calls, inbound, profile
 from omniroute.spokes.genesys.client import GenesysClient
-from omniroute.spokes.genesys.links import ConversationLinks
+from omniroute.spokes.genesys.links import ConversationLinks, Link
 from omniroute.spokes.genesys.settings import GenesysSettings
 from omniroute.spokes.store import SpokeStore
 
@@ -37,6 +38,7 @@ CONNECTED = "connected"
 ALERTING = "alerting"
 DISCONNECTED = "disconnected"
 DECLINED_OUTCOMES = frozenset({"rejected", "timed_out", "refused"})
+CALLBACK_NUMBER = re.compile(r"\+[0-9]{6,15}")
 
 
 def _label(definition: Mapping[str, Any]) -> str | None:
@@ -164,15 +166,37 @@ class GenesysSpoke(Spoke[GenesysSettings]):
                 await self._control(event.data_as(es.InteractionControlData))
 
     async def _control(self, data: es.InteractionControlData) -> None:
-        """A call control as a change to the agent's call participant."""
+        """A call control as a change to the agent's call participant, or a call placed."""
         if not data.provider_call_id:
             msg = f"the call of interaction {data.interaction_id} has no Genesys conversation id"
             raise SpokeRejectedError(msg)
+        action = CallAction(data.action)
         path = f"/api/v2/conversations/calls/{data.provider_call_id}"
-        method, suffix, body = calls.request(CallAction(data.action), data.params)
+        if action in (CallAction.DIAL, CallAction.RETRY_CALLBACK):
+            number = data.params.get("number")
+            if not number:
+                callback = f"/api/v2/conversations/callbacks/{data.provider_call_id}"
+                number = calls.callback_number(await self.api.call("GET", callback))
+            # Places a call in the callback conversation (CallCommand).
+            await self.api.call("POST", path, json={"callNumber": number})
+            return
+        method, suffix, body = calls.request(action, data.params)
+        link = await self.links.link(data.interaction_id)
+        if action is CallAction.END and link is not None and link.media == "callbacks":
+            # A callback not dialled yet is ended on its callback participant.
+            path = await self._live_call_or_callback(link, data.provider_agent_id)
         conversation = await self.api.call("GET", path)
         participant = calls.agent_participant(conversation, data.provider_agent_id)
         await self.api.call(method, f"{path}/participants/{participant}{suffix}", json=body)
+
+    async def _live_call_or_callback(self, link: Link, user_id: str | None) -> str:
+        """The calls path if the user has a live call leg in the callback, else the callback's."""
+        path = f"/api/v2/conversations/calls/{link.conversation_id}"
+        try:
+            calls.agent_participant(await self.api.call("GET", path), user_id)
+        except SpokeRejectedError:
+            return f"/api/v2/conversations/callbacks/{link.conversation_id}"
+        return path
 
     async def list_catalog(self, kind: CatalogKind) -> list[CatalogEntry]:
         """Skills, queues, wrap-up codes (with the queues that use them) or users; all pages."""
@@ -216,6 +240,9 @@ class GenesysSpoke(Spoke[GenesysSettings]):
         return self._api
 
     async def _new_interaction(self, event: RoutingEvent, data: es.NewInteractionData) -> None:
+        if data.channel_id in self.settings.callback_channels:
+            await self._new_callback(data)
+            return
         document_id = data.document_id
         customer = data.customer
         attributes = {
@@ -244,33 +271,90 @@ class GenesysSpoke(Spoke[GenesysSettings]):
             raise SpokeRejectedError(msg)
         await self.links.put(document_id, conversation_id)
 
-    async def _conversation(self, document_id: str | None) -> str:
-        conversation_id = await self.links.get(document_id) if document_id else None
+    async def _new_callback(self, data: es.NewInteractionData) -> None:
+        """A Genesys callback in the queue, to the number the interaction's subject gives."""
+        subject = str(data.customer.get("subject") or "")
+        number = CALLBACK_NUMBER.search(subject)
+        if number is None:
+            msg = (
+                f"callback {data.document_id} has no number to call: its subject must hold one "
+                "in international form, such as +442079460555"
+            )
+            raise SpokeRejectedError(msg)
+        queue = data.provider_queue_id or self.settings.queues.get(data.queue_id)
+        if queue is None:
+            msg = f"queue '{data.queue_id}' has no Genesys queue: map it in `queues`"
+            raise SpokeRejectedError(msg)
+        body: dict[str, Any] = {
+            "queueId": queue,
+            "callbackNumbers": [number.group(0)],
+            "data": {
+                inbound.DOCUMENT_KEY: data.document_id,
+                "omnirouteWorkItemId": data.work_item_id,
+                calls.KIND_KEY: "callback",
+            },
+        }
+        if data.customer.get("customer_name"):
+            body["callbackUserName"] = str(data.customer["customer_name"])
+        # Genesys has no idempotency key here: a retry after a lost answer makes a second
+        # callback, so the dispatcher's retry is the one accepted risk (see the docs).
+        answer = await self.api.call("POST", "/api/v2/conversations/callbacks", json=body)
+        conversation = answer.get("conversation") if isinstance(answer, dict) else None
+        conversation_id = _ref_id(conversation)
         if conversation_id is None:
+            msg = "Genesys POST /api/v2/conversations/callbacks: the answer has no conversation"
+            raise SpokeRejectedError(msg)
+        await self.links.put(data.document_id, conversation_id, "callbacks")
+
+    async def _link(self, document_id: str | None) -> Link:
+        link = await self.links.link(document_id) if document_id else None
+        if link is None:
             msg = (
                 f"no Genesys conversation is known for '{document_id}': its "
                 "new_interaction never reached Genesys"
             )
             raise SpokeRejectedError(msg)
-        return conversation_id
+        return link
 
-    async def _participants(self, conversation_id: str) -> list[dict[str, Any]]:
-        path = f"/api/v2/conversations/messages/{conversation_id}"
+    async def _participants(self, link: Link) -> list[dict[str, Any]]:
+        path = f"/api/v2/conversations/{link.media}/{link.conversation_id}"
         conversation = await self.api.call("GET", path)
         return [p for p in conversation.get("participants") or [] if isinstance(p, dict)]
 
     async def _patch_participant(
-        self, conversation_id: str, participant_id: str, body: dict[str, Any]
+        self, link: Link, participant_id: str, body: dict[str, Any]
     ) -> None:
-        path = f"/api/v2/conversations/messages/{conversation_id}/participants/{participant_id}"
+        path = (
+            f"/api/v2/conversations/{link.media}/{link.conversation_id}"
+            f"/participants/{participant_id}"
+        )
         await self.api.call("PATCH", path, json=body)
 
-    async def _agents(self, conversation_id: str, state: str) -> list[dict[str, Any]]:
+    async def _agents(self, link: Link, state: str) -> list[dict[str, Any]]:
         return [
             p
-            for p in await self._participants(conversation_id)
+            for p in await self._participants(link)
             if p.get("purpose") == AGENT and p.get("state") == state
         ]
+
+    async def _segment(
+        self, document_id: str | None, segment: str | None
+    ) -> tuple[Link, str | None]:
+        """The conversation and participant an alert's segment names.
+
+        A call's or callback's segment is `{conversation id}/{participant id}`: a call reaches
+        Genesys before us, so its segment is where the spoke first learns its conversation.
+        """
+        if segment and "/" in segment:
+            conversation_id, participant_id = segment.split("/", 1)
+            known = await self.links.link(document_id) if document_id else None
+            if known is not None and known.conversation_id == conversation_id:
+                return known, participant_id
+            link = Link(conversation_id, "calls")
+            if document_id:
+                await self.links.put(document_id, conversation_id, link.media)
+            return link, participant_id
+        return await self._link(document_id), segment
 
     async def _offer_outcome(
         self,
@@ -285,29 +369,29 @@ class GenesysSpoke(Spoke[GenesysSettings]):
             state = DISCONNECTED
         else:
             return  # withdrawn: Genesys took the alert back itself
-        conversation_id = await self._conversation(document_id)
+        link, participant_id = await self._segment(document_id, participant_id)
         if not participant_id:
-            alerting = await self._agents(conversation_id, ALERTING)
+            alerting = await self._agents(link, ALERTING)
             found = next((p for p in alerting if _ref_id(p.get("user")) == agent), None)
             if found is None:
                 return  # nothing alerts that agent any more
             participant_id = str(found["id"])
-        await self._patch_participant(conversation_id, participant_id, {"state": state})
+        await self._patch_participant(link, participant_id, {"state": state})
 
-    async def _holder(self, conversation_id: str, provider_agent_id: object) -> dict[str, Any]:
-        connected = await self._agents(conversation_id, CONNECTED)
+    async def _holder(self, link: Link, provider_agent_id: object) -> dict[str, Any]:
+        connected = await self._agents(link, CONNECTED)
         holder = next(
             (p for p in connected if _ref_id(p.get("user")) == provider_agent_id),
             connected[0] if connected else None,
         )
         if holder is None:
-            msg = f"Genesys conversation '{conversation_id}' has no connected agent"
+            msg = f"Genesys conversation '{link.conversation_id}' has no connected agent"
             raise SpokeRejectedError(msg)
         return holder
 
     async def _transfer(self, kind: RoutingEventType, data: es.TransferData) -> None:
-        conversation_id = await self._conversation(data.document_id)
-        holder = await self._holder(conversation_id, data.from_.provider_agent_id)
+        link = await self._link(data.document_id)
+        holder = await self._holder(link, data.from_.provider_agent_id)
         body: dict[str, Any]
         if kind is RoutingEventType.TRANSFER_TO_AGENT:
             target = data.to.provider_agent_id
@@ -322,22 +406,23 @@ class GenesysSpoke(Spoke[GenesysSettings]):
                 raise SpokeRejectedError(msg)
             body = {"queueId": queue}
         path = (
-            f"/api/v2/conversations/messages/{conversation_id}/participants/{holder['id']}/replace"
+            f"/api/v2/conversations/{link.media}/{link.conversation_id}"
+            f"/participants/{holder['id']}/replace"
         )
         await self.api.call("POST", path, json=body)
 
     async def _cancel_transfer(self, document_id: str) -> None:
-        conversation_id = await self._conversation(document_id)
-        for participant in await self._participants(conversation_id):
+        link = await self._link(document_id)
+        for participant in await self._participants(link):
             if (
                 participant.get("purpose") in (AGENT, "acd")
                 and participant.get("state") == ALERTING
             ):
                 body = {"state": DISCONNECTED}
-                await self._patch_participant(conversation_id, str(participant["id"]), body)
+                await self._patch_participant(link, str(participant["id"]), body)
 
     async def _end(self, data: es.EndInteractionData) -> None:
-        conversation_id = await self._conversation(data.document_id)
+        link = await self._link(data.document_id)
         wrapup: dict[str, Any] = {}
         name = data.wrap_up_code_name
         if name is not None:
@@ -345,8 +430,13 @@ class GenesysSpoke(Spoke[GenesysSettings]):
             wrapup = {"code": code, "name": name}
         if data.notes:
             wrapup["notes"] = data.notes
-        agent = data.provider_agent_id
-        for participant in await self._participants(conversation_id):
+        if link.media == "messages":
+            await self._end_messages(link, data.provider_agent_id, wrapup)
+        else:
+            await self._end_call(link, data.provider_agent_id, wrapup)
+
+    async def _end_messages(self, link: Link, agent: str | None, wrapup: dict[str, Any]) -> None:
+        for participant in await self._participants(link):
             if participant.get("purpose") != AGENT or participant.get("state") != CONNECTED:
                 continue
             if agent is not None and _ref_id(participant.get("user")) != agent:
@@ -354,9 +444,26 @@ class GenesysSpoke(Spoke[GenesysSettings]):
             body: dict[str, Any] = {"state": DISCONNECTED}
             if wrapup:
                 body["wrapup"] = wrapup
-            await self._patch_participant(conversation_id, str(participant["id"]), body)
-        path = f"/api/v2/conversations/messages/{conversation_id}"
+            await self._patch_participant(link, str(participant["id"]), body)
+        path = f"/api/v2/conversations/messages/{link.conversation_id}"
         await self.api.call("PATCH", path, json={"state": DISCONNECTED})
+
+    async def _end_call(self, link: Link, agent: str | None, wrapup: dict[str, Any]) -> None:
+        """The agent's leg of a call or callback leaves, with its wrap-up; the customer stays.
+
+        After a cold transfer the customer talks to someone else, so the call is not ended.
+        """
+        path = f"/api/v2/conversations/{link.media}/{link.conversation_id}"
+        conversation = await self.api.call("GET", path)
+        participant_id = calls.agent_participant(conversation, agent, live=False)
+        found = next(p for p in conversation["participants"] if p.get("id") == participant_id)
+        body: dict[str, Any] = {}
+        if found.get("state") not in calls.ENDED:
+            body["state"] = DISCONNECTED
+        if wrapup:
+            body["wrapup"] = wrapup
+        if body:
+            await self._patch_participant(link, participant_id, body)
 
     async def _wrap_up_code(self, name: str) -> str:
         if name not in self._wrap_up_codes:

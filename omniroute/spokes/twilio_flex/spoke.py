@@ -181,9 +181,10 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
     async def receive(self, headers: Mapping[str, str], body: bytes) -> list[InboundEvent]:
         """Read the callback's call from the store, parse it, then store what it taught."""
         fields = self._verified(headers, body)
-        await self._book.refresh(*calls.keys_of(fields))
-        events = self._events(fields)
-        await self._book.flush()
+        async with self._book.lock:
+            await self._book.refresh(*calls.keys_of(fields))
+            events = self._events(fields)
+            await self._book.write()
         return events
 
     def parse_inbound(self, headers: Mapping[str, str], body: bytes) -> list[InboundEvent]:
@@ -277,7 +278,8 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
             await self._book.flush()
 
     async def _act(self, data: es.InteractionControlData) -> None:
-        await self._book.refresh([data.interaction_id])
+        async with self._book.lock:
+            await self._book.refresh([data.interaction_id])
         call = self._book.get(data.interaction_id)
         if call is None:
             msg = f"no Twilio call is known for interaction {data.interaction_id}"
@@ -511,11 +513,12 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
                 await self._connect_inbound(str(current.task_sid), worker_sid)
 
     async def _after_accept(self, task_sid: str, work_item_id: str | None) -> None:
-        """Name our work item on a task made in Flex; complete a blind transfer's old task."""
+        """Name the accepted work item on the task; complete a blind transfer's old task."""
         task = await self._fetch_task(task_sid)
         attributes = _attributes(task.attributes)
-        if work_item_id and WORK_ITEM not in attributes:
-            # So end_interaction finds the task by its work item, as it finds ours.
+        if work_item_id and attributes.get(WORK_ITEM) != work_item_id:
+            # A task made in Flex names no work item, and one a Flex transfer made names the
+            # old one it copied: name ours, so end_interaction finds the task by it.
             attributes[WORK_ITEM] = work_item_id
             async with mapped(self._what(f"name work item {work_item_id} on task {task_sid}")):
                 await (

@@ -17,8 +17,9 @@ import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from tests.doubles.genesys import shapes, world
+from tests.doubles.genesys import shapes, voice_app, world
 from tests.doubles.genesys.org import Omniroute, Org, now_iso
+from tests.doubles.genesys.voice import Voice
 
 REQUEST_MODELS: list[tuple[str, re.Pattern[str], str]] = [
     (
@@ -28,15 +29,17 @@ REQUEST_MODELS: list[tuple[str, re.Pattern[str], str]] = [
     ),
     (
         "PATCH",
-        re.compile(r"^/api/v2/conversations/messages/[^/]+/participants/[^/]+$"),
+        re.compile(r"^/api/v2/conversations/(messages|calls|callbacks)/[^/]+/participants/[^/]+$"),
         "MediaParticipantRequest",
     ),
     (
         "POST",
-        re.compile(r"^/api/v2/conversations/messages/[^/]+/participants/[^/]+/replace$"),
+        re.compile(r"^/api/v2/conversations/(messages|calls)/[^/]+/participants/[^/]+/replace$"),
         "TransferRequest",
     ),
     ("PATCH", re.compile(r"^/api/v2/conversations/messages/[^/]+$"), "Conversation"),
+    ("POST", re.compile(r"^/api/v2/conversations/callbacks$"), "CreateCallbackCommand"),
+    ("POST", re.compile(r"^/api/v2/conversations/calls/[^/]+$"), "CallCommand"),
     ("PATCH", re.compile(r"^/api/v2/users/[^/]+/presences/purecloud$"), "UserPresence"),
 ]
 
@@ -97,6 +100,7 @@ def create_app(omniroute: Omniroute) -> FastAPI:
     """The double's ASGI app."""
     double = Double(Org(omniroute))
     org = double.org
+    voice = Voice(org)
 
     def reply(model: str, body: Any, status: int = 200) -> Response:
         double.violations.extend(f"response {p}" for p in shapes.problems(model, body))
@@ -113,11 +117,12 @@ def create_app(omniroute: Omniroute) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         async with httpx.AsyncClient(timeout=10.0) as http:
             app.state.http = http
-            task = asyncio.create_task(routing_loop(http))
+            tasks = [asyncio.create_task(routing_loop(http)), asyncio.create_task(voice.send(http))]
             yield
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     app = FastAPI(lifespan=lifespan)
 
@@ -314,6 +319,8 @@ def create_app(omniroute: Omniroute) -> FastAPI:
         org.replace(conversation_id, holder, await request.json())
         return Response(status_code=202)
 
+    voice_app.mount(app, voice, reply, _error)
+
     # -- test controls -----------------------------------------------------------------
 
     async def notify(topic: str, model: str, body: dict[str, Any]) -> Response:
@@ -364,12 +371,16 @@ def create_app(omniroute: Omniroute) -> FastAPI:
 
     @app.get("/double/state")
     async def state() -> dict[str, Any]:
-        return org.state() | {
-            "violations": double.violations + org.violations,
-            "requests": double.requests,
-            "faults_served": double.faults.served,
-            "tokens_issued": len(double.tokens),
-        }
+        return (
+            org.state()
+            | voice.state()
+            | {
+                "violations": double.violations + org.violations,
+                "requests": double.requests,
+                "faults_served": double.faults.served,
+                "tokens_issued": len(double.tokens),
+            }
+        )
 
     @app.get("/readyz")
     async def readyz() -> dict[str, str]:

@@ -17,6 +17,27 @@ OFFER_TIMEOUT_S = 4
 AGENT_ERRORS = frozenset({"AGENT_NOT_AVAILABLE", "AGENT_AT_CAPACITY", "AGENT_NOT_ALLOWED_EXTERNAL"})
 
 
+TOPICS = {
+    "message": ("messages", "ConversationMessageEventTopicMessageConversation"),
+    "call": ("calls", "ConversationCallEventTopicCallConversation"),
+    "callback": ("callbacks", "ConversationCallbackEventTopicCallbackConversation"),
+}
+# What a participant keeps that the notification topics do not carry.
+NOT_IN_TOPICS = ("startAlertingTime", "selfUri", "wrapup")
+
+
+def topic_legs(legs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Participants as a notification topic shows them: references by id only."""
+    shown = []
+    for leg in legs:
+        item = {k: v for k, v in leg.items() if k not in NOT_IN_TOPICS}
+        for ref in ("user", "queue"):
+            if ref in item:
+                item[ref] = {"id": item[ref]["id"]}
+        shown.append(item)
+    return shown
+
+
 def now_iso() -> str:
     """The current UTC time as Genesys writes it."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -65,7 +86,7 @@ class Org:
         self.offers: list[dict[str, Any]] = []
         self.notifications: list[dict[str, Any]] = []
         self.messages: list[str] = []
-        self._seq = itertools.count(1)
+        self.seq = itertools.count(1)
         self.wake = asyncio.Event()
         self.alerts_via = "work_offer_api"  # or "notifications"
         self.violations: list[str] = []
@@ -96,7 +117,7 @@ class Org:
             }
             self.by_sender[sender] = conversation_id
             self.items.append(
-                Item(conversation_id, queue_id, "new", next(self._seq), from_participant_id=None)
+                Item(conversation_id, queue_id, "new", next(self.seq), from_participant_id=None)
             )
         if message_id not in self.by_message:
             self.messages.append(message_id)
@@ -144,7 +165,8 @@ class Org:
         conversation = self.conversations.get(conversation_id)
         if conversation is None:
             return None
-        return next((p for p in conversation["participants"] if p["id"] == participant_id), None)
+        legs = conversation["participants"] + conversation.get("calls", [])
+        return next((p for p in legs if p["id"] == participant_id), None)
 
     def _item_alerting(self, participant_id: str) -> Item | None:
         return next((i for i in self.items if i.alerting == participant_id), None)
@@ -165,7 +187,7 @@ class Org:
             if was == "alerting":
                 self._declined(conversation_id, participant)
             elif "wrapup" in body:
-                self._record_wrap_up(conversation_id, participant)
+                self.record_wrap_up(conversation_id, participant)
         self.wake.set()
 
     def _connect(self, conversation_id: str, participant: dict[str, Any]) -> None:
@@ -209,7 +231,7 @@ class Org:
             if leg is not None and leg["state"] == "alerting":
                 leg["state"] = "disconnected"
 
-    def _record_wrap_up(self, conversation_id: str, participant: dict[str, Any]) -> None:
+    def record_wrap_up(self, conversation_id: str, participant: dict[str, Any]) -> None:
         wrapup = participant.get("wrapup") or {}
         self.wrap_ups.append(
             {
@@ -243,7 +265,7 @@ class Org:
             conversation_id,
             queue_id,
             kind,
-            next(self._seq),
+            next(self.seq),
             target_user_id=user_id,
             from_participant_id=holder["id"],
         )
@@ -302,26 +324,29 @@ class Org:
             leg = self._participant("agent", "alerting", user_id=user_id, queue_id=item.queue_id)
             leg["startAlertingTime"] = now_iso()
             leg["alertingTimeoutMs"] = OFFER_TIMEOUT_S * 1000
-            self.conversations[item.conversation_id]["participants"].append(leg)
+            conversation = self.conversations[item.conversation_id]
+            voice = conversation.get("media", "message") != "message"
+            if voice:
+                # A queue's call and callback media settings: auto-answer or the agent's click.
+                leg["direction"] = "inbound"
+                leg["queueMediaSettings"] = {
+                    "enableAutoAnswer": item.queue_id in world.AUTO_ANSWER_QUEUES,
+                    "alertingTimeoutSeconds": OFFER_TIMEOUT_S,
+                }
+            conversation["participants"].append(leg)
             item.alerting = leg["id"]
-            if self.alerts_via == "notifications":
+            if self.alerts_via == "notifications" or voice:
                 await self._notify_alert(http, item, leg, user_id)
             else:
                 await self._work_offer(http, item, leg, user_id)
 
     def alert_notification(self, conversation_id: str, user_id: str) -> dict[str, Any]:
-        """The v2.users.{id}.conversations.messages notification of a conversation."""
-        participants = []
-        for participant in self.conversations[conversation_id]["participants"]:
-            shown = {k: v for k, v in participant.items() if k != "startAlertingTime"}
-            for ref in ("user", "queue"):
-                if ref in shown:
-                    shown[ref] = {"id": shown[ref]["id"]}
-            participants.append(shown)
-        body = {"id": conversation_id, "participants": participants}
-        model = "ConversationMessageEventTopicMessageConversation"
+        """The v2.users.{id}.conversations.{messages|calls|callbacks} notification of an alert."""
+        conversation = self.conversations[conversation_id]
+        topic, model = TOPICS[conversation.get("media", "message")]
+        body = {"id": conversation_id, "participants": topic_legs(conversation["participants"])}
         self.violations.extend(f"notification {p}" for p in shapes.problems(model, body))
-        return self.notification(f"v2.users.{user_id}.conversations.messages", body)
+        return self.notification(f"v2.users.{user_id}.conversations.{topic}", body)
 
     async def _notify_alert(
         self, http: httpx.AsyncClient, item: Item, leg: dict[str, Any], user_id: str
@@ -448,7 +473,12 @@ class Org:
             "presence": {u: names[d] for u, d in self.presence.items()},
             "conversations": {
                 cid: self.conversation_view(cid)
-                | {"attributes": c["attributes"], "state": c["state"]}
+                | {
+                    "attributes": c["attributes"],
+                    "state": c["state"],
+                    "media": c.get("media", "message"),
+                    "calls": c.get("calls", []),
+                }
                 for cid, c in self.conversations.items()
             },
             "items": [

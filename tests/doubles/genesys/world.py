@@ -79,6 +79,9 @@ QUEUE_MEMBERS = {
     "gc-queue-sales": set(),
 }
 
+# Billing's call and callback media settings answer alerts without the agent's click.
+AUTO_ANSWER_QUEUES = frozenset({"gc-queue-billing"})
+
 QUEUE_WRAP_UPS = {
     "gc-queue-general": ["gc-wrap-resolved", "gc-wrap-callback"],
     "gc-queue-billing": ["gc-wrap-resolved"],
