@@ -349,7 +349,9 @@ class ClusterNode:
             await session.execute(
                 text(
                     "DELETE FROM engine_changes "
-                    "WHERE created_at < now() - make_interval(secs => :kept)"
+                    "WHERE created_at < now() - make_interval(secs => :kept) "
+                    # The newest row stays: the next one is numbered after it.
+                    "AND seq < (SELECT max(seq) FROM engine_changes)"
                 ),
                 {"kept": CHANGES_KEPT_S},
             )
