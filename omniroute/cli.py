@@ -40,7 +40,7 @@ from omniroute.store import migrate
 from omniroute.store import tables as t
 from omniroute.store.db import Database
 
-APP_FACTORY = "omniroute.api.app:create_app"
+APP_FACTORY = "omniroute.api.app:served_app"
 
 app = typer.Typer(
     help="Omniroute: open, self-hosted customer-service routing hub.",

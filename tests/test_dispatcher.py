@@ -465,6 +465,10 @@ async def test_manager_reports_invalid_settings_and_unknown_kinds(
     assert err.value.code is ErrorCode.SPOKE_UNAVAILABLE
     with pytest.raises(NotFoundError):
         manager.get("nobody")
+    # A second node loads the same spokes: the incidents are not said twice.
+    other_node = SpokeManager(db, ManualClock(NOW))
+    await other_node.start()
+    await other_node.stop()
     (bad,) = await incidents(db, "invalid_settings")
     assert bad.spoke == "bad"
     fields = {e["field"] for e in bad.details["errors"]}
@@ -474,7 +478,7 @@ async def test_manager_reports_invalid_settings_and_unknown_kinds(
     assert "martian" in alien.message
     assert "fake" in alien.message
     await manager.stop()
-    assert provider.unloads == 1
+    assert provider.unloads == 2  # the good spoke, once on each node
 
 
 async def test_manager_retries_a_failed_setup_and_reloads(

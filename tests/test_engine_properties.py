@@ -18,6 +18,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from omniroute.cluster.lease import LeaderLease
+from omniroute.cluster.node import EpochFence
 from omniroute.core import routing, transfers
 from omniroute.core.documents import NewDocument, RouteRequest
 from omniroute.core.door import Message
@@ -54,6 +56,7 @@ from omniroute.domain.outbound import TransferType
 from omniroute.engine.clock import ManualClock
 from omniroute.engine.engine import Engine
 from omniroute.engine.loader import load_state
+from omniroute.engine.standby import Standby
 from omniroute.store import tables as t
 from omniroute.store.db import Database
 from tests.conftest import reset_schema
@@ -252,6 +255,8 @@ class World:
     cancelled_by_step: set[str] = field(default_factory=set)
     kind: str = "start"
     last_result: Any = None
+    # On PostgreSQL the engine leads under a lease and a hot standby follows its changes.
+    standby: Standby | None = None
 
     @property
     def state(self) -> EngineState:
@@ -501,11 +506,20 @@ async def step_reroute(world: World, data: st.DataObject) -> None:
 
 
 async def step_restart(world: World, data: st.DataObject) -> None:
-    """Stop the engine and start a new one on the same store and clock."""
+    """Stop the engine and start a new one on the same store and clock.
+
+    On PostgreSQL the standby takes over in a new term from its warm state, and a new standby
+    starts following.
+    """
     before = view(world.state)
     await world.engine.stop()
-    world.engine = Engine(world.db, world.clock)
-    await world.engine.start()
+    if world.standby is None:
+        world.engine = Engine(world.db, world.clock)
+        await world.engine.start()
+    else:
+        world.engine = await lead(world.db, world.clock, world.standby)
+        assert world.standby.full_loads == 1, "the takeover loaded the whole state"
+        world.standby = await stand_by(world.db)
     event(f"restart with {len(before['offers'])} offers, {len(before['items'])} items")
     assert_same_view(view(world.state), before, "state after restart")
 
@@ -678,6 +692,12 @@ async def check_invariants(world: World, kind: str) -> None:
 
     # State + events == freshly fetched state.
     assert_same_view(view(state), view(fresh), f"memory vs store after '{kind}'")
+    # A hot standby that applied the committed changes holds the same, without reloading.
+    if world.standby is not None:
+        await world.standby.follow()
+        assert world.standby.state is not None
+        assert_same_view(view(world.standby.state), view(fresh), f"standby after '{kind}'")
+        assert world.standby.full_loads == 1, f"the standby reloaded after '{kind}'"
     assert state.next_seq == (max_seq or 0) + 1
 
     # A work item never has two live offers, in the store or in memory.
@@ -917,6 +937,25 @@ async def example_db(
                 leftover.unlink()
 
 
+async def lead(db: Database, clock: ManualClock, standby: Standby | None = None) -> Engine:
+    """An engine leading under the cluster lease in a new term (from a standby's state)."""
+    lease = LeaderLease(db, "leader", 3600)
+    await lease.ensure_row()
+    term = await lease.try_acquire()
+    assert term is not None
+    engine = Engine(db, clock, fence=EpochFence(lease, term.epoch))
+    engine.standby = standby
+    await engine.start()
+    return engine
+
+
+async def stand_by(db: Database) -> Standby:
+    """A hot standby with the whole state loaded."""
+    standby = Standby(db)
+    await standby.follow()
+    return standby
+
+
 @pytest.fixture
 def examples() -> itertools.count[int]:
     """A counter of examples within one test."""
@@ -942,9 +981,13 @@ async def test_random_programs_keep_the_invariants(
     specs = data.draw(st.lists(agent_spec, min_size=2, max_size=4), label="agents")
     async with example_db(db_url, template, next(examples), specs) as (db, agent_ids):
         clock = ManualClock(NOW)
-        engine = Engine(db, clock)
-        await engine.start()
-        world = World(db, clock, engine, agent_ids)
+        if db.dialect == "postgresql":
+            engine = await lead(db, clock)
+            world = World(db, clock, engine, agent_ids, standby=await stand_by(db))
+        else:
+            engine = Engine(db, clock)
+            await engine.start()
+            world = World(db, clock, engine, agent_ids)
         try:
             await check_invariants(world, "start")
             program = data.draw(

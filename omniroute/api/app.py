@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -65,13 +67,15 @@ from omniroute.api.routes import (
     widget_texts,
     workspace,
 )
+from omniroute.api.routes.feed import FeedSockets
 from omniroute.api.sessions import LoginThrottle, SessionStore
 from omniroute.channels.chat.hub import ChatHub
 from omniroute.channels.email.demo_mailbox import DemoMailbox
-from omniroute.channels.email.inbound import start_listener
+from omniroute.channels.email.inbound import EmailListener, start_listener
 from omniroute.cluster.chat_follower import ChatFollower
 from omniroute.cluster.forward import HttpForwarder
 from omniroute.cluster.node import ClusterNode, NodeInfo, Role, default_node_id
+from omniroute.cluster.singleton import WhileLeading
 from omniroute.config import Settings, browse_host
 from omniroute.demo import DEMO_SECRETS
 from omniroute.domain.errors import DomainError, ErrorCode
@@ -123,8 +127,8 @@ class OmnirouteApp(FastAPI):
     """FastAPI with the request guard outside every other layer, Starlette's own included."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        """The usual stack, wrapped in the guard."""
-        return RequestGuard(super().build_middleware_stack())
+        """The usual stack, agent feed sockets served before it, all wrapped in the guard."""
+        return RequestGuard(FeedSockets(super().build_middleware_stack()))
 
     def openapi(self) -> dict[str, Any]:
         """FastAPI's document, with every operation's error answers in our error shape."""
@@ -133,8 +137,14 @@ class OmnirouteApp(FastAPI):
         return self.openapi_schema
 
 
-def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
-    """Build the app; the engine starts with the app and stops with it."""
+def create_app(
+    settings: Settings | None = None, clock: Clock | None = None, *, freeze_heap: bool = False
+) -> FastAPI:
+    """Build the app; the engine starts with the app and stops with it.
+
+    `freeze_heap` is for a process that serves this one app (`omniroute serve`): once started,
+    what start-up made is moved out of the garbage collector's sight (see below).
+    """
     cfg = settings or Settings()
 
     @asynccontextmanager
@@ -190,12 +200,31 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 app.state.chat_follower = chats
             profiles = ProfileSync(db, engine.clock, spokes.ready, engine.reload_config)
             app.state.profile_sync = profiles
+            # Scheduled syncs run where the engine runs: on the leader only.
             schedule = asyncio.create_task(profiles.run_schedule(lambda: engine.running))
-            listener = await start_listener(db, engine, cfg) if cfg.email_enabled else None
+            listener: EmailListener | None = None
+            leading_mail: WhileLeading[EmailListener] | None = None
+            if cfg.email_enabled and node is None:
+                listener = await start_listener(db, engine, cfg)
+            elif cfg.email_enabled:
+                # One SMTP port and one inbox per cluster: only the node that leads listens.
+                leading_mail = WhileLeading(
+                    "email listener",
+                    engine,
+                    functools.partial(start_listener, db, engine, cfg),
+                    EmailListener.stop,
+                )
+                await leading_mail.start()
             mailbox = DemoMailbox(cfg) if cfg.demo_mailbox_port is not None else None
             if mailbox is not None:
                 await mailbox.start()
                 app.state.demo_mailbox = mailbox
+            if freeze_heap:
+                # What start-up made (modules, schemas, the loaded state) lives as long as the
+                # process: out of the collector's sight, a full collection no longer stops the
+                # event loop for a scan of all of it (hundreds of ms; it set the offer latency).
+                gc.collect()
+                gc.freeze()
             try:
                 yield
             finally:
@@ -203,6 +232,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                     await mailbox.stop()
                 if listener is not None:
                     await listener.stop()
+                if leading_mail is not None:
+                    await leading_mail.stop()
         finally:
             if hasattr(app.state, "profile_sync"):
                 schedule.cancel()
@@ -269,3 +300,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)
     app.add_middleware(SecurityHeaders)
     return app
+
+
+def served_app() -> FastAPI:
+    """The app `omniroute serve` runs, the only one of its process (see `freeze_heap`)."""
+    return create_app(freeze_heap=True)

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -36,6 +37,13 @@ FAILURE_WINDOW = timedelta(minutes=5)
 _HASHER = PasswordHasher()
 # Verified when the email is unknown, so a wrong email costs as long as a wrong password.
 _DUMMY_HASH = _HASHER.hash("omniroute-no-such-agent")
+
+
+class Ending(Protocol):
+    """Told when the sessions behind a live socket end."""
+
+    def set(self) -> None:
+        """The sessions ended."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +123,7 @@ class SessionStore:
         self._hashing = hashing or HashingGate(concurrency=2, queue=16)
         self._demo = demo
         # Sockets opened with a session, by agent: set when the agent's sessions end.
-        self._watchers: dict[str, set[asyncio.Event]] = {}
+        self._watchers: dict[str, set[Ending]] = {}
 
     async def sign_in(
         self, email: str, password: str, user_agent: str, client: str = ""
@@ -186,16 +194,22 @@ class SessionStore:
     def watching(self, principal: Principal) -> Iterator[asyncio.Event]:
         """An event set when the principal's agent's sessions end (never for API tokens)."""
         ended = asyncio.Event()
+        with self.watch(principal, ended):
+            yield ended
+
+    @contextmanager
+    def watch(self, principal: Principal, ending: Ending) -> Iterator[None]:
+        """Call `ending.set()` when the principal's agent's sessions end (never for API tokens)."""
         agent_id = principal.agent_id
         if agent_id is None or not principal.token_id.startswith(SESSION_PREFIX):
-            yield ended
+            yield
             return
-        self._watchers.setdefault(agent_id, set()).add(ended)
+        self._watchers.setdefault(agent_id, set()).add(ending)
         try:
-            yield ended
+            yield
         finally:
             watchers = self._watchers.get(agent_id, set())
-            watchers.discard(ended)
+            watchers.discard(ending)
             if not watchers:
                 self._watchers.pop(agent_id, None)
 

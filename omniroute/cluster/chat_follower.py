@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from omniroute.channels.chat.hub import ENDED_STATES, ChatHub
 from omniroute.channels.chat.transcript import stored_message
+from omniroute.cluster.tasks import cancel
 from omniroute.domain.model import InteractionState
 from omniroute.engine.engine import Engine
 from omniroute.store import tables as t
@@ -47,11 +48,8 @@ class ChatFollower:
 
     async def stop(self) -> None:
         """Stop following."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await cancel(task)
 
     def ring(self) -> None:
         """A commit doorbell rang."""

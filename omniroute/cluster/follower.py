@@ -12,6 +12,7 @@ import asyncpg
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from omniroute.cluster.tasks import cancel
 from omniroute.engine.bus import EventBus, FeedFrame
 from omniroute.engine.engine import Engine
 from omniroute.store import tables as t
@@ -65,11 +66,8 @@ class FeedFollower:
 
     async def stop(self) -> None:
         """Stop following."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await cancel(task)
 
     async def catch_up(self) -> None:
         """Publish every committed event not yet published (before this node starts leading)."""

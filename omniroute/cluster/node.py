@@ -15,12 +15,14 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from omniroute.cluster.follower import CHANNEL, FeedFollower, doorbell
+from omniroute.cluster.follower import CHANNEL, POLL_S, FeedFollower, doorbell
 from omniroute.cluster.lease import LeaderLease, LeaseView, Term
 from omniroute.core.committed import routing_changed
 from omniroute.core.state import Tx
+from omniroute.engine.changes import change_body, write_change
 from omniroute.engine.engine import Engine
 from omniroute.engine.fence import Deposed
+from omniroute.engine.standby import Standby
 from omniroute.store import tables as t
 from omniroute.store.db import Database
 
@@ -32,6 +34,8 @@ log = logging.getLogger(__name__)
 KEYS_KEPT = timedelta(days=1)
 # Nodes not seen for this long leave the cluster's list.
 NODES_KEPT = timedelta(hours=1)
+# The change log is kept this long: a standby further behind loads the whole state.
+CHANGES_KEPT_S = 3600
 HOUSEKEEPING_EVERY_S = 600.0
 
 
@@ -68,10 +72,14 @@ class EpochFence:
         """Renew the lease in the commit's transaction, or raise `Deposed`."""
         await self._lease.fence(session, self.epoch)
 
-    async def after_write(self, session: AsyncSession, tx: Tx) -> None:
-        """Notify the other nodes when the commit wrote anything they push or show."""
+    async def after_write(self, session: AsyncSession, tx: Tx, config_changed: bool) -> None:
+        """Log the commit's state changes for hot standbys; notify the other nodes."""
+        body = change_body(tx, config_changed)
+        if body is not None:
+            await write_change(session, self.epoch, body)
         events, outbox = bool(tx.events or tx.inserts), bool(tx.outbox)
-        said = doorbell(events=events, outbox=outbox, routing=routing_changed(tx))
+        routing = routing_changed(tx) or body is not None
+        said = doorbell(events=events, outbox=outbox, routing=routing)
         if said is not None:
             await session.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": said})
 
@@ -96,6 +104,14 @@ class ClusterNode:
         self.role = Role.STANDBY if self.can_lead else Role.API
         self.lease = LeaderLease(db, info.node_id, lease_s)
         self.follower = FeedFollower(db, engine)
+        # A node that may lead keeps the engine state warm by following the change log.
+        self.standby = Standby(db)
+        if self.can_lead:
+            engine.standby = self.standby
+            self.follower.ring_listeners.append(self._ring)
+        self._bell = asyncio.Event()
+        self._warming: asyncio.Task[None] | None = None
+        self._free_since: float | None = None
         self.term: Term | None = None
         self.forwarder: HttpForwarder
         self._renew_s = renew_s
@@ -116,13 +132,16 @@ class ClusterNode:
         await self._heartbeat()
         await self._step()
         self._task = asyncio.create_task(self._run(), name="omniroute-cluster-node")
+        if self.can_lead:
+            self._warming = asyncio.create_task(self._warm(), name="omniroute-standby")
 
     async def stop(self) -> None:
         """Leave: finish the engine's queue, give the lease back, drop the heartbeat."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._warming):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         term = self.term
         self.term = None
         await self.engine.stop()
@@ -204,10 +223,37 @@ class ClusterNode:
             return
         await self._refresh()
         if not self.can_lead or self._view.live:
+            self._free_since = None
+            return
+        if self._defers():
             return
         term = await self.lease.try_acquire()
         if term is not None:
             await self._lead(term)
+
+    def _defers(self) -> bool:
+        """A standby without a warm state lets a warm one take a dead leader's lease first."""
+        now = asyncio.get_running_loop().time()
+        if self._free_since is None:
+            self._free_since = now
+        if self.standby.warm or self._view.node_id in (None, self.node_id):
+            return False
+        return now - self._free_since < self._lease_s
+
+    def _ring(self) -> None:
+        self._bell.set()
+
+    async def _warm(self) -> None:
+        """While standing by: load the state once, then apply each commit's changes."""
+        while True:
+            if self.term is None and not self.engine.running:
+                try:
+                    await self.standby.follow()
+                except Exception:
+                    log.exception("following the leader's changes failed; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._bell.wait(), POLL_S)
+            self._bell.clear()
 
     async def _lead(self, term: Term) -> None:
         self.term = term
@@ -222,6 +268,7 @@ class ClusterNode:
             log.exception("could not start leading; giving the lease back")
             self.term = None
             self.engine.abandon()
+            self.standby.resume()
             with contextlib.suppress(Exception):
                 await self.lease.release(term.epoch)
             return
@@ -238,6 +285,7 @@ class ClusterNode:
 
     def _engine_stopped(self) -> None:
         # The engine stopped itself (a fenced commit): no more leading until the lease says so.
+        self.standby.resume()
         if self.term is not None and not self.engine.running:
             self.term = None
             self.role = Role.STANDBY
@@ -276,4 +324,13 @@ class ClusterNode:
             )
             await session.execute(
                 delete(t.ClusterNodeRow).where(t.ClusterNodeRow.last_seen < wall - NODES_KEPT)
+            )
+            await session.execute(
+                text(
+                    "DELETE FROM engine_changes "
+                    "WHERE created_at < now() - make_interval(secs => :kept) "
+                    # The newest row stays: the next one is numbered after it.
+                    "AND seq < (SELECT max(seq) FROM engine_changes)"
+                ),
+                {"kept": CHANGES_KEPT_S},
             )

@@ -41,12 +41,53 @@ def feed_frame(fe: FeedEvent) -> FeedFrame:
 
 
 class Subscription:
-    """One live connection's queue of frames; closed when it falls too far behind."""
+    """One live connection's mailbox of frames; it ends when it falls too far behind.
+
+    A plain list and one future while waiting, not an `asyncio.Queue`: an idle feed socket
+    holds one of these for hours, and thousands of them must stay small.
+    """
+
+    __slots__ = ("_frames", "_maxsize", "_waiter", "agent_id", "ended", "overflowed")
 
     def __init__(self, agent_id: str, maxsize: int) -> None:
         self.agent_id = agent_id
-        self.queue: asyncio.Queue[FeedFrame] = asyncio.Queue(maxsize)
+        self._maxsize = maxsize
+        self._frames: list[FeedFrame] = []
+        self._waiter: asyncio.Future[None] | None = None
         self.overflowed = False
+        # Set when whatever opened the subscription is over (e.g. the web session ended).
+        self.ended = False
+
+    def put(self, item: FeedFrame) -> None:
+        """Add a frame; past the limit the subscription overflows instead."""
+        if len(self._frames) >= self._maxsize:
+            # The client resumes from the stored feed after reconnecting.
+            self.overflowed = True
+        else:
+            self._frames.append(item)
+        self._wake()
+
+    def set(self) -> None:
+        """End the subscription: `take` answers nothing more."""
+        self.ended = True
+        self._wake()
+
+    async def take(self) -> list[FeedFrame]:
+        """The frames waiting (at least one), or none once overflowed or ended."""
+        while not self._frames and not self.overflowed and not self.ended:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        if self.overflowed or self.ended:
+            return []
+        frames, self._frames = self._frames, []
+        return frames
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
 
 class EventBus:
@@ -94,8 +135,4 @@ class EventBus:
 
     def _deliver(self, item: FeedFrame) -> None:
         for sub in self._subs.get(item.agent_id, ()):
-            try:
-                sub.queue.put_nowait(item)
-            except asyncio.QueueFull:
-                # The client resumes from the stored feed after reconnecting.
-                sub.overflowed = True
+            sub.put(item)

@@ -30,15 +30,9 @@ from omniroute.engine.clock import Clock, SystemClock
 from omniroute.engine.fence import CommitFence, Deposed, Forwarder
 from omniroute.engine.flush import write_tx
 from omniroute.engine.lease import EngineLease
-from omniroute.engine.loader import (
-    index_agents,
-    load_agents,
-    load_config,
-    load_identities,
-    load_spokes,
-    load_state,
-)
+from omniroute.engine.loader import load_state, reload_config
 from omniroute.engine.request_keys import next_command_key
+from omniroute.engine.standby import Standby
 from omniroute.store import tables as t
 from omniroute.store.db import Database
 
@@ -203,6 +197,8 @@ class Engine:
         self.commit_listeners: list[Callable[[Committed], None]] = []
         self.stop_listeners: list[Callable[[], None]] = []
         self._inflight: dict[str, asyncio.Future[Any]] = {}
+        # On a cluster node: the state kept warm while standing by, taken over when leading.
+        self.standby: Standby | None = None
 
     @property
     def state(self) -> EngineState:
@@ -222,8 +218,12 @@ class Engine:
         if self.fence is None:
             await self._lease.acquire()
         try:
-            async with self.db.session() as session:
-                self._state = await load_state(session)
+            warm = await self.standby.take() if self.standby is not None else None
+            if warm is not None:
+                self._state = warm
+            else:
+                async with self.db.session() as session:
+                    self._state = await load_state(session)
         except BaseException:
             if self.fence is None:
                 await self._lease.release()
@@ -402,26 +402,8 @@ class Engine:
     async def _reload(self, request: _Reload) -> None:
         try:
             async with self.db.session() as session:
-                config, catalogs = await load_config(session)
-                agents = await load_agents(session)
-                spokes = await load_spokes(session)
-                identities = await load_identities(session)
-            state = self.state
-            state.spokes = spokes
-            state.identities.clear()
-            state.agent_identities.clear()
-            for (spoke, provider_agent_id), agent_id in identities.items():
-                state.link_identity(spoke, provider_agent_id, agent_id)
-            state.config.channels = config.channels
-            state.config.presence = config.presence
-            state.config.queues = config.queues
-            state.config.rules = config.rules
-            state.config.calendars = config.calendars
-            state.reject_reasons = catalogs["reject_reasons"]
-            state.wrap_up_codes = catalogs["wrap_up_codes"]
-            state.skill_ids = catalogs["skill_ids"]
-            index_agents(state, agents)
-            await self._process([], reroute=agents)
+                agents = await reload_config(session, self.state)
+            await self._process([], reroute=agents, config_changed=True)
         except Deposed:
             request.future.set_exception(_not_leading())
             raise
@@ -449,7 +431,9 @@ class Engine:
         door.settle(tx)
         return tx, outcomes
 
-    async def _commit(self, batch: list[_Command[Any]], reroute: Iterable[str]) -> _Done:
+    async def _commit(
+        self, batch: list[_Command[Any]], reroute: Iterable[str], config_changed: bool = False
+    ) -> _Done:
         """Run a batch and write it in one transaction; raises if either fails."""
         tx, outcomes = self._run_batch(batch, reroute)
         results = [
@@ -459,13 +443,13 @@ class Engine:
         ]
         try:
             async with self.db.session() as session, session.begin():
-                if self.fence is not None and (results or _writes(tx)):
+                if self.fence is not None and (results or _writes(tx) or config_changed):
                     await self.fence.before_write(session)
                 await write_tx(session, tx)
                 if results:
                     await session.execute(insert(t.CommandResultRow), results)
                 if self.fence is not None:
-                    await self.fence.after_write(session, tx)
+                    await self.fence.after_write(session, tx, config_changed)
         except Deposed:
             raise
         except Exception as err:
@@ -474,9 +458,15 @@ class Engine:
             raise _StoreRefusedError(err) from err
         return tx, outcomes
 
-    async def _process(self, batch: list[_Command[Any]], reroute: Iterable[str] = ()) -> None:
+    async def _process(
+        self,
+        batch: list[_Command[Any]],
+        reroute: Iterable[str] = (),
+        *,
+        config_changed: bool = False,
+    ) -> None:
         try:
-            done = await self._commit(batch, reroute)
+            done = await self._commit(batch, reroute, config_changed)
         except Deposed:
             self._fail_deposed(batch)
             raise

@@ -20,8 +20,8 @@ class CommitFence(Protocol):
     async def before_write(self, session: AsyncSession) -> None:
         """Check (and renew) the lead; raise `Deposed` if another node holds it."""
 
-    async def after_write(self, session: AsyncSession, tx: Tx) -> None:
-        """Tell the other nodes what the commit wrote (delivered only if it commits)."""
+    async def after_write(self, session: AsyncSession, tx: Tx, config_changed: bool) -> None:
+        """Log what the commit changed and tell the other nodes (only if it commits)."""
 
 
 class Forwarder(Protocol):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,6 +38,10 @@ from omniroute.domain.model import (
 )
 from omniroute.domain.routing import RoutingConfig, RoutingIndex
 from omniroute.store import tables as t
+
+# Load everything, or only the rows of these ids.
+Ids = Collection[str] | None
+LIVE_STATE_VALUES = [s.value for s in LIVE_WORK_ITEM_STATES]
 
 
 def skill_requirements(raw: list[Any]) -> tuple[SkillRequirement, ...]:
@@ -128,10 +133,18 @@ async def load_config(session: AsyncSession) -> tuple[RoutingConfig, dict[str, A
     return config, catalogs
 
 
-async def load_agents(session: AsyncSession) -> dict[str, Agent]:
+async def load_agents(session: AsyncSession, ids: Ids = None) -> dict[str, Agent]:
     """Agents with their capacities, availability, skills and groups (load not included)."""
     agents: dict[str, Agent] = {}
-    for a in (await session.scalars(select(t.AgentRow))).all():
+    ag, ch, sk, gr = t.AgentRow, t.AgentChannelRow, t.AgentSkillRow, t.AgentGroupRow
+    agent_rows = select(ag)
+    channel_rows, skill_rows, group_rows = select(ch), select(sk), select(gr)
+    if ids is not None:
+        agent_rows = agent_rows.where(ag.id.in_(ids))
+        channel_rows = channel_rows.where(ch.agent_id.in_(ids))
+        skill_rows = skill_rows.where(sk.agent_id.in_(ids))
+        group_rows = group_rows.where(gr.agent_id.in_(ids))
+    for a in (await session.scalars(agent_rows)).all():
         agents[a.id] = Agent(
             id=a.id,
             name=a.name,
@@ -142,22 +155,22 @@ async def load_agents(session: AsyncSession) -> dict[str, Agent]:
             allow_external=a.allow_external,
             email=a.email,
         )
-    for ac in (await session.scalars(select(t.AgentChannelRow))).all():
+    for ac in (await session.scalars(channel_rows)).all():
         agent = agents.get(ac.agent_id)
         if agent is None:
             continue
         if ac.capacity is not None:
             agent.capacity_overrides[ac.channel_id] = ac.capacity
         agent.channel_available[ac.channel_id] = ac.available
-    for sk in (await session.scalars(select(t.AgentSkillRow))).all():
-        if sk.agent_id in agents:
-            agents[sk.agent_id].skills[sk.skill_id] = sk.level
+    for level in (await session.scalars(skill_rows)).all():
+        if level.agent_id in agents:
+            agents[level.agent_id].skills[level.skill_id] = level.level
     groups: dict[str, set[str]] = {}
-    for g in (await session.scalars(select(t.AgentGroupRow))).all():
+    for g in (await session.scalars(group_rows)).all():
         groups.setdefault(g.agent_id, set()).add(g.group_id)
-    for agent_id, ids in groups.items():
+    for agent_id, group_ids in groups.items():
         if agent_id in agents:
-            agents[agent_id].groups = frozenset(ids)
+            agents[agent_id].groups = frozenset(group_ids)
     return agents
 
 
@@ -175,125 +188,131 @@ def _summary(name: str, email: str, subject: str) -> dict[str, str]:
     return {"customer_name": name, "customer_email": email, "subject": subject}
 
 
-async def _load_documents(session: AsyncSession, state: EngineState) -> None:
+async def load_documents(session: AsyncSession, ids: Ids = None) -> list[Document]:
+    """Live interactions and cases (only those of `ids` when given)."""
     inter = t.InteractionRow
     closed_i = [s.value for s in CLOSED_INTERACTION_STATES]
-    rows = await session.execute(
-        select(
-            inter.id,
-            inter.channel_id,
-            inter.state,
-            inter.work_item_id,
-            inter.agent_id,
-            inter.wrap_up_due_at,
-            inter.customer_name,
-            inter.customer_email,
-            inter.subject,
-            inter.wrap_up_code_id,
-            inter.wrap_up_notes,
-            inter.customer_id,
-            inter.case_id,
-        ).where(inter.state.not_in(closed_i))
-    )
-    for r in rows:
-        doc_id, due = r.id, r.wrap_up_due_at
-        state.documents[doc_id] = Document(
-            doc_id,
+    query = select(
+        inter.id,
+        inter.channel_id,
+        inter.state,
+        inter.work_item_id,
+        inter.agent_id,
+        inter.wrap_up_due_at,
+        inter.customer_name,
+        inter.customer_email,
+        inter.subject,
+        inter.wrap_up_code_id,
+        inter.wrap_up_notes,
+        inter.customer_id,
+        inter.case_id,
+    ).where(inter.state.not_in(closed_i))
+    if ids is not None:
+        query = query.where(inter.id.in_(ids))
+    docs = [
+        Document(
+            r.id,
             DocumentType.INTERACTION,
             r.channel_id,
             r.state,
             r.work_item_id,
             None,
             r.agent_id,
-            due,
+            r.wrap_up_due_at,
             summary=_summary(r.customer_name, r.customer_email, r.subject),
             wrap_up_code_id=r.wrap_up_code_id,
             wrap_up_notes=r.wrap_up_notes,
             customer_id=r.customer_id,
             case_id=r.case_id,
         )
-        if due is not None:
-            state.timers.add(due, TimerKind.WRAP_UP_DUE, doc_id)
+        for r in await session.execute(query)
+    ]
     case = t.CaseRow
     closed_c = [s.value for s in CLOSED_CASE_STATES]
-    case_rows = await session.execute(
-        select(
-            case.id,
-            case.channel_id,
-            case.state,
-            case.work_item_id,
-            case.agent_id,
-            case.customer_name,
-            case.customer_email,
-            case.subject,
-        ).where(case.state.not_in(closed_c))
-    )
-    for doc_id, channel_id, st, wi, agent_id, name, email, subject in case_rows:
-        state.documents[doc_id] = Document(
-            doc_id,
-            DocumentType.CASE,
-            channel_id,
-            st,
-            wi,
-            None,
-            agent_id,
-            summary=_summary(name, email, subject),
+    case_query = select(
+        case.id,
+        case.channel_id,
+        case.state,
+        case.work_item_id,
+        case.agent_id,
+        case.customer_name,
+        case.customer_email,
+        case.subject,
+    ).where(case.state.not_in(closed_c))
+    if ids is not None:
+        case_query = case_query.where(case.id.in_(ids))
+    for doc_id, channel_id, st, wi, agent_id, name, email, subject in await session.execute(
+        case_query
+    ):
+        docs.append(
+            Document(
+                doc_id,
+                DocumentType.CASE,
+                channel_id,
+                st,
+                wi,
+                None,
+                agent_id,
+                summary=_summary(name, email, subject),
+            )
         )
-    await _load_last_agents(session, state)
+    return docs
 
 
-async def _load_last_agents(session: AsyncSession, state: EngineState) -> None:
+async def load_last_agents(session: AsyncSession, customers: Ids = None) -> dict[str, str]:
     """The agent who last worked for each stable customer id (agent affinity)."""
     inter = t.InteractionRow
-    latest = (
-        select(inter.customer_id, func.max(inter.created_at).label("at"))
-        .where(inter.customer_id.is_not(None), inter.agent_id.is_not(None))
-        .group_by(inter.customer_id)
-        .subquery()
+    latest = select(inter.customer_id, func.max(inter.created_at).label("at")).where(
+        inter.customer_id.is_not(None), inter.agent_id.is_not(None)
     )
+    if customers is not None:
+        latest = latest.where(inter.customer_id.in_(customers))
+    newest = latest.group_by(inter.customer_id).subquery()
     rows = await session.execute(
         select(inter.customer_id, inter.agent_id).join(
-            latest,
-            (inter.customer_id == latest.c.customer_id) & (inter.created_at == latest.c.at),
+            newest,
+            (inter.customer_id == newest.c.customer_id) & (inter.created_at == newest.c.at),
         )
     )
-    for customer_id, agent_id in rows:
-        if customer_id is not None and agent_id is not None:
-            state.last_agents[customer_id] = agent_id
+    return {
+        customer_id: agent_id
+        for customer_id, agent_id in rows
+        if customer_id is not None and agent_id is not None
+    }
 
 
-async def _load_work(session: AsyncSession, state: EngineState) -> None:
+async def load_items(session: AsyncSession, ids: Ids = None) -> list[WorkItem]:
+    """Live work items (only those of `ids` when given), without their offers."""
     wi = t.WorkItemRow
-    live = [s.value for s in LIVE_WORK_ITEM_STATES]
-    rows = await session.execute(
-        select(
-            wi.id,
-            wi.document_type,
-            wi.document_id,
-            wi.queue_id,
-            wi.channel_id,
-            wi.priority,
-            wi.created_at,
-            wi.skills,
-            wi.state,
-            wi.rejected,
-            wi.timed_out,
-            wi.offer_count,
-            wi.previous_id,
-            wi.agent_id,
-            wi.excluded_agents,
-            wi.excluded_until,
-            wi.escalation_step,
-            wi.entered_at,
-            wi.preferred_agent_id,
-            wi.accepted_at,
-            wi.transfer_type,
-            wi.transfer_from_agent_id,
-            wi.transfer_to_agent_id,
-        ).where(wi.state.in_(live))
-    )
-    for r in rows:
-        item = WorkItem(
+    query = select(
+        wi.id,
+        wi.document_type,
+        wi.document_id,
+        wi.queue_id,
+        wi.channel_id,
+        wi.priority,
+        wi.created_at,
+        wi.skills,
+        wi.state,
+        wi.rejected,
+        wi.timed_out,
+        wi.offer_count,
+        wi.previous_id,
+        wi.agent_id,
+        wi.excluded_agents,
+        wi.excluded_until,
+        wi.escalation_step,
+        wi.entered_at,
+        wi.preferred_agent_id,
+        wi.accepted_at,
+        wi.transfer_type,
+        wi.transfer_from_agent_id,
+        wi.transfer_to_agent_id,
+    ).where(wi.state.in_(LIVE_STATE_VALUES))
+    if ids is not None:
+        query = query.where(wi.id.in_(ids))
+    return [
+        WorkItem(
             id=r.id,
             document_type=DocumentType(r.document_type),
             document_id=r.document_id,
@@ -318,28 +337,39 @@ async def _load_work(session: AsyncSession, state: EngineState) -> None:
             transfer_from_agent_id=r.transfer_from_agent_id,
             transfer_to_agent_id=r.transfer_to_agent_id,
         )
-        queue = state.config.queues.get(item.queue_id)
-        if queue is not None:
-            item.extra_groups = added_groups(queue.steps[: item.escalation_step])
-        state.add_item(item)
-        doc = state.documents.get(item.document_id)
-        if doc is None:
-            continue
-        queue = state.config.queues.get(item.queue_id)
-        if queue is not None and queue.routing_mode is RoutingMode.EXTERNAL:
-            doc.spoke = queue.spoke
-    for doc in state.documents.values():
-        accepted = [i for i in state.live_items(doc.id) if i.state is WorkItemState.ACCEPTED]
-        # After a consult transfer the sender's item is still accepted; the current one is
-        # the item no other accepted item of the document points back to.
-        senders = {i.previous_id for i in accepted}
-        current = [i for i in accepted if i.id not in senders]
-        if current:
-            doc.accepted_item_id = current[-1].id
+        for r in await session.execute(query)
+    ]
+
+
+def place_item(state: EngineState, item: WorkItem) -> None:
+    """Track a loaded live item: its escalation groups, and its document's spoke."""
+    queue = state.config.queues.get(item.queue_id)
+    if queue is not None:
+        item.extra_groups = added_groups(queue.steps[: item.escalation_step])
+    state.add_item(item)
+    doc = state.documents.get(item.document_id)
+    if doc is not None and queue is not None and queue.routing_mode is RoutingMode.EXTERNAL:
+        doc.spoke = queue.spoke
+
+
+def mark_accepted(state: EngineState, doc: Document) -> None:
+    """Which of a document's live items is the one being worked."""
+    accepted = [i for i in state.live_items(doc.id) if i.state is WorkItemState.ACCEPTED]
+    # After a consult transfer the sender's item is still accepted; the current one is
+    # the item no other accepted item of the document points back to.
+    senders = {i.previous_id for i in accepted}
+    current = [i for i in accepted if i.id not in senders]
+    doc.accepted_item_id = current[-1].id if current else None
+
+
+async def load_offers(session: AsyncSession, ids: Ids = None) -> list[Offer]:
+    """Pending offers (only those of `ids` when given)."""
     of = t.OfferRow
-    rows = await session.execute(select(of).where(of.state == OfferState.PENDING.value))
-    for (o,) in rows:
-        offer = Offer(
+    query = select(of).where(of.state == OfferState.PENDING.value)
+    if ids is not None:
+        query = query.where(of.id.in_(ids))
+    return [
+        Offer(
             id=o.id,
             work_item_id=o.work_item_id,
             agent_id=o.agent_id,
@@ -351,20 +381,54 @@ async def _load_work(session: AsyncSession, state: EngineState) -> None:
             presence_after_timeout=o.presence_after_timeout,
             external_segment_id=o.external_segment_id,
         )
-        state.offers[offer.id] = offer
-        if offer.external_segment_id is not None:
-            spoke = _item_spoke(state, offer.work_item_id)
-            state.segment_offers[(spoke, offer.external_segment_id)] = offer.id
-        if offer.work_item_id in state.work_items:
-            state.work_items[offer.work_item_id].offer_id = offer.id
-        if offer.expires_at is not None:
-            state.timers.add(offer.expires_at, TimerKind.OFFER_TIMEOUT, offer.id)
+        for (o,) in await session.execute(query)
+    ]
+
+
+async def load_ended_offers(
+    session: AsyncSession, ids: Collection[str]
+) -> list[tuple[str, str, OfferState]]:
+    """The agent and outcome of those of `ids` that are no longer pending."""
+    of = t.OfferRow
+    rows = await session.execute(
+        select(of.id, of.agent_id, of.state).where(
+            of.id.in_(ids), of.state != OfferState.PENDING.value
+        )
+    )
+    return [(offer_id, agent_id, OfferState(st)) for offer_id, agent_id, st in rows]
+
+
+def place_offer(state: EngineState, offer: Offer) -> None:
+    """Track a pending offer: its item, its provider segment and its timeout."""
+    state.offers[offer.id] = offer
+    if offer.external_segment_id is not None:
+        spoke = _item_spoke(state, offer.work_item_id)
+        state.segment_offers[(spoke, offer.external_segment_id)] = offer.id
+    if offer.work_item_id in state.work_items:
+        state.work_items[offer.work_item_id].offer_id = offer.id
+    if offer.expires_at is not None:
+        state.timers.add(offer.expires_at, TimerKind.OFFER_TIMEOUT, offer.id)
+
+
+async def _load_work(session: AsyncSession, state: EngineState) -> None:
+    for doc in await load_documents(session):
+        state.documents[doc.id] = doc
+        if doc.wrap_up_due_at is not None:
+            state.timers.add(doc.wrap_up_due_at, TimerKind.WRAP_UP_DUE, doc.id)
+    state.last_agents = await load_last_agents(session)
+    for item in await load_items(session):
+        place_item(state, item)
+    for doc in state.documents.values():
+        mark_accepted(state, doc)
+    for offer in await load_offers(session):
+        place_offer(state, offer)
     # Outcomes of live items' past offers, so a late accept or reject still gets the precise
     # error after a restart (older ones are answered from the store by the API).
+    of, wi = t.OfferRow, t.WorkItemRow
     ended = await session.execute(
         select(of.id, of.agent_id, of.state)
         .join(wi, wi.id == of.work_item_id)
-        .where(of.state != OfferState.PENDING.value, wi.state.in_(live))
+        .where(of.state != OfferState.PENDING.value, wi.state.in_(LIVE_STATE_VALUES))
         .order_by(of.ended_at)
     )
     for offer_id, agent_id, offer_state in ended:
@@ -385,6 +449,22 @@ def index_agents(state: EngineState, agents: dict[str, Agent]) -> None:
         state.index.refresh_agent(agent)
 
 
+def queue_item(state: EngineState, item: WorkItem) -> None:
+    """Index a queued item for routing and arm its timers (nothing for other states)."""
+    if item.state is not WorkItemState.QUEUED:
+        return
+    if state.config.queues[item.queue_id].routing_mode is RoutingMode.INTERNAL:
+        state.index.enqueue(item)
+    arm_item_timers(state, item)
+
+
+def arm_item_timers(state: EngineState, item: WorkItem) -> None:
+    """Arm the timers of a queued item."""
+    if item.state is WorkItemState.QUEUED:
+        for due, kind, target in item_timers(state.config, item):
+            state.timers.add(due, kind, target)
+
+
 async def load_state(session: AsyncSession) -> EngineState:
     """The whole engine state, as the store holds it."""
     config, catalogs = await load_config(session)
@@ -392,24 +472,48 @@ async def load_state(session: AsyncSession) -> EngineState:
     state.reject_reasons = catalogs["reject_reasons"]
     state.wrap_up_codes = catalogs["wrap_up_codes"]
     state.skill_ids = catalogs["skill_ids"]
-    await _load_documents(session, state)
     await _load_work(session, state)
     index_agents(state, await load_agents(session))
     for item in state.work_items.values():
-        if item.state is WorkItemState.QUEUED:
-            queue = config.queues[item.queue_id]
-            if queue.routing_mode is RoutingMode.INTERNAL:
-                state.index.enqueue(item)
-            for due, kind, target in item_timers(state.config, item):
-                state.timers.add(due, kind, target)
+        queue_item(state, item)
+    await load_counters(session, state)
+    await _load_external(session, state)
+    return state
+
+
+async def load_counters(session: AsyncSession, state: EngineState) -> None:
+    """The next feed sequence, chat message id, case number and outbox sequence."""
     max_seq = await session.scalar(select(func.max(t.AgentEventRow.seq)))
     state.next_seq = (max_seq or 0) + 1
     max_message = await session.scalar(select(func.max(t.ChatMessageRow.id)))
     state.next_chat_message_id = (max_message or 0) + 1
     max_case = await session.scalar(select(func.max(t.CaseRow.number)))
     state.next_case_number = max(max_case or 0, 1000) + 1
-    await _load_external(session, state)
-    return state
+    max_out = await session.scalar(select(func.max(t.OutboxEventRow.seq)))
+    state.next_outbox_seq = (max_out or 0) + 1
+
+
+async def reload_config(session: AsyncSession, state: EngineState) -> dict[str, Agent]:
+    """Re-read configuration, catalogs, spokes and agents into a live state; the agents."""
+    config, catalogs = await load_config(session)
+    agents = await load_agents(session)
+    spokes = await load_spokes(session)
+    identities = await load_identities(session)
+    state.spokes = spokes
+    state.identities.clear()
+    state.agent_identities.clear()
+    for (spoke, provider_agent_id), agent_id in identities.items():
+        state.link_identity(spoke, provider_agent_id, agent_id)
+    state.config.channels = config.channels
+    state.config.presence = config.presence
+    state.config.queues = config.queues
+    state.config.rules = config.rules
+    state.config.calendars = config.calendars
+    state.reject_reasons = catalogs["reject_reasons"]
+    state.wrap_up_codes = catalogs["wrap_up_codes"]
+    state.skill_ids = catalogs["skill_ids"]
+    index_agents(state, agents)
+    return agents
 
 
 def _item_spoke(state: EngineState, item_id: str) -> str:
@@ -436,8 +540,6 @@ async def _load_external(session: AsyncSession, state: EngineState) -> None:
     state.spokes = await load_spokes(session)
     for (spoke, provider_agent_id), agent_id in (await load_identities(session)).items():
         state.link_identity(spoke, provider_agent_id, agent_id)
-    max_out = await session.scalar(select(func.max(t.OutboxEventRow.seq)))
-    state.next_outbox_seq = (max_out or 0) + 1
     # Retries of a provider's request come within minutes; a day of keys is plenty.
     since = datetime.now(UTC) - timedelta(days=1)
     keys = await session.scalars(

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -23,6 +23,10 @@ from omniroute.store.db import Database
 from omniroute.store.spoke_data import DatabaseSpokeStore
 
 log = logging.getLogger(__name__)
+
+
+# The same set-up incident again within this time (another node, a retry) is not recorded.
+INCIDENT_REPEAT = timedelta(minutes=10)
 
 
 class SpokeStatus(StrEnum):
@@ -210,8 +214,24 @@ class SpokeManager:
             log.exception("spoke '%s' failed to unload", slot.name)
 
     async def _incident(self, spoke: str, kind: str, message: str, details: dict[str, Any]) -> None:
+        now = self.clock.now()
+        i = t.SpokeIncidentRow
         try:
             async with self.db.session() as session, session.begin():
+                # Every node of a cluster loads the same spokes: one incident says it for all.
+                same = await session.scalar(
+                    select(i.id)
+                    .where(
+                        i.spoke == spoke,
+                        i.kind == kind,
+                        i.message == message,
+                        i.created_at > now - INCIDENT_REPEAT,
+                    )
+                    .limit(1)
+                )
+                if same is not None:
+                    log.warning("spoke '%s': %s (reported already)", spoke, message)
+                    return
                 session.add(
                     t.SpokeIncidentRow(
                         id=uuid.uuid4().hex,
@@ -219,7 +239,7 @@ class SpokeManager:
                         kind=kind,
                         message=message,
                         details=details,
-                        created_at=self.clock.now(),
+                        created_at=now,
                     )
                 )
         except Exception:

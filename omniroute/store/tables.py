@@ -785,6 +785,16 @@ class ClusterLeaseRow(Base):
     expires_at: Mapped[datetime] = mapped_column()
 
 
+class EngineChangeRow(Base):
+    """What one leader commit changed in the engine's state, by id: hot standbys follow it."""
+
+    __tablename__ = "engine_changes"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    epoch: Mapped[int] = mapped_column(Integer)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column()
+
+
 class ClusterNodeRow(Base):
     """A node's heartbeat: where it answers, what it does, when it was last seen."""
 

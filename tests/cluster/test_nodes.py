@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import smtplib
 import subprocess
 import sys
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +27,19 @@ NO_DEMO_MAIL = {"OMNIROUTE_SMTP_RELAY_HOST": "127.0.0.1"}
 
 
 async def test_nodes_share_one_leader_and_forward_to_it(seeded: Database, cluster: Cluster) -> None:
-    first = cluster.start()
-    second = cluster.start()
-    api_only = cluster.start("--no-engine")
+    # Every node has the same mail settings: only the one that leads listens on the port.
+    smtp_port = free_port()
+    mail = {
+        "OMNIROUTE_EMAIL_ENABLED": "1",
+        "OMNIROUTE_SMTP_LISTEN_PORT": str(smtp_port),
+        "OMNIROUTE_EMAIL_QUEUE_ID": "support",
+        "OMNIROUTE_SMTP_RELAY_HOST": "127.0.0.1",
+    }
+    first, second, api_only = (
+        cluster.spawn(*args, env=mail) for args in ((), (), ("--no-engine",))
+    )
+    for node in (first, second, api_only):
+        node.wait_ready()
     views = [status(node) for node in (first, second, api_only)]
     leader = views[0]["leader"]
     assert isinstance(leader, dict)
@@ -63,6 +75,27 @@ async def test_nodes_share_one_leader_and_forward_to_it(seeded: Database, cluste
         # Well before the 30 s refresh a node without the leader's commits would wait for.
         after = json.loads(await asyncio.wait_for(supervisor.recv(), 15))["data"]["agents"]
         assert after["unavailable"] == before["unavailable"] + 1
+
+    await asyncio.to_thread(_send_mail, smtp_port)
+    async with seeded.session() as session:
+        for _ in range(200):
+            emails = await session.scalar(
+                select(func.count()).where(t.InteractionRow.channel_id == "email")
+            )
+            if emails:
+                break
+            await asyncio.sleep(0.05)
+    assert emails == 1
+
+
+def _send_mail(port: int) -> None:
+    mail = EmailMessage()
+    mail["From"] = "dana@customer.test"
+    mail["To"] = "support@omniroute.localhost"
+    mail["Subject"] = "My order"
+    mail.set_content("Where is it?")
+    with smtplib.SMTP("127.0.0.1", port, local_hostname="client.test", timeout=10) as client:
+        client.send_message(mail)
 
 
 def test_a_second_sqlite_node_is_refused(tmp_path: Path) -> None:

@@ -290,3 +290,31 @@ async def test_callbacks_are_created_answered_dialled_and_wrapped_up() -> None:
     with pytest.raises(SpokeRejectedError, match="no number to call"):
         await spoke.deliver(no_number)
     await spoke.unload()
+
+
+async def test_a_call_learnt_from_its_segment_is_transferred_under_calls() -> None:
+    call = conversation("connected")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=call) if request.method == "GET" else httpx.Response(202)
+
+    spoke, seen = spoke_with(handler)
+    # Omniroute refused the alert (the agent is away): the call's segment names its conversation.
+    refused = {
+        "external_segment_id": f"{call['id']}/p-agent",
+        "document_id": "doc-1",
+        "provider_agent_id": USER,
+    }
+    await spoke.deliver(event(RoutingEventType.OFFER_REFUSED, refused))
+    assert (seen[-1].url.path, sent(seen[-1])) == (
+        f"/api/v2/conversations/calls/{call['id']}/participants/p-agent",
+        {"state": "disconnected"},
+    )
+    moved = {"provider_queue_id": "q-billing", "from": {"agent_id": "a", "provider_agent_id": USER}}
+    await spoke.deliver(event(RoutingEventType.TRANSFER_TO_QUEUE, moved))
+    assert (seen[-1].url.path, sent(seen[-1])) == (
+        f"/api/v2/conversations/calls/{call['id']}/participants/p-agent/replace",
+        {"queueId": "q-billing"},
+    )
+    assert problems("TransferRequest", sent(seen[-1])) == []
+    await spoke.unload()

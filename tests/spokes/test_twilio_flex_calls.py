@@ -51,6 +51,11 @@ def test_a_task_without_call_kind_is_not_a_call() -> None:
     assert callback is not None
     assert callback.state is CallState.SCHEDULED
     assert callback.customer_call_sid is None  # the request call is over
+    # Tasks made in Flex: a voice task carries the caller's call; a voicemail is no call.
+    flex_call = from_task("doc-2", {"call_sid": "CA7", "from": "+44"})
+    assert flex_call is not None
+    assert (flex_call.kind, flex_call.customer_call_sid) == (CallKind.INBOUND, "CA7")
+    assert from_task("doc-3", {"taskType": "voicemail", "call_sid": "CA8"}) is None
 
 
 def test_conference_callbacks_follow_hold_mute_and_leave() -> None:

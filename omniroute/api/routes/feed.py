@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import select
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from omniroute.api.auth import Principal, Role, TokenCache
 from omniroute.api.bounds import parse_since
 from omniroute.api.deps import bearer_token, get_web_session
 from omniroute.api.schemas import OfferOut
 from omniroute.api.sessions import COOKIE_NAME, SessionStore
-from omniroute.api.socket_tasks import until_first
 from omniroute.core.messages import FeedSnapshot
 from omniroute.core.views import FeedHello
 from omniroute.domain.errors import DomainError, ErrorCode
@@ -27,6 +28,7 @@ from omniroute.store.db import Database
 router = APIRouter(tags=["feed"])
 POLICY_VIOLATION = 1008
 SESSION_ENDED = "SESSION_ENDED"
+FEED_PATH = re.compile(r"/api/v1/agents/(?P<agent_id>[^/]+)/feed")
 
 
 def _hello(hello: FeedHello) -> dict[str, Any]:
@@ -76,15 +78,16 @@ async def _replay(db: Database, agent_id: str, since: int) -> list[dict[str, Any
 
 
 async def _pump(ws: WebSocket, sub: Subscription, last: int) -> None:
-    """Send the subscription's events newer than `last` until the feed overflows."""
-    while True:
-        item = await sub.queue.get()
-        if sub.overflowed:
-            await ws.close(code=1013, reason="feed overflow; reconnect with since")
-            return
-        if item.seq > last:
-            await ws.send_json(item.body)
-            last = item.seq
+    """Send the subscription's events newer than `last` until it overflows or ends."""
+    while frames := await sub.take():
+        for item in frames:
+            if item.seq > last:
+                await ws.send_json(item.body)
+                last = item.seq
+    if sub.overflowed:
+        await ws.close(code=1013, reason="feed overflow; reconnect with since")
+    else:
+        await ws.close(code=POLICY_VIOLATION, reason=SESSION_ENDED)
 
 
 async def _until_disconnect(ws: WebSocket) -> None:
@@ -119,17 +122,12 @@ async def feed(ws: WebSocket, agent_id: str) -> None:
         return
     sub = engine.bus.subscribe(agent_id)
     sessions: SessionStore = ws.app.state.sessions
-    with sessions.watching(principal) as ended:
-        await _serve_feed(ws, engine, sub, agent_id, ended, since)
+    with sessions.watch(principal, sub):
+        await _serve_feed(ws, engine, sub, agent_id, since)
 
 
-async def _serve_feed(  # noqa: PLR0917 - the socket's parts, handed over from feed()
-    ws: WebSocket,
-    engine: Engine,
-    sub: Subscription,
-    agent_id: str,
-    ended: asyncio.Event,
-    since: int | None,
+async def _serve_feed(
+    ws: WebSocket, engine: Engine, sub: Subscription, agent_id: str, since: int | None
 ) -> None:
     try:
         if since is not None:
@@ -151,10 +149,40 @@ async def _serve_feed(  # noqa: PLR0917 - the socket's parts, handed over from f
             await ws.send_json(hello)
             last = hello["seq"]
         # Watch for the client leaving, or a silent feed would hold its subscription forever.
-        await until_first(_pump(ws, sub, last), _until_disconnect(ws), close_when_ended(ws, ended))
+        # One task besides the socket's own: thousands of idle feeds must stay small.
+        pump = asyncio.create_task(_pump(ws, sub, last))
+        try:
+            await _until_disconnect(ws)
+        finally:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                await pump
     except WebSocketDisconnect:
         pass
     finally:
         engine.bus.unsubscribe(sub)
         with contextlib.suppress(Exception):
             await ws.close()
+
+
+class FeedSockets:
+    """Agent feed sockets go straight to `feed`, past the HTTP layers and the router.
+
+    Every layer an ASGI call passes stays on the stack for as long as the socket is open; for
+    thousands of idle feeds on one node those frames and exit stacks were most of their memory.
+    The HTTP layers do nothing for WebSockets; the request guard stays outside this one.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve a feed socket here; pass everything else on."""
+        if scope["type"] == "websocket":
+            path: str = scope["path"]
+            root: str = scope.get("root_path", "")
+            match = FEED_PATH.fullmatch(path.removeprefix(root) if root else path)
+            if match is not None:
+                await feed(WebSocket(scope, receive, send), match["agent_id"])
+                return
+        await self.app(scope, receive, send)
