@@ -21,6 +21,7 @@ from sqlalchemy import (
     event,
     false,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -757,7 +758,11 @@ class IntervalStatRow(Base):
     handle_s: Mapped[float] = mapped_column(Float, default=0.0)
     longest_wait_s: Mapped[float] = mapped_column(Float, default=0.0)
     busy_s: Mapped[float] = mapped_column(Float, default=0.0)
-    presence_s: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # JSONB on PostgreSQL: reports add these objects up over thousands of rows, and JSONB is
+    # read without parsing text.
+    presence_s: Mapped[dict[str, Any]] = mapped_column(
+        JSON().with_variant(JSONB(), "postgresql"), default=dict
+    )
 
 
 # The supervisor's last-hour queries skip the many items that ended long ago.
