@@ -1,7 +1,7 @@
 """report presence seconds as JSONB on PostgreSQL
 
-Revision ID: 0020_report_jsonb
-Revises: 0019_engine_changes
+Revision ID: 0021_report_jsonb
+Revises: 0020_agent_disabled
 Create Date: 2026-12-03 13:50:00+00:00
 """
 
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0020_report_jsonb"
-down_revision: str | Sequence[str] | None = "0019_engine_changes"
+revision: str = "0021_report_jsonb"
+down_revision: str | Sequence[str] | None = "0020_agent_disabled"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
