@@ -40,7 +40,7 @@ from omniroute.store import migrate
 from omniroute.store import tables as t
 from omniroute.store.db import Database
 
-APP_FACTORY = "omniroute.api.app:create_app"
+APP_FACTORY = "omniroute.api.app:served_app"
 
 app = typer.Typer(
     help="Omniroute: open, self-hosted customer-service routing hub.",
@@ -192,6 +192,8 @@ def serve(
             http=server.configure(settings),
             timeout_keep_alive=settings.http_keepalive_timeout_s,
             ws_per_message_deflate=settings.ws_compression,
+            # The app honours X-Forwarded-For from OMNIROUTE_TRUSTED_PROXIES only.
+            proxy_headers=False,
         )
     finally:
         if simulator is not None:

@@ -123,8 +123,10 @@ async def read_changes(session: AsyncSession, after: int, limit: int) -> list[Ch
     return [parse(seq, epoch, body) for seq, epoch, body in rows]
 
 
-async def last_change(session: AsyncSession) -> int:
-    """The sequence of the newest change (0 if none)."""
+async def last_change(session: AsyncSession) -> tuple[int, int]:
+    """The sequence and epoch of the newest change ((0, 0) if none)."""
     ch = t.EngineChangeRow
-    newest = await session.scalar(select(ch.seq).order_by(ch.seq.desc()).limit(1))
-    return int(newest or 0)
+    newest = (
+        await session.execute(select(ch.seq, ch.epoch).order_by(ch.seq.desc()).limit(1))
+    ).first()
+    return (0, 0) if newest is None else (int(newest[0]), int(newest[1]))

@@ -136,9 +136,10 @@ class Standby:
 
     async def _load(self) -> None:
         async with self._snapshot() as session:
-            seq = await last_change(session)
+            seq, epoch = await last_change(session)
             state = await load_state(session)
-        self.state, self.seq, self.full_loads = state, seq, self.full_loads + 1
+        self.state, self.seq, self.epoch = state, seq, epoch
+        self.full_loads += 1
 
     async def _catch_up(self) -> None:
         while True:
@@ -171,6 +172,10 @@ class Standby:
             expected, epoch = expected + 1, change.epoch
         read = _Read(changes)
         if not changes:
+            newest, _ = await last_change(session)
+            if newest < self.seq:
+                msg = f"the change log ends at {newest}, before change {self.seq} applied here"
+                raise Doubt(msg)
             return read
         if any(change.config for change in changes):
             assert self.state is not None

@@ -1,8 +1,9 @@
 """What the spoke knows of each call, written through to its spoke store to outlive a restart."""
 
-# Callbacks are parsed synchronously against the copy in memory (so two callbacks of one call
-# cannot interleave); the keys they changed are written under a lock before the events are
-# applied, and the latest value in memory is what gets written.
+# A callback reads its call from the store, is parsed against the copy in memory and writes
+# what changed, all holding `lock`, so two callbacks of one call cannot interleave and a
+# read cannot bring back a value older than one just written. Controls hold it only to read
+# and to write, never across their requests to Twilio (whose callbacks need it meanwhile).
 
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ class CallBook:
         self._sids: dict[str, str] = {}
         self._dialing: dict[str, str] = {}
         self._dirty: set[str] = set()
-        self._lock = asyncio.Lock()
+        self.lock = asyncio.Lock()
 
     async def load(self) -> None:
         """Read every call and index this spoke stored."""
@@ -108,7 +109,10 @@ class CallBook:
         call_sids: Iterable[str] = (),
         numbers: Iterable[str] = (),
     ) -> None:
-        """Read these calls and index entries again: another process may have written them."""
+        """Read these calls and index entries again (another process may have written them).
+
+        Call it holding `lock`.
+        """
         ids = set(interaction_ids)
         for prefix, index, names in (
             (CALL_SID, self._sids, call_sids),
@@ -140,19 +144,23 @@ class CallBook:
                 self._dirty.add(prefix + key)
 
     async def flush(self) -> None:
-        """Write every changed key (its latest value) to the store, or remove it."""
-        async with self._lock:
-            while self._dirty:
-                key = self._dirty.pop()
-                value = self._current(key)
-                try:
-                    if value is None:
-                        await self.store.remove(key)
-                    else:
-                        await self.store.save(key, value)
-                except BaseException:
-                    self._dirty.add(key)
-                    raise
+        """Take `lock` and write what changed."""
+        async with self.lock:
+            await self.write()
+
+    async def write(self) -> None:
+        """Write every changed key (its latest value) to the store, or remove it (hold `lock`)."""
+        while self._dirty:
+            key = self._dirty.pop()
+            value = self._current(key)
+            try:
+                if value is None:
+                    await self.store.remove(key)
+                else:
+                    await self.store.save(key, value)
+            except BaseException:
+                self._dirty.add(key)
+                raise
 
     def _current(self, key: str) -> Any | None:
         if key.startswith(CALL_SID):

@@ -181,9 +181,10 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
     async def receive(self, headers: Mapping[str, str], body: bytes) -> list[InboundEvent]:
         """Read the callback's call from the store, parse it, then store what it taught."""
         fields = self._verified(headers, body)
-        await self._book.refresh(*calls.keys_of(fields))
-        events = self._events(fields)
-        await self._book.flush()
+        async with self._book.lock:
+            await self._book.refresh(*calls.keys_of(fields))
+            events = self._events(fields)
+            await self._book.write()
         return events
 
     def parse_inbound(self, headers: Mapping[str, str], body: bytes) -> list[InboundEvent]:
@@ -277,7 +278,8 @@ class TwilioFlexSpoke(Spoke[TwilioFlexSettings]):
             await self._book.flush()
 
     async def _act(self, data: es.InteractionControlData) -> None:
-        await self._book.refresh([data.interaction_id])
+        async with self._book.lock:
+            await self._book.refresh([data.interaction_id])
         call = self._book.get(data.interaction_id)
         if call is None:
             msg = f"no Twilio call is known for interaction {data.interaction_id}"

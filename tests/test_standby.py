@@ -1,0 +1,119 @@
+"""A hot standby follows the leader's change log, and loads the whole state only in doubt."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import delete, func, select, text
+
+from omniroute.core.documents import RouteRequest
+from omniroute.core.messages import AcceptOffer, CreateInteraction, SetPresence
+from omniroute.engine.changes import VERSION
+from omniroute.engine.clock import ManualClock
+from omniroute.engine.engine import Engine
+from omniroute.engine.loader import load_state
+from omniroute.engine.standby import Standby
+from omniroute.store import tables as t
+from omniroute.store.db import Database
+from tests.seed import NOW, add_agent, add_queue, add_rule, seed_catalog
+from tests.test_engine_properties import assert_same_view, lead, stand_by, view
+
+
+@pytest.fixture
+async def pg(db: Database) -> Database:
+    """A configured PostgreSQL store (a standby follows a leader on PostgreSQL only)."""
+    if db.dialect != "postgresql":
+        pytest.skip("hot standbys follow a leader on PostgreSQL (set OMNIROUTE_TEST_PG_URL)")
+    await seed_catalog(db)
+    await add_rule(db)
+    await add_queue(db, "q")
+    await add_agent(db, "ann")
+    await add_agent(db, "bob", presence="away")
+    return db
+
+
+async def same_as_store(db: Database, standby: Standby, what: str) -> None:
+    """The standby, caught up, holds what a fresh load finds."""
+    await standby.follow()
+    assert standby.state is not None
+    async with db.session() as s:
+        fresh = await load_state(s)
+    assert_same_view(view(standby.state), view(fresh), what)
+
+
+async def arrive(engine: Engine) -> str:
+    """A chat routed to the queue; its interaction id."""
+    made = await engine.execute(CreateInteraction("chat", {}, RouteRequest("q")))
+    return made.id
+
+
+async def test_a_standby_follows_and_reloads_only_in_doubt(pg: Database) -> None:
+    clock = ManualClock(NOW)
+    engine = await lead(pg, clock)
+    standby = await stand_by(pg)
+    try:
+        await arrive(engine)
+        await arrive(engine)
+        offer = next(iter(engine.state.offers))
+        await engine.execute(AcceptOffer(offer, "ann"))
+        await engine.execute(SetPresence("bob", "available"))
+        await same_as_store(pg, standby, "after following")
+        # Two arrivals, an acceptance, a presence: four commits, four changes applied.
+        assert (standby.full_loads, standby.applied) == (1, 4)
+
+        # A configuration change is re-read as the leader re-read it.
+        await add_agent(pg, "cy")
+        await engine.reload_config()
+        await same_as_store(pg, standby, "after a configuration change")
+        assert standby.state is not None
+        assert "cy" in standby.state.agents
+        assert standby.full_loads == 1
+
+        # A gap in the log (rows pruned while the standby was behind): a full load.
+        await arrive(engine)
+        await arrive(engine)
+        async with pg.session() as s, s.begin():
+            newest = int(await s.scalar(select(func.max(t.EngineChangeRow.seq))) or 0)
+            await s.execute(delete(t.EngineChangeRow).where(t.EngineChangeRow.seq == newest - 1))
+        await same_as_store(pg, standby, "after a gap")
+        assert standby.full_loads == 2
+
+        # A change of a form this node does not know: a full load.
+        await insert_change(pg, {"v": VERSION + 1, "items": []})
+        await same_as_store(pg, standby, "after an unknown change")
+        assert standby.full_loads == 3
+
+        # A change from an epoch before the last one applied: a full load.
+        await insert_change(pg, {"v": VERSION}, epoch=0)
+        await same_as_store(pg, standby, "after an epoch going back")
+        assert standby.full_loads == 4
+
+        # Committed, not yet applied when the leader goes.
+        await arrive(engine)
+    finally:
+        await engine.stop()
+
+    # Taking over: the standby catches up from its last change instead of loading.
+    successor = await lead(pg, clock, standby)
+    try:
+        assert standby.full_loads == 4
+        async with pg.session() as s:
+            fresh = await load_state(s)
+        assert_same_view(view(successor.state), view(fresh), "after the takeover")
+        await arrive(successor)
+    finally:
+        await successor.stop()
+
+
+async def insert_change(db: Database, body: dict[str, object], epoch: int | None = None) -> None:
+    """A change log row after the last one, as a leader of `epoch` (the last one's) would."""
+    async with db.session() as s, s.begin():
+        await s.execute(
+            text(
+                "INSERT INTO engine_changes (seq, epoch, body, created_at) "
+                "SELECT max(seq) + 1, coalesce(:epoch, max(epoch)), CAST(:body AS json), now() "
+                "FROM engine_changes"
+            ),
+            {"body": json.dumps(body), "epoch": epoch},
+        )
