@@ -192,6 +192,8 @@ def serve(
             http=server.configure(settings),
             timeout_keep_alive=settings.http_keepalive_timeout_s,
             ws_per_message_deflate=settings.ws_compression,
+            # The app honours X-Forwarded-For from OMNIROUTE_TRUSTED_PROXIES only.
+            proxy_headers=False,
         )
     finally:
         if simulator is not None:

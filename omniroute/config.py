@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Self
@@ -131,6 +132,25 @@ class Settings(StoreSettings):
         "application/msword,application/vnd.openxmlformats-officedocument.*"
     )
     search_limit: int = Field(default=50, ge=1, le=1000)
+    # Comma-separated addresses or CIDRs of the proxies whose X-Forwarded-For is believed.
+    trusted_proxies: str = ""
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        """The trusted proxies' addresses and networks (none by default)."""
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        for item in value.split(","):
+            if item.strip():
+                try:
+                    ipaddress.ip_network(item.strip(), strict=False)
+                except ValueError as err:
+                    msg = f"{item.strip()!r} is not an address or CIDR (e.g. 10.0.0.5, 10.0.0.0/8)"
+                    raise ValueError(msg) from err
+        return value
 
     @property
     def allowed_attachment_types(self) -> list[str]:

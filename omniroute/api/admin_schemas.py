@@ -389,6 +389,11 @@ class AgentCreate(NewRecord):
     groups: IdSet = Field(default_factory=list)
     password: Password | None = None
     supervisor: bool = Field(default=False, description="may open the supervisor view")
+    disabled: bool = Field(
+        default=False,
+        description="a disabled agent cannot sign in, its tokens are refused, its sessions "
+        "and sockets end and it is set offline and never offered work",
+    )
 
 
 class AgentUpdate(Body):
@@ -401,6 +406,7 @@ class AgentUpdate(Body):
     groups: IdSet | None = None
     password: Password | None = None
     supervisor: bool | None = None
+    disabled: bool | None = None
 
 
 class AgentOut(Out):
@@ -416,6 +422,7 @@ class AgentOut(Out):
     groups: list[str]
     has_password: bool
     supervisor: bool
+    disabled: bool
     created_at: datetime
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from omniroute.api.assets import (
     IMMUTABLE,
@@ -299,6 +300,9 @@ def create_app(
     app.add_middleware(PublicChatCors)
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)
     app.add_middleware(SecurityHeaders)
+    if cfg.trusted_proxy_list:
+        # Outermost, so that rate limits, lock-outs and logs see the client behind the proxy.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=cfg.trusted_proxy_list)
     return app
 
 

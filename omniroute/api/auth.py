@@ -72,11 +72,20 @@ class TokenCache:
         if cached is not None:
             return cached
         async with self._db.session() as session:
-            row = await session.scalar(
-                select(t.ApiTokenRow).where(t.ApiTokenRow.token_hash == digest)
-            )
-        if row is None:
+            found = (
+                await session.execute(
+                    select(t.ApiTokenRow, t.AgentRow.disabled)
+                    .outerjoin(t.AgentRow, t.AgentRow.id == t.ApiTokenRow.agent_id)
+                    .where(t.ApiTokenRow.token_hash == digest)
+                )
+            ).first()
+        if found is None:
             raise DomainError(ErrorCode.UNAUTHENTICATED, "the API token is not valid")
+        row, disabled = found
+        if disabled:
+            raise DomainError(
+                ErrorCode.AGENT_DISABLED, "the token's agent is disabled; ask an admin to enable it"
+            )
         principal = Principal(row.id, Role(row.role), row.agent_id)
         self._cache[digest] = principal
         return principal

@@ -26,6 +26,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.AGENT_NOT_AVAILABLE: 409,
     ErrorCode.AGENT_AT_CAPACITY: 409,
+    ErrorCode.AGENT_DISABLED: 403,
     ErrorCode.WORK_ITEM_ALREADY_ACCEPTED: 409,
     ErrorCode.WORK_ITEM_NOT_PENDING: 409,
     ErrorCode.WORK_ITEM_CANCELLED: 409,

@@ -124,6 +124,8 @@ class SessionStore:
         self._demo = demo
         # Sockets opened with a session, by agent: set when the agent's sessions end.
         self._watchers: dict[str, set[Ending]] = {}
+        # Sockets opened with an agent's API token: set when the agent is disabled or deleted.
+        self._token_watchers: dict[str, set[Ending]] = {}
 
     async def sign_in(
         self, email: str, password: str, user_agent: str, client: str = ""
@@ -140,6 +142,13 @@ class SessionStore:
             self.throttle.failed(client, email)
             raise DomainError(
                 ErrorCode.INVALID_CREDENTIALS, "the email or the password is wrong", "password"
+            )
+        if agent.disabled:
+            # Said only to whoever knows the password, so it reveals nothing to a guesser.
+            raise DomainError(
+                ErrorCode.AGENT_DISABLED,
+                "this agent is disabled; ask an admin to enable it",
+                "email",
             )
         if not self._demo and hmac.compare_digest(password, DEMO_PASSWORD):
             # Demo data may outlive demo mode; its published password must not.
@@ -179,7 +188,7 @@ class SessionStore:
                     await session.execute(
                         select(t.WebSessionRow, t.AgentRow)
                         .join(t.AgentRow, t.AgentRow.id == t.WebSessionRow.agent_id)
-                        .where(t.WebSessionRow.token_hash == digest)
+                        .where(t.WebSessionRow.token_hash == digest, ~t.AgentRow.disabled)
                     )
                 ).first()
             if found is not None:
@@ -192,29 +201,37 @@ class SessionStore:
 
     @contextmanager
     def watching(self, principal: Principal) -> Iterator[asyncio.Event]:
-        """An event set when the principal's agent's sessions end (never for API tokens)."""
+        """An event set when the principal's agent's sessions end, or (for its API tokens
+        too) when the agent is disabled or deleted."""
         ended = asyncio.Event()
         with self.watch(principal, ended):
             yield ended
 
     @contextmanager
     def watch(self, principal: Principal, ending: Ending) -> Iterator[None]:
-        """Call `ending.set()` when the principal's agent's sessions end (never for API tokens)."""
+        """Call `ending.set()` when the principal's agent's sessions end, or (for its API
+        tokens too) when the agent is disabled or deleted."""
         agent_id = principal.agent_id
-        if agent_id is None or not principal.token_id.startswith(SESSION_PREFIX):
+        if agent_id is None:
             yield
             return
-        self._watchers.setdefault(agent_id, set()).add(ending)
+        watchers = (
+            self._watchers
+            if principal.token_id.startswith(SESSION_PREFIX)
+            else self._token_watchers
+        )
+        watchers.setdefault(agent_id, set()).add(ending)
         try:
             yield
         finally:
-            watchers = self._watchers.get(agent_id, set())
-            watchers.discard(ending)
-            if not watchers:
-                self._watchers.pop(agent_id, None)
+            left = watchers.get(agent_id, set())
+            left.discard(ending)
+            if not left:
+                watchers.pop(agent_id, None)
 
-    async def end_agent(self, agent_id: str) -> None:
-        """End every session of an agent at once (its password or role changed, or it went)."""
+    async def end_agent(self, agent_id: str, *, tokens_too: bool = False) -> None:
+        """End every session of an agent at once (its password changed, it was disabled or it
+        went); with tokens_too, also close the sockets opened with its API tokens."""
         async with self._db.session() as session, session.begin():
             await session.execute(
                 delete(t.WebSessionRow).where(t.WebSessionRow.agent_id == agent_id)
@@ -224,6 +241,9 @@ class SessionStore:
                 self._cache.pop(digest, None)
         for ended in self._watchers.pop(agent_id, set()):
             ended.set()
+        if tokens_too:
+            for ended in self._token_watchers.pop(agent_id, set()):
+                ended.set()
 
     async def sign_out(self, token: str) -> None:
         """End the session of a cookie token."""

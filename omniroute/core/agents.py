@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from omniroute.core import outbound
-from omniroute.core.routing import set_presence_state
+from omniroute.core.routing import enqueue, set_presence_state, take_back_offer
 from omniroute.core.state import Tx
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.domain.events import CapacityChanged, PresenceChanged
@@ -34,6 +34,13 @@ def set_presence(
     agent = get_agent(tx, agent_id)
     if presence_id is not None and presence_id not in tx.state.config.presence:
         raise NotFoundError("presence state", presence_id, "presence_id")
+    presence = tx.state.config.presence.get(presence_id or "")
+    if agent.disabled and presence is not None and presence.is_available:
+        raise DomainError(
+            ErrorCode.AGENT_DISABLED,
+            f"agent '{agent.id}' is disabled; an admin must enable it first",
+            "presence_id",
+        )
     _check_channels(tx, list(channel_available or {}), "channel_available")
     for channel_id, available in (channel_available or {}).items():
         agent.channel_available[channel_id] = available
@@ -78,3 +85,26 @@ def set_capacity(
     tx.route_agent(agent.id)
     tx.emit(agent.id, CapacityChanged(agent.capacity_cap, dict(agent.capacity_overrides)))
     return agent
+
+
+def set_disabled(tx: Tx, agent_id: str, *, disabled: bool) -> Agent:
+    """Disable an agent: its pending offers go back to their queues and it goes offline."""
+    agent = get_agent(tx, agent_id)
+    agent.disabled = disabled
+    if disabled:
+        for offer in [o for o in tx.state.offers.values() if o.agent_id == agent.id]:
+            item = tx.state.work_items[offer.work_item_id]
+            take_back_offer(tx, item)
+            enqueue(tx, item)
+        set_presence_state(tx, agent, _offline(tx), reason="disabled")
+    tx.state.index.refresh_agent(agent)
+    tx.route_agent(agent.id)
+    return agent
+
+
+def _offline(tx: Tx) -> str:
+    """The presence state a disabled agent is put in: `offline`, else any unavailable one."""
+    presence = tx.state.config.presence
+    if "offline" in presence:
+        return "offline"
+    return next((p.id for p in presence.values() if not p.is_available), next(iter(presence)))

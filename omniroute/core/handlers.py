@@ -56,6 +56,11 @@ def _set_presence(tx: Tx, c: m.SetPresence) -> PresenceView:
     return presence_view(tx, agent)
 
 
+@handles(m.SetAgentDisabled)
+def _set_agent_disabled(tx: Tx, c: m.SetAgentDisabled) -> PresenceView:
+    return presence_view(tx, agents.set_disabled(tx, c.agent_id, disabled=c.disabled))
+
+
 @handles(m.AgentCapacity)
 def _agent_capacity(tx: Tx, q: m.AgentCapacity) -> CapacityView:
     return capacity_view(tx, agents.get_agent(tx, q.agent_id))

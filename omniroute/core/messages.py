@@ -51,6 +51,14 @@ class SetPresence(Command[PresenceView]):
 
 
 @dataclass(frozen=True, slots=True)
+class SetAgentDisabled(Command[PresenceView]):
+    """Disable an agent (offers taken back, set offline, never offered work) or enable it."""
+
+    agent_id: str
+    disabled: bool
+
+
+@dataclass(frozen=True, slots=True)
 class AgentCapacity(Query[CapacityView]):
     """An agent's capacity, load and free capacity per channel."""
 

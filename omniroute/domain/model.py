@@ -238,6 +238,8 @@ class Agent:
     presence_since: datetime | None = None
     allow_external: bool = True
     email: str = ""
+    # A disabled agent keeps its record and history but is never offered work.
+    disabled: bool = False
 
     @property
     def total_load(self) -> int:

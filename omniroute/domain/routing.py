@@ -158,7 +158,7 @@ class RoutingIndex:
             if listed is not None:
                 listed.discard(key)
         presence = self.config.presence.get(agent.presence_id)
-        if presence is None or not presence.is_available:
+        if agent.disabled or presence is None or not presence.is_available:
             return
         idle = agent.last_assigned_at.timestamp() if agent.last_assigned_at else 0.0
         new: dict[tuple[str, Strategy], AgentKey] = {}

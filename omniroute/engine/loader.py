@@ -171,6 +171,7 @@ async def load_agents(session: AsyncSession, ids: Ids = None) -> dict[str, Agent
             presence_since=a.presence_since,
             allow_external=a.allow_external,
             email=a.email,
+            disabled=a.disabled,
         )
     for ac in (await session.scalars(channel_rows)).all():
         agent = agents.get(ac.agent_id)

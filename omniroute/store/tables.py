@@ -21,6 +21,7 @@ from sqlalchemy import (
     event,
     false,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -205,6 +206,7 @@ class AgentRow(Base):
     allow_external: Mapped[bool] = mapped_column(Boolean, default=True)
     password_hash: Mapped[str | None] = mapped_column(String(200))
     supervisor: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column()
 
 
@@ -756,7 +758,11 @@ class IntervalStatRow(Base):
     handle_s: Mapped[float] = mapped_column(Float, default=0.0)
     longest_wait_s: Mapped[float] = mapped_column(Float, default=0.0)
     busy_s: Mapped[float] = mapped_column(Float, default=0.0)
-    presence_s: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # JSONB on PostgreSQL: reports add these objects up over thousands of rows, and JSONB is
+    # read without parsing text.
+    presence_s: Mapped[dict[str, Any]] = mapped_column(
+        JSON().with_variant(JSONB(), "postgresql"), default=dict
+    )
 
 
 # The supervisor's last-hour queries skip the many items that ended long ago.

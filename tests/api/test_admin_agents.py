@@ -34,6 +34,7 @@ async def test_create_with_defaults(api: Api) -> None:
         "groups": [],
         "has_password": False,
         "supervisor": False,
+        "disabled": False,
         "created_at": "2026-01-01T00:00:00Z",
     }
     assert await password_hash(api, "dave") is None

@@ -157,3 +157,32 @@ async def test_customer_messages_are_limited_per_chat(servers: Servers, tmp_path
         )
         customer = [m["body"] for m in r.json()["items"] if m["sender"] == "customer"]
         assert customer == ["hello?", "m0", "m1", "m2"]
+
+
+async def test_forwarded_for_counts_only_from_a_trusted_proxy(db_url: str) -> None:
+    settings = {"rate_limit_widget": "1/minute", "trusted_proxies": "10.0.0.0/8, 192.0.2.1"}
+    async with app_with(db_url, **settings) as client:
+        outsider, proxy = client("198.51.100.9"), client("10.20.30.40")
+        await add_widget(outsider.client)
+
+        def settings_read(api: Api, forwarded: str) -> Any:
+            headers = SHOP | {"X-Forwarded-For": forwarded}
+            return api.client.get("/chat/widgets/shop", headers=headers)
+
+        # A forged header from an untrusted address changes nothing: one client, one rate.
+        assert (await settings_read(outsider, "203.0.113.1")).is_success
+        refused(await settings_read(outsider, "203.0.113.2"))
+        # From the proxy each forwarded client has its own rate.
+        assert (await settings_read(proxy, "203.0.113.1")).is_success
+        assert (await settings_read(proxy, "203.0.113.2")).is_success
+        refused(await settings_read(proxy, "203.0.113.1"))
+
+
+def test_trusted_proxies_must_be_addresses_or_networks() -> None:
+    with pytest.raises(ValueError, match="not an address or CIDR"):
+        Settings(demo=True, trusted_proxies="10.0.0.0/8, proxy.example")
+    assert Settings(demo=True, trusted_proxies=" 10.0.0.0/8 ,::1").trusted_proxy_list == [
+        "10.0.0.0/8",
+        "::1",
+    ]
+    assert Settings(demo=True).trusted_proxy_list == []

@@ -19,6 +19,8 @@ from tests.channels.chat_helpers import accept, auth, available, seed_chat_serve
 from tests.procs import Server, Servers
 
 DEADLINE_S = 10.0
+# Short, so that a silent socket's close is seen well before the 10 s default.
+AUTH_TIMEOUT_S = 2.0
 SHOP = "https://shop.example.com"
 Frame = dict[str, Any]
 
@@ -59,7 +61,7 @@ def chat_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         pool.submit(asyncio.run, seed_chat_server(url)).result()
     servers = Servers(root / "logs")
     try:
-        yield servers.start(url)
+        yield servers.start(url, env={"OMNIROUTE_CHAT_AUTH_TIMEOUT_S": str(AUTH_TIMEOUT_S)})
     finally:
         servers.close()
 
@@ -215,6 +217,50 @@ async def test_refused_connections_get_clear_close_codes(live: Live) -> None:
         # Leave nothing queued for the other tests that share the server.
         await ws.send(json.dumps({"type": "end"}))
         await until(ws, of("ended"), "chat ended")
+
+
+async def test_receipts_that_came_while_away_are_replayed(live: Live) -> None:
+    await available(live.api, "bob")
+    chat = await start(live.api, question="Anyone there?")
+    async with live.customer(chat) as customer:
+        await authed(customer, chat)
+        first = (await until(customer, of("message"), "the question"))["message"]
+        assert first["delivered_at"] is None
+    await accept(live.api, "bob")  # the agent gets the question while the widget is away
+    path = f"/interactions/{chat['interaction_id']}/messages"
+    deadline = time.monotonic() + DEADLINE_S
+    while not (await live.api.get(path, headers=auth("bob"))).json()["items"][0]["delivered_at"]:
+        assert time.monotonic() < deadline, "the question was never marked delivered"
+        await asyncio.sleep(0.05)
+    async with live.customer(chat) as customer:
+        await authed(customer, chat, since=first["id"])
+        receipt = await until(customer, of("delivered"), "the missed delivery receipt")
+        assert receipt["message_id"] == first["id"]
+        assert receipt["delivered_at"] is not None
+        await customer.send(json.dumps({"type": "end"}))
+        await until(customer, of("ended"), "chat ended")
+    r = await live.api.put(
+        "/agents/bob/presence", json={"presence_id": "offline"}, headers=auth("bob")
+    )
+    assert r.status_code == 200, r.text
+
+
+async def test_a_socket_that_sends_no_auth_frame_is_closed_4401_after_the_setting(
+    live: Live,
+) -> None:
+    chat = await start(live.api, question="silent?")
+    async with live.customer(chat) as ws:
+        opened = time.monotonic()
+        with pytest.raises(ConnectionClosed) as info:
+            await asyncio.wait_for(ws.recv(), DEADLINE_S)
+        waited = time.monotonic() - opened
+    assert info.value.rcvd is not None
+    assert (info.value.rcvd.code, info.value.rcvd.reason) == (
+        4401,
+        "send {'type': 'auth', 'token': ...} first",
+    )
+    # Not before the configured time, and (being 2 s, not the 10 s default) long before 10 s.
+    assert AUTH_TIMEOUT_S <= waited < DEADLINE_S - 1
 
 
 @pytest.mark.parametrize("since", [10**20, "100000000000000000000", "٣", "²", -1, True])

@@ -616,7 +616,7 @@ async def conference_of(flex: Flex, doc_id: str) -> dict[str, Any]:
     return next(c for c in state["conferences"] if c["friendly_name"] == f"omniroute-{doc_id}")
 
 
-async def test_voice_call_and_callback_through_the_voice_api(flex: Flex) -> None:
+async def test_voice_calls_and_callbacks_through_the_voice_api(flex: Flex) -> None:
     await import_catalog(flex, ("chat", "voice", "callback"))
     queue = await general_queue(flex)
     await sign_in_and_go_available(flex, "alice", "bob")
@@ -684,6 +684,12 @@ async def test_voice_call_and_callback_through_the_voice_api(flex: Flex) -> None
     assert [c["status"] for c in dialled] == ["no-answer", "completed"]
     assert all(c["from"] == CALLER_ID for c in dialled)
 
+    # Both wrapped up: their tasks complete, which frees the workers in TaskRouter.
+    for done, who in ((doc_id, agent), (callback, other)):
+        await wrap_up(flex, done, who)
+        assert (await completed_task(flex, done))["omniroute_wrap_up"]["code_name"] == "Resolved"
+    await a_flex_callback_task(flex)
+
 
 async def flex_task(flex: Flex, attributes: dict[str, Any]) -> str:
     """A voice task made in Flex (a Studio flow, a plugin's Function) with these attributes."""
@@ -700,19 +706,18 @@ async def flex_task(flex: Flex, attributes: dict[str, Any]) -> str:
     return str(r.json()["sid"])
 
 
-async def held_by(flex: Flex, doc_id: str, agent: str) -> dict[str, Any]:
-    """The interaction once the agent has it."""
+async def held_by(flex: Flex, doc_id: str, *agents: str) -> dict[str, Any]:
+    """The interaction once one of the agents has it."""
 
     async def probe() -> dict[str, Any] | None:
         doc: dict[str, Any] = await flex.get(f"/interactions/{doc_id}")
-        return doc if doc["agent_id"] == agent else None
+        return doc if doc["agent_id"] in agents else None
 
-    return await eventually(probe, f"{doc_id} to be {agent}'s")
+    return await eventually(probe, f"{doc_id} to be one of {agents}'s")
 
 
-async def test_a_flex_callback_task_auto_accepted_called_back_and_transferred(flex: Flex) -> None:
-    await import_catalog(flex, ("chat", "voice", "callback"))
-    await sign_in_and_go_available(flex, "alice")
+async def a_flex_callback_task(flex: Flex) -> None:
+    """A callback task made in Flex: auto-accepted, called back, moved by a Flex transfer."""
     # A Studio flow records the request in Omniroute with no queue (Flex routes it)...
     r = await flex.api.post(
         "/interactions",
@@ -738,8 +743,10 @@ async def test_a_flex_callback_task_auto_accepted_called_back_and_transferred(fl
     }
     task_sid = await flex_task(flex, attributes)
     # The reservation is a provider transfer from the task's queue, accepted without a click.
-    doc = await held_by(flex, doc_id, "alice")
-    assert await flex.get("/agents/alice/offers", "alice") == []
+    doc = await held_by(flex, doc_id, "alice", "bob")
+    holder = doc["agent_id"]
+    other = "bob" if holder == "alice" else "alice"
+    assert await flex.get(f"/agents/{holder}/offers", holder) == []
     item = await flex.get(f"/work-items/{doc['work_item_id']}")
     assert (item["queue_id"], item["channel_id"]) == (await general_queue(flex), "callback")
     [offer] = await flex.offers_of(doc["work_item_id"])
@@ -757,10 +764,10 @@ async def test_a_flex_callback_task_auto_accepted_called_back_and_transferred(fl
     await eventually(assigned, "TaskRouter to assign the task, named with our work item")
 
     # "Call back" dials callBackData.numberToCall through the Conference Participants API.
-    scheduled = await call_when(flex, doc_id, "alice", "scheduled", ["dial"])
+    scheduled = await call_when(flex, doc_id, holder, "scheduled", ["dial"])
     assert (scheduled["kind"], scheduled["customer_number"]) == ("callback", number)
-    await control(flex, doc_id, "alice", "dial", number=number)
-    await call_when(flex, doc_id, "alice", "connected", ["hold", "mute", "transfer", "end"])
+    await control(flex, doc_id, holder, "dial", number=number)
+    await call_when(flex, doc_id, holder, "connected", ["hold", "mute", "transfer", "end"])
     customer = next(
         p for p in (await conference_of(flex, doc_id))["participants"] if p["label"] == "customer"
     )
@@ -768,28 +775,31 @@ async def test_a_flex_callback_task_auto_accepted_called_back_and_transferred(fl
     assert (dialled["to"], dialled["from"]) == (number, CALLER_ID)
 
     # A cold transfer made in Flex: its Function copies the task's attributes into a new task
-    # for bob. The work moves to bob (auto-accepted again: the attributes say so).
-    await sign_in_and_go_available(flex, "bob")
+    # for the other worker. The work moves (auto-accepted again: the attributes say so).
     task = next(x for x in (await flex.state())["tasks"] if x["sid"] == task_sid)
     copied = json.loads(task["attributes"]) | {
         "transferTargetType": "worker",
-        "transferTargetSid": WORKER["bob"],
+        "transferTargetSid": WORKER[other],
         "transferMeta": {"mode": "COLD", "originalTask": task_sid},
     }
     await flex_task(flex, copied)
-    doc = await held_by(flex, doc_id, "bob")
+    doc = await held_by(flex, doc_id, other)
     item = await flex.get(f"/work-items/{doc['work_item_id']}")
-    assert (item["transfer_type"], item["transfer_from_agent_id"]) == ("blind", "alice")
-    r = await flex.api.post(
-        f"/interactions/{doc_id}/end",
-        json={"wrap_up_code_id": "resolved"},
-        headers=flex.auth("bob"),
-    )
-    assert r.status_code == 200, r.text
-    # The transfer's task (renamed with bob's work item when accepted) completes with it.
+    assert (item["transfer_type"], item["transfer_from_agent_id"]) == ("blind", holder)
+    await wrap_up(flex, doc_id, other)
+    # The transfer's task (renamed with the new work item when accepted) completes with it.
     attributes = await completed_task(flex, doc_id)
     assert attributes["omniroute_wrap_up"]["code_name"] == "Resolved"
     assert attributes["omniroute_work_item_id"] == doc["work_item_id"]
+
+
+async def wrap_up(flex: Flex, doc_id: str, agent: str) -> None:
+    r = await flex.api.post(
+        f"/interactions/{doc_id}/end",
+        json={"wrap_up_code_id": "resolved"},
+        headers=flex.auth(agent),
+    )
+    assert r.status_code == 200, r.text
 
 
 async def completed_task(flex: Flex, doc_id: str) -> dict[str, Any]:

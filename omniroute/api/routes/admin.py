@@ -54,11 +54,13 @@ from omniroute.api.deps import AdminPrincipal, CurrentPrincipal, EngineDep, Sess
 from omniroute.api.schemas import Body, Out, RejectReasonOut
 from omniroute.api.sessions import SessionStore
 from omniroute.auth_tokens import hash_token, new_token
+from omniroute.core.messages import SetAgentDisabled
 from omniroute.domain.bounds import MAX_SECONDS
 from omniroute.domain.calendar import DAYS, OutOfHoursAction, parse_span
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
 from omniroute.domain.escalation import StepError, check_steps, steps_from_json
 from omniroute.domain.model import RoutingMode
+from omniroute.engine.engine import Engine
 from omniroute.services import admin as svc
 from omniroute.services.admin import Use
 from omniroute.store import tables as t
@@ -103,6 +105,13 @@ class Entity(Generic[RowT, NewT]):
     clears_tokens: bool = False
     # Changes to these fields (or a delete) end the record's browser sessions and sockets.
     ends_sessions: frozenset[str] = frozenset()
+
+    def ending(self, row: RowT, keys: set[str]) -> tuple[bool, bool]:
+        """Whether a change ends the record's sessions, and also its API tokens' sockets."""
+        return bool(keys & self.ends_sessions), False
+
+    async def applied(self, engine: Engine, row: RowT, keys: set[str]) -> None:
+        """Hand the engine what a stored change means beyond re-read configuration."""
 
     @property
     def name(self) -> str:
@@ -452,6 +461,16 @@ class Agents(Entity[t.AgentRow, AgentCreate]):
     clears_tokens = True
     ends_sessions = frozenset({"password"})
 
+    def ending(self, row: t.AgentRow, keys: set[str]) -> tuple[bool, bool]:
+        """A new or cleared password ends sessions; disabling ends sessions and tokens."""
+        disabling = "disabled" in keys and row.disabled
+        return bool(keys & self.ends_sessions) or disabling, disabling
+
+    async def applied(self, engine: Engine, row: t.AgentRow, keys: set[str]) -> None:
+        """A disabled agent is set offline and its offers go back; an enabled one may work."""
+        if "disabled" in keys:
+            await engine.execute(SetAgentDisabled(row.id, disabled=row.disabled))
+
     async def uses(self, session: AsyncSession, entity_id: str) -> list[Use]:
         """What refers to a agent."""
         return await svc.agent_uses(session, entity_id)
@@ -506,6 +525,7 @@ class Agents(Entity[t.AgentRow, AgentCreate]):
                 groups=groups[r.id],
                 has_password=r.password_hash is not None,
                 supervisor=r.supervisor,
+                disabled=r.disabled,
                 created_at=r.created_at,
             )
             for r in rows
@@ -547,6 +567,7 @@ def _add_routes(entity: Entity[Any, Any]) -> None:
         await audit.log(session, f"{name}.create", (name, entity_id), details)
         await session.commit()
         await engine.reload_config()
+        await entity.applied(engine, row, keys)
         return (await entity.view(session, [row]))[0]
 
     async def list_records(
@@ -568,6 +589,7 @@ def _add_routes(entity: Entity[Any, Any]) -> None:
         audit: AdminAuditor,
         session: SessionDep,
         engine: EngineDep,
+        tokens: TokensDep,
         request: Request,
     ) -> Out:
         row = await entity.fetch(session, entity_id)
@@ -591,9 +613,13 @@ def _add_routes(entity: Entity[Any, Any]) -> None:
             details = body.model_dump(mode="json", include=keys)
             await audit.log(session, f"{name}.update", (name, entity_id), details)
             await session.commit()
-            if keys & entity.ends_sessions:
-                await _sessions(request).end_agent(entity_id)
+            ends_sessions, ends_tokens = entity.ending(row, keys)
+            if ends_tokens:
+                tokens.clear()
+            if ends_sessions:
+                await _sessions(request).end_agent(entity_id, tokens_too=ends_tokens)
             await engine.reload_config()
+            await entity.applied(engine, row, keys)
         return (await entity.view(session, [row]))[0]
 
     async def delete_record(  # noqa: PLR0917 - FastAPI dependencies
@@ -612,7 +638,7 @@ def _add_routes(entity: Entity[Any, Any]) -> None:
         if entity.clears_tokens:
             tokens.clear()
         if entity.ends_sessions:
-            await _sessions(request).end_agent(entity_id)
+            await _sessions(request).end_agent(entity_id, tokens_too=entity.clears_tokens)
         await engine.reload_config()
         return Response(status_code=204)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, Float, Select, and_, cast, func, literal, select, true
+from sqlalchemy import ColumnElement, Float, Select, and_, cast, func, literal, select, true
 
 from omniroute.services.reports.figures import COUNTS, SUMS
 from omniroute.store import tables as t
@@ -25,9 +25,9 @@ def summed(
     s = t.IntervalStatRow
     keys = [getattr(s, name) for name in group]
     if dialect == "postgresql":
-        each = func.json_each_text(s.presence_s).table_valued("key", "value").alias("p")
+        each = func.jsonb_each_text(s.presence_s).table_valued("key", "value").alias("p")
         seconds: Any = cast(each.c.value, Float)
-        merge: Any = func.json_object_agg
+        merge: Any = func.jsonb_object_agg
     else:
         each = func.json_each(s.presence_s).table_valued("key", "value").alias("p")
         seconds = each.c.value
@@ -43,7 +43,9 @@ def summed(
     presence = (
         select(
             *(per_state.c[name] for name in group),
-            merge(per_state.c.state, per_state.c.seconds, type_=JSON).label("presence_s"),
+            merge(per_state.c.state, per_state.c.seconds, type_=s.presence_s.type).label(
+                "presence_s"
+            ),
         )
         .group_by(*(per_state.c[name] for name in group))
         .subquery("presence")
@@ -62,7 +64,7 @@ def summed(
         *(_constant(value).label(name) for name, value in fixed.items()),
         *(figures.c[name] for name in group),
         *(figures.c[name] for name in (*COUNTS, *SUMS, "longest_wait_s")),
-        func.coalesce(presence.c.presence_s, literal({}, JSON)).label("presence_s"),
+        func.coalesce(presence.c.presence_s, literal({}, s.presence_s.type)).label("presence_s"),
     ).outerjoin(presence, and_(*(figures.c[n] == presence.c[n] for n in group)))
 
 
