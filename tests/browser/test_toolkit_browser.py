@@ -110,6 +110,21 @@ def test_canned_note_files_both_ways_and_search(chromium: Browser, site: Site) -
     expect(alice.locator(".customer-card")).to_contain_text("gold")
     toolkit_shot(alice, "toolkit-customer")
 
+    # A customer found by search opens its profile, and its history opens the chat.
+    alice.get_by_role("button", name="Search").click()
+    alice.get_by_role("searchbox", name="Search").fill("Ann")
+    alice.get_by_role("searchbox", name="Search").press("Enter")
+    alice.locator(".search-results button.result-customer", has_text="Ann Lee").click()
+    profile = alice.locator("dialog .customer-profile")
+    expect(profile.locator(".customer-card")).to_contain_text("+44 20 7946 0000")
+    past = profile.get_by_role("button", name="My boots have not arrived yet.")
+    expect(past).to_be_enabled()
+    toolkit_shot(alice, "toolkit-search-customer")
+    alice.locator(".conv-head h1").evaluate("el => el.textContent = ''")
+    past.click()
+    expect(profile).to_have_count(0)
+    expect(alice.locator(".conv-head h1")).to_have_text("Ann Lee")
+
 
 def test_case_view_and_transfer_with_a_note(chromium: Browser, site: Site) -> None:
     alice = sign_in(chromium, site, "alice")
