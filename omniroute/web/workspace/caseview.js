@@ -39,6 +39,7 @@ export class CaseView {
       this.timeline,
       mine && doc.customer_email ? this.replyForm() : null,
       noteForm(this.timeline, doc));
+    this.noteList = this.timeline;
     this.load();
   }
 

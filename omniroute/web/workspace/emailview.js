@@ -29,6 +29,7 @@ export class EmailView {
     this.thread.addEventListener("click", () => this.markRead());
     this.form = form;
     el.append(this.thread, active ? form : null, noteForm(this.thread, doc));
+    this.noteList = this.thread;
     this.load();
   }
 
