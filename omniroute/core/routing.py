@@ -100,9 +100,10 @@ def enqueue(tx: Tx, item: WorkItem) -> None:
         # Its max-wait timer fired while it was offered: end its wait in the next batch.
         tx.schedule(tx.now, TimerKind.MAX_WAIT, item.id)
     due = step_due(queue.steps, item.escalation_step, item.queued_since())
-    if due is not None and due <= tx.now:
-        # A step fell due while it was offered: take it in the next batch.
-        tx.schedule(tx.now, TimerKind.ESCALATE, item.id)
+    if due is not None:
+        # A step that fell due while it was offered is taken in the next batch; a later one
+        # is armed again, since a reload while the item was offered armed nothing for it.
+        tx.schedule(max(due, tx.now), TimerKind.ESCALATE, item.id)
     if queue.routing_mode is RoutingMode.INTERNAL:
         tx.state.index.enqueue(item)
         tx.route_item(item.id)
