@@ -7,7 +7,13 @@ from datetime import datetime
 from omniroute.core import documents
 from omniroute.core.chat import CHAT_CHANNEL, system_message
 from omniroute.core.door import on_timer, settles
-from omniroute.core.routing import enqueue, route_pending, schedule_item_timers, withdraw
+from omniroute.core.routing import (
+    enqueue,
+    retarget,
+    route_pending,
+    schedule_item_timers,
+    withdraw,
+)
 from omniroute.core.state import Tx
 from omniroute.core.timers import TimerKind
 from omniroute.domain.escalation import (
@@ -15,7 +21,6 @@ from omniroute.domain.escalation import (
     StepAction,
     added_groups,
     expired_exclusions,
-    moved_skills,
     step_due,
     widened_skills,
 )
@@ -66,16 +71,8 @@ def apply_step(tx: Tx, item: WorkItem, queue: Queue, step: EscalationStep) -> No
 
 
 def move_to_queue(tx: Tx, item: WorkItem, target: Queue) -> None:
-    """Put a queued (already dequeued) item in another queue, where its steps start over.
-
-    It takes the target queue's skill requirements and keeps those its document asked for.
-    """
-    item.queue_id = target.id
-    item.skills = moved_skills(item.skills, target.skills)
-    item.priority = min(item.priority, target.priority)
-    item.entered_at = tx.now
-    item.escalation_step = 0
-    item.extra_groups = frozenset()
+    """Put a queued (already dequeued) item in another queue, where its steps start over."""
+    retarget(item, target, tx.now)
     enqueue(tx, item)
     schedule_item_timers(tx, item)
 
