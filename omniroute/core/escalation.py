@@ -10,6 +10,7 @@ from omniroute.core.door import on_timer, settles
 from omniroute.core.routing import (
     enqueue,
     give_up,
+    retarget,
     route_pending,
     schedule_item_timers,
     withdraw,
@@ -21,7 +22,6 @@ from omniroute.domain.escalation import (
     StepAction,
     added_groups,
     expired_exclusions,
-    moved_skills,
     step_due,
     widened_skills,
 )
@@ -72,16 +72,8 @@ def apply_step(tx: Tx, item: WorkItem, queue: Queue, step: EscalationStep) -> No
 
 
 def move_to_queue(tx: Tx, item: WorkItem, target: Queue) -> None:
-    """Put a queued (already dequeued) item in another queue, where its steps start over.
-
-    It takes the target queue's skill requirements and keeps those its document asked for.
-    """
-    item.queue_id = target.id
-    item.skills = moved_skills(item.skills, target.skills)
-    item.priority = min(item.priority, target.priority)
-    item.entered_at = tx.now
-    item.escalation_step = 0
-    item.extra_groups = frozenset()
+    """Put a queued (already dequeued) item in another queue, where its steps start over."""
+    retarget(item, target, tx.now)
     enqueue(tx, item)
     schedule_item_timers(tx, item)
 

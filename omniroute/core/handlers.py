@@ -268,6 +268,13 @@ def _customer_ends_chat(tx: Tx, c: m.CustomerEndsChat) -> None:
     chat.customer_ends(tx, c.interaction_id)
 
 
+@handles(m.AnnounceNote)
+def _announce_note(tx: Tx, c: m.AnnounceNote) -> None:
+    doc = tx.state.documents.get(c.note.document_id)
+    if doc is not None and doc.agent_id is not None and doc.agent_id != c.note.author_agent_id:
+        tx.emit(doc.agent_id, c.note)
+
+
 @handles(m.MarkChatDelivered)
 def _mark_chat_delivered(tx: Tx, c: m.MarkChatDelivered) -> None:
     chat.delivered(tx, c.interaction_id, list(c.message_ids), c.at)

@@ -28,6 +28,7 @@ from omniroute.core.views import (
     PresenceView,
 )
 from omniroute.core.work_offers import WorkOffer, WorkOfferResult
+from omniroute.domain.events import NoteAdded
 from omniroute.domain.inbound import InboundEvent
 from omniroute.domain.model import Offer
 
@@ -333,6 +334,13 @@ class MarkChatDelivered(Command[None]):
     interaction_id: str
     message_ids: tuple[int, ...]
     at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AnnounceNote(Command[None]):
+    """A stored note: push it to the agent holding its document, unless that agent wrote it."""
+
+    note: NoteAdded
 
 
 from omniroute.core import escalation as _escalation  # noqa: E402, F401 - its timers

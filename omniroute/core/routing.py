@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from omniroute.core import outbound
 from omniroute.core.door import on_timer, settles
@@ -14,7 +14,7 @@ from omniroute.core.timers import TimerKind, item_timers
 from omniroute.core.transfer_events import transfer_changed
 from omniroute.domain.calendar import OutOfHoursAction
 from omniroute.domain.errors import DomainError, ErrorCode, NotFoundError
-from omniroute.domain.escalation import step_due
+from omniroute.domain.escalation import moved_skills, step_due
 from omniroute.domain.events import OfferCreated, OfferEnded, PresenceChanged, WorkItemClosed
 from omniroute.domain.model import (
     CAPACITY_HOLDING_STATES,
@@ -27,6 +27,7 @@ from omniroute.domain.model import (
     InteractionState,
     Offer,
     OfferState,
+    Queue,
     RoutingMode,
     WorkItem,
     WorkItemState,
@@ -69,6 +70,19 @@ def rule_terms(tx: Tx, item: WorkItem) -> OfferTerms:
 # -- queue membership -------------------------------------------------------------------
 
 
+def retarget(item: WorkItem, target: Queue, now: datetime) -> None:
+    """Make an item one of another queue's: its priority, requirements and steps start there.
+
+    It takes the target queue's skill requirements and keeps those its document asked for.
+    """
+    item.queue_id = target.id
+    item.priority = min(item.priority, target.priority)
+    item.entered_at = now
+    item.escalation_step = 0
+    item.extra_groups = frozenset()
+    item.skills = moved_skills(item.skills, target.skills)
+
+
 def enqueue(tx: Tx, item: WorkItem) -> None:
     """Put an item (back) in its queue and ask for routing."""
     item.state = WorkItemState.QUEUED
@@ -78,11 +92,7 @@ def enqueue(tx: Tx, item: WorkItem) -> None:
     closed = queue.id in tx.state.index.closed_queues
     target = tx.state.config.queues.get(queue.out_of_hours_queue_id or "")
     if closed and queue.out_of_hours is OutOfHoursAction.ROUTE_TO_QUEUE and target is not None:
-        item.queue_id = target.id
-        item.priority = min(item.priority, target.priority)
-        item.entered_at = tx.now
-        item.escalation_step = 0
-        item.extra_groups = frozenset()
+        retarget(item, target, tx.now)
         queue = target
         schedule_item_timers(tx, item)
     tx.save_item(item)

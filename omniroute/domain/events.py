@@ -133,6 +133,20 @@ class ChatDelivered(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class NoteAdded(Event):
+    """A colleague added an internal note to a document the agent holds."""
+
+    type: ClassVar[str] = "note.added"
+    document_type: str
+    document_id: str
+    note_id: str
+    author_agent_id: str | None
+    author_name: str
+    body: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class EmailReceived(Event):
     """The customer's follow-up email joined an email interaction the agent holds."""
 

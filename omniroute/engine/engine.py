@@ -30,7 +30,7 @@ from omniroute.engine.clock import Clock, SystemClock
 from omniroute.engine.fence import CommitFence, Deposed, Forwarder
 from omniroute.engine.flush import write_tx
 from omniroute.engine.lease import EngineLease
-from omniroute.engine.loader import load_state, reload_config
+from omniroute.engine.loader import load_state, read_snapshot, reload_config
 from omniroute.engine.request_keys import next_command_key
 from omniroute.engine.standby import Standby
 from omniroute.store import tables as t
@@ -222,7 +222,7 @@ class Engine:
             if warm is not None:
                 self._state = warm
             else:
-                async with self.db.session() as session:
+                async with read_snapshot(self.db) as session:
                     self._state = await load_state(session)
         except BaseException:
             if self.fence is None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import AsyncIterator, Collection
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniroute.core.state import EngineState, SpokeConfig
@@ -38,10 +39,26 @@ from omniroute.domain.model import (
 )
 from omniroute.domain.routing import RoutingConfig, RoutingIndex
 from omniroute.store import tables as t
+from omniroute.store.db import Database
 
 # Load everything, or only the rows of these ids.
 Ids = Collection[str] | None
 LIVE_STATE_VALUES = [s.value for s in LIVE_WORK_ITEM_STATES]
+# A full load pauses between its queries to build objects (seconds at 100,000 items on a busy
+# machine): longer than the idle-transaction limit that frees a frozen leader's locks.
+LOAD_IDLE_S = 120
+
+
+@asynccontextmanager
+async def read_snapshot(db: Database) -> AsyncIterator[AsyncSession]:
+    """A read-only session on one consistent snapshot of the store, for loading state."""
+    async with db.session() as session:
+        if db.dialect == "postgresql":
+            await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            await session.execute(
+                text(f"SET LOCAL idle_in_transaction_session_timeout = '{LOAD_IDLE_S}s'")
+            )
+        yield session
 
 
 def skill_requirements(raw: list[Any]) -> tuple[SkillRequirement, ...]:

@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,6 +42,7 @@ from omniroute.engine.loader import (
     place_item,
     place_offer,
     queue_item,
+    read_snapshot,
     reload_config,
 )
 from omniroute.store.db import Database
@@ -126,16 +125,8 @@ class Standby:
         self.leading = False
         self.state = None
 
-    @asynccontextmanager
-    async def _snapshot(self) -> AsyncIterator[AsyncSession]:
-        # One snapshot: the change log and the rows it names are read as of one instant.
-        async with self._db.session() as session:
-            if self._db.dialect == "postgresql":
-                await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-            yield session
-
     async def _load(self) -> None:
-        async with self._snapshot() as session:
+        async with read_snapshot(self._db) as session:
             seq, epoch = await last_change(session)
             state = await load_state(session)
         self.state, self.seq, self.epoch = state, seq, epoch
@@ -143,7 +134,8 @@ class Standby:
 
     async def _catch_up(self) -> None:
         while True:
-            async with self._snapshot() as session:
+            # One snapshot: the change log and the rows it names are read as of one instant.
+            async with read_snapshot(self._db) as session:
                 read = await self._read(session)
                 state = self.state
                 assert state is not None

@@ -296,6 +296,24 @@ async def test_closed_queue_routes_to_another(api: Api) -> None:
     assert item["queue_id"] == "support"
 
 
+async def test_closed_queue_hands_over_with_the_other_queues_skills(api: Api) -> None:
+    await calendar(api)
+    await configure(
+        api,
+        "vip",
+        calendar_id="office",
+        out_of_hours_action="route_to_queue",
+        out_of_hours_queue_id="support",
+        skills=[{"skill_id": "french"}],
+    )
+    await presence(api, "alice")
+    plain = await interaction(api, queue="vip")
+    billing = await interaction(api, queue="vip", skills=[{"skill_id": "billing"}])
+    # vip's French stays behind; the chat's own billing goes along (and nobody has it).
+    assert await offered_items(api, "alice") == [plain["work_item_id"]]
+    assert (await work_item(api, billing["work_item_id"]))["state"] == "queued"
+
+
 async def test_hours_follow_daylight_saving(api: Api) -> None:
     # Berlin 09:00 is 08:00 UTC in winter and 07:00 UTC from 29 March 2026.
     await calendar(api, tz="Europe/Berlin", weekly={"mon": ["09:00-17:00"]})

@@ -61,6 +61,20 @@ def test_canned_note_files_both_ways_and_search(chromium: Browser, site: Site) -
     expect(note).to_contain_text("VIP customer: second late order this month")
     expect(customer.get_by_text("VIP customer")).to_have_count(0)
 
+    # A colleague's note reaches the open timeline at once, without a reload.
+    opened = alice.evaluate("location.hash").split("/")
+    assert opened[0] == "#interaction", opened
+    r = site.api.post(
+        f"/interactions/{opened[1]}/notes",
+        headers=site.auth("admin"),
+        json={"body": "Refund approved by the team lead"},
+    )
+    assert r.status_code == 201, r.text
+    pushed = alice.locator(".transcript .note", has_text="Refund approved by the team lead")
+    expect(pushed).to_have_count(1)
+    expect(pushed).to_contain_text("Administrator")
+    expect(customer.get_by_text("Refund approved")).to_have_count(0)
+
     # The customer sends a photo; Alice sees it and downloads it.
     customer.locator("#file").set_input_files(
         {"name": "boots.png", "mimeType": "image/png", "buffer": PNG}
@@ -110,6 +124,21 @@ def test_canned_note_files_both_ways_and_search(chromium: Browser, site: Site) -
     expect(alice.locator(".customer-card")).to_contain_text("gold")
     toolkit_shot(alice, "toolkit-customer")
 
+    # A customer found by search opens its profile, and its history opens the chat.
+    alice.get_by_role("button", name="Search").click()
+    alice.get_by_role("searchbox", name="Search").fill("Ann")
+    alice.get_by_role("searchbox", name="Search").press("Enter")
+    alice.locator(".search-results button.result-customer", has_text="Ann Lee").click()
+    profile = alice.locator("dialog .customer-profile")
+    expect(profile.locator(".customer-card")).to_contain_text("+44 20 7946 0000")
+    past = profile.get_by_role("button", name="My boots have not arrived yet.")
+    expect(past).to_be_enabled()
+    toolkit_shot(alice, "toolkit-search-customer")
+    alice.locator(".conv-head h1").evaluate("el => el.textContent = ''")
+    past.click()
+    expect(profile).to_have_count(0)
+    expect(alice.locator(".conv-head h1")).to_have_text("Ann Lee")
+
 
 def test_case_view_and_transfer_with_a_note(chromium: Browser, site: Site) -> None:
     alice = sign_in(chromium, site, "alice")
@@ -138,6 +167,16 @@ def test_case_view_and_transfer_with_a_note(chromium: Browser, site: Site) -> No
     alice.get_by_role("button", name="Add note").click()
     expect(alice.locator(".thread .note")).to_contain_text("Courier collects the kettle")
     toolkit_shot(alice, "toolkit-case")
+
+    # An email reply from the case carries a file (no relay here: it is kept as not sent).
+    alice.locator("#case-file").set_input_files(
+        {"name": "label.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 case label"}
+    )
+    expect(alice.locator(".composer-email .attachments.pending")).to_contain_text("label.pdf")
+    alice.locator("#case-reply").fill("Your return label is attached.")
+    alice.get_by_role("button", name="Send email").click()
+    sent = alice.locator(".thread .mail-outbound", has_text="Your return label is attached.")
+    expect(sent.locator("a", has_text="label.pdf")).to_be_visible()
     assert site.api.get(f"/cases/{case['id']}", headers=site.auth("admin")).json()["priority"] == (
         "urgent"
     )

@@ -219,6 +219,32 @@ async def test_refused_connections_get_clear_close_codes(live: Live) -> None:
         await until(ws, of("ended"), "chat ended")
 
 
+async def test_receipts_that_came_while_away_are_replayed(live: Live) -> None:
+    await available(live.api, "bob")
+    chat = await start(live.api, question="Anyone there?")
+    async with live.customer(chat) as customer:
+        await authed(customer, chat)
+        first = (await until(customer, of("message"), "the question"))["message"]
+        assert first["delivered_at"] is None
+    await accept(live.api, "bob")  # the agent gets the question while the widget is away
+    path = f"/interactions/{chat['interaction_id']}/messages"
+    deadline = time.monotonic() + DEADLINE_S
+    while not (await live.api.get(path, headers=auth("bob"))).json()["items"][0]["delivered_at"]:
+        assert time.monotonic() < deadline, "the question was never marked delivered"
+        await asyncio.sleep(0.05)
+    async with live.customer(chat) as customer:
+        await authed(customer, chat, since=first["id"])
+        receipt = await until(customer, of("delivered"), "the missed delivery receipt")
+        assert receipt["message_id"] == first["id"]
+        assert receipt["delivered_at"] is not None
+        await customer.send(json.dumps({"type": "end"}))
+        await until(customer, of("ended"), "chat ended")
+    r = await live.api.put(
+        "/agents/bob/presence", json={"presence_id": "offline"}, headers=auth("bob")
+    )
+    assert r.status_code == 200, r.text
+
+
 async def test_a_socket_that_sends_no_auth_frame_is_closed_4401_after_the_setting(
     live: Live,
 ) -> None:

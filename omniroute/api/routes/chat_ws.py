@@ -21,6 +21,7 @@ from omniroute.auth_tokens import hash_token
 from omniroute.channels.chat import transcript
 from omniroute.channels.chat.hub import ChatHub, Listener
 from omniroute.channels.chat.widgets import origin_allowed
+from omniroute.core.chat import Sender
 from omniroute.core.messages import CustomerEndsChat, CustomerTyping, PostCustomerMessage
 from omniroute.domain.errors import DomainError
 from omniroute.domain.model import InteractionState
@@ -136,6 +137,28 @@ async def _replay(db: Database, interaction_id: str, since: int) -> list[dict[st
         return [transcript.stored_message(r) | {"client_id": r.client_id} for r in rows]
 
 
+async def _receipts(db: Database, interaction_id: str, since: int) -> list[dict[str, Any]]:
+    """Delivery receipts of the customer's messages the client already has (id <= since):
+    one may have come while it was away."""
+    m = t.ChatMessageRow
+    async with db.session() as session:
+        rows = await session.scalars(
+            select(m)
+            .where(
+                m.interaction_id == interaction_id,
+                m.id <= since,
+                m.sender == Sender.CUSTOMER.value,
+                m.delivered_at.is_not(None),
+            )
+            .order_by(m.id)
+        )
+        shown = [transcript.stored_message(r) for r in rows]
+    return [
+        {"type": "delivered", "message_id": r["id"], "delivered_at": r["delivered_at"]}
+        for r in shown
+    ]
+
+
 class Conversation:
     """One customer connection: sends what is new, takes what the customer does."""
 
@@ -246,6 +269,8 @@ async def customer_socket(ws: WebSocket, session_id: str) -> None:
     conversation.last = since
     try:
         await ws.send_json(await _hello(db, session_id, interaction_id))
+        for receipt in await _receipts(db, interaction_id, since) if since else []:
+            await ws.send_json(receipt)
         await conversation.send_messages(await _replay(db, interaction_id, since))
         await until_first(conversation.pump(listener), conversation.take())
     except WebSocketDisconnect:

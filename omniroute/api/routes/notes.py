@@ -11,6 +11,8 @@ from omniroute.api.auth import Principal, Role
 from omniroute.api.deps import CurrentPrincipal, EngineDep, SessionDep
 from omniroute.api.schemas import Body, Out
 from omniroute.api.visibility import check_visible
+from omniroute.core.messages import AnnounceNote
+from omniroute.domain.events import NoteAdded
 from omniroute.services.toolkit import notes
 
 router = APIRouter(tags=["notes"])
@@ -54,6 +56,20 @@ async def _add(  # noqa: PLR0917 - the path's parts and the dependencies
         author_agent_id=who.agent_id,
         body=body.body.strip() or body.body,
         now=engine.clock.now(),
+    )
+    # Stored first; then whoever holds the document sees it in the open timeline.
+    await engine.execute(
+        AnnounceNote(
+            NoteAdded(
+                row.document_type,
+                row.document_id,
+                row.id,
+                row.author_agent_id,
+                row.author_name,
+                row.body,
+                row.created_at,
+            )
+        )
     )
     return NoteOut.model_validate(row)
 

@@ -155,7 +155,7 @@ function render(ov) {
   renderWaits();
   refreshOperations();
   setUpHistory(ov.queues);
-  refreshHistory();
+  refreshHistory(false, Date.parse(ov.generated_at));
 }
 
 async function start(user) {

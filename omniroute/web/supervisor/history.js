@@ -7,14 +7,15 @@ import { chartFrame, el, renderTable, scale } from "./charts.js";
 
 const $ = (id) => document.getElementById(id);
 const QUARTER_MS = 15 * 60 * 1000;
-// Fetch again at most this often on feed updates; intervals close every 15 minutes.
-const REFETCH_MS = 60 * 1000;
+// Reports change when an interval closes (in server time); fetch then, or after this long.
+const REFETCH_MS = 5 * 60 * 1000;
 export const SERIES = [
   ["offered", "offered", "Offered"],
   ["accepted", "accepted", "Accepted"],
   ["abandoned", "abandoned", "Abandoned"],
 ];
 let fetchedAt = 0;
+let skewMs = 0; // server clock minus browser clock
 let pending = null;
 let lastKey = "";
 
@@ -184,19 +185,21 @@ function keyOf(view) {
   return JSON.stringify([view.since, view.until, view.size, view.queue]);
 }
 
-/** Fetch and draw; `force` skips the throttle (a control changed). */
-export async function refresh(force = false) {
+/** Fetch and draw when a server-time interval closed since the last fetch (`serverNow`,
+ * from the feed), or at once when `force` (a control changed). */
+export async function refresh(force = false, serverNow = null) {
+  if (serverNow === null) serverNow = Date.now() + skewMs;
+  else skewMs = serverNow - Date.now();
   // A page left on today follows the calendar past midnight.
   const date = $("history-date");
   if (date.value === date.dataset.today && todayValue() !== date.dataset.today) date.value = todayValue();
   date.dataset.today = date.max = todayValue();
   const view = viewOf(controls());
   const key = keyOf(view);
-  const now = Date.now();
-  const crossed = Math.floor(now / QUARTER_MS) !== Math.floor(fetchedAt / QUARTER_MS);
-  if (!force && key === lastKey && !crossed && now - fetchedAt < REFETCH_MS) return;
+  const crossed = Math.floor(serverNow / QUARTER_MS) !== Math.floor(fetchedAt / QUARTER_MS);
+  if (!force && key === lastKey && !crossed && serverNow - fetchedAt < REFETCH_MS) return;
   if (pending) return;
-  fetchedAt = now;
+  fetchedAt = serverNow;
   lastKey = key;
   pending = load(view)
     .then((rows) => {

@@ -30,6 +30,7 @@ export class ChatView {
     this.input.addEventListener("input", () => this.typed());
     el.append(this.log, this.typing, active ? this.form : h("p", { class: "muted" }, t("chat.ended")),
       noteForm(this.log, doc));
+    this.noteList = this.log;
     // When the panel shrinks (wrap-up opens below, the window narrows), the newest messages stay
     // in view unless the agent scrolled up to read older ones.
     this.pinned = true;

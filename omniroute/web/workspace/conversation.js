@@ -9,6 +9,7 @@ import { isOpen, stateLabel } from "./worklist.js";
 import { mountExtensions } from "./extensions.js";
 import { CaseView } from "./caseview.js";
 import { mountCustomer } from "./customer.js";
+import { showNote } from "./notes.js";
 import { t } from "./i18n.js";
 
 // Transfer states in words; x is the transfer as the banner knows it.
@@ -217,6 +218,8 @@ export class Conversation {
       this.transferChanged(d);
     } else if (frame.type === "work_item.closed" && d.document_id === this.doc.id) {
       this.refresh();
+    } else if (frame.type === "note.added" && d.document_id === this.doc.id && this.view?.noteList) {
+      showNote(this.view.noteList, d);
     }
   }
 

@@ -68,6 +68,21 @@ function editRecord(record, doc, reload) {
   name.focus();
 }
 
+// A customer found by search: the profile and the history, each item opening in the workspace.
+export async function openCustomer(record, open) {
+  const card = h("div", { class: "customer-card" });
+  const history = h("div", { class: "customer-history" });
+  const dlg = openDialog({
+    title: record.name || record.emails[0] || t("customer.title"),
+    body: h("div", { class: "dialog-body customer-profile" }, card, history),
+    actions: [h("button", { class: "btn btn-secondary", type: "submit", value: "cancel", formnovalidate: true }, t("common.close"))],
+  });
+  dlg.classList.add("dialog-wide");
+  const doc = { customer_name: record.name, customer_email: record.emails[0] || "" };
+  paintRecord(card, record, doc, (saved) => { dlg.close(); return openCustomer(saved, open); });
+  await paintHistory(history, record, doc, (target) => { dlg.close(); open(target); });
+}
+
 async function paintHistory(box, record, doc, open) {
   box.append(h("h3", { class: "section-title" }, t("customer.history")));
   let items = [];

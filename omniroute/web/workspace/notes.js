@@ -22,6 +22,13 @@ export function placeByTime(list, item) {
   if (after) list.insertBefore(item, after); else list.append(item);
 }
 
+// A colleague's note pushed on the feed (`note.added`): into the open timeline, once.
+export function showNote(list, d) {
+  if (list.querySelector(`[data-note="${CSS.escape(d.note_id)}"]`)) return;
+  placeByTime(list, noteItem({ id: d.note_id, author_name: d.author_name, body: d.body, created_at: d.created_at }));
+  list.scrollTop = list.scrollHeight;
+}
+
 export async function loadNotes(list, doc) {
   try {
     const notes = await api("GET", notesPath(doc));

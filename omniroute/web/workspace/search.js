@@ -1,9 +1,11 @@
-// Search interactions, cases and customers by text, with filters; a result opens in the conversation.
+// Search interactions, cases and customers by text, with filters; a document opens in the
+// conversation, a customer opens its profile and history.
 import { t } from "./i18n.js";
 import { api } from "./api.js";
 import { h, channelBadge, dateTimeOf, openDialog } from "./dom.js";
 import { state } from "./store.js";
 import { stateLabel } from "./worklist.js";
+import { openCustomer } from "./customer.js";
 
 const STATES = ["new", "on_hold", "work_in_progress", "wrap_up", "closed_complete", "closed_abandoned", "open", "in_progress", "closed"];
 
@@ -53,7 +55,8 @@ export function openSearch(open) {
     problem.textContent = "";
     try {
       const found = await api("GET", `/search?${params}`);
-      paint(results, found, (target) => { dlg.close(); open(target); });
+      paint(results, found, (target) => { dlg.close(); open(target); },
+        (customer) => { dlg.close(); openCustomer(customer, open); });
     } catch (err) {
       problem.textContent = err.message;
     }
@@ -63,7 +66,7 @@ export function openSearch(open) {
   q.focus();
 }
 
-function paint(box, found, open) {
+function paint(box, found, open, openProfile) {
   const docs = [
     ...found.interactions.map((d) => ({ ...d, document_type: "interaction" })),
     ...found.cases.map((d) => ({ ...d, document_type: "case" })),
@@ -77,7 +80,9 @@ function paint(box, found, open) {
         h("span", { class: "result-what" }, d.reference ? `${d.reference} · ${d.subject || ""}` : (d.subject || t("search.no_subject"))),
         h("span", { class: "muted small" }, `${d.customer_name || d.customer_email || t("search.unknown_customer")} · ${stateLabel(d.state)} · ${dateTimeOf(d.created_at)}`))))) : null,
     found.customers.length ? h("ul", { class: "result-list", "aria-label": t("search.customers") }, found.customers.map((c) =>
-      h("li", { class: "result result-customer" }, h("strong", {}, c.name || t("search.no_name")), " ",
-        h("span", { class: "muted small" }, [c.emails.join(", "), c.phone].filter(Boolean).join(" · "))))) : null,
+      h("li", {}, h("button", { class: "result result-customer", type: "button", title: t("search.open_customer"),
+        onclick: () => openProfile(c) },
+        h("strong", {}, c.name || t("search.no_name")), " ",
+        h("span", { class: "muted small" }, [c.emails.join(", "), c.phone].filter(Boolean).join(" · ")))))) : null,
   ].filter(Boolean));
 }

@@ -34,6 +34,7 @@ export default {
   "notes.open": "Add an internal note",
   "notes.placeholder": "Only your team sees internal notes",
   "search.channel": "Channel",
+  "search.open_customer": "Open the customer's profile and history",
   "search.no_name": "(no name)",
   "search.no_subject": "(no subject)",
   "search.open": "Search",
