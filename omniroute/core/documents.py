@@ -11,6 +11,7 @@ from omniroute.core.door import on_timer
 from omniroute.core.routing import (
     close_work_item,
     enqueue,
+    give_up,
     new_id,
     refuse_during_consult,
     schedule_item_timers,
@@ -348,7 +349,7 @@ def max_wait_exceeded(tx: Tx, item_id: str) -> None:
         return
     if item.age_s(tx.now) < queue.max_wait_s:
         return
-    withdraw(tx, item, CancelReason.MAX_WAIT_EXCEEDED)
+    give_up(tx, item, CancelReason.MAX_WAIT_EXCEEDED)
 
 
 def is_live(item: WorkItem) -> bool:

@@ -9,6 +9,7 @@ from omniroute.core.chat import CHAT_CHANNEL, system_message
 from omniroute.core.door import on_timer, settles
 from omniroute.core.routing import (
     enqueue,
+    give_up,
     retarget,
     route_pending,
     schedule_item_timers,
@@ -81,11 +82,11 @@ def abandon(tx: Tx, item: WorkItem, reason: str, message: str | None) -> None:
     """End an item's wait for good: tell the customer, record why, close an unanswered chat."""
     item.cancel_detail = reason
     doc = tx.state.documents.get(item.document_id)
+    unanswered = (InteractionState.NEW, InteractionState.ON_HOLD)
+    if doc is None or doc.type is not DocumentType.INTERACTION or doc.state not in unanswered:
+        give_up(tx, item, CancelReason.ABANDONED)
+        return
     withdraw(tx, item, CancelReason.ABANDONED)
-    if doc is None or doc.type is not DocumentType.INTERACTION:
-        return
-    if doc.state not in (InteractionState.NEW, InteractionState.ON_HOLD):
-        return
     if message and doc.channel_id == CHAT_CHANNEL:
         system_message(tx, doc.id, message)
     documents.end_interaction(tx, doc.id, None, None, None)

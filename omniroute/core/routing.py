@@ -399,9 +399,17 @@ def withdraw(tx: Tx, item: WorkItem, reason: CancelReason) -> None:
     tx.state.drop_item(item)
     tx.save_item(item)
     doc = tx.state.documents.get(item.document_id)
-    if doc is not None and doc.work_item_id == item.id:
-        # Back to the accepted item, or none: an open case whose routing ended waits unrouted.
+    if doc is not None and doc.work_item_id == item.id and doc.accepted_item_id is not None:
         doc.work_item_id = doc.accepted_item_id
+        tx.save_document(doc)
+
+
+def give_up(tx: Tx, item: WorkItem, reason: CancelReason) -> None:
+    """Stop routing an item for good; a document that stays open keeps no current item."""
+    withdraw(tx, item, reason)
+    doc = tx.state.documents.get(item.document_id)
+    if doc is not None and doc.work_item_id == item.id:
+        doc.work_item_id = None
         tx.save_document(doc)
 
 

@@ -671,12 +671,15 @@ class NoteRow(Base):
 
 
 class AttachmentRow(Base):
-    """A file sent in a chat or with an email reply, stored with its interaction."""
+    """A file sent in a chat or with an email reply, stored with its interaction or case."""
 
     __tablename__ = "attachments"
     id: Mapped[str] = mapped_column(ID, primary_key=True)
-    interaction_id: Mapped[str] = mapped_column(
+    interaction_id: Mapped[str | None] = mapped_column(
         ForeignKey("interactions.id", ondelete="CASCADE"), index=True
+    )
+    case_id: Mapped[str | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), index=True
     )
     uploaded_by: Mapped[str] = mapped_column(String(16))
     agent_id: Mapped[str | None] = mapped_column(String(64))

@@ -167,6 +167,16 @@ def test_case_view_and_transfer_with_a_note(chromium: Browser, site: Site) -> No
     alice.get_by_role("button", name="Add note").click()
     expect(alice.locator(".thread .note")).to_contain_text("Courier collects the kettle")
     toolkit_shot(alice, "toolkit-case")
+
+    # An email reply from the case carries a file (no relay here: it is kept as not sent).
+    alice.locator("#case-file").set_input_files(
+        {"name": "label.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 case label"}
+    )
+    expect(alice.locator(".composer-email .attachments.pending")).to_contain_text("label.pdf")
+    alice.locator("#case-reply").fill("Your return label is attached.")
+    alice.get_by_role("button", name="Send email").click()
+    sent = alice.locator(".thread .mail-outbound", has_text="Your return label is attached.")
+    expect(sent.locator("a", has_text="label.pdf")).to_be_visible()
     assert site.api.get(f"/cases/{case['id']}", headers=site.auth("admin")).json()["priority"] == (
         "urgent"
     )

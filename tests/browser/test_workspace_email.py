@@ -96,6 +96,10 @@ def test_email_thread_reject_accept_reply_transfer_wrap_up(
     expect(thread.first).to_contain_text("The mug was in pieces.")
     expect(thread.first.locator(".mail-head strong")).to_have_text("dana@customer.test")
     bob.get_by_label("Reply to dana@customer.test").fill("Sorry! A new mug is on its way.")
+    bob.locator("#email-file").set_input_files(
+        {"name": "label.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 mug label"}
+    )
+    expect(bob.locator(".composer-email .attachments.pending")).to_contain_text("label.pdf")
     shot(bob, "workspace-email-thread")
     bob.get_by_role("button", name="Send reply").click()
     expect(thread).to_have_count(2)
@@ -108,6 +112,8 @@ def test_email_thread_reject_accept_reply_transfer_wrap_up(
     sent = BytesParser(policy=policy.default).parsebytes(content)
     assert sent["In-Reply-To"] == message_id
     assert sent["Subject"] == "Re: Order 1234 arrived broken"
+    assert [a.get_filename() for a in sent.iter_attachments()] == ["label.pdf"]
+    expect(bob.locator(".composer-email .attachments.pending li")).to_have_count(0)
 
     # Transfer to Carol, cancelled; then to the queue, where Alice accepts it.
     set_presence(carol, "available")

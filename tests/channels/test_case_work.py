@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from email import message_from_bytes
 from email.message import Message
+from typing import Any
 
 from tests.api.assertions import error
 from tests.channels.test_email import Mail, go_available, interactions, mail, message
@@ -110,3 +111,44 @@ async def test_email_reply_carries_attachments(mail: Mail) -> None:
     assert [a["filename"] for a in thread[-1]["attachments"]] == ["invoice.pdf"]
     r = await mail.get("bob", f"/email-attachments/{thread[-1]['attachments'][0]['id']}")
     error(r, 403, "FORBIDDEN")
+
+
+async def test_case_reply_carries_attachments_with_the_same_rules(mail: Mail) -> None:
+    case_id = await _accepted_case(mail)
+    path = f"/cases/{case_id}/attachments"
+    pdf = {"Content-Type": "application/pdf"}
+
+    async def upload(who: str, name: str, content: bytes, kind: dict[str, str]) -> Any:
+        return await mail.api.client.post(
+            path, params={"filename": name}, content=content, headers=mail.api.auth(who) | kind
+        )
+
+    error(await upload("bob", "x.pdf", b"%PDF-1.4", pdf), 403, "FORBIDDEN")
+    exe = {"Content-Type": "application/x-msdownload"}
+    error(await upload("alice", "x.exe", b"MZ", exe), 415, "UNSUPPORTED_MEDIA_TYPE")
+    r = await upload("alice", "receipt.pdf", b"%PDF-1.4 receipt 9", pdf)
+    assert r.status_code == 201, r.text
+    file_id = r.json()["id"]
+    # A file of the case goes with no other document's reply.
+    [inter] = await interactions(mail.api)
+    r = await mail.post(
+        "admin",
+        f"/interactions/{inter['id']}/email-replies",
+        {"body": "x", "attachment_ids": [file_id]},
+    )
+    error(r, 404, "NOT_FOUND", "attachment_ids")
+    r = await mail.post(
+        "alice",
+        f"/cases/{case_id}/email-replies",
+        {"body": "Your receipt is attached.", "attachment_ids": [file_id]},
+    )
+    assert r.status_code == 201, r.text
+    [part] = [p for p in _sent(mail).walk() if p.get_filename()]
+    assert (part.get_filename(), part.get_payload(decode=True)) == (
+        "receipt.pdf",
+        b"%PDF-1.4 receipt 9",
+    )
+    emails = (await mail.get("alice", f"/cases/{case_id}/emails")).json()
+    assert [a["filename"] for a in emails[-1]["attachments"]] == ["receipt.pdf"]
+    assert (await mail.get("alice", f"/attachments/{file_id}")).content == b"%PDF-1.4 receipt 9"
+    error(await mail.get("bob", f"/attachments/{file_id}"), 403, "FORBIDDEN")

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, Response
 from sqlalchemy import select
 
-from omniroute.api.auth import Role
+from omniroute.api.auth import Principal, Role
 from omniroute.api.chat_schemas import AttachmentOut, MessageOut
 from omniroute.api.deps import CurrentPrincipal, EngineDep, SessionDep
 from omniroute.api.visibility import check_visible
@@ -86,18 +86,49 @@ async def upload(  # noqa: PLR0917 - FastAPI dependencies
     request: Request,
 ) -> AttachmentOut:
     """Store a file (the request body, typed by Content-Type) to send in a chat or email reply."""
+    return await _upload(request, who, session, engine, "interaction", interaction_id, filename)
+
+
+@router.post(
+    "/cases/{case_id}/attachments",
+    response_model=AttachmentOut,
+    status_code=201,
+    responses=FILE_REFUSED,
+)
+async def upload_to_case(  # noqa: PLR0917 - FastAPI dependencies
+    case_id: str,
+    filename: FilenameQuery,
+    who: CurrentPrincipal,
+    session: SessionDep,
+    engine: EngineDep,
+    request: Request,
+) -> AttachmentOut:
+    """Store a file (the request body, typed by Content-Type) to send in a case's email reply."""
+    return await _upload(request, who, session, engine, "case", case_id, filename)
+
+
+async def _upload(  # noqa: PLR0917 - the request's parts
+    request: Request,
+    who: Principal,
+    session: SessionDep,
+    engine: EngineDep,
+    kind: str,
+    document_id: str,
+    filename: str,
+) -> AttachmentOut:
     who.require(Role.AGENT, Role.ADMIN)
-    row = await check_visible(session, who, "interaction", interaction_id)
+    row = await check_visible(session, who, kind, document_id)
     if who.role is Role.AGENT and row.agent_id != who.agent_id:
         raise DomainError(ErrorCode.FORBIDDEN, "only the agent working on it may attach files")
-    name, kind, content = await _read(request, filename)
+    name, content_type, content = await _read(request, filename)
     stored = await attachments.store(
         session,
-        interaction_id=interaction_id,
+        interaction_id=document_id if kind == "interaction" else None,
+        case_id=document_id if kind == "case" else None,
         uploaded_by="agent",
         agent_id=who.agent_id,
         filename=name,
-        content_type=kind,
+        content_type=content_type,
         content=content,
         now=engine.clock.now(),
     )
@@ -121,11 +152,14 @@ async def list_attachments(
 
 @router.get("/attachments/{attachment_id}")
 async def download(attachment_id: str, who: CurrentPrincipal, session: SessionDep) -> Response:
-    """Download a file; only for those who may see its interaction."""
+    """Download a file; only for those who may see its interaction or case."""
     row = await session.get(t.AttachmentRow, attachment_id)
     if row is None:
         raise NotFoundError("attachment", attachment_id, "attachment_id")
-    await check_visible(session, who, "interaction", row.interaction_id)
+    if row.case_id is not None:
+        await check_visible(session, who, "case", row.case_id)
+    else:
+        await check_visible(session, who, "interaction", row.interaction_id or "")
     return _download(row)
 
 

@@ -22,6 +22,7 @@ from omniroute.channels.email import outbound
 from omniroute.core.messages import UpdateCase
 from omniroute.domain.errors import DomainError, ErrorCode
 from omniroute.domain.model import CasePriority, CaseStatus
+from omniroute.services.toolkit import attachments
 from omniroute.store import tables as t
 
 router = APIRouter(tags=["cases"])
@@ -91,12 +92,7 @@ async def reply_to_case(
     _check_worker(who, row)
     if row.closed_at is not None:
         raise DomainError(ErrorCode.DOCUMENT_NOT_ACTIVE, "the case is closed", "case_id")
-    if body.attachment_ids:
-        raise DomainError(
-            ErrorCode.VALIDATION_ERROR,
-            "files go with replies to an interaction of the case",
-            "attachment_ids",
-        )
+    refs = await attachments.refs(session, row.id, body.attachment_ids, case=True)
     message = await outbound.create_reply(
         session,
         settings_of(request),
@@ -104,6 +100,7 @@ async def reply_to_case(
         body=body.body,
         html=body.html,
         now=request.app.state.engine.clock.now(),
+        files=await attachments.contents(session, [r.id for r in refs]),
     )
     return await deliver_reply(request, session, message)
 

@@ -57,7 +57,8 @@ def check_size(size: int, limit: int) -> None:
 async def store(
     session: AsyncSession,
     *,
-    interaction_id: str,
+    interaction_id: str | None = None,
+    case_id: str | None = None,
     uploaded_by: str,
     agent_id: str | None,
     filename: str,
@@ -65,10 +66,11 @@ async def store(
     content: bytes,
     now: datetime,
 ) -> t.AttachmentRow:
-    """Store a file with its interaction (committed before any message refers to it)."""
+    """Store a file with its interaction or case (committed before any message refers to it)."""
     row = t.AttachmentRow(
         id=new_id(),
         interaction_id=interaction_id,
+        case_id=case_id,
         uploaded_by=uploaded_by,
         agent_id=agent_id,
         filename=filename,
@@ -88,15 +90,17 @@ def ref(row: t.AttachmentRow) -> AttachmentRef:
 
 
 async def refs(
-    session: AsyncSession, interaction_id: str, ids: Sequence[str]
+    session: AsyncSession, document_id: str, ids: Sequence[str], *, case: bool = False
 ) -> tuple[AttachmentRef, ...]:
-    """The named files of this interaction, in the order given; NOT_FOUND for any other id."""
+    """The named files of this interaction (or case), in the order given; NOT_FOUND for any
+    other id."""
     if not ids:
         return ()
     a = t.AttachmentRow
+    owner = a.case_id if case else a.interaction_id
     rows = await session.execute(
         select(a.id, a.filename, a.content_type, a.size).where(
-            a.id.in_(list(ids)), a.interaction_id == interaction_id
+            a.id.in_(list(ids)), owner == document_id
         )
     )
     found = {r.id: AttachmentRef(r.id, r.filename, r.content_type, r.size) for r in rows}

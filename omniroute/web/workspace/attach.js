@@ -1,12 +1,12 @@
 // Files in the conversation: upload (raw body, CSRF header), show as links, download with the session.
 import { t } from "./i18n.js";
 import { ApiError, csrf } from "./api.js";
-import { h } from "./dom.js";
+import { h, toast } from "./dom.js";
 
-export async function uploadFile(interactionId, file) {
+export async function uploadFile(interactionId, file, kind = "interactions") {
   const headers = { Accept: "application/json", "Content-Type": file.type || "application/octet-stream" };
   if (csrf()) headers["X-CSRF-Token"] = csrf();
-  const response = await fetch(`/api/v1/interactions/${encodeURIComponent(interactionId)}/attachments?filename=${encodeURIComponent(file.name)}`, {
+  const response = await fetch(`/api/v1/${kind}/${encodeURIComponent(interactionId)}/attachments?filename=${encodeURIComponent(file.name)}`, {
     method: "POST", headers, body: file, credentials: "same-origin",
   });
   const data = await response.json().catch(() => ({}));
@@ -37,4 +37,35 @@ export function attachButton(onFiles, id) {
   const button = h("button", { class: "btn btn-secondary btn-icon", type: "button", title: t("files.attach_label"),
     "aria-label": t("files.attach_label"), onclick: () => input.click() }, t("files.attach"));
   return h("span", { class: "attach" }, input, button);
+}
+
+// Files uploaded for an email reply and not sent yet, shown as removable chips.
+export class PendingFiles {
+  constructor(docId, kind = "interactions") {
+    this.docId = docId;
+    this.kind = kind;
+    this.files = [];
+    this.chips = h("ul", { class: "attachments pending", "aria-label": t("files.pending") });
+  }
+
+  async add(files) {
+    for (const file of files) {
+      try {
+        this.files.push(await uploadFile(this.docId, file, this.kind));
+      } catch (err) {
+        toast(t("files.not_attached", { name: file.name, error: err.message }), "error");
+      }
+    }
+    this.paint();
+  }
+
+  ids() { return this.files.map((a) => a.id); }
+
+  clear() { this.files = []; this.paint(); }
+
+  paint() {
+    this.chips.replaceChildren(...this.files.map((a) => h("li", { class: "chip" }, `${a.filename} (${sizeLabel(a.size)})`,
+      h("button", { class: "btn-link", type: "button", "aria-label": t("files.remove_label", { name: a.filename }),
+        onclick: () => { this.files = this.files.filter((x) => x !== a); this.paint(); } }, t("files.remove")))));
+  }
 }

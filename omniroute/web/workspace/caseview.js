@@ -3,7 +3,7 @@ import { api } from "./api.js";
 import { t } from "./i18n.js";
 import { h, dateTimeOf, toast } from "./dom.js";
 import { attachSlashMenu, cannedButton } from "./canned.js";
-import { attachmentLinks } from "./attach.js";
+import { attachButton, attachmentLinks, PendingFiles } from "./attach.js";
 import { loadNotes, noteForm } from "./notes.js";
 
 const STATUSES = ["open", "pending", "on_hold"];
@@ -60,18 +60,20 @@ export class CaseView {
   replyForm() {
     const input = h("textarea", { id: "case-reply", rows: "4", maxlength: "1000000" });
     const send = h("button", { class: "btn btn-primary", type: "submit" }, t("case.send_email"));
+    const files = new PendingFiles(this.doc.id, "cases");
     const form = h("form", { class: "composer composer-email" },
       h("label", { for: "case-reply", class: "composer-label" }, t("case.email_to", { email: this.doc.customer_email })),
-      attachSlashMenu(input, this.doc), input,
-      h("div", { class: "composer-actions" }, cannedButton(input, this.doc), send));
+      attachSlashMenu(input, this.doc), input, files.chips,
+      h("div", { class: "composer-actions" }, attachButton((chosen) => files.add(chosen), "case-file"), cannedButton(input, this.doc), send));
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const body = input.value.trim();
       if (!body) return;
       send.disabled = true;
       try {
-        await api("POST", `/cases/${encodeURIComponent(this.doc.id)}/email-replies`, { body });
+        await api("POST", `/cases/${encodeURIComponent(this.doc.id)}/email-replies`, { body, attachment_ids: files.ids() });
         input.value = "";
+        files.clear();
         toast(t("case.email_sent"));
       } catch (err) {
         toast(t("case.email_failed", { error: err.message }), "error");

@@ -2,7 +2,7 @@
 import { api } from "./api.js";
 import { h, dateTimeOf, toast } from "./dom.js";
 import { attachSlashMenu, cannedButton } from "./canned.js";
-import { attachButton, sizeLabel, uploadFile } from "./attach.js";
+import { attachButton, PendingFiles } from "./attach.js";
 import { loadNotes, noteForm } from "./notes.js";
 import { t } from "./i18n.js";
 
@@ -14,12 +14,11 @@ export class EmailView {
     this.thread = h("ol", { class: "thread", "aria-label": "Email thread", "aria-live": "polite" });
     this.input = h("textarea", { id: "email-reply", rows: "6", maxlength: "1000000" });
     this.send = h("button", { class: "btn btn-primary", type: "submit" }, "Send reply");
-    this.pending = [];
-    this.chips = h("ul", { class: "attachments pending", "aria-label": t("files.pending") });
+    this.pending = new PendingFiles(doc.id);
     const form = h("form", { class: "composer composer-email" },
       h("label", { for: "email-reply", class: "composer-label" }, `Reply to ${doc.customer_email || "the customer"}`),
-      attachSlashMenu(this.input, doc), this.input, this.chips,
-      h("div", { class: "composer-actions" }, attachButton((files) => this.attach(files), "email-file"), cannedButton(this.input, doc), this.send));
+      attachSlashMenu(this.input, doc), this.input, this.pending.chips,
+      h("div", { class: "composer-actions" }, attachButton((files) => this.pending.add(files), "email-file"), cannedButton(this.input, doc), this.send));
     form.addEventListener("submit", (ev) => { ev.preventDefault(); this.reply(); });
     this.input.addEventListener("keydown", (ev) => {
       if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); this.reply(); }
@@ -99,33 +98,15 @@ export class EmailView {
     await this.load();
   }
 
-  async attach(files) {
-    for (const file of files) {
-      try {
-        this.pending.push(await uploadFile(this.doc.id, file));
-      } catch (err) {
-        toast(t("files.not_attached", { name: file.name, error: err.message }), "error");
-      }
-    }
-    this.paintPending();
-  }
-
-  paintPending() {
-    this.chips.replaceChildren(...this.pending.map((a) => h("li", { class: "chip" }, `${a.filename} (${sizeLabel(a.size)})`,
-      h("button", { class: "btn-link", type: "button", "aria-label": t("files.remove_label", { name: a.filename }),
-        onclick: () => { this.pending = this.pending.filter((x) => x !== a); this.paintPending(); } }, t("files.remove")))));
-  }
-
   async reply() {
     const body = this.input.value.trim();
     if (!body) return;
     this.send.disabled = true;
     try {
       await api("POST", `/interactions/${encodeURIComponent(this.doc.id)}/email-replies`,
-        { body, attachment_ids: this.pending.map((a) => a.id) });
+        { body, attachment_ids: this.pending.ids() });
       this.input.value = "";
-      this.pending = [];
-      this.paintPending();
+      this.pending.clear();
       toast("Reply sent.");
       await this.load();
     } catch (err) {
