@@ -81,6 +81,7 @@ def postgres(workdir: Path) -> Iterator[str]:
         yield f"postgresql+asyncpg://postgres@{HOST}:{port}/bench"
     finally:
         subprocess.run([*ctl, "-m", "immediate", "-w", "stop"], check=False, capture_output=True)
+        shutil.rmtree(data, ignore_errors=True)
 
 
 class Node:
