@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from omniroute.core import door
@@ -28,10 +27,11 @@ from omniroute.engine import codec
 from omniroute.engine.bus import EventBus
 from omniroute.engine.clock import Clock, SystemClock
 from omniroute.engine.fence import CommitFence, Deposed, Forwarder
-from omniroute.engine.flush import write_tx
+from omniroute.engine.flush import sqlite_statements, write_tx
 from omniroute.engine.lease import EngineLease
 from omniroute.engine.loader import load_state, read_snapshot, reload_config
 from omniroute.engine.request_keys import next_command_key
+from omniroute.engine.sqlite_writer import SqliteWriter
 from omniroute.engine.standby import Standby
 from omniroute.store import tables as t
 from omniroute.store.db import Database
@@ -193,6 +193,8 @@ class Engine:
         self._inbox: asyncio.Queue[_Command[Any] | _Reload | _Stop] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._lease = EngineLease(db)
+        # On a SQLite file the engine commits through its own connection, one thread trip each.
+        self._writer: SqliteWriter | None = None
         self.batches = 0
         self.commit_listeners: list[Callable[[Committed], None]] = []
         self.stop_listeners: list[Callable[[], None]] = []
@@ -228,6 +230,9 @@ class Engine:
             if self.fence is None:
                 await self._lease.release()
             raise
+        path = self.db.sqlite_file
+        if path is not None and self.fence is None:
+            self._writer = SqliteWriter(path)
         self._inbox = asyncio.Queue()
         self._task = asyncio.create_task(self._run(), name="omniroute-engine")
         await self.tick()
@@ -241,6 +246,9 @@ class Engine:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
+        if self._writer is not None:
+            await self._writer.close()
+            self._writer = None
         if self.fence is None:
             await self._lease.release()
 
@@ -442,14 +450,17 @@ class Engine:
             if (row := _result_row(cmd, ok, value, tx.now)) is not None
         ]
         try:
-            async with self.db.session() as session, session.begin():
-                if self.fence is not None and (results or _writes(tx) or config_changed):
-                    await self.fence.before_write(session)
-                await write_tx(session, tx)
-                if results:
-                    await session.execute(insert(t.CommandResultRow), results)
-                if self.fence is not None:
-                    await self.fence.after_write(session, tx, config_changed)
+            if self._writer is not None:
+                statements = sqlite_statements(tx, results)
+                if statements:  # queries and idle ticks write nothing
+                    await self._writer.write(statements)
+            else:
+                async with self.db.session() as session, session.begin():
+                    if self.fence is not None and (results or _writes(tx) or config_changed):
+                        await self.fence.before_write(session)
+                    await write_tx(session, tx, results)
+                    if self.fence is not None:
+                        await self.fence.after_write(session, tx, config_changed)
         except Deposed:
             raise
         except Exception as err:

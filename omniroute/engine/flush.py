@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniroute.core import rows as r
 from omniroute.core.rows import NewRow
-from omniroute.core.state import Tx
-from omniroute.domain.model import DocumentType, Offer, WorkItem
+from omniroute.core.state import FeedEvent, OutboxEvent, Tx
+from omniroute.domain.model import Agent, DocumentType, Offer, WorkItem
 from omniroute.domain.outbound import OutboxState
 from omniroute.engine.bus import event_payload
 from omniroute.engine.loader import requirements_json
-from omniroute.engine.rowwriter import RowWriter
+from omniroute.engine.rowwriter import (
+    RowWriter,
+    Statement,
+    sqlite_inserts,
+    sqlite_updates,
+    sqlite_upserts,
+)
 from omniroute.store import tables as t
 
 # The table of each typed row, in the order they are inserted (a row's parents first).
@@ -107,10 +112,21 @@ def _new_offer_row(offer: Offer) -> dict[str, Any]:
     }
 
 
-async def write_tx(session: AsyncSession, tx: Tx) -> None:
-    """Write every change recorded in the transaction; the caller commits."""
-    writer = RowWriter(session.get_bind().dialect.name)
-    _insert, _update = writer.insert, writer.update
+@dataclass(frozen=True, slots=True)
+class RowChange:
+    """Rows of one table to insert, update by id, or upsert on `keys`."""
+
+    kind: Literal["insert", "update", "upsert"]
+    model: type[t.Base]
+    rows: list[dict[str, Any]]
+    keys: tuple[str, ...] = ()
+
+
+def tx_changes(tx: Tx, results: list[dict[str, Any]]) -> list[RowChange]:
+    """What a batch changed as rows, in the order they are written (a row's parents first).
+
+    `results` are the batch's keyed command outcomes (`command_results` rows).
+    """
     new = tx.new_ids
     docs_new: dict[DocumentType, list[dict[str, Any]]] = defaultdict(list)
     docs_upd: dict[DocumentType, list[dict[str, Any]]] = defaultdict(list)
@@ -123,77 +139,95 @@ async def write_tx(session: AsyncSession, tx: Tx) -> None:
             "updated_at": tx.now,
         } | tx.document_fields.get(doc.id, {})
         (docs_new if doc.id in new else docs_upd)[doc.type].append(row)
-    await _insert(session, t.CaseRow, docs_new[DocumentType.CASE])
-    await _insert(session, t.InteractionRow, docs_new[DocumentType.INTERACTION])
     items = tx.items.values()
-    await _insert(session, t.WorkItemRow, [_new_item_row(i, tx) for i in items if i.id in new])
     offers = tx.offers.values()
-    await _insert(session, t.OfferRow, [_new_offer_row(o) for o in offers if o.id in new])
-    await _update(session, t.CaseRow, docs_upd[DocumentType.CASE])
-    await _update(session, t.InteractionRow, docs_upd[DocumentType.INTERACTION])
-    await _update(session, t.WorkItemRow, [_item_row(i, tx) for i in items if i.id not in new])
-    await _update(session, t.OfferRow, [_offer_row(o) for o in offers if o.id not in new])
-    await _update(
-        session,
-        t.AgentRow,
-        [
-            {
-                "id": a.id,
-                "presence_id": a.presence_id,
-                "presence_since": a.presence_since,
-                "last_assigned_at": a.last_assigned_at,
-                "capacity_cap": a.capacity_cap,
-            }
-            for a in tx.agents.values()
-        ],
-    )
-    await _upsert_agent_channels(session, tx)
     by_kind: dict[type[NewRow], list[dict[str, Any]]] = defaultdict(list)
     for record in tx.inserts:
         by_kind[type(record)].append(_values(record))
-    for kind, model in ROW_TABLES.items():
-        await _insert(session, model, by_kind.get(kind, []))
-    await _insert(
-        session,
-        t.OutboxEventRow,
-        [
-            {
-                "seq": ev.seq,
-                "id": ev.id,
-                "spoke": ev.spoke,
-                "ordering_key": ev.ordering_key,
-                "type": ev.type,
-                "payload": ev.payload,
-                "state": OutboxState.PENDING.value,
-                "attempts": 0,
-                "next_attempt_at": ev.created_at,
-                "created_at": ev.created_at,
-            }
-            for ev in tx.outbox
-        ],
-    )
-    await _insert(
-        session,
-        t.AgentEventRow,
-        [
-            {
-                "seq": fe.seq,
-                "agent_id": fe.agent_id,
-                "type": fe.event.type,
-                "payload": event_payload(fe.event),
-                "created_at": fe.created_at,
-            }
-            for fe in tx.events
-        ],
-    )
+    changes = [
+        RowChange("insert", t.CaseRow, docs_new[DocumentType.CASE]),
+        RowChange("insert", t.InteractionRow, docs_new[DocumentType.INTERACTION]),
+        RowChange("insert", t.WorkItemRow, [_new_item_row(i, tx) for i in items if i.id in new]),
+        RowChange("insert", t.OfferRow, [_new_offer_row(o) for o in offers if o.id in new]),
+        RowChange("update", t.CaseRow, docs_upd[DocumentType.CASE]),
+        RowChange("update", t.InteractionRow, docs_upd[DocumentType.INTERACTION]),
+        RowChange("update", t.WorkItemRow, [_item_row(i, tx) for i in items if i.id not in new]),
+        RowChange("update", t.OfferRow, [_offer_row(o) for o in offers if o.id not in new]),
+        RowChange("update", t.AgentRow, [_agent_row(a) for a in tx.agents.values()]),
+        RowChange(
+            "upsert",
+            t.AgentChannelRow,
+            [
+                {"agent_id": agent_id, "channel_id": channel_id, **fields}
+                for (agent_id, channel_id), fields in tx.agent_channels.items()
+            ],
+            ("agent_id", "channel_id"),
+        ),
+        *(RowChange("insert", model, by_kind.get(kind, [])) for kind, model in ROW_TABLES.items()),
+        RowChange("insert", t.OutboxEventRow, [_outbox_row(ev) for ev in tx.outbox]),
+        RowChange("insert", t.AgentEventRow, [_event_row(fe) for fe in tx.events]),
+        RowChange("insert", t.CommandResultRow, results),
+    ]
+    return [change for change in changes if change.rows]
 
 
-async def _upsert_agent_channels(session: AsyncSession, tx: Tx) -> None:
-    if not tx.agent_channels:
-        return
-    dialect = session.get_bind().dialect.name
-    make = pg_insert if dialect == "postgresql" else sqlite_insert
-    for (agent_id, channel_id), fields in tx.agent_channels.items():
-        stmt = make(t.AgentChannelRow).values(agent_id=agent_id, channel_id=channel_id, **fields)
-        stmt = stmt.on_conflict_do_update(index_elements=["agent_id", "channel_id"], set_=fields)
-        await session.execute(stmt)
+def _agent_row(agent: Agent) -> dict[str, Any]:
+    return {
+        "id": agent.id,
+        "presence_id": agent.presence_id,
+        "presence_since": agent.presence_since,
+        "last_assigned_at": agent.last_assigned_at,
+        "capacity_cap": agent.capacity_cap,
+    }
+
+
+def _outbox_row(ev: OutboxEvent) -> dict[str, Any]:
+    return {
+        "seq": ev.seq,
+        "id": ev.id,
+        "spoke": ev.spoke,
+        "ordering_key": ev.ordering_key,
+        "type": ev.type,
+        "payload": ev.payload,
+        "state": OutboxState.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": ev.created_at,
+        "created_at": ev.created_at,
+    }
+
+
+def _event_row(fe: FeedEvent) -> dict[str, Any]:
+    return {
+        "seq": fe.seq,
+        "agent_id": fe.agent_id,
+        "type": fe.event.type,
+        "payload": event_payload(fe.event),
+        "created_at": fe.created_at,
+    }
+
+
+async def write_tx(
+    session: AsyncSession, tx: Tx, results: list[dict[str, Any]] | None = None
+) -> None:
+    """Write every change recorded in the transaction; the caller commits."""
+    writer = RowWriter(session.get_bind().dialect.name)
+    for change in tx_changes(tx, results or []):
+        if change.kind == "insert":
+            await writer.insert(session, change.model, change.rows)
+        elif change.kind == "update":
+            await writer.update(session, change.model, change.rows)
+        else:
+            await writer.upsert(session, change.model, change.keys, change.rows)
+
+
+def sqlite_statements(tx: Tx, results: list[dict[str, Any]]) -> list[Statement]:
+    """The SQLite statements that write every change recorded in the transaction."""
+    out: list[Statement] = []
+    for change in tx_changes(tx, results):
+        if change.kind == "insert":
+            out += sqlite_inserts(change.model, change.rows)
+        elif change.kind == "update":
+            out += sqlite_updates(change.model, change.rows)
+        else:
+            out += sqlite_upserts(change.model, change.keys, change.rows)
+    return out

@@ -1,4 +1,4 @@
-"""Batched INSERTs and UPDATEs by primary key, with a direct DB-API path on SQLite.
+"""Batched INSERTs, UPDATEs by primary key and upserts, with a direct DB-API path on SQLite.
 
 On SQLite the engine's write is dominated by SQLAlchemy's per-value type processing, so
 there the statements are compiled once and the values converted here, exactly as
@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Table, bindparam, insert, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniroute.store import tables as t
@@ -98,60 +99,123 @@ def _shapes(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, ...], list[dict[s
     return by_shape
 
 
+# One SQL text and the parameters of each row it is run with (`executemany`).
+Statement = tuple[str, list[tuple[Any, ...]]]
+
+
+def _params(
+    table: Table, columns: tuple[str, ...], rows: list[dict[str, Any]]
+) -> list[tuple[Any, ...]]:
+    plain = [(c, _cached(_converter(table, c))) for c in columns]
+    return [tuple(row[c] if conv is None else conv(row[c]) for c, conv in plain) for row in rows]
+
+
+def sqlite_inserts(model: type[t.Base], rows: list[dict[str, Any]]) -> list[Statement]:
+    """SQLite INSERTs of `rows` (several shapes allowed), values converted as the ORM would."""
+    table = table_of(model)
+    out: list[Statement] = []
+    for columns, shaped in _shapes(_with_defaults(table, rows)).items():
+        names = ", ".join(f'"{c}"' for c in columns)
+        marks = ", ".join("?" for _ in columns)
+        sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})'  # noqa: S608 - names come from the table model
+        out.append((sql, _params(table, columns, shaped)))
+    return out
+
+
+def sqlite_updates(model: type[t.Base], rows: Iterable[dict[str, Any]]) -> list[Statement]:
+    """SQLite UPDATEs by `id` (several shapes allowed)."""
+    table = table_of(model)
+    out: list[Statement] = []
+    for shape, shaped in _shapes(rows).items():
+        columns = tuple(c for c in shape if c != "id")
+        sets = ", ".join(f'"{c}" = ?' for c in columns)
+        sql = f'UPDATE "{table.name}" SET {sets} WHERE "id" = ?'  # noqa: S608 - names come from the table model
+        out.append((sql, _params(table, (*columns, "id"), shaped)))
+    return out
+
+
+def sqlite_upserts(
+    model: type[t.Base], keys: tuple[str, ...], rows: list[dict[str, Any]]
+) -> list[Statement]:
+    """SQLite INSERTs that update the given columns of a row whose `keys` exist already.
+
+    A new row gets the columns' defaults; an existing one keeps what the row does not give.
+    """
+    table = table_of(model)
+    out: list[Statement] = []
+    for given, shaped in _shapes(rows).items():
+        full = _with_defaults(table, shaped)
+        columns = tuple(sorted(full[0]))
+        names = ", ".join(f'"{c}"' for c in columns)
+        marks = ", ".join("?" for _ in columns)
+        conflict = ", ".join(f'"{c}"' for c in keys)
+        sets = ", ".join(f'"{c}" = excluded."{c}"' for c in given if c not in keys)
+        action = f"DO UPDATE SET {sets}" if sets else "DO NOTHING"
+        sql = (
+            f'INSERT INTO "{table.name}" ({names}) VALUES ({marks}) '  # noqa: S608 - names come from the table model
+            f"ON CONFLICT ({conflict}) {action}"
+        )
+        out.append((sql, _params(table, columns, full)))
+    return out
+
+
 class RowWriter:
-    """Writes rows for one dialect."""
+    """Writes rows for one dialect through a session."""
 
     def __init__(self, dialect: str) -> None:
         self._fast = dialect == "sqlite"
+        self._dialect = dialect
 
     async def insert(
         self, session: AsyncSession, model: type[t.Base], rows: list[dict[str, Any]]
     ) -> None:
         """Insert rows (several shapes allowed)."""
-        table = table_of(model)
         if self._fast:
-            rows = _with_defaults(table, rows)
-        for columns, shaped in _shapes(rows).items():
-            if not self._fast:
-                await session.execute(insert(table), shaped)
-                continue
-            names = ", ".join(f'"{c}"' for c in columns)
-            marks = ", ".join("?" for _ in columns)
-            sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})'  # noqa: S608 - names come from the table model
-            await self._many(session, table, sql, columns, shaped)
+            await _run(session, sqlite_inserts(model, rows))
+            return
+        table = table_of(model)
+        for shaped in _shapes(rows).values():
+            await session.execute(insert(table), shaped)
 
     async def update(
         self, session: AsyncSession, model: type[t.Base], rows: Iterable[dict[str, Any]]
     ) -> None:
         """Update rows by their `id` (several shapes allowed)."""
+        if self._fast:
+            await _run(session, sqlite_updates(model, rows))
+            return
         table = table_of(model)
         for shape, shaped in _shapes(rows).items():
             columns = tuple(c for c in shape if c != "id")
-            if not self._fast:
-                stmt = (
-                    update(table)
-                    .where(table.c.id == bindparam("_id"))
-                    .values({c: bindparam(c) for c in columns})
-                )
-                params = [{"_id": r["id"], **{c: r[c] for c in columns}} for r in shaped]
-                await session.execute(stmt, params)
-                continue
-            sets = ", ".join(f'"{c}" = ?' for c in columns)
-            sql = f'UPDATE "{table.name}" SET {sets} WHERE "id" = ?'  # noqa: S608 - names come from the table model
-            await self._many(session, table, sql, (*columns, "id"), shaped)
+            stmt = (
+                update(table)
+                .where(table.c.id == bindparam("_id"))
+                .values({c: bindparam(c) for c in columns})
+            )
+            params = [{"_id": r["id"], **{c: r[c] for c in columns}} for r in shaped]
+            await session.execute(stmt, params)
 
-    @staticmethod
-    async def _many(
+    async def upsert(
+        self,
         session: AsyncSession,
-        table: Table,
-        sql: str,
-        columns: tuple[str, ...],
+        model: type[t.Base],
+        keys: tuple[str, ...],
         rows: list[dict[str, Any]],
     ) -> None:
-        converters = [_cached(_converter(table, c)) for c in columns]
-        plain = [(c, conv) for c, conv in zip(columns, converters, strict=True)]
-        params = [
-            tuple(row[c] if conv is None else conv(row[c]) for c, conv in plain) for row in rows
-        ]
-        conn = await session.connection()
+        """Insert rows, or update the other given columns of those whose `keys` exist."""
+        if self._fast:
+            await _run(session, sqlite_upserts(model, keys, rows))
+            return
+        table = table_of(model)
+        for row in rows:
+            fields = {c: v for c, v in row.items() if c not in keys}
+            stmt = pg_insert(table).values(**row)
+            await session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=fields))
+
+
+async def _run(session: AsyncSession, statements: list[Statement]) -> None:
+    if not statements:
+        return
+    conn = await session.connection()
+    for sql, params in statements:
         await conn.exec_driver_sql(sql, params)
