@@ -115,7 +115,14 @@ async def _join(app: FastAPI, cfg: Settings, db: Database, engine: Engine) -> Cl
             )
         await engine.start()
         return None
-    node = ClusterNode(db, engine, info, lease_s=cfg.lease_s, renew_s=cfg.lease_renew_s)
+    node = ClusterNode(
+        db,
+        engine,
+        info,
+        lease_s=cfg.lease_s,
+        renew_s=cfg.lease_renew_s,
+        changes_kept_s=cfg.change_log_kept_s,
+    )
     assert cfg.secret_key is not None  # settings refuse to load without one
     node.forwarder = HttpForwarder(node, cfg.secret_key.get_secret_value(), cfg.forward_timeout_s)
     engine.forwarder = node.forwarder
@@ -156,6 +163,7 @@ def create_app(
             db,
             clock,
             batch_max=cfg.engine_batch_max,
+            timer_batch=cfg.engine_timer_batch,
             checks=cfg.engine_checks or None,
             guard=cfg.engine_checks or None,
         )
