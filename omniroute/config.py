@@ -97,6 +97,7 @@ class Settings(StoreSettings):
     lease_renew_s: float = Field(default=0.5, gt=0, le=30)
     forward_timeout_s: float = Field(default=15.0, gt=0, le=300)
     idle_tx_timeout_s: float = Field(default=10.0, ge=1, le=3600)
+    load_idle_tx_timeout_s: float = Field(default=120.0, ge=1, le=3600)
     change_log_kept_s: float = Field(default=3600.0, ge=60, le=30 * 86_400)
     # Doors: how long and how much the server waits for and takes from one client.
     http_header_timeout_s: float = Field(default=10.0, gt=0, le=3600)

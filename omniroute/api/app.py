@@ -158,7 +158,11 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pg = cfg.database_url.startswith("postgresql")
-        db = Database(cfg.database_url, idle_tx_timeout_s=cfg.idle_tx_timeout_s if pg else None)
+        db = Database(
+            cfg.database_url,
+            idle_tx_timeout_s=cfg.idle_tx_timeout_s if pg else None,
+            load_idle_tx_timeout_s=cfg.load_idle_tx_timeout_s,
+        )
         engine = Engine(
             db,
             clock,

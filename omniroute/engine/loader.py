@@ -47,9 +47,6 @@ Ids = Collection[str] | None
 # up on many commits) is read in slices of this many.
 ID_SLICE = 5000
 LIVE_STATE_VALUES = [s.value for s in LIVE_WORK_ITEM_STATES]
-# A full load pauses between its queries to build objects (seconds at 100,000 items on a busy
-# machine): longer than the idle-transaction limit that frees a frozen leader's locks.
-LOAD_IDLE_S = 120
 
 
 @asynccontextmanager
@@ -59,7 +56,10 @@ async def read_snapshot(db: Database) -> AsyncIterator[AsyncSession]:
         if db.dialect == "postgresql":
             await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             await session.execute(
-                text(f"SET LOCAL idle_in_transaction_session_timeout = '{LOAD_IDLE_S}s'")
+                text(
+                    "SET LOCAL idle_in_transaction_session_timeout = "
+                    f"'{int(db.load_idle_tx_timeout_s * 1000)}ms'"
+                )
             )
         yield session
 
