@@ -12,7 +12,7 @@ from omniroute.core.messages import AcceptOffer, CreateInteraction, SetPresence
 from omniroute.engine.changes import VERSION
 from omniroute.engine.clock import ManualClock
 from omniroute.engine.engine import Engine
-from omniroute.engine.loader import load_state
+from omniroute.engine.loader import load_state, read_snapshot
 from omniroute.engine.standby import Standby
 from omniroute.store import tables as t
 from omniroute.store.db import Database
@@ -117,3 +117,39 @@ async def insert_change(db: Database, body: dict[str, object], epoch: int | None
             ),
             {"body": json.dumps(body), "epoch": epoch},
         )
+
+
+async def test_a_change_naming_more_ids_than_one_statement_takes_is_applied(
+    pg: Database,
+) -> None:
+    clock = ManualClock(NOW)
+    engine = await lead(pg, clock)
+    try:
+        standby = await stand_by(pg)
+        doc_id = await arrive(engine)
+        item_id = engine.state.documents[doc_id].work_item_id
+        assert item_id is not None
+        # PostgreSQL takes at most 32,767 parameters in one statement.
+        many = [f"gone-{n}" for n in range(40_000)]
+        await insert_change(
+            pg,
+            {"v": VERSION, "documents": [*many, doc_id], "items": [*many, item_id],
+             "offers": many, "agents": [*many, "ann"]},
+        )  # fmt: skip
+        await same_as_store(pg, standby, "after a change naming 40,000 ids")
+        assert standby.full_loads == 1
+        assert item_id in (standby.state.work_items if standby.state else {})
+    finally:
+        await engine.stop()
+
+
+async def test_a_full_load_may_stay_idle_for_its_own_limit(pg: Database) -> None:
+    db = Database(pg.url, idle_tx_timeout_s=5, load_idle_tx_timeout_s=90)
+    try:
+        async with read_snapshot(db) as session:
+            limit = await session.scalar(text("SHOW idle_in_transaction_session_timeout"))
+        async with db.session() as session:
+            usual = await session.scalar(text("SHOW idle_in_transaction_session_timeout"))
+    finally:
+        await db.dispose()
+    assert (limit, usual) == ("90s", "5s")

@@ -34,8 +34,6 @@ log = logging.getLogger(__name__)
 KEYS_KEPT = timedelta(days=1)
 # Nodes not seen for this long leave the cluster's list.
 NODES_KEPT = timedelta(hours=1)
-# The change log is kept this long: a standby further behind loads the whole state.
-CHANGES_KEPT_S = 3600
 HOUSEKEEPING_EVERY_S = 600.0
 # A leader whose commits keep its lease renewed re-reads the lease and node list this often.
 LEADER_REFRESH_S = 5.0
@@ -100,6 +98,7 @@ class ClusterNode:
         *,
         lease_s: float,
         renew_s: float,
+        changes_kept_s: float = 3600.0,
     ) -> None:
         self.db = db
         self.engine = engine
@@ -120,6 +119,8 @@ class ClusterNode:
         self.term: Term | None = None
         self.forwarder: HttpForwarder
         self._renew_s = renew_s
+        # The change log is kept this long: a standby further behind loads the whole state.
+        self._changes_kept_s = changes_kept_s
         self._lease_s = lease_s
         self._started_at = datetime.now(UTC)
         self._view = LeaseView(None, 0, None, live=False)
@@ -353,5 +354,5 @@ class ClusterNode:
                     # The newest row stays: the next one is numbered after it.
                     "AND seq < (SELECT max(seq) FROM engine_changes)"
                 ),
-                {"kept": CHANGES_KEPT_S},
+                {"kept": self._changes_kept_s},
             )
