@@ -196,6 +196,7 @@ class Engine:
         self._state: EngineState | None = None
         self._inbox: asyncio.Queue[_Command[Any] | _Reload | _Stop] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._started = False
         self._lease = EngineLease(db)
         self.batches = 0
         self.commit_listeners: list[Callable[[Committed], None]] = []
@@ -217,6 +218,11 @@ class Engine:
         """Whether the command loop is alive."""
         return self._task is not None and not self._task.done()
 
+    @property
+    def ready(self) -> bool:
+        """Whether the loop is alive and its start, firing what fell due while down, is done."""
+        return self._started and self.running
+
     async def start(self) -> None:
         """Take the lease, load the state, fire what fell due while down, start the loop."""
         if self.fence is None:
@@ -233,8 +239,10 @@ class Engine:
                 await self._lease.release()
             raise
         self._inbox = asyncio.Queue()
+        self._started = False
         self._task = asyncio.create_task(self._run(), name="omniroute-engine")
         await self.tick()
+        self._started = True
 
     async def stop(self) -> None:
         """Finish the queued commands and stop."""
