@@ -1,12 +1,16 @@
-"""A hot standby follows the leader's change log, and loads the whole state only in doubt."""
+"""Hot standbys follow the change log, loading whole only in doubt; a takeover keeps its lease."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 
 import pytest
 from sqlalchemy import delete, func, select, text
 
+from omniroute.cluster.lease import LeaderLease
+from omniroute.cluster.node import ClusterNode, NodeInfo, Role
 from omniroute.core.documents import RouteRequest
 from omniroute.core.messages import AcceptOffer, CreateInteraction, SetPresence
 from omniroute.engine.changes import VERSION
@@ -153,3 +157,59 @@ async def test_a_full_load_may_stay_idle_for_its_own_limit(pg: Database) -> None
     finally:
         await db.dispose()
     assert (limit, usual) == ("90s", "5s")
+
+
+LEASE_S = 0.6
+# The load is held up this many leases: without renewals the lease would lapse meanwhile.
+HELD_LEASES = 4
+
+
+async def _wait_for_holder(lease: LeaderLease, node_id: str) -> None:
+    for _ in range(200):  # bounded: 20 s
+        view = await lease.view()
+        if view.live and view.node_id == node_id:
+            return
+        await asyncio.sleep(0.1)
+    msg = f"{node_id} never took the lease"
+    raise AssertionError(msg)
+
+
+async def test_a_slow_takeover_keeps_the_lease(pg: Database) -> None:
+    db = pg
+    clock = ManualClock(NOW)
+    nodes = [
+        ClusterNode(
+            Database(db.url),
+            Engine(Database(db.url), clock),
+            NodeInfo(name, f"http://{name}.invalid", Role.STANDBY),
+            lease_s=LEASE_S,
+            renew_s=LEASE_S / 4,
+        )
+        for name in ("first", "second")
+    ]
+    first, second = nodes
+    lease = LeaderLease(db, "observer", LEASE_S)
+    starting: list[asyncio.Task[None]] = []
+    try:
+        # Another transaction holds up the first node's load of the work items.
+        async with db.session() as blocker, blocker.begin():
+            await blocker.execute(text("LOCK TABLE work_items IN ACCESS EXCLUSIVE MODE"))
+            starting.append(asyncio.create_task(first.start()))
+            await _wait_for_holder(lease, "first")
+            starting.append(asyncio.create_task(second.start()))
+            await asyncio.sleep(LEASE_S * HELD_LEASES)  # the scenario: a load this slow
+        await asyncio.wait_for(asyncio.gather(*starting), 30)
+        view = await lease.view()
+        assert (view.node_id, view.epoch) == ("first", 1)
+        assert first.engine.running
+        assert second.term is None
+        assert not second.engine.running
+    finally:
+        for task in starting:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+        for node in nodes:
+            await node.stop()
+            await node.engine.db.dispose()
+            await node.db.dispose()

@@ -281,6 +281,7 @@ class ClusterNode:
         self.term = term
         self._last_renewed = asyncio.get_running_loop().time()
         log.info("node %s leads (epoch %s)", self.node_id, term.epoch)
+        holding = asyncio.create_task(self._hold(term), name="omniroute-lease-hold")
         try:
             # The feeds must have every event of earlier terms before this term's events.
             await self.follower.catch_up()
@@ -294,9 +295,30 @@ class ClusterNode:
             with contextlib.suppress(Exception):
                 await self.lease.release(term.epoch)
             return
+        finally:
+            holding.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await holding
         self.role = Role.LEADER
         await self._heartbeat()
         await self._refresh()
+
+    async def _hold(self, term: Term) -> None:
+        """Renew the lease while taking over: catching up (or a full load, seconds at 100,000
+        items) can outlast it, and a standby must not take a live leader's lease meanwhile.
+        A takeover still going after a load's idle limit is stuck: the lease then lapses."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + self.db.load_idle_tx_timeout_s
+        while loop.time() < until:
+            await asyncio.sleep(self._renew_s)
+            try:
+                await self.lease.renew(term.epoch)
+            except Deposed:
+                return  # the first commit finds it out and stops the engine
+            except Exception:  # noqa: BLE001 - the next beat tries again
+                log.warning("renewing the lease while taking over failed; retrying")
+                continue
+            self._last_renewed = asyncio.get_running_loop().time()
 
     async def _step_down(self) -> None:
         self.term = None

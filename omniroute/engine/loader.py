@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection
+import asyncio
+from collections.abc import AsyncIterator, Collection, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,6 +47,12 @@ Ids = Collection[str] | None
 # PostgreSQL takes at most 32,767 parameters in one statement: a long id list (a standby catching
 # up on many commits) is read in slices of this many.
 ID_SLICE = 5000
+# A load builds objects from 100,000s of rows on the event loop: it lets the node's other tasks
+# run after every this many, so its heartbeat, lease renewals, requests and their open
+# transactions never wait seconds behind it (PostgreSQL ends a transaction idle for
+# `OMNIROUTE_IDLE_TX_TIMEOUT_S`, and a leader not renewing loses its lease).
+PACE = 1000
+T = TypeVar("T")
 LIVE_STATE_VALUES = [s.value for s in LIVE_WORK_ITEM_STATES]
 
 
@@ -62,6 +69,14 @@ async def read_snapshot(db: Database) -> AsyncIterator[AsyncSession]:
                 )
             )
         yield session
+
+
+async def paced(rows: Iterable[T]) -> AsyncIterator[T]:
+    """`rows` one by one, letting the event loop run other tasks after every `PACE`."""
+    for n, row in enumerate(rows, 1):
+        yield row
+        if n % PACE == 0:
+            await asyncio.sleep(0)
 
 
 def slices(ids: Ids) -> list[list[str] | None]:
@@ -265,7 +280,7 @@ async def _load_documents(session: AsyncSession, ids: Ids) -> list[Document]:
             customer_id=r.customer_id,
             case_id=r.case_id,
         )
-        for r in await session.execute(query)
+        async for r in paced(await session.execute(query))
     ]
     case = t.CaseRow
     closed_c = [s.value for s in CLOSED_CASE_STATES]
@@ -281,8 +296,8 @@ async def _load_documents(session: AsyncSession, ids: Ids) -> list[Document]:
     ).where(case.state.not_in(closed_c))
     if ids is not None:
         case_query = case_query.where(case.id.in_(ids))
-    for doc_id, channel_id, st, wi, agent_id, name, email, subject in await session.execute(
-        case_query
+    async for doc_id, channel_id, st, wi, agent_id, name, email, subject in paced(
+        await session.execute(case_query)
     ):
         docs.append(
             Document(
@@ -388,7 +403,7 @@ async def _load_items(session: AsyncSession, ids: Ids) -> list[WorkItem]:
             transfer_from_agent_id=r.transfer_from_agent_id,
             transfer_to_agent_id=r.transfer_to_agent_id,
         )
-        for r in await session.execute(query)
+        async for r in paced(await session.execute(query))
     ]
 
 
@@ -477,9 +492,9 @@ async def _load_work(session: AsyncSession, state: EngineState) -> None:
         if doc.wrap_up_due_at is not None:
             state.timers.add(doc.wrap_up_due_at, TimerKind.WRAP_UP_DUE, doc.id)
     state.last_agents = await load_last_agents(session)
-    for item in await load_items(session):
+    async for item in paced(await load_items(session)):
         place_item(state, item)
-    for doc in state.documents.values():
+    async for doc in paced(list(state.documents.values())):
         mark_accepted(state, doc)
     for offer in await load_offers(session):
         place_offer(state, offer)
@@ -535,7 +550,7 @@ async def load_state(session: AsyncSession) -> EngineState:
     state.skill_ids = catalogs["skill_ids"]
     await _load_work(session, state)
     index_agents(state, await load_agents(session))
-    for item in state.work_items.values():
+    async for item in paced(list(state.work_items.values())):
         queue_item(state, item)
     await load_counters(session, state)
     await _load_external(session, state)

@@ -34,6 +34,16 @@ async def readyz(request: Request, db: DbDep, engine: EngineDep) -> JSONResponse
     else:
         checks["leader"] = "ok" if node.leader_reachable else "no leader reachable"
     ready = all(v == "ok" for v in checks.values())
-    return JSONResponse(
-        {"status": "ready" if ready else "not_ready", "checks": checks}, 200 if ready else 503
-    )
+    body: dict[str, object] = {"status": "ready" if ready else "not_ready", "checks": checks}
+    if node is not None:
+        # Not a readiness check: whether this node could take over without a full load.
+        body["engine"] = _engine_role(node)
+    return JSONResponse(body, 200 if ready else 503)
+
+
+def _engine_role(node: ClusterNode) -> str:
+    if not node.can_lead:
+        return "none"
+    if node.engine.running:
+        return "leading"
+    return "warm" if node.standby.warm else "loading"
