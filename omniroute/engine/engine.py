@@ -464,6 +464,9 @@ class Engine:
         try:
             if self._writer is not None:
                 statements = sqlite_statements(tx, results)
+                # This write does not yield to the loop (sqlite_writer.py): yield once here, as
+                # the async path does, so that a backlog of batches never starves the requests.
+                await asyncio.sleep(0)
                 if statements:  # queries and idle ticks write nothing
                     await self._writer.write(statements)
             else:
