@@ -442,14 +442,13 @@ class Engine:
             if (row := _result_row(cmd, ok, value, tx.now)) is not None
         ]
         try:
-            async with self.db.session() as session, session.begin():
-                if self.fence is not None and (results or _writes(tx) or config_changed):
-                    await self.fence.before_write(session)
-                await write_tx(session, tx)
-                if results:
-                    await session.execute(insert(t.CommandResultRow), results)
-                if self.fence is not None:
-                    await self.fence.after_write(session, tx, config_changed)
+            if self.fence is not None and (results or _writes(tx) or config_changed):
+                await self.fence.commit(tx, config_changed, results)
+            else:
+                async with self.db.session() as session, session.begin():
+                    if results:
+                        await session.execute(insert(t.CommandResultRow), results)
+                    await write_tx(session, tx)
         except Deposed:
             raise
         except Exception as err:
@@ -553,7 +552,7 @@ class Engine:
                 async with self.db.session() as session:
                     if self.fence is not None:
                         async with session.begin():
-                            await self.fence.before_write(session)
+                            await self.fence.check(session)
                     self._state = await load_state(session)
             except Deposed:
                 raise
