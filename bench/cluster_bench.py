@@ -330,6 +330,7 @@ async def failover(nodes: list[Node], workdir: Path, url: str, agent: str) -> di
     return {
         "cluster_failover_s_p50": round(percentile(times, 50), 2),
         "cluster_failover_s_p99": round(percentile(times, 99), 2),
+        "cluster_failover_s_each": [round(x, 2) for x in times],
         "cluster_lost": lost,
         "cluster_double_offers": doubles,
         "cluster_failover_created": len(created),

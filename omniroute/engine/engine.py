@@ -2,7 +2,9 @@
 
 Commands run one after another against the in-memory state; the routing pass follows; the
 batch's changes and feed events are written in one transaction; only after the commit do
-callers get their results and subscribers their events. Timers fire inside the same loop.
+callers get their results and subscribers their events. Timers fire inside the same loop, at
+most `timer_batch` per batch (earliest first), so a backlog of due timers (a start after a long
+stop) is worked off in many small commits between the commands, never one huge one.
 """
 
 from __future__ import annotations
@@ -173,6 +175,7 @@ class Engine:
         clock: Clock | None = None,
         batch_max: int = 512,
         *,
+        timer_batch: int = 1000,
         checks: bool | None = None,
         guard: bool | None = None,
         fence: CommitFence | None = None,
@@ -188,6 +191,7 @@ class Engine:
             self.guard = guard
         self.clock: Clock = clock or SystemClock()
         self.batch_max = batch_max
+        self.timer_batch = timer_batch
         self.bus = EventBus()
         self._state: EngineState | None = None
         self._inbox: asyncio.Queue[_Command[Any] | _Reload | _Stop] = asyncio.Queue()
@@ -413,7 +417,7 @@ class Engine:
         request.future.set_result(None)
 
     def _fire_timers(self, tx: Tx) -> None:
-        for kind, target in self.state.timers.pop_due(tx.now):
+        for kind, target in self.state.timers.pop_due(tx.now, self.timer_batch):
             door.fire_timer(tx, kind, target)
 
     def _run_batch(self, batch: list[_Command[Any]], reroute: Iterable[str]) -> _Done:
@@ -549,10 +553,11 @@ class Engine:
     async def _recover(self) -> None:
         while True:
             try:
-                async with self.db.session() as session:
-                    if self.fence is not None:
-                        async with session.begin():
-                            await self.fence.check(session)
+                if self.fence is not None:
+                    async with self.db.session() as session, session.begin():
+                        await self.fence.check(session)
+                # The same one-snapshot read as a start: no commit may fall between two queries.
+                async with read_snapshot(self.db) as session:
                     self._state = await load_state(session)
             except Deposed:
                 raise

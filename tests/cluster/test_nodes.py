@@ -99,7 +99,8 @@ def _send_mail(port: int) -> None:
 
 
 def test_a_second_sqlite_node_is_refused(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'one.db'}"
+    # The first node starts although its database's directory does not exist yet (`make run`).
+    url = f"sqlite+aiosqlite:///{tmp_path / 'var' / 'one.db'}"
     first = spawn(url, tmp_path / "first.log")
     try:
         first.wait_ready()
