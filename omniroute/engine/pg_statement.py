@@ -8,6 +8,7 @@ any size is one round trip with a handful of parameters. Every CTE also reads a 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -58,36 +59,60 @@ class OneStatement:
     def write(self, write: Write) -> None:
         """Add one table's inserts, updates or upserts (one CTE per shape of row)."""
         table = table_of(write.model)
-        rows = write.rows if write.kind == "update" else with_defaults(table, write.rows)
-        for shape, shaped in shapes(rows).items():
-            columns = tuple(c for c in shape if c != "id") if write.kind == "update" else shape
-            names = ("id", *columns) if write.kind == "update" else columns
-            source = self._unnest(table, names, shaped)
-            quoted = [_quote(c) for c in columns]
-            picked = ", ".join(f"v.{c}" for c in quoted)
-            target = _quote(table.name)
-            if write.kind == "update":
-                sets = ", ".join(f"{c} = v.{c}" for c in quoted)
-                body = f'UPDATE {target} SET {sets} FROM {source} WHERE {target}."id" = v."id"'  # noqa: S608 - names come from the table model
-            else:
-                body = f"INSERT INTO {target} ({', '.join(quoted)}) SELECT {picked} FROM {source}"  # noqa: S608 - names come from the table model
-                if write.kind == "upsert":
-                    body += self._on_conflict(write.key, columns)
-            self.cte(f"w{len(self._ctes)}", body)
+        for shape, shaped in shapes(write.rows).items():
+            cte = _cte(self._dialect, self._guard, table, shape, kind=write.kind, key=write.key)
+            # Column defaults fill what a new row lacks; an upsert updates only what was given.
+            rows = shaped if write.kind == "update" else with_defaults(table, shaped)
+            marks = []
+            for name, bind in zip(cte.names, cte.binds, strict=True):
+                values = [row[name] for row in rows]
+                marks.append(self.param(values if bind is None else [bind(v) for v in values]))
+            self.cte(f"w{len(self._ctes)}", cte.sql.format(*marks))
 
-    def _unnest(self, table: Table, names: tuple[str, ...], rows: list[dict[str, Any]]) -> str:
-        arrays = []
-        for name in names:
-            cast, bind = _column(self._dialect, table.c[name])
-            values = [row[name] for row in rows]
-            if bind is not None:
-                values = [bind(value) for value in values]
-            arrays.append(f"CAST({self.param(values)} AS {cast})")
-        aliases = ", ".join(_quote(n) for n in names)
-        return f"{self._guard}, unnest({', '.join(arrays)}) AS v({aliases})"
 
-    @staticmethod
-    def _on_conflict(key: tuple[str, ...], columns: tuple[str, ...]) -> str:
-        target = ", ".join(_quote(c) for c in key)
-        sets = ", ".join(f"{_quote(c)} = EXCLUDED.{_quote(c)}" for c in columns if c not in key)
-        return f" ON CONFLICT ({target}) " + (f"DO UPDATE SET {sets}" if sets else "DO NOTHING")
+@dataclass(frozen=True, slots=True)
+class _Cte:
+    """One table write for one shape of row: the columns read from arrays, in order, and SQL."""
+
+    names: tuple[str, ...]
+    binds: tuple[Processor, ...]
+    # `{0}`, `{1}`, ...: the placeholders of the columns' arrays.
+    sql: str
+
+
+@cache
+def _cte(
+    dialect: Dialect,
+    guard: str,
+    table: Table,
+    shape: tuple[str, ...],
+    *,
+    kind: str,
+    key: tuple[str, ...],
+) -> _Cte:
+    target = _quote(table.name)
+    if kind == "update":
+        columns = tuple(c for c in shape if c != "id")
+        names: tuple[str, ...] = ("id", *columns)
+    else:
+        defaulted = with_defaults(table, [dict.fromkeys(shape)])[0]
+        names = tuple(c for c in defaulted if c not in shape) + shape
+    casts = [_column(dialect, table.c[name]) for name in names]
+    arrays = ", ".join(f"CAST({{{i}}} AS {cast})" for i, (cast, _) in enumerate(casts))
+    aliases = ", ".join(_quote(n) for n in names)
+    source = f"{guard}, unnest({arrays}) AS v({aliases})"
+    if kind == "update":
+        sets = ", ".join(f"{_quote(c)} = v.{_quote(c)}" for c in columns)
+        sql = f'UPDATE {target} SET {sets} FROM {source} WHERE {target}."id" = v."id"'  # noqa: S608 - names come from the table model
+    else:
+        picked = ", ".join(f"v.{_quote(c)}" for c in names)
+        sql = f"INSERT INTO {target} ({aliases}) SELECT {picked} FROM {source}"  # noqa: S608 - names come from the table model
+        if kind == "upsert":
+            sql += _on_conflict(key, shape)
+    return _Cte(names, tuple(bind for _, bind in casts), sql)
+
+
+def _on_conflict(key: tuple[str, ...], columns: tuple[str, ...]) -> str:
+    target = ", ".join(_quote(c) for c in key)
+    sets = ", ".join(f"{_quote(c)} = EXCLUDED.{_quote(c)}" for c in columns if c not in key)
+    return f" ON CONFLICT ({target}) " + (f"DO UPDATE SET {sets}" if sets else "DO NOTHING")
