@@ -136,7 +136,7 @@ class ClusterNode:
     @property
     def leader_reachable(self) -> bool:
         """Whether a running engine leads: this node's, or another node's under a live lease."""
-        if self.engine.running:
+        if self.engine.ready:
             return True
         # A lease still naming this node while its engine is stopped leads nowhere.
         return self._view.live and self._view.node_id != self.node_id
