@@ -89,3 +89,35 @@ async def test_due_timers_fire_in_bounded_commits_across_a_restart(db: Database)
     # Every item took its first step exactly once: none lost, none raised twice.
     assert done == {item_id: (1, priority - 1) for item_id, (_, priority) in queued.items()}
     assert live == done
+
+
+async def test_the_engine_is_ready_once_what_fell_due_while_down_has_fired(db: Database) -> None:
+    await seed_catalog(db)
+    await add_rule(db)
+    await add_queue(db, "support", escalation=STEPS)
+    clock = ManualClock(NOW)
+    first = Engine(db, clock)
+    await first.start()
+    new = NewDocument(DocumentType.INTERACTION, "chat", {}, RouteRequest("support"))
+    for _ in range(3):
+        await first.execute(create_command(new))
+    await first.stop()
+    clock.advance(61)
+
+    second = Engine(Database(db.url), clock)
+    starting = asyncio.create_task(second.start())
+    ran_before_ready = False
+    try:
+        for _ in range(1_000_000):  # bounded; each turn yields to the engine
+            if second.ready:
+                break
+            ran_before_ready |= second.running
+            await asyncio.sleep(0)
+        # Readiness (GET /readyz) waits for the first batch, not just a running loop.
+        assert second.ready
+        assert ran_before_ready
+        assert {step for step, _ in (await _steps(db)).values()} == {1}
+        await starting
+    finally:
+        await second.stop()
+        await second.db.dispose()

@@ -20,7 +20,7 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request, db: DbDep, engine: EngineDep) -> JSONResponse:
-    """The store answers and the routing engine runs (here, or on the cluster's leader)."""
+    """The store answers and the routing engine has started (here, or on the cluster's leader)."""
     checks: dict[str, str] = {}
     try:
         async with db.engine.connect() as conn:
@@ -30,7 +30,7 @@ async def readyz(request: Request, db: DbDep, engine: EngineDep) -> JSONResponse
         checks["store"] = f"error: {type(err).__name__}"
     node: ClusterNode | None = request.app.state.cluster
     if node is None:
-        checks["engine"] = "ok" if engine.running else "stopped"
+        checks["engine"] = "ok" if engine.ready else "stopped"
     else:
         checks["leader"] = "ok" if node.leader_reachable else "no leader reachable"
     ready = all(v == "ok" for v in checks.values())
