@@ -10,7 +10,7 @@ from sqlalchemy.exc import StatementError
 from omniroute.engine.rowwriter import RowWriter
 from omniroute.store import tables as t
 from omniroute.store.db import Database
-from tests.seed import NOW, add_agent, seed_catalog
+from tests.seed import NOW, seed_catalog
 
 
 async def test_insert_and_update_round_trip(db: Database) -> None:
@@ -82,27 +82,3 @@ async def test_naive_datetimes_are_refused(db: Database) -> None:
                     }
                 ],
             )
-
-
-async def test_upsert_gives_a_new_row_its_defaults_and_keeps_what_it_does_not_set(
-    db: Database,
-) -> None:
-    await seed_catalog(db)
-    await add_agent(db, "a1")
-    writer = RowWriter(db.dialect)
-    keys = ("agent_id", "channel_id")
-    async with db.session() as s, s.begin():
-        await writer.upsert(
-            s, t.AgentChannelRow, keys, [{"agent_id": "a1", "channel_id": "email", "capacity": 4}]
-        )
-    async with db.session() as s, s.begin():
-        await writer.upsert(
-            s,
-            t.AgentChannelRow,
-            keys,
-            [{"agent_id": "a1", "channel_id": "email", "available": False}],
-        )
-    async with db.session() as s:
-        row = await s.get(t.AgentChannelRow, ("a1", "email"))
-    assert row is not None
-    assert (row.capacity, row.available) == (4, False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,11 +12,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from omniroute.engine.rowwriter import Statement, sqlite_inserts
+from omniroute.engine.rowwriter import Statement, sqlite_inserts, sqlite_upserts
 from omniroute.engine.sqlite_writer import SqliteWriter
 from omniroute.store import tables as t
 from omniroute.store.db import Database
 from tests.conftest import reset_schema
+from tests.seed import add_agent, seed_catalog
 
 
 def _channels(*ids: str) -> list[Statement]:
@@ -87,10 +89,32 @@ async def test_checkpoints_copy_the_log_into_the_database_file(store: Database) 
     uri = f"file:{store.sqlite_file}?immutable=1"
     try:
         await writer.write(_channels("chat"))
-        for n in range(200):
-            if _in_database_file(uri):
-                break
+        deadline = time.monotonic() + 10
+        n = 0
+        while not _in_database_file(uri) and time.monotonic() < deadline:
+            n += 1
             await writer.write(_channels(f"c{n}"))  # each write may start the next checkpoint
+            await asyncio.sleep(0.01)  # a poll interval: the checkpoint runs in its own thread
         assert _in_database_file(uri)
     finally:
         await writer.close()
+
+
+async def test_upsert_gives_a_new_row_its_defaults_and_keeps_what_it_does_not_set(
+    store: Database,
+) -> None:
+    assert store.sqlite_file is not None
+    await seed_catalog(store)
+    await add_agent(store, "a1")
+    writer = SqliteWriter(store.sqlite_file)
+    key = ("agent_id", "channel_id")
+    try:
+        row = {"agent_id": "a1", "channel_id": "email"}
+        await writer.write(sqlite_upserts(t.AgentChannelRow, key, [row | {"capacity": 4}]))
+        await writer.write(sqlite_upserts(t.AgentChannelRow, key, [row | {"available": False}]))
+    finally:
+        await writer.close()
+    async with store.session() as s:
+        stored = await s.get(t.AgentChannelRow, ("a1", "email"))
+    assert stored is not None
+    assert (stored.capacity, stored.available) == (4, False)

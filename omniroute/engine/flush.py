@@ -1,4 +1,4 @@
-"""Write what a batch of commands changed, in one transaction."""
+"""What a batch of commands changed, as writes per table, and writing them in one transaction."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniroute.core import rows as r
 from omniroute.core.rows import NewRow
-from omniroute.core.state import FeedEvent, OutboxEvent, Tx
-from omniroute.domain.model import Agent, DocumentType, Offer, WorkItem
+from omniroute.core.state import Tx
+from omniroute.domain.model import DocumentType, Offer, WorkItem
 from omniroute.domain.outbound import OutboxState
 from omniroute.engine.bus import event_payload
 from omniroute.engine.loader import requirements_json
@@ -113,20 +115,24 @@ def _new_offer_row(offer: Offer) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
-class RowChange:
-    """Rows of one table to insert, update by id, or upsert on `keys`."""
+class Write:
+    """One kind of write to one table: rows inserted, updated by `id`, or upserted on `key`."""
 
     kind: Literal["insert", "update", "upsert"]
     model: type[t.Base]
     rows: list[dict[str, Any]]
-    keys: tuple[str, ...] = ()
+    # The columns an upsert's rows conflict on.
+    key: tuple[str, ...] = ()
 
 
-def tx_changes(tx: Tx, results: list[dict[str, Any]]) -> list[RowChange]:
-    """What a batch changed as rows, in the order they are written (a row's parents first).
+def plan_tx(tx: Tx) -> list[Write]:
+    """Every change recorded in the transaction, as writes in the order they must run."""
+    plan: list[Write] = []
 
-    `results` are the batch's keyed command outcomes (`command_results` rows).
-    """
+    def add(kind: Literal["insert", "update"], model: type[t.Base], rows: list[Any]) -> None:
+        if rows:
+            plan.append(Write(kind, model, rows))
+
     new = tx.new_ids
     docs_new: dict[DocumentType, list[dict[str, Any]]] = defaultdict(list)
     docs_upd: dict[DocumentType, list[dict[str, Any]]] = defaultdict(list)
@@ -139,95 +145,108 @@ def tx_changes(tx: Tx, results: list[dict[str, Any]]) -> list[RowChange]:
             "updated_at": tx.now,
         } | tx.document_fields.get(doc.id, {})
         (docs_new if doc.id in new else docs_upd)[doc.type].append(row)
+    add("insert", t.CaseRow, docs_new[DocumentType.CASE])
+    add("insert", t.InteractionRow, docs_new[DocumentType.INTERACTION])
     items = tx.items.values()
+    add("insert", t.WorkItemRow, [_new_item_row(i, tx) for i in items if i.id in new])
     offers = tx.offers.values()
+    add("insert", t.OfferRow, [_new_offer_row(o) for o in offers if o.id in new])
+    add("update", t.CaseRow, docs_upd[DocumentType.CASE])
+    add("update", t.InteractionRow, docs_upd[DocumentType.INTERACTION])
+    add("update", t.WorkItemRow, [_item_row(i, tx) for i in items if i.id not in new])
+    add("update", t.OfferRow, [_offer_row(o) for o in offers if o.id not in new])
+    add(
+        "update",
+        t.AgentRow,
+        [
+            {
+                "id": a.id,
+                "presence_id": a.presence_id,
+                "presence_since": a.presence_since,
+                "last_assigned_at": a.last_assigned_at,
+                "capacity_cap": a.capacity_cap,
+            }
+            for a in tx.agents.values()
+        ],
+    )
+    if tx.agent_channels:
+        rows = [
+            {"agent_id": agent_id, "channel_id": channel_id, **fields}
+            for (agent_id, channel_id), fields in tx.agent_channels.items()
+        ]
+        plan.append(Write("upsert", t.AgentChannelRow, rows, ("agent_id", "channel_id")))
     by_kind: dict[type[NewRow], list[dict[str, Any]]] = defaultdict(list)
     for record in tx.inserts:
         by_kind[type(record)].append(_values(record))
-    changes = [
-        RowChange("insert", t.CaseRow, docs_new[DocumentType.CASE]),
-        RowChange("insert", t.InteractionRow, docs_new[DocumentType.INTERACTION]),
-        RowChange("insert", t.WorkItemRow, [_new_item_row(i, tx) for i in items if i.id in new]),
-        RowChange("insert", t.OfferRow, [_new_offer_row(o) for o in offers if o.id in new]),
-        RowChange("update", t.CaseRow, docs_upd[DocumentType.CASE]),
-        RowChange("update", t.InteractionRow, docs_upd[DocumentType.INTERACTION]),
-        RowChange("update", t.WorkItemRow, [_item_row(i, tx) for i in items if i.id not in new]),
-        RowChange("update", t.OfferRow, [_offer_row(o) for o in offers if o.id not in new]),
-        RowChange("update", t.AgentRow, [_agent_row(a) for a in tx.agents.values()]),
-        RowChange(
-            "upsert",
-            t.AgentChannelRow,
-            [
-                {"agent_id": agent_id, "channel_id": channel_id, **fields}
-                for (agent_id, channel_id), fields in tx.agent_channels.items()
-            ],
-            ("agent_id", "channel_id"),
-        ),
-        *(RowChange("insert", model, by_kind.get(kind, [])) for kind, model in ROW_TABLES.items()),
-        RowChange("insert", t.OutboxEventRow, [_outbox_row(ev) for ev in tx.outbox]),
-        RowChange("insert", t.AgentEventRow, [_event_row(fe) for fe in tx.events]),
-        RowChange("insert", t.CommandResultRow, results),
-    ]
-    return [change for change in changes if change.rows]
+    for kind, model in ROW_TABLES.items():
+        add("insert", model, by_kind.get(kind, []))
+    add(
+        "insert",
+        t.OutboxEventRow,
+        [
+            {
+                "seq": ev.seq,
+                "id": ev.id,
+                "spoke": ev.spoke,
+                "ordering_key": ev.ordering_key,
+                "type": ev.type,
+                "payload": ev.payload,
+                "state": OutboxState.PENDING.value,
+                "attempts": 0,
+                "next_attempt_at": ev.created_at,
+                "created_at": ev.created_at,
+            }
+            for ev in tx.outbox
+        ],
+    )
+    add(
+        "insert",
+        t.AgentEventRow,
+        [
+            {
+                "seq": fe.seq,
+                "agent_id": fe.agent_id,
+                "type": fe.event.type,
+                "payload": event_payload(fe.event),
+                "created_at": fe.created_at,
+            }
+            for fe in tx.events
+        ],
+    )
+    return plan
 
 
-def _agent_row(agent: Agent) -> dict[str, Any]:
-    return {
-        "id": agent.id,
-        "presence_id": agent.presence_id,
-        "presence_since": agent.presence_since,
-        "last_assigned_at": agent.last_assigned_at,
-        "capacity_cap": agent.capacity_cap,
-    }
-
-
-def _outbox_row(ev: OutboxEvent) -> dict[str, Any]:
-    return {
-        "seq": ev.seq,
-        "id": ev.id,
-        "spoke": ev.spoke,
-        "ordering_key": ev.ordering_key,
-        "type": ev.type,
-        "payload": ev.payload,
-        "state": OutboxState.PENDING.value,
-        "attempts": 0,
-        "next_attempt_at": ev.created_at,
-        "created_at": ev.created_at,
-    }
-
-
-def _event_row(fe: FeedEvent) -> dict[str, Any]:
-    return {
-        "seq": fe.seq,
-        "agent_id": fe.agent_id,
-        "type": fe.event.type,
-        "payload": event_payload(fe.event),
-        "created_at": fe.created_at,
-    }
-
-
-async def write_tx(
-    session: AsyncSession, tx: Tx, results: list[dict[str, Any]] | None = None
-) -> None:
+async def write_tx(session: AsyncSession, tx: Tx) -> None:
     """Write every change recorded in the transaction; the caller commits."""
     writer = RowWriter(session.get_bind().dialect.name)
-    for change in tx_changes(tx, results or []):
-        if change.kind == "insert":
-            await writer.insert(session, change.model, change.rows)
-        elif change.kind == "update":
-            await writer.update(session, change.model, change.rows)
+    for write in plan_tx(tx):
+        if write.kind == "insert":
+            await writer.insert(session, write.model, write.rows)
+        elif write.kind == "update":
+            await writer.update(session, write.model, write.rows)
         else:
-            await writer.upsert(session, change.model, change.keys, change.rows)
+            await _upsert(session, write)
+
+
+async def _upsert(session: AsyncSession, write: Write) -> None:
+    dialect = session.get_bind().dialect.name
+    make = pg_insert if dialect == "postgresql" else sqlite_insert
+    for row in write.rows:
+        fields = {k: v for k, v in row.items() if k not in write.key}
+        stmt = make(write.model).values(**row)
+        stmt = stmt.on_conflict_do_update(index_elements=list(write.key), set_=fields)
+        await session.execute(stmt)
 
 
 def sqlite_statements(tx: Tx, results: list[dict[str, Any]]) -> list[Statement]:
-    """The SQLite statements that write every change recorded in the transaction."""
+    """The SQLite statements that write the batch's command outcomes and every change in `tx`."""
+    plan = [Write("insert", t.CommandResultRow, results)] if results else []
     out: list[Statement] = []
-    for change in tx_changes(tx, results):
-        if change.kind == "insert":
-            out += sqlite_inserts(change.model, change.rows)
-        elif change.kind == "update":
-            out += sqlite_updates(change.model, change.rows)
+    for write in plan + plan_tx(tx):
+        if write.kind == "insert":
+            out += sqlite_inserts(write.model, write.rows)
+        elif write.kind == "update":
+            out += sqlite_updates(write.model, write.rows)
         else:
-            out += sqlite_upserts(change.model, change.keys, change.rows)
+            out += sqlite_upserts(write.model, write.key, write.rows)
     return out

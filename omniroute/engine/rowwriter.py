@@ -1,4 +1,7 @@
-"""Batched INSERTs, UPDATEs by primary key and upserts, with a direct DB-API path on SQLite.
+"""Batched INSERTs and UPDATEs by primary key, with a direct DB-API path on SQLite.
+
+The SQLite statements are built as plain SQL and parameters (`sqlite_inserts`, ...), so the
+engine can run a whole batch's on its own connection in one call (`sqlite_writer.py`).
 
 On SQLite the engine's write is dominated by SQLAlchemy's per-value type processing, so
 there the statements are compiled once and the values converted here, exactly as
@@ -15,7 +18,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Table, bindparam, insert, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniroute.store import tables as t
@@ -70,7 +72,7 @@ def _cached(convert: Converter | None) -> Converter | None:
     return cached
 
 
-def _with_defaults(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def with_defaults(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows with the Python-side column defaults SQLAlchemy would have applied."""
     defaults: dict[str, Any] = {}
     for column in table.columns:
@@ -91,7 +93,7 @@ def table_of(model: type[t.Base]) -> Table:
     return table
 
 
-def _shapes(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, ...], list[dict[str, Any]]]:
+def shapes(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, ...], list[dict[str, Any]]]:
     # One executemany needs the same columns in every row.
     by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
@@ -110,13 +112,16 @@ def _params(
     return [tuple(row[c] if conv is None else conv(row[c]) for c, conv in plain) for row in rows]
 
 
+def _marks(columns: tuple[str, ...]) -> tuple[str, str]:
+    return ", ".join(f'"{c}"' for c in columns), ", ".join("?" for _ in columns)
+
+
 def sqlite_inserts(model: type[t.Base], rows: list[dict[str, Any]]) -> list[Statement]:
     """SQLite INSERTs of `rows` (several shapes allowed), values converted as the ORM would."""
     table = table_of(model)
     out: list[Statement] = []
-    for columns, shaped in _shapes(_with_defaults(table, rows)).items():
-        names = ", ".join(f'"{c}"' for c in columns)
-        marks = ", ".join("?" for _ in columns)
+    for columns, shaped in shapes(with_defaults(table, rows)).items():
+        names, marks = _marks(columns)
         sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})'  # noqa: S608 - names come from the table model
         out.append((sql, _params(table, columns, shaped)))
     return out
@@ -126,7 +131,7 @@ def sqlite_updates(model: type[t.Base], rows: Iterable[dict[str, Any]]) -> list[
     """SQLite UPDATEs by `id` (several shapes allowed)."""
     table = table_of(model)
     out: list[Statement] = []
-    for shape, shaped in _shapes(rows).items():
+    for shape, shaped in shapes(rows).items():
         columns = tuple(c for c in shape if c != "id")
         sets = ", ".join(f'"{c}" = ?' for c in columns)
         sql = f'UPDATE "{table.name}" SET {sets} WHERE "id" = ?'  # noqa: S608 - names come from the table model
@@ -135,21 +140,20 @@ def sqlite_updates(model: type[t.Base], rows: Iterable[dict[str, Any]]) -> list[
 
 
 def sqlite_upserts(
-    model: type[t.Base], keys: tuple[str, ...], rows: list[dict[str, Any]]
+    model: type[t.Base], key: tuple[str, ...], rows: list[dict[str, Any]]
 ) -> list[Statement]:
-    """SQLite INSERTs that update the given columns of a row whose `keys` exist already.
+    """SQLite INSERTs that update the given columns of a row whose `key` exists already.
 
     A new row gets the columns' defaults; an existing one keeps what the row does not give.
     """
     table = table_of(model)
     out: list[Statement] = []
-    for given, shaped in _shapes(rows).items():
-        full = _with_defaults(table, shaped)
+    for given, shaped in shapes(rows).items():
+        full = with_defaults(table, shaped)
         columns = tuple(sorted(full[0]))
-        names = ", ".join(f'"{c}"' for c in columns)
-        marks = ", ".join("?" for _ in columns)
-        conflict = ", ".join(f'"{c}"' for c in keys)
-        sets = ", ".join(f'"{c}" = excluded."{c}"' for c in given if c not in keys)
+        names, marks = _marks(columns)
+        conflict = ", ".join(f'"{c}"' for c in key)
+        sets = ", ".join(f'"{c}" = excluded."{c}"' for c in given if c not in key)
         action = f"DO UPDATE SET {sets}" if sets else "DO NOTHING"
         sql = (
             f'INSERT INTO "{table.name}" ({names}) VALUES ({marks}) '  # noqa: S608 - names come from the table model
@@ -160,11 +164,10 @@ def sqlite_upserts(
 
 
 class RowWriter:
-    """Writes rows for one dialect through a session."""
+    """Writes rows for one dialect."""
 
     def __init__(self, dialect: str) -> None:
         self._fast = dialect == "sqlite"
-        self._dialect = dialect
 
     async def insert(
         self, session: AsyncSession, model: type[t.Base], rows: list[dict[str, Any]]
@@ -174,7 +177,7 @@ class RowWriter:
             await _run(session, sqlite_inserts(model, rows))
             return
         table = table_of(model)
-        for shaped in _shapes(rows).values():
+        for shaped in shapes(rows).values():
             await session.execute(insert(table), shaped)
 
     async def update(
@@ -185,7 +188,7 @@ class RowWriter:
             await _run(session, sqlite_updates(model, rows))
             return
         table = table_of(model)
-        for shape, shaped in _shapes(rows).items():
+        for shape, shaped in shapes(rows).items():
             columns = tuple(c for c in shape if c != "id")
             stmt = (
                 update(table)
@@ -194,23 +197,6 @@ class RowWriter:
             )
             params = [{"_id": r["id"], **{c: r[c] for c in columns}} for r in shaped]
             await session.execute(stmt, params)
-
-    async def upsert(
-        self,
-        session: AsyncSession,
-        model: type[t.Base],
-        keys: tuple[str, ...],
-        rows: list[dict[str, Any]],
-    ) -> None:
-        """Insert rows, or update the other given columns of those whose `keys` exist."""
-        if self._fast:
-            await _run(session, sqlite_upserts(model, keys, rows))
-            return
-        table = table_of(model)
-        for row in rows:
-            fields = {c: v for c, v in row.items() if c not in keys}
-            stmt = pg_insert(table).values(**row)
-            await session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=fields))
 
 
 async def _run(session: AsyncSession, statements: list[Statement]) -> None:
