@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -128,17 +129,17 @@ async def test_second_engine_on_same_database_is_refused(engine: Engine, db: Dat
 
 
 class StuckFence:
-    """A cluster fence whose lease check never returns, as on a node frozen mid-commit."""
+    """A cluster fence whose commit never returns, as on a node frozen mid-commit."""
 
     def __init__(self) -> None:
         self.entered = asyncio.Event()
 
-    async def before_write(self, session: AsyncSession) -> None:
+    async def check(self, session: AsyncSession) -> None:
+        """Never reached."""
+
+    async def commit(self, tx: Tx, config_changed: bool, results: list[dict[str, Any]]) -> None:
         self.entered.set()
         await asyncio.Event().wait()
-
-    async def after_write(self, session: AsyncSession, tx: Tx, config_changed: bool) -> None:
-        """Never reached."""
 
 
 async def test_a_command_in_flight_when_the_lead_is_lost_is_answered(db: Database) -> None:

@@ -474,14 +474,13 @@ class Engine:
             if (row := _result_row(cmd, ok, value, tx.now)) is not None
         ]
         try:
-            async with self.db.session() as session, session.begin():
-                if self.fence is not None and (results or _writes(tx) or config_changed):
-                    await self.fence.before_write(session)
-                await write_tx(session, tx)
-                if results:
-                    await session.execute(insert(t.CommandResultRow), results)
-                if self.fence is not None:
-                    await self.fence.after_write(session, tx, config_changed)
+            if self.fence is not None and (results or _writes(tx) or config_changed):
+                await self.fence.commit(tx, config_changed, results)
+            else:
+                async with self.db.session() as session, session.begin():
+                    if results:
+                        await session.execute(insert(t.CommandResultRow), results)
+                    await write_tx(session, tx)
         except Deposed:
             raise
         except Exception as err:
@@ -584,7 +583,7 @@ class Engine:
             try:
                 if self.fence is not None:
                     async with self.db.session() as session, session.begin():
-                        await self.fence.before_write(session)
+                        await self.fence.check(session)
                 # The same one-snapshot read as a start: no commit may fall between two queries.
                 async with read_snapshot(self.db) as session:
                     self._state = await load_state(session)
