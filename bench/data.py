@@ -165,15 +165,21 @@ async def seed_agents(db: Database, count: int, presence: str = "offline") -> li
 
 
 async def seed_items(db: Database, queues: dict[str, list[dict[str, Any]]], count: int) -> None:
-    """`count` queued interactions with their work items, spread over the queues."""
+    """`count` queued interactions with their work items, spread over the queues.
+
+    They came in one a millisecond, the newest twenty minutes ago: past every skill's widening
+    wait (five minutes), before the first escalation step of `seed_config` (an hour), which so
+    falls due after the run rather than for every item at once when the engine starts.
+    """
     rng = random.Random(13)
     channels = list(CHANNELS)
     queue_ids = list(queues)
+    first = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=20, milliseconds=count)
     docs, items = [], []
     for i in range(count):
         qi = rng.randrange(len(queue_ids))
         ch = channels[qi % len(channels)]
-        created = START + timedelta(milliseconds=i)
+        created = first + timedelta(milliseconds=i)
         doc_id, item_id = f"d{i:07d}", f"w{i:07d}"
         docs.append(
             {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import time
 from dataclasses import dataclass
@@ -17,8 +18,9 @@ from omniroute.engine.engine import Engine
 from omniroute.engine.loader import load_state
 from omniroute.store.db import Database
 
-AGENTS = 10_000
-ITEMS = 100_000
+# Sizes may be set smaller for a quick comparison (the figures' names stay the same).
+AGENTS = int(os.environ.get("OMNIROUTE_BENCH_AGENTS", "10000"))
+ITEMS = int(os.environ.get("OMNIROUTE_BENCH_ITEMS", "100000"))
 QUEUES = 50
 
 

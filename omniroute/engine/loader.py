@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection
-from contextlib import asynccontextmanager
+import gc
+from collections.abc import AsyncIterator, Collection, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -483,8 +484,29 @@ def arm_item_timers(state: EngineState, item: WorkItem) -> None:
             state.timers.add(due, kind, target)
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a full load builds its objects.
+
+    A load builds millions of long-lived objects and no reference cycles: each collection it
+    triggered walked all of them made so far (a third of a 100,000-item load's time).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 async def load_state(session: AsyncSession) -> EngineState:
     """The whole engine state, as the store holds it."""
+    with collector_paused():
+        return await _load_state(session)
+
+
+async def _load_state(session: AsyncSession) -> EngineState:
     config, catalogs = await load_config(session)
     state = EngineState(config=config, index=RoutingIndex(config))
     state.reject_reasons = catalogs["reject_reasons"]
