@@ -3,7 +3,10 @@
 Starts its own PostgreSQL (like `.ci/run`), then `omniroute serve` nodes on it. Sizes come
 from the environment so a small machine can run a smaller version (the JSON says which):
 `OMNIROUTE_BENCH_CLUSTER_QUEUED` (100,000 queued items), `OMNIROUTE_BENCH_CLUSTER_KILLS` (5),
-`OMNIROUTE_BENCH_FEED_SOCKETS` (10,000 idle feed sockets on one API node).
+`OMNIROUTE_BENCH_FEED_SOCKETS` (10,000 idle feed sockets on one API node);
+`OMNIROUTE_BENCH_CLUSTER_OVERDUE=1` seeds items months old, all their escalation steps overdue.
+Failover is measured with hot standbys: each kill waits until the other nodes are warm
+(`/readyz` says so); how long a restarted node took to warm up is reported too.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +33,7 @@ from sqlalchemy import text
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
-from bench.data import create_schema, plain_queues, seed_agents, seed_config, seed_items
+from bench.data import START, create_schema, plain_queues, seed_agents, seed_config, seed_items
 from bench.http_bench import HOST, SECRET, free_port, log, percentile
 from omniroute.store import migrate
 from omniroute.store.db import Database
@@ -37,6 +41,7 @@ from omniroute.store.db import Database
 QUEUED = int(os.environ.get("OMNIROUTE_BENCH_CLUSTER_QUEUED", "100000"))
 KILLS = int(os.environ.get("OMNIROUTE_BENCH_CLUSTER_KILLS", "5"))
 FEED_SOCKETS = int(os.environ.get("OMNIROUTE_BENCH_FEED_SOCKETS", "10000"))
+OVERDUE = os.environ.get("OMNIROUTE_BENCH_CLUSTER_OVERDUE", "") == "1"
 AGENTS = 20
 AVAILABLE = 5
 LOAD_S = 10.0
@@ -139,6 +144,18 @@ class Node:
         msg = "node not ready"
         raise RuntimeError(msg)
 
+    async def warm(self) -> float:
+        """Wait until the node leads or stands by warm (takes over without a full load); seconds."""
+        t0 = time.perf_counter()
+        async with httpx.AsyncClient(base_url=self.base, timeout=10.0) as http:
+            while time.perf_counter() < t0 + BOUND_S:
+                with contextlib.suppress(httpx.TransportError, ValueError):
+                    if (await http.get("/readyz")).json().get("engine") in ("leading", "warm"):
+                        return time.perf_counter() - t0
+                await asyncio.sleep(0.1)
+        msg = "node never warm"
+        raise RuntimeError(msg)
+
     def cpu_s(self) -> float:
         """CPU seconds used so far."""
         assert self.ps is not None
@@ -174,7 +191,11 @@ async def prepare(url: str, queued: int) -> tuple[list[str], list[str]]:
         await create_schema(db)
         queues = await seed_config(db, queues=13)
         agents = await seed_agents(db, AGENTS)
-        await seed_items(db, queues, queued)
+        # The nodes run on the wall clock: the items arrived just now, so their escalation steps
+        # (hours) do not fall due during the run. With OVERDUE they arrived months ago: every
+        # step is overdue and the leaders work off that backlog (3 timers an item) meanwhile.
+        arrived = START if OVERDUE else datetime.now(UTC) - timedelta(milliseconds=queued)
+        await seed_items(db, queues, queued, start=arrived)
         async with db.session() as s, s.begin():
             await s.execute(
                 text("UPDATE agents SET presence_id = 'available' WHERE id = ANY(:ids)"),
@@ -306,6 +327,7 @@ async def failover(nodes: list[Node], workdir: Path, url: str, agent: str) -> di
     queue_ids.extend(await _chat_queues(url))
     loading = asyncio.create_task(load())
     times: list[float] = []
+    warming: list[float] = []
     await asyncio.wait_for(watcher.has_pending.wait(), BOUND_S)
     for k in range(KILLS):
         victim = await leader(nodes)
@@ -323,6 +345,8 @@ async def failover(nodes: list[Node], workdir: Path, url: str, agent: str) -> di
         restarted.start()
         await restarted.ready()
         nodes.append(restarted)
+        # Hot standbys are what is measured: the next kill waits until this one is warm.
+        warming.append(await restarted.warm())
         await asyncio.wait_for(watcher.has_pending.wait(), BOUND_S)
     stop.set()
     await asyncio.gather(loading, watching, return_exceptions=True)
@@ -330,6 +354,8 @@ async def failover(nodes: list[Node], workdir: Path, url: str, agent: str) -> di
     return {
         "cluster_failover_s_p50": round(percentile(times, 50), 2),
         "cluster_failover_s_p99": round(percentile(times, 99), 2),
+        "cluster_failover_s_each": [round(x, 2) for x in times],
+        "cluster_standby_warm_s_each": [round(x, 1) for x in warming],
         "cluster_lost": lost,
         "cluster_double_offers": doubles,
         "cluster_failover_created": len(created),
@@ -420,7 +446,11 @@ async def feed_sockets(api: Node, agent: str, count: int) -> float:
 
 async def run(workdir: Path) -> dict[str, Any]:
     """Every cluster figure, on a PostgreSQL started here."""
-    results: dict[str, Any] = {"cluster_queued": QUEUED, "cluster_kills": KILLS}
+    results: dict[str, Any] = {
+        "cluster_queued": QUEUED,
+        "cluster_kills": KILLS,
+        "cluster_overdue": OVERDUE,
+    }
     with postgres(workdir) as url:
         log(f"cluster: seeding {QUEUED} queued items")
         agents, queues = await prepare(url, QUEUED)
@@ -428,6 +458,8 @@ async def run(workdir: Path) -> dict[str, Any]:
         for node in nodes:
             node.start()
             await node.ready()
+        for node in nodes:
+            await node.warm()
         results |= await failover(nodes, workdir, url, agents[0])
         for node in nodes:
             node.stop()

@@ -164,22 +164,24 @@ async def seed_agents(db: Database, count: int, presence: str = "offline") -> li
     return ids
 
 
-async def seed_items(db: Database, queues: dict[str, list[dict[str, Any]]], count: int) -> None:
+async def seed_items(
+    db: Database,
+    queues: dict[str, list[dict[str, Any]]],
+    count: int,
+    start: datetime = START,
+) -> None:
     """`count` queued interactions with their work items, spread over the queues.
 
-    They came in one a millisecond, the newest twenty minutes ago: past every skill's widening
-    wait (five minutes), before the first escalation step of `seed_config` (an hour), which so
-    falls due after the run rather than for every item at once when the engine starts.
+    One arrives every millisecond from `start`.
     """
     rng = random.Random(13)
     channels = list(CHANNELS)
     queue_ids = list(queues)
-    first = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=20, milliseconds=count)
     docs, items = [], []
     for i in range(count):
         qi = rng.randrange(len(queue_ids))
         ch = channels[qi % len(channels)]
-        created = first + timedelta(milliseconds=i)
+        created = start + timedelta(milliseconds=i)
         doc_id, item_id = f"d{i:07d}", f"w{i:07d}"
         docs.append(
             {
@@ -213,9 +215,9 @@ async def seed_items(db: Database, queues: dict[str, list[dict[str, Any]]], coun
             }
         )
     async with db.session() as s, s.begin():
-        for start in range(0, count, 20_000):
-            await s.execute(insert(t.InteractionRow), docs[start : start + 20_000])
-            await s.execute(insert(t.WorkItemRow), items[start : start + 20_000])
+        for at in range(0, count, 20_000):
+            await s.execute(insert(t.InteractionRow), docs[at : at + 20_000])
+            await s.execute(insert(t.WorkItemRow), items[at : at + 20_000])
 
 
 def mark_migrated(path: Path) -> None:

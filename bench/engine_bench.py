@@ -7,6 +7,7 @@ import os
 import statistics
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.data import create_schema, seed_agents, seed_config, seed_items
@@ -47,7 +48,11 @@ async def prepare(
     await create_schema(db)
     queues = await seed_config(db, QUEUES, hours_and_steps=hours_and_steps)
     await seed_agents(db, agents)
-    await seed_items(db, queues, items)
+    # The engine runs on the wall clock: the items arrived one a millisecond until twenty
+    # minutes ago, past every skill's widening wait (five minutes) and before the first
+    # escalation step (an hour), which so falls due after the run, not for every item at start.
+    arrived = datetime.now(UTC) - timedelta(minutes=20, milliseconds=items)
+    await seed_items(db, queues, items, start=arrived)
     return db
 
 

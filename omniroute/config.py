@@ -69,6 +69,7 @@ class Settings(StoreSettings):
     secret_key: SecretStr | None = None
     log_level: str = "info"
     engine_batch_max: int = Field(default=512, ge=1)
+    engine_timer_batch: int = Field(default=1000, ge=1, le=1_000_000)
     spoke_store_max_value_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
     # Development aid: every engine message and result travels through the wire codec.
     engine_checks: bool = False
@@ -96,6 +97,8 @@ class Settings(StoreSettings):
     lease_renew_s: float = Field(default=0.5, gt=0, le=30)
     forward_timeout_s: float = Field(default=15.0, gt=0, le=300)
     idle_tx_timeout_s: float = Field(default=10.0, ge=1, le=3600)
+    load_idle_tx_timeout_s: float = Field(default=120.0, ge=1, le=3600)
+    change_log_kept_s: float = Field(default=3600.0, ge=60, le=30 * 86_400)
     # Doors: how long and how much the server waits for and takes from one client.
     http_header_timeout_s: float = Field(default=10.0, gt=0, le=3600)
     http_body_timeout_s: float = Field(default=60.0, gt=0, le=3600)

@@ -1,18 +1,22 @@
-"""A hot standby follows the leader's change log, and loads the whole state only in doubt."""
+"""Hot standbys follow the change log, loading whole only in doubt; a takeover keeps its lease."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 
 import pytest
 from sqlalchemy import delete, func, select, text
 
+from omniroute.cluster.lease import LeaderLease
+from omniroute.cluster.node import ClusterNode, NodeInfo, Role
 from omniroute.core.documents import RouteRequest
 from omniroute.core.messages import AcceptOffer, CreateInteraction, SetPresence
 from omniroute.engine.changes import VERSION
 from omniroute.engine.clock import ManualClock
 from omniroute.engine.engine import Engine
-from omniroute.engine.loader import load_state
+from omniroute.engine.loader import load_state, read_snapshot
 from omniroute.engine.standby import Standby
 from omniroute.store import tables as t
 from omniroute.store.db import Database
@@ -117,3 +121,95 @@ async def insert_change(db: Database, body: dict[str, object], epoch: int | None
             ),
             {"body": json.dumps(body), "epoch": epoch},
         )
+
+
+async def test_a_change_naming_more_ids_than_one_statement_takes_is_applied(
+    pg: Database,
+) -> None:
+    clock = ManualClock(NOW)
+    engine = await lead(pg, clock)
+    try:
+        standby = await stand_by(pg)
+        doc_id = await arrive(engine)
+        item_id = engine.state.documents[doc_id].work_item_id
+        assert item_id is not None
+        # PostgreSQL takes at most 32,767 parameters in one statement.
+        many = [f"gone-{n}" for n in range(40_000)]
+        await insert_change(
+            pg,
+            {"v": VERSION, "documents": [*many, doc_id], "items": [*many, item_id],
+             "offers": many, "agents": [*many, "ann"]},
+        )  # fmt: skip
+        await same_as_store(pg, standby, "after a change naming 40,000 ids")
+        assert standby.full_loads == 1
+        assert item_id in (standby.state.work_items if standby.state else {})
+    finally:
+        await engine.stop()
+
+
+async def test_a_full_load_may_stay_idle_for_its_own_limit(pg: Database) -> None:
+    db = Database(pg.url, idle_tx_timeout_s=5, load_idle_tx_timeout_s=90)
+    try:
+        async with read_snapshot(db) as session:
+            limit = await session.scalar(text("SHOW idle_in_transaction_session_timeout"))
+        async with db.session() as session:
+            usual = await session.scalar(text("SHOW idle_in_transaction_session_timeout"))
+    finally:
+        await db.dispose()
+    assert (limit, usual) == ("90s", "5s")
+
+
+LEASE_S = 0.6
+# The load is held up this many leases: without renewals the lease would lapse meanwhile.
+HELD_LEASES = 4
+
+
+async def _wait_for_holder(lease: LeaderLease, node_id: str) -> None:
+    for _ in range(200):  # bounded: 20 s
+        view = await lease.view()
+        if view.live and view.node_id == node_id:
+            return
+        await asyncio.sleep(0.1)
+    msg = f"{node_id} never took the lease"
+    raise AssertionError(msg)
+
+
+async def test_a_slow_takeover_keeps_the_lease(pg: Database) -> None:
+    db = pg
+    clock = ManualClock(NOW)
+    nodes = [
+        ClusterNode(
+            Database(db.url),
+            Engine(Database(db.url), clock),
+            NodeInfo(name, f"http://{name}.invalid", Role.STANDBY),
+            lease_s=LEASE_S,
+            renew_s=LEASE_S / 4,
+        )
+        for name in ("first", "second")
+    ]
+    first, second = nodes
+    lease = LeaderLease(db, "observer", LEASE_S)
+    starting: list[asyncio.Task[None]] = []
+    try:
+        # Another transaction holds up the first node's load of the work items.
+        async with db.session() as blocker, blocker.begin():
+            await blocker.execute(text("LOCK TABLE work_items IN ACCESS EXCLUSIVE MODE"))
+            starting.append(asyncio.create_task(first.start()))
+            await _wait_for_holder(lease, "first")
+            starting.append(asyncio.create_task(second.start()))
+            await asyncio.sleep(LEASE_S * HELD_LEASES)  # the scenario: a load this slow
+        await asyncio.wait_for(asyncio.gather(*starting), 30)
+        view = await lease.view()
+        assert (view.node_id, view.epoch) == ("first", 1)
+        assert first.engine.running
+        assert second.term is None
+        assert not second.engine.running
+    finally:
+        for task in starting:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+        for node in nodes:
+            await node.stop()
+            await node.engine.db.dispose()
+            await node.db.dispose()

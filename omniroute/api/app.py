@@ -115,7 +115,14 @@ async def _join(app: FastAPI, cfg: Settings, db: Database, engine: Engine) -> Cl
             )
         await engine.start()
         return None
-    node = ClusterNode(db, engine, info, lease_s=cfg.lease_s, renew_s=cfg.lease_renew_s)
+    node = ClusterNode(
+        db,
+        engine,
+        info,
+        lease_s=cfg.lease_s,
+        renew_s=cfg.lease_renew_s,
+        changes_kept_s=cfg.change_log_kept_s,
+    )
     assert cfg.secret_key is not None  # settings refuse to load without one
     node.forwarder = HttpForwarder(node, cfg.secret_key.get_secret_value(), cfg.forward_timeout_s)
     engine.forwarder = node.forwarder
@@ -151,11 +158,16 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pg = cfg.database_url.startswith("postgresql")
-        db = Database(cfg.database_url, idle_tx_timeout_s=cfg.idle_tx_timeout_s if pg else None)
+        db = Database(
+            cfg.database_url,
+            idle_tx_timeout_s=cfg.idle_tx_timeout_s if pg else None,
+            load_idle_tx_timeout_s=cfg.load_idle_tx_timeout_s,
+        )
         engine = Engine(
             db,
             clock,
             batch_max=cfg.engine_batch_max,
+            timer_batch=cfg.engine_timer_batch,
             checks=cfg.engine_checks or None,
             guard=cfg.engine_checks or None,
         )

@@ -34,8 +34,6 @@ log = logging.getLogger(__name__)
 KEYS_KEPT = timedelta(days=1)
 # Nodes not seen for this long leave the cluster's list.
 NODES_KEPT = timedelta(hours=1)
-# The change log is kept this long: a standby further behind loads the whole state.
-CHANGES_KEPT_S = 3600
 HOUSEKEEPING_EVERY_S = 600.0
 # A leader whose commits keep its lease renewed re-reads the lease and node list this often.
 LEADER_REFRESH_S = 5.0
@@ -100,6 +98,7 @@ class ClusterNode:
         *,
         lease_s: float,
         renew_s: float,
+        changes_kept_s: float = 3600.0,
     ) -> None:
         self.db = db
         self.engine = engine
@@ -120,6 +119,8 @@ class ClusterNode:
         self.term: Term | None = None
         self.forwarder: HttpForwarder
         self._renew_s = renew_s
+        # The change log is kept this long: a standby further behind loads the whole state.
+        self._changes_kept_s = changes_kept_s
         self._lease_s = lease_s
         self._started_at = datetime.now(UTC)
         self._view = LeaseView(None, 0, None, live=False)
@@ -164,7 +165,7 @@ class ClusterNode:
     @property
     def leader_reachable(self) -> bool:
         """Whether a running engine leads: this node's, or another node's under a live lease."""
-        if self.engine.running:
+        if self.engine.ready:
             return True
         # A lease still naming this node while its engine is stopped leads nowhere.
         return self._view.live and self._view.node_id != self.node_id
@@ -280,6 +281,7 @@ class ClusterNode:
         self.term = term
         self._last_renewed = asyncio.get_running_loop().time()
         log.info("node %s leads (epoch %s)", self.node_id, term.epoch)
+        holding = asyncio.create_task(self._hold(term), name="omniroute-lease-hold")
         try:
             # The feeds must have every event of earlier terms before this term's events.
             await self.follower.catch_up()
@@ -293,9 +295,30 @@ class ClusterNode:
             with contextlib.suppress(Exception):
                 await self.lease.release(term.epoch)
             return
+        finally:
+            holding.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await holding
         self.role = Role.LEADER
         await self._heartbeat()
         await self._refresh()
+
+    async def _hold(self, term: Term) -> None:
+        """Renew the lease while taking over: catching up (or a full load, seconds at 100,000
+        items) can outlast it, and a standby must not take a live leader's lease meanwhile.
+        A takeover still going after a load's idle limit is stuck: the lease then lapses."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + self.db.load_idle_tx_timeout_s
+        while loop.time() < until:
+            await asyncio.sleep(self._renew_s)
+            try:
+                await self.lease.renew(term.epoch)
+            except Deposed:
+                return  # the first commit finds it out and stops the engine
+            except Exception:  # noqa: BLE001 - the next beat tries again
+                log.warning("renewing the lease while taking over failed; retrying")
+                continue
+            self._last_renewed = asyncio.get_running_loop().time()
 
     async def _step_down(self) -> None:
         self.term = None
@@ -353,5 +376,5 @@ class ClusterNode:
                     # The newest row stays: the next one is numbered after it.
                     "AND seq < (SELECT max(seq) FROM engine_changes)"
                 ),
-                {"kept": CHANGES_KEPT_S},
+                {"kept": self._changes_kept_s},
             )

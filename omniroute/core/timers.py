@@ -37,10 +37,10 @@ class TimerHeap:
         """When the earliest timer falls due, if any."""
         return self._heap[0][0] if self._heap else None
 
-    def pop_due(self, now: datetime) -> list[tuple[TimerKind, str]]:
-        """Remove and return every timer due at or before now."""
+    def pop_due(self, now: datetime, limit: int | None = None) -> list[tuple[TimerKind, str]]:
+        """Remove and return the timers due at or before now, earliest first (at most `limit`)."""
         due: list[tuple[TimerKind, str]] = []
-        while self._heap and self._heap[0][0] <= now:
+        while self._heap and self._heap[0][0] <= now and (limit is None or len(due) < limit):
             _, kind, target = heapq.heappop(self._heap)
             due.append((TimerKind(kind), target))
         return due

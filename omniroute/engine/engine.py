@@ -2,7 +2,9 @@
 
 Commands run one after another against the in-memory state; the routing pass follows; the
 batch's changes and feed events are written in one transaction; only after the commit do
-callers get their results and subscribers their events. Timers fire inside the same loop.
+callers get their results and subscribers their events. Timers fire inside the same loop, at
+most `timer_batch` per batch (earliest first), so a backlog of due timers (a start after a long
+stop) is worked off in many small commits between the commands, never one huge one.
 """
 
 from __future__ import annotations
@@ -173,6 +175,7 @@ class Engine:
         clock: Clock | None = None,
         batch_max: int = 512,
         *,
+        timer_batch: int = 1000,
         checks: bool | None = None,
         guard: bool | None = None,
         fence: CommitFence | None = None,
@@ -188,10 +191,12 @@ class Engine:
             self.guard = guard
         self.clock: Clock = clock or SystemClock()
         self.batch_max = batch_max
+        self.timer_batch = timer_batch
         self.bus = EventBus()
         self._state: EngineState | None = None
         self._inbox: asyncio.Queue[_Command[Any] | _Reload | _Stop] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._started = False
         self._lease = EngineLease(db)
         self.batches = 0
         self.commit_listeners: list[Callable[[Committed], None]] = []
@@ -213,6 +218,11 @@ class Engine:
         """Whether the command loop is alive."""
         return self._task is not None and not self._task.done()
 
+    @property
+    def ready(self) -> bool:
+        """Whether the loop is alive and its start, firing what fell due while down, is done."""
+        return self._started and self.running
+
     async def start(self) -> None:
         """Take the lease, load the state, fire what fell due while down, start the loop."""
         if self.fence is None:
@@ -229,8 +239,10 @@ class Engine:
                 await self._lease.release()
             raise
         self._inbox = asyncio.Queue()
+        self._started = False
         self._task = asyncio.create_task(self._run(), name="omniroute-engine")
         await self.tick()
+        self._started = True
 
     async def stop(self) -> None:
         """Finish the queued commands and stop."""
@@ -413,7 +425,7 @@ class Engine:
         request.future.set_result(None)
 
     def _fire_timers(self, tx: Tx) -> None:
-        for kind, target in self.state.timers.pop_due(tx.now):
+        for kind, target in self.state.timers.pop_due(tx.now, self.timer_batch):
             door.fire_timer(tx, kind, target)
 
     def _run_batch(self, batch: list[_Command[Any]], reroute: Iterable[str]) -> _Done:
@@ -550,10 +562,11 @@ class Engine:
     async def _recover(self) -> None:
         while True:
             try:
-                async with self.db.session() as session:
-                    if self.fence is not None:
-                        async with session.begin():
-                            await self.fence.before_write(session)
+                if self.fence is not None:
+                    async with self.db.session() as session, session.begin():
+                        await self.fence.before_write(session)
+                # The same one-snapshot read as a start: no commit may fall between two queries.
+                async with read_snapshot(self.db) as session:
                     self._state = await load_state(session)
             except Deposed:
                 raise

@@ -39,6 +39,8 @@ class EngineLease:
         if not database or database == ":memory:":
             return
         path = Path(f"{database}.engine-lock")
+        # The lease is taken before migrations create the database, on a fresh checkout too.
+        path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
-from collections.abc import AsyncIterator, Collection, Iterator
+from collections.abc import AsyncIterator, Collection, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,10 +45,16 @@ from omniroute.store.db import Database
 
 # Load everything, or only the rows of these ids.
 Ids = Collection[str] | None
+# PostgreSQL takes at most 32,767 parameters in one statement: a long id list (a standby catching
+# up on many commits) is read in slices of this many.
+ID_SLICE = 5000
+# A load builds objects from 100,000s of rows on the event loop: it lets the node's other tasks
+# run after every this many, so its heartbeat, lease renewals, requests and their open
+# transactions never wait seconds behind it (PostgreSQL ends a transaction idle for
+# `OMNIROUTE_IDLE_TX_TIMEOUT_S`, and a leader not renewing loses its lease).
+PACE = 1000
+T = TypeVar("T")
 LIVE_STATE_VALUES = [s.value for s in LIVE_WORK_ITEM_STATES]
-# A full load pauses between its queries to build objects (seconds at 100,000 items on a busy
-# machine): longer than the idle-transaction limit that frees a frozen leader's locks.
-LOAD_IDLE_S = 120
 
 
 @asynccontextmanager
@@ -57,9 +64,28 @@ async def read_snapshot(db: Database) -> AsyncIterator[AsyncSession]:
         if db.dialect == "postgresql":
             await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             await session.execute(
-                text(f"SET LOCAL idle_in_transaction_session_timeout = '{LOAD_IDLE_S}s'")
+                text(
+                    "SET LOCAL idle_in_transaction_session_timeout = "
+                    f"'{int(db.load_idle_tx_timeout_s * 1000)}ms'"
+                )
             )
         yield session
+
+
+async def paced(rows: Iterable[T]) -> AsyncIterator[T]:
+    """`rows` one by one, letting the event loop run other tasks after every `PACE`."""
+    for n, row in enumerate(rows, 1):
+        yield row
+        if n % PACE == 0:
+            await asyncio.sleep(0)
+
+
+def slices(ids: Ids) -> list[list[str] | None]:
+    """`ids` in slices one query each can take; [None] for everything."""
+    if ids is None:
+        return [None]
+    ordered = sorted(ids)
+    return [ordered[i : i + ID_SLICE] for i in range(0, len(ordered), ID_SLICE)]
 
 
 def skill_requirements(raw: list[Any]) -> tuple[SkillRequirement, ...]:
@@ -154,6 +180,13 @@ async def load_config(session: AsyncSession) -> tuple[RoutingConfig, dict[str, A
 async def load_agents(session: AsyncSession, ids: Ids = None) -> dict[str, Agent]:
     """Agents with their capacities, availability, skills and groups (load not included)."""
     agents: dict[str, Agent] = {}
+    for part in slices(ids):
+        agents |= await _load_agents(session, part)
+    return agents
+
+
+async def _load_agents(session: AsyncSession, ids: Ids) -> dict[str, Agent]:
+    agents: dict[str, Agent] = {}
     ag, ch, sk, gr = t.AgentRow, t.AgentChannelRow, t.AgentSkillRow, t.AgentGroupRow
     agent_rows = select(ag)
     channel_rows, skill_rows, group_rows = select(ch), select(sk), select(gr)
@@ -209,6 +242,10 @@ def _summary(name: str, email: str, subject: str) -> dict[str, str]:
 
 async def load_documents(session: AsyncSession, ids: Ids = None) -> list[Document]:
     """Live interactions and cases (only those of `ids` when given)."""
+    return [row for part in slices(ids) for row in await _load_documents(session, part)]
+
+
+async def _load_documents(session: AsyncSession, ids: Ids) -> list[Document]:
     inter = t.InteractionRow
     closed_i = [s.value for s in CLOSED_INTERACTION_STATES]
     query = select(
@@ -244,7 +281,7 @@ async def load_documents(session: AsyncSession, ids: Ids = None) -> list[Documen
             customer_id=r.customer_id,
             case_id=r.case_id,
         )
-        for r in await session.execute(query)
+        async for r in paced(await session.execute(query))
     ]
     case = t.CaseRow
     closed_c = [s.value for s in CLOSED_CASE_STATES]
@@ -260,8 +297,8 @@ async def load_documents(session: AsyncSession, ids: Ids = None) -> list[Documen
     ).where(case.state.not_in(closed_c))
     if ids is not None:
         case_query = case_query.where(case.id.in_(ids))
-    for doc_id, channel_id, st, wi, agent_id, name, email, subject in await session.execute(
-        case_query
+    async for doc_id, channel_id, st, wi, agent_id, name, email, subject in paced(
+        await session.execute(case_query)
     ):
         docs.append(
             Document(
@@ -280,6 +317,13 @@ async def load_documents(session: AsyncSession, ids: Ids = None) -> list[Documen
 
 async def load_last_agents(session: AsyncSession, customers: Ids = None) -> dict[str, str]:
     """The agent who last worked for each stable customer id (agent affinity)."""
+    last: dict[str, str] = {}
+    for part in slices(customers):
+        last |= await _load_last_agents(session, part)
+    return last
+
+
+async def _load_last_agents(session: AsyncSession, customers: Ids) -> dict[str, str]:
     inter = t.InteractionRow
     latest = select(inter.customer_id, func.max(inter.created_at).label("at")).where(
         inter.customer_id.is_not(None), inter.agent_id.is_not(None)
@@ -302,6 +346,10 @@ async def load_last_agents(session: AsyncSession, customers: Ids = None) -> dict
 
 async def load_items(session: AsyncSession, ids: Ids = None) -> list[WorkItem]:
     """Live work items (only those of `ids` when given), without their offers."""
+    return [row for part in slices(ids) for row in await _load_items(session, part)]
+
+
+async def _load_items(session: AsyncSession, ids: Ids) -> list[WorkItem]:
     wi = t.WorkItemRow
     query = select(
         wi.id,
@@ -356,7 +404,7 @@ async def load_items(session: AsyncSession, ids: Ids = None) -> list[WorkItem]:
             transfer_from_agent_id=r.transfer_from_agent_id,
             transfer_to_agent_id=r.transfer_to_agent_id,
         )
-        for r in await session.execute(query)
+        async for r in paced(await session.execute(query))
     ]
 
 
@@ -383,6 +431,10 @@ def mark_accepted(state: EngineState, doc: Document) -> None:
 
 async def load_offers(session: AsyncSession, ids: Ids = None) -> list[Offer]:
     """Pending offers (only those of `ids` when given)."""
+    return [row for part in slices(ids) for row in await _load_offers(session, part)]
+
+
+async def _load_offers(session: AsyncSession, ids: Ids) -> list[Offer]:
     of = t.OfferRow
     query = select(of).where(of.state == OfferState.PENDING.value)
     if ids is not None:
@@ -408,6 +460,12 @@ async def load_ended_offers(
     session: AsyncSession, ids: Collection[str]
 ) -> list[tuple[str, str, OfferState]]:
     """The agent and outcome of those of `ids` that are no longer pending."""
+    return [row for part in slices(ids) for row in await _load_ended_offers(session, part or ())]
+
+
+async def _load_ended_offers(
+    session: AsyncSession, ids: Collection[str]
+) -> list[tuple[str, str, OfferState]]:
     of = t.OfferRow
     rows = await session.execute(
         select(of.id, of.agent_id, of.state).where(
@@ -435,9 +493,9 @@ async def _load_work(session: AsyncSession, state: EngineState) -> None:
         if doc.wrap_up_due_at is not None:
             state.timers.add(doc.wrap_up_due_at, TimerKind.WRAP_UP_DUE, doc.id)
     state.last_agents = await load_last_agents(session)
-    for item in await load_items(session):
+    async for item in paced(await load_items(session)):
         place_item(state, item)
-    for doc in state.documents.values():
+    async for doc in paced(list(state.documents.values())):
         mark_accepted(state, doc)
     for offer in await load_offers(session):
         place_offer(state, offer)
@@ -484,19 +542,25 @@ def arm_item_timers(state: EngineState, item: WorkItem) -> None:
             state.timers.add(due, kind, target)
 
 
+# Loads running now that paused the garbage collector, and whether it ran before the first.
+_paused: list[bool] = []
+
+
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """No cyclic garbage collection while a full load builds its objects.
 
     A load builds millions of long-lived objects and no reference cycles: each collection it
-    triggered walked all of them made so far (a third of a 100,000-item load's time).
+    triggered walked all of them made so far (a third of a 100,000-item load's time). Loads
+    may overlap (they let the event loop run); the last one to end resumes collection.
     """
-    enabled = gc.isenabled()
+    _paused.append(gc.isenabled() if not _paused else _paused[0])
     gc.disable()
     try:
         yield
     finally:
-        if enabled:
+        was_enabled = _paused.pop()
+        if not _paused and was_enabled:
             gc.enable()
 
 
@@ -514,7 +578,7 @@ async def _load_state(session: AsyncSession) -> EngineState:
     state.skill_ids = catalogs["skill_ids"]
     await _load_work(session, state)
     index_agents(state, await load_agents(session))
-    for item in state.work_items.values():
+    async for item in paced(list(state.work_items.values())):
         queue_item(state, item)
     await load_counters(session, state)
     await _load_external(session, state)

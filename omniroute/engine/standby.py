@@ -39,6 +39,7 @@ from omniroute.engine.loader import (
     load_offers,
     load_state,
     mark_accepted,
+    paced,
     place_item,
     place_offer,
     queue_item,
@@ -141,8 +142,8 @@ class Standby:
                 assert state is not None
                 if read.changes:
                     self.state = None  # a failure half-way leaves no copy to trust
-                    _apply(state, read)
-                    _compact_timers(state)
+                    await _apply(state, read)
+                    await _compact_timers(state)
                     self.state = state
                     self.seq, self.epoch = read.changes[-1].seq, read.changes[-1].epoch
                     self.applied += len(read.changes)
@@ -192,7 +193,7 @@ class Standby:
         return read
 
 
-def _apply(state: EngineState, read: _Read) -> None:
+async def _apply(state: EngineState, read: _Read) -> None:
     """Replace what the changes name by what the store holds, keeping the indexes true."""
     changes = read.changes
     touched_docs = {d for change in changes for d in change.documents}
@@ -210,7 +211,7 @@ def _apply(state: EngineState, read: _Read) -> None:
     # Loads move with the items that hold capacity: count what leaves and what comes.
     held: Counter[tuple[str, str]] = Counter()
     affected = set(touched_docs)
-    for item_id in touched_items:
+    async for item_id in paced(touched_items):
         old = state.work_items.get(item_id)
         if old is None:
             continue
@@ -219,7 +220,7 @@ def _apply(state: EngineState, read: _Read) -> None:
         affected.add(old.document_id)
         if old.agent_id is not None and old.state in CAPACITY_HOLDING_STATES:
             held[(old.agent_id, old.channel_id)] -= 1
-    for item in read.items:
+    async for item in paced(read.items):
         place_item(state, item)
         affected.add(item.document_id)
         if item.agent_id is not None and item.state in CAPACITY_HOLDING_STATES:
@@ -227,12 +228,12 @@ def _apply(state: EngineState, read: _Read) -> None:
     for offer in read.offers:
         place_offer(state, offer)
     pending = {offer.work_item_id: offer.id for offer in state.offers.values()}
-    for item in read.items:
+    async for item in paced(read.items):
         item.offer_id = pending.get(item.id)
         queue_item(state, item)
     for offer_id, agent_id, outcome in read.ended:
         state.ended_offers[offer_id] = (agent_id, outcome)
-    for doc_id in affected:
+    async for doc_id in paced(affected):
         holder = state.documents.get(doc_id)
         if holder is not None:
             _settle_document(state, holder)
@@ -284,7 +285,7 @@ def _apply_agents(
             state.index.refresh_agent(current)
 
 
-def _compact_timers(state: EngineState) -> None:
+async def _compact_timers(state: EngineState) -> None:
     """Rebuild the timer heap from the live state when stale entries outnumber live ones."""
     live = len(state.work_items) + len(state.offers) + len(state.documents)
     if len(state.timers) <= TIMERS_PER_THING * live + 1000:
@@ -296,5 +297,5 @@ def _compact_timers(state: EngineState) -> None:
     for offer in state.offers.values():
         if offer.expires_at is not None:
             state.timers.add(offer.expires_at, TimerKind.OFFER_TIMEOUT, offer.id)
-    for item in state.work_items.values():
+    async for item in paced(list(state.work_items.values())):
         arm_item_timers(state, item)

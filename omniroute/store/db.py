@@ -44,8 +44,17 @@ def pg_session_settings(idle_tx_timeout_s: float | None) -> dict[str, str]:
 class Database:
     """An async SQLAlchemy engine with its session factory."""
 
-    def __init__(self, url: str, *, idle_tx_timeout_s: float | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        idle_tx_timeout_s: float | None = None,
+        load_idle_tx_timeout_s: float = 120.0,
+    ) -> None:
         self.url = url
+        # A full load of the engine state pauses between its queries to build objects (seconds
+        # at 100,000 items on a busy machine): its transaction may stay idle this long.
+        self.load_idle_tx_timeout_s = load_idle_tx_timeout_s
         kwargs: dict[str, Any] = {}
         if url.startswith("postgresql"):
             kwargs["pool_size"] = 10

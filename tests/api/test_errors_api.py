@@ -120,12 +120,18 @@ async def test_healthz(api: Api) -> None:
 async def test_readyz(api: Api) -> None:
     r = await api.client.get("http://test/readyz")
     assert r.status_code == 200, r.text
-    assert r.json() == {"status": "ready", "checks": {"store": "ok", _engine_check(api): "ok"}}
+    body = {"status": "ready", "checks": {"store": "ok", _engine_check(api): "ok"}}
+    assert r.json() == body | _engine_role(api, "leading")
 
 
 def _engine_check(api: Api) -> str:
     """A single node reports its engine; a cluster node (on PostgreSQL) its leader."""
     return "engine" if api.app.state.cluster is None else "leader"
+
+
+def _engine_role(api: Api, role: str) -> dict[str, str]:
+    """What a cluster node's engine does (a single node says nothing of it)."""
+    return {} if api.app.state.cluster is None else {"engine": role}
 
 
 async def test_readyz_when_engine_stopped(api: Api) -> None:
@@ -134,7 +140,11 @@ async def test_readyz_when_engine_stopped(api: Api) -> None:
     assert r.status_code == 503
     stopped = "stopped" if api.app.state.cluster is None else "no leader reachable"
     checks = {"store": "ok", _engine_check(api): stopped}
-    assert r.json() == {"status": "not_ready", "checks": checks}
+    # Stopped by hand, the engine stands by again: its copy of the state is loaded afresh.
+    assert r.json() in (
+        {"status": "not_ready", "checks": checks} | _engine_role(api, role)
+        for role in ("loading", "warm")
+    )
     assert (await api.client.get("http://test/healthz")).status_code == 200
     r = await api.client.put(
         "/agents/alice/presence", json={"presence_id": "available"}, headers=api.auth("alice")

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from websockets.asyncio.client import connect
 from websockets.exceptions import WebSocketException
 
@@ -172,6 +172,20 @@ async def settled(db: Database) -> bool:
     return pending is None and wrapping is None
 
 
+async def feeds_caught_up(db: Database, agents: list[Agent]) -> bool:
+    """Every agent's socket has seen the newest event stored for that agent."""
+    async with db.session() as s:
+        for agent in agents:
+            newest = await s.scalar(
+                select(func.max(t.AgentEventRow.seq)).where(
+                    t.AgentEventRow.agent_id == agent.agent_id
+                )
+            )
+            if newest is not None and agent.last < newest:
+                return False
+    return True
+
+
 async def test_leader_killed_three_times_under_load(store: Database, cluster: Cluster) -> None:
     nodes = [cluster.start() for _ in range(3)]
     first_leader, first_epoch = await leader_of(nodes)
@@ -208,7 +222,9 @@ async def test_leader_killed_three_times_under_load(store: Database, cluster: Cl
     while not await settled(store):
         assert loop.time() < deadline, "routing did not settle"
         await asyncio.sleep(RETRY_PAUSE_S)
-    await asyncio.sleep(1.0)  # the last frames reach the sockets
+    while not await feeds_caught_up(store, agents):
+        assert loop.time() < deadline, "the last frames never reached the agents' sockets"
+        await asyncio.sleep(RETRY_PAUSE_S)
     stop.set()
     await asyncio.gather(*followers)
 

@@ -53,6 +53,15 @@ async def test_nodes_share_one_leader_and_forward_to_it(seeded: Database, cluste
     assert {v["node_id"] for v in views} == {n["node_id"] for n in nodes}
     by_id = {n["node_id"]: n for n in nodes}
     assert by_id[views[2]["node_id"]]["role"] == "api"
+    # Readiness says what each node's engine does; a standby turns warm once it has loaded.
+    engines = {}
+    for node, view in zip((first, second, api_only), views, strict=True):
+        for _ in range(300):  # bounded: 30 s
+            engines[by_id[view["node_id"]]["role"]] = engine = _engine(node.base_url)
+            if engine != "loading":
+                break
+            await asyncio.sleep(0.1)
+    assert engines == {"leader": "leading", "standby": "warm", "api": "none"}
 
     # The supervisor's live view on a node that does not lead follows the leader's commits.
     url = f"ws://{api_only.host}:{api_only.port}/api/v1/supervisor/feed?token=token-admin"
@@ -88,6 +97,14 @@ async def test_nodes_share_one_leader_and_forward_to_it(seeded: Database, cluste
     assert emails == 1
 
 
+def _engine(base_url: str) -> str:
+    ready = httpx.get(f"{base_url}/readyz", timeout=10)
+    assert ready.status_code == 200, ready.text
+    engine = ready.json()["engine"]
+    assert isinstance(engine, str)
+    return engine
+
+
 def _send_mail(port: int) -> None:
     mail = EmailMessage()
     mail["From"] = "dana@customer.test"
@@ -99,7 +116,8 @@ def _send_mail(port: int) -> None:
 
 
 def test_a_second_sqlite_node_is_refused(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'one.db'}"
+    # The first node starts although its database's directory does not exist yet (`make run`).
+    url = f"sqlite+aiosqlite:///{tmp_path / 'var' / 'one.db'}"
     first = spawn(url, tmp_path / "first.log")
     try:
         first.wait_ready()

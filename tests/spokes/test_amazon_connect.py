@@ -155,12 +155,12 @@ async def test_transfers_use_transfer_contact_with_the_right_flow(
     assert subject.contacts is not None
     await subject.deliver(to_agent)
     assert subject.contacts.by_contact(CONTACT) == ContactLink(
-        CONTACT, "doc-1", "wi-2", "PQ-support"
+        CONTACT, "doc-1", "wi-2", "PQ-support", transferred_to="P-bob"
     )
     await subject.deliver(cancel)
     # Back with its sender, who holds it again.
     assert subject.contacts.by_contact(CONTACT) == ContactLink(
-        CONTACT, "doc-1", "wi-1", "PQ-support", accepted_by="P-alice"
+        CONTACT, "doc-1", "wi-1", "PQ-support", accepted_by="P-alice", transferred_to="P-alice"
     )
     await subject.deliver(to_queue)
     assert subject.contacts.by_contact(CONTACT) == ContactLink(
@@ -492,6 +492,50 @@ async def test_the_sender_getting_a_cancelled_transfer_back_is_no_offer(
     await subject.deliver(cancel)
     body = raw("contact_connecting.json")
     assert subject.parse_inbound(signed(body), body) == []
+
+
+def alert_to(user: str) -> bytes:
+    """The fixture's alert of the task, to another Connect user."""
+    return raw("contact_connecting.json").replace(ALICE.encode(), user.encode())
+
+
+async def test_an_alert_from_before_the_latest_transfer_is_no_offer(
+    spoke: tuple[AmazonConnectSpoke, Stubber],
+) -> None:
+    subject, stubber = spoke
+    await linked(subject)
+    all_events = events()
+    cancel, to_bob = (
+        all_events[RoutingEventType.CANCEL_TRANSFER],
+        all_events[RoutingEventType.TRANSFER_TO_AGENT],
+    )
+    cancel = replace(
+        cancel,
+        payload={**cancel.payload, "from": {"agent_id": "alice", "provider_agent_id": ALICE}},
+    )
+    rejected = all_events[RoutingEventType.OFFER_OUTCOME]
+    rejected = replace(rejected, payload={**rejected.payload, "work_item_id": "wi-2"})
+    for event in (cancel, to_bob, rejected):
+        if event is rejected:
+            stubber.add_response("update_contact_attributes", {})
+        stubber.add_response("transfer_contact", {"ContactId": CONTACT, "ContactArn": "arn"})
+    await subject.deliver(cancel)
+    await subject.deliver(to_bob)
+    # The stream lags the API: Alice's alert of the cancelled transfer coming back arrives
+    # after the next transfer to Bob was made; it is no offer of Bob's transfer to Alice.
+    body = raw("contact_connecting.json")
+    assert subject.parse_inbound(signed(body), body) == []
+    body = alert_to("P-bob")
+    (offered,) = subject.parse_inbound(signed(body), body)
+    assert (offered.provider_agent_id, offered.offer and offered.offer.work_item_id) == (
+        "P-bob",
+        "wi-2",
+    )
+    # Bob rejects: queued again, the task may go to anyone.
+    await subject.deliver(rejected)
+    body = raw("contact_connecting.json")
+    (offered,) = subject.parse_inbound(signed(body), body)
+    assert offered.provider_agent_id == ALICE
 
 
 async def test_an_alert_after_an_accept_is_a_transfer_made_in_connect(

@@ -20,7 +20,7 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request, db: DbDep, engine: EngineDep) -> JSONResponse:
-    """The store answers and the routing engine runs (here, or on the cluster's leader)."""
+    """The store answers and the routing engine has started (here, or on the cluster's leader)."""
     checks: dict[str, str] = {}
     try:
         async with db.engine.connect() as conn:
@@ -30,10 +30,20 @@ async def readyz(request: Request, db: DbDep, engine: EngineDep) -> JSONResponse
         checks["store"] = f"error: {type(err).__name__}"
     node: ClusterNode | None = request.app.state.cluster
     if node is None:
-        checks["engine"] = "ok" if engine.running else "stopped"
+        checks["engine"] = "ok" if engine.ready else "stopped"
     else:
         checks["leader"] = "ok" if node.leader_reachable else "no leader reachable"
     ready = all(v == "ok" for v in checks.values())
-    return JSONResponse(
-        {"status": "ready" if ready else "not_ready", "checks": checks}, 200 if ready else 503
-    )
+    body: dict[str, object] = {"status": "ready" if ready else "not_ready", "checks": checks}
+    if node is not None:
+        # Not a readiness check: whether this node could take over without a full load.
+        body["engine"] = _engine_role(node)
+    return JSONResponse(body, 200 if ready else 503)
+
+
+def _engine_role(node: ClusterNode) -> str:
+    if not node.can_lead:
+        return "none"
+    if node.engine.running:
+        return "leading"
+    return "warm" if node.standby.warm else "loading"

@@ -82,7 +82,7 @@ def _figures(
     return Figures(
         depth=sum(q.depth for q in live),
         oldest_queued_at=oldest,
-        longest_wait_s=0.0 if oldest is None else (window.now - oldest).total_seconds(),
+        longest_wait_s=0.0 if oldest is None else max(0.0, (window.now - oldest).total_seconds()),
         offered=sum(q.offered for q in live),
         in_progress=sum(q.in_progress for q in live),
         items_created=sum(1 for i in items if window.contains(i.created_at)),
@@ -148,9 +148,11 @@ def _minutes(items: list[ItemRecord], offers: list[OfferRecord], window: Window)
 
 async def build_overview(engine: Engine, db: Database) -> Overview:
     """The overview as of the engine's last commit."""
-    live = await engine.query(LiveOverview())
-    window = Window.ending(live.now)
+    window = Window.ending(engine.clock.now())
+    # History first, then the live view: the live view then knows at least every item the
+    # history counts, so a frame never shows more items created than the queues account for.
     async with db.session() as session:
         history = await load_history(session, window)
         thresholds = await load_thresholds(session)
+    live = await engine.query(LiveOverview())
     return compose(live.queues, live.agents, history, thresholds, window)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -169,11 +169,19 @@ class OfferTerms:
     auto_accept: AutoAccept = lambda _user, _contact: False
 
 
+def _not_an_offer(link: ContactLink, user: str) -> bool:
+    """Whether an alert of the contact we transferred to `user` stands for no offer."""
+    if link.transferred_to is None:
+        return False
+    # To someone else: an alert from before our latest TransferContact, arriving late.
+    # To the holder: a cancelled transfer coming back to its sender, who still has the work.
+    return link.transferred_to != user or link.accepted_by == user
+
+
 def _offers(
     event: AgentEvent,
     lookup: Lookup,
     terms: OfferTerms,
-    returning: Mapping[str, str],
 ) -> list[InboundEvent]:
     user = event.user_id
     now = {segment_id(c, user): c for c in (event.current.contacts if event.current else [])}
@@ -186,7 +194,7 @@ def _offers(
         earlier = before.get(segment)
         if earlier is not None and earlier.state in OFFERED_STATES:
             continue
-        if returning.get(link.contact_id) == user:
+        if contact.contact_id == link.contact_id and _not_an_offer(link, user):
             continue
         timeout_s = terms.timeout_s
         offer = InboundOffer(
@@ -239,7 +247,6 @@ def inbound_events(
     lookup: Lookup,
     *,
     terms: OfferTerms | None = None,
-    returning: Mapping[str, str] | None = None,
 ) -> list[InboundEvent]:
     """The sign-in, presence and offer events one agent event stands for."""
     found: list[InboundEvent] = []
@@ -249,5 +256,5 @@ def inbound_events(
         presence = _presence(event)
         if presence is not None:
             found.append(presence)
-    found.extend(_offers(event, lookup, terms or OfferTerms(), returning or {}))
+    found.extend(_offers(event, lookup, terms or OfferTerms()))
     return found

@@ -22,6 +22,9 @@ class ContactLink:
     # A voice contact Connect routes itself (not a task we started): its caller's number.
     voice: bool = False
     customer_number: str | None = None
+    # The Connect user our latest TransferContact named. The agent event stream lags the API,
+    # so until our next transfer an alert of this contact to anyone else is an older one.
+    transferred_to: str | None = None
 
 
 def _link(value: Any) -> ContactLink | None:

@@ -97,7 +97,6 @@ class AmazonConnectSpoke(Spoke[ConnectSettings]):
         self.contacts: ContactMap | None = None
         self._status_ids: dict[str, str] = {}
         self._starting = 0
-        self._returning: dict[str, str] = {}
         # Each user's auto-accept for calls and for agent-first callbacks (DescribeUser).
         self._auto_accept: dict[str, tuple[bool, bool]] = {}
         self._foreign: dict[str, None] = {}
@@ -201,9 +200,14 @@ class AmazonConnectSpoke(Spoke[ConnectSettings]):
         link = self._task_link(data.document_id)
         # Mapped first: Connect may alert the target before TransferContact even returns.
         await self._map().put(
-            ContactLink(link.contact_id, link.document_id, data.transfer_id, link.provider_queue_id)
+            ContactLink(
+                link.contact_id,
+                link.document_id,
+                data.transfer_id,
+                link.provider_queue_id,
+                transferred_to=to,
+            )
         )
-        self._returning.pop(link.contact_id, None)
         await self._transfer(event_id, link, UserId=to, flow=self.settings.agent_transfer_flow_id)
 
     async def _transfer_to_queue(self, event_id: str, data: es.TransferData) -> None:
@@ -215,7 +219,6 @@ class AmazonConnectSpoke(Spoke[ConnectSettings]):
         await self._map().put(
             ContactLink(link.contact_id, link.document_id, data.transfer_id, queue)
         )
-        self._returning.pop(link.contact_id, None)
         await self._transfer(
             event_id, link, QueueId=queue, flow=self.settings.queue_transfer_flow_id
         )
@@ -225,14 +228,18 @@ class AmazonConnectSpoke(Spoke[ConnectSettings]):
         sender = data.from_.provider_agent_id
         link = self._task_link(data.document_id)
         previous = data.previous_work_item_id or link.work_item_id
-        # The sender still has the work it accepted: it is the holder again.
+        # The sender still has the work it accepted: it is the holder again, and Connect's
+        # alert to it is no new offer.
         back = ContactLink(
-            link.contact_id, link.document_id, previous, link.provider_queue_id, sender
+            link.contact_id,
+            link.document_id,
+            previous,
+            link.provider_queue_id,
+            accepted_by=sender,
+            transferred_to=sender,
         )
         await self._map().put(back)
         if sender:
-            # The sender still has the work here, so Connect's alert to it is no new offer.
-            self._returning[link.contact_id] = sender
             await self._transfer(
                 event_id, link, UserId=sender, flow=self.settings.agent_transfer_flow_id
             )
@@ -270,6 +277,9 @@ class AmazonConnectSpoke(Spoke[ConnectSettings]):
         if not target:
             msg = f"document {link.document_id}: no Connect queue to put the task back in"
             raise SpokeRejectedError(msg)
+        if link.transferred_to is not None:
+            # Queued again, it may go to anyone.
+            await self._map().put(replace(link, transferred_to=None))
         await self._transfer(
             event_id, link, QueueId=target, flow=self.settings.queue_transfer_flow_id
         )
@@ -539,7 +549,7 @@ class AmazonConnectSpoke(Spoke[ConnectSettings]):
         found: list[InboundEvent] = []
         terms = OfferTerms(self.settings.offer_timeout_s, self._auto_accepts)
         for record in records:
-            found.extend(inbound_events(record, self._ours, terms=terms, returning=self._returning))
+            found.extend(inbound_events(record, self._ours, terms=terms))
             found.extend(calls.call_events(record, self._ours))
         return found
 
