@@ -155,9 +155,7 @@ def settle_hours(tx: Tx) -> None:
         change = calendar.next_change(tx.now)
         if change is not None and (next_due is None or change < next_due):
             next_due = change
-    closed = {
-        q.id for q in config.queues.values() if not open_now.get(q.calendar_id or "", True)
-    }
+    closed = {q.id for q in config.queues.values() if not open_now.get(q.calendar_id or "", True)}
     opened = state.index.closed_queues - closed
     state.index.closed_queues = frozenset(closed)
     state.hours_config = config.queues
