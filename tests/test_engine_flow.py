@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniroute.core.documents import NewDocument, RouteRequest
 from omniroute.core.messages import AcceptOffer, EndInteraction, RejectOffer, SubmitWrapUp
+from omniroute.core.state import Tx
 from omniroute.domain.errors import DomainError, ErrorCode
 from omniroute.domain.model import DocumentType, WorkItemState
 from omniroute.engine.clock import ManualClock
@@ -122,3 +126,34 @@ async def test_second_engine_on_same_database_is_refused(engine: Engine, db: Dat
     await second.stop()
     await second.db.dispose()
     await engine.start()
+
+
+class StuckFence:
+    """A cluster fence whose commit never returns, as on a node frozen mid-commit."""
+
+    def __init__(self) -> None:
+        self.entered = asyncio.Event()
+
+    async def check(self, session: AsyncSession) -> None:
+        """Never reached."""
+
+    async def commit(self, tx: Tx, config_changed: bool, results: list[dict[str, Any]]) -> None:
+        self.entered.set()
+        await asyncio.Event().wait()
+
+
+async def test_a_command_in_flight_when_the_lead_is_lost_is_answered(db: Database) -> None:
+    await seed_catalog(db)
+    await add_rule(db)
+    await add_queue(db, "support", ["chat"])
+    fence = StuckFence()
+    engine = Engine(db, ManualClock(NOW), fence=fence)
+    await engine.start()
+    waiting = asyncio.create_task(engine.execute(create_command(chat())))
+    await asyncio.wait_for(fence.entered.wait(), 10)
+    engine.abandon()  # the node learnt it was deposed while the batch was committing
+    # Answered (and with the forwarder a cluster node has, sent on to the new leader).
+    with pytest.raises(DomainError) as err:
+        await asyncio.wait_for(waiting, 10)
+    assert err.value.code is ErrorCode.STORE_UNAVAILABLE
+    await engine.stop()

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from omniroute.cluster.commit_fence import EpochFence
 from omniroute.cluster.lease import LeaderLease
-from omniroute.cluster.node import EpochFence
 from omniroute.core import routing, transfers
 from omniroute.core.documents import NewDocument, RouteRequest
 from omniroute.core.door import Message

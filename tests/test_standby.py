@@ -13,6 +13,7 @@ from omniroute.cluster.lease import LeaderLease
 from omniroute.cluster.node import ClusterNode, NodeInfo, Role
 from omniroute.core.documents import RouteRequest
 from omniroute.core.messages import AcceptOffer, CreateInteraction, SetPresence
+from omniroute.domain.errors import DomainError, ErrorCode
 from omniroute.engine.changes import VERSION
 from omniroute.engine.clock import ManualClock
 from omniroute.engine.engine import Engine
@@ -213,3 +214,37 @@ async def test_a_slow_takeover_keeps_the_lease(pg: Database) -> None:
             await node.stop()
             await node.engine.db.dispose()
             await node.db.dispose()
+
+
+async def rows(db: Database) -> dict[str, int]:
+    """How many rows the tables a leader commit writes hold."""
+    tables = ("interactions", "work_items", "engine_changes", "command_results", "agent_events")
+    async with db.session() as s:
+        return {
+            name: int(await s.scalar(text(f"SELECT count(*) FROM {name}")) or 0) for name in tables
+        }
+
+
+async def test_a_keyed_command_runs_once_and_a_deposed_leader_writes_nothing(
+    pg: Database,
+) -> None:
+    engine = await lead(pg, ManualClock(NOW))
+    try:
+        command = CreateInteraction("chat", {}, RouteRequest("q"))
+        first = await engine.execute(command, key="retry-1")
+        before = await rows(pg)
+        # A retry under the same key is answered from the outcome kept in the first commit.
+        again = await engine.execute(command, key="retry-1")
+        assert again.id == first.id
+        assert await rows(pg) == before
+
+        # Another node takes the lead: this one's next commit writes nothing and it stops.
+        async with pg.session() as s, s.begin():
+            await s.execute(text("UPDATE cluster_lease SET node_id = 'other', epoch = epoch + 1"))
+        with pytest.raises(DomainError) as refused:
+            await engine.execute(command, key="retry-2")
+        assert refused.value.code is ErrorCode.STORE_UNAVAILABLE
+        assert not engine.running
+        assert await rows(pg) == before
+    finally:
+        await engine.stop()

@@ -29,6 +29,7 @@ from omniroute.api.chat_cors import PublicChatCors
 from omniroute.api.errors import install_error_handlers
 from omniroute.api.guard import RequestGuard
 from omniroute.api.idempotency import IdempotencyKeys
+from omniroute.api.internal_door import InternalDoor
 from omniroute.api.openapi import with_error_answers
 from omniroute.api.page_headers import SecurityHeaders
 from omniroute.api.rate_limits import HashingGate, RateLimits
@@ -135,8 +136,8 @@ class OmnirouteApp(FastAPI):
     """FastAPI with the request guard outside every other layer, Starlette's own included."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        """The usual stack, agent feed sockets served before it, all wrapped in the guard."""
-        return RequestGuard(FeedSockets(super().build_middleware_stack()))
+        """The usual stack, feed sockets and the leader's door served before it, in the guard."""
+        return RequestGuard(FeedSockets(InternalDoor(super().build_middleware_stack())))
 
     def openapi(self) -> dict[str, Any]:
         """FastAPI's document, with every operation's error answers in our error shape."""

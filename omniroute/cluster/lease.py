@@ -44,13 +44,13 @@ class LeaderLease:
     """Takes, renews, checks and gives back the lease for one node."""
 
     def __init__(self, db: Database, node_id: str, lease_s: float) -> None:
-        self._db = db
+        self.db = db
         self.node_id = node_id
         self.lease_s = lease_s
 
     async def ensure_row(self) -> None:
         """Create the lease row if the database has none yet."""
-        async with self._db.session() as session, session.begin():
+        async with self.db.session() as session, session.begin():
             await session.execute(
                 text(
                     "INSERT INTO cluster_lease (id, node_id, epoch, since, expires_at) "
@@ -61,7 +61,7 @@ class LeaderLease:
 
     async def try_acquire(self) -> Term | None:
         """Take the lease if it is free or expired (or already ours); None if another holds it."""
-        async with self._db.session() as session, session.begin():
+        async with self.db.session() as session, session.begin():
             await session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
             row = (
                 await session.execute(
@@ -92,13 +92,13 @@ class LeaderLease:
 
     async def renew(self, epoch: int) -> None:
         """Extend the lease of a term; `Deposed` if another node took it."""
-        async with self._db.session() as session, session.begin():
+        async with self.db.session() as session, session.begin():
             await session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
             await self.fence(session, epoch)
 
     async def release(self, epoch: int) -> None:
         """Let the lease expire now, so a standby takes over without waiting."""
-        async with self._db.session() as session, session.begin():
+        async with self.db.session() as session, session.begin():
             await session.execute(
                 text(
                     "UPDATE cluster_lease SET expires_at = now() "
@@ -109,7 +109,7 @@ class LeaderLease:
 
     async def view(self) -> LeaseView:
         """Who leads, since when, and whether the lease is still live."""
-        async with self._db.session() as session:
+        async with self.db.session() as session:
             row = (
                 await session.execute(
                     text(

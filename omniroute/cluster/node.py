@@ -13,13 +13,10 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from omniroute.cluster.follower import CHANNEL, POLL_S, FeedFollower, doorbell
+from omniroute.cluster.commit_fence import EpochFence
+from omniroute.cluster.follower import POLL_S, FeedFollower
 from omniroute.cluster.lease import LeaderLease, LeaseView, Term
-from omniroute.core.committed import routing_changed
-from omniroute.core.state import Tx
-from omniroute.engine.changes import change_body, write_change
 from omniroute.engine.engine import Engine
 from omniroute.engine.fence import Deposed
 from omniroute.engine.standby import Standby
@@ -59,32 +56,6 @@ class NodeInfo:
 def default_node_id(port: int) -> str:
     """A node id stable across restarts of the same node: host name and port."""
     return f"{socket.gethostname()}:{port}"
-
-
-class EpochFence:
-    """Fences one term's commits by its epoch, and rings the followers' doorbell."""
-
-    def __init__(self, lease: LeaderLease, epoch: int) -> None:
-        self._lease = lease
-        self.epoch = epoch
-        # When a commit last renewed the lease (loop time): the heartbeat need not, meanwhile.
-        self.renewed_at = float("-inf")
-
-    async def before_write(self, session: AsyncSession) -> None:
-        """Renew the lease in the commit's transaction, or raise `Deposed`."""
-        await self._lease.fence(session, self.epoch)
-        self.renewed_at = asyncio.get_running_loop().time()
-
-    async def after_write(self, session: AsyncSession, tx: Tx, config_changed: bool) -> None:
-        """Log the commit's state changes for hot standbys; notify the other nodes."""
-        body = change_body(tx, config_changed)
-        if body is not None:
-            await write_change(session, self.epoch, body)
-        events, outbox = bool(tx.events or tx.inserts), bool(tx.outbox)
-        routing = routing_changed(tx) or body is not None
-        said = doorbell(events=events, outbox=outbox, routing=routing)
-        if said is not None:
-            await session.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": said})
 
 
 class ClusterNode:

@@ -6,12 +6,17 @@ import dataclasses
 import math
 from collections.abc import Mapping
 from datetime import datetime
+from enum import Enum
 
 # The smallest integer column of the stores (PostgreSQL INTEGER) bounds every number.
 STORE_INT_MAX = 2**31 - 1
 STORE_INT_MIN = -(2**31)
 EARLIEST_YEAR = 1900
 LATEST_YEAR = 2999
+
+
+# Values with nothing inside them to check.
+_LEAVES = (str, int, float, datetime, Enum)
 
 
 def _scalar(value: object) -> str | None:
@@ -35,6 +40,9 @@ def unstorable(value: object, path: str = "") -> tuple[str, str] | None:
     problem = _scalar(value)
     if problem is not None:
         return path, problem
+    if value is None or isinstance(value, _LEAVES):
+        # Most values are these: no need for the slower checks (a Mapping is an ABC) below.
+        return None
     children: list[tuple[str, object]] = []
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         children = [(f.name, getattr(value, f.name)) for f in dataclasses.fields(value)]

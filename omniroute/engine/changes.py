@@ -1,18 +1,18 @@
 """The change log: what each leader commit changed in the engine state, by id.
 
 The leader writes one `engine_changes` row in the transaction of every commit that changed
-routing state, numbered without gaps (`max(seq) + 1`, under the lease's row lock). A hot standby
-reads the rows after the last one it applied and re-reads the named rows from the store
-(`engine/standby.py`), so it needs no copy of the engine's logic to stay current.
+routing state, numbered without gaps (`max(seq) + 1`, under the lease's row lock: see
+`cluster/commit_fence.py`). A hot standby reads the rows after the last one it applied and
+re-reads the named rows from the store (`engine/standby.py`), so it needs no copy of the
+engine's logic to stay current.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniroute.core import rows as r
@@ -77,18 +77,6 @@ def change_body(tx: Tx, config: bool) -> dict[str, Any] | None:
     if not any(body.values()):
         return None
     return {"v": VERSION} | body
-
-
-async def write_change(session: AsyncSession, epoch: int, body: dict[str, Any]) -> None:
-    """Append a change inside the commit's transaction, numbered right after the last one."""
-    await session.execute(
-        text(
-            "INSERT INTO engine_changes (seq, epoch, body, created_at) "
-            "SELECT coalesce(max(seq), 0) + 1, :epoch, CAST(:body AS json), now() "
-            "FROM engine_changes"
-        ),
-        {"epoch": epoch, "body": json.dumps(body, separators=(",", ":"))},
-    )
 
 
 def parse(seq: int, epoch: int, body: dict[str, Any]) -> Change:

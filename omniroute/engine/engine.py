@@ -140,6 +140,15 @@ def _not_leading() -> DomainError:
     )
 
 
+def _lost_in_flight() -> DomainError:
+    # A retry is safe: it carries the command's key, so a change that did commit runs once.
+    return DomainError(
+        ErrorCode.STORE_UNAVAILABLE,
+        "this node stopped leading the cluster while storing the change; retry the request "
+        "with the same Idempotency-Key",
+    )
+
+
 # Fields of a Tx that never reach the store: a batch with nothing else (queries) needs no fence.
 _IN_MEMORY_ONLY = frozenset({"state", "now", "new_ids", "route_agents", "route_items", "timers"})
 
@@ -197,6 +206,8 @@ class Engine:
         self._inbox: asyncio.Queue[_Command[Any] | _Reload | _Stop] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._started = False
+        # What the loop took from the inbox for the batch in hand (answered if it is abandoned).
+        self._taken: list[_Command[Any] | _Reload | _Stop] = []
         self._lease = EngineLease(db)
         self.batches = 0
         self.commit_listeners: list[Callable[[Committed], None]] = []
@@ -380,6 +391,11 @@ class Engine:
                 listener()
 
     def _fail_waiting(self) -> None:
+        # Taken but unanswered: the batch in hand was abandoned, perhaps mid-commit.
+        for item in self._taken:
+            if not isinstance(item, _Stop) and not item.future.done():
+                item.future.set_exception(_lost_in_flight())
+        self._taken = []
         while not self._inbox.empty():
             item = self._inbox.get_nowait()
             if not isinstance(item, _Stop) and not item.future.done():
@@ -387,7 +403,10 @@ class Engine:
 
     async def _loop(self) -> None:
         while True:
+            self._taken = []
             first = await self._next()
+            if first is not None:
+                self._taken.append(first)
             if isinstance(first, _Stop):
                 return
             if isinstance(first, _Reload):
@@ -397,6 +416,7 @@ class Engine:
             stop = False
             while len(batch) < self.batch_max and not self._inbox.empty():
                 nxt = self._inbox.get_nowait()
+                self._taken.append(nxt)
                 if isinstance(nxt, _Command):
                     batch.append(nxt)
                     continue
@@ -454,14 +474,13 @@ class Engine:
             if (row := _result_row(cmd, ok, value, tx.now)) is not None
         ]
         try:
-            async with self.db.session() as session, session.begin():
-                if self.fence is not None and (results or _writes(tx) or config_changed):
-                    await self.fence.before_write(session)
-                await write_tx(session, tx)
-                if results:
-                    await session.execute(insert(t.CommandResultRow), results)
-                if self.fence is not None:
-                    await self.fence.after_write(session, tx, config_changed)
+            if self.fence is not None and (results or _writes(tx) or config_changed):
+                await self.fence.commit(tx, config_changed, results)
+            else:
+                async with self.db.session() as session, session.begin():
+                    if results:
+                        await session.execute(insert(t.CommandResultRow), results)
+                    await write_tx(session, tx)
         except Deposed:
             raise
         except Exception as err:
@@ -564,7 +583,7 @@ class Engine:
             try:
                 if self.fence is not None:
                     async with self.db.session() as session, session.begin():
-                        await self.fence.before_write(session)
+                        await self.fence.check(session)
                 # The same one-snapshot read as a start: no commit may fall between two queries.
                 async with read_snapshot(self.db) as session:
                     self._state = await load_state(session)

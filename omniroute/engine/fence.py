@@ -17,11 +17,14 @@ class Deposed(Exception):  # noqa: N818 - a state, not a failure of ours
 class CommitFence(Protocol):
     """Runs inside every engine commit's transaction."""
 
-    async def before_write(self, session: AsyncSession) -> None:
+    async def check(self, session: AsyncSession) -> None:
         """Check (and renew) the lead; raise `Deposed` if another node holds it."""
 
-    async def after_write(self, session: AsyncSession, tx: Tx, config_changed: bool) -> None:
-        """Log what the commit changed and tell the other nodes (only if it commits)."""
+    async def commit(self, tx: Tx, config_changed: bool, results: list[dict[str, Any]]) -> None:
+        """Write the batch and the `results` of its keyed commands, logged and announced.
+
+        All or nothing; `Deposed` (nothing written) if another node leads.
+        """
 
 
 class Forwarder(Protocol):

@@ -1,11 +1,12 @@
-"""Write what a batch of commands changed, in one transaction."""
+"""What a batch of commands changed, as writes per table, and writing them in one transaction."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -107,10 +108,25 @@ def _new_offer_row(offer: Offer) -> dict[str, Any]:
     }
 
 
-async def write_tx(session: AsyncSession, tx: Tx) -> None:
-    """Write every change recorded in the transaction; the caller commits."""
-    writer = RowWriter(session.get_bind().dialect.name)
-    _insert, _update = writer.insert, writer.update
+@dataclass(frozen=True, slots=True)
+class Write:
+    """One kind of write to one table: rows inserted, updated by `id`, or upserted on `key`."""
+
+    kind: Literal["insert", "update", "upsert"]
+    model: type[t.Base]
+    rows: list[dict[str, Any]]
+    # The columns an upsert's rows conflict on.
+    key: tuple[str, ...] = ()
+
+
+def plan_tx(tx: Tx) -> list[Write]:
+    """Every change recorded in the transaction, as writes in the order they must run."""
+    plan: list[Write] = []
+
+    def add(kind: Literal["insert", "update"], model: type[t.Base], rows: list[Any]) -> None:
+        if rows:
+            plan.append(Write(kind, model, rows))
+
     new = tx.new_ids
     docs_new: dict[DocumentType, list[dict[str, Any]]] = defaultdict(list)
     docs_upd: dict[DocumentType, list[dict[str, Any]]] = defaultdict(list)
@@ -123,18 +139,18 @@ async def write_tx(session: AsyncSession, tx: Tx) -> None:
             "updated_at": tx.now,
         } | tx.document_fields.get(doc.id, {})
         (docs_new if doc.id in new else docs_upd)[doc.type].append(row)
-    await _insert(session, t.CaseRow, docs_new[DocumentType.CASE])
-    await _insert(session, t.InteractionRow, docs_new[DocumentType.INTERACTION])
+    add("insert", t.CaseRow, docs_new[DocumentType.CASE])
+    add("insert", t.InteractionRow, docs_new[DocumentType.INTERACTION])
     items = tx.items.values()
-    await _insert(session, t.WorkItemRow, [_new_item_row(i, tx) for i in items if i.id in new])
+    add("insert", t.WorkItemRow, [_new_item_row(i, tx) for i in items if i.id in new])
     offers = tx.offers.values()
-    await _insert(session, t.OfferRow, [_new_offer_row(o) for o in offers if o.id in new])
-    await _update(session, t.CaseRow, docs_upd[DocumentType.CASE])
-    await _update(session, t.InteractionRow, docs_upd[DocumentType.INTERACTION])
-    await _update(session, t.WorkItemRow, [_item_row(i, tx) for i in items if i.id not in new])
-    await _update(session, t.OfferRow, [_offer_row(o) for o in offers if o.id not in new])
-    await _update(
-        session,
+    add("insert", t.OfferRow, [_new_offer_row(o) for o in offers if o.id in new])
+    add("update", t.CaseRow, docs_upd[DocumentType.CASE])
+    add("update", t.InteractionRow, docs_upd[DocumentType.INTERACTION])
+    add("update", t.WorkItemRow, [_item_row(i, tx) for i in items if i.id not in new])
+    add("update", t.OfferRow, [_offer_row(o) for o in offers if o.id not in new])
+    add(
+        "update",
         t.AgentRow,
         [
             {
@@ -147,14 +163,19 @@ async def write_tx(session: AsyncSession, tx: Tx) -> None:
             for a in tx.agents.values()
         ],
     )
-    await _upsert_agent_channels(session, tx)
+    if tx.agent_channels:
+        rows = [
+            {"agent_id": agent_id, "channel_id": channel_id, **fields}
+            for (agent_id, channel_id), fields in tx.agent_channels.items()
+        ]
+        plan.append(Write("upsert", t.AgentChannelRow, rows, ("agent_id", "channel_id")))
     by_kind: dict[type[NewRow], list[dict[str, Any]]] = defaultdict(list)
     for record in tx.inserts:
         by_kind[type(record)].append(_values(record))
     for kind, model in ROW_TABLES.items():
-        await _insert(session, model, by_kind.get(kind, []))
-    await _insert(
-        session,
+        add("insert", model, by_kind.get(kind, []))
+    add(
+        "insert",
         t.OutboxEventRow,
         [
             {
@@ -172,8 +193,8 @@ async def write_tx(session: AsyncSession, tx: Tx) -> None:
             for ev in tx.outbox
         ],
     )
-    await _insert(
-        session,
+    add(
+        "insert",
         t.AgentEventRow,
         [
             {
@@ -186,14 +207,26 @@ async def write_tx(session: AsyncSession, tx: Tx) -> None:
             for fe in tx.events
         ],
     )
+    return plan
 
 
-async def _upsert_agent_channels(session: AsyncSession, tx: Tx) -> None:
-    if not tx.agent_channels:
-        return
+async def write_tx(session: AsyncSession, tx: Tx) -> None:
+    """Write every change recorded in the transaction; the caller commits."""
+    writer = RowWriter(session.get_bind().dialect.name)
+    for write in plan_tx(tx):
+        if write.kind == "insert":
+            await writer.insert(session, write.model, write.rows)
+        elif write.kind == "update":
+            await writer.update(session, write.model, write.rows)
+        else:
+            await _upsert(session, write)
+
+
+async def _upsert(session: AsyncSession, write: Write) -> None:
     dialect = session.get_bind().dialect.name
     make = pg_insert if dialect == "postgresql" else sqlite_insert
-    for (agent_id, channel_id), fields in tx.agent_channels.items():
-        stmt = make(t.AgentChannelRow).values(agent_id=agent_id, channel_id=channel_id, **fields)
-        stmt = stmt.on_conflict_do_update(index_elements=["agent_id", "channel_id"], set_=fields)
+    for row in write.rows:
+        fields = {k: v for k, v in row.items() if k not in write.key}
+        stmt = make(write.model).values(**row)
+        stmt = stmt.on_conflict_do_update(index_elements=list(write.key), set_=fields)
         await session.execute(stmt)

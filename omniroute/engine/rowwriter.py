@@ -69,7 +69,7 @@ def _cached(convert: Converter | None) -> Converter | None:
     return cached
 
 
-def _with_defaults(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def with_defaults(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows with the Python-side column defaults SQLAlchemy would have applied."""
     defaults: dict[str, Any] = {}
     for column in table.columns:
@@ -90,7 +90,7 @@ def table_of(model: type[t.Base]) -> Table:
     return table
 
 
-def _shapes(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, ...], list[dict[str, Any]]]:
+def shapes(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, ...], list[dict[str, Any]]]:
     # One executemany needs the same columns in every row.
     by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
@@ -110,8 +110,8 @@ class RowWriter:
         """Insert rows (several shapes allowed)."""
         table = table_of(model)
         if self._fast:
-            rows = _with_defaults(table, rows)
-        for columns, shaped in _shapes(rows).items():
+            rows = with_defaults(table, rows)
+        for columns, shaped in shapes(rows).items():
             if not self._fast:
                 await session.execute(insert(table), shaped)
                 continue
@@ -125,7 +125,7 @@ class RowWriter:
     ) -> None:
         """Update rows by their `id` (several shapes allowed)."""
         table = table_of(model)
-        for shape, shaped in _shapes(rows).items():
+        for shape, shaped in shapes(rows).items():
             columns = tuple(c for c in shape if c != "id")
             if not self._fast:
                 stmt = (

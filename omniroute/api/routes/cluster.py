@@ -1,22 +1,19 @@
-"""The cluster's view (admin) and the door nodes forward commands and queries through."""
+"""The cluster's view (admin) and the leader's reload for other nodes (its door: internal_door)."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from omniroute.api.deps import AdminPrincipal, DbDep, EngineDep
-from omniroute.cluster.forward import DOOR_PATH, RELOAD_PATH, check_node_token
+from omniroute.cluster.forward import RELOAD_PATH, check_node_token
 from omniroute.cluster.node import ClusterNode
 from omniroute.cluster.status import cluster_status
 from omniroute.config import Settings
 from omniroute.domain.errors import DomainError, ErrorCode
-from omniroute.engine import codec
-from omniroute.engine.engine import Engine
 
 router = APIRouter(tags=["cluster"])
 internal = APIRouter(tags=["internal"], include_in_schema=False)
@@ -61,55 +58,10 @@ async def cluster(request: Request, db: DbDep, _admin: AdminPrincipal) -> dict[s
     }
 
 
-class DoorIn(BaseModel):
-    """A forwarded command or query in the wire codec's form."""
-
-    message: dict[str, Any]
-    key: str | None = None
-    # The forwarding node made the key for this trip: no outcome can be stored under it yet.
-    fresh: bool = False
-
-
-class DoorGroupIn(BaseModel):
-    """The messages a node forwards together."""
-
-    messages: list[DoorIn]
-
-
 def _from_node(request: Request, token: str | None) -> None:
     settings: Settings = request.app.state.settings
     assert settings.secret_key is not None  # settings refuse to load without one
     check_node_token(settings.secret_key.get_secret_value(), token)
-
-
-@internal.post(DOOR_PATH)
-async def door(
-    request: Request,
-    body: DoorGroupIn,
-    engine: EngineDep,
-    x_omniroute_node: Annotated[str | None, Header()] = None,
-) -> dict[str, Any]:
-    """Run forwarded commands and queries in this node's engine (only the leader's runs)."""
-    _from_node(request, x_omniroute_node)
-    if not engine.running:
-        raise DomainError(ErrorCode.STORE_UNAVAILABLE, "this node does not lead the cluster")
-    answers = await asyncio.gather(*(_run(engine, item) for item in body.messages))
-    return {"answers": answers}
-
-
-async def _run(engine: Engine, item: DoorIn) -> dict[str, Any]:
-    try:
-        message = codec.decode_message(item.message)
-    except ValidationError as err:
-        error = DomainError(ErrorCode.VALIDATION_ERROR, f"bad forwarded message: {err}")
-        return {"ok": False, "error": codec.encode_error(error)}
-    except DomainError as err:
-        return {"ok": False, "error": codec.encode_error(err)}
-    try:
-        result = await engine.run_local(message, item.key, fresh=item.fresh)
-    except DomainError as err:
-        return {"ok": False, "error": codec.encode_error(err)}
-    return {"ok": True, "result": codec.encode_result(type(message), result)}
 
 
 @internal.post(RELOAD_PATH)
