@@ -481,8 +481,13 @@ async def test_throttling_renewal_timeout_outage_and_restart(gc: Genesys) -> Non
         return agents_in(conversation, "disconnected") == [USER["carol"]]
 
     await eventually(refused, "the refused alert to be declined in Genesys")
-    delivered = await gc.get("/outbox", state="delivered", limit=1000)
-    (refusal,) = [e for e in delivered if e["type"] == "offer_refused"]
+
+    async def refusal_delivered() -> list[dict[str, Any]] | None:
+        # Marked delivered once Genesys has answered, so a moment after it shows the decline.
+        delivered = await gc.get("/outbox", state="delivered", limit=1000)
+        return [e for e in delivered if e["type"] == "offer_refused"] or None
+
+    (refusal,) = await eventually(refusal_delivered, "the refusal marked delivered")
     assert refusal["ordering_key"] == pushed
     r = await gc.api.put(
         f"/agents/{other}/presence", json={"presence_id": "available"}, headers=gc.auth(other)
