@@ -30,10 +30,11 @@ from omniroute.engine import codec
 from omniroute.engine.bus import EventBus
 from omniroute.engine.clock import Clock, SystemClock
 from omniroute.engine.fence import CommitFence, Deposed, Forwarder
-from omniroute.engine.flush import write_tx
+from omniroute.engine.flush import sqlite_statements, write_tx
 from omniroute.engine.lease import EngineLease
 from omniroute.engine.loader import load_state, read_snapshot, reload_config
 from omniroute.engine.request_keys import next_command_key
+from omniroute.engine.sqlite_writer import SqliteWriter
 from omniroute.engine.standby import Standby
 from omniroute.store import tables as t
 from omniroute.store.db import Database
@@ -209,6 +210,8 @@ class Engine:
         # What the loop took from the inbox for the batch in hand (answered if it is abandoned).
         self._taken: list[_Command[Any] | _Reload | _Stop] = []
         self._lease = EngineLease(db)
+        # On a SQLite file the engine commits through its own connection (sqlite_writer.py).
+        self._writer: SqliteWriter | None = None
         self.batches = 0
         self.commit_listeners: list[Callable[[Committed], None]] = []
         self.stop_listeners: list[Callable[[], None]] = []
@@ -249,6 +252,9 @@ class Engine:
             if self.fence is None:
                 await self._lease.release()
             raise
+        path = self.db.sqlite_file
+        if path is not None and self.fence is None:
+            self._writer = SqliteWriter(path)
         self._inbox = asyncio.Queue()
         self._started = False
         self._task = asyncio.create_task(self._run(), name="omniroute-engine")
@@ -264,6 +270,9 @@ class Engine:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
+        if self._writer is not None:
+            await self._writer.close()
+            self._writer = None
         if self.fence is None:
             await self._lease.release()
 
@@ -476,6 +485,13 @@ class Engine:
         try:
             if self.fence is not None and (results or _writes(tx) or config_changed):
                 await self.fence.commit(tx, config_changed, results)
+            elif self._writer is not None:
+                statements = sqlite_statements(tx, results)
+                # This write does not yield to the loop (sqlite_writer.py): yield once here, as
+                # the async path does, so that a backlog of batches never starves the requests.
+                await asyncio.sleep(0)
+                if statements:  # queries and idle ticks write nothing
+                    await self._writer.write(statements)
             else:
                 async with self.db.session() as session, session.begin():
                     if results:

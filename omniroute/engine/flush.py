@@ -19,7 +19,13 @@ from omniroute.domain.model import DocumentType, Offer, WorkItem
 from omniroute.domain.outbound import OutboxState
 from omniroute.engine.bus import event_payload
 from omniroute.engine.loader import requirements_json
-from omniroute.engine.rowwriter import RowWriter
+from omniroute.engine.rowwriter import (
+    RowWriter,
+    Statement,
+    sqlite_inserts,
+    sqlite_updates,
+    sqlite_upserts,
+)
 from omniroute.store import tables as t
 
 # The table of each typed row, in the order they are inserted (a row's parents first).
@@ -230,3 +236,17 @@ async def _upsert(session: AsyncSession, write: Write) -> None:
         stmt = make(write.model).values(**row)
         stmt = stmt.on_conflict_do_update(index_elements=list(write.key), set_=fields)
         await session.execute(stmt)
+
+
+def sqlite_statements(tx: Tx, results: list[dict[str, Any]]) -> list[Statement]:
+    """The SQLite statements that write the batch's command outcomes and every change in `tx`."""
+    plan = [Write("insert", t.CommandResultRow, results)] if results else []
+    out: list[Statement] = []
+    for write in plan + plan_tx(tx):
+        if write.kind == "insert":
+            out += sqlite_inserts(write.model, write.rows)
+        elif write.kind == "update":
+            out += sqlite_updates(write.model, write.rows)
+        else:
+            out += sqlite_upserts(write.model, write.key, write.rows)
+    return out

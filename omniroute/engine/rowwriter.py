@@ -1,5 +1,8 @@
 """Batched INSERTs and UPDATEs by primary key, with a direct DB-API path on SQLite.
 
+The SQLite statements are built as plain SQL and parameters (`sqlite_inserts`, ...), so the
+engine can run a whole batch's on its own connection in one call (`sqlite_writer.py`).
+
 On SQLite the engine's write is dominated by SQLAlchemy's per-value type processing, so
 there the statements are compiled once and the values converted here, exactly as
 SQLAlchemy's SQLite types store them (naive UTC text datetimes, 0/1 booleans, JSON text).
@@ -98,6 +101,68 @@ def shapes(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, ...], list[dict[st
     return by_shape
 
 
+# One SQL text and the parameters of each row it is run with (`executemany`).
+Statement = tuple[str, list[tuple[Any, ...]]]
+
+
+def _params(
+    table: Table, columns: tuple[str, ...], rows: list[dict[str, Any]]
+) -> list[tuple[Any, ...]]:
+    plain = [(c, _cached(_converter(table, c))) for c in columns]
+    return [tuple(row[c] if conv is None else conv(row[c]) for c, conv in plain) for row in rows]
+
+
+def _marks(columns: tuple[str, ...]) -> tuple[str, str]:
+    return ", ".join(f'"{c}"' for c in columns), ", ".join("?" for _ in columns)
+
+
+def sqlite_inserts(model: type[t.Base], rows: list[dict[str, Any]]) -> list[Statement]:
+    """SQLite INSERTs of `rows` (several shapes allowed), values converted as the ORM would."""
+    table = table_of(model)
+    out: list[Statement] = []
+    for columns, shaped in shapes(with_defaults(table, rows)).items():
+        names, marks = _marks(columns)
+        sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})'  # noqa: S608 - names come from the table model
+        out.append((sql, _params(table, columns, shaped)))
+    return out
+
+
+def sqlite_updates(model: type[t.Base], rows: Iterable[dict[str, Any]]) -> list[Statement]:
+    """SQLite UPDATEs by `id` (several shapes allowed)."""
+    table = table_of(model)
+    out: list[Statement] = []
+    for shape, shaped in shapes(rows).items():
+        columns = tuple(c for c in shape if c != "id")
+        sets = ", ".join(f'"{c}" = ?' for c in columns)
+        sql = f'UPDATE "{table.name}" SET {sets} WHERE "id" = ?'  # noqa: S608 - names come from the table model
+        out.append((sql, _params(table, (*columns, "id"), shaped)))
+    return out
+
+
+def sqlite_upserts(
+    model: type[t.Base], key: tuple[str, ...], rows: list[dict[str, Any]]
+) -> list[Statement]:
+    """SQLite INSERTs that update the given columns of a row whose `key` exists already.
+
+    A new row gets the columns' defaults; an existing one keeps what the row does not give.
+    """
+    table = table_of(model)
+    out: list[Statement] = []
+    for given, shaped in shapes(rows).items():
+        full = with_defaults(table, shaped)
+        columns = tuple(sorted(full[0]))
+        names, marks = _marks(columns)
+        conflict = ", ".join(f'"{c}"' for c in key)
+        sets = ", ".join(f'"{c}" = excluded."{c}"' for c in given if c not in key)
+        action = f"DO UPDATE SET {sets}" if sets else "DO NOTHING"
+        sql = (
+            f'INSERT INTO "{table.name}" ({names}) VALUES ({marks}) '  # noqa: S608 - names come from the table model
+            f"ON CONFLICT ({conflict}) {action}"
+        )
+        out.append((sql, _params(table, columns, full)))
+    return out
+
+
 class RowWriter:
     """Writes rows for one dialect."""
 
@@ -108,50 +173,35 @@ class RowWriter:
         self, session: AsyncSession, model: type[t.Base], rows: list[dict[str, Any]]
     ) -> None:
         """Insert rows (several shapes allowed)."""
-        table = table_of(model)
         if self._fast:
-            rows = with_defaults(table, rows)
-        for columns, shaped in shapes(rows).items():
-            if not self._fast:
-                await session.execute(insert(table), shaped)
-                continue
-            names = ", ".join(f'"{c}"' for c in columns)
-            marks = ", ".join("?" for _ in columns)
-            sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})'  # noqa: S608 - names come from the table model
-            await self._many(session, table, sql, columns, shaped)
+            await _run(session, sqlite_inserts(model, rows))
+            return
+        table = table_of(model)
+        for shaped in shapes(rows).values():
+            await session.execute(insert(table), shaped)
 
     async def update(
         self, session: AsyncSession, model: type[t.Base], rows: Iterable[dict[str, Any]]
     ) -> None:
         """Update rows by their `id` (several shapes allowed)."""
+        if self._fast:
+            await _run(session, sqlite_updates(model, rows))
+            return
         table = table_of(model)
         for shape, shaped in shapes(rows).items():
             columns = tuple(c for c in shape if c != "id")
-            if not self._fast:
-                stmt = (
-                    update(table)
-                    .where(table.c.id == bindparam("_id"))
-                    .values({c: bindparam(c) for c in columns})
-                )
-                params = [{"_id": r["id"], **{c: r[c] for c in columns}} for r in shaped]
-                await session.execute(stmt, params)
-                continue
-            sets = ", ".join(f'"{c}" = ?' for c in columns)
-            sql = f'UPDATE "{table.name}" SET {sets} WHERE "id" = ?'  # noqa: S608 - names come from the table model
-            await self._many(session, table, sql, (*columns, "id"), shaped)
+            stmt = (
+                update(table)
+                .where(table.c.id == bindparam("_id"))
+                .values({c: bindparam(c) for c in columns})
+            )
+            params = [{"_id": r["id"], **{c: r[c] for c in columns}} for r in shaped]
+            await session.execute(stmt, params)
 
-    @staticmethod
-    async def _many(
-        session: AsyncSession,
-        table: Table,
-        sql: str,
-        columns: tuple[str, ...],
-        rows: list[dict[str, Any]],
-    ) -> None:
-        converters = [_cached(_converter(table, c)) for c in columns]
-        plain = [(c, conv) for c, conv in zip(columns, converters, strict=True)]
-        params = [
-            tuple(row[c] if conv is None else conv(row[c]) for c, conv in plain) for row in rows
-        ]
-        conn = await session.connection()
+
+async def _run(session: AsyncSession, statements: list[Statement]) -> None:
+    if not statements:
+        return
+    conn = await session.connection()
+    for sql, params in statements:
         await conn.exec_driver_sql(sql, params)

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import (
 )
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_conn: Any, _record: Any = None) -> None:
+    """Set up a new SQLite connection: WAL, durable against a process crash, foreign keys."""
     cursor = dbapi_conn.cursor()
     # WAL keeps committed transactions across a process kill and lets readers run beside
     # the single writer; NORMAL sync is durable against process crashes in WAL mode.
@@ -61,8 +62,17 @@ class Database:
             kwargs["connect_args"] = {"server_settings": pg_session_settings(idle_tx_timeout_s)}
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "connect", sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def sqlite_file(self) -> str | None:
+        """The path of a SQLite file database; None for PostgreSQL or an in-memory database."""
+        url = self.engine.url
+        database = url.database
+        if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+            return None
+        return None if database.startswith("file:") else database
 
     @property
     def dialect(self) -> str:
