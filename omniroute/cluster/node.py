@@ -34,6 +34,9 @@ NODES_KEPT = timedelta(hours=1)
 HOUSEKEEPING_EVERY_S = 600.0
 # A leader whose commits keep its lease renewed re-reads the lease and node list this often.
 LEADER_REFRESH_S = 5.0
+# A node's heartbeat row (shown by the cluster view, pruned after NODES_KEPT) is written this
+# often, and at once when its role changes: leases, not heartbeats, decide who leads.
+HEARTBEAT_S = 5.0
 
 
 class Role(StrEnum):
@@ -101,6 +104,8 @@ class ClusterNode:
         self._last_renewed = 0.0
         self._refreshed_at = float("-inf")
         self._housekept = float("-inf")
+        self._beat_at = float("-inf")
+        self._beat_role: Role | None = None
         engine.stop_listeners.append(self._engine_stopped)
 
     async def start(self) -> None:
@@ -177,7 +182,7 @@ class ClusterNode:
             await asyncio.sleep(self._renew_s)
             try:
                 await self._step()
-                await self._heartbeat()
+                await self._beat()
                 await self._housekeeping()
             except Exception:
                 log.exception("cluster heartbeat failed; retrying")
@@ -305,7 +310,15 @@ class ClusterNode:
             self.term = None
             self.role = Role.STANDBY
 
+    async def _beat(self) -> None:
+        """The periodic heartbeat row: at once when the role changed, else every few seconds."""
+        loop = asyncio.get_running_loop()
+        if self._beat_role == self.role and loop.time() - self._beat_at < HEARTBEAT_S:
+            return
+        await self._heartbeat()
+
     async def _heartbeat(self) -> None:
+        self._beat_at, self._beat_role = asyncio.get_running_loop().time(), self.role
         async with self.db.session() as session, session.begin():
             now = datetime.now(UTC)
             stmt = pg_insert(t.ClusterNodeRow).values(

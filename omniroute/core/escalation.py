@@ -144,17 +144,18 @@ def settle_hours(tx: Tx) -> None:
         for item in list(state.work_items.values()):
             if item.state is WorkItemState.QUEUED and item.queue_id in config.queues:
                 schedule_item_timers(tx, item)
-    closed: set[str] = set()
+    # Queues share calendars: each is asked once (a change can be a year of days ahead).
+    open_now: dict[str, bool] = {}
     next_due: datetime | None = None
-    for queue in config.queues.values():
-        calendar = config.calendars.get(queue.calendar_id or "")
+    for calendar_id in {q.calendar_id for q in config.queues.values() if q.calendar_id}:
+        calendar = config.calendars.get(calendar_id)
         if calendar is None:
             continue
-        if not calendar.is_open(tx.now):
-            closed.add(queue.id)
+        open_now[calendar_id] = calendar.is_open(tx.now)
         change = calendar.next_change(tx.now)
         if change is not None and (next_due is None or change < next_due):
             next_due = change
+    closed = {q.id for q in config.queues.values() if not open_now.get(q.calendar_id or "", True)}
     opened = state.index.closed_queues - closed
     state.index.closed_queues = frozenset(closed)
     state.hours_config = config.queues

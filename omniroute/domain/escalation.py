@@ -103,13 +103,17 @@ def document_skills(skills: tuple[SkillRequirement, ...]) -> tuple[SkillRequirem
     return tuple(replace(req, from_document=True) for req in skills)
 
 
+_NO_GROUPS: frozenset[str] = frozenset()
+
+
 def added_groups(applied: Iterable[EscalationStep]) -> frozenset[str]:
     """Agent groups the applied widen steps made eligible."""
     groups: set[str] = set()
     for step in applied:
         if step.action is StepAction.WIDEN:
             groups.update(step.add_groups)
-    return frozenset(groups)
+    # Most items have none: one shared empty set, not one each (216 bytes an item at load).
+    return frozenset(groups) if groups else _NO_GROUPS
 
 
 def aged_priority(priority: int, per_minute: float, waited_s: float) -> float:

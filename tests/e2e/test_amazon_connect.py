@@ -650,6 +650,12 @@ async def test_a_call_and_a_queued_callback_routed_by_connect(connect: Connect) 
         "/agents/alice/presence", json={"presence_id": "away"}, headers=world.auth("alice")
     )
     assert r.status_code == 200, r.text
+
+    async def alice_on_break() -> bool:
+        return bool((await world.state())["users"][USER_OF["alice"]]["status"] == "Break")
+
+    # Connect learns it by PutUserStatus, after our answer: before, it would route to her.
+    await eventually(alice_on_break, "Connect to see Alice away (PutUserStatus)")
     callback, callback_contact = await call_in(world, "callback", "+442079460555")
     scheduled = await call_when(world, callback, "bob", "scheduled", [])
     assert (scheduled["kind"], scheduled["customer_number"]) == ("callback", "+442079460555")
