@@ -542,17 +542,18 @@ def index_agents(state: EngineState, agents: dict[str, Agent]) -> None:
 
 
 def queue_item(state: EngineState, item: WorkItem) -> None:
-    """Index a queued item for routing and arm its timers (nothing for other states)."""
-    if item.state is not WorkItemState.QUEUED:
-        return
-    if state.config.queues[item.queue_id].routing_mode is RoutingMode.INTERNAL:
+    """Index a queued item for routing and arm the timers of a queued or offered one."""
+    internal = state.config.queues[item.queue_id].routing_mode is RoutingMode.INTERNAL
+    if item.state is WorkItemState.QUEUED and internal:
         state.index.enqueue(item)
     arm_item_timers(state, item)
 
 
 def arm_item_timers(state: EngineState, item: WorkItem) -> None:
-    """Arm the timers of a queued item."""
-    if item.state is WorkItemState.QUEUED:
+    """Arm the timers of an item in its queue, offered ones included."""
+    # An offered item may come back (rejected, timed out): a widening, an exclusion's end or
+    # its max wait still to come must then fire, as they would have without a reload.
+    if item.state in (WorkItemState.QUEUED, WorkItemState.PENDING_ACCEPT):
         for due, kind, target in item_timers(state.config, item):
             state.timers.add(due, kind, target)
 

@@ -178,6 +178,26 @@ async def test_steps_fire_after_a_restart(db_url: str) -> None:
         assert (item["state"], item["cancel_detail"]) == ("cancelled", "closed_early")
 
 
+async def test_an_exclusion_ends_on_time_after_a_restart_while_offered(db_url: str) -> None:
+    db = Database(db_url)
+    await reset_schema(db)
+    await seed_api(db)
+    await db.dispose()
+    clock = ManualClock(NOW)
+    async with running(db_url, clock) as api:
+        await configure(api, "support", exclusion_ttl_s=120)
+        await presence(api, "alice")
+        chat = await interaction(api)
+        await reject(api, "alice", "wrong")
+        await presence(api, "bob")
+        assert await offered_items(api, "bob") == [chat["work_item_id"]]
+    # Restarted while the item is offered to bob: alice's exclusion must still run out.
+    async with running(db_url, clock) as api:
+        await later(api, 121)
+        assert await offers(api, "bob") == []
+        assert await offered_items(api, "alice") == [chat["work_item_id"]]
+
+
 # -- aging --------------------------------------------------------------------------------
 
 
