@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -69,6 +70,24 @@ async def seed_api(db: Database) -> None:
                     created_at=NOW,
                 )
             )
+
+
+async def reseed(db_url: str) -> None:
+    """Empty the database at `db_url` and seed it as every api test expects."""
+    db = Database(db_url)
+    await reset_schema(db)
+    await seed_api(db)
+    await db.dispose()
+
+
+@asynccontextmanager
+async def running(db_url: str, clock: ManualClock) -> AsyncIterator[Api]:
+    """The app started on an existing database; stopped on exit."""
+    app = create_app(Settings(database_url=db_url, demo=True), clock=clock)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test/api/v1") as c:
+            yield Api(c, app, clock)
 
 
 async def add_supervisor_token(api: Api) -> dict[str, str]:

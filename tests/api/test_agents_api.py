@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
 
-from omniroute.api.app import create_app
-from omniroute.config import Settings
 from omniroute.engine.clock import ManualClock
 from omniroute.store.db import Database
 from tests.api.assertions import error, when
-from tests.api.conftest import Api, seed_api
-from tests.conftest import reset_schema
+from tests.api.conftest import Api, reseed, running
 from tests.seed import NOW, add_queue, add_rule
 
 CHANNELS = {"chat", "email", "case", "voice"}
@@ -659,21 +653,8 @@ async def test_reject_reasons_unknown_channel(api: Api) -> None:
 # -- a late answer after a restart ------------------------------------------------------
 
 
-@asynccontextmanager
-async def running(db_url: str, clock: ManualClock) -> AsyncIterator[Api]:
-    """The app started on an existing database; stopped on exit."""
-    app = create_app(Settings(database_url=db_url, demo=True), clock=clock)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test/api/v1") as c:
-            yield Api(c, app, clock)
-
-
 async def test_late_answers_after_restart_get_precise_errors(db_url: str) -> None:
-    db = Database(db_url)
-    await reset_schema(db)
-    await seed_api(db)
-    await db.dispose()
+    await reseed(db_url)
     clock = ManualClock(NOW)
     async with running(db_url, clock) as api:
         await capacity(api, "alice", channels={"chat": 5})
@@ -722,10 +703,7 @@ async def test_late_answers_after_restart_get_precise_errors(db_url: str) -> Non
 
 
 async def test_timeout_that_fell_due_while_stopped_fires_on_start(db_url: str) -> None:
-    db = Database(db_url)
-    await reset_schema(db)
-    await seed_api(db)
-    await db.dispose()
+    await reseed(db_url)
     clock = ManualClock(NOW)
     async with running(db_url, clock) as api:
         pending = await one_offer(api)

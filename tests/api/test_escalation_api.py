@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
-
-from omniroute.api.app import create_app
-from omniroute.config import Settings
 from omniroute.engine.clock import ManualClock
-from omniroute.store.db import Database
 from tests.api.assertions import error
-from tests.api.conftest import Api, seed_api
+from tests.api.conftest import Api, reseed, running
 from tests.api.test_agents_api import interaction, offers, presence, work_item
-from tests.conftest import reset_schema
 from tests.seed import NOW
 
 
@@ -141,21 +133,8 @@ async def test_a_step_due_while_offered_applies_when_the_item_returns(api: Api) 
     assert (await work_item(api, chat["work_item_id"]))["queue_id"] == "vip"
 
 
-@asynccontextmanager
-async def running(db_url: str, clock: ManualClock) -> AsyncIterator[Api]:
-    """The app started on an existing database; stopped on exit."""
-    app = create_app(Settings(database_url=db_url, demo=True), clock=clock)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test/api/v1") as c:
-            yield Api(c, app, clock)
-
-
 async def test_steps_fire_after_a_restart(db_url: str) -> None:
-    db = Database(db_url)
-    await reset_schema(db)
-    await seed_api(db)
-    await db.dispose()
+    await reseed(db_url)
     clock = ManualClock(NOW)
     async with running(db_url, clock) as api:
         await configure(
@@ -179,10 +158,7 @@ async def test_steps_fire_after_a_restart(db_url: str) -> None:
 
 
 async def test_an_exclusion_ends_on_time_after_a_restart_while_offered(db_url: str) -> None:
-    db = Database(db_url)
-    await reset_schema(db)
-    await seed_api(db)
-    await db.dispose()
+    await reseed(db_url)
     clock = ManualClock(NOW)
     async with running(db_url, clock) as api:
         await configure(api, "support", exclusion_ttl_s=120)
