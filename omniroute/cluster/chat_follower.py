@@ -9,7 +9,6 @@ and a customer who reconnects anywhere with `since` gets what was missed from th
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from sqlalchemy import func, select
@@ -21,6 +20,7 @@ from omniroute.domain.model import InteractionState
 from omniroute.engine.engine import Engine
 from omniroute.store import tables as t
 from omniroute.store.db import Database
+from omniroute.waits import wait_event
 
 log = logging.getLogger(__name__)
 POLL_S = 1.0
@@ -57,8 +57,7 @@ class ChatFollower:
 
     async def _run(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._bell.wait(), POLL_S)
+            await wait_event(self._bell, POLL_S)
             self._bell.clear()
             try:
                 await self._follow()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -17,6 +16,7 @@ from omniroute.engine.bus import EventBus, FeedFrame
 from omniroute.engine.engine import Engine
 from omniroute.store import tables as t
 from omniroute.store.db import Database
+from omniroute.waits import wait_event
 
 log = logging.getLogger(__name__)
 # The leader sends this notification in every commit that wrote events (a doorbell only).
@@ -122,8 +122,7 @@ class FeedFollower:
         conn = await self._listen()
         try:
             while True:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._bell.wait(), POLL_S)
+                await wait_event(self._bell, POLL_S)
                 self._bell.clear()
                 if self._engine.running:
                     # The leader's engine publishes its own commits: reading them back is waste.

@@ -22,6 +22,7 @@ from omniroute.engine.fence import Deposed
 from omniroute.engine.standby import Standby
 from omniroute.store import tables as t
 from omniroute.store.db import Database
+from omniroute.waits import wait_event
 
 if TYPE_CHECKING:
     from omniroute.cluster.forward import HttpForwarder
@@ -162,8 +163,7 @@ class ClusterNode:
 
     async def wait_for_leader(self, timeout_s: float) -> None:
         """Wait until the lead may have moved (or the timeout), then look again."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._changed.wait(), timeout_s)
+        await wait_event(self._changed, timeout_s)
         await self._refresh()
 
     async def _refresh(self) -> None:
@@ -249,8 +249,7 @@ class ClusterNode:
                     await self.standby.follow()
                 except Exception:
                     log.exception("following the leader's changes failed; retrying")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._bell.wait(), POLL_S)
+            await wait_event(self._bell, POLL_S)
             self._bell.clear()
 
     async def _lead(self, term: Term) -> None:

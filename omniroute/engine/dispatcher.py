@@ -30,6 +30,7 @@ from omniroute.spokes.base import (
 )
 from omniroute.store import tables as t
 from omniroute.store.db import Database
+from omniroute.waits import wait_event
 
 log = logging.getLogger(__name__)
 
@@ -248,8 +249,7 @@ class Dispatcher:
                 timeout = self.error_pause_s
             if not self._busy and not self._wake.is_set():
                 self._idle.set()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+            await wait_event(self._wake, timeout)
 
     async def _dispatch(self) -> float | None:
         """Start deliveries for due heads; the seconds until the next retry falls due."""

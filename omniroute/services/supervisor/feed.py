@@ -11,6 +11,7 @@ from omniroute.domain.errors import DomainError
 from omniroute.engine.engine import Engine
 from omniroute.services.supervisor.overview import Overview, build_overview
 from omniroute.store.db import Database
+from omniroute.waits import wait_event
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +83,7 @@ class OverviewFeed:
 
     async def _run(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._dirty.wait(), self._refresh_s)
+            await wait_event(self._dirty, self._refresh_s)
             self._dirty.clear()
             try:
                 overview = await build_overview(self._engine, self._db)
