@@ -15,6 +15,7 @@ import asyncio
 import hashlib
 import hmac
 import uuid
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -36,8 +37,10 @@ POSTS_IN_FLIGHT = 4
 GROUP_MAX = 256
 
 
+@lru_cache(maxsize=4)
 def node_token(secret_key: str) -> str:
     """The token nodes show each other: derived from the secret key, never the key itself."""
+    # Cached: the leader checks it on every forwarded group, and the key does not change.
     return hmac.new(secret_key.encode(), b"omniroute-cluster-v1", hashlib.sha256).hexdigest()
 
 
