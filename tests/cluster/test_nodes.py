@@ -53,6 +53,13 @@ async def test_nodes_share_one_leader_and_forward_to_it(seeded: Database, cluste
     assert {v["node_id"] for v in views} == {n["node_id"] for n in nodes}
     by_id = {n["node_id"]: n for n in nodes}
     assert by_id[views[2]["node_id"]]["role"] == "api"
+    # The operator's command prints the same view (no node of its own answers it).
+    printed = json.loads(await asyncio.to_thread(_cli_status, seeded.url))
+    assert printed["node_id"] is None
+    assert printed["leader"] == leader
+    assert [{**n, "last_seen": None} for n in printed["nodes"]] == [
+        {**n, "last_seen": None} for n in nodes
+    ]
     # Readiness says what each node's engine does; a standby turns warm once it has loaded.
     engines = {}
     for node, view in zip((first, second, api_only), views, strict=True):
@@ -97,6 +104,25 @@ async def test_nodes_share_one_leader_and_forward_to_it(seeded: Database, cluste
     assert emails == 1
 
 
+def _omniroute(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the `omniroute` command line on the database and wait for it."""
+    return subprocess.run(
+        [sys.executable, "-m", "omniroute.cli", *args],
+        cwd=REPO_ROOT,
+        env=server_env(url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def _cli_status(url: str, *, ok: bool = True) -> str:
+    done = _omniroute(url, "cluster", "status")
+    assert (done.returncode == 0) is ok, done.stderr
+    return done.stdout if ok else done.stderr
+
+
 def _engine(base_url: str) -> str:
     ready = httpx.get(f"{base_url}/readyz", timeout=10)
     assert ready.status_code == 200, ready.text
@@ -123,22 +149,14 @@ def test_a_second_sqlite_node_is_refused(tmp_path: Path) -> None:
         first.wait_ready()
         _second_node_refused(url)
         assert first.alive
+        assert "SQLite" in _cli_status(url, ok=False)
     finally:
         first.terminate()
 
 
 def _second_node_refused(url: str) -> None:
     for extra in ((), ("--no-engine",)):
-        command = [sys.executable, "-m", "omniroute.cli", "serve", "--port", str(free_port())]
-        done = subprocess.run(
-            [*command, *extra],
-            cwd=REPO_ROOT,
-            env=server_env(url),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        done = _omniroute(url, "serve", "--port", str(free_port()), *extra)
         assert done.returncode != 0
         assert "PostgreSQL" in done.stderr, done.stderr
 
