@@ -125,7 +125,13 @@ async def _join(app: FastAPI, cfg: Settings, db: Database, engine: Engine) -> Cl
         changes_kept_s=cfg.change_log_kept_s,
     )
     assert cfg.secret_key is not None  # settings refuse to load without one
-    node.forwarder = HttpForwarder(node, cfg.secret_key.get_secret_value(), cfg.forward_timeout_s)
+    node.forwarder = HttpForwarder(
+        node,
+        cfg.secret_key.get_secret_value(),
+        cfg.forward_timeout_s,
+        door_max_in_flight=cfg.door_max_in_flight,
+        door_body_max_bytes=cfg.door_body_max_bytes,
+    )
     engine.forwarder = node.forwarder
     await node.start()
     app.state.cluster = node
