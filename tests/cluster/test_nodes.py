@@ -221,6 +221,33 @@ async def test_a_customer_socket_on_a_standby_follows_the_chat(
         while not any(_says(frame, "Hello Cy, I am on it") for frame in seen):
             seen.append(json.loads(await asyncio.wait_for(ws.recv(), 30)))
         assert any(frame["type"] == "agent_joined" for frame in seen)
+    last = seen[-1]["message"]["id"]
+
+    # Away from the standby, the customer misses two messages; back on the leader with `since`
+    # it gets exactly those, once each, in order, then the live ones.
+    async with httpx.AsyncClient(base_url=standby.api_url, timeout=20) as other:
+        for body in ("one", "two"):
+            said = await other.post(
+                f"/interactions/{chat['interaction_id']}/messages",
+                json={"body": body},
+                headers=auth("alice"),
+            )
+            assert said.status_code == 201, said.text
+        url = f"ws://{leader.host}:{leader.port}{chat['ws_path']}"
+        async with websockets.connect(url, origin=websockets.Origin(leader.base_url)) as ws:
+            await ws.send(json.dumps({"type": "auth", "token": chat["token"], "since": last}))
+            said = await other.post(
+                f"/interactions/{chat['interaction_id']}/messages",
+                json={"body": "three"},
+                headers=auth("alice"),
+            )
+            assert said.status_code == 201, said.text
+            bodies: list[str] = []
+            while "three" not in bodies:
+                frame = json.loads(await asyncio.wait_for(ws.recv(), 30))
+                if frame["type"] == "message":
+                    bodies.append(frame["message"]["body"])
+    assert bodies == ["one", "two", "three"]
 
 
 def _says(frame: dict[str, Any], body: str) -> bool:
