@@ -103,6 +103,17 @@ async def test_nodes_share_one_leader_and_forward_to_it(seeded: Database, cluste
             await asyncio.sleep(0.05)
     assert emails == 1
 
+    # With no node left that may lead, the API node is not ready (a load balancer skips it).
+    first.kill()
+    second.kill()
+    for _ in range(300):  # bounded: 30 s; the lease lasts 2 s here
+        ready = httpx.get(f"{api_only.base_url}/readyz", timeout=10)
+        if ready.status_code == 503:
+            break
+        await asyncio.sleep(0.1)
+    assert ready.status_code == 503, ready.text
+    assert ready.json()["checks"]["leader"] == "no leader reachable"
+
 
 def _omniroute(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     """Run the `omniroute` command line on the database and wait for it."""
