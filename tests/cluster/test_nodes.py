@@ -103,6 +103,17 @@ async def test_nodes_share_one_leader_and_forward_to_it(seeded: Database, cluste
             await asyncio.sleep(0.05)
     assert emails == 1
 
+    # With no node left that may lead, the API node is not ready (a load balancer skips it).
+    first.kill()
+    second.kill()
+    for _ in range(300):  # bounded: 30 s; the lease lasts 2 s here
+        ready = httpx.get(f"{api_only.base_url}/readyz", timeout=10)
+        if ready.status_code == 503:
+            break
+        await asyncio.sleep(0.1)
+    assert ready.status_code == 503, ready.text
+    assert ready.json()["checks"]["leader"] == "no leader reachable"
+
 
 def _omniroute(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     """Run the `omniroute` command line on the database and wait for it."""
@@ -221,6 +232,33 @@ async def test_a_customer_socket_on_a_standby_follows_the_chat(
         while not any(_says(frame, "Hello Cy, I am on it") for frame in seen):
             seen.append(json.loads(await asyncio.wait_for(ws.recv(), 30)))
         assert any(frame["type"] == "agent_joined" for frame in seen)
+    last = seen[-1]["message"]["id"]
+
+    # Away from the standby, the customer misses two messages; back on the leader with `since`
+    # it gets exactly those, once each, in order, then the live ones.
+    async with httpx.AsyncClient(base_url=standby.api_url, timeout=20) as other:
+        for body in ("one", "two"):
+            said = await other.post(
+                f"/interactions/{chat['interaction_id']}/messages",
+                json={"body": body},
+                headers=auth("alice"),
+            )
+            assert said.status_code == 201, said.text
+        url = f"ws://{leader.host}:{leader.port}{chat['ws_path']}"
+        async with websockets.connect(url, origin=websockets.Origin(leader.base_url)) as ws:
+            await ws.send(json.dumps({"type": "auth", "token": chat["token"], "since": last}))
+            said = await other.post(
+                f"/interactions/{chat['interaction_id']}/messages",
+                json={"body": "three"},
+                headers=auth("alice"),
+            )
+            assert said.status_code == 201, said.text
+            bodies: list[str] = []
+            while "three" not in bodies:
+                frame = json.loads(await asyncio.wait_for(ws.recv(), 30))
+                if frame["type"] == "message":
+                    bodies.append(frame["message"]["body"])
+    assert bodies == ["one", "two", "three"]
 
 
 def _says(frame: dict[str, Any], body: str) -> bool:
