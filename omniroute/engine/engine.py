@@ -82,7 +82,7 @@ class _Command(Generic[T]):
 _Done = tuple[Tx, list[tuple["_Command[Any]", bool, Any]]]
 
 
-def _transient(err: BaseException) -> bool:
+def transient(err: BaseException) -> bool:
     """Whether the store itself failed (connection, lock), rather than refusing a value."""
     if isinstance(err, OperationalError | InterfaceError | OSError | TimeoutError):
         return True
@@ -507,7 +507,7 @@ class Engine:
         except Deposed:
             raise
         except Exception as err:
-            if _transient(err):
+            if transient(err):
                 raise
             raise _StoreRefusedError(err) from err
         return tx, outcomes
@@ -525,7 +525,7 @@ class Engine:
             self._fail_deposed(batch)
             raise
         except Exception as err:  # noqa: BLE001 - any failure is isolated or answered
-            if _transient(err) or not any(cmd.message is not None for cmd in batch):
+            if transient(err) or not any(cmd.message is not None for cmd in batch):
                 await self._fail_all(batch, err)
                 return
             # One command's change (or bug) must not fail the others: find it on fresh state.
@@ -553,7 +553,7 @@ class Engine:
                 self._fail_deposed(batch[index:])
                 raise
             except Exception as err:
-                if _transient(err):
+                if transient(err):
                     await self._fail_all(batch[index:], err)
                     return
                 log.warning("command %s was refused or failed", _name(cmd), exc_info=err)
