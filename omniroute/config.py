@@ -99,6 +99,12 @@ class Settings(StoreSettings):
     idle_tx_timeout_s: float = Field(default=10.0, ge=1, le=3600)
     load_idle_tx_timeout_s: float = Field(default=120.0, ge=1, le=3600)
     change_log_kept_s: float = Field(default=3600.0, ge=60, le=30 * 86_400)
+    # The leader's door for forwarded messages (set alike on every node).
+    door_max_in_flight: int = Field(default=1024, ge=1, le=1_000_000)
+    door_command_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    door_body_max_bytes: int = Field(default=32 * 1024 * 1024, ge=64 * 1024, le=1024**3)
+    # Old rows (keys, the change log, heartbeats, audit entries) are deleted this many at a time.
+    housekeeping_batch: int = Field(default=1000, ge=1, le=1_000_000)
     # Doors: how long and how much the server waits for and takes from one client.
     http_header_timeout_s: float = Field(default=10.0, gt=0, le=3600)
     http_body_timeout_s: float = Field(default=60.0, gt=0, le=3600)
