@@ -384,8 +384,11 @@ class Engine:
         delay = (due - self.clock.now()).total_seconds()
         if delay <= 0:
             return self._inbox.get_nowait() if not self._inbox.empty() else None
+        # Not `wait_for`: on 3.11 it wraps the get in a task of its own, one more trip through
+        # the loop for every command that wakes the engine.
         try:
-            return await asyncio.wait_for(self._inbox.get(), timeout=delay)
+            async with asyncio.timeout(delay):
+                return await self._inbox.get()
         except TimeoutError:
             return None
 
@@ -412,6 +415,13 @@ class Engine:
 
     async def _loop(self) -> None:
         while True:
+            if self._writer is not None:
+                # The SQLite write does not yield to the loop (sqlite_writer.py), nor does
+                # taking a command already waiting: yield once per batch, as the async path
+                # does, so that a backlog of batches never starves the requests. Here, after
+                # the batch is announced, rather than before its write: the batch's own
+                # callers and feeds no longer wait for a turn of the loop.
+                await asyncio.sleep(0)
             self._taken = []
             first = await self._next()
             if first is not None:
@@ -487,9 +497,6 @@ class Engine:
                 await self.fence.commit(tx, config_changed, results)
             elif self._writer is not None:
                 statements = sqlite_statements(tx, results)
-                # This write does not yield to the loop (sqlite_writer.py): yield once here, as
-                # the async path does, so that a backlog of batches never starves the requests.
-                await asyncio.sleep(0)
                 if statements:  # queries and idle ticks write nothing
                     await self._writer.write(statements)
             else:
@@ -577,10 +584,13 @@ class Engine:
         await self._recover()
 
     def _announce(self, tx: Tx, outcomes: list[tuple[_Command[Any], bool, Any]]) -> None:
-        """After a commit: arm timers, answer the callers, publish the events."""
+        """After a commit: arm timers, publish the events, answer the callers."""
         self.batches += 1
         for due, kind, target in tx.timers:
             self.state.timers.add(due, kind, target)
+        # Feeds first: the loop runs woken tasks in order, and each caller's answer (its
+        # serialisation and the HTTP layers) would otherwise delay every offer frame.
+        self.bus.publish(tx.events)
         for cmd, ok, value in outcomes:
             if cmd.future.done():
                 continue
@@ -588,7 +598,6 @@ class Engine:
                 cmd.future.set_result(value)
             else:
                 cmd.future.set_exception(value)
-        self.bus.publish(tx.events)
         if self.commit_listeners:
             outcome = committed(tx)
             for listener in self.commit_listeners:
