@@ -192,6 +192,7 @@ def serve(
             http=server.configure(settings),
             timeout_keep_alive=settings.http_keepalive_timeout_s,
             ws_per_message_deflate=settings.ws_compression,
+            ws_max_size=settings.ws_max_message_bytes,
             # The app honours X-Forwarded-For from OMNIROUTE_TRUSTED_PROXIES only.
             proxy_headers=False,
         )

@@ -113,6 +113,8 @@ class Settings(StoreSettings):
     http_max_header_bytes: int = Field(default=64 * 1024, ge=4096, le=16 * 1024 * 1024)
     # Compression costs tens of KB of zlib state per open WebSocket, most of them idle feeds.
     ws_compression: bool = False
+    # The largest WebSocket message a client may send (uvicorn's own default is 16 MiB).
+    ws_max_message_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
     body_max_bytes: int = Field(default=1024 * 1024, ge=1024)
     public_body_max_bytes: int = Field(default=64 * 1024, ge=1024)
     email_reply_max_bytes: int = Field(default=12 * 1024 * 1024, ge=1024)
@@ -124,6 +126,8 @@ class Settings(StoreSettings):
     rate_limit_chat_messages_per_ip: str = "300/minute"
     rate_limit_widget: str = "300/minute"
     rate_limit_case_form: str = "20/minute"
+    rate_limit_offline_message: str = "20/minute"
+    rate_limit_chat_frames: str = "300/minute"
     sign_in_max_failures: int = Field(default=5, ge=1, le=1000)
     sign_in_lockout_s: int = Field(default=300, ge=1, le=86_400)
     password_hash_concurrency: int = Field(default=2, ge=1, le=64)
@@ -173,6 +177,8 @@ class Settings(StoreSettings):
         "rate_limit_chat_messages_per_ip",
         "rate_limit_widget",
         "rate_limit_case_form",
+        "rate_limit_offline_message",
+        "rate_limit_chat_frames",
     )
     @classmethod
     def _rate(cls, value: str) -> str:
