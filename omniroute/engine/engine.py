@@ -399,6 +399,8 @@ class Engine:
             log.warning("this node lost the lead; its engine stops without writing")
         finally:
             self._fail_waiting()
+            if self.fence is not None:
+                self.fence.close()
             for listener in self.stop_listeners:
                 listener()
 
