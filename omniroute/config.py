@@ -132,6 +132,7 @@ class Settings(StoreSettings):
     rate_limit_offline_message: str = "20/minute"
     rate_limit_chat_frames: str = "300/minute"
     rate_limit_feed_frames: str = "60/minute"
+    rate_limit_spoke_events: str = "6000/minute"
     sign_in_max_failures: int = Field(default=5, ge=1, le=1000)
     sign_in_lockout_s: int = Field(default=300, ge=1, le=86_400)
     password_hash_concurrency: int = Field(default=2, ge=1, le=64)
@@ -184,6 +185,7 @@ class Settings(StoreSettings):
         "rate_limit_offline_message",
         "rate_limit_chat_frames",
         "rate_limit_feed_frames",
+        "rate_limit_spoke_events",
     )
     @classmethod
     def _rate(cls, value: str) -> str:
