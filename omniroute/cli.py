@@ -192,6 +192,9 @@ def serve(
             http=server.configure(settings),
             timeout_keep_alive=settings.http_keepalive_timeout_s,
             ws_per_message_deflate=settings.ws_compression,
+            ws_max_size=settings.ws_max_message_bytes,
+            ws_ping_interval=settings.ws_ping_interval_s,
+            ws_ping_timeout=settings.ws_ping_timeout_s,
             # The app honours X-Forwarded-For from OMNIROUTE_TRUSTED_PROXIES only.
             proxy_headers=False,
         )

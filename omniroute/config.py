@@ -99,6 +99,12 @@ class Settings(StoreSettings):
     idle_tx_timeout_s: float = Field(default=10.0, ge=1, le=3600)
     load_idle_tx_timeout_s: float = Field(default=120.0, ge=1, le=3600)
     change_log_kept_s: float = Field(default=3600.0, ge=60, le=30 * 86_400)
+    # The leader's door for forwarded messages (set alike on every node).
+    door_max_in_flight: int = Field(default=1024, ge=1, le=1_000_000)
+    door_command_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    door_body_max_bytes: int = Field(default=32 * 1024 * 1024, ge=64 * 1024, le=1024**3)
+    # Old rows (keys, the change log, heartbeats, audit entries) are deleted this many at a time.
+    housekeeping_batch: int = Field(default=1000, ge=1, le=1_000_000)
     # Doors: how long and how much the server waits for and takes from one client.
     http_header_timeout_s: float = Field(default=10.0, gt=0, le=3600)
     http_body_timeout_s: float = Field(default=60.0, gt=0, le=3600)
@@ -107,6 +113,11 @@ class Settings(StoreSettings):
     http_max_header_bytes: int = Field(default=64 * 1024, ge=4096, le=16 * 1024 * 1024)
     # Compression costs tens of KB of zlib state per open WebSocket, most of them idle feeds.
     ws_compression: bool = False
+    # The largest WebSocket message a client may send (uvicorn's own default is 16 MiB).
+    ws_max_message_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    # A peer that leaves a ping unanswered this long after it was sent is gone: close it.
+    ws_ping_interval_s: float = Field(default=20.0, gt=0, le=3600)
+    ws_ping_timeout_s: float = Field(default=20.0, gt=0, le=3600)
     body_max_bytes: int = Field(default=1024 * 1024, ge=1024)
     public_body_max_bytes: int = Field(default=64 * 1024, ge=1024)
     email_reply_max_bytes: int = Field(default=12 * 1024 * 1024, ge=1024)
@@ -118,6 +129,9 @@ class Settings(StoreSettings):
     rate_limit_chat_messages_per_ip: str = "300/minute"
     rate_limit_widget: str = "300/minute"
     rate_limit_case_form: str = "20/minute"
+    rate_limit_offline_message: str = "20/minute"
+    rate_limit_chat_frames: str = "300/minute"
+    rate_limit_feed_frames: str = "60/minute"
     sign_in_max_failures: int = Field(default=5, ge=1, le=1000)
     sign_in_lockout_s: int = Field(default=300, ge=1, le=86_400)
     password_hash_concurrency: int = Field(default=2, ge=1, le=64)
@@ -167,6 +181,9 @@ class Settings(StoreSettings):
         "rate_limit_chat_messages_per_ip",
         "rate_limit_widget",
         "rate_limit_case_form",
+        "rate_limit_offline_message",
+        "rate_limit_chat_frames",
+        "rate_limit_feed_frames",
     )
     @classmethod
     def _rate(cls, value: str) -> str:

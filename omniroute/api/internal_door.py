@@ -3,12 +3,15 @@
 Under load the leader serves one `POST /internal/v1/door` per group of forwarded messages. The
 public API's layers (security headers, gzip, CORS, idempotency keys, FastAPI's routing,
 dependencies and response encoding) do nothing for it but cost the busiest node CPU per group.
-The request guard stays outside; the node token and the body limit are checked here.
+The request guard stays outside; the node token, the body limit, each node's messages in flight
+and each message's time are checked here. Every message is answered on its own: a failure
+inside is that message's structured error, never the group's 500.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from typing import Any
 
@@ -19,14 +22,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from omniroute.api.body_limits import too_large
 from omniroute.api.errors import STATUS, error_body
-from omniroute.cluster.forward import DOOR_PATH, NODE_HEADER, check_node_token
+from omniroute.cluster.forward import DOOR_PATH, NODE_HEADER, NODE_ID_HEADER, check_node_token
 from omniroute.config import Settings
-from omniroute.domain.errors import DomainError, ErrorCode
+from omniroute.core.door import Message
+from omniroute.domain.errors import DomainError, ErrorCode, RetryLaterError
 from omniroute.engine import codec
-from omniroute.engine.engine import Engine
+from omniroute.engine.engine import Engine, transient
 
 log = logging.getLogger(__name__)
-_JSON = [(b"content-type", b"application/json")]
+_JSON = (b"content-type", b"application/json")
 
 
 class DoorIn(BaseModel):
@@ -44,11 +48,45 @@ class DoorGroupIn(BaseModel):
     messages: list[DoorIn]
 
 
+class InFlight:
+    """How many forwarded messages each node has in the engine; refuses a node past the limit."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._held: dict[str, int] = {}
+
+    def admit(self, node: str, count: int) -> None:
+        """Count a group in, or refuse it whole (nothing of it runs)."""
+        if count > self.limit:
+            msg = (
+                f"a forwarded group holds at most {self.limit} messages "
+                f"(OMNIROUTE_DOOR_MAX_IN_FLIGHT); this one has {count}"
+            )
+            raise DomainError(ErrorCode.VALIDATION_ERROR, msg, "messages")
+        held = self._held.get(node, 0)
+        if held + count > self.limit:
+            msg = (
+                f"node {node!r} has {held} forwarded messages in flight, at most {self.limit} "
+                "(OMNIROUTE_DOOR_MAX_IN_FLIGHT); nothing of this group ran, retry it"
+            )
+            raise RetryLaterError(ErrorCode.RATE_LIMITED, msg, 1)
+        self._held[node] = held + count
+
+    def release(self, node: str) -> None:
+        """One of the node's messages left the engine."""
+        left = self._held[node] - 1
+        if left:
+            self._held[node] = left
+        else:
+            del self._held[node]
+
+
 class InternalDoor:
     """ASGI layer serving the leader's door for forwarded commands and queries."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._in_flight: InFlight | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve `POST /internal/v1/door` here; pass everything else on."""
@@ -56,49 +94,117 @@ class InternalDoor:
             await self.app(scope, receive, send)
             return
         state = scope["app"].state
+        settings: Settings = state.settings
+        if self._in_flight is None:
+            self._in_flight = InFlight(settings.door_max_in_flight)
+        headers = Headers(scope=scope)
+        client = scope.get("client")
+        node = headers.get(NODE_ID_HEADER) or (client[0] if client else "unknown")
         try:
-            answers = await _serve(state.settings, state.engine, scope, receive)
+            group = await _admit(settings, state.engine, headers, receive)
+            self._in_flight.admit(node, len(group.messages))
         except DomainError as err:
-            await _send(send, STATUS[err.code], error_body(err.code, err.message, err.field))
+            await _send_error(send, err)
             return
-        except Exception:
-            log.exception("the door failed to run forwarded messages")
-            body = error_body(ErrorCode.INTERNAL_ERROR, "the leader failed to run the messages")
-            await _send(send, 500, body)
-            return
+        run = functools.partial(
+            _answer, state.engine, self._in_flight, node, settings.door_command_timeout_s
+        )
+        answers = await asyncio.gather(*(run(item) for item in group.messages))
         await _send(send, 200, {"answers": answers})
 
 
-async def _serve(
-    settings: Settings, engine: Engine, scope: Scope, receive: Receive
-) -> list[dict[str, Any]]:
+async def _admit(
+    settings: Settings, engine: Engine, headers: Headers, receive: Receive
+) -> DoorGroupIn:
+    """The group, once the caller, the size and the engine allow it."""
     assert settings.secret_key is not None  # settings refuse to load without one
-    check_node_token(settings.secret_key.get_secret_value(), Headers(scope=scope).get(NODE_HEADER))
-    body = await _read(receive, settings.body_max_bytes)
+    check_node_token(settings.secret_key.get_secret_value(), headers.get(NODE_HEADER))
+    limit = settings.door_body_max_bytes
+    declared = headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise DomainError(ErrorCode.PAYLOAD_TOO_LARGE, _too_large(limit))
+    body = await _read(receive, limit)
     try:
         group = DoorGroupIn.model_validate_json(body)
     except ValidationError as err:
         first = err.errors()[0]
-        msg = f"bad forwarded group at {first['loc']}: {first['msg']}"
-        raise DomainError(ErrorCode.VALIDATION_ERROR, msg) from err
+        where = ".".join(str(p) for p in first["loc"]) or None
+        msg = f"bad forwarded group at {where or 'the top'}: {first['msg']}"
+        raise DomainError(ErrorCode.VALIDATION_ERROR, msg, where) from err
     if not engine.running:
-        raise DomainError(ErrorCode.STORE_UNAVAILABLE, "this node does not lead the cluster")
-    return await asyncio.gather(*(_run(engine, item) for item in group.messages))
+        msg = "this node does not lead the cluster; nothing ran, retry on the leader"
+        raise RetryLaterError(ErrorCode.STORE_UNAVAILABLE, msg, 1)
+    return group
 
 
-async def _run(engine: Engine, item: DoorIn) -> dict[str, Any]:
+async def _answer(
+    engine: Engine, in_flight: InFlight, node: str, timeout_s: float, item: DoorIn
+) -> dict[str, Any]:
+    """One message's answer: `{"ok", "result"}` or `{"ok", "error"}`; it never raises."""
+    name = str(item.message.get("name", ""))
+    task: asyncio.Future[Any] | None = None
+    try:
+        message = _decode(item)
+        task = asyncio.ensure_future(engine.run_local(message, item.key, fresh=item.fresh))
+        task.add_done_callback(functools.partial(_left_engine, in_flight, node))
+        try:
+            # Shielded: a command past its time goes on, so a retry under its key finds it.
+            result = await asyncio.wait_for(asyncio.shield(task), timeout_s)
+        except TimeoutError:
+            msg = (
+                f"the leader's engine did not answer {name} within {timeout_s:g} s "
+                "(OMNIROUTE_DOOR_COMMAND_TIMEOUT_S); retry it with the same key"
+            )
+            return _refusal(DomainError(ErrorCode.STORE_UNAVAILABLE, msg))
+        return {"ok": True, "result": codec.encode_result(type(message), result)}
+    except DomainError as err:
+        return _refusal(err)
+    except Exception as err:  # noqa: BLE001 - answered as this message's own failure
+        return _refusal(_failure(name, err))
+    finally:
+        if task is None:
+            in_flight.release(node)
+
+
+def _decode(item: DoorIn) -> Message[Any]:
+    """The message, or VALIDATION_ERROR naming what cannot be decoded."""
     try:
         message = codec.decode_message(item.message)
     except ValidationError as err:
-        error = DomainError(ErrorCode.VALIDATION_ERROR, f"bad forwarded message: {err}")
-        return {"ok": False, "error": codec.encode_error(error)}
-    except DomainError as err:
-        return {"ok": False, "error": codec.encode_error(err)}
-    try:
-        result = await engine.run_local(message, item.key, fresh=item.fresh)
-    except DomainError as err:
-        return {"ok": False, "error": codec.encode_error(err)}
-    return {"ok": True, "result": codec.encode_result(type(message), result)}
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or None
+        name = item.message.get("name")
+        msg = f"bad forwarded {name}: {where or 'args'}: {first['msg']}"
+        raise DomainError(ErrorCode.VALIDATION_ERROR, msg, where) from err
+    if message.mutates and item.key is None:
+        msg = f"forwarded command {message.name} has no key; a node sends each with its key"
+        raise DomainError(ErrorCode.VALIDATION_ERROR, msg, "key")
+    return message
+
+
+def _failure(name: str, err: Exception) -> DomainError:
+    """What the node hears of a message that failed inside the leader."""
+    if transient(err):
+        log.warning("the door could not run %s: the store failed (%r)", name, err)
+        msg = f"the leader's store failed ({type(err).__name__}); retry with the same key"
+        return DomainError(ErrorCode.STORE_UNAVAILABLE, msg)
+    log.error("the door failed to run %s", name, exc_info=err)
+    msg = f"the leader failed to run {name} ({type(err).__name__}); the failure is in its log"
+    return DomainError(ErrorCode.INTERNAL_ERROR, msg)
+
+
+def _left_engine(in_flight: InFlight, node: str, task: asyncio.Future[Any]) -> None:
+    in_flight.release(node)
+    if not task.cancelled():
+        task.exception()  # retrieved: a message past its time was answered already
+
+
+def _refusal(err: DomainError) -> dict[str, Any]:
+    return {"ok": False, "error": codec.encode_error(err)}
+
+
+def _too_large(limit: int) -> str:
+    return too_large(limit) + " (OMNIROUTE_DOOR_BODY_MAX_BYTES)"
 
 
 async def _read(receive: Receive, limit: int) -> bytes:
@@ -111,12 +217,23 @@ async def _read(receive: Receive, limit: int) -> bytes:
         chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise DomainError(ErrorCode.PAYLOAD_TOO_LARGE, too_large(limit))
+            raise DomainError(ErrorCode.PAYLOAD_TOO_LARGE, _too_large(limit))
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
 
 
-async def _send(send: Send, status: int, body: dict[str, Any]) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": _JSON})
+async def _send_error(send: Send, err: DomainError) -> None:
+    extra = []
+    if isinstance(err, RetryLaterError):
+        extra.append((b"retry-after", str(err.retry_after_s).encode()))
+    body = error_body(err.code, err.message, err.field)
+    await _send(send, STATUS[err.code], body, extra)
+
+
+async def _send(
+    send: Send, status: int, body: dict[str, Any], extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    headers = [_JSON, *(extra or [])]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": orjson.dumps(body)})

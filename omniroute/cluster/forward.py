@@ -6,7 +6,10 @@ while earlier ones are on their way travel together, one request for many (as th
 commits them together), so the leader parses one HTTP request per group, not per command.
 Every forwarded command carries an idempotency key, so when the leader dies mid-request the
 node retries on the next leader and the command runs at most once; a key made here for its
-first trip is marked `fresh`, telling the leader no outcome can be stored under it yet.
+first trip is marked `fresh`, telling the leader no outcome can be stored under it yet. So a
+group the leader refused for now (429, 503), failed (5xx) or left unanswered is sent again after
+a pause, within `OMNIROUTE_FORWARD_TIMEOUT_S`; a refusal that cannot lift by itself (403, 413,
+422: the nodes' settings differ) fails the request at once with 503 and a logged reason.
 """
 
 from __future__ import annotations
@@ -14,10 +17,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import logging
 import uuid
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import httpx
+import orjson
 
 from omniroute.core.door import Message
 from omniroute.domain.errors import DomainError, ErrorCode
@@ -26,18 +32,26 @@ from omniroute.engine import codec
 if TYPE_CHECKING:
     from omniroute.cluster.node import ClusterNode
 
+log = logging.getLogger(__name__)
 NODE_HEADER = "X-Omniroute-Node"
+# Which node sends: the leader counts each node's messages in flight under it.
+NODE_ID_HEADER = "X-Omniroute-Node-Id"
 DOOR_PATH = "/internal/v1/door"
 RELOAD_PATH = "/internal/v1/reload"
 RETRY_PAUSE_S = 0.1
 # Requests to the leader in flight at once; messages sent meanwhile wait and go together.
 POSTS_IN_FLIGHT = 4
-# Messages in one request at most.
+# Messages in one request at most (fewer if the leader's in-flight limit is lower).
 GROUP_MAX = 256
+# The longest pause a leader's Retry-After may ask for; the deadline bounds the whole wait.
+RETRY_AFTER_MAX_S = 5.0
+_HEAD, _TAIL = b'{"messages":[', b"]}"
 
 
+@lru_cache(maxsize=4)
 def node_token(secret_key: str) -> str:
     """The token nodes show each other: derived from the secret key, never the key itself."""
+    # Cached: the leader checks it on every forwarded group, and the key does not change.
     return hmac.new(secret_key.encode(), b"omniroute-cluster-v1", hashlib.sha256).hexdigest()
 
 
@@ -50,11 +64,29 @@ def check_node_token(secret_key: str, given: str | None) -> None:
 class HttpForwarder:
     """Sends messages to the leader; waits for a leader through a failover, within a bound."""
 
-    def __init__(self, node: ClusterNode, secret_key: str, timeout_s: float) -> None:
+    def __init__(
+        self,
+        node: ClusterNode,
+        secret_key: str,
+        timeout_s: float,
+        *,
+        door_max_in_flight: int = 1024,
+        door_body_max_bytes: int = 32 * 1024 * 1024,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self._node = node
-        self._headers = {NODE_HEADER: node_token(secret_key)}
+        self._headers = {
+            NODE_HEADER: node_token(secret_key),
+            NODE_ID_HEADER: node.node_id,
+            "content-type": "application/json",
+        }
         self._timeout_s = timeout_s
-        self._client = httpx.AsyncClient(timeout=httpx.Timeout(timeout_s, connect=2.0))
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout_s, connect=2.0), transport=transport
+        )
+        # Every request in flight full never passes the leader's limit for this node.
+        self._group_max = max(1, min(GROUP_MAX, door_max_in_flight // POSTS_IN_FLIGHT))
+        self._body_max = door_body_max_bytes
         self._groupers: dict[str, _Grouper] = {}
 
     async def aclose(self) -> None:
@@ -77,22 +109,24 @@ class HttpForwarder:
             if url is None or url == self._node.url:
                 await self._node.wait_for_leader(RETRY_PAUSE_S)
                 continue
+            pause, moved = RETRY_PAUSE_S, True
             try:
                 answer = await self._group(url).send(item)
-            except _UnreachableError as err:
-                last = str(err)
+            except _RetryError as err:
+                last, pause, moved = str(err), err.after_s, err.moved
             else:
                 if answer.get("ok"):
                     return codec.decode_result(type(message), answer.get("result"))
                 error = answer.get("error") or {}
                 if error.get("code") != ErrorCode.STORE_UNAVAILABLE:
                     raise codec.decode_error(error)
-                # Nothing was changed there (a fenced or failed batch): the same key is safe.
+                # Nothing was changed there, or it is still running: the same key is safe.
                 last = str(error.get("message") or "the leader is not ready")
             # The first trip may have run it after all: the next one asks for the stored outcome.
             item["fresh"] = False
-            await self._node.forget_leader(url)
-            await asyncio.sleep(RETRY_PAUSE_S)
+            if moved:
+                await self._node.forget_leader(url)
+            await asyncio.sleep(max(0.0, min(pause, deadline - loop.time())))
         raise DomainError(
             ErrorCode.STORE_UNAVAILABLE, f"no leader reachable ({last}); retry the request"
         )
@@ -100,7 +134,9 @@ class HttpForwarder:
     def _group(self, url: str) -> _Grouper:
         grouper = self._groupers.get(url)
         if grouper is None:
-            grouper = self._groupers[url] = _Grouper(self._client, url + DOOR_PATH, self._headers)
+            grouper = self._groupers[url] = _Grouper(
+                self._client, url + DOOR_PATH, self._headers, self._group_max, self._body_max
+            )
         return grouper
 
     async def reload(self) -> None:
@@ -125,9 +161,9 @@ class HttpForwarder:
                 await self._node.forget_leader(url)
                 await asyncio.sleep(RETRY_PAUSE_S)
                 continue
-            data: dict[str, Any] = response.json() if response.content else {}
+            data = _json(response)
             error = data.get("error") or {}
-            if response.status_code == 503 or error.get("code") == ErrorCode.STORE_UNAVAILABLE:
+            if response.status_code >= 500 or error.get("code") == ErrorCode.STORE_UNAVAILABLE:
                 # Nothing was changed there (a fenced or failed batch): the same key is safe.
                 last = str(error.get("message") or "the leader is not ready")
                 await self._node.forget_leader(url)
@@ -141,30 +177,60 @@ class HttpForwarder:
         )
 
 
-class _UnreachableError(Exception):
-    """The leader did not answer a group, or answered that it cannot run it now."""
+class _RetryError(Exception):
+    """The leader did not run a group, or may have: send it again (same keys) after a pause."""
+
+    def __init__(self, reason: str, after_s: float = RETRY_PAUSE_S, *, moved: bool = True):
+        super().__init__(reason)
+        self.after_s = after_s
+        # The lead may have moved: look it up again before the next trip.
+        self.moved = moved
+
+
+_Waiting = tuple[bytes, asyncio.Future[dict[str, Any]]]
 
 
 class _Grouper:
     """Sends the messages for one leader, those waiting while others travel in one request."""
 
-    def __init__(self, client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        url: str,
+        headers: dict[str, str],
+        group_max: int,
+        body_max: int,
+    ) -> None:
         self._client = client
         self._url = url
         self._headers = headers
-        self._waiting: list[tuple[dict[str, Any], asyncio.Future[dict[str, Any]]]] = []
+        self._group_max = group_max
+        self._body_max = body_max
+        self._waiting: list[_Waiting] = []
         self._posts: set[asyncio.Task[None]] = set()
 
     async def send(self, item: dict[str, Any]) -> dict[str, Any]:
         """The leader's answer to one message: `{"ok", "result"}` or `{"ok", "error"}`."""
+        data = orjson.dumps(item)
+        if len(_HEAD) + len(data) + len(_TAIL) > self._body_max:
+            msg = (
+                f"this request's command is {len(data)} bytes, more than the cluster's door "
+                f"takes ({self._body_max}, OMNIROUTE_DOOR_BODY_MAX_BYTES); send less"
+            )
+            raise DomainError(ErrorCode.PAYLOAD_TOO_LARGE, msg)
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._waiting.append((item, future))
+        self._waiting.append((data, future))
         self._pump()
         return await future
 
     def _pump(self) -> None:
         while self._waiting and len(self._posts) < POSTS_IN_FLIGHT:
-            group, self._waiting = self._waiting[:GROUP_MAX], self._waiting[GROUP_MAX:]
+            count, size = 0, len(_HEAD) + len(_TAIL)
+            for data, _ in self._waiting:
+                if count == self._group_max or (count and size + len(data) + 1 > self._body_max):
+                    break
+                count, size = count + 1, size + len(data) + 1
+            group, self._waiting = self._waiting[:count], self._waiting[count:]
             task = asyncio.create_task(self._post(group))
             self._posts.add(task)
             task.add_done_callback(self._done)
@@ -173,11 +239,9 @@ class _Grouper:
         self._posts.discard(task)
         self._pump()
 
-    async def _post(
-        self, group: list[tuple[dict[str, Any], asyncio.Future[dict[str, Any]]]]
-    ) -> None:
+    async def _post(self, group: list[_Waiting]) -> None:
         try:
-            answers = await self._answers([item for item, _ in group])
+            answers = await self._answers([data for data, _ in group])
         except Exception as err:  # noqa: BLE001 - every sender of the group hears of it
             for _, future in group:
                 if not future.done():
@@ -187,22 +251,46 @@ class _Grouper:
             if not future.done():
                 future.set_result(answer)
 
-    async def _answers(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def _answers(self, items: list[bytes]) -> list[dict[str, Any]]:
         try:
             response = await self._client.post(
-                self._url, json={"messages": items}, headers=self._headers
+                self._url, content=_HEAD + b",".join(items) + _TAIL, headers=self._headers
             )
         except httpx.TransportError as err:
-            msg = f"the leader did not answer ({type(err).__name__})"
-            raise _UnreachableError(msg) from err
-        data: dict[str, Any] = response.json() if response.content else {}
-        if response.status_code == 503:
-            error = data.get("error") or {}
-            raise _UnreachableError(str(error.get("message") or "the leader is not ready"))
+            raise _RetryError(f"the leader did not answer ({type(err).__name__})") from err
+        data = _json(response)
+        status = response.status_code
         answers = data.get("answers")
-        if response.status_code != 200 or not isinstance(answers, list):
-            raise DomainError(ErrorCode.STORE_UNAVAILABLE, f"the leader refused: {data}")
-        if len(answers) != len(items):
-            msg = "the leader answered a different number of messages"
-            raise DomainError(ErrorCode.STORE_UNAVAILABLE, msg)
-        return answers
+        if status == 200 and isinstance(answers, list) and len(answers) == len(items):
+            return answers
+        given = data.get("error")
+        error: dict[str, Any] = given if isinstance(given, dict) else {}
+        reason = str(error.get("message") or f"the leader answered {status}")
+        if status == 429:  # this node has too much in flight there
+            raise _RetryError(reason, _retry_after(response), moved=False)
+        if status >= 500 or status == 200:
+            # Not run, or perhaps run: every command carries its key, so a retry runs it once.
+            raise _RetryError(reason, _retry_after(response))
+        # 403, 413, 422: the nodes' settings or versions differ; a retry would fare no better.
+        log.error("the leader refused a forwarded group: %s %s", status, reason)
+        msg = (
+            f"the leader refused this node's forwarded commands ({status}: {reason}); "
+            "every node needs the same OMNIROUTE_SECRET_KEY, door settings and version"
+        )
+        raise DomainError(ErrorCode.STORE_UNAVAILABLE, msg)
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    """The answer's JSON object, or an empty one (a proxy's HTML page, a cut-off answer)."""
+    try:
+        data = orjson.loads(response.content) if response.content else {}
+    except orjson.JSONDecodeError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _retry_after(response: httpx.Response) -> float:
+    value = response.headers.get("retry-after", "")
+    if not value.isdigit():
+        return RETRY_PAUSE_S
+    return min(float(value), RETRY_AFTER_MAX_S)

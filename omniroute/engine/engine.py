@@ -83,7 +83,7 @@ class _Command(Generic[T]):
 _Done = tuple[Tx, list[tuple["_Command[Any]", bool, Any]]]
 
 
-def _transient(err: BaseException) -> bool:
+def transient(err: BaseException) -> bool:
     """Whether the store itself failed (connection, lock), rather than refusing a value."""
     if isinstance(err, OperationalError | InterfaceError | OSError | TimeoutError):
         return True
@@ -396,8 +396,11 @@ class Engine:
         delay = (due - self.clock.now()).total_seconds()
         if delay <= 0:
             return self._inbox.get_nowait() if not self._inbox.empty() else None
+        # Not `wait_for`: on 3.11 it wraps the get in a task of its own, one more trip through
+        # the loop for every command that wakes the engine.
         try:
-            return await asyncio.wait_for(self._inbox.get(), timeout=delay)
+            async with asyncio.timeout(delay):
+                return await self._inbox.get()
         except TimeoutError:
             return None
 
@@ -408,6 +411,8 @@ class Engine:
             log.warning("this node lost the lead; its engine stops without writing")
         finally:
             self._fail_waiting()
+            if self.fence is not None:
+                self.fence.close()
             for listener in self.stop_listeners:
                 listener()
 
@@ -424,6 +429,13 @@ class Engine:
 
     async def _loop(self) -> None:
         while True:
+            if self._writer is not None:
+                # The SQLite write does not yield to the loop (sqlite_writer.py), nor does
+                # taking a command already waiting: yield once per batch, as the async path
+                # does, so that a backlog of batches never starves the requests. Here, after
+                # the batch is announced, rather than before its write: the batch's own
+                # callers and feeds no longer wait for a turn of the loop.
+                await asyncio.sleep(0)
             self._taken = []
             first = await self._next()
             if first is not None:
@@ -499,9 +511,6 @@ class Engine:
                 await self.fence.commit(tx, config_changed, results)
             elif self._writer is not None:
                 statements = sqlite_statements(tx, results)
-                # This write does not yield to the loop (sqlite_writer.py): yield once here, as
-                # the async path does, so that a backlog of batches never starves the requests.
-                await asyncio.sleep(0)
                 if statements:  # queries and idle ticks write nothing
                     await self._writer.write(statements)
             else:
@@ -512,7 +521,7 @@ class Engine:
         except Deposed:
             raise
         except Exception as err:
-            if _transient(err):
+            if transient(err):
                 raise
             raise _StoreRefusedError(err) from err
         return tx, outcomes
@@ -530,7 +539,7 @@ class Engine:
             self._fail_deposed(batch)
             raise
         except Exception as err:  # noqa: BLE001 - any failure is isolated or answered
-            if _transient(err) or not any(cmd.message is not None for cmd in batch):
+            if transient(err) or not any(cmd.message is not None for cmd in batch):
                 await self._fail_all(batch, err)
                 return
             # One command's change (or bug) must not fail the others: find it on fresh state.
@@ -558,7 +567,7 @@ class Engine:
                 self._fail_deposed(batch[index:])
                 raise
             except Exception as err:
-                if _transient(err):
+                if transient(err):
                     await self._fail_all(batch[index:], err)
                     return
                 log.warning("command %s was refused or failed", _name(cmd), exc_info=err)
@@ -589,10 +598,13 @@ class Engine:
         await self._recover()
 
     def _announce(self, tx: Tx, outcomes: list[tuple[_Command[Any], bool, Any]]) -> None:
-        """After a commit: arm timers, answer the callers, publish the events."""
+        """After a commit: arm timers, publish the events, answer the callers."""
         self.batches += 1
         for due, kind, target in tx.timers:
             self.state.timers.add(due, kind, target)
+        # Feeds first: the loop runs woken tasks in order, and each caller's answer (its
+        # serialisation and the HTTP layers) would otherwise delay every offer frame.
+        self.bus.publish(tx.events)
         for cmd, ok, value in outcomes:
             if cmd.future.done():
                 continue
@@ -600,7 +612,6 @@ class Engine:
                 cmd.future.set_result(value)
             else:
                 cmd.future.set_exception(value)
-        self.bus.publish(tx.events)
         if self.commit_listeners:
             outcome = committed(tx)
             for listener in self.commit_listeners:

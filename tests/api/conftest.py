@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -81,9 +82,9 @@ async def reseed(db_url: str) -> None:
 
 
 @asynccontextmanager
-async def running(db_url: str, clock: ManualClock) -> AsyncIterator[Api]:
-    """The app started on an existing database; stopped on exit."""
-    app = create_app(Settings(database_url=db_url, demo=True), clock=clock)
+async def running(db_url: str, clock: ManualClock, **settings: Any) -> AsyncIterator[Api]:
+    """The app started on an existing database (with these settings changed); stopped on exit."""
+    app = create_app(Settings(database_url=db_url, demo=True, **settings), clock=clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test/api/v1") as c:

@@ -249,6 +249,16 @@ async def test_every_answer_carries_a_request_id(api: Api) -> None:
         ("/search", {"q": "x", "limit": HUGE}, "limit"),
         ("/audit", {"since": "9999-12-31T23:59:59-14:00"}, "since"),
         ("/audit", {"before_id": HUGE}, "before_id"),
+        (
+            "/reports/queues",
+            {"since": "0001-01-01T00:00:00+14:00", "until": "2026-01-01T00:00:00Z"},
+            "since",
+        ),
+        (
+            "/reports/agents",
+            {"since": "2026-01-01T00:00:00Z", "until": "9999-12-31T23:59:59-14:00"},
+            "until",
+        ),
     ],
 )
 async def test_query_dates_and_ids_are_bounded(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from sqlalchemy import delete, func, select
 
+from omniroute.api.idempotency import SELF_KEYED
 from omniroute.store import tables as t
 from tests.api.conftest import Api
 
@@ -82,3 +84,34 @@ async def test_refusals_are_kept_too(api: Api) -> None:
     again = await _post(api, bad, "integration", "k")
     assert again.status_code == first.status_code
     assert again.json() == first.json()
+
+
+async def test_every_mutating_endpoint_honours_a_key(api: Api) -> None:
+    if api.app.state.db.dialect != "sqlite":
+        pytest.skip("which routes the middleware wraps does not depend on the store")
+    # Every write of the OpenAPI document, with a body its schema refuses (so the test needs no
+    # valid body per endpoint): the refusal is stored and replayed like any answer, and the key
+    # cannot be used again with another body. A route served around the middleware fails here.
+    document = (await api.client.get("http://test/openapi.json")).json()
+    writes = [
+        (method.upper(), "http://test" + path.replace("{", "").replace("}", ""))
+        for path, operations in document["paths"].items()
+        for method in operations
+        if method in {"post", "put", "patch", "delete"} and path not in SELF_KEYED
+    ]
+    assert len(writes) > 80
+    missed = []
+    for n, (method, url) in enumerate(writes):
+        headers = _headers("admin", f"probe-{n}")
+        first = await api.client.request(method, url, json={"probe": 1}, headers=headers)
+        again = await api.client.request(method, url, json={"probe": 1}, headers=headers)
+        other = await api.client.request(method, url, json={"probe": 2}, headers=headers)
+        if (
+            first.status_code >= 500
+            or again.headers.get("idempotent-replayed") != "true"
+            or (again.status_code, again.content) != (first.status_code, first.content)
+            or other.status_code != 422
+            or other.json()["error"]["code"] != "IDEMPOTENCY_KEY_REUSED"
+        ):
+            missed.append(f"{method} {url}: {first.status_code} {again.status_code} {other.text}")
+    assert missed == []

@@ -2,42 +2,258 @@
 
 from __future__ import annotations
 
-from omniroute.cluster.forward import DOOR_PATH, NODE_HEADER, node_token
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, cast
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+
+from omniroute.cluster.forward import DOOR_PATH, NODE_HEADER, NODE_ID_HEADER, HttpForwarder
+from omniroute.cluster.forward import node_token as make_node_token
 from omniroute.core.documents import RouteRequest
+from omniroute.core.door import Message
 from omniroute.core.messages import AgentOffers, CreateInteraction
+from omniroute.domain.errors import DomainError, ErrorCode
 from omniroute.engine import codec
-from tests.api.conftest import Api
+from omniroute.engine.clock import ManualClock
+from omniroute.store import tables as t
+from tests.api.conftest import Api, reseed, running
+from tests.seed import NOW
+
+if TYPE_CHECKING:
+    from omniroute.cluster.node import ClusterNode
 
 URL = f"http://test{DOOR_PATH}"
+LEADER = "http://leader"
+RunLocal = Callable[..., Awaitable[Any]]
+
+
+def node_headers(api: Api, node_id: str = "api-1") -> dict[str, str]:
+    """What a node of this cluster sends with each group."""
+    secret = api.app.state.settings.secret_key.get_secret_value()
+    return {NODE_HEADER: make_node_token(secret), NODE_ID_HEADER: node_id}
+
+
+def create(key: str | None = "fwd:door-test", *, fresh: bool = True) -> dict[str, Any]:
+    """A forwarded CreateInteraction."""
+    message = codec.encode_message(CreateInteraction("chat", {}, RouteRequest("support")))
+    return {"message": message, "key": key, "fresh": fresh}
+
+
+def offers(agent_id: str = "alice") -> dict[str, Any]:
+    """A forwarded AgentOffers query."""
+    return {"message": codec.encode_message(AgentOffers(agent_id))}
+
+
+async def interactions(api: Api) -> int:
+    """How many interactions the store holds."""
+    async with api.app.state.db.session() as session:
+        return int(await session.scalar(select(func.count()).select_from(t.InteractionRow)) or 0)
+
+
+class Gate:
+    """Holds the leader's engine calls until opened: a slow engine, without timing."""
+
+    def __init__(self, api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.opened = asyncio.Event()
+        self.waiting = 0
+        self._run: RunLocal = api.engine.run_local
+        monkeypatch.setattr(api.engine, "run_local", self.run_local)
+
+    async def run_local(self, message: Message[Any], key: str | None = None, **kw: Any) -> Any:
+        """The engine's run_local once the gate is open."""
+        self.waiting += 1
+        await self.opened.wait()
+        return await self._run(message, key, **kw)
+
+    async def held(self, count: int) -> None:
+        """Wait (bounded) until `count` calls wait at the gate."""
+        async with asyncio.timeout(10):
+            while self.waiting < count:
+                await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+async def leader(db_url: str) -> AsyncIterator[Api]:
+    """A leader whose door takes two messages per node at once and waits 0.3 s for each."""
+    await reseed(db_url)
+    limits = {"door_max_in_flight": 2, "door_command_timeout_s": 0.3, "forward_timeout_s": 3}
+    async with running(db_url, ManualClock(NOW), **limits) as api:
+        yield api
 
 
 async def test_the_door_serves_nodes_only_and_answers_each_message(api: Api) -> None:
-    secret = api.app.state.settings.secret_key.get_secret_value()
-    node = {NODE_HEADER: node_token(secret)}
-    offers = {"message": codec.encode_message(AgentOffers("alice"))}
-    create = {
-        "message": codec.encode_message(CreateInteraction("chat", {}, RouteRequest("support"))),
-        "key": "fwd:door-test",
-        "fresh": True,
-    }
-
-    refused = await api.client.post(URL, json={"messages": [offers]})
+    node = node_headers(api)
+    refused = await api.client.post(URL, json={"messages": [offers()]})
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "FORBIDDEN"
     bad = await api.client.post(URL, json={"messages": "none"}, headers=node)
     assert bad.status_code == 422
-    assert bad.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert bad.json()["error"] | {"message": ""} == {
+        "code": "VALIDATION_ERROR",
+        "message": "",
+        "field": "messages",
+    }
 
     unknown = {"message": {"name": "NoSuchCommand", "args": {}}}
+    bad_args = {"message": {"name": "AgentOffers", "args": {"agent_id": 7}}}
     answered = await api.client.post(
-        URL, json={"messages": [offers, unknown, create]}, headers=node
+        URL,
+        json={"messages": [offers(), unknown, bad_args, create(None), create()]},
+        headers=node,
     )
     assert answered.status_code == 200
-    listed, refused_one, created = answered.json()["answers"]
+    listed, no_such, wrong_type, keyless, created = answered.json()["answers"]
     assert listed == {"ok": True, "result": []}
-    assert refused_one["ok"] is False
-    assert refused_one["error"]["code"] == "VALIDATION_ERROR"
+    assert (no_such["error"]["code"], no_such["error"]["field"]) == ("VALIDATION_ERROR", "name")
+    assert wrong_type["error"]["code"] == "VALIDATION_ERROR"
+    assert wrong_type["error"]["field"] == "agent_id"
+    assert (keyless["error"]["code"], keyless["error"]["field"]) == ("VALIDATION_ERROR", "key")
     assert created["ok"] is True
     # The same key again (a retry after a lost answer): the stored outcome, not a second one.
-    again = await api.client.post(URL, json={"messages": [create | {"fresh": False}]}, headers=node)
+    again = await api.client.post(URL, json={"messages": [create(fresh=False)]}, headers=node)
     assert again.json()["answers"][0] == created
+    assert await interactions(api) == 1
+
+
+async def test_a_node_past_its_limits_retries_and_a_slow_command_runs_once(
+    leader: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = Gate(leader, monkeypatch)
+    node = node_headers(leader)
+    create_again = {"messages": [create(fresh=False)]}
+    first = asyncio.create_task(
+        leader.client.post(URL, json={"messages": [create(), offers()]}, headers=node)
+    )
+    await gate.held(2)
+
+    busy = await leader.client.post(URL, json={"messages": [offers()]}, headers=node)
+    assert busy.status_code == 429
+    assert busy.headers["retry-after"] == "1"
+    assert busy.json()["error"]["code"] == "RATE_LIMITED"
+    assert "OMNIROUTE_DOOR_MAX_IN_FLIGHT" in busy.json()["error"]["message"]
+    # Another node has room of its own.
+    other = node_headers(leader, "api-2")
+    too_many = await leader.client.post(URL, json={"messages": [offers()] * 3}, headers=other)
+    assert (too_many.status_code, too_many.json()["error"]["field"]) == (422, "messages")
+
+    # Past the time limit each message is answered 503-coded; the engine keeps them.
+    late = (await first).json()["answers"]
+    assert [a["error"]["code"] for a in late] == ["STORE_UNAVAILABLE", "STORE_UNAVAILABLE"]
+    assert "OMNIROUTE_DOOR_COMMAND_TIMEOUT_S" in late[0]["error"]["message"]
+    still = await leader.client.post(URL, json={"messages": [offers()]}, headers=node)
+    assert still.status_code == 429
+
+    gate.opened.set()
+    async with asyncio.timeout(10):  # as a node does: again until the held ones have left
+        while (
+            retry := await leader.client.post(URL, json=create_again, headers=node)
+        ).status_code == 429:
+            await asyncio.sleep(0.01)
+    again = await leader.client.post(URL, json=create_again, headers=node)
+    assert retry.json()["answers"][0]["ok"] is True
+    assert again.json() == retry.json()
+    assert await interactions(leader) == 1
+
+
+async def test_a_failure_inside_is_that_message_s_own_structured_answer(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = api.engine.run_local
+
+    async def faulty(message: Message[Any], key: str | None = None, **kw: Any) -> Any:
+        if message == AgentOffers("bob"):
+            raise OperationalError("SELECT 1", {}, ConnectionResetError("store gone"))
+        if message == AgentOffers("carol"):
+            raise RuntimeError("a bug")
+        return await run(message, key, **kw)
+
+    monkeypatch.setattr(api.engine, "run_local", faulty)
+    answered = await api.client.post(
+        URL,
+        json={"messages": [offers("bob"), offers("carol"), offers()]},
+        headers=node_headers(api),
+    )
+    assert answered.status_code == 200
+    store_gone, bug, fine = answered.json()["answers"]
+    assert store_gone["error"]["code"] == "STORE_UNAVAILABLE"
+    assert bug["error"]["code"] == "INTERNAL_ERROR"
+    assert "RuntimeError" in bug["error"]["message"]
+    assert fine == {"ok": True, "result": []}
+
+
+class ApiNode:
+    """The API node side of a forwarder whose leader is the app under test."""
+
+    node_id = "api-1"
+    url = "http://api-1"
+
+    class engine:  # noqa: N801 - the node's engine, which never leads here
+        running = False
+
+    def __init__(self) -> None:
+        self.lookups = 0
+
+    async def leader_url(self) -> str:
+        """The leader's URL."""
+        return LEADER
+
+    async def forget_leader(self, url: str) -> None:
+        """Count the times the node looked for a new leader."""
+        self.lookups += 1
+
+    async def wait_for_leader(self, timeout_s: float) -> None:
+        """Never called: a leader is always known."""
+
+
+class Recorded(httpx.AsyncBaseTransport):
+    """The leader's app over ASGI; a load balancer answers 502 (HTML) to the first request."""
+
+    def __init__(self, api: Api) -> None:
+        self._app = httpx.ASGITransport(app=api.app)
+        self.statuses: list[int] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Forward to the leader, recording each answer's status."""
+        if not self.statuses:
+            self.statuses.append(502)
+            return httpx.Response(502, text="<html>Bad Gateway</html>")
+        response = await self._app.handle_async_request(request)
+        self.statuses.append(response.status_code)
+        return response
+
+
+async def test_the_forwarding_node_retries_what_is_safe_and_reports_the_rest(
+    leader: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = Gate(leader, monkeypatch)
+    secret = leader.app.state.settings.secret_key.get_secret_value()
+    node, transport = ApiNode(), Recorded(leader)
+    as_node = cast("ClusterNode", node)
+    forwarder = HttpForwarder(as_node, secret, 10, door_max_in_flight=2, transport=transport)
+    command = CreateInteraction("chat", {}, RouteRequest("support"))
+    created = asyncio.create_task(forwarder.send(command, "req-1#1"))
+    await gate.held(1)
+    query = asyncio.create_task(forwarder.send(AgentOffers("alice"), None))
+    # Groups of one (2 // 4 posts); past 0.3 s both are retried and find the limit reached.
+    async with asyncio.timeout(10):
+        while 429 not in transport.statuses:
+            await asyncio.sleep(0.01)
+    gate.opened.set()
+    assert (await created).agent_id is None
+    assert await query == []
+    assert transport.statuses[0] == 502
+    assert await interactions(leader) == 1
+    assert 429 in transport.statuses
+
+    leader_app = httpx.ASGITransport(app=leader.app)
+    stranger = HttpForwarder(as_node, "x" * 40, 10, transport=leader_app)
+    with pytest.raises(DomainError) as refused:
+        await stranger.send(AgentOffers("alice"), None)
+    assert refused.value.code is ErrorCode.STORE_UNAVAILABLE
+    assert "OMNIROUTE_SECRET_KEY" in refused.value.message
+    for f in (forwarder, stranger):
+        await f.aclose()

@@ -257,6 +257,7 @@ async def test_a_frozen_leader_writes_nothing_after_a_takeover(
     try:
         new_leader, new_epoch = await leader_of([other], not_node=frozen_id)
         assert new_epoch > epoch
+        old_term = await _changes_of(store, epoch)
         # Sent to the frozen node: it waits in its socket until the node runs again.
         late = asyncio.create_task(
             asyncio.to_thread(
@@ -300,3 +301,12 @@ async def test_a_frozen_leader_writes_nothing_after_a_takeover(
     while (await asyncio.to_thread(status, frozen))["leader"] != leader:
         assert loop.time() < deadline, "the frozen leader did not step down"
         await asyncio.sleep(RETRY_PAUSE_S)
+    # Every commit writes a change-log row in its own statement: none of the old term since.
+    assert await _changes_of(store, epoch) == old_term
+
+
+async def _changes_of(db: Database, epoch: int) -> int:
+    """How many commits of this term are in the store."""
+    async with db.session() as s:
+        count = await s.scalar(select(func.count()).where(t.EngineChangeRow.epoch == epoch))
+    return int(count or 0)

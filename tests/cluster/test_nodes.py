@@ -53,6 +53,13 @@ async def test_nodes_share_one_leader_and_forward_to_it(seeded: Database, cluste
     assert {v["node_id"] for v in views} == {n["node_id"] for n in nodes}
     by_id = {n["node_id"]: n for n in nodes}
     assert by_id[views[2]["node_id"]]["role"] == "api"
+    # The operator's command prints the same view (no node of its own answers it).
+    printed = json.loads(await asyncio.to_thread(_cli_status, seeded.url))
+    assert printed["node_id"] is None
+    assert printed["leader"] == leader
+    assert [{**n, "last_seen": None} for n in printed["nodes"]] == [
+        {**n, "last_seen": None} for n in nodes
+    ]
     # Readiness says what each node's engine does; a standby turns warm once it has loaded.
     engines = {}
     for node, view in zip((first, second, api_only), views, strict=True):
@@ -96,6 +103,36 @@ async def test_nodes_share_one_leader_and_forward_to_it(seeded: Database, cluste
             await asyncio.sleep(0.05)
     assert emails == 1
 
+    # With no node left that may lead, the API node is not ready (a load balancer skips it).
+    first.kill()
+    second.kill()
+    for _ in range(300):  # bounded: 30 s; the lease lasts 2 s here
+        ready = httpx.get(f"{api_only.base_url}/readyz", timeout=10)
+        if ready.status_code == 503:
+            break
+        await asyncio.sleep(0.1)
+    assert ready.status_code == 503, ready.text
+    assert ready.json()["checks"]["leader"] == "no leader reachable"
+
+
+def _omniroute(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the `omniroute` command line on the database and wait for it."""
+    return subprocess.run(
+        [sys.executable, "-m", "omniroute.cli", *args],
+        cwd=REPO_ROOT,
+        env=server_env(url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def _cli_status(url: str, *, ok: bool = True) -> str:
+    done = _omniroute(url, "cluster", "status")
+    assert (done.returncode == 0) is ok, done.stderr
+    return done.stdout if ok else done.stderr
+
 
 def _engine(base_url: str) -> str:
     ready = httpx.get(f"{base_url}/readyz", timeout=10)
@@ -123,22 +160,14 @@ def test_a_second_sqlite_node_is_refused(tmp_path: Path) -> None:
         first.wait_ready()
         _second_node_refused(url)
         assert first.alive
+        assert "SQLite" in _cli_status(url, ok=False)
     finally:
         first.terminate()
 
 
 def _second_node_refused(url: str) -> None:
     for extra in ((), ("--no-engine",)):
-        command = [sys.executable, "-m", "omniroute.cli", "serve", "--port", str(free_port())]
-        done = subprocess.run(
-            [*command, *extra],
-            cwd=REPO_ROOT,
-            env=server_env(url),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        done = _omniroute(url, "serve", "--port", str(free_port()), *extra)
         assert done.returncode != 0
         assert "PostgreSQL" in done.stderr, done.stderr
 
@@ -203,6 +232,33 @@ async def test_a_customer_socket_on_a_standby_follows_the_chat(
         while not any(_says(frame, "Hello Cy, I am on it") for frame in seen):
             seen.append(json.loads(await asyncio.wait_for(ws.recv(), 30)))
         assert any(frame["type"] == "agent_joined" for frame in seen)
+    last = seen[-1]["message"]["id"]
+
+    # Away from the standby, the customer misses two messages; back on the leader with `since`
+    # it gets exactly those, once each, in order, then the live ones.
+    async with httpx.AsyncClient(base_url=standby.api_url, timeout=20) as other:
+        for body in ("one", "two"):
+            said = await other.post(
+                f"/interactions/{chat['interaction_id']}/messages",
+                json={"body": body},
+                headers=auth("alice"),
+            )
+            assert said.status_code == 201, said.text
+        url = f"ws://{leader.host}:{leader.port}{chat['ws_path']}"
+        async with websockets.connect(url, origin=websockets.Origin(leader.base_url)) as ws:
+            await ws.send(json.dumps({"type": "auth", "token": chat["token"], "since": last}))
+            said = await other.post(
+                f"/interactions/{chat['interaction_id']}/messages",
+                json={"body": "three"},
+                headers=auth("alice"),
+            )
+            assert said.status_code == 201, said.text
+            bodies: list[str] = []
+            while "three" not in bodies:
+                frame = json.loads(await asyncio.wait_for(ws.recv(), 30))
+                if frame["type"] == "message":
+                    bodies.append(frame["message"]["body"])
+    assert bodies == ["one", "two", "three"]
 
 
 def _says(frame: dict[str, Any], body: str) -> bool:

@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 
+from omniroute.api.bounds import Instant
 from omniroute.api.deps import DbDep, EngineDep
 from omniroute.api.routes.supervisor import SupervisorPrincipal
 from omniroute.domain.errors import DomainError, ErrorCode
@@ -136,8 +137,8 @@ async def _report(  # noqa: PLR0917 - the report's parameters
     return _csv(scope, entries) if fmt == "csv" else entries
 
 
-Since = Annotated[AwareDatetime, Query(description="start of the range, with an offset")]
-Until = Annotated[AwareDatetime, Query(description="end of the range (excluded)")]
+Since = Annotated[Instant, Query(description="start of the range, with an offset")]
+Until = Annotated[Instant, Query(description="end of the range (excluded)")]
 Keys = Annotated[list[str] | None, Query(max_length=500)]
 
 
