@@ -188,7 +188,7 @@ def serve(
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
-            log_config=log_config(),
+            log_config=log_config(settings.log_level),
             http=server.configure(settings),
             timeout_keep_alive=settings.http_keepalive_timeout_s,
             ws_per_message_deflate=settings.ws_compression,
