@@ -160,6 +160,9 @@ class StuckFence:
         self.entered.set()
         await asyncio.Event().wait()
 
+    def close(self) -> None:
+        """Holds nothing."""
+
 
 async def test_a_command_in_flight_when_the_lead_is_lost_is_answered(db: Database) -> None:
     await seed_catalog(db)

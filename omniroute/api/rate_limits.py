@@ -29,6 +29,10 @@ class Door(StrEnum):
     CHAT_MESSAGES_PER_IP = "chat_messages_per_ip"
     WIDGET = "widget"
     CASE_FORM = "case_form"
+    OFFLINE_MESSAGE = "offline_message"
+    CHAT_FRAMES = "chat_frames"
+    FEED_FRAMES = "feed_frames"
+    SPOKE_EVENTS = "spoke_events"
 
 
 def client_address(conn: HTTPConnection) -> str:

@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import logging
 import uuid
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -47,8 +48,10 @@ RETRY_AFTER_MAX_S = 5.0
 _HEAD, _TAIL = b'{"messages":[', b"]}"
 
 
+@lru_cache(maxsize=4)
 def node_token(secret_key: str) -> str:
     """The token nodes show each other: derived from the secret key, never the key itself."""
+    # Cached: the leader checks it on every forwarded group, and the key does not change.
     return hmac.new(secret_key.encode(), b"omniroute-cluster-v1", hashlib.sha256).hexdigest()
 
 

@@ -83,6 +83,7 @@ async def leave_message(
 ) -> OfflineMessageOut:
     """A customer's message while support is closed (public): it waits in the widget's queue
     as an email when the queue takes email, else as a chat, for an agent to answer by email."""
+    await limit(request, Door.OFFLINE_MESSAGE)
     widget = await usable_widget(session, body.widget)
     check_origin(widget, request.headers.get("origin"), own_origin(request))
     queue = await session.get(t.QueueRow, widget.queue_id)
