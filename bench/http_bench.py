@@ -10,7 +10,7 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -394,18 +394,26 @@ def frozen_heap() -> Iterator[None]:
         gc.unfreeze()
 
 
-async def _paced(creator: Creator, agents: Agents, rate: float, total: int) -> None:
-    """Send `total` creations at `rate` per second; wait until each was offered (bounded)."""
-    pending: list[asyncio.Task[None]] = []
+async def paced(
+    create: Callable[[], Coroutine[Any, Any, object]],
+    sent: dict[str, float],
+    offered: dict[str, float],
+    rate: float,
+    *,
+    duration_s: float,
+    drain_s: float,
+) -> None:
+    """Create for `duration_s` at `rate` per second; wait until each was offered (bounded)."""
+    pending: list[asyncio.Task[object]] = []
     t0 = time.perf_counter()
-    for i in range(total):
+    for i in range(max(1, int(rate * duration_s))):
         delay = t0 + i / rate - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        pending.append(asyncio.create_task(creator.create()))
+        pending.append(asyncio.create_task(create()))
     await asyncio.gather(*pending)
-    for _ in range(int(DRAIN_S / 0.05)):
-        if creator.sent.keys() <= agents.offered.keys():
+    for _ in range(int(drain_s / 0.05)):
+        if sent.keys() <= offered.keys():
             break
         await asyncio.sleep(0.05)
 
@@ -416,11 +424,17 @@ async def offer_latency(
     """Create request sent to offer frame received, with creations paced at `rate` per second."""
     agents = Agents(server, agent_ids)
     creator = Creator(server, queues)
-    total = max(1, int(rate * LATENCY_S))
     try:
         await agents.start()
         with frozen_heap():
-            await _paced(creator, agents, rate, total)
+            await paced(
+                creator.create,
+                creator.sent,
+                agents.offered,
+                rate,
+                duration_s=LATENCY_S,
+                drain_s=DRAIN_S,
+            )
         await agents.drain()
     finally:
         await agents.close()
