@@ -79,6 +79,7 @@ class Settings(StoreSettings):
     email_enabled: bool = False
     smtp_listen_host: str = "127.0.0.1"
     smtp_listen_port: int = Field(default=2525, ge=1, le=65535)
+    smtp_timeout_s: float = Field(default=300.0, gt=0, le=3600)
     email_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     email_queue_id: str | None = None
     email_from_address: str = "support@omniroute.localhost"
@@ -115,6 +116,9 @@ class Settings(StoreSettings):
     ws_compression: bool = False
     # The largest WebSocket message a client may send (uvicorn's own default is 16 MiB).
     ws_max_message_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    # A peer that leaves a ping unanswered this long after it was sent is gone: close it.
+    ws_ping_interval_s: float = Field(default=20.0, gt=0, le=3600)
+    ws_ping_timeout_s: float = Field(default=20.0, gt=0, le=3600)
     body_max_bytes: int = Field(default=1024 * 1024, ge=1024)
     public_body_max_bytes: int = Field(default=64 * 1024, ge=1024)
     email_reply_max_bytes: int = Field(default=12 * 1024 * 1024, ge=1024)
@@ -128,6 +132,8 @@ class Settings(StoreSettings):
     rate_limit_case_form: str = "20/minute"
     rate_limit_offline_message: str = "20/minute"
     rate_limit_chat_frames: str = "300/minute"
+    rate_limit_feed_frames: str = "60/minute"
+    rate_limit_spoke_events: str = "6000/minute"
     sign_in_max_failures: int = Field(default=5, ge=1, le=1000)
     sign_in_lockout_s: int = Field(default=300, ge=1, le=86_400)
     password_hash_concurrency: int = Field(default=2, ge=1, le=64)
@@ -179,6 +185,8 @@ class Settings(StoreSettings):
         "rate_limit_case_form",
         "rate_limit_offline_message",
         "rate_limit_chat_frames",
+        "rate_limit_feed_frames",
+        "rate_limit_spoke_events",
     )
     @classmethod
     def _rate(cls, value: str) -> str:

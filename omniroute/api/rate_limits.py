@@ -31,6 +31,8 @@ class Door(StrEnum):
     CASE_FORM = "case_form"
     OFFLINE_MESSAGE = "offline_message"
     CHAT_FRAMES = "chat_frames"
+    FEED_FRAMES = "feed_frames"
+    SPOKE_EVENTS = "spoke_events"
 
 
 def client_address(conn: HTTPConnection) -> str:

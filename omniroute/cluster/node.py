@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -252,7 +253,11 @@ class ClusterNode:
         holding = asyncio.create_task(self._hold(term), name="omniroute-lease-hold")
         try:
             # The feeds must have every event of earlier terms before this term's events.
+            started = time.perf_counter()
             await self.follower.catch_up()
+            log.info(
+                "takeover: feed events of earlier terms in %.2f s", time.perf_counter() - started
+            )
             self.engine.fence = EpochFence(self.lease, term.epoch)
             await self.engine.start()
         except Exception:

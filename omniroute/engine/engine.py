@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -241,6 +242,7 @@ class Engine:
         """Take the lease, load the state, fire what fell due while down, start the loop."""
         if self.fence is None:
             await self._lease.acquire()
+        started = time.perf_counter()
         try:
             warm = await self.standby.take() if self.standby is not None else None
             if warm is not None:
@@ -258,8 +260,18 @@ class Engine:
         self._inbox = asyncio.Queue()
         self._started = False
         self._task = asyncio.create_task(self._run(), name="omniroute-engine")
+        loaded = time.perf_counter()
+        due = len(self.state.timers)
         await self.tick()
         self._started = True
+        log.info(
+            "engine started in %.2f s: state %s in %.2f s, first batch in %.2f s (%d timers armed)",
+            time.perf_counter() - started,
+            "taken warm" if warm is not None else "loaded",
+            loaded - started,
+            time.perf_counter() - loaded,
+            due,
+        )
 
     async def stop(self) -> None:
         """Finish the queued commands and stop."""
