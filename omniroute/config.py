@@ -79,6 +79,7 @@ class Settings(StoreSettings):
     email_enabled: bool = False
     smtp_listen_host: str = "127.0.0.1"
     smtp_listen_port: int = Field(default=2525, ge=1, le=65535)
+    smtp_timeout_s: float = Field(default=300.0, gt=0, le=3600)
     email_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     email_queue_id: str | None = None
     email_from_address: str = "support@omniroute.localhost"
@@ -132,6 +133,7 @@ class Settings(StoreSettings):
     rate_limit_offline_message: str = "20/minute"
     rate_limit_chat_frames: str = "300/minute"
     rate_limit_feed_frames: str = "60/minute"
+    rate_limit_spoke_events: str = "6000/minute"
     sign_in_max_failures: int = Field(default=5, ge=1, le=1000)
     sign_in_lockout_s: int = Field(default=300, ge=1, le=86_400)
     password_hash_concurrency: int = Field(default=2, ge=1, le=64)
@@ -184,6 +186,7 @@ class Settings(StoreSettings):
         "rate_limit_offline_message",
         "rate_limit_chat_frames",
         "rate_limit_feed_frames",
+        "rate_limit_spoke_events",
     )
     @classmethod
     def _rate(cls, value: str) -> str:

@@ -32,6 +32,7 @@ class Door(StrEnum):
     OFFLINE_MESSAGE = "offline_message"
     CHAT_FRAMES = "chat_frames"
     FEED_FRAMES = "feed_frames"
+    SPOKE_EVENTS = "spoke_events"
 
 
 def client_address(conn: HTTPConnection) -> str:

@@ -103,6 +103,18 @@ async def test_offline_messages_and_customer_files_are_limited(db_url: str) -> N
         refused(await upload("f2"))
 
 
+async def test_provider_event_posts_are_limited_per_address_before_the_signature(
+    db_url: str,
+) -> None:
+    async with app_with(db_url, rate_limit_spoke_events="2/minute") as client:
+        one, other = client("198.51.100.5"), client("198.51.100.6")
+        for _ in range(2):
+            r = await one.client.post("/spokes/nosuch/events", content=b"{}")
+            assert r.status_code == 404, r.text
+        refused(await one.client.post("/spokes/nosuch/events", content=b"{}"))
+        assert (await other.client.post("/spokes/nosuch/events", content=b"{}")).status_code == 404
+
+
 async def test_widget_settings_and_sign_in_are_limited(db_url: str) -> None:
     async with app_with(db_url, rate_limit_widget="2/minute", rate_limit_sign_in="2/minute") as c:
         api = c("198.51.100.7")
