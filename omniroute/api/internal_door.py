@@ -106,10 +106,9 @@ class InternalDoor:
         except DomainError as err:
             await _send_error(send, err)
             return
-        run = functools.partial(
-            _answer, state.engine, self._in_flight, node, settings.door_command_timeout_s
+        answers = await _answers(
+            state.engine, self._in_flight, node, settings.door_command_timeout_s, group.messages
         )
-        answers = await asyncio.gather(*(run(item) for item in group.messages))
         await _send(send, 200, {"answers": answers})
 
 
@@ -137,33 +136,62 @@ async def _admit(
     return group
 
 
-async def _answer(
-    engine: Engine, in_flight: InFlight, node: str, timeout_s: float, item: DoorIn
-) -> dict[str, Any]:
-    """One message's answer: `{"ok", "result"}` or `{"ok", "error"}`; it never raises."""
-    name = str(item.message.get("name", ""))
-    task: asyncio.Future[Any] | None = None
+async def _answers(
+    engine: Engine, in_flight: InFlight, node: str, timeout_s: float, items: list[DoorIn]
+) -> list[dict[str, Any]]:
+    """Each message's answer, in order: `{"ok", "result"}` or `{"ok", "error"}`; never raises.
+
+    The messages start at once and share one time limit (one timer per group, not per message).
+    """
+    started = [_start(engine, in_flight, node, item) for item in items]
+    running = [one[1] for one in started if isinstance(one, tuple)]
+    if running:
+        # Not cancelled past the limit: a command past its time goes on, so a retry under its
+        # key finds it.
+        await asyncio.wait(running, timeout=timeout_s)
+    return [
+        _finished(item, one, timeout_s) if isinstance(one, tuple) else one
+        for item, one in zip(items, started, strict=True)
+    ]
+
+
+def _start(
+    engine: Engine, in_flight: InFlight, node: str, item: DoorIn
+) -> tuple[Message[Any], asyncio.Future[Any]] | dict[str, Any]:
+    """The message and its run in the engine, or its refusal."""
     try:
         message = _decode(item)
-        task = asyncio.ensure_future(engine.run_local(message, item.key, fresh=item.fresh))
-        task.add_done_callback(functools.partial(_left_engine, in_flight, node))
-        try:
-            # Shielded: a command past its time goes on, so a retry under its key finds it.
-            result = await asyncio.wait_for(asyncio.shield(task), timeout_s)
-        except TimeoutError:
-            msg = (
-                f"the leader's engine did not answer {name} within {timeout_s:g} s "
-                "(OMNIROUTE_DOOR_COMMAND_TIMEOUT_S); retry it with the same key"
-            )
-            return _refusal(DomainError(ErrorCode.STORE_UNAVAILABLE, msg))
-        return {"ok": True, "result": codec.encode_result(type(message), result)}
+    except DomainError as err:
+        in_flight.release(node)
+        return _refusal(err)
+    except Exception as err:  # noqa: BLE001 - answered as this message's own failure
+        in_flight.release(node)
+        return _refusal(_failure(_name(item), err))
+    task = asyncio.ensure_future(engine.run_local(message, item.key, fresh=item.fresh))
+    task.add_done_callback(functools.partial(_left_engine, in_flight, node))
+    return message, task
+
+
+def _finished(
+    item: DoorIn, started: tuple[Message[Any], asyncio.Future[Any]], timeout_s: float
+) -> dict[str, Any]:
+    message, task = started
+    if not task.done():
+        msg = (
+            f"the leader's engine did not answer {_name(item)} within {timeout_s:g} s "
+            "(OMNIROUTE_DOOR_COMMAND_TIMEOUT_S); retry it with the same key"
+        )
+        return _refusal(DomainError(ErrorCode.STORE_UNAVAILABLE, msg))
+    try:
+        return {"ok": True, "result": codec.encode_result(type(message), task.result())}
     except DomainError as err:
         return _refusal(err)
     except Exception as err:  # noqa: BLE001 - answered as this message's own failure
-        return _refusal(_failure(name, err))
-    finally:
-        if task is None:
-            in_flight.release(node)
+        return _refusal(_failure(_name(item), err))
+
+
+def _name(item: DoorIn) -> str:
+    return str(item.message.get("name", ""))
 
 
 def _decode(item: DoorIn) -> Message[Any]:
