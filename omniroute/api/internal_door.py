@@ -222,6 +222,9 @@ def _finished(
             "(OMNIROUTE_DOOR_COMMAND_TIMEOUT_S); retry it with the same key"
         )
         return _refusal(DomainError(ErrorCode.STORE_UNAVAILABLE, msg))
+    if task.cancelled():  # the engine stopped under it (a step-down): nothing of it committed
+        msg = f"the leader's engine stopped before answering {_name(item)}; retry with the same key"
+        return _refusal(DomainError(ErrorCode.STORE_UNAVAILABLE, msg))
     try:
         return {"ok": True, "result": codec.encode_result(type(message), task.result())}
     except DomainError as err:

@@ -303,7 +303,7 @@ async def _load_agents(session: AsyncSession, ids: Ids) -> dict[str, Agent]:
 
 def _instants(stored: str | None) -> dict[str, datetime] | None:
     """Agent exclusions' ends from their JSON text."""
-    ends = json.loads(stored) if stored else None
+    ends = json.loads(stored) if stored and stored != "null" else None
     if not ends:
         return None
     return {agent: datetime.fromisoformat(end) for agent, end in ends.items()}

@@ -65,6 +65,15 @@ class Doubt(Exception):  # noqa: N818 - a finding, not a failure
 
 
 @dataclass
+class _Progress:
+    """What one catch-up applied."""
+
+    changes: int = 0
+    items: int = 0
+    pages: int = 0
+
+
+@dataclass
 class _Read:
     """Everything one page of changes needs from the store, read before anything changes."""
 
@@ -93,12 +102,18 @@ class Standby:
         self.leading = False
         # A takeover is waiting: a catch-up in hand stops after its page.
         self._taking = False
+        # The last catch-up found at most one page of changes.
+        self._level = False
         self._lock = asyncio.Lock()
 
     @property
     def warm(self) -> bool:
-        """Whether a copy is loaded."""
-        return self.state is not None
+        """Whether a copy is loaded and caught up: its last catch-up took at most one page.
+
+        A standby that just loaded, or falls behind a leader working off a backlog, has a copy
+        but would spend seconds catching up at a takeover: it is not warm until it is level.
+        """
+        return self.state is not None and self._level
 
     async def follow(self) -> None:
         """Apply every change committed since the last one; load everything on doubt."""
@@ -108,13 +123,14 @@ class Standby:
             if self.state is not None:
                 try:
                     started = time.perf_counter()
-                    changes, items = await self._catch_up(yielding=True)
+                    done = await self._catch_up(yielding=True)
+                    self._level = done.pages <= 1
                     took = time.perf_counter() - started
                     if took >= SLOW_S:
                         log.info(
                             "standby applied %d changes (%d work items) in %.1f s",
-                            changes,
-                            items,
+                            done.changes,
+                            done.items,
                             took,
                         )
                 except (Doubt, UnknownChange) as err:
@@ -132,11 +148,11 @@ class Standby:
                 return None
             try:
                 started = time.perf_counter()
-                changes, items = await self._catch_up()
+                done = await self._catch_up()
                 log.info(
                     "takeover: caught up %d changes (%d work items) in %.2f s",
-                    changes,
-                    items,
+                    done.changes,
+                    done.items,
                     time.perf_counter() - started,
                 )
                 state = self.state
@@ -154,6 +170,7 @@ class Standby:
         self.state = None
 
     async def _load(self) -> None:
+        self._level = False  # changes committed while it loads are still to come
         started = time.perf_counter()
         async with read_snapshot(self._db) as session:
             seq, epoch = await last_change(session)
@@ -166,12 +183,12 @@ class Standby:
             time.perf_counter() - started,
         )
 
-    async def _catch_up(self, *, yielding: bool = False) -> tuple[int, int]:
-        """Apply every change after the last one applied; how many changes and items.
+    async def _catch_up(self, *, yielding: bool = False) -> _Progress:
+        """Apply every change after the last one applied.
 
         `yielding`: stop between pages once a takeover waits (it catches up the rest itself).
         """
-        changes = items = 0
+        done = _Progress()
         while not (yielding and self._taking):
             # One snapshot: the change log and the rows it names are read as of one instant.
             async with read_snapshot(self._db) as session:
@@ -185,13 +202,14 @@ class Standby:
                     self.state = state
                     self.seq, self.epoch = read.changes[-1].seq, read.changes[-1].epoch
                     self.applied += len(read.changes)
-                    changes += len(read.changes)
-                    items += len(read.items)
+                    done.changes += len(read.changes)
+                    done.items += len(read.items)
                 # Feed events and chat messages move the counters without a change.
                 await load_counters(session, state)
+            done.pages += 1
             if not read.more:
                 break
-        return changes, items
+        return done
 
     async def _read(self, session: AsyncSession) -> _Read:
         changes = await read_changes(session, self.seq, PAGE)
@@ -290,8 +308,9 @@ async def _apply(state: EngineState, read: _Read) -> None:
         fresh = armed_timers(state, item)
         for due, kind, target in fresh:
             state.timers.add(due, kind, target)
-        for entry in set(stale.pop(item.id, ())) - set(fresh):
-            state.timers.discard(*entry)
+        for entry in stale.pop(item.id, ()):
+            if entry not in fresh:  # a few entries an item: a list is quicker than sets
+                state.timers.discard(*entry)
     for entries in stale.values():  # items no longer live
         for entry in entries:
             state.timers.discard(*entry)

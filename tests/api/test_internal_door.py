@@ -171,16 +171,19 @@ async def test_a_failure_inside_is_that_message_s_own_structured_answer(
             raise OperationalError("SELECT 1", {}, ConnectionResetError("store gone"))
         if message == AgentOffers("carol"):
             raise RuntimeError("a bug")
+        if message == AgentOffers("dave"):
+            raise asyncio.CancelledError
         return await run(message, key, **kw)
 
     monkeypatch.setattr(api.engine, "run_local", faulty)
     answered = await api.client.post(
         URL,
-        json={"messages": [offers("bob"), offers("carol"), offers()]},
+        json={"messages": [offers("bob"), offers("carol"), offers("dave"), offers()]},
         headers=node_headers(api),
     )
     assert answered.status_code == 200
-    store_gone, bug, fine = answered.json()["answers"]
+    store_gone, bug, stopped, fine = answered.json()["answers"]
+    assert stopped["error"]["code"] == "STORE_UNAVAILABLE"
     assert store_gone["error"]["code"] == "STORE_UNAVAILABLE"
     assert bug["error"]["code"] == "INTERNAL_ERROR"
     assert "RuntimeError" in bug["error"]["message"]
