@@ -5,6 +5,8 @@ from the environment so a small machine can run a smaller version (the JSON says
 `OMNIROUTE_BENCH_CLUSTER_QUEUED` (100,000 queued items), `OMNIROUTE_BENCH_CLUSTER_KILLS` (5),
 `OMNIROUTE_BENCH_FEED_SOCKETS` (10,000 idle feed sockets on one API node);
 `OMNIROUTE_BENCH_CLUSTER_OVERDUE=1` seeds items months old, all their escalation steps overdue.
+`OMNIROUTE_BENCH_NODE_LOG_LEVEL=info` has the nodes log their takeover phases and
+`OMNIROUTE_BENCH_KEEP_LOGS=DIR` keeps their logs there.
 Failover is measured with hot standbys: each kill waits until the other nodes are warm
 (`/readyz` says so); how long a restarted node took to warm up is reported too.
 """
@@ -42,6 +44,8 @@ QUEUED = int(os.environ.get("OMNIROUTE_BENCH_CLUSTER_QUEUED", "100000"))
 KILLS = int(os.environ.get("OMNIROUTE_BENCH_CLUSTER_KILLS", "5"))
 FEED_SOCKETS = int(os.environ.get("OMNIROUTE_BENCH_FEED_SOCKETS", "10000"))
 OVERDUE = os.environ.get("OMNIROUTE_BENCH_CLUSTER_OVERDUE", "") == "1"
+NODE_LOG_LEVEL = os.environ.get("OMNIROUTE_BENCH_NODE_LOG_LEVEL", "warning")
+KEEP_LOGS = os.environ.get("OMNIROUTE_BENCH_KEEP_LOGS", "")
 AGENTS = 20
 AVAILABLE = 5
 LOAD_S = 10.0
@@ -108,7 +112,7 @@ class Node:
         env |= {
             "OMNIROUTE_DATABASE_URL": self.url,
             "OMNIROUTE_SECRET_KEY": SECRET,
-            "OMNIROUTE_LOG_LEVEL": "warning",
+            "OMNIROUTE_LOG_LEVEL": NODE_LOG_LEVEL,
             # The idle feed sockets are connections too: room for all of them and the load.
             "OMNIROUTE_HTTP_MAX_CONNECTIONS": str(FEED_SOCKETS + 1000),
         }
@@ -493,7 +497,11 @@ async def run(workdir: Path) -> dict[str, Any]:
 def main() -> None:
     """Run the cluster figures alone: `python -m bench.cluster_bench`."""
     with tempfile.TemporaryDirectory(prefix="omniroute-bench-") as tmp:
-        results = asyncio.run(run(Path(tmp)))
+        try:
+            results = asyncio.run(run(Path(tmp)))
+        finally:
+            if KEEP_LOGS:
+                shutil.copytree(tmp, KEEP_LOGS, dirs_exist_ok=True)
     print(json.dumps(results))
 
 

@@ -25,6 +25,8 @@ from bench.http_bench import (
     Server,
     _check_hello,
     free_port,
+    frozen_heap,
+    paced,
     percentile,
 )
 from omniroute.sim.world import ON_QUEUE, SimAgent, default_world
@@ -362,19 +364,10 @@ async def saturation(desk: Desk, creator: Creator, meter: Meter) -> dict[str, An
 
 async def latency(desk: Desk, creator: Creator, rate: float) -> dict[str, Any]:
     """Create request sent to offer frame received, creations paced at `rate` per second."""
-    total = max(1, int(rate * LATENCY_S))
-    pending: list[asyncio.Task[str | None]] = []
-    t0 = time.perf_counter()
-    for i in range(total):
-        delay = t0 + i / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        pending.append(asyncio.create_task(creator.create()))
-    await asyncio.gather(*pending)
-    for _ in range(int(DRAIN_S / 0.05)):
-        if creator.sent.keys() <= desk.offered.keys():
-            break
-        await asyncio.sleep(0.05)
+    with frozen_heap():  # as the internal figure it is compared with
+        await paced(
+            creator.create, creator.sent, desk.offered, rate, duration_s=LATENCY_S, drain_s=DRAIN_S
+        )
     await desk.drain()
     latencies = [
         (desk.offered[doc] - sent) * 1e3

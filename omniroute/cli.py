@@ -188,10 +188,13 @@ def serve(
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
-            log_config=log_config(),
+            log_config=log_config(settings.log_level),
             http=server.configure(settings),
             timeout_keep_alive=settings.http_keepalive_timeout_s,
             ws_per_message_deflate=settings.ws_compression,
+            ws_max_size=settings.ws_max_message_bytes,
+            ws_ping_interval=settings.ws_ping_interval_s,
+            ws_ping_timeout=settings.ws_ping_timeout_s,
             # The app honours X-Forwarded-For from OMNIROUTE_TRUSTED_PROXIES only.
             proxy_headers=False,
         )

@@ -79,6 +79,7 @@ class Settings(StoreSettings):
     email_enabled: bool = False
     smtp_listen_host: str = "127.0.0.1"
     smtp_listen_port: int = Field(default=2525, ge=1, le=65535)
+    smtp_timeout_s: float = Field(default=300.0, gt=0, le=3600)
     email_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     email_queue_id: str | None = None
     email_from_address: str = "support@omniroute.localhost"
@@ -103,6 +104,8 @@ class Settings(StoreSettings):
     door_max_in_flight: int = Field(default=1024, ge=1, le=1_000_000)
     door_command_timeout_s: float = Field(default=10.0, gt=0, le=300)
     door_body_max_bytes: int = Field(default=32 * 1024 * 1024, ge=64 * 1024, le=1024**3)
+    # Old rows (keys, the change log, heartbeats, audit entries) are deleted this many at a time.
+    housekeeping_batch: int = Field(default=1000, ge=1, le=1_000_000)
     # Doors: how long and how much the server waits for and takes from one client.
     http_header_timeout_s: float = Field(default=10.0, gt=0, le=3600)
     http_body_timeout_s: float = Field(default=60.0, gt=0, le=3600)
@@ -111,6 +114,11 @@ class Settings(StoreSettings):
     http_max_header_bytes: int = Field(default=64 * 1024, ge=4096, le=16 * 1024 * 1024)
     # Compression costs tens of KB of zlib state per open WebSocket, most of them idle feeds.
     ws_compression: bool = False
+    # The largest WebSocket message a client may send (uvicorn's own default is 16 MiB).
+    ws_max_message_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    # A peer that leaves a ping unanswered this long after it was sent is gone: close it.
+    ws_ping_interval_s: float = Field(default=20.0, gt=0, le=3600)
+    ws_ping_timeout_s: float = Field(default=20.0, gt=0, le=3600)
     body_max_bytes: int = Field(default=1024 * 1024, ge=1024)
     # A retry waits this long for the first request with its Idempotency-Key to finish; a
     # running request's reservation not refreshed for `idempotency_stale_s` was left by a dead node.
@@ -126,6 +134,10 @@ class Settings(StoreSettings):
     rate_limit_chat_messages_per_ip: str = "300/minute"
     rate_limit_widget: str = "300/minute"
     rate_limit_case_form: str = "20/minute"
+    rate_limit_offline_message: str = "20/minute"
+    rate_limit_chat_frames: str = "300/minute"
+    rate_limit_feed_frames: str = "60/minute"
+    rate_limit_spoke_events: str = "6000/minute"
     sign_in_max_failures: int = Field(default=5, ge=1, le=1000)
     sign_in_lockout_s: int = Field(default=300, ge=1, le=86_400)
     password_hash_concurrency: int = Field(default=2, ge=1, le=64)
@@ -175,6 +187,10 @@ class Settings(StoreSettings):
         "rate_limit_chat_messages_per_ip",
         "rate_limit_widget",
         "rate_limit_case_form",
+        "rate_limit_offline_message",
+        "rate_limit_chat_frames",
+        "rate_limit_feed_frames",
+        "rate_limit_spoke_events",
     )
     @classmethod
     def _rate(cls, value: str) -> str:

@@ -47,15 +47,19 @@ def _redacted(value: object) -> object:
     return redact(value) if isinstance(value, str) else value
 
 
-def log_config() -> dict[str, Any]:
+def log_config(level: str = "warning") -> dict[str, Any]:
     """uvicorn's logging configuration with the redacting filter on every handler.
 
     The root logger writes warnings through the same handler, so the application's own
-    warnings and tracebacks are redacted as well.
+    warnings and tracebacks are redacted as well; Omniroute's own loggers log from `level`
+    (the few INFO lines are a node's lead changing hands and how long each takeover phase took).
     """
     config = copy.deepcopy(LOGGING_CONFIG)
     config["filters"] = {"redact": {"()": f"{__name__}.RedactSecrets"}}
     for handler in config["handlers"].values():
         handler["filters"] = ["redact"]
     config["root"] = {"handlers": ["default"], "level": "WARNING"}
+    # uvicorn's "trace" is below DEBUG.
+    own = "DEBUG" if level.lower() == "trace" else level.upper()
+    config.setdefault("loggers", {})["omniroute"] = {"level": own}
     return config

@@ -159,3 +159,19 @@ def test_agents_keep_working_past_the_file_limit_with_many_half_sent_requests(
     assert "Too many open files" not in server.log()
     dropped = sum(1 for sock in slow[:100] if read_until_closed(sock, 2.0) is not None)
     assert dropped == 100, "the oldest half-sent requests should have made room"
+
+
+def test_a_websocket_peer_that_answers_no_ping_is_closed(
+    servers: Servers, store: str, held: ExitStack
+) -> None:
+    pings = {"OMNIROUTE_WS_PING_INTERVAL_S": "0.5", "OMNIROUTE_WS_PING_TIMEOUT_S": "0.5"}
+    server = servers.start(store, env=pings)
+    handshake = (
+        b"GET /api/v1/agents/alice/feed HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nAuthorization: Bearer token-alice\r\n\r\n"
+    )
+    # A peer that reads but never answers a ping (uvicorn's own default waits 20 + 20 s).
+    received = read_until_closed(held.enter_context(connect(server, handshake)), 10.0)
+    assert received is not None, "the silent peer was kept open"
+    assert received.startswith(b"HTTP/1.1 101")

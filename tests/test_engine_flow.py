@@ -66,6 +66,25 @@ async def test_offer_accept_end_wrap_up(engine: Engine, db: Database) -> None:
         assert [o.state for o in offers] == ["accepted"]
 
 
+async def test_a_batch_wakes_its_feeds_before_its_callers(engine: Engine, db: Database) -> None:
+    # The offer frame must not wait behind the answers of the batch that made the offer.
+    await add_agent(db, "alice")
+    await engine.reload_config()
+    woken: list[str] = []
+    sub = engine.bus.subscribe("alice")
+
+    async def feed() -> None:
+        frames = await sub.take()
+        woken.append(frames[0].body["type"])
+
+    reader = asyncio.create_task(feed())
+    await asyncio.sleep(0)  # the reader waits on its subscription
+    await engine.execute(create_command(chat()))
+    woken.append("caller")
+    await reader
+    assert woken == ["offer.created", "caller"]
+
+
 async def test_reject_excludes_agent_and_reoffers(engine: Engine, db: Database) -> None:
     await add_agent(db, "alice")
     await engine.reload_config()
@@ -140,6 +159,9 @@ class StuckFence:
     async def commit(self, tx: Tx, config_changed: bool, results: list[dict[str, Any]]) -> None:
         self.entered.set()
         await asyncio.Event().wait()
+
+    def close(self) -> None:
+        """Holds nothing."""
 
 
 async def test_a_command_in_flight_when_the_lead_is_lost_is_answered(db: Database) -> None:

@@ -711,7 +711,7 @@ async def check_invariants(world: World, kind: str) -> None:
         # Offer timeouts are armed and none is overdue.
         if offer.expires_at is not None:
             assert offer.expires_at > now
-            assert (offer.expires_at, "offer_timeout", offer.id) in state.timers._heap
+            assert (offer.expires_at, "offer_timeout", offer.id) in state.timers
 
     # Work items: live ones in memory, queued internal ones indexed, others not.
     live_rows = {i: r for i, r in item_rows.items() if r.state in LIVE_WORK_ITEM_STATES}
@@ -834,7 +834,7 @@ async def check_invariants(world: World, kind: str) -> None:
         queue = state.config.queues[item.queue_id]
         due = step_due(queue.steps, item.escalation_step, item.queued_since())
         if item.state is WorkItemState.QUEUED and due is not None and due <= now:
-            armed = [d for d, k, i in state.timers._heap if k == "escalate" and i == item.id]
+            armed = [d for d, k, i in state.timers.entries() if k == "escalate" and i == item.id]
             assert armed, f"{item.id} waits past step {item.escalation_step}"
             assert min(armed) <= now, f"{item.id} waits past step {item.escalation_step}"
         # At rest, no queued item has an eligible routable agent.
@@ -937,13 +937,15 @@ async def example_db(
                 leftover.unlink()
 
 
-async def lead(db: Database, clock: ManualClock, standby: Standby | None = None) -> Engine:
+async def lead(
+    db: Database, clock: ManualClock, standby: Standby | None = None, timer_batch: int = 1000
+) -> Engine:
     """An engine leading under the cluster lease in a new term (from a standby's state)."""
     lease = LeaderLease(db, "leader", 3600)
     await lease.ensure_row()
     term = await lease.try_acquire()
     assert term is not None
-    engine = Engine(db, clock, fence=EpochFence(lease, term.epoch))
+    engine = Engine(db, clock, timer_batch=timer_batch, fence=EpochFence(lease, term.epoch))
     engine.standby = standby
     await engine.start()
     return engine

@@ -14,6 +14,7 @@ from omniroute.cluster.node import ClusterNode, NodeInfo, Role
 from omniroute.core.documents import RouteRequest
 from omniroute.core.messages import AcceptOffer, CreateInteraction, SetPresence
 from omniroute.domain.errors import DomainError, ErrorCode
+from omniroute.engine import standby as standby_module
 from omniroute.engine.changes import VERSION
 from omniroute.engine.clock import ManualClock
 from omniroute.engine.engine import Engine
@@ -144,6 +145,29 @@ async def test_a_change_naming_more_ids_than_one_statement_takes_is_applied(
         await same_as_store(pg, standby, "after a change naming 40,000 ids")
         assert standby.full_loads == 1
         assert item_id in (standby.state.work_items if standby.state else {})
+    finally:
+        await engine.stop()
+
+
+async def test_changes_are_applied_a_page_at_a_time_and_a_standby_behind_is_not_warm(
+    pg: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = ManualClock(NOW)
+    engine = await lead(pg, clock)
+    try:
+        standby = await stand_by(pg)
+        assert not standby.warm, "loaded, not yet level with the leader"
+        await standby.follow()
+        assert standby.warm
+        for _ in range(3):
+            await arrive(engine)
+        # Each change names more ids than a page holds: one change a page, in one follow.
+        monkeypatch.setattr(standby_module, "PAGE_IDS", 1)
+        await same_as_store(pg, standby, "after three pages")
+        assert (standby.full_loads, standby.applied) == (1, 3)
+        assert not standby.warm, "it was three pages behind"
+        await standby.follow()
+        assert standby.warm
     finally:
         await engine.stop()
 

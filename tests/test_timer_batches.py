@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections import Counter
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
+from omniroute.core import door
 from omniroute.core.documents import NewDocument, RouteRequest
+from omniroute.core.state import Tx
 from omniroute.core.timers import TimerHeap, TimerKind
 from omniroute.domain.model import DocumentType
 from omniroute.engine.clock import ManualClock
@@ -17,6 +21,7 @@ from omniroute.store import tables as t
 from omniroute.store.db import Database
 from tests.door_commands import create_command
 from tests.seed import NOW, add_queue, add_rule, seed_catalog
+from tests.test_engine_properties import lead, stand_by
 
 ITEMS = 40
 BATCH = 7
@@ -121,3 +126,73 @@ async def test_the_engine_is_ready_once_what_fell_due_while_down_has_fired(db: D
     finally:
         await second.stop()
         await second.db.dispose()
+
+
+THREE_STEPS = [
+    {"after_s": 60, "action": "raise_priority", "raise_by": 1},
+    {"after_s": 120, "action": "raise_priority", "raise_by": 1},
+    {"after_s": 86_400, "action": "raise_priority", "raise_by": 1},
+]
+
+
+async def test_a_takeover_amid_overdue_steps_fires_each_once(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next leader (a warm standby on PostgreSQL, a restart on SQLite) takes every step the
+    old one left, each once and in order; nothing the old one committed is taken again."""
+    await seed_catalog(db)
+    await add_rule(db)
+    await add_queue(db, "support", escalation=THREE_STEPS)
+    clock = ManualClock(NOW)
+    cluster = db.dialect == "postgresql"
+    first = await lead(db, clock, timer_batch=BATCH) if cluster else Engine(db, clock)
+    if not cluster:
+        first.timer_batch = BATCH
+        await first.start()
+    # On PostgreSQL the next leader is a warm standby with a database handle of its own.
+    other = Database(db.url)
+    standby = await stand_by(other) if cluster else None
+    new = NewDocument(DocumentType.INTERACTION, "chat", {}, RouteRequest("support"))
+    await asyncio.gather(*(first.execute(create_command(new)) for _ in range(ITEMS)))
+    queued = await _steps(db)
+
+    # Down long enough for two steps of every item: the leader starts on the backlog and dies.
+    clock.advance(121)
+    await first.tick()
+    first.abandon()  # killed, perhaps mid-commit
+    await first.stop()
+    if standby is not None:
+        await standby.follow()  # what it committed reaches the standby's warm state
+    left = await _steps(db)
+    assert 0 < sum(step for step, _ in left.values()) < 2 * ITEMS
+
+    fired: list[tuple[TimerKind, str]] = []
+    fire = door.fire_timer
+
+    def counted(tx: Tx, kind: TimerKind, target: str) -> None:
+        fired.append((kind, target))
+        fire(tx, kind, target)
+
+    monkeypatch.setattr(door, "fire_timer", counted)
+    if standby is not None:
+        second = await lead(other, clock, standby, timer_batch=BATCH)
+    else:
+        second = Engine(other, clock, timer_batch=BATCH)
+        await second.start()
+    try:
+        for _ in range(2 * ITEMS):  # bounded: one batch per tick
+            due = second.state.timers.next_due()
+            if due is None or due > clock.now():
+                break
+            await second.tick()
+        live = {i.id: (i.escalation_step, i.priority) for i in second.state.work_items.values()}
+    finally:
+        await second.stop()
+        await second.db.dispose()
+    if standby is not None:
+        assert standby.full_loads == 1, "the takeover caught up instead of loading"
+    escalations = Counter(target for kind, target in fired if kind is TimerKind.ESCALATE)
+    assert escalations == {i: 2 - step for i, (step, _) in left.items() if step < 2}
+    done = await _steps(db)
+    assert done == {i: (2, priority - 2) for i, (_, priority) in queued.items()}
+    assert live == done

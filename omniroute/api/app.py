@@ -85,6 +85,7 @@ from omniroute.engine.claims import OutboxClaims
 from omniroute.engine.clock import Clock
 from omniroute.engine.dispatcher import Dispatcher
 from omniroute.engine.engine import Engine
+from omniroute.services.housekeeping import Housekeeper
 from omniroute.services.profile_sync import ProfileSync
 from omniroute.spokes.manager import SpokeManager
 from omniroute.store.db import Database
@@ -122,7 +123,6 @@ async def _join(app: FastAPI, cfg: Settings, db: Database, engine: Engine) -> Cl
         info,
         lease_s=cfg.lease_s,
         renew_s=cfg.lease_renew_s,
-        changes_kept_s=cfg.change_log_kept_s,
     )
     assert cfg.secret_key is not None  # settings refuse to load without one
     node.forwarder = HttpForwarder(
@@ -222,6 +222,14 @@ def create_app(
             app.state.profile_sync = profiles
             # Scheduled syncs run where the engine runs: on the leader only.
             schedule = asyncio.create_task(profiles.run_schedule(lambda: engine.running))
+            keeper = Housekeeper(
+                db,
+                engine.clock,
+                cfg.housekeeping_batch,
+                cfg.change_log_kept_s,
+                cfg.audit_retention_days,
+            )
+            housekeeping = asyncio.create_task(keeper.run(lambda: engine.running))
             listener: EmailListener | None = None
             leading_mail: WhileLeading[EmailListener] | None = None
             if cfg.email_enabled and node is None:
@@ -257,6 +265,7 @@ def create_app(
         finally:
             if hasattr(app.state, "profile_sync"):
                 schedule.cancel()
+                housekeeping.cancel()
                 await app.state.profile_sync.stop()
             if hasattr(app.state, "chat_follower"):
                 await app.state.chat_follower.stop()

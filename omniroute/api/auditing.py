@@ -36,7 +36,10 @@ class Auditor:
         """Add an entry to the session and drop entries past the retention."""
         now = self.clock.now()
         audit_log.record(session, actor_of(self.who), action, target, details, now)
-        await audit_log.purge(session, now, self.settings.audit_retention_days)
+        settings = self.settings
+        await audit_log.purge(
+            session, now, settings.audit_retention_days, settings.housekeeping_batch
+        )
 
 
 def auditor(request: Request, who: Principal) -> Auditor:

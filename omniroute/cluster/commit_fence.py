@@ -13,6 +13,8 @@ import asyncio
 import json
 from typing import Any
 
+import asyncpg
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniroute.cluster.follower import CHANNEL, doorbell
@@ -50,8 +52,11 @@ class EpochFence:
     def __init__(self, lease: LeaderLease, epoch: int) -> None:
         self._lease = lease
         self.epoch = epoch
+        self._dialect = lease.db.engine.dialect
+        # The term's own connection, used by its engine's loop alone. The statement runs on
+        # the driver: SQLAlchemy's pool and execution layers did nothing for it but cost CPU.
         # One statement is its own transaction: no BEGIN and COMMIT round trips.
-        self._autocommit = lease.db.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._conn: asyncpg.Connection | None = None
         # When a commit last renewed the lease (loop time): the heartbeat need not, meanwhile.
         self.renewed_at = float("-inf")
 
@@ -65,21 +70,48 @@ class EpochFence:
         body = change_body(tx, config_changed)
         events, outbox = bool(tx.events or tx.inserts), bool(tx.outbox)
         said = doorbell(events=events, outbox=outbox, routing=routing_changed(tx) or bool(body))
-        async with self._autocommit.connect() as conn:
-            one = OneStatement(conn.dialect, "fence")
-            ttl, row = one.param(float(self._lease.lease_s)), one.param(LEASE_ROW)
-            epoch, me = one.param(self.epoch), one.param(self._lease.node_id)
-            one.cte("fence", _FENCE.format(ttl=ttl, row=row, epoch=epoch, me=me))
-            if body is not None:
-                one.cte("change", _CHANGE.format(body=one.param(_dumps(body))))
-            for write in plan_tx(tx):
-                one.write(write)
-            if results:
-                one.write(Write("insert", t.CommandResultRow, results))
-            ring = "NULL"
-            if said is not None:
-                ring = _RING.format(channel=one.param(CHANNEL), said=one.param(said))
-            sql = one.sql(_ANSWER.format(ring=ring))
-            if (await conn.exec_driver_sql(sql, tuple(one.params))).first() is None:
-                raise Deposed(self.epoch)
+        one = OneStatement(self._dialect, "fence")
+        ttl, row = one.param(float(self._lease.lease_s)), one.param(LEASE_ROW)
+        epoch, me = one.param(self.epoch), one.param(self._lease.node_id)
+        one.cte("fence", _FENCE.format(ttl=ttl, row=row, epoch=epoch, me=me))
+        if body is not None:
+            one.cte("change", _CHANGE.format(body=one.param(_dumps(body))))
+        for write in plan_tx(tx):
+            one.write(write)
+        if results:
+            one.write(Write("insert", t.CommandResultRow, results))
+        ring = "NULL"
+        if said is not None:
+            ring = _RING.format(channel=one.param(CHANNEL), said=one.param(said))
+        if await self._run(one.sql(_ANSWER.format(ring=ring)), one.params) is None:
+            raise Deposed(self.epoch)
         self.renewed_at = asyncio.get_running_loop().time()
+
+    async def _run(self, sql: str, params: list[Any]) -> asyncpg.Record | None:
+        """The statement's row on the term's connection; store errors as SQLAlchemy raises them."""
+        try:
+            if self._conn is None or self._conn.is_closed():
+                self._conn = await self._lease.db.driver_connection()
+            row: asyncpg.Record | None = await self._conn.fetchrow(sql, *params)
+        except asyncpg.IntegrityConstraintViolationError as err:
+            raise IntegrityError("leader commit", None, err) from err
+        except (asyncpg.InterfaceError, asyncpg.PostgresConnectionError) as err:
+            # The connection is gone (or unusable): a store failure, the next commit reconnects.
+            self.close()
+            raise OperationalError("leader commit", None, err) from err
+        except asyncpg.PostgresError as err:
+            if self._conn is None or self._conn.is_closed():  # the server ended the session
+                self.close()
+                raise OperationalError("leader commit", None, err) from err
+            raise
+        except BaseException:
+            # Cancelled or cut off mid-statement: nothing more goes through this connection.
+            self.close()
+            raise
+        return row
+
+    def close(self) -> None:
+        """Drop the term's connection (idle between statements: nothing is lost)."""
+        conn, self._conn = self._conn, None
+        if conn is not None and not conn.is_closed():
+            conn.terminate()

@@ -51,11 +51,15 @@ class FeedFollower:
         self._bell = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        # Whether the LISTEN connection stopped listening because this node leads.
+        self._muted = False
         self.ring_listeners: list[Callable[[], None]] = []
         # Called when a commit changed routing state (items, offers, agents, documents).
         self.routing_listeners: list[Callable[[], None]] = []
         # Called when a commit wrote outbox events.
         self.outbox_listeners: list[Callable[[], None]] = []
+        # A node that stops leading listens again at once.
+        engine.stop_listeners.append(self._bell.set)
 
     async def start(self) -> None:
         """Start from the newest committed event (older ones are replayed from the store)."""
@@ -98,8 +102,10 @@ class FeedFollower:
         return len(frames)
 
     def _ring(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        self._heard(set(payload.split(",")))
+
+    def _heard(self, said: set[str]) -> None:
         self._bell.set()
-        said = set(payload.split(","))
         for listener in self.ring_listeners:
             listener()
         if ROUTING in said:
@@ -118,12 +124,40 @@ class FeedFollower:
             return None
         return conn
 
+    async def _tune(self, conn: asyncpg.Connection | None) -> asyncpg.Connection | None:
+        """LISTEN only while this node does not lead: a leader's own doorbell tells it nothing.
+
+        Its engine publishes its commits and calls its commit listeners directly; parsing and
+        dispatching its own notification after each commit was CPU of the busiest node.
+        """
+        try:
+            if self._engine.running:
+                if conn is not None and not conn.is_closed() and not self._muted:
+                    await conn.remove_listener(CHANNEL, self._ring)
+                    self._muted = True
+                return conn
+            if conn is None or conn.is_closed():
+                self._muted = False
+                return await self._listen()
+            if self._muted:
+                await conn.add_listener(CHANNEL, self._ring)
+                self._muted = False
+                # Rings missed while leading (a new leader's, after a takeover): look at once.
+                self._heard({EVENTS, OUTBOX, ROUTING})
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            log.warning("cannot switch LISTEN for commits; connecting again")
+            if conn is not None:
+                conn.terminate()
+            return None
+        return conn
+
     async def _run(self) -> None:
         conn = await self._listen()
         try:
             while True:
                 await wait_event(self._bell, POLL_S)
                 self._bell.clear()
+                conn = await self._tune(conn)
                 if self._engine.running:
                     # The leader's engine publishes its own commits: reading them back is waste.
                     continue
@@ -131,8 +165,6 @@ class FeedFollower:
                     await self.catch_up()
                 except Exception:
                     log.exception("reading committed feed events failed; retrying")
-                if conn is None or conn.is_closed():
-                    conn = await self._listen()
         finally:
             if conn is not None and not conn.is_closed():
                 await conn.close()

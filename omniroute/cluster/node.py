@@ -6,12 +6,13 @@ import asyncio
 import contextlib
 import logging
 import socket
+import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from omniroute.cluster.commit_fence import EpochFence
@@ -28,11 +29,6 @@ if TYPE_CHECKING:
     from omniroute.cluster.forward import HttpForwarder
 
 log = logging.getLogger(__name__)
-# Keys of requests and forwarded commands are kept this long for retries.
-KEYS_KEPT = timedelta(days=1)
-# Nodes not seen for this long leave the cluster's list.
-NODES_KEPT = timedelta(hours=1)
-HOUSEKEEPING_EVERY_S = 600.0
 # A leader whose commits keep its lease renewed re-reads the lease and node list this often.
 LEADER_REFRESH_S = 5.0
 # A node's heartbeat row (shown by the cluster view, pruned after NODES_KEPT) is written this
@@ -73,7 +69,6 @@ class ClusterNode:
         *,
         lease_s: float,
         renew_s: float,
-        changes_kept_s: float = 3600.0,
     ) -> None:
         self.db = db
         self.engine = engine
@@ -94,8 +89,6 @@ class ClusterNode:
         self.term: Term | None = None
         self.forwarder: HttpForwarder
         self._renew_s = renew_s
-        # The change log is kept this long: a standby further behind loads the whole state.
-        self._changes_kept_s = changes_kept_s
         self._lease_s = lease_s
         self._started_at = datetime.now(UTC)
         self._view = LeaseView(None, 0, None, live=False)
@@ -104,7 +97,6 @@ class ClusterNode:
         self._task: asyncio.Task[None] | None = None
         self._last_renewed = 0.0
         self._refreshed_at = float("-inf")
-        self._housekept = float("-inf")
         self._beat_at = float("-inf")
         self._beat_role: Role | None = None
         engine.stop_listeners.append(self._engine_stopped)
@@ -183,7 +175,6 @@ class ClusterNode:
             try:
                 await self._step()
                 await self._beat()
-                await self._housekeeping()
             except Exception:
                 log.exception("cluster heartbeat failed; retrying")
 
@@ -191,6 +182,8 @@ class ClusterNode:
         loop = asyncio.get_running_loop()
         if self.term is not None:
             if self._renewed_by_commits(loop.time()):
+                if loop.time() - self._refreshed_at >= LEADER_REFRESH_S:
+                    await self._refresh()
                 return
             try:
                 await self.lease.renew(self.term.epoch)
@@ -220,14 +213,15 @@ class ClusterNode:
     def _renewed_by_commits(self, now: float) -> bool:
         """Whether the leader's commits renewed the lease since the last beat (under load).
 
-        Then the beat neither renews it again nor re-reads the lease and the node list, which
-        the leader does not need to serve: fewer queries on the busiest node.
+        Then the beat does not renew it again, and re-reads the lease and the node list (which
+        the leader does not need to serve) only every few seconds: fewer queries on the busiest
+        node.
         """
         fence = self.engine.fence
         if not isinstance(fence, EpochFence) or now - fence.renewed_at > self._renew_s:
             return False
         self._last_renewed = fence.renewed_at
-        return now - self._refreshed_at < LEADER_REFRESH_S
+        return True
 
     def _defers(self) -> bool:
         """A standby without a warm state lets a warm one take a dead leader's lease first."""
@@ -259,7 +253,11 @@ class ClusterNode:
         holding = asyncio.create_task(self._hold(term), name="omniroute-lease-hold")
         try:
             # The feeds must have every event of earlier terms before this term's events.
+            started = time.perf_counter()
             await self.follower.catch_up()
+            log.info(
+                "takeover: feed events of earlier terms in %.2f s", time.perf_counter() - started
+            )
             self.engine.fence = EpochFence(self.lease, term.epoch)
             await self.engine.start()
         except Exception:
@@ -332,32 +330,4 @@ class ClusterNode:
                     index_elements=["node_id"],
                     set_={"url": self.url, "role": self.role.value, "last_seen": now},
                 )
-            )
-
-    async def _housekeeping(self) -> None:
-        loop = asyncio.get_running_loop()
-        if self.term is None or loop.time() - self._housekept < HOUSEKEEPING_EVERY_S:
-            return
-        self._housekept = loop.time()
-        # Keys are stamped by the engine's clock; heartbeats by the wall clock.
-        now = self.engine.clock.now()
-        wall = datetime.now(UTC)
-        async with self.db.session() as session, session.begin():
-            await session.execute(
-                delete(t.CommandResultRow).where(t.CommandResultRow.created_at < now - KEYS_KEPT)
-            )
-            await session.execute(
-                delete(t.RequestKeyRow).where(t.RequestKeyRow.created_at < now - KEYS_KEPT)
-            )
-            await session.execute(
-                delete(t.ClusterNodeRow).where(t.ClusterNodeRow.last_seen < wall - NODES_KEPT)
-            )
-            await session.execute(
-                text(
-                    "DELETE FROM engine_changes "
-                    "WHERE created_at < now() - make_interval(secs => :kept) "
-                    # The newest row stays: the next one is numbered after it.
-                    "AND seq < (SELECT max(seq) FROM engine_changes)"
-                ),
-                {"kept": self._changes_kept_s},
             )

@@ -67,8 +67,10 @@ def apply_step(tx: Tx, item: WorkItem, queue: Queue, step: EscalationStep) -> No
         item.extra_groups = added_groups(queue.steps[: item.escalation_step])
     elif step.action is StepAction.RAISE_PRIORITY:
         item.priority = max(item.priority - step.raise_by, 0)
+    # `enqueue` arms the next step. Widening only drops requirements and raising changes no
+    # wait: the item's other timers stand as armed (re-arming them would fire those already
+    # fired again, a backlog of overdue steps thrice over).
     enqueue(tx, item)
-    schedule_item_timers(tx, item)
 
 
 def move_to_queue(tx: Tx, item: WorkItem, target: Queue) -> None:

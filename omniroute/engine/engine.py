@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -241,6 +242,7 @@ class Engine:
         """Take the lease, load the state, fire what fell due while down, start the loop."""
         if self.fence is None:
             await self._lease.acquire()
+        started = time.perf_counter()
         try:
             warm = await self.standby.take() if self.standby is not None else None
             if warm is not None:
@@ -258,8 +260,18 @@ class Engine:
         self._inbox = asyncio.Queue()
         self._started = False
         self._task = asyncio.create_task(self._run(), name="omniroute-engine")
+        loaded = time.perf_counter()
+        due = len(self.state.timers)
         await self.tick()
         self._started = True
+        log.info(
+            "engine started in %.2f s: state %s in %.2f s, first batch in %.2f s (%d timers armed)",
+            time.perf_counter() - started,
+            "taken warm" if warm is not None else "loaded",
+            loaded - started,
+            time.perf_counter() - loaded,
+            due,
+        )
 
     async def stop(self) -> None:
         """Finish the queued commands and stop."""
@@ -384,6 +396,10 @@ class Engine:
         delay = (due - self.clock.now()).total_seconds()
         if delay <= 0:
             return self._inbox.get_nowait() if not self._inbox.empty() else None
+        # `wait_for` runs the get as a task of its own: the engine wakes a turn of the loop
+        # after a command arrives, and the commands sent meanwhile join the same batch. Waking
+        # it a turn earlier (`asyncio.timeout`) was measured worse: smaller batches, more
+        # commits on the loop, about 10% more CPU per item and twice the median latency.
         try:
             return await asyncio.wait_for(self._inbox.get(), timeout=delay)
         except TimeoutError:
@@ -396,6 +412,8 @@ class Engine:
             log.warning("this node lost the lead; its engine stops without writing")
         finally:
             self._fail_waiting()
+            if self.fence is not None:
+                self.fence.close()
             for listener in self.stop_listeners:
                 listener()
 
@@ -577,10 +595,13 @@ class Engine:
         await self._recover()
 
     def _announce(self, tx: Tx, outcomes: list[tuple[_Command[Any], bool, Any]]) -> None:
-        """After a commit: arm timers, answer the callers, publish the events."""
+        """After a commit: arm timers, publish the events, answer the callers."""
         self.batches += 1
         for due, kind, target in tx.timers:
             self.state.timers.add(due, kind, target)
+        # Feeds first: the loop runs woken tasks in order, and each caller's answer (its
+        # serialisation and the HTTP layers) would otherwise delay every offer frame.
+        self.bus.publish(tx.events)
         for cmd, ok, value in outcomes:
             if cmd.future.done():
                 continue
@@ -588,7 +609,6 @@ class Engine:
                 cmd.future.set_result(value)
             else:
                 cmd.future.set_exception(value)
-        self.bus.publish(tx.events)
         if self.commit_listeners:
             outcome = committed(tx)
             for listener in self.commit_listeners:

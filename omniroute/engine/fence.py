@@ -26,6 +26,9 @@ class CommitFence(Protocol):
         All or nothing; `Deposed` (nothing written) if another node leads.
         """
 
+    def close(self) -> None:
+        """The engine stopped: let go of what the commits held (a connection)."""
+
 
 class Forwarder(Protocol):
     """Sends commands and queries to the node that leads, when this one does not."""

@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 from collections.abc import AsyncIterator, Collection, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, TypeVarTuple
 
-from sqlalchemy import func, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    func,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omniroute.core.state import EngineState, SpokeConfig
@@ -54,6 +68,7 @@ ID_SLICE = 5000
 # `OMNIROUTE_IDLE_TX_TIMEOUT_S`, and a leader not renewing loses its lease).
 PACE = 1000
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 LIVE_STATE_VALUES = [s.value for s in LIVE_WORK_ITEM_STATES]
 
 
@@ -101,6 +116,51 @@ def slices(ids: Ids) -> list[list[str] | None]:
         return [None]
     ordered = sorted(ids)
     return [ordered[i : i + ID_SLICE] for i in range(0, len(ordered), ID_SLICE)]
+
+
+def among(session: AsyncSession, column: Any, ids: Collection[str]) -> ColumnElement[bool]:
+    """`column IN ids`; on PostgreSQL as `= ANY(array)`, one parameter however many ids (an
+    expanded IN list is compiled anew for every statement: a tenth of a standby's catch-up)."""
+    if session.get_bind().dialect.name == "postgresql":
+        matches: ColumnElement[bool] = column == any_(
+            bindparam(None, list(ids), type_=ARRAY(String))
+        )
+        return matches
+    within: ColumnElement[bool] = column.in_(ids)
+    return within
+
+
+async def rows(session: AsyncSession, query: Select[*Ts]) -> Result[*Ts]:
+    """A plain select's rows through the session's connection, past the ORM's per-row work."""
+    connection = await session.connection()
+    return await connection.execute(query)
+
+
+# Items share a few requirement lists: each stored text is decoded once, and its items share
+# the one tuple (the JSON is read as text, so the driver does not decode it for every row).
+_REQUIREMENTS: dict[str, tuple[SkillRequirement, ...]] = {}
+_REQUIREMENTS_KEPT = 10_000
+
+
+def requirements_from_text(raw: str | None) -> tuple[SkillRequirement, ...]:
+    """Skill requirements from their stored JSON text."""
+    if not raw:
+        return ()
+    found = _REQUIREMENTS.get(raw)
+    if found is None:
+        found = skill_requirements(json.loads(raw))
+        if len(_REQUIREMENTS) < _REQUIREMENTS_KEPT:
+            _REQUIREMENTS[raw] = found
+    return found
+
+
+_NOBODY: frozenset[str] = frozenset()
+
+
+def _agents_from_text(raw: str | None) -> frozenset[str]:
+    if not raw or raw == "[]":
+        return _NOBODY
+    return frozenset(json.loads(raw))
 
 
 def skill_requirements(raw: list[Any]) -> tuple[SkillRequirement, ...]:
@@ -241,11 +301,12 @@ async def _load_agents(session: AsyncSession, ids: Ids) -> dict[str, Agent]:
     return agents
 
 
-def _instants(stored: dict[str, str] | None) -> dict[str, datetime] | None:
-    """Agent exclusions' ends from their JSON form."""
-    if not stored:
+def _instants(stored: str | None) -> dict[str, datetime] | None:
+    """Agent exclusions' ends from their JSON text."""
+    ends = json.loads(stored) if stored and stored != "null" else None
+    if not ends:
         return None
-    return {agent: datetime.fromisoformat(end) for agent, end in stored.items()}
+    return {agent: datetime.fromisoformat(end) for agent, end in ends.items()}
 
 
 def _summary(name: str, email: str, subject: str) -> dict[str, str]:
@@ -279,7 +340,7 @@ async def _load_documents(session: AsyncSession, ids: Ids) -> list[Document]:
         inter.case_id,
     ).where(inter.state.not_in(closed_i))
     if ids is not None:
-        query = query.where(inter.id.in_(ids))
+        query = query.where(among(session, inter.id, ids))
     docs = [
         Document(
             r.id,
@@ -296,7 +357,7 @@ async def _load_documents(session: AsyncSession, ids: Ids) -> list[Document]:
             customer_id=r.customer_id,
             case_id=r.case_id,
         )
-        async for r in paced(await session.execute(query))
+        async for r in paced(await rows(session, query))
     ]
     case = t.CaseRow
     closed_c = [s.value for s in CLOSED_CASE_STATES]
@@ -311,9 +372,9 @@ async def _load_documents(session: AsyncSession, ids: Ids) -> list[Document]:
         case.subject,
     ).where(case.state.not_in(closed_c))
     if ids is not None:
-        case_query = case_query.where(case.id.in_(ids))
+        case_query = case_query.where(among(session, case.id, ids))
     async for doc_id, channel_id, st, wi, agent_id, name, email, subject in paced(
-        await session.execute(case_query)
+        await rows(session, case_query)
     ):
         docs.append(
             Document(
@@ -374,15 +435,15 @@ async def _load_items(session: AsyncSession, ids: Ids) -> list[WorkItem]:
         wi.channel_id,
         wi.priority,
         wi.created_at,
-        wi.skills,
+        cast(wi.skills, Text),
         wi.state,
         wi.rejected,
         wi.timed_out,
         wi.offer_count,
         wi.previous_id,
         wi.agent_id,
-        wi.excluded_agents,
-        wi.excluded_until,
+        cast(wi.excluded_agents, Text),
+        cast(wi.excluded_until, Text),
         wi.escalation_step,
         wi.entered_at,
         wi.preferred_agent_id,
@@ -392,34 +453,59 @@ async def _load_items(session: AsyncSession, ids: Ids) -> list[WorkItem]:
         wi.transfer_to_agent_id,
     ).where(wi.state.in_(LIVE_STATE_VALUES))
     if ids is not None:
-        query = query.where(wi.id.in_(ids))
+        query = query.where(among(session, wi.id, ids))
+    types, states = {d.value: d for d in DocumentType}, {s.value: s for s in WorkItemState}
     return [
         WorkItem(
-            id=r.id,
-            document_type=DocumentType(r.document_type),
-            document_id=r.document_id,
-            queue_id=r.queue_id,
-            channel_id=r.channel_id,
-            priority=r.priority,
-            created_at=r.created_at,
-            skills=skill_requirements(r.skills),
-            state=WorkItemState(r.state),
-            rejected=r.rejected,
-            timed_out=r.timed_out,
-            offer_count=r.offer_count,
-            previous_id=r.previous_id,
-            agent_id=r.agent_id,
-            excluded_agents=frozenset(r.excluded_agents),
-            excluded_until=_instants(r.excluded_until),
-            escalation_step=r.escalation_step,
-            entered_at=r.entered_at,
-            preferred_agent_id=r.preferred_agent_id,
-            accepted_at=r.accepted_at,
-            transfer_type=r.transfer_type,
-            transfer_from_agent_id=r.transfer_from_agent_id,
-            transfer_to_agent_id=r.transfer_to_agent_id,
+            id=item_id,
+            document_type=types[document_type],
+            document_id=document_id,
+            queue_id=queue_id,
+            channel_id=channel_id,
+            priority=priority,
+            created_at=created_at,
+            skills=requirements_from_text(skills),
+            state=states[state],
+            rejected=rejected,
+            timed_out=timed_out,
+            offer_count=offer_count,
+            previous_id=previous_id,
+            agent_id=agent_id,
+            excluded_agents=_agents_from_text(excluded_agents),
+            excluded_until=_instants(excluded_until),
+            escalation_step=escalation_step,
+            entered_at=entered_at,
+            preferred_agent_id=preferred_agent_id,
+            accepted_at=accepted_at,
+            transfer_type=transfer_type,
+            transfer_from_agent_id=transfer_from_agent_id,
+            transfer_to_agent_id=transfer_to_agent_id,
         )
-        async for r in paced(await session.execute(query))
+        async for (
+            item_id,
+            document_type,
+            document_id,
+            queue_id,
+            channel_id,
+            priority,
+            created_at,
+            skills,
+            state,
+            rejected,
+            timed_out,
+            offer_count,
+            previous_id,
+            agent_id,
+            excluded_agents,
+            excluded_until,
+            escalation_step,
+            entered_at,
+            preferred_agent_id,
+            accepted_at,
+            transfer_type,
+            transfer_from_agent_id,
+            transfer_to_agent_id,
+        ) in paced(await rows(session, query))
     ]
 
 
@@ -543,19 +629,28 @@ def index_agents(state: EngineState, agents: dict[str, Agent]) -> None:
 
 def queue_item(state: EngineState, item: WorkItem) -> None:
     """Index a queued item for routing and arm the timers of a queued or offered one."""
+    index_item(state, item)
+    for due, kind, target in armed_timers(state, item):
+        state.timers.add(due, kind, target)
+
+
+def index_item(state: EngineState, item: WorkItem) -> None:
+    """Index a queued item of an internally routed queue for routing."""
     internal = state.config.queues[item.queue_id].routing_mode is RoutingMode.INTERNAL
     if item.state is WorkItemState.QUEUED and internal:
         state.index.enqueue(item)
-    arm_item_timers(state, item)
 
 
-def arm_item_timers(state: EngineState, item: WorkItem) -> None:
-    """Arm the timers of an item in its queue, offered ones included."""
+def armed_timers(state: EngineState, item: WorkItem) -> list[tuple[datetime, TimerKind, str]]:
+    """The timers a load arms for an item in its queue, offered ones included."""
     # An offered item may come back (rejected, timed out): a widening, an exclusion's end or
     # its max wait still to come must then fire, as they would have without a reload.
-    if item.state in (WorkItemState.QUEUED, WorkItemState.PENDING_ACCEPT):
-        for due, kind, target in item_timers(state.config, item):
-            state.timers.add(due, kind, target)
+    if item.state not in (WorkItemState.QUEUED, WorkItemState.PENDING_ACCEPT):
+        return []
+    queue = state.config.queues.get(item.queue_id)
+    if queue is None or queue.rule_id not in state.config.rules:
+        return []
+    return item_timers(state.config, item)
 
 
 async def load_state(session: AsyncSession) -> EngineState:

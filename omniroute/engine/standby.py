@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,7 +31,8 @@ from omniroute.domain.model import (
 )
 from omniroute.engine.changes import Change, UnknownChange, last_change, read_changes
 from omniroute.engine.loader import (
-    arm_item_timers,
+    armed_timers,
+    index_item,
     load_agents,
     load_counters,
     load_documents,
@@ -42,7 +45,6 @@ from omniroute.engine.loader import (
     paced,
     place_item,
     place_offer,
-    queue_item,
     read_snapshot,
     reload_config,
 )
@@ -50,9 +52,12 @@ from omniroute.store.db import Database
 
 log = logging.getLogger(__name__)
 PAGE = 500
-# Stale timers pile up on a standby (nothing fires them): rebuild the heap past this many
-# per live thing.
-TIMERS_PER_THING = 4
+# A page of changes also ends after the change that brings the ids it names past this: a
+# leader working off a backlog writes a thousand items a commit, and a takeover waits for the
+# page in hand before its own catch-up.
+PAGE_IDS = 5000
+# A catch-up taking this long is logged (INFO).
+SLOW_S = 1.0
 
 
 class Doubt(Exception):  # noqa: N818 - a finding, not a failure
@@ -60,10 +65,21 @@ class Doubt(Exception):  # noqa: N818 - a finding, not a failure
 
 
 @dataclass
+class _Progress:
+    """What one catch-up applied."""
+
+    changes: int = 0
+    items: int = 0
+    pages: int = 0
+
+
+@dataclass
 class _Read:
     """Everything one page of changes needs from the store, read before anything changes."""
 
     changes: list[Change]
+    # Whether changes after this page were left for the next one.
+    more: bool = False
     documents: list[Document] = field(default_factory=list)
     items: list[WorkItem] = field(default_factory=list)
     offers: list[Offer] = field(default_factory=list)
@@ -84,12 +100,20 @@ class Standby:
         self.applied = 0
         # Set from the takeover until the engine stops: the state belongs to the engine.
         self.leading = False
+        # A takeover is waiting: a catch-up in hand stops after its page.
+        self._taking = False
+        # The last catch-up found at most one page of changes.
+        self._level = False
         self._lock = asyncio.Lock()
 
     @property
     def warm(self) -> bool:
-        """Whether a copy is loaded."""
-        return self.state is not None
+        """Whether a copy is loaded and caught up: its last catch-up took at most one page.
+
+        A standby that just loaded, or falls behind a leader working off a backlog, has a copy
+        but would spend seconds catching up at a takeover: it is not warm until it is level.
+        """
+        return self.state is not None and self._level
 
     async def follow(self) -> None:
         """Apply every change committed since the last one; load everything on doubt."""
@@ -98,7 +122,17 @@ class Standby:
                 return
             if self.state is not None:
                 try:
-                    await self._catch_up()
+                    started = time.perf_counter()
+                    done = await self._catch_up(yielding=True)
+                    self._level = done.pages <= 1
+                    took = time.perf_counter() - started
+                    if took >= SLOW_S:
+                        log.info(
+                            "standby applied %d changes (%d work items) in %.1f s",
+                            done.changes,
+                            done.items,
+                            took,
+                        )
                 except (Doubt, UnknownChange) as err:
                     log.warning("standby state in doubt (%s); loading it again", err)
                     self.state = None
@@ -107,12 +141,20 @@ class Standby:
 
     async def take(self) -> EngineState | None:
         """Catch up and hand the state to the engine that now leads (None: load it whole)."""
+        self._taking = True
         async with self._lock:
             self.leading = True
             if self.state is None:
                 return None
             try:
-                await self._catch_up()
+                started = time.perf_counter()
+                done = await self._catch_up()
+                log.info(
+                    "takeover: caught up %d changes (%d work items) in %.2f s",
+                    done.changes,
+                    done.items,
+                    time.perf_counter() - started,
+                )
                 state = self.state
             except Exception as err:  # noqa: BLE001 - any doubt means a full load
                 log.warning("standby state in doubt at takeover (%s)", err)
@@ -124,17 +166,30 @@ class Standby:
         """Stand by again after leading: the engine's state may hold what was never committed,
         so the copy is loaded afresh."""
         self.leading = False
+        self._taking = False
         self.state = None
 
     async def _load(self) -> None:
+        self._level = False  # changes committed while it loads are still to come
+        started = time.perf_counter()
         async with read_snapshot(self._db) as session:
             seq, epoch = await last_change(session)
             state = await load_state(session)
         self.state, self.seq, self.epoch = state, seq, epoch
         self.full_loads += 1
+        log.info(
+            "standby loaded the whole state (%d work items) in %.1f s",
+            len(state.work_items),
+            time.perf_counter() - started,
+        )
 
-    async def _catch_up(self) -> None:
-        while True:
+    async def _catch_up(self, *, yielding: bool = False) -> _Progress:
+        """Apply every change after the last one applied.
+
+        `yielding`: stop between pages once a takeover waits (it catches up the rest itself).
+        """
+        done = _Progress()
+        while not (yielding and self._taking):
             # One snapshot: the change log and the rows it names are read as of one instant.
             async with read_snapshot(self._db) as session:
                 read = await self._read(session)
@@ -143,17 +198,28 @@ class Standby:
                 if read.changes:
                     self.state = None  # a failure half-way leaves no copy to trust
                     await _apply(state, read)
-                    await _compact_timers(state)
+                    state.timers.compact()
                     self.state = state
                     self.seq, self.epoch = read.changes[-1].seq, read.changes[-1].epoch
                     self.applied += len(read.changes)
+                    done.changes += len(read.changes)
+                    done.items += len(read.items)
                 # Feed events and chat messages move the counters without a change.
                 await load_counters(session, state)
-            if len(read.changes) < PAGE:
-                return
+            done.pages += 1
+            if not read.more:
+                break
+        return done
 
     async def _read(self, session: AsyncSession) -> _Read:
         changes = await read_changes(session, self.seq, PAGE)
+        more = len(changes) == PAGE
+        named = 0
+        for n, change in enumerate(changes, 1):
+            named += len(change.documents) + len(change.items) + len(change.offers)
+            if named >= PAGE_IDS and n < len(changes):
+                changes, more = changes[:n], True
+                break
         expected, epoch = self.seq + 1, self.epoch
         for change in changes:
             if change.seq != expected:
@@ -163,7 +229,7 @@ class Standby:
                 msg = f"change {change.seq} comes from epoch {change.epoch} after {epoch}"
                 raise Doubt(msg)
             expected, epoch = expected + 1, change.epoch
-        read = _Read(changes)
+        read = _Read(changes, more)
         if not changes:
             newest, _ = await last_change(session)
             if newest < self.seq:
@@ -201,21 +267,28 @@ async def _apply(state: EngineState, read: _Read) -> None:
     touched_offers = {o for change in changes for o in change.offers}
     touched_agents = {a for change in changes for a in change.agents}
     for doc_id in touched_docs:
-        state.documents.pop(doc_id, None)
+        gone = state.documents.pop(doc_id, None)
+        if gone is not None and gone.wrap_up_due_at is not None:
+            state.timers.discard(gone.wrap_up_due_at, TimerKind.WRAP_UP_DUE, gone.id)
     for doc in read.documents:
         state.documents[doc.id] = doc
         if doc.wrap_up_due_at is not None:
             state.timers.add(doc.wrap_up_due_at, TimerKind.WRAP_UP_DUE, doc.id)
     for offer_id in touched_offers:
-        state.offers.pop(offer_id, None)
+        ended = state.offers.pop(offer_id, None)
+        if ended is not None and ended.expires_at is not None:
+            state.timers.discard(ended.expires_at, TimerKind.OFFER_TIMEOUT, ended.id)
     # Loads move with the items that hold capacity: count what leaves and what comes.
     held: Counter[tuple[str, str]] = Counter()
+    stale: dict[str, list[tuple[datetime, TimerKind, str]]] = {}
     affected = set(touched_docs)
     async for item_id in paced(touched_items):
         old = state.work_items.get(item_id)
         if old is None:
             continue
         state.index.dequeue(item_id)
+        # The timers this version armed: those the new version does not arm are disarmed.
+        stale[item_id] = armed_timers(state, old)
         state.drop_item(old)
         affected.add(old.document_id)
         if old.agent_id is not None and old.state in CAPACITY_HOLDING_STATES:
@@ -230,7 +303,17 @@ async def _apply(state: EngineState, read: _Read) -> None:
     pending = {offer.work_item_id: offer.id for offer in state.offers.values()}
     async for item in paced(read.items):
         item.offer_id = pending.get(item.id)
-        queue_item(state, item)
+        index_item(state, item)
+        # Re-arming what is armed changes nothing (the heap keeps one of each timer).
+        fresh = armed_timers(state, item)
+        for due, kind, target in fresh:
+            state.timers.add(due, kind, target)
+        for entry in stale.pop(item.id, ()):
+            if entry not in fresh:  # a few entries an item: a list is quicker than sets
+                state.timers.discard(*entry)
+    for entries in stale.values():  # items no longer live
+        for entry in entries:
+            state.timers.discard(*entry)
     for offer_id, agent_id, outcome in read.ended:
         state.ended_offers[offer_id] = (agent_id, outcome)
     async for doc_id in paced(affected):
@@ -283,19 +366,3 @@ def _apply_agents(
         current = loaded.get(agent_id) or state.agents.get(agent_id)
         if current is not None:
             state.index.refresh_agent(current)
-
-
-async def _compact_timers(state: EngineState) -> None:
-    """Rebuild the timer heap from the live state when stale entries outnumber live ones."""
-    live = len(state.work_items) + len(state.offers) + len(state.documents)
-    if len(state.timers) <= TIMERS_PER_THING * live + 1000:
-        return
-    state.timers.clear()
-    for doc in state.documents.values():
-        if doc.wrap_up_due_at is not None:
-            state.timers.add(doc.wrap_up_due_at, TimerKind.WRAP_UP_DUE, doc.id)
-    for offer in state.offers.values():
-        if offer.expires_at is not None:
-            state.timers.add(offer.expires_at, TimerKind.OFFER_TIMEOUT, offer.id)
-    async for item in paced(list(state.work_items.values())):
-        arm_item_timers(state, item)

@@ -50,10 +50,16 @@ def record(  # noqa: PLR0917 - one entry's fields
     )
 
 
-async def purge(session: AsyncSession, now: datetime, retention_days: int) -> int:
-    """Delete entries older than the retention; returns how many went."""
+async def purge(session: AsyncSession, now: datetime, retention_days: int, most: int) -> int:
+    """Delete at most `most` of the oldest entries past the retention; how many went.
+
+    It runs in the transaction of an audited change, so it is bounded; housekeeping
+    (`services/housekeeping.py`) deletes a larger backlog in batches of their own.
+    """
+    a = t.AuditRow
     cutoff = now - timedelta(days=retention_days)
-    result = await session.execute(delete(t.AuditRow).where(t.AuditRow.at < cutoff))
+    oldest = select(a.id).where(a.at < cutoff).order_by(a.at).limit(most).scalar_subquery()
+    result = await session.execute(delete(a).where(a.id.in_(oldest)))
     return int(getattr(result, "rowcount", 0) or 0)
 
 

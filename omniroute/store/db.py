@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -57,9 +58,10 @@ class Database:
         # at 100,000 items on a busy machine): its transaction may stay idle this long.
         self.load_idle_tx_timeout_s = load_idle_tx_timeout_s
         kwargs: dict[str, Any] = {}
+        self._pg_settings = pg_session_settings(idle_tx_timeout_s)
         if url.startswith("postgresql"):
             kwargs["pool_size"] = 10
-            kwargs["connect_args"] = {"server_settings": pg_session_settings(idle_tx_timeout_s)}
+            kwargs["connect_args"] = {"server_settings": self._pg_settings}
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", sqlite_pragmas)
@@ -78,6 +80,18 @@ class Database:
     def dialect(self) -> str:
         """The backend name: `sqlite` or `postgresql`."""
         return self.engine.dialect.name
+
+    async def driver_connection(self) -> asyncpg.Connection:
+        """A PostgreSQL connection of its own, outside the pool, with the pool's settings."""
+        dsn = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        conn: asyncpg.Connection = await asyncpg.connect(
+            dsn,
+            timeout=5,
+            server_settings=self._pg_settings,
+            # A leader commit's statement runs in many shapes, each long: keep them prepared.
+            max_cacheable_statement_size=1 << 20,
+        )
+        return conn
 
     def session(self) -> AsyncSession:
         """A new session."""

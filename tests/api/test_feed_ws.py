@@ -13,6 +13,7 @@ import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from omniroute.api.rate_limits import RateLimits
 from tests.api.conftest import Api
 
 WAIT_S = 5.0
@@ -232,3 +233,13 @@ async def test_a_bad_since_closes_with_policy_violation(api: Api, ws_url: str, s
     # The server is unharmed: the next feed gets its hello.
     async with feed(ws_url, "alice") as ws:
         assert (await recv(ws))["type"] == "hello"
+
+
+async def test_a_feed_that_keeps_sending_frames_is_closed(api: Api, ws_url: str) -> None:
+    settings = api.app.state.settings.model_copy(update={"rate_limit_feed_frames": "3/minute"})
+    api.app.state.rate_limits = RateLimits(settings)
+    async with feed(ws_url, "alice") as ws:
+        assert (await recv(ws))["type"] == "hello"
+        for _ in range(4):
+            await ws.send("{}")
+        assert await closed_code(ws) == 1008

@@ -12,7 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from omniroute.api.app import create_app
 from omniroute.api.rate_limits import HashingGate
@@ -75,6 +76,45 @@ async def test_chat_starts_are_limited_per_client_address(db_url: str) -> None:
         assert (await other.client.post("/chat/sessions", json=FORM, headers=SHOP)).is_success
 
 
+async def test_offline_messages_and_customer_files_are_limited(db_url: str) -> None:
+    limits = {"rate_limit_offline_message": "2/minute", "rate_limit_chat_messages": "1/minute"}
+    async with app_with(db_url, **limits) as client:
+        one, other = client("198.51.100.3"), client("198.51.100.4")
+        await add_widget(one.client)
+        for _ in range(2):
+            assert (
+                await one.client.post("/chat/offline-messages", json=FORM, headers=SHOP)
+            ).is_success
+        refused(await one.client.post("/chat/offline-messages", json=FORM, headers=SHOP))
+        assert (
+            await other.client.post("/chat/offline-messages", json=FORM, headers=SHOP)
+        ).is_success
+
+        chat = (await other.client.post("/chat/sessions", json=FORM, headers=SHOP)).json()
+        path = f"/chat/sessions/{chat['session_id']}/attachments"
+        customer = {"Authorization": f"Bearer {chat['token']}", "Content-Type": "text/plain"}
+
+        async def upload(client_id: str) -> httpx.Response:
+            params = {"filename": "a.txt", "client_id": client_id}
+            return await other.client.post(path, params=params, content=b"hi", headers=customer)
+
+        assert (await upload("f1")).status_code == 201
+        assert (await upload("f1")).status_code == 201  # a retry of a stored file is no new one
+        refused(await upload("f2"))
+
+
+async def test_provider_event_posts_are_limited_per_address_before_the_signature(
+    db_url: str,
+) -> None:
+    async with app_with(db_url, rate_limit_spoke_events="2/minute") as client:
+        one, other = client("198.51.100.5"), client("198.51.100.6")
+        for _ in range(2):
+            r = await one.client.post("/spokes/nosuch/events", content=b"{}")
+            assert r.status_code == 404, r.text
+        refused(await one.client.post("/spokes/nosuch/events", content=b"{}"))
+        assert (await other.client.post("/spokes/nosuch/events", content=b"{}")).status_code == 404
+
+
 async def test_widget_settings_and_sign_in_are_limited(db_url: str) -> None:
     async with app_with(db_url, rate_limit_widget="2/minute", rate_limit_sign_in="2/minute") as c:
         api = c("198.51.100.7")
@@ -129,10 +169,25 @@ async def test_password_hashing_runs_a_few_at_a_time_and_refuses_a_long_queue() 
     assert most == 2
 
 
-async def test_customer_messages_are_limited_per_chat(servers: Servers, tmp_path: Path) -> None:
+async def closed(ws: ClientConnection) -> ConnectionClosed:
+    """Read until the server closes the socket (bounded); how it closed it."""
+    async with asyncio.timeout(10):
+        while True:
+            try:
+                await ws.recv()
+            except ConnectionClosed as err:
+                return err
+
+
+async def test_customer_sockets_are_limited_per_chat(servers: Servers, tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}"
     await seed_chat_server(url)
-    server = servers.start(url, env={"OMNIROUTE_RATE_LIMIT_CHAT_MESSAGES": "3/minute"})
+    limits = {
+        "OMNIROUTE_RATE_LIMIT_CHAT_MESSAGES": "3/minute",
+        "OMNIROUTE_RATE_LIMIT_CHAT_FRAMES": "8/minute",
+        "OMNIROUTE_WS_MAX_MESSAGE_BYTES": "4096",
+    }
+    server = servers.start(url, env=limits)
     async with httpx.AsyncClient(base_url=server.api_url, timeout=10) as api:
         r = await api.post("/chat/sessions", json=FORM, headers=SHOP)
         assert r.status_code == 201, r.text
@@ -150,6 +205,18 @@ async def test_customer_messages_are_limited_per_chat(servers: Servers, tmp_path
                     errors.append(frame)
                 elif frame["type"] == "message":
                     stored.append(frame["message"]["body"])
+            # Five frames so far; three more pings pass, the ninth frame closes the socket.
+            for _ in range(4):
+                await ws.send(json.dumps({"type": "ping"}))
+            flooded = (await closed(ws)).rcvd
+            assert flooded is not None
+            assert (flooded.code, flooded.reason[:13]) == (1008, "RATE_LIMITED:")
+        async with connect(ws_url, additional_headers=SHOP) as ws:
+            await ws.send(json.dumps({"type": "auth", "token": chat["token"]}))
+            await ws.send(json.dumps({"type": "message", "body": "x" * 4000, "pad": "y" * 500}))
+            too_big = (await closed(ws)).rcvd
+            assert too_big is not None
+            assert too_big.code == 1009
         assert [e["code"] for e in errors] == ["RATE_LIMITED", "RATE_LIMITED"]
         r = await api.get(
             f"/interactions/{chat['interaction_id']}/messages",

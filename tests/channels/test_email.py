@@ -192,6 +192,22 @@ async def accept_and_close(api: Api, agent: str, interaction_id: str) -> None:
     assert r.json()["state"] == "closed_complete", r.text
 
 
+async def test_a_silent_sender_is_hung_up_on(db_url: str) -> None:
+    async with mail_app(db_url, smtp_timeout_s=0.5) as m:
+
+        def silent() -> bytes:
+            with socket.create_connection(("127.0.0.1", m.port), timeout=10) as sock:
+                received = b""
+                while chunk := sock.recv(4096):  # until the listener closes (bounded above)
+                    received += chunk
+                return received
+
+        said = await asyncio.to_thread(silent)
+    # Closed after the greeting, long before the socket's own 10 s (the default waits 300 s).
+    assert said.startswith(b"220")
+    assert said.count(b"\r\n") == 1
+
+
 async def test_new_mail_creates_case_and_routed_interaction(mail: Mail) -> None:
     await go_available(mail.api, "alice")
     assert await mail.send(message("<m1@customer.test>")) == (250, "OK")

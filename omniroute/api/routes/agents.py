@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from sqlalchemy import select
 
 from omniroute.api.auth import Role
-from omniroute.api.deps import CurrentPrincipal, EngineDep, SessionDep
+from omniroute.api.deps import CurrentPrincipal, DbDep, EngineDep, SessionDep
 from omniroute.api.schemas import (
     CapacityIn,
     CapacityOut,
@@ -96,12 +96,17 @@ async def get_offer(offer_id: str, who: CurrentPrincipal, session: SessionDep) -
 
 
 async def _ended_offer_error(
-    session: SessionDep, err: DomainError, offer_id: str, agent_id: str | None
+    db: DbDep, err: DomainError, offer_id: str, agent_id: str | None
 ) -> DomainError:
-    """The precise error for an offer the engine no longer remembers (ended before a restart)."""
+    """The precise error for an offer the engine no longer remembers (ended before a restart).
+
+    The store is opened here, on this rare path, not as the route's dependency: a session per
+    request cost every accept a generator dependency and its exit stack.
+    """
     if err.code is not ErrorCode.NOT_FOUND or err.field != "offer_id":
         return err
-    row = await session.get(t.OfferRow, offer_id)
+    async with db.session() as session:
+        row = await session.get(t.OfferRow, offer_id)
     if row is None or row.state == OfferState.PENDING:
         return err
     if agent_id is not None and row.agent_id != agent_id:
@@ -114,22 +119,20 @@ async def _ended_offer_error(
 
 
 @router.post("/offers/{offer_id}/accept", response_model=OfferOut)
-async def accept(
-    offer_id: str, who: CurrentPrincipal, engine: EngineDep, session: SessionDep
-) -> OfferOut:
+async def accept(offer_id: str, who: CurrentPrincipal, engine: EngineDep, db: DbDep) -> OfferOut:
     """Accept a pending offer (the agent it was made to)."""
     who.require(Role.AGENT, Role.ADMIN, Role.INTEGRATION)
     agent_id = who.acting_agent()
     try:
         offer = await engine.execute(AcceptOffer(offer_id, agent_id))
     except DomainError as err:
-        raise await _ended_offer_error(session, err, offer_id, agent_id) from None
+        raise await _ended_offer_error(db, err, offer_id, agent_id) from None
     return OfferOut.model_validate(offer)
 
 
 @router.post("/offers/{offer_id}/reject", response_model=OfferOut)
 async def reject(
-    offer_id: str, body: RejectIn, who: CurrentPrincipal, engine: EngineDep, session: SessionDep
+    offer_id: str, body: RejectIn, who: CurrentPrincipal, engine: EngineDep, db: DbDep
 ) -> OfferOut:
     """Decline a pending offer with a reason; the work item returns to its queue."""
     who.require(Role.AGENT, Role.ADMIN, Role.INTEGRATION)
@@ -137,7 +140,7 @@ async def reject(
     try:
         offer = await engine.execute(RejectOffer(offer_id, agent_id, body.reason_id, body.note))
     except DomainError as err:
-        raise await _ended_offer_error(session, err, offer_id, agent_id) from None
+        raise await _ended_offer_error(db, err, offer_id, agent_id) from None
     return OfferOut.model_validate(offer)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from omniroute.api.auth import Principal, Role
 from omniroute.api.chat_schemas import AttachmentOut, MessageOut
 from omniroute.api.deps import CurrentPrincipal, EngineDep, SessionDep
+from omniroute.api.rate_limits import RATE_LIMITED_ANSWER, Door, limit
 from omniroute.api.visibility import check_visible
 from omniroute.auth_tokens import hash_token
 from omniroute.channels.chat import transcript
@@ -202,7 +203,7 @@ async def _customer_chat(session: SessionDep, session_id: str, authorization: st
     "/chat/sessions/{session_id}/attachments",
     response_model=MessageOut,
     status_code=201,
-    responses=FILE_REFUSED,
+    responses=FILE_REFUSED | RATE_LIMITED_ANSWER,
 )
 async def customer_upload(  # noqa: PLR0917 - FastAPI dependencies
     session_id: str,
@@ -222,6 +223,9 @@ async def customer_upload(  # noqa: PLR0917 - FastAPI dependencies
         )
         if again is not None:
             return MessageOut.model_validate(transcript.stored_message(again))
+    # A file is a customer message: it counts against the same limits as a typed one.
+    await limit(request, Door.CHAT_MESSAGES, interaction_id)
+    await limit(request, Door.CHAT_MESSAGES_PER_IP)
     name, kind, content = await _read(request, filename)
     stored = await attachments.store(
         session,

@@ -23,7 +23,7 @@ from omniroute.channels.chat.hub import ChatHub, Listener
 from omniroute.channels.chat.widgets import origin_allowed
 from omniroute.core.chat import Sender
 from omniroute.core.messages import CustomerEndsChat, CustomerTyping, PostCustomerMessage
-from omniroute.domain.errors import DomainError
+from omniroute.domain.errors import DomainError, RetryLaterError
 from omniroute.domain.model import InteractionState
 from omniroute.engine.engine import Engine
 from omniroute.store import tables as t
@@ -196,6 +196,12 @@ class Conversation:
         """Handle the customer's frames until the connection closes."""
         while True:
             raw = await _text_frame(self.ws)
+            try:
+                # Every frame costs work, even one refused: past the rate the socket closes.
+                await limit(self.ws, Door.CHAT_FRAMES, self.interaction_id)
+            except RetryLaterError:
+                await self.ws.close(CLOSE_POLICY, "RATE_LIMITED: too many frames; reconnect later")
+                return
             try:
                 frame = jsontext.loads(raw or "")
             except ValueError:

@@ -15,11 +15,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from omniroute.api.auth import Principal, Role, TokenCache
 from omniroute.api.bounds import parse_since
 from omniroute.api.deps import bearer_token, get_web_session
+from omniroute.api.rate_limits import Door, limit
 from omniroute.api.schemas import OfferOut
 from omniroute.api.sessions import COOKIE_NAME, SessionStore
 from omniroute.core.messages import FeedSnapshot
 from omniroute.core.views import FeedHello
-from omniroute.domain.errors import DomainError, ErrorCode
+from omniroute.domain.errors import DomainError, ErrorCode, RetryLaterError
 from omniroute.engine.bus import Subscription
 from omniroute.engine.engine import Engine
 from omniroute.store import tables as t
@@ -90,10 +91,14 @@ async def _pump(ws: WebSocket, sub: Subscription, last: int) -> None:
         await ws.close(code=POLICY_VIOLATION, reason=SESSION_ENDED)
 
 
-async def _until_disconnect(ws: WebSocket) -> None:
-    """Return once the client has gone (clients send nothing else that matters)."""
+async def until_disconnect(ws: WebSocket) -> None:
+    """Return once the client has gone; feeds take no frames, so one that keeps sending is shut."""
     while (await ws.receive())["type"] != "websocket.disconnect":
-        pass
+        try:
+            await limit(ws, Door.FEED_FRAMES, f"socket:{id(ws)}")
+        except RetryLaterError:
+            await ws.close(code=POLICY_VIOLATION, reason="RATE_LIMITED: a feed takes no frames")
+            return
 
 
 async def close_when_ended(ws: WebSocket, ended: asyncio.Event) -> None:
@@ -152,7 +157,7 @@ async def _serve_feed(
         # One task besides the socket's own: thousands of idle feeds must stay small.
         pump = asyncio.create_task(_pump(ws, sub, last))
         try:
-            await _until_disconnect(ws)
+            await until_disconnect(ws)
         finally:
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):

@@ -15,7 +15,7 @@ from starlette.datastructures import State
 from omniroute.api.assets import page
 from omniroute.api.auth import Principal, Role
 from omniroute.api.deps import CurrentPrincipal, DbDep, EngineDep
-from omniroute.api.routes.feed import authenticate_socket, close_when_ended
+from omniroute.api.routes.feed import authenticate_socket, close_when_ended, until_disconnect
 from omniroute.api.schemas import Body
 from omniroute.api.sessions import SessionStore
 from omniroute.api.socket_tasks import until_first
@@ -100,11 +100,6 @@ async def _pump(ws: WebSocket, sub: Subscription) -> None:
         await ws.send_json(overview_frame(await sub.next()))
 
 
-async def _until_disconnect(ws: WebSocket) -> None:
-    while (await ws.receive())["type"] != "websocket.disconnect":
-        pass
-
-
 @router.websocket("/supervisor/feed")
 async def feed(ws: WebSocket) -> None:
     """Sends the overview on connect, then a fresh one after changes (at most ~1 per second)."""
@@ -133,7 +128,7 @@ async def feed(ws: WebSocket) -> None:
 
 async def _serve(ws: WebSocket, sub: Subscription, ended: asyncio.Event) -> None:
     """Push overviews until the client leaves or its session ends."""
-    await until_first(_pump(ws, sub), _until_disconnect(ws), close_when_ended(ws, ended))
+    await until_first(_pump(ws, sub), until_disconnect(ws), close_when_ended(ws, ended))
 
 
 @page_router.get("/supervisor", include_in_schema=False)

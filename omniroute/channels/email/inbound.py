@@ -211,6 +211,7 @@ class EmailListener:
             port=settings.smtp_listen_port,
             server_hostname=domain_of(settings.email_from_address),
             data_size_limit=settings.email_max_bytes * 2,
+            timeout=settings.smtp_timeout_s,
             ready_timeout=10.0,
         )
 
