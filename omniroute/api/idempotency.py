@@ -182,9 +182,10 @@ def _changed(result: object) -> bool:
 
 
 async def _finish(db: Database, key: str, captured: _Captured) -> None:
-    """Store the answer with its key; a failure (5xx, none) lets the key go for a retry."""
+    """Store the answer with its key; a failure (5xx, none) or a "retry later" lets the key go,
+    so that the retry the answer asks for runs."""
     async with db.session() as session, session.begin():
-        if captured.status is not None and captured.status < 500:
+        if captured.status is not None and captured.status < 500 and captured.status != 429:
             await session.execute(
                 update(t.RequestKeyRow)
                 .where(t.RequestKeyRow.key == key)
