@@ -1,19 +1,22 @@
 """Forwarded messages go straight to the leader's engine, past the HTTP layers and the router.
 
-Under load the leader serves one `POST /internal/v1/door` per group of forwarded messages. The
-public API's layers (security headers, gzip, CORS, idempotency keys, FastAPI's routing,
-dependencies and response encoding) do nothing for it but cost the busiest node CPU per group.
-The request guard stays outside; the node token, the body limit, each node's messages in flight
-and each message's time are checked here. Every message is answered on its own: a failure
-inside is that message's structured error, never the group's 500.
+Each node keeps one WebSocket open on `/internal/v1/door` and sends its groups of forwarded
+messages over it as frames, each answered by its id when the group is done: the leader parses no
+HTTP request per group. A `POST` to the same path runs one group. The public API's layers
+(security headers, gzip, CORS, idempotency keys, FastAPI's routing, dependencies and response
+encoding) do nothing for it but cost the busiest node CPU per group. The request guard stays
+outside; the node token, the body limit, each node's messages in flight and each message's time
+are checked here. Every message is answered on its own: a failure inside is that message's
+structured error, never the group's 500.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
@@ -22,6 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from omniroute.api.body_limits import too_large
 from omniroute.api.errors import STATUS, error_body
+from omniroute.api.guard import CLOSE_POLICY
 from omniroute.cluster.forward import DOOR_PATH, NODE_HEADER, NODE_ID_HEADER, check_node_token
 from omniroute.config import Settings
 from omniroute.core.door import Message
@@ -46,6 +50,12 @@ class DoorGroupIn(BaseModel):
     """The messages a node forwards together."""
 
     messages: list[DoorIn]
+
+
+class DoorFrameIn(DoorGroupIn):
+    """A group on a node's stream, with the id its answer carries back."""
+
+    id: int
 
 
 class InFlight:
@@ -81,6 +91,9 @@ class InFlight:
             del self._held[node]
 
 
+G = TypeVar("G", bound=DoorGroupIn)
+
+
 class InternalDoor:
     """ASGI layer serving the leader's door for forwarded commands and queries."""
 
@@ -89,8 +102,11 @@ class InternalDoor:
         self._in_flight: InFlight | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve `POST /internal/v1/door` here; pass everything else on."""
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != DOOR_PATH:
+        """Serve the door (its stream and `POST`) here; pass everything else on."""
+        kind = scope["type"]
+        if scope.get("path") != DOOR_PATH or (
+            kind != "websocket" and scope.get("method") != "POST"
+        ):
             await self.app(scope, receive, send)
             return
         state = scope["app"].state
@@ -100,16 +116,34 @@ class InternalDoor:
         headers = Headers(scope=scope)
         client = scope.get("client")
         node = headers.get(NODE_ID_HEADER) or (client[0] if client else "unknown")
+        door = _Door(state.engine, self._in_flight, node, settings.door_command_timeout_s)
+        if kind == "websocket":
+            await _Stream(door, settings, send).serve(headers, receive)
+            return
         try:
             group = await _admit(settings, state.engine, headers, receive)
-            self._in_flight.admit(node, len(group.messages))
+            answers = await door.run(group)
         except DomainError as err:
             await _send_error(send, err)
             return
-        answers = await _answers(
-            state.engine, self._in_flight, node, settings.door_command_timeout_s, group.messages
-        )
         await _send(send, 200, {"answers": answers})
+
+
+class _Door:
+    """Runs one node's groups: admitted whole within its limit, each message answered alone."""
+
+    def __init__(self, engine: Engine, in_flight: InFlight, node: str, timeout_s: float) -> None:
+        self.engine = engine
+        self._in_flight = in_flight
+        self._node = node
+        self._timeout_s = timeout_s
+
+    async def run(self, group: DoorGroupIn) -> list[dict[str, Any]]:
+        """Every message's answer, in order; a refusal of the whole group raises."""
+        self._in_flight.admit(self._node, len(group.messages))
+        return await _answers(
+            self.engine, self._in_flight, self._node, self._timeout_s, group.messages
+        )
 
 
 async def _admit(
@@ -122,14 +156,20 @@ async def _admit(
     declared = headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise DomainError(ErrorCode.PAYLOAD_TOO_LARGE, _too_large(limit))
-    body = await _read(receive, limit)
+    return _leading(engine, _parsed(DoorGroupIn, await _read(receive, limit)))
+
+
+def _parsed(kind: type[G], body: bytes) -> G:
     try:
-        group = DoorGroupIn.model_validate_json(body)
+        return kind.model_validate_json(body)
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or None
         msg = f"bad forwarded group at {where or 'the top'}: {first['msg']}"
         raise DomainError(ErrorCode.VALIDATION_ERROR, msg, where) from err
+
+
+def _leading(engine: Engine, group: G) -> G:
     if not engine.running:
         msg = "this node does not lead the cluster; nothing ran, retry on the leader"
         raise RetryLaterError(ErrorCode.STORE_UNAVAILABLE, msg, 1)
@@ -181,6 +221,9 @@ def _finished(
             f"the leader's engine did not answer {_name(item)} within {timeout_s:g} s "
             "(OMNIROUTE_DOOR_COMMAND_TIMEOUT_S); retry it with the same key"
         )
+        return _refusal(DomainError(ErrorCode.STORE_UNAVAILABLE, msg))
+    if task.cancelled():  # the engine stopped under it (a step-down): nothing of it committed
+        msg = f"the leader's engine stopped before answering {_name(item)}; retry with the same key"
         return _refusal(DomainError(ErrorCode.STORE_UNAVAILABLE, msg))
     try:
         return {"ok": True, "result": codec.encode_result(type(message), task.result())}
@@ -265,3 +308,75 @@ async def _send(
     headers = [_JSON, *(extra or [])]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": orjson.dumps(body)})
+
+
+class _Stream:
+    """One node's stream: each frame a group, run at once, answered under its id when done."""
+
+    def __init__(self, door: _Door, settings: Settings, send: Send) -> None:
+        self._door = door
+        self._settings = settings
+        self._send = send
+        self._open = True
+        # Groups still running: they finish (their commands are in the engine already) even
+        # when the node has gone; it asks again under the same keys and gets stored outcomes.
+        self._running: set[asyncio.Task[None]] = set()
+
+    async def serve(self, headers: Headers, receive: Receive) -> None:
+        """Accept a node of this cluster, then run its groups until it closes the stream."""
+        assert self._settings.secret_key is not None  # settings refuse to load without one
+        if (await receive())["type"] != "websocket.connect":
+            return
+        try:
+            check_node_token(self._settings.secret_key.get_secret_value(), headers.get(NODE_HEADER))
+        except DomainError:
+            # Closed before it is accepted: the node sees 403, as for a refused POST.
+            await self._send({"type": "websocket.close", "code": CLOSE_POLICY})
+            return
+        await self._send({"type": "websocket.accept"})
+        try:
+            while (message := await receive())["type"] == "websocket.receive":
+                frame = message.get("bytes") or (message.get("text") or "").encode()
+                task = asyncio.create_task(self._answer(frame))
+                self._running.add(task)
+                task.add_done_callback(self._running.discard)
+        finally:
+            self._open = False
+
+    async def _answer(self, frame: bytes) -> None:
+        ident: Any = None
+        try:
+            limit = self._settings.door_body_max_bytes
+            if len(frame) > limit:
+                ident = _frame_id(frame)
+                raise DomainError(ErrorCode.PAYLOAD_TOO_LARGE, _too_large(limit))  # noqa: TRY301
+            try:
+                group = _parsed(DoorFrameIn, frame)
+            except DomainError:
+                ident = _frame_id(frame)
+                raise
+            ident = group.id
+            answer: dict[str, Any] = {
+                "id": ident,
+                "answers": await self._door.run(_leading(self._door.engine, group)),
+            }
+        except DomainError as err:
+            answer = {"id": ident, "error": codec.encode_error(err)}
+            if isinstance(err, RetryLaterError):
+                answer["retry_after_s"] = err.retry_after_s
+        except Exception:  # a bug of ours: answered, so the node need not wait out its time
+            log.exception("the door's stream failed to run a group")
+            error = DomainError(ErrorCode.INTERNAL_ERROR, "the leader failed to run the group")
+            answer = {"id": ident, "error": codec.encode_error(error)}
+        if self._open:
+            with contextlib.suppress(Exception):  # the node went away meanwhile
+                await self._send({"type": "websocket.send", "bytes": orjson.dumps(answer)})
+
+
+def _frame_id(frame: bytes) -> Any:
+    """The id of a frame that is not a valid group, if it has one (else None)."""
+    try:
+        data = orjson.loads(frame)
+    except orjson.JSONDecodeError:
+        return None
+    return data.get("id") if isinstance(data, dict) else None

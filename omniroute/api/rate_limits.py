@@ -7,7 +7,7 @@ import math
 import time
 from collections.abc import Callable
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage
@@ -33,6 +33,12 @@ class Door(StrEnum):
     CHAT_FRAMES = "chat_frames"
     FEED_FRAMES = "feed_frames"
     SPOKE_EVENTS = "spoke_events"
+
+
+# The OpenAPI answer of a rate-limited operation.
+RATE_LIMITED_ANSWER: dict[int | str, dict[str, Any]] = {
+    429: {"description": "RATE_LIMITED: too many requests; retry after `Retry-After` seconds"}
+}
 
 
 def client_address(conn: HTTPConnection) -> str:

@@ -1,9 +1,10 @@
-"""Forwarding: a node that does not lead sends commands and queries to the leader over HTTP.
+"""Forwarding: a node that does not lead sends commands and queries to the leader.
 
-A message travels in the wire codec's JSON (`omniroute/engine/codec.py`) to the leader's
-`POST /internal/v1/door`, signed with a key derived from the shared secret key. Messages sent
-while earlier ones are on their way travel together, one request for many (as the engine
-commits them together), so the leader parses one HTTP request per group, not per command.
+A message travels in the wire codec's JSON (`omniroute/engine/codec.py`) over the one WebSocket
+the node keeps open to the leader's `/internal/v1/door`, opened with a token derived from the
+shared secret key. Messages sent while earlier ones are on their way travel together, one frame
+for many (as the engine commits them together), answered under the frame's id: the leader reads
+one frame per group, and parses no HTTP request for it.
 Every forwarded command carries an idempotency key, so when the leader dies mid-request the
 node retries on the next leader and the command runs at most once; a key made here for its
 first trip is marked `fresh`, telling the leader no outcome can be stored under it yet. So a
@@ -15,15 +16,19 @@ a pause, within `OMNIROUTE_FORWARD_TIMEOUT_S`; a refusal that cannot lift by its
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
+import itertools
 import logging
 import uuid
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import httpx
 import orjson
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import InvalidStatus, WebSocketException
 
 from omniroute.core.door import Message
 from omniroute.domain.errors import DomainError, ErrorCode
@@ -39,13 +44,15 @@ NODE_ID_HEADER = "X-Omniroute-Node-Id"
 DOOR_PATH = "/internal/v1/door"
 RELOAD_PATH = "/internal/v1/reload"
 RETRY_PAUSE_S = 0.1
-# Requests to the leader in flight at once; messages sent meanwhile wait and go together.
+# Groups on their way to the leader at once; messages sent meanwhile wait and go together.
 POSTS_IN_FLIGHT = 4
-# Messages in one request at most (fewer if the leader's in-flight limit is lower).
+# Messages in one group at most (fewer if the leader's in-flight limit is lower).
 GROUP_MAX = 256
 # The longest pause a leader's Retry-After may ask for; the deadline bounds the whole wait.
 RETRY_AFTER_MAX_S = 5.0
-_HEAD, _TAIL = b'{"messages":[', b"]}"
+# A frame's head (its id at its longest) and tail around the messages, for the body limit.
+_HEAD, _TAIL = b'{"id":%d,"messages":[', b"]}"
+_HEAD_MAX = len(_HEAD % (2**63))
 
 
 @lru_cache(maxsize=4)
@@ -91,6 +98,8 @@ class HttpForwarder:
 
     async def aclose(self) -> None:
         """Close the connections to the leader."""
+        for grouper in self._groupers.values():
+            await grouper.link.aclose()
         await self._client.aclose()
 
     async def send(self, message: Message[Any], key: str | None) -> Any:
@@ -134,9 +143,8 @@ class HttpForwarder:
     def _group(self, url: str) -> _Grouper:
         grouper = self._groupers.get(url)
         if grouper is None:
-            grouper = self._groupers[url] = _Grouper(
-                self._client, url + DOOR_PATH, self._headers, self._group_max, self._body_max
-            )
+            link = _Link(url + DOOR_PATH, self._headers, self._timeout_s)
+            grouper = self._groupers[url] = _Grouper(link, self._group_max, self._body_max)
         return grouper
 
     async def reload(self) -> None:
@@ -191,19 +199,10 @@ _Waiting = tuple[bytes, asyncio.Future[dict[str, Any]]]
 
 
 class _Grouper:
-    """Sends the messages for one leader, those waiting while others travel in one request."""
+    """Sends the messages for one leader, those waiting while others travel in one group."""
 
-    def __init__(
-        self,
-        client: httpx.AsyncClient,
-        url: str,
-        headers: dict[str, str],
-        group_max: int,
-        body_max: int,
-    ) -> None:
-        self._client = client
-        self._url = url
-        self._headers = headers
+    def __init__(self, link: _Link, group_max: int, body_max: int) -> None:
+        self.link = link
         self._group_max = group_max
         self._body_max = body_max
         self._waiting: list[_Waiting] = []
@@ -212,7 +211,7 @@ class _Grouper:
     async def send(self, item: dict[str, Any]) -> dict[str, Any]:
         """The leader's answer to one message: `{"ok", "result"}` or `{"ok", "error"}`."""
         data = orjson.dumps(item)
-        if len(_HEAD) + len(data) + len(_TAIL) > self._body_max:
+        if _HEAD_MAX + len(data) + len(_TAIL) > self._body_max:
             msg = (
                 f"this request's command is {len(data)} bytes, more than the cluster's door "
                 f"takes ({self._body_max}, OMNIROUTE_DOOR_BODY_MAX_BYTES); send less"
@@ -225,7 +224,7 @@ class _Grouper:
 
     def _pump(self) -> None:
         while self._waiting and len(self._posts) < POSTS_IN_FLIGHT:
-            count, size = 0, len(_HEAD) + len(_TAIL)
+            count, size = 0, _HEAD_MAX + len(_TAIL)
             for data, _ in self._waiting:
                 if count == self._group_max or (count and size + len(data) + 1 > self._body_max):
                     break
@@ -241,7 +240,7 @@ class _Grouper:
 
     async def _post(self, group: list[_Waiting]) -> None:
         try:
-            answers = await self._answers([data for data, _ in group])
+            answers = await self.link.answers([data for data, _ in group])
         except Exception as err:  # noqa: BLE001 - every sender of the group hears of it
             for _, future in group:
                 if not future.done():
@@ -251,46 +250,135 @@ class _Grouper:
             if not future.done():
                 future.set_result(answer)
 
-    async def _answers(self, items: list[bytes]) -> list[dict[str, Any]]:
+
+class _Link:
+    """The WebSocket to one leader's door: groups go out as frames, answers come back by id."""
+
+    def __init__(self, url: str, headers: dict[str, str], timeout_s: float) -> None:
+        self._url = "ws" + url.removeprefix("http")
+        self._headers = headers
+        self._timeout_s = timeout_s
+        self._ids = itertools.count()
+        self._opening = asyncio.Lock()
+        self._ws: ClientConnection | None = None
+        # The groups sent on the open socket and not yet answered, by id.
+        self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._reader: asyncio.Task[None] | None = None
+
+    async def aclose(self) -> None:
+        """Close the socket."""
+        if self._ws is not None:
+            await self._ws.close()
+        if self._reader is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+
+    async def answers(self, items: list[bytes]) -> list[dict[str, Any]]:
+        """The leader's answers to a group, in order; `_RetryError` when it may answer later."""
+        ws, pending = await self._open()
+        ident = next(self._ids)
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        pending[ident] = future
         try:
-            response = await self._client.post(
-                self._url, content=_HEAD + b",".join(items) + _TAIL, headers=self._headers
-            )
-        except httpx.TransportError as err:
+            await ws.send(_HEAD % ident + b",".join(items) + _TAIL)
+            data = await asyncio.wait_for(future, self._timeout_s)
+        except TimeoutError as err:
+            # A leader frozen mid-answer: drop the socket, the next group opens a new one.
+            await ws.close()
+            raise _RetryError("the leader did not answer in time") from err
+        except WebSocketException as err:
             raise _RetryError(f"the leader did not answer ({type(err).__name__})") from err
-        data = _json(response)
-        status = response.status_code
+        finally:
+            pending.pop(ident, None)
         answers = data.get("answers")
-        if status == 200 and isinstance(answers, list) and len(answers) == len(items):
+        if isinstance(answers, list) and len(answers) == len(items):
             return answers
-        given = data.get("error")
-        error: dict[str, Any] = given if isinstance(given, dict) else {}
-        reason = str(error.get("message") or f"the leader answered {status}")
-        if status == 429:  # this node has too much in flight there
-            raise _RetryError(reason, _retry_after(response), moved=False)
-        if status >= 500 or status == 200:
-            # Not run, or perhaps run: every command carries its key, so a retry runs it once.
-            raise _RetryError(reason, _retry_after(response))
-        # 403, 413, 422: the nodes' settings or versions differ; a retry would fare no better.
-        log.error("the leader refused a forwarded group: %s %s", status, reason)
-        msg = (
-            f"the leader refused this node's forwarded commands ({status}: {reason}); "
-            "every node needs the same OMNIROUTE_SECRET_KEY, door settings and version"
-        )
-        raise DomainError(ErrorCode.STORE_UNAVAILABLE, msg)
+        return _refused(data)
+
+    async def _open(self) -> tuple[ClientConnection, dict[int, asyncio.Future[dict[str, Any]]]]:
+        async with self._opening:
+            if self._ws is None:
+                try:
+                    ws = await connect(
+                        self._url,
+                        additional_headers=self._headers,
+                        compression=None,
+                        proxy=None,
+                        open_timeout=2.0,
+                        max_size=None,
+                    )
+                except InvalidStatus as err:
+                    status = err.response.status_code
+                    if status == 403:
+                        _refused({"error": {"message": "this node's token was refused"}}, 403)
+                    raise _RetryError(f"the leader answered {status}") from err
+                except (OSError, TimeoutError, WebSocketException) as err:
+                    raise _RetryError(f"the leader did not answer ({type(err).__name__})") from err
+                self._ws, self._pending = ws, {}
+                self._reader = asyncio.create_task(self._read(ws, self._pending))
+            return self._ws, self._pending
+
+    async def _read(
+        self, ws: ClientConnection, pending: dict[int, asyncio.Future[dict[str, Any]]]
+    ) -> None:
+        """Hand each answer to its group until the socket closes; then fail the rest."""
+        try:
+            async for frame in ws:
+                data = _loads(frame)
+                ident = data.get("id")
+                future = pending.get(ident) if isinstance(ident, int) else None
+                if future is not None and not future.done():
+                    future.set_result(data)
+        except WebSocketException:
+            pass
+        finally:
+            if self._ws is ws:
+                self._ws = None
+            gone = _RetryError("the leader closed the stream")
+            for future in pending.values():
+                if not future.done():
+                    future.set_exception(gone)
+            await ws.close()
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
-    """The answer's JSON object, or an empty one (a proxy's HTML page, a cut-off answer)."""
+def _refused(data: dict[str, Any], status: int | None = None) -> NoReturn:
+    """Raise what an answer that is not the group's answers means for its senders."""
+    given = data.get("error")
+    error: dict[str, Any] = given if isinstance(given, dict) else {}
+    code = error.get("code")
+    reason = str(error.get("message") or "the leader gave no answers")
+    after = data.get("retry_after_s")
+    pause = min(float(after), RETRY_AFTER_MAX_S) if isinstance(after, int) else RETRY_PAUSE_S
+    if code == ErrorCode.RATE_LIMITED:  # this node has too much in flight there
+        raise _RetryError(reason, pause, moved=False)
+    if status is None and code not in _REFUSALS:
+        # Not run, or perhaps run: every command carries its key, so a retry runs it once.
+        raise _RetryError(reason, pause)
+    # Refused whole (403, 413, 422): the nodes' settings or versions differ; a retry would fare
+    # no better.
+    log.error("the leader refused a forwarded group: %s %s", code or status, reason)
+    msg = (
+        f"the leader refused this node's forwarded commands ({code or status}: {reason}); "
+        "every node needs the same OMNIROUTE_SECRET_KEY, door settings and version"
+    )
+    raise DomainError(ErrorCode.STORE_UNAVAILABLE, msg)
+
+
+# Refusals of a whole group that a retry would not lift.
+_REFUSALS = frozenset(
+    {ErrorCode.FORBIDDEN, ErrorCode.PAYLOAD_TOO_LARGE, ErrorCode.VALIDATION_ERROR}
+)
+
+
+def _loads(frame: str | bytes) -> dict[str, Any]:
+    """The JSON object in `frame`, or an empty one."""
     try:
-        data = orjson.loads(response.content) if response.content else {}
+        data = orjson.loads(frame)
     except orjson.JSONDecodeError:
         return {}
     return data if isinstance(data, dict) else {}
 
 
-def _retry_after(response: httpx.Response) -> float:
-    value = response.headers.get("retry-after", "")
-    if not value.isdigit():
-        return RETRY_PAUSE_S
-    return min(float(value), RETRY_AFTER_MAX_S)
+def _json(response: httpx.Response) -> dict[str, Any]:
+    """The answer's JSON object, or an empty one (a proxy's HTML page, a cut-off answer)."""
+    return _loads(response.content) if response.content else {}

@@ -396,11 +396,12 @@ class Engine:
         delay = (due - self.clock.now()).total_seconds()
         if delay <= 0:
             return self._inbox.get_nowait() if not self._inbox.empty() else None
-        # Not `wait_for`: on 3.11 it wraps the get in a task of its own, one more trip through
-        # the loop for every command that wakes the engine.
+        # `wait_for` runs the get as a task of its own: the engine wakes a turn of the loop
+        # after a command arrives, and the commands sent meanwhile join the same batch. Waking
+        # it a turn earlier (`asyncio.timeout`) was measured worse: smaller batches, more
+        # commits on the loop, about 10% more CPU per item and twice the median latency.
         try:
-            async with asyncio.timeout(delay):
-                return await self._inbox.get()
+            return await asyncio.wait_for(self._inbox.get(), timeout=delay)
         except TimeoutError:
             return None
 
@@ -429,13 +430,6 @@ class Engine:
 
     async def _loop(self) -> None:
         while True:
-            if self._writer is not None:
-                # The SQLite write does not yield to the loop (sqlite_writer.py), nor does
-                # taking a command already waiting: yield once per batch, as the async path
-                # does, so that a backlog of batches never starves the requests. Here, after
-                # the batch is announced, rather than before its write: the batch's own
-                # callers and feeds no longer wait for a turn of the loop.
-                await asyncio.sleep(0)
             self._taken = []
             first = await self._next()
             if first is not None:
@@ -511,6 +505,9 @@ class Engine:
                 await self.fence.commit(tx, config_changed, results)
             elif self._writer is not None:
                 statements = sqlite_statements(tx, results)
+                # This write does not yield to the loop (sqlite_writer.py): yield once here, as
+                # the async path does, so that a backlog of batches never starves the requests.
+                await asyncio.sleep(0)
                 if statements:  # queries and idle ticks write nothing
                     await self._writer.write(statements)
             else:

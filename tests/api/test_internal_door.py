@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, cast
 
-import httpx
 import pytest
+import uvicorn
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
+from omniroute.api.internal_door import InFlight
 from omniroute.cluster.forward import DOOR_PATH, NODE_HEADER, NODE_ID_HEADER, HttpForwarder
 from omniroute.cluster.forward import node_token as make_node_token
 from omniroute.core.documents import RouteRequest
@@ -21,13 +23,13 @@ from omniroute.engine import codec
 from omniroute.engine.clock import ManualClock
 from omniroute.store import tables as t
 from tests.api.conftest import Api, reseed, running
+from tests.procs import free_port
 from tests.seed import NOW
 
 if TYPE_CHECKING:
     from omniroute.cluster.node import ClusterNode
 
 URL = f"http://test{DOOR_PATH}"
-LEADER = "http://leader"
 RunLocal = Callable[..., Awaitable[Any]]
 
 
@@ -169,16 +171,19 @@ async def test_a_failure_inside_is_that_message_s_own_structured_answer(
             raise OperationalError("SELECT 1", {}, ConnectionResetError("store gone"))
         if message == AgentOffers("carol"):
             raise RuntimeError("a bug")
+        if message == AgentOffers("dave"):
+            raise asyncio.CancelledError
         return await run(message, key, **kw)
 
     monkeypatch.setattr(api.engine, "run_local", faulty)
     answered = await api.client.post(
         URL,
-        json={"messages": [offers("bob"), offers("carol"), offers()]},
+        json={"messages": [offers("bob"), offers("carol"), offers("dave"), offers()]},
         headers=node_headers(api),
     )
     assert answered.status_code == 200
-    store_gone, bug, fine = answered.json()["answers"]
+    store_gone, bug, stopped, fine = answered.json()["answers"]
+    assert stopped["error"]["code"] == "STORE_UNAVAILABLE"
     assert store_gone["error"]["code"] == "STORE_UNAVAILABLE"
     assert bug["error"]["code"] == "INTERNAL_ERROR"
     assert "RuntimeError" in bug["error"]["message"]
@@ -194,12 +199,13 @@ class ApiNode:
     class engine:  # noqa: N801 - the node's engine, which never leads here
         running = False
 
-    def __init__(self) -> None:
+    def __init__(self, leader_url: str) -> None:
+        self._leader_url = leader_url
         self.lookups = 0
 
     async def leader_url(self) -> str:
         """The leader's URL."""
-        return LEADER
+        return self._leader_url
 
     async def forget_leader(self, url: str) -> None:
         """Count the times the node looked for a new leader."""
@@ -209,51 +215,62 @@ class ApiNode:
         """Never called: a leader is always known."""
 
 
-class Recorded(httpx.AsyncBaseTransport):
-    """The leader's app over ASGI; a load balancer answers 502 (HTML) to the first request."""
-
-    def __init__(self, api: Api) -> None:
-        self._app = httpx.ASGITransport(app=api.app)
-        self.statuses: list[int] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Forward to the leader, recording each answer's status."""
-        if not self.statuses:
-            self.statuses.append(502)
-            return httpx.Response(502, text="<html>Bad Gateway</html>")
-        response = await self._app.handle_async_request(request)
-        self.statuses.append(response.status_code)
-        return response
+@contextlib.asynccontextmanager
+async def served(api: Api) -> AsyncIterator[str]:
+    """The app on a real HTTP and WebSocket server on 127.0.0.1: its door's stream needs one."""
+    port = free_port()
+    config = uvicorn.Config(
+        api.app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    async with asyncio.timeout(10):
+        while not server.started:
+            await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await serving
 
 
 async def test_the_forwarding_node_retries_what_is_safe_and_reports_the_rest(
     leader: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     gate = Gate(leader, monkeypatch)
-    secret = leader.app.state.settings.secret_key.get_secret_value()
-    node, transport = ApiNode(), Recorded(leader)
-    as_node = cast("ClusterNode", node)
-    forwarder = HttpForwarder(as_node, secret, 10, door_max_in_flight=2, transport=transport)
-    command = CreateInteraction("chat", {}, RouteRequest("support"))
-    created = asyncio.create_task(forwarder.send(command, "req-1#1"))
-    await gate.held(1)
-    query = asyncio.create_task(forwarder.send(AgentOffers("alice"), None))
-    # Groups of one (2 // 4 posts); past 0.3 s both are retried and find the limit reached.
-    async with asyncio.timeout(10):
-        while 429 not in transport.statuses:
-            await asyncio.sleep(0.01)
-    gate.opened.set()
-    assert (await created).agent_id is None
-    assert await query == []
-    assert transport.statuses[0] == 502
-    assert await interactions(leader) == 1
-    assert 429 in transport.statuses
+    limited: list[str] = []
+    admit = InFlight.admit
 
-    leader_app = httpx.ASGITransport(app=leader.app)
-    stranger = HttpForwarder(as_node, "x" * 40, 10, transport=leader_app)
-    with pytest.raises(DomainError) as refused:
-        await stranger.send(AgentOffers("alice"), None)
-    assert refused.value.code is ErrorCode.STORE_UNAVAILABLE
-    assert "OMNIROUTE_SECRET_KEY" in refused.value.message
-    for f in (forwarder, stranger):
-        await f.aclose()
+    def counted(self: InFlight, node: str, count: int) -> None:
+        try:
+            admit(self, node, count)
+        except DomainError as err:
+            limited.append(err.code.value)
+            raise
+
+    monkeypatch.setattr(InFlight, "admit", counted)
+    secret = leader.app.state.settings.secret_key.get_secret_value()
+    async with served(leader) as url:
+        as_node = cast("ClusterNode", ApiNode(url))
+        forwarder = HttpForwarder(as_node, secret, 10, door_max_in_flight=2)
+        command = CreateInteraction("chat", {}, RouteRequest("support"))
+        created = asyncio.create_task(forwarder.send(command, "req-1#1"))
+        await gate.held(1)
+        query = asyncio.create_task(forwarder.send(AgentOffers("alice"), None))
+        # Groups of one (2 // 4 in flight); past 0.3 s both are sent again over the stream and
+        # find the node's limit reached: each is retried until the held ones have left.
+        async with asyncio.timeout(10):
+            while "RATE_LIMITED" not in limited:
+                await asyncio.sleep(0.01)
+        gate.opened.set()
+        assert (await created).agent_id is None
+        assert await query == []
+        assert await interactions(leader) == 1
+
+        stranger = HttpForwarder(as_node, "x" * 40, 10)
+        with pytest.raises(DomainError) as refused:
+            await stranger.send(AgentOffers("alice"), None)
+        assert refused.value.code is ErrorCode.STORE_UNAVAILABLE
+        assert "OMNIROUTE_SECRET_KEY" in refused.value.message
+        for f in (forwarder, stranger):
+            await f.aclose()

@@ -35,6 +35,13 @@ async def test_every_operation_lists_its_error_answers(api: Api) -> None:
     interaction = doc["paths"]["/api/v1/interactions/{interaction_id}"]["get"]["responses"]
     assert {"401", "403", "404", "422"} <= set(interaction)
     assert {"401", "429"} <= set(doc["paths"]["/api/v1/session"]["post"]["responses"])
+    for path in (
+        "/api/v1/chat/sessions",
+        "/api/v1/chat/offline-messages",
+        "/api/v1/chat/sessions/{session_id}/attachments",
+        "/api/v1/spokes/{name}/events",
+    ):
+        assert "429" in doc["paths"][path]["post"]["responses"], path
 
 
 @pytest.mark.parametrize(

@@ -15,11 +15,15 @@ import httpx
 import pytest
 import websockets
 from sqlalchemy import func, select
+from websockets.exceptions import InvalidStatus
 
+from omniroute.cluster.forward import DOOR_PATH, NODE_HEADER, node_token
+from omniroute.core.messages import AgentOffers
+from omniroute.engine import codec
 from omniroute.store import tables as t
 from omniroute.store.db import Database
 from tests.cluster.conftest import Cluster, auth, spawn, status
-from tests.procs import REPO_ROOT, free_port, server_env
+from tests.procs import REPO_ROOT, TEST_SECRET_KEY, free_port, server_env
 
 pytestmark = pytest.mark.timeout(120)
 # The demo's mail listener and mailbox have fixed ports: one machine has room for one of each.
@@ -92,6 +96,10 @@ async def test_nodes_share_one_leader_and_forward_to_it(seeded: Database, cluste
         after = json.loads(await asyncio.wait_for(supervisor.recv(), 15))["data"]["agents"]
         assert after["unavailable"] == before["unavailable"] + 1
 
+    pairs = zip((first, second, api_only), views, strict=True)
+    lead = next(n for n, v in pairs if v["node_id"] == leader["node_id"])
+    await _door_stream(f"ws://{lead.host}:{lead.port}{DOOR_PATH}")
+
     await asyncio.to_thread(_send_mail, smtp_port)
     async with seeded.session() as session:
         for _ in range(200):
@@ -132,6 +140,22 @@ def _cli_status(url: str, *, ok: bool = True) -> str:
     done = _omniroute(url, "cluster", "status")
     assert (done.returncode == 0) is ok, done.stderr
     return done.stdout if ok else done.stderr
+
+
+async def _door_stream(url: str) -> None:
+    """The leader's door stream: nodes only; each group answered under its id."""
+    with pytest.raises(InvalidStatus) as refused:
+        await websockets.connect(url, additional_headers={NODE_HEADER: "forged"})
+    assert refused.value.response.status_code == 403
+    offers = {"message": codec.encode_message(AgentOffers("alice"))}
+    node = {NODE_HEADER: node_token(TEST_SECRET_KEY)}
+    async with websockets.connect(url, additional_headers=node) as door:
+        await door.send(json.dumps({"id": 7, "messages": [offers, offers]}))
+        await door.send(json.dumps({"id": 8, "messages": "none"}))
+        answers = [json.loads(await asyncio.wait_for(door.recv(), 30)) for _ in range(2)]
+    by_id = {a["id"]: a for a in answers}
+    assert by_id[7]["answers"] == [{"ok": True, "result": []}] * 2
+    assert by_id[8]["error"]["code"] == "VALIDATION_ERROR"
 
 
 def _engine(base_url: str) -> str:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from omniroute.api.auth import Principal, Role
 from omniroute.api.chat_schemas import AttachmentOut, MessageOut
 from omniroute.api.deps import CurrentPrincipal, EngineDep, SessionDep
-from omniroute.api.rate_limits import Door, limit
+from omniroute.api.rate_limits import RATE_LIMITED_ANSWER, Door, limit
 from omniroute.api.visibility import check_visible
 from omniroute.auth_tokens import hash_token
 from omniroute.channels.chat import transcript
@@ -203,7 +203,7 @@ async def _customer_chat(session: SessionDep, session_id: str, authorization: st
     "/chat/sessions/{session_id}/attachments",
     response_model=MessageOut,
     status_code=201,
-    responses=FILE_REFUSED,
+    responses=FILE_REFUSED | RATE_LIMITED_ANSWER,
 )
 async def customer_upload(  # noqa: PLR0917 - FastAPI dependencies
     session_id: str,

@@ -21,7 +21,7 @@ from omniroute.api.chat_schemas import (
     WidgetPublicOut,
 )
 from omniroute.api.deps import CurrentPrincipal, EngineDep, SessionDep
-from omniroute.api.rate_limits import Door, limit
+from omniroute.api.rate_limits import RATE_LIMITED_ANSWER, Door, limit
 from omniroute.api.visibility import may_see
 from omniroute.auth_tokens import hash_token, new_token
 from omniroute.channels.chat import transcript
@@ -59,7 +59,9 @@ def own_origin(request: HTTPConnection) -> str:
     return f"{scheme}://{request.url.netloc}"
 
 
-@router.get("/chat/widgets/{widget_id}", response_model=WidgetPublicOut)
+@router.get(
+    "/chat/widgets/{widget_id}", response_model=WidgetPublicOut, responses=RATE_LIMITED_ANSWER
+)
 async def widget_settings(
     widget_id: str, session: SessionDep, engine: EngineDep, request: Request
 ) -> WidgetPublicOut:
@@ -77,7 +79,12 @@ async def widget_settings(
     return out
 
 
-@router.post("/chat/offline-messages", response_model=OfflineMessageOut, status_code=201)
+@router.post(
+    "/chat/offline-messages",
+    response_model=OfflineMessageOut,
+    status_code=201,
+    responses=RATE_LIMITED_ANSWER,
+)
 async def leave_message(
     body: OfflineMessageIn, session: SessionDep, engine: EngineDep, request: Request
 ) -> OfflineMessageOut:
@@ -99,7 +106,9 @@ async def leave_message(
     return OfflineMessageOut(interaction_id=created.id)
 
 
-@router.post("/chat/sessions", response_model=ChatStartOut, status_code=201)
+@router.post(
+    "/chat/sessions", response_model=ChatStartOut, status_code=201, responses=RATE_LIMITED_ANSWER
+)
 async def start_chat(
     body: ChatStartIn, session: SessionDep, engine: EngineDep, request: Request
 ) -> ChatStartOut:

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from omniroute.api.auth import Role
 from omniroute.api.deps import CurrentPrincipal, EngineDep, SessionDep
 from omniroute.api.external_schemas import TransferStartIn, WorkOfferIn, WorkOfferOut
-from omniroute.api.rate_limits import Door, limit
+from omniroute.api.rate_limits import RATE_LIMITED_ANSWER, Door, limit
 from omniroute.api.schemas import WorkItemOut
 from omniroute.api.work_access import work_actor
 from omniroute.core.messages import (
@@ -172,7 +172,7 @@ async def complete_consult(
     return await _item_out(session, item)
 
 
-@router.post("/spokes/{name}/events")
+@router.post("/spokes/{name}/events", responses=RATE_LIMITED_ANSWER)
 async def inbound_events(name: str, request: Request, engine: EngineDep) -> dict[str, Any]:
     """Events from a provider, authenticated by the spoke's signature, applied once each."""
     # Counted before the signature is checked: unsigned floods are bounded too.
