@@ -120,6 +120,10 @@ class Settings(StoreSettings):
     ws_ping_interval_s: float = Field(default=20.0, gt=0, le=3600)
     ws_ping_timeout_s: float = Field(default=20.0, gt=0, le=3600)
     body_max_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # A retry waits this long for the first request with its Idempotency-Key to finish; a
+    # running request's reservation not refreshed for `idempotency_stale_s` was left by a dead node.
+    idempotency_wait_s: float = Field(default=15.0, gt=0, le=3600)
+    idempotency_stale_s: float = Field(default=10.0, ge=0.1, le=3600)
     public_body_max_bytes: int = Field(default=64 * 1024, ge=1024)
     email_reply_max_bytes: int = Field(default=12 * 1024 * 1024, ge=1024)
     chat_auth_timeout_s: float = Field(default=10.0, gt=0, le=300)
@@ -216,6 +220,16 @@ class Settings(StoreSettings):
     def _check_lease(self) -> Self:
         if self.lease_renew_s * 2 > self.lease_s:
             msg = "lease_renew_s must be at most half of lease_s, or a busy leader loses its lease"
+            raise ValueError(msg)
+        return self
+
+    @model_validator(mode="after")
+    def _check_idempotency(self) -> Self:
+        if self.idempotency_wait_s <= self.idempotency_stale_s:
+            msg = (
+                "idempotency_wait_s must be above idempotency_stale_s, or a retry never takes "
+                "over a request its dead node left running"
+            )
             raise ValueError(msg)
         return self
 

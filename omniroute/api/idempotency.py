@@ -5,16 +5,22 @@ with the key (scoped to the caller, the method and the path) and replayed to a r
 same body; a retry with another body is refused. While the request runs, its engine commands
 carry keys derived from it (`omniroute/engine/request_keys.py`), so a retry after the node or
 the leader died mid-request does not run a command twice even though no answer was stored.
+A request reserves its key before it runs (a row with status 0), so a retry that arrives while
+the first still runs, on any node, waits for its answer instead of running it a second time.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 from datetime import UTC, datetime
 
 import orjson
+from sqlalchemy import delete, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -30,6 +36,9 @@ MAX_KEY_LENGTH = 200
 # These keep their own keys with their own answers (a repeat answers 200 with the first offer).
 SELF_KEYED = frozenset({"/api/v1/work-offers"})
 REPLAYED_HEADER = (b"idempotent-replayed", b"true")
+# The status of a reserved key whose request still runs.
+RUNNING = 0
+POLL_S = 0.1
 
 
 def _digest(*parts: bytes) -> str:
@@ -69,8 +78,9 @@ class IdempotencyKeys:
         key = _digest(caller, scope["method"].encode(), scope["path"].encode(), given.encode())
         request_hash = _digest(scope.get("query_string", b""), body)
         db: Database = scope["app"].state.db
-        async with db.session() as session:
-            stored = await session.get(t.RequestKeyRow, key)
+        settings = scope["app"].state.settings
+        stale_s: float = settings.idempotency_stale_s
+        stored = await _reserve(db, key, request_hash, settings.idempotency_wait_s, stale_s)
         if stored is not None:
             if stored.request_hash != request_hash:
                 await _refuse(
@@ -79,14 +89,114 @@ class IdempotencyKeys:
                     "this Idempotency-Key was used with another request; use a new key",
                     "Idempotency-Key",
                 )
-                return
-            await _replay(send, stored)
+            elif stored.status == RUNNING:
+                await _refuse(
+                    send,
+                    ErrorCode.CONFLICT,
+                    "a request with this Idempotency-Key is still running; retry it later",
+                    "Idempotency-Key",
+                )
+            else:
+                await _replay(send, stored)
             return
         open_scope(key)
         captured = _Captured(send)
-        await self.app(scope, _replaying(body, more, receive), captured.send)
-        if captured.status is not None and captured.status < 500:
-            await _store(db, key, request_hash, captured)
+        keeper = asyncio.create_task(_keep_reserved(db, key, stale_s / 5))
+        try:
+            await self.app(scope, _replaying(body, more, receive), captured.send)
+        finally:
+            keeper.cancel()
+            await asyncio.shield(_finish(db, key, captured))
+
+
+async def _reserve(
+    db: Database, key: str, request_hash: str, wait_s: float, stale_s: float
+) -> t.RequestKeyRow | None:
+    """None once this request holds the key; else the stored answer, a mismatch, or RUNNING.
+
+    A key whose request runs is waited for up to `wait_s`. A running request refreshes its
+    reservation every `stale_s / 5`; one we saw unchanged for `stale_s` (by our own clock, so
+    that nodes' clocks do not matter) was left by a node that died, and is taken over.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_s
+    make = pg_insert if db.dialect == "postgresql" else sqlite_insert
+    seen: tuple[datetime, float] | None = None
+    while True:
+        async with db.session() as session, session.begin():
+            reserved = await session.execute(
+                make(t.RequestKeyRow)
+                .values(
+                    key=key,
+                    request_hash=request_hash,
+                    status=RUNNING,
+                    content_type="",
+                    body=b"",
+                    created_at=datetime.now(UTC),
+                )
+                .on_conflict_do_nothing()
+            )
+            if _changed(reserved):
+                return None
+            stored = await session.get(t.RequestKeyRow, key)
+            if stored is None:
+                continue  # its request failed and let the key go meanwhile
+            if stored.status != RUNNING or stored.request_hash != request_hash:
+                return stored
+            if seen is None or seen[0] != stored.created_at:
+                seen = (stored.created_at, loop.time())
+            elif loop.time() - seen[1] >= stale_s:
+                taken = await session.execute(
+                    update(t.RequestKeyRow)
+                    .where(
+                        t.RequestKeyRow.key == key,
+                        t.RequestKeyRow.status == RUNNING,
+                        t.RequestKeyRow.created_at == stored.created_at,
+                    )
+                    .values(created_at=datetime.now(UTC))
+                )
+                if _changed(taken):
+                    return None
+        if loop.time() >= deadline:
+            return stored
+        await asyncio.sleep(POLL_S)
+
+
+async def _keep_reserved(db: Database, key: str, every_s: float) -> None:
+    """Refresh a running request's reservation, so that no retry takes it as abandoned."""
+    while True:
+        await asyncio.sleep(every_s)
+        # A refresh the store missed is made up by the next one.
+        with contextlib.suppress(SQLAlchemyError, OSError):
+            async with db.session() as session, session.begin():
+                await session.execute(
+                    update(t.RequestKeyRow)
+                    .where(t.RequestKeyRow.key == key, t.RequestKeyRow.status == RUNNING)
+                    .values(created_at=datetime.now(UTC))
+                )
+
+
+def _changed(result: object) -> bool:
+    """Whether a statement wrote its row (SQLAlchemy's Result types do not show `rowcount`)."""
+    return int(getattr(result, "rowcount", 0) or 0) == 1
+
+
+async def _finish(db: Database, key: str, captured: _Captured) -> None:
+    """Store the answer with its key; a failure (5xx, none) or a "retry later" lets the key go,
+    so that the retry the answer asks for runs."""
+    async with db.session() as session, session.begin():
+        if captured.status is not None and captured.status < 500 and captured.status != 429:
+            await session.execute(
+                update(t.RequestKeyRow)
+                .where(t.RequestKeyRow.key == key)
+                .values(
+                    status=captured.status,
+                    content_type=captured.content_type[:200],
+                    body=b"".join(captured.chunks),
+                )
+            )
+        else:
+            await session.execute(delete(t.RequestKeyRow).where(t.RequestKeyRow.key == key))
 
 
 async def _read_body(receive: Receive) -> tuple[bytes, bool]:
@@ -131,20 +241,6 @@ class _Captured:
         elif message["type"] == "http.response.body":
             self.chunks.append(message.get("body", b""))
         await self._send(message)
-
-
-async def _store(db: Database, key: str, request_hash: str, captured: _Captured) -> None:
-    values = {
-        "key": key,
-        "request_hash": request_hash,
-        "status": captured.status,
-        "content_type": captured.content_type[:200],
-        "body": b"".join(captured.chunks),
-        "created_at": datetime.now(UTC),
-    }
-    make = pg_insert if db.dialect == "postgresql" else sqlite_insert
-    async with db.session() as session, session.begin():
-        await session.execute(make(t.RequestKeyRow).values(values).on_conflict_do_nothing())
 
 
 async def _replay(send: Send, stored: t.RequestKeyRow) -> None:

@@ -343,21 +343,35 @@ async def _load_documents(session: AsyncSession, ids: Ids) -> list[Document]:
         query = query.where(among(session, inter.id, ids))
     docs = [
         Document(
-            r.id,
+            doc_id,
             DocumentType.INTERACTION,
-            r.channel_id,
-            r.state,
-            r.work_item_id,
+            channel_id,
+            st,
+            work_item_id,
             None,
-            r.agent_id,
-            r.wrap_up_due_at,
-            summary=_summary(r.customer_name, r.customer_email, r.subject),
-            wrap_up_code_id=r.wrap_up_code_id,
-            wrap_up_notes=r.wrap_up_notes,
-            customer_id=r.customer_id,
-            case_id=r.case_id,
+            agent_id,
+            wrap_up_due_at,
+            summary=_summary(name, email, subject),
+            wrap_up_code_id=code_id,
+            wrap_up_notes=notes,
+            customer_id=customer_id,
+            case_id=case_id,
         )
-        async for r in paced(await rows(session, query))
+        async for (
+            doc_id,
+            channel_id,
+            st,
+            work_item_id,
+            agent_id,
+            wrap_up_due_at,
+            name,
+            email,
+            subject,
+            code_id,
+            notes,
+            customer_id,
+            case_id,
+        ) in paced(await rows(session, query))
     ]
     case = t.CaseRow
     closed_c = [s.value for s in CLOSED_CASE_STATES]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from omniroute.api.idempotency import SELF_KEYED
 from omniroute.store import tables as t
@@ -115,3 +117,42 @@ async def test_every_mutating_endpoint_honours_a_key(api: Api) -> None:
         ):
             missed.append(f"{method} {url}: {first.status_code} {again.status_code} {other.text}")
     assert missed == []
+
+
+async def _customers(api: Api) -> int:
+    async with api.app.state.db.session() as session:
+        count: int = await session.scalar(select(func.count()).select_from(t.CustomerRow))
+    return count
+
+
+async def test_retries_sent_while_the_first_runs_wait_for_its_answer(api: Api) -> None:
+    # A customer is written by the API, not by an engine command: only the key's reservation
+    # keeps a retry that overtakes the first request from writing a second one.
+    before = await _customers(api)
+    answers = await asyncio.gather(
+        *(
+            api.client.post("/customers", json={"name": "Ann"}, headers=_headers("admin", "c1"))
+            for _ in range(6)
+        )
+    )
+    assert {(a.status_code, a.content) for a in answers} == {(201, answers[0].content)}
+    assert sum(a.headers.get("idempotent-replayed") == "true" for a in answers) == 5
+    assert await _customers(api) == before + 1
+
+
+async def test_a_reservation_left_by_a_dead_node_is_taken_over(api: Api) -> None:
+    first = await _post(api, BODY, "integration", "k")
+    assert first.status_code == 201
+    # As if the node died while the request ran: nothing stored but the reservation, which
+    # nobody refreshes any more.
+    async with api.app.state.db.session() as session, session.begin():
+        await session.execute(update(t.RequestKeyRow).values(status=0))
+    settings = api.app.state.settings
+    api.app.state.settings = settings.model_copy(update={"idempotency_stale_s": 0.3})
+    again = await _post(api, BODY, "integration", "k")
+    api.app.state.settings = settings
+    assert again.status_code == 201, again.text
+    assert again.json()["id"] == first.json()["id"]  # its engine command ran once
+    assert "idempotent-replayed" not in again.headers
+    replayed = await _post(api, BODY, "integration", "k")
+    assert replayed.headers["idempotent-replayed"] == "true"

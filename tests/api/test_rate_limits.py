@@ -17,7 +17,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from omniroute.api.app import create_app
-from omniroute.api.rate_limits import PRUNE_AT, HashingGate, WindowCounter
+from omniroute.api.rate_limits import PRUNE_AT, HashingGate, RateLimits, WindowCounter
 from omniroute.config import Settings
 from omniroute.domain.errors import RetryLaterError
 from omniroute.engine.clock import ManualClock
@@ -75,6 +75,19 @@ async def test_chat_starts_are_limited_per_client_address(db_url: str) -> None:
         error = refused(await one.client.post("/chat/sessions", json=FORM, headers=SHOP))
         assert "try again in" in error["message"]
         assert (await other.client.post("/chat/sessions", json=FORM, headers=SHOP)).is_success
+
+
+async def test_a_keyed_request_refused_for_its_rate_runs_when_retried(db_url: str) -> None:
+    async with app_with(db_url, rate_limit_chat_start="1/minute") as client:
+        one = client("198.51.100.1")
+        await add_widget(one.client)
+        assert (await one.client.post("/chat/sessions", json=FORM, headers=SHOP)).is_success
+        keyed = SHOP | {"Idempotency-Key": "start-1"}
+        refused(await one.client.post("/chat/sessions", json=FORM, headers=keyed))
+        one.app.state.rate_limits = RateLimits(one.app.state.settings)  # the minute passed
+        retried = await one.client.post("/chat/sessions", json=FORM, headers=keyed)
+        assert retried.status_code == 201, retried.text
+        assert "idempotent-replayed" not in retried.headers
 
 
 async def test_offline_messages_and_customer_files_are_limited(db_url: str) -> None:

@@ -72,7 +72,12 @@ class Cluster:
     def spawn(self, *args: str, env: dict[str, str] | None = None) -> Server:
         """Start a node (not waiting for it)."""
         name = f"node-{len(self.nodes) + 1}.log"
-        fast = {"OMNIROUTE_LEASE_S": "2", "OMNIROUTE_LEASE_RENEW_S": "0.5"}
+        fast = {
+            "OMNIROUTE_LEASE_S": "2",
+            "OMNIROUTE_LEASE_RENEW_S": "0.5",
+            # A retry takes over a request its killed node left running after 2 s, not 10.
+            "OMNIROUTE_IDEMPOTENCY_STALE_S": "2",
+        }
         server = spawn(self.url, self.log_dir / name, *args, env=fast | (env or {}))
         self.nodes.append(server)
         return server
