@@ -12,11 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
+from limits import parse_many
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from omniroute.api.app import create_app
-from omniroute.api.rate_limits import HashingGate, RateLimits
+from omniroute.api.rate_limits import PRUNE_AT, HashingGate, RateLimits, WindowCounter
 from omniroute.config import Settings
 from omniroute.domain.errors import RetryLaterError
 from omniroute.engine.clock import ManualClock
@@ -279,3 +280,47 @@ def test_trusted_proxies_must_be_addresses_or_networks() -> None:
         "::1",
     ]
     assert Settings(demo=True).trusted_proxy_list == []
+
+
+async def test_each_api_credential_has_its_own_rate(db_url: str) -> None:
+    async with app_with(db_url, rate_limit_api="100/second;3/minute") as client:
+        api = client("198.51.100.8")
+        for _ in range(3):
+            assert (await api.client.get("/queues", headers=api.auth("integration"))).is_success
+        error = refused(await api.client.get("/queues", headers=api.auth("integration")))
+        assert "3 per 1 minute" in error["message"]
+        # The same address with another credential is not held back.
+        assert (await api.client.get("/queues", headers=api.auth("admin"))).is_success
+
+
+def test_api_windows_refuse_past_their_count_and_begin_again_after_their_length() -> None:
+    now = [100.0]
+    counter = WindowCounter(parse_many("2/second;3/minute"), lambda: now[0])
+    counter.hit("a")
+    counter.hit("a")
+    with pytest.raises(RetryLaterError) as per_second:
+        counter.hit("a")
+    assert per_second.value.retry_after_s == 1
+    counter.hit("b")  # another credential has its own windows
+    now[0] += 1.0
+    counter.hit("a")  # a new second, the minute's third request
+    now[0] += 1.0
+    with pytest.raises(RetryLaterError) as per_minute:
+        counter.hit("a")
+    assert per_minute.value.retry_after_s == 58
+    now[0] += 58.0
+    counter.hit("a")
+
+
+def test_api_windows_forget_credentials_whose_windows_ended() -> None:
+    now = [0.0]
+    counter = WindowCounter(parse_many("1/second"), lambda: now[0])
+    for n in range(PRUNE_AT):
+        counter.hit(f"session-{n}")
+    now[0] += 1.0
+    counter.hit("session-0")  # a new window of a known key: no pruning
+    counter.hit("fresh")  # a new key past the mark: the ended ones go
+    counter.hit("session-1")  # forgotten, so counted from zero
+    with pytest.raises(RetryLaterError):
+        counter.hit("fresh")
+    assert len(counter._keys) == 3
