@@ -74,7 +74,10 @@ class IdempotencyKeys:
             )
             return
         body, more = await _read_body(receive)
-        caller = (headers.get("authorization") or headers.get("cookie") or "").encode()
+        # Anonymous callers (a customer starting a chat) are told apart by their address.
+        client = scope.get("client")
+        anonymous = f"address {client[0] if client else ''}"
+        caller = (headers.get("authorization") or headers.get("cookie") or anonymous).encode()
         key = _digest(caller, scope["method"].encode(), scope["path"].encode(), given.encode())
         request_hash = _digest(scope.get("query_string", b""), body)
         db: Database = scope["app"].state.db

@@ -90,6 +90,19 @@ async def test_a_keyed_request_refused_for_its_rate_runs_when_retried(db_url: st
         assert "idempotent-replayed" not in retried.headers
 
 
+async def test_anonymous_callers_keys_are_their_own(db_url: str) -> None:
+    async with app_with(db_url) as client:
+        one, other = client("198.51.100.1"), client("198.51.100.2")
+        await add_widget(one.client)
+        keyed = SHOP | {"Idempotency-Key": "1"}
+        mine = await one.client.post("/chat/sessions", json=FORM, headers=keyed)
+        theirs = await other.client.post("/chat/sessions", json=FORM, headers=keyed)
+        assert mine.status_code == theirs.status_code == 201
+        assert mine.json()["token"] != theirs.json()["token"]
+        again = await one.client.post("/chat/sessions", json=FORM, headers=keyed)
+        assert again.json() == mine.json()
+
+
 async def test_offline_messages_and_customer_files_are_limited(db_url: str) -> None:
     limits = {"rate_limit_offline_message": "2/minute", "rate_limit_chat_messages": "1/minute"}
     async with app_with(db_url, **limits) as client:
