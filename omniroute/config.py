@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Self
 
-from limits import parse
+from limits import parse_many
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
@@ -138,6 +138,8 @@ class Settings(StoreSettings):
     rate_limit_chat_frames: str = "300/minute"
     rate_limit_feed_frames: str = "60/minute"
     rate_limit_spoke_events: str = "6000/minute"
+    # Per API token or browser session, on every authenticated REST request; windows by ";".
+    rate_limit_api: str = "2000/second;100000/minute"
     sign_in_max_failures: int = Field(default=5, ge=1, le=1000)
     sign_in_lockout_s: int = Field(default=300, ge=1, le=86_400)
     password_hash_concurrency: int = Field(default=2, ge=1, le=64)
@@ -191,13 +193,17 @@ class Settings(StoreSettings):
         "rate_limit_chat_frames",
         "rate_limit_feed_frames",
         "rate_limit_spoke_events",
+        "rate_limit_api",
     )
     @classmethod
     def _rate(cls, value: str) -> str:
         try:
-            parse(value)
+            parse_many(value)
         except ValueError as err:
-            msg = f"{value!r} is not a rate; write it like '30/minute' or '100 per 5 minutes'"
+            msg = (
+                f"{value!r} is not a rate; write it like '30/minute', '100 per 5 minutes'"
+                " or '10/second;300/minute'"
+            )
             raise ValueError(msg) from err
         return value
 

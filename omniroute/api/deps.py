@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
 from omniroute.api.auth import Principal, Role, TokenCache
+from omniroute.api.rate_limits import Door, limit
 from omniroute.api.sessions import (
     COOKIE_NAME,
     CSRF_HEADER,
@@ -50,7 +51,14 @@ def bearer_token(authorization: str | None) -> str:
 
 
 async def get_principal(request: Request) -> Principal:
-    """The authenticated caller: a bearer token, or a browser session that echoes its CSRF token."""
+    """The authenticated caller, counted against its credential's rate limit."""
+    principal = await _authenticate(request)
+    await limit(request, Door.API, principal.token_id)
+    return principal
+
+
+async def _authenticate(request: Request) -> Principal:
+    """A bearer token's caller, or a browser session's that echoes its CSRF token."""
     authorization = request.headers.get("authorization")
     cookie = request.cookies.get(COOKIE_NAME)
     if authorization is None and cookie:

@@ -74,7 +74,10 @@ class IdempotencyKeys:
             )
             return
         body, more = await _read_body(receive)
-        caller = (headers.get("authorization") or headers.get("cookie") or "").encode()
+        # Anonymous callers (a customer starting a chat) are told apart by their address.
+        client = scope.get("client")
+        anonymous = f"address {client[0] if client else ''}"
+        caller = (headers.get("authorization") or headers.get("cookie") or anonymous).encode()
         key = _digest(caller, scope["method"].encode(), scope["path"].encode(), given.encode())
         request_hash = _digest(scope.get("query_string", b""), body)
         db: Database = scope["app"].state.db
@@ -182,9 +185,10 @@ def _changed(result: object) -> bool:
 
 
 async def _finish(db: Database, key: str, captured: _Captured) -> None:
-    """Store the answer with its key; a failure (5xx, none) lets the key go for a retry."""
+    """Store the answer with its key; a failure (5xx, none) or a "retry later" lets the key go,
+    so that the retry the answer asks for runs."""
     async with db.session() as session, session.begin():
-        if captured.status is not None and captured.status < 500:
+        if captured.status is not None and captured.status < 500 and captured.status != 429:
             await session.execute(
                 update(t.RequestKeyRow)
                 .where(t.RequestKeyRow.key == key)

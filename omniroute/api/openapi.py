@@ -20,6 +20,8 @@ DESCRIPTIONS = {
     404: "NOT_FOUND: an entity in the path or a referenced id does not exist",
     409: "the request conflicts with the current state (see the error code)",
     422: "VALIDATION_ERROR or another input error; `field` names the field at fault",
+    429: "RATE_LIMITED: the credential's rate (OMNIROUTE_RATE_LIMIT_API) is spent;"
+    " retry after `Retry-After` seconds",
     500: "INTERNAL_ERROR: a bug; the error names the request id",
     503: "STORE_UNAVAILABLE: the change could not be stored; nothing was changed",
 }
@@ -69,6 +71,8 @@ def error_statuses(route: RouteContext, method: str) -> set[int]:
     statuses = {500}
     if calls & {get_principal, get_web_session}:
         statuses |= {401, 403}
+    if get_principal in calls:
+        statuses |= {429}
     if takes:
         statuses |= {422}
     if takes & {"path", "body"}:

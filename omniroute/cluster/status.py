@@ -28,12 +28,20 @@ async def cluster_status(db: Database, node_id: str | None) -> dict[str, Any]:
         {
             "node_id": row.node_id,
             "url": row.url,
-            "role": row.role,
+            "role": _role(row.role, row.node_id, leader),
             "last_seen": _iso(row.last_seen),
         }
         for row in rows
     ]
     return {"node_id": node_id, "leader": leader, "nodes": nodes}
+
+
+def _role(reported: str, node_id: str, leader: dict[str, Any] | None) -> str:
+    """The lease names the one leader; a node that led before (killed, its heartbeat row left
+    behind until it is swept) is shown as the standby it would be now."""
+    if leader is not None and node_id == leader["node_id"]:
+        return "leader"
+    return "standby" if reported == "leader" else reported
 
 
 def _iso(value: datetime | None) -> str | None:

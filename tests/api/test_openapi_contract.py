@@ -33,7 +33,7 @@ async def test_every_operation_lists_its_error_answers(api: Api) -> None:
             if method in ("post", "put", "patch", "delete"):
                 assert "409" in answers, (method, path)
     interaction = doc["paths"]["/api/v1/interactions/{interaction_id}"]["get"]["responses"]
-    assert {"401", "403", "404", "422"} <= set(interaction)
+    assert {"401", "403", "404", "422", "429"} <= set(interaction)
     assert {"401", "429"} <= set(doc["paths"]["/api/v1/session"]["post"]["responses"])
     for path in (
         "/api/v1/chat/sessions",

@@ -12,11 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
+from limits import parse_many
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from omniroute.api.app import create_app
-from omniroute.api.rate_limits import HashingGate
+from omniroute.api.rate_limits import PRUNE_AT, HashingGate, RateLimits, WindowCounter
 from omniroute.config import Settings
 from omniroute.domain.errors import RetryLaterError
 from omniroute.engine.clock import ManualClock
@@ -74,6 +75,32 @@ async def test_chat_starts_are_limited_per_client_address(db_url: str) -> None:
         error = refused(await one.client.post("/chat/sessions", json=FORM, headers=SHOP))
         assert "try again in" in error["message"]
         assert (await other.client.post("/chat/sessions", json=FORM, headers=SHOP)).is_success
+
+
+async def test_a_keyed_request_refused_for_its_rate_runs_when_retried(db_url: str) -> None:
+    async with app_with(db_url, rate_limit_chat_start="1/minute") as client:
+        one = client("198.51.100.1")
+        await add_widget(one.client)
+        assert (await one.client.post("/chat/sessions", json=FORM, headers=SHOP)).is_success
+        keyed = SHOP | {"Idempotency-Key": "start-1"}
+        refused(await one.client.post("/chat/sessions", json=FORM, headers=keyed))
+        one.app.state.rate_limits = RateLimits(one.app.state.settings)  # the minute passed
+        retried = await one.client.post("/chat/sessions", json=FORM, headers=keyed)
+        assert retried.status_code == 201, retried.text
+        assert "idempotent-replayed" not in retried.headers
+
+
+async def test_anonymous_callers_keys_are_their_own(db_url: str) -> None:
+    async with app_with(db_url) as client:
+        one, other = client("198.51.100.1"), client("198.51.100.2")
+        await add_widget(one.client)
+        keyed = SHOP | {"Idempotency-Key": "1"}
+        mine = await one.client.post("/chat/sessions", json=FORM, headers=keyed)
+        theirs = await other.client.post("/chat/sessions", json=FORM, headers=keyed)
+        assert mine.status_code == theirs.status_code == 201
+        assert mine.json()["token"] != theirs.json()["token"]
+        again = await one.client.post("/chat/sessions", json=FORM, headers=keyed)
+        assert again.json() == mine.json()
 
 
 async def test_offline_messages_and_customer_files_are_limited(db_url: str) -> None:
@@ -253,3 +280,47 @@ def test_trusted_proxies_must_be_addresses_or_networks() -> None:
         "::1",
     ]
     assert Settings(demo=True).trusted_proxy_list == []
+
+
+async def test_each_api_credential_has_its_own_rate(db_url: str) -> None:
+    async with app_with(db_url, rate_limit_api="100/second;3/minute") as client:
+        api = client("198.51.100.8")
+        for _ in range(3):
+            assert (await api.client.get("/queues", headers=api.auth("integration"))).is_success
+        error = refused(await api.client.get("/queues", headers=api.auth("integration")))
+        assert "3 per 1 minute" in error["message"]
+        # The same address with another credential is not held back.
+        assert (await api.client.get("/queues", headers=api.auth("admin"))).is_success
+
+
+def test_api_windows_refuse_past_their_count_and_begin_again_after_their_length() -> None:
+    now = [100.0]
+    counter = WindowCounter(parse_many("2/second;3/minute"), lambda: now[0])
+    counter.hit("a")
+    counter.hit("a")
+    with pytest.raises(RetryLaterError) as per_second:
+        counter.hit("a")
+    assert per_second.value.retry_after_s == 1
+    counter.hit("b")  # another credential has its own windows
+    now[0] += 1.0
+    counter.hit("a")  # a new second, the minute's third request
+    now[0] += 1.0
+    with pytest.raises(RetryLaterError) as per_minute:
+        counter.hit("a")
+    assert per_minute.value.retry_after_s == 58
+    now[0] += 58.0
+    counter.hit("a")
+
+
+def test_api_windows_forget_credentials_whose_windows_ended() -> None:
+    now = [0.0]
+    counter = WindowCounter(parse_many("1/second"), lambda: now[0])
+    for n in range(PRUNE_AT):
+        counter.hit(f"session-{n}")
+    now[0] += 1.0
+    counter.hit("session-0")  # a new window of a known key: no pruning
+    counter.hit("fresh")  # a new key past the mark: the ended ones go
+    counter.hit("session-1")  # forgotten, so counted from zero
+    with pytest.raises(RetryLaterError):
+        counter.hit("fresh")
+    assert len(counter._keys) == 3

@@ -229,6 +229,11 @@ async def test_leader_killed_three_times_under_load(store: Database, cluster: Cl
     await asyncio.gather(*followers)
 
     assert len(set(leaders)) == KILLS + 1, leaders
+    # The killed leaders' heartbeat rows are still there: the view shows one leader, the lease's.
+    view = await asyncio.to_thread(status, live(nodes)[0])
+    rows = view["nodes"]
+    assert isinstance(rows, list)
+    assert [n["node_id"] for n in rows if n["role"] == "leader"] == [leaders[-1]], view
     assert len(created) == len(set(created)) == INTERACTIONS
     snap = await snapshot(store)
     check_invariants(snap, set(created))
