@@ -155,6 +155,18 @@ async def test_widget_settings_and_sign_in_are_limited(db_url: str) -> None:
         refused(await api.client.post("/session", json=wrong))
 
 
+async def test_the_case_form_past_its_rate_is_a_page_saying_when_to_retry(db_url: str) -> None:
+    async with app_with(db_url, rate_limit_case_form="1/minute") as client:
+        site = client("198.51.100.9").client
+        # Refused for its missing form token, and counted all the same.
+        assert (await site.post("http://test/support/case", data={})).status_code == 400
+        r = await site.post("http://test/support/case", data={})
+        assert r.status_code == 429
+        assert r.headers["content-type"].startswith("text/html")
+        assert int(r.headers["retry-after"]) >= 1
+        assert f"again in {r.headers['retry-after']} seconds" in r.text
+
+
 async def test_failed_sign_ins_lock_out_only_the_guessing_client(db_url: str) -> None:
     async with app_with(db_url, sign_in_max_failures=3) as client:
         guesser, alice = client("203.0.113.66"), client("192.0.2.10")

@@ -23,7 +23,7 @@ from omniroute.channels.cases.form import (
     token_nonce,
 )
 from omniroute.config import Settings
-from omniroute.domain.errors import DomainError
+from omniroute.domain.errors import DomainError, RetryLaterError
 from omniroute.engine.engine import Engine
 from omniroute.store import tables as t
 from omniroute.store.db import Database
@@ -106,7 +106,12 @@ async def submit_case(request: Request) -> HTMLResponse:
     queue_id = _queue(request)
     if queue_id is None:
         return _html(page.unavailable_page(), 503)
-    await limit(request, Door.CASE_FORM)
+    try:
+        await limit(request, Door.CASE_FORM)
+    except RetryLaterError as busy:  # a page for the customer, not the API's JSON
+        answer = _html(page.busy_page(busy.retry_after_s), 429)
+        answer.headers["Retry-After"] = str(busy.retry_after_s)
+        return answer
     raw = await request.body()  # bounded by the public body limit (api/body_limits.py)
     data = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
     now = _now(request)

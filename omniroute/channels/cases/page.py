@@ -109,6 +109,14 @@ We will reply by email; quote the reference if you write to us about it.</p>
     return _page("Request sent", body)
 
 
+def busy_page(wait_s: int) -> str:
+    """Shown when this address sent the form too often: nothing was filed."""
+    body = f"""<h1>Contact support</h1>
+<p class="lead" role="status">Too many requests were sent from your network just now, so this
+one was not sent. Please go back and send it again in {wait_s} seconds.</p>"""
+    return _page("Contact support", body)
+
+
 def unavailable_page() -> str:
     """Shown when no queue is configured for the form."""
     body = """<h1>Contact support</h1>
