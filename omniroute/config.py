@@ -80,6 +80,7 @@ class Settings(StoreSettings):
     smtp_listen_host: str = "127.0.0.1"
     smtp_listen_port: int = Field(default=2525, ge=1, le=65535)
     smtp_timeout_s: float = Field(default=300.0, gt=0, le=3600)
+    smtp_max_connections: int = Field(default=100, ge=1, le=100_000)
     email_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     email_queue_id: str | None = None
     email_from_address: str = "support@omniroute.localhost"

@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from omniroute.api.guard import internal_error_body, log_crash, request_id
-from omniroute.domain.errors import DomainError, ErrorCode, RetryLaterError
+from omniroute.domain.errors import DomainError, ErrorCode, ForeignError, RetryLaterError
 
 STATUS: dict[ErrorCode, int] = {
     ErrorCode.VALIDATION_ERROR: 422,
@@ -65,17 +65,21 @@ STATUS: dict[ErrorCode, int] = {
 }
 
 
-def error_body(code: ErrorCode, message: str, field: str | None = None) -> dict[str, object]:
+def error_body(code: ErrorCode | str, message: str, field: str | None = None) -> dict[str, object]:
     """The JSON body of every error response."""
-    return {"error": {"code": code.value, "message": message, "field": field}}
+    return {"error": {"code": str(code), "message": message, "field": field}}
+
+
+def status_of(err: DomainError) -> int:
+    """The HTTP status of a domain error."""
+    return err.status if isinstance(err, ForeignError) else STATUS[err.code]
 
 
 def error_response(err: DomainError) -> JSONResponse:
     """A domain error as an HTTP response."""
     headers = {"Retry-After": str(err.retry_after_s)} if isinstance(err, RetryLaterError) else None
-    return JSONResponse(
-        error_body(err.code, err.message, err.field), STATUS[err.code], headers=headers
-    )
+    body = error_body(err.shown_code, err.message, err.field)
+    return JSONResponse(body, status_of(err), headers=headers)
 
 
 async def _domain(_request: Request, exc: Exception) -> JSONResponse:

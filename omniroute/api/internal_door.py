@@ -24,7 +24,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from omniroute.api.body_limits import too_large
-from omniroute.api.errors import STATUS, error_body
+from omniroute.api.errors import STATUS, error_body, status_of
 from omniroute.api.guard import CLOSE_POLICY
 from omniroute.cluster.forward import DOOR_PATH, NODE_HEADER, NODE_ID_HEADER, check_node_token
 from omniroute.config import Settings
@@ -271,7 +271,8 @@ def _left_engine(in_flight: InFlight, node: str, task: asyncio.Future[Any]) -> N
 
 
 def _refusal(err: DomainError) -> dict[str, Any]:
-    return {"ok": False, "error": codec.encode_error(err)}
+    # The status lets a node of an older version answer a code it does not know (codec).
+    return {"ok": False, "error": codec.encode_error(err) | {"status": status_of(err)}}
 
 
 def _too_large(limit: int) -> str:

@@ -67,6 +67,11 @@ class DomainError(Exception):
         self.message = message
         self.field = field
 
+    @property
+    def shown_code(self) -> str:
+        """The code the caller sees."""
+        return self.code.value
+
 
 class NotFoundError(DomainError):
     """The named entity does not exist."""
@@ -81,3 +86,32 @@ class RetryLaterError(DomainError):
     def __init__(self, code: ErrorCode, message: str, retry_after_s: int, field: str | None = None):
         super().__init__(code, message, field)
         self.retry_after_s = max(1, retry_after_s)
+
+
+class ForeignError(DomainError):
+    """A 4xx refusal from a newer node, its code unknown to this version: code and status kept.
+
+    `code` is the known code nearest to the status, for this node's own logic; the answer
+    shows `foreign_code`.
+    """
+
+    def __init__(self, foreign_code: str, status: int, message: str, field: str | None) -> None:
+        super().__init__(_NEAREST.get(status, ErrorCode.VALIDATION_ERROR), message, field)
+        self.foreign_code = foreign_code
+        self.status = status
+
+    @property
+    def shown_code(self) -> str:
+        """The leader's own code."""
+        return self.foreign_code
+
+
+_NEAREST = {
+    401: ErrorCode.UNAUTHENTICATED,
+    403: ErrorCode.FORBIDDEN,
+    404: ErrorCode.NOT_FOUND,
+    409: ErrorCode.CONFLICT,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
+    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    429: ErrorCode.RATE_LIMITED,
+}

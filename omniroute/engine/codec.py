@@ -1,7 +1,9 @@
 """JSON form of the core's commands, queries, results and errors, for sending them between nodes.
 
 A message travels as `{"name": <stable name>, "args": {...}}`; its result as the JSON of the
-`R` in `Command[R]`; a refusal as `{"code", "message", "field"}`.
+`R` in `Command[R]`; a refusal as `{"code", "message", "field"}`, plus `status` (its HTTP
+status) in the leader's door answers, so that a node of an older version can answer a code it
+does not know.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pydantic import TypeAdapter
 from omniroute.core import door
 from omniroute.core import messages as _messages  # noqa: F401 - registers the vocabulary
 from omniroute.core.door import Message
-from omniroute.domain.errors import DomainError, ErrorCode
+from omniroute.domain.errors import DomainError, ErrorCode, ForeignError
 
 _ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
 
@@ -55,8 +57,21 @@ def encode_error(err: DomainError) -> dict[str, Any]:
 
 
 def decode_error(data: dict[str, Any]) -> DomainError:
-    """The refusal encoded by `encode_error`."""
-    return DomainError(ErrorCode(data["code"]), str(data["message"]), data.get("field"))
+    """The refusal encoded by `encode_error`; one of a code this version does not know as well."""
+    code, message, field = str(data.get("code")), str(data.get("message")), data.get("field")
+    try:
+        return DomainError(ErrorCode(code), message, field)
+    except ValueError:
+        pass
+    status = data.get("status")
+    if isinstance(status, int) and 400 <= status < 500:
+        return ForeignError(code, status, message, field if isinstance(field, str) else None)
+    # Whether it changed anything is unknown: a retry with the same key gets the stored outcome.
+    return DomainError(
+        ErrorCode.STORE_UNAVAILABLE,
+        f"the leader failed with {code} ({message}), unknown to this node's version; "
+        "retry the request with the same Idempotency-Key",
+    )
 
 
 def round_trip(message: Message[Any]) -> Message[Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, cast
 
@@ -12,13 +13,14 @@ import uvicorn
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
+from omniroute.api.errors import error_response
 from omniroute.api.internal_door import InFlight
 from omniroute.cluster.forward import DOOR_PATH, NODE_HEADER, NODE_ID_HEADER, HttpForwarder
 from omniroute.cluster.forward import node_token as make_node_token
 from omniroute.core.documents import RouteRequest
 from omniroute.core.door import Message
 from omniroute.core.messages import AgentOffers, CreateInteraction
-from omniroute.domain.errors import DomainError, ErrorCode
+from omniroute.domain.errors import DomainError, ErrorCode, ForeignError
 from omniroute.engine import codec
 from omniroute.engine.clock import ManualClock
 from omniroute.store import tables as t
@@ -111,6 +113,7 @@ async def test_the_door_serves_nodes_only_and_answers_each_message(api: Api) -> 
     listed, no_such, wrong_type, keyless, created = answered.json()["answers"]
     assert listed == {"ok": True, "result": []}
     assert (no_such["error"]["code"], no_such["error"]["field"]) == ("VALIDATION_ERROR", "name")
+    assert no_such["error"]["status"] == 422  # for a node too old to know a code
     assert wrong_type["error"]["code"] == "VALIDATION_ERROR"
     assert wrong_type["error"]["field"] == "agent_id"
     assert (keyless["error"]["code"], keyless["error"]["field"]) == ("VALIDATION_ERROR", "key")
@@ -274,3 +277,45 @@ async def test_the_forwarding_node_retries_what_is_safe_and_reports_the_rest(
         assert "OMNIROUTE_SECRET_KEY" in refused.value.message
         for f in (forwarder, stranger):
             await f.aclose()
+
+
+async def test_a_code_the_forwarding_node_does_not_know_keeps_a_4xx_and_retries_a_5xx(
+    leader: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = leader.engine.run_local
+
+    async def newer(message: Message[Any], key: str | None = None, **kw: Any) -> Any:
+        if message == AgentOffers("bob"):
+            raise DomainError(ErrorCode.CONFLICT, "bob is on a new kind of break", "agent_id")
+        if message == AgentOffers("carol"):
+            raise RuntimeError("a bug of the newer version")
+        return await run(message, key, **kw)
+
+    encode = codec.encode_error
+
+    def encode_newer(err: DomainError) -> dict[str, Any]:
+        renamed = {ErrorCode.CONFLICT: "AGENT_ON_BREAK", ErrorCode.INTERNAL_ERROR: "NEW_FAILURE"}
+        return encode(err) | {"code": renamed.get(err.code, err.code.value)}
+
+    # The leader speaks a newer version: codes this node's ErrorCode does not have.
+    monkeypatch.setattr(leader.engine, "run_local", newer)
+    monkeypatch.setattr(codec, "encode_error", encode_newer)
+    secret = leader.app.state.settings.secret_key.get_secret_value()
+    async with served(leader) as url:
+        forwarder = HttpForwarder(cast("ClusterNode", ApiNode(url)), secret, 10)
+        with pytest.raises(ForeignError) as on_break:
+            await forwarder.send(AgentOffers("bob"), None)
+        answer = error_response(on_break.value)
+        assert answer.status_code == 409
+        assert json.loads(bytes(answer.body))["error"] == {
+            "code": "AGENT_ON_BREAK",
+            "message": "bob is on a new kind of break",
+            "field": "agent_id",
+        }
+        with pytest.raises(DomainError) as failed:
+            await forwarder.send(AgentOffers("carol"), None)
+        assert error_response(failed.value).status_code == 503
+        assert failed.value.code is ErrorCode.STORE_UNAVAILABLE
+        assert "NEW_FAILURE" in failed.value.message
+        assert await forwarder.send(AgentOffers("alice"), None) == []
+        await forwarder.aclose()

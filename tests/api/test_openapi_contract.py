@@ -42,6 +42,7 @@ async def test_every_operation_lists_its_error_answers(api: Api) -> None:
         "/api/v1/spokes/{name}/events",
     ):
         assert "429" in doc["paths"][path]["post"]["responses"], path
+    assert "429" in doc["paths"]["/api/v1/chat/widgets/{widget_id}"]["get"]["responses"]
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import smtplib
 import socket
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -206,6 +207,37 @@ async def test_a_silent_sender_is_hung_up_on(db_url: str) -> None:
     # Closed after the greeting, long before the socket's own 10 s (the default waits 300 s).
     assert said.startswith(b"220")
     assert said.count(b"\r\n") == 1
+
+
+async def test_the_listener_serves_so_many_connections_at_once(db_url: str) -> None:
+    async with mail_app(db_url, smtp_max_connections=2) as m:
+
+        def greeting(sock: socket.socket) -> bytes:
+            return sock.recv(4096)  # the greeting is one short line
+
+        def connect() -> socket.socket:
+            return socket.create_connection(("127.0.0.1", m.port), timeout=10)
+
+        def crowd() -> tuple[list[bytes], bytes, bytes]:
+            first, second = connect(), connect()
+            served = [greeting(first), greeting(second)]
+            with connect() as third:
+                refused = greeting(third) + third.recv(4096)  # then closed: b""
+            first.close()
+            # The place is freed once the listener's loop saw the close: poll, bounded.
+            deadline = time.monotonic() + 10
+            while True:
+                with connect() as again:
+                    said = greeting(again)
+                if said.startswith(b"220") or time.monotonic() > deadline:
+                    break
+            second.close()
+            return served, refused, said
+
+        served, refused, later = await asyncio.to_thread(crowd)
+    assert all(line.startswith(b"220") for line in served)
+    assert refused == b"421 4.7.0 Too many connections, try again later\r\n"
+    assert later.startswith(b"220")
 
 
 async def test_new_mail_creates_case_and_routed_interaction(mail: Mail) -> None:

@@ -218,7 +218,7 @@ class Conversation:
                 elif kind != "ping":
                     await self._error("VALIDATION_ERROR", f"unknown frame type {kind!r}")
             except DomainError as err:
-                await self._error(err.code.value, err.message)
+                await self._error(err.shown_code, err.message)
 
     async def _message(self, frame: dict[str, Any]) -> None:
         try:

@@ -6,11 +6,11 @@ import asyncio
 import logging
 from datetime import datetime
 
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omniroute.channels.email.capped_smtp import CappedController
 from omniroute.channels.email.outbound import RelayError, create_reply, deliver
 from omniroute.channels.email.outbound import Thread as OutThread
 from omniroute.channels.email.parse import (
@@ -205,8 +205,9 @@ class EmailListener:
 
     def __init__(self, inbox: EmailInbox, settings: Settings) -> None:
         handler = SmtpHandler(inbox, asyncio.get_running_loop())
-        self.controller = Controller(
+        self.controller = CappedController(
             handler,
+            max_connections=settings.smtp_max_connections,
             hostname=settings.smtp_listen_host,
             port=settings.smtp_listen_port,
             server_hostname=domain_of(settings.email_from_address),
