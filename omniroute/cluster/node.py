@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -34,6 +35,8 @@ LEADER_REFRESH_S = 5.0
 # A node's heartbeat row (shown by the cluster view, pruned after NODES_KEPT) is written this
 # often, and at once when its role changes: leases, not heartbeats, decide who leads.
 HEARTBEAT_S = 5.0
+# Readiness probes the leader's port at most this often, each within this long.
+PROBE_EVERY_S = 1.0
 
 
 class Role(StrEnum):
@@ -98,6 +101,8 @@ class ClusterNode:
         self._last_renewed = 0.0
         self._refreshed_at = float("-inf")
         self._beat_at = float("-inf")
+        # (when, url, whether it answered) of the last readiness probe of the leader's port.
+        self._probed: tuple[float, str, bool] = (float("-inf"), "", False)
         self._beat_role: Role | None = None
         engine.stop_listeners.append(self._engine_stopped)
 
@@ -138,6 +143,26 @@ class ClusterNode:
             return True
         # A lease still naming this node while its engine is stopped leads nowhere.
         return self._view.live and self._view.node_id != self.node_id
+
+    async def leader_answers(self) -> bool:
+        """Whether a leader runs and this node can connect to it (readiness: a node cut off
+        from the leader, or given a wrong `OMNIROUTE_NODE_URL` of it, would fail every command).
+
+        The leader's port is probed at most once a second, with a timeout of a second."""
+        if self.engine.ready:
+            return True
+        if not self.leader_reachable:
+            return False
+        url = await self.leader_url()
+        if url is None:
+            return False
+        now = time.monotonic()
+        at, probed_url, answered = self._probed
+        if probed_url == url and now - at < PROBE_EVERY_S:
+            return answered
+        answered = await _connects(url)
+        self._probed = (now, url, answered)
+        return answered
 
     async def leader_url(self) -> str | None:
         """The URL of the node that leads, as last seen."""
@@ -331,3 +356,19 @@ class ClusterNode:
                     set_={"url": self.url, "role": self.role.value, "last_seen": now},
                 )
             )
+
+
+async def _connects(url: str) -> bool:
+    """Whether a TCP connection to the host and port of `url` opens within a second."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        _, writer = await asyncio.wait_for(
+            asyncio.open_connection(parts.hostname, port), PROBE_EVERY_S
+        )
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import smtplib
 import subprocess
@@ -291,3 +292,33 @@ async def test_a_customer_socket_on_a_standby_follows_the_chat(
 
 def _says(frame: dict[str, Any], body: str) -> bool:
     return bool(frame["type"] == "message" and frame["message"]["body"] == body)
+
+
+async def test_a_node_that_cannot_reach_the_leader_is_not_ready(
+    seeded: Database, cluster: Cluster
+) -> None:
+    # The leader tells the others a URL where nothing listens (a wrong OMNIROUTE_NODE_URL, or
+    # a network cut between nodes): a node that would fail every command is not ready.
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    leader = cluster.spawn(env={"OMNIROUTE_NODE_URL": nowhere})
+    leader.wait_ready()
+    api_only = cluster.spawn("--no-engine", env={"OMNIROUTE_FORWARD_TIMEOUT_S": "1"})
+    tried = None
+    for _ in range(300):  # bounded: 30 s, until the node is up and has tried the leader
+        with contextlib.suppress(httpx.TransportError):
+            tried = httpx.put(
+                f"{api_only.api_url}/agents/alice/presence",
+                json={"presence_id": "away"},
+                headers=auth("alice"),
+                timeout=10,
+            )
+            if "did not answer" in tried.text:
+                break
+        await asyncio.sleep(0.1)
+    assert tried is not None
+    assert tried.status_code == 503, tried.text
+    assert "did not answer" in tried.text
+    ready = httpx.get(f"{api_only.base_url}/readyz", timeout=10)
+    assert ready.status_code == 503, ready.text
+    assert ready.json()["checks"] == {"store": "ok", "leader": "no leader reachable"}
+    assert httpx.get(f"{leader.base_url}/readyz", timeout=10).status_code == 200

@@ -32,7 +32,7 @@ async def readyz(request: Request, db: DbDep, engine: EngineDep) -> JSONResponse
     if node is None:
         checks["engine"] = "ok" if engine.ready else "stopped"
     else:
-        checks["leader"] = "ok" if node.leader_reachable else "no leader reachable"
+        checks["leader"] = "ok" if await node.leader_answers() else "no leader reachable"
     ready = all(v == "ok" for v in checks.values())
     body: dict[str, object] = {"status": "ready" if ready else "not_ready", "checks": checks}
     if node is not None:
