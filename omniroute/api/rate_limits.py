@@ -82,9 +82,9 @@ def _refused(item: RateLimitItem, wait_s: float) -> RetryLaterError:
 class WindowCounter:
     """Fixed windows per key, each begun by the key's first request after the last one ended.
 
-    Counted on every authenticated request, so a few dict and list operations: the `limits`
-    strategies cost 10-40 us a request here, this 1-3 us (locks, an expiry task scheduled on every hit).
-    A refused request is not counted.
+    Counted on every authenticated request, so a few dict and list operations (1-3 us a
+    request); the `limits` strategies cost 10-40 us here (locks, an expiry task scheduled on
+    every hit). A refused request is not counted.
     """
 
     def __init__(
