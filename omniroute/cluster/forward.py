@@ -46,6 +46,9 @@ RELOAD_PATH = "/internal/v1/reload"
 RETRY_PAUSE_S = 0.1
 # Groups on their way to the leader at once; messages sent meanwhile wait and go together.
 POSTS_IN_FLIGHT = 4
+# While a group travels, the next one gathers messages this long (or until the group is back
+# or full) before it goes too: fewer, larger frames cost the leader less CPU per message.
+GATHER_S = 0.005
 # Messages in one group at most (fewer if the leader's in-flight limit is lower).
 GROUP_MAX = 256
 # The longest pause a leader's Retry-After may ask for; the deadline bounds the whole wait.
@@ -99,7 +102,7 @@ class HttpForwarder:
     async def aclose(self) -> None:
         """Close the connections to the leader."""
         for grouper in self._groupers.values():
-            await grouper.link.aclose()
+            await grouper.aclose()
         await self._client.aclose()
 
     async def send(self, message: Message[Any], key: str | None) -> Any:
@@ -207,6 +210,14 @@ class _Grouper:
         self._body_max = body_max
         self._waiting: list[_Waiting] = []
         self._posts: set[asyncio.Task[None]] = set()
+        self._gather: asyncio.TimerHandle | None = None
+
+    async def aclose(self) -> None:
+        """Stop gathering and close the socket."""
+        if self._gather is not None:
+            self._gather.cancel()
+            self._gather = None
+        await self.link.aclose()
 
     async def send(self, item: dict[str, Any]) -> dict[str, Any]:
         """The leader's answer to one message: `{"ok", "result"}` or `{"ok", "error"}`."""
@@ -222,17 +233,31 @@ class _Grouper:
         self._pump()
         return await future
 
-    def _pump(self) -> None:
+    def _pump(self, *, gathered: bool = False) -> None:
         while self._waiting and len(self._posts) < POSTS_IN_FLIGHT:
             count, size = 0, _HEAD_MAX + len(_TAIL)
             for data, _ in self._waiting:
                 if count == self._group_max or (count and size + len(data) + 1 > self._body_max):
                     break
                 count, size = count + 1, size + len(data) + 1
+            if self._posts and not gathered and count == len(self._waiting) < self._group_max:
+                # Not full, and a group travels: gather more, for a bounded time.
+                if self._gather is None:
+                    loop = asyncio.get_running_loop()
+                    self._gather = loop.call_later(GATHER_S, self._gathered)
+                return
+            gathered = False
+            if self._gather is not None:
+                self._gather.cancel()
+                self._gather = None
             group, self._waiting = self._waiting[:count], self._waiting[count:]
             task = asyncio.create_task(self._post(group))
             self._posts.add(task)
             task.add_done_callback(self._done)
+
+    def _gathered(self) -> None:
+        self._gather = None
+        self._pump(gathered=True)
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._posts.discard(task)

@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from omniroute.api.errors import error_response
 from omniroute.api.internal_door import InFlight
+from omniroute.cluster import forward
 from omniroute.cluster.forward import DOOR_PATH, NODE_HEADER, NODE_ID_HEADER, HttpForwarder
 from omniroute.cluster.forward import node_token as make_node_token
 from omniroute.core.documents import RouteRequest
@@ -78,6 +79,24 @@ class Gate:
         async with asyncio.timeout(10):
             while self.waiting < count:
                 await asyncio.sleep(0.01)
+
+
+def admissions(monkeypatch: pytest.MonkeyPatch) -> tuple[list[int], list[str]]:
+    """The size of each group the door is offered, and the codes of those it refused."""
+    sizes: list[int] = []
+    refused: list[str] = []
+    admit = InFlight.admit
+
+    def counted(self: InFlight, node: str, count: int) -> None:
+        sizes.append(count)
+        try:
+            admit(self, node, count)
+        except DomainError as err:
+            refused.append(err.code.value)
+            raise
+
+    monkeypatch.setattr(InFlight, "admit", counted)
+    return sizes, refused
 
 
 @pytest.fixture
@@ -241,17 +260,7 @@ async def test_the_forwarding_node_retries_what_is_safe_and_reports_the_rest(
     leader: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     gate = Gate(leader, monkeypatch)
-    limited: list[str] = []
-    admit = InFlight.admit
-
-    def counted(self: InFlight, node: str, count: int) -> None:
-        try:
-            admit(self, node, count)
-        except DomainError as err:
-            limited.append(err.code.value)
-            raise
-
-    monkeypatch.setattr(InFlight, "admit", counted)
+    _, limited = admissions(monkeypatch)
     secret = leader.app.state.settings.secret_key.get_secret_value()
     async with served(leader) as url:
         as_node = cast("ClusterNode", ApiNode(url))
@@ -277,6 +286,40 @@ async def test_the_forwarding_node_retries_what_is_safe_and_reports_the_rest(
         assert "OMNIROUTE_SECRET_KEY" in refused.value.message
         for f in (forwarder, stranger):
             await f.aclose()
+
+
+async def test_messages_sent_while_a_group_travels_go_together_within_a_bound(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = Gate(api, monkeypatch)
+    sizes, _ = admissions(monkeypatch)
+    # A gather longer than the test: the groups below go when the first one is back.
+    monkeypatch.setattr(forward, "GATHER_S", 60.0)
+    secret = api.app.state.settings.secret_key.get_secret_value()
+    async with served(api) as url:
+        forwarder = HttpForwarder(cast("ClusterNode", ApiNode(url)), secret, 10)
+        first = asyncio.create_task(forwarder.send(AgentOffers("alice"), None))
+        await gate.held(1)
+        rest = [asyncio.create_task(forwarder.send(AgentOffers("alice"), None)) for _ in range(3)]
+        waiting = forwarder._groupers[url]._waiting  # the gather is the subject
+        async with asyncio.timeout(10):
+            while len(waiting) < 3:
+                await asyncio.sleep(0.01)
+        assert sizes == [1]  # nothing more went while the first group travels
+        gate.opened.set()
+        assert await asyncio.gather(first, *rest) == [[], [], [], []]
+        assert sizes == [1, 3]
+        # The gather is bounded: past it the next group goes though one still travels.
+        monkeypatch.setattr(forward, "GATHER_S", 0.01)
+        gate.opened.clear()
+        held = asyncio.create_task(forwarder.send(AgentOffers("alice"), None))
+        await gate.held(5)
+        later = asyncio.create_task(forwarder.send(AgentOffers("alice"), None))
+        await gate.held(6)
+        gate.opened.set()
+        assert [await held, await later] == [[], []]
+        assert sizes == [1, 3, 1, 1]
+        await forwarder.aclose()
 
 
 async def test_a_code_the_forwarding_node_does_not_know_keeps_a_4xx_and_retries_a_5xx(
